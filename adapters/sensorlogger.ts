@@ -1,0 +1,43 @@
+import { defineAdapter } from '../src/adapter/types.js';
+import type { SensorLoggerSettings } from '../src/generated/sensorlogger-settings.js';
+import type { SensorLoggerUpload } from '../src/generated/sensorlogger-upload.js';
+import { equalsAny } from '../src/verify/presets.js';
+
+/**
+ * Sensor Logger Study webhooks: `POST /sensorlogger/<ns>` with `{studyId, uploadId, secretCode}`,
+ * called once per recording and never retried (../shared/platforms/sensorlogger.md).
+ */
+export default defineAdapter<SensorLoggerSettings>({
+  platform: 'sensorlogger',
+  settingsSchema: 'studyhook/sensorlogger/settings',
+  defaultNamespaces: { '*': {} },
+  secretFields: ['secretCode'],
+  routes: [{
+    path: '',
+    // why: the Content-Type of the call is not documented; the demo parses JSON whatever it is (STUDY_WEBHOOKS.md).
+    body: 'json-any',
+    maxBytes: 64 * 1024,
+    // why: there is no signature; the only secret is the Study code in the body. Compare it when the namespace lists codes.
+    verify(req, settings) {
+      if (!settings.secretCodes?.length) return true;
+      let code: unknown;
+      try { code = (JSON.parse(req.body.toString('utf8')) as { secretCode?: unknown }).secretCode; } catch { return true; } // parse step answers 400
+      return typeof code === 'string' && equalsAny(code, settings.secretCodes);
+    },
+    schema: 'studyhook/sensorlogger/upload',
+    // why: Sensor Logger never calls again, so a malformed call is kept (quarantine) and answered 422 like the official demo.
+    onInvalid: 'quarantine',
+    normalise({ payload }) {
+      const { secretCode, ...rest } = payload as SensorLoggerUpload & Record<string, unknown>;
+      return [{
+        type: 'sensorlogger.recording.uploaded',
+        key: [payload.studyId, payload.uploadId],
+        subject: payload.uploadId,
+        studyid: payload.studyId,
+        data: rest,
+        secrets: { secretCode },
+      }];
+    },
+    reply: (events) => ({ status: 200, body: { status: 'accepted', id: events[0]?.id } }),
+  }],
+});

@@ -1,0 +1,107 @@
+import type { FileRef } from '../blobs/blob-store.js';
+import type { SchemaProblem } from '../schemas.js';
+
+/** What an adapter sees of an HTTP request: the raw bytes and lower-cased headers, nothing parsed by express. */
+export interface IncomingRequest {
+  method: string;
+  platform: string;
+  namespace: string;
+  /** The route name ('' for the base URL). */
+  route: string;
+  /** Values of `:param` segments in the route's path. */
+  params: Record<string, string>;
+  headers: Record<string, string | undefined>;
+  query: Record<string, string>;
+  /** Raw body bytes, exactly as received (empty for multipart routes, whose parts are streamed). */
+  body: Buffer;
+  ip: string;
+  requestId: string;
+  receivedAt: Date;
+}
+
+/** How a route's body is parsed after verification. */
+export type BodyKind = 'json' | 'json-any' | 'form' | 'json-or-form' | 'multipart' | 'none';
+
+/** A multipart body: text fields and the files already streamed (fsync'd) into the blob store. */
+export interface MultipartBody { fields: Record<string, string>; files: Record<string, FileRef> }
+
+/** Adapter output: one event to publish. The core adds specversion, source, receivedat and the raw-request link. */
+export interface EventDraft {
+  /** `<platform>.<entity>.<action>` */
+  type: string;
+  /** Parts of the platform's own identity (e.g. [studyId, uploadId]); the same parts give the same event id. Omit for a generated id. */
+  key?: readonly (string | number)[];
+  /** Use this exact id (e.g. Prolific's X-Event-ID) instead of one derived from `key`. */
+  id?: string;
+  subject?: string;
+  time?: string;
+  studyid?: string;
+  participantid?: string;
+  sessionid?: string;
+  /** Further CloudEvents extension attributes (lower-case names; string, integer or boolean values). */
+  extensions?: Record<string, string | number | boolean>;
+  data: unknown;
+  /** Values sinks may need but that must never be logged or archived (e.g. Sensor Logger's secretCode): reach sinks via ctx.secrets. */
+  secrets?: Record<string, string>;
+}
+
+/** A reply in the platform's own shape. */
+export interface Reply { status: number; headers?: Record<string, string>; body?: unknown }
+
+/** Checks a request on its raw bytes. Return false (or throw a StudyhookError) to refuse it with 401. */
+export type Verifier<S> = (req: IncomingRequest, settings: S) => boolean | Promise<boolean>;
+
+export interface NormaliseInput<S, P> { payload: P; request: IncomingRequest; settings: S }
+
+/** One route of an adapter, in the order the core runs it: limits, verify, parse, validate, normalise, publish, reply. */
+export interface RouteSpec<S = Record<string, unknown>, P = any> {
+  /** '' for the base URL, a literal segment ('recordTrial') or a parameter (':token'). */
+  path: string;
+  /** Methods answered (POST by default). OPTIONS is answered by the core when `cors` is on. */
+  methods?: readonly string[];
+  body: BodyKind;
+  /** Largest body accepted on this route, in bytes (default: server.bodyLimitBytes). */
+  maxBytes?: number;
+  /** Runs on the raw bytes before anything is parsed. Defaults to the adapter's verifier. */
+  verify?: Verifier<S>;
+  /** A request answered without publishing anything (e.g. ActiGraph's validation handshake). */
+  handshake?: (req: IncomingRequest, settings: S) => Reply | undefined;
+  /** Payload schema id (a file in schemas/). */
+  schema?: string;
+  /** What an invalid payload gets: 'reject' answers 422 and keeps nothing; 'quarantine' keeps it (as an event flagged `quarantined`) and replies `invalidReply`. */
+  onInvalid?: 'reject' | 'quarantine';
+  /** Reply sent after a payload was quarantined (default 422 with the problems). */
+  invalidReply?: (problems: SchemaProblem[], req: IncomingRequest) => Reply;
+  /** Pure: turns a valid payload into events. No I/O. */
+  normalise: (input: NormaliseInput<S, P>) => EventDraft[];
+  /** The reply after the events are durable (default 200 `{"ok":true}`). */
+  reply?: (events: readonly { id: string; type: string }[], req: IncomingRequest) => Reply;
+  /** Answer CORS (preflight and actual responses) with the namespace's allowed origins. */
+  cors?: boolean;
+}
+
+/** A platform adapter: declarative, no I/O of its own. */
+export interface Adapter<S = any> {
+  platform: string;
+  /** Schema id of one namespace's settings; checked at start-up. */
+  settingsSchema?: string;
+  /** Namespaces served when the config says nothing about this platform. */
+  defaultNamespaces?: Record<string, S>;
+  /** Default verifier of every route (none when absent). */
+  verify?: Verifier<S>;
+  /** Origins allowed for CORS routes, from a namespace's settings. */
+  allowedOrigins?: (settings: S) => readonly string[];
+  /** Top-level payload fields that are secrets: redacted from quarantined payloads. */
+  secretFields?: readonly string[];
+  /** Header names (lower-case) never logged nor kept in the raw request. */
+  secretHeaders?: readonly string[];
+  routes: readonly RouteSpec<S>[];
+  /** Builds the platform's API client offered to sinks as ctx.clients[platform]. */
+  createClient?: (opts: { config: Record<string, unknown>; namespaces: Record<string, S> }) => unknown;
+}
+
+/** Typed identity helper for adapter modules. */
+export function defineAdapter<S>(adapter: Adapter<S>): Adapter<S> {
+  return adapter;
+}
+

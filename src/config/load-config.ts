@@ -1,0 +1,132 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { adapters } from '../../adapters/index.js';
+import { StudyhookError } from '../errors.js';
+import type { EventFilter, SinkConfig, StudyhookConfig } from '../generated/config.js';
+import { type SchemaProblem, validateConfig } from '../schemas.js';
+import { interpolate } from './interpolate.js';
+
+export type Env = Record<string, string | undefined>;
+
+/** A sink entry after defaults: exactly one of `use` or `module` (absolute when it is a path). */
+export interface ResolvedSink {
+  name: string;
+  use?: string;
+  module?: string;
+  options: Record<string, unknown>;
+  filter: EventFilter;
+  attempts: number;
+  backoff: { type: 'exponential' | 'fixed'; delayMs: number };
+  concurrency: number;
+}
+
+export interface ResolvedPlatform { enabled: boolean; namespaces: Record<string, Record<string, unknown>>; client: Record<string, unknown> }
+
+/** The configuration after interpolation, env overrides, defaults and validation. */
+export interface ResolvedConfig {
+  server: { port: number; host: string; trustProxy: boolean | number | string; bodyLimitBytes: number; publishTimeoutMs: number };
+  redis: { url: string; prefix: string };
+  dataDir: string;
+  log: { level: string };
+  dedupTtlSeconds: number;
+  platforms: Record<string, ResolvedPlatform>;
+  sinks: ResolvedSink[];
+  /** Where the config came from (undefined: built-in defaults). */
+  path: string | undefined;
+  /** Values that came from the environment: masked by `studyhook check`, never logged. */
+  secretValues: ReadonlySet<string>;
+}
+
+export const builtinSinks = ['filesystem'] as const;
+
+/** Reads, interpolates, overrides from env, validates and resolves the config. Every problem is reported at once. */
+export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: string } = {}): ResolvedConfig {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const path = opts.path ?? env['STUDYHOOK_CONFIG'] ?? (existsSync(resolve(cwd, 'studyhook.yml')) ? 'studyhook.yml' : undefined);
+  const absPath = path === undefined ? undefined : resolve(cwd, path);
+  let raw: unknown = {};
+  if (absPath) {
+    if (!existsSync(absPath)) throw new StudyhookError('SH_CONFIG_NOT_FOUND', `Config file ${absPath} does not exist (from --config or STUDYHOOK_CONFIG)`);
+    try { raw = parseYaml(readFileSync(absPath, 'utf8')) ?? {}; } catch (err) {
+      throw new StudyhookError('SH_CONFIG_INVALID', `Config file ${absPath} is not valid YAML/JSON: ${(err as Error).message}`);
+    }
+  }
+  const problems: SchemaProblem[] = [];
+  const secretValues = new Set<string>();
+  const doc = interpolate(raw, env, '', problems, secretValues) as StudyhookConfig;
+  applyEnvOverrides(doc, env, problems);
+  problems.push(...validateConfig('studyhook/config', doc));
+  const baseDir = absPath ? dirname(absPath) : cwd;
+  const platforms = resolvePlatforms(doc, problems);
+  const sinks = resolveSinks(doc, baseDir, problems);
+  if (problems.length > 0) {
+    const list = problems.map((p) => `  ${p.path}: ${p.message}`).join('\n');
+    throw new StudyhookError('SH_CONFIG_INVALID', `Invalid configuration${absPath ? ` in ${absPath}` : ''}:\n${list}`, { details: problems });
+  }
+  const d = doc as Required<StudyhookConfig> & { server: ResolvedConfig['server']; redis: ResolvedConfig['redis']; log: ResolvedConfig['log'] };
+  return {
+    server: d.server, redis: d.redis, log: d.log, dedupTtlSeconds: d.dedupTtlSeconds,
+    dataDir: resolve(baseDir, d.dataDir), platforms, sinks, path: absPath, secretValues,
+  };
+}
+
+function applyEnvOverrides(doc: StudyhookConfig, env: Env, problems: SchemaProblem[]): void {
+  doc.server ??= {};
+  doc.redis ??= {};
+  doc.log ??= {};
+  if (env['PORT']) {
+    const port = Number(env['PORT']);
+    if (Number.isInteger(port)) doc.server.port = port;
+    else problems.push({ path: 'env PORT', message: `must be an integer, got '${env['PORT']}'` });
+  }
+  if (env['REDIS_URL']) doc.redis.url = env['REDIS_URL'];
+  if (env['STUDYHOOK_DATA_DIR']) doc.dataDir = env['STUDYHOOK_DATA_DIR'];
+  if (env['LOG_LEVEL']) doc.log.level = env['LOG_LEVEL'] as 'info';
+}
+
+function resolvePlatforms(doc: StudyhookConfig, problems: SchemaProblem[]): Record<string, ResolvedPlatform> {
+  const out: Record<string, ResolvedPlatform> = {};
+  const given = doc.platforms ?? {};
+  for (const name of Object.keys(given)) {
+    if (!adapters.some((a) => a.platform === name)) problems.push({ path: `/platforms/${name}`, message: `unknown platform (known: ${adapters.map((a) => a.platform).join(', ')})` });
+  }
+  for (const adapter of adapters) {
+    const p = given[adapter.platform];
+    const namespaces = (p?.namespaces ?? adapter.defaultNamespaces ?? {}) as Record<string, Record<string, unknown>>;
+    for (const [ns, settings] of Object.entries(namespaces)) {
+      if (ns !== '*' && !/^[A-Za-z0-9_-]{1,64}$/.test(ns)) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}`, message: 'namespace names use letters, digits, _ and - (or * for any)' });
+      if (adapter.settingsSchema) {
+        for (const pr of validateConfig(adapter.settingsSchema, settings)) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}${pr.path === '/' ? '' : pr.path}`, message: pr.message });
+      }
+    }
+    out[adapter.platform] = { enabled: p?.enabled ?? true, namespaces, client: (p?.client ?? {}) as Record<string, unknown> };
+  }
+  return out;
+}
+
+function resolveSinks(doc: StudyhookConfig, baseDir: string, problems: SchemaProblem[]): ResolvedSink[] {
+  const list: SinkConfig[] = [...(doc.sinks ?? [])];
+  if (doc.archive !== false && !list.some((s) => s.use === 'filesystem')) list.unshift({ name: 'archive', use: 'filesystem' });
+  const seen = new Set<string>();
+  return list.map((s, i) => {
+    const path = `/sinks/${i}`;
+    if (seen.has(s.name)) problems.push({ path: `${path}/name`, message: `duplicate sink name '${s.name}'` });
+    seen.add(s.name);
+    if ((s.use === undefined) === (s.module === undefined)) problems.push({ path, message: 'give exactly one of `use` (a built-in sink) or `module` (your own)' });
+    if (s.use !== undefined && !(builtinSinks as readonly string[]).includes(s.use)) problems.push({ path: `${path}/use`, message: `unknown built-in sink '${s.use}' (known: ${builtinSinks.join(', ')})` });
+    const module = s.module === undefined ? undefined
+      : s.module.startsWith('.') || isAbsolute(s.module) ? resolve(baseDir, s.module) : s.module;
+    return {
+      name: s.name,
+      ...(s.use !== undefined && { use: s.use }),
+      ...(module !== undefined && { module }),
+      options: (s.options ?? {}) as Record<string, unknown>,
+      filter: s.filter ?? {},
+      attempts: s.attempts ?? 8,
+      backoff: { type: s.backoff?.type ?? 'exponential', delayMs: s.backoff?.delayMs ?? 1000 },
+      concurrency: s.concurrency ?? 8,
+    };
+  });
+}

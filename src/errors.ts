@@ -1,0 +1,62 @@
+/** Every error studyhook reports, in one table: a code, an HTTP status and a message. */
+export const errorCodes = {
+  SH_NOT_FOUND: { status: 404, message: 'No such route' },
+  SH_UNKNOWN_PLATFORM: { status: 404, message: 'No adapter serves this platform' },
+  SH_UNKNOWN_NAMESPACE: { status: 404, message: 'This namespace is not configured for the platform' },
+  SH_METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed on this route' },
+  SH_BODY_TOO_LARGE: { status: 413, message: 'Request body is larger than this route accepts' },
+  SH_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Content type not accepted on this route' },
+  SH_UNAUTHORIZED: { status: 401, message: 'Missing or invalid credentials or signature' },
+  SH_FORBIDDEN_ORIGIN: { status: 403, message: 'Origin not allowed for this namespace' },
+  SH_BAD_BODY: { status: 400, message: 'Request body could not be parsed' },
+  SH_INVALID_PAYLOAD: { status: 422, message: 'Payload does not match the platform schema' },
+  SH_QUEUE_UNAVAILABLE: { status: 503, message: 'Event store (Redis) unavailable; retry later' },
+  SH_REQUEST_TIMEOUT: { status: 408, message: 'Request took too long to arrive' },
+  SH_INTERNAL: { status: 500, message: 'Internal error' },
+  SH_CONFIG_INVALID: { status: 500, message: 'Configuration is invalid' },
+  SH_CONFIG_NOT_FOUND: { status: 500, message: 'Configuration file not found' },
+  SH_SINK_LOAD: { status: 500, message: 'A sink could not be loaded' },
+  SH_REDIS_UNREACHABLE: { status: 500, message: 'Redis cannot be reached' },
+  SH_BLOB_TOO_LARGE: { status: 413, message: 'File is larger than this route accepts' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+/** The one error class. `details` is shown to the client (never internals); `cause` is only logged. */
+export class StudyhookError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly details: unknown;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message?: string, opts: { details?: unknown; cause?: unknown; headers?: Record<string, string> } = {}) {
+    super(message ?? errorCodes[code].message, { cause: opts.cause });
+    this.name = 'StudyhookError';
+    this.code = code;
+    this.statusCode = errorCodes[code].status;
+    this.details = opts.details;
+    this.headers = opts.headers ?? {};
+  }
+}
+
+/** The fixed JSON error body `{statusCode, code, error, message, details?}`. A 500 never echoes internals. */
+export function errorBody(err: unknown): { statusCode: number; code: string; error: string; message: string; details?: unknown } {
+  const known = err instanceof StudyhookError ? err : new StudyhookError('SH_INTERNAL');
+  const internal = known.statusCode >= 500 && known.code !== 'SH_QUEUE_UNAVAILABLE';
+  const body = {
+    statusCode: known.statusCode,
+    code: known.code,
+    error: httpReason(known.statusCode),
+    message: internal ? errorCodes.SH_INTERNAL.message : known.message,
+  };
+  return known.details === undefined || internal ? body : { ...body, details: known.details };
+}
+
+function httpReason(status: number): string {
+  const reasons: Record<number, string> = {
+    400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+    408: 'Request Timeout', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity',
+    500: 'Internal Server Error', 503: 'Service Unavailable',
+  };
+  return reasons[status] ?? 'Error';
+}

@@ -1,0 +1,59 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { EventDraft, IncomingRequest } from '../adapter/types.js';
+import type { StudyhookEvent } from '../generated/event.js';
+
+export type { StudyhookEvent };
+
+/** The event with what travels beside it on the queue (never archived as part of the event). */
+export interface Envelope {
+  event: StudyhookEvent;
+  /** The raw request, minus secret headers. The body itself is linked by `event.bodysha256`. */
+  request: { method: string; path: string; headers: Record<string, string>; bodySize: number; ip: string };
+  secrets?: Record<string, string>;
+}
+
+function hashId(parts: readonly (string | number)[]): string {
+  const h = createHash('sha256').update(parts.map(String).join('\u001f')).digest('hex');
+  // why: UUID-shaped so that every tool that expects a CloudEvents id of that form is happy.
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The id BullMQ and the dedup keys use: short, never integer-like, never with ':'. */
+export function jobIdOf(eventId: string): string {
+  return `e${createHash('sha256').update(eventId).digest('hex').slice(0, 40)}`;
+}
+
+export function sha256Hex(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+/** Turns an adapter's draft into a CloudEvents 1.0 event with studyhook's extensions. */
+export function buildEvent(draft: EventDraft, req: IncomingRequest, bodySha256: string, secretHeaders: readonly string[]): Envelope {
+  const receivedat = req.receivedAt.toISOString();
+  const id = draft.id ?? (draft.key ? hashId([req.platform, req.namespace, draft.type, ...draft.key]) : randomUUID());
+  const event: StudyhookEvent = {
+    specversion: '1.0',
+    id,
+    source: `/${req.platform}/${req.namespace}`,
+    type: draft.type,
+    time: draft.time ?? receivedat,
+    datacontenttype: 'application/json',
+    platform: req.platform,
+    namespace: req.namespace,
+    receivedat,
+    bodysha256: bodySha256,
+    requestid: req.requestId,
+    ...(draft.subject !== undefined && { subject: draft.subject }),
+    ...(draft.studyid !== undefined && { studyid: draft.studyid }),
+    ...(draft.participantid !== undefined && { participantid: draft.participantid }),
+    ...(draft.sessionid !== undefined && { sessionid: draft.sessionid }),
+    ...draft.extensions,
+    data: draft.data,
+  };
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = secretHeaders.includes(name) ? '[redacted]' : value;
+  }
+  const request = { method: req.method, path: `/${req.platform}/${req.namespace}${req.route ? `/${req.route}` : ''}`, headers, bodySize: req.body.length, ip: req.ip };
+  return draft.secrets ? { event, request, secrets: draft.secrets } : { event, request };
+}

@@ -1,0 +1,85 @@
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import type { Express } from 'express';
+import { adapters } from '../adapters/index.js';
+import type { Adapter } from './adapter/types.js';
+import { createBlobStore, type BlobStore } from './blobs/blob-store.js';
+import type { ResolvedConfig } from './config/load-config.js';
+import { createApp } from './http/create-app.js';
+import { createLogger, type Logger } from './log/logger.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { createPublisher, type Publisher } from './queue/publisher.js';
+import { assertRedisReachable } from './queue/redis.js';
+import { loadSinks } from './sinks/load-sinks.js';
+import { runWorkers, type RunningWorkers } from './sinks/run-workers.js';
+
+export interface GatewayOptions {
+  config: ResolvedConfig;
+  /** Which parts run in this process. */
+  roles: { api: boolean; worker: boolean };
+  logger?: Logger;
+  /** Stalled-job check interval for workers (tests shorten it). */
+  stalledIntervalMs?: number;
+}
+
+export interface Gateway {
+  app: Express | undefined;
+  publisher: Publisher;
+  blobs: BlobStore;
+  metrics: Metrics;
+  logger: Logger;
+  /** Starts listening (API role); resolves with the bound port. */
+  listen(port?: number, host?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Platform API clients for sinks, from the adapters that offer one. */
+function createClients(config: ResolvedConfig): Record<string, unknown> {
+  const clients: Record<string, unknown> = {};
+  for (const a of adapters) {
+    const p = config.platforms[a.platform];
+    if (a.createClient && p) clients[a.platform] = a.createClient({ config: p.client, namespaces: p.namespaces });
+  }
+  return clients;
+}
+
+/** Wires one process: checks Redis and the sinks first, so a bad set-up fails at start with a clear message. */
+export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger({ level: config.log.level, secretValues: config.secretValues });
+  await assertRedisReachable(config.redis.url);
+  const sinks = await loadSinks(config.sinks);
+  const metrics = createMetrics();
+  const blobs = createBlobStore(join(config.dataDir, 'blobs'));
+  const publisher = createPublisher({ redisUrl: config.redis.url, prefix: config.redis.prefix, sinks: config.sinks, dedupTtlSeconds: config.dedupTtlSeconds, timeoutMs: config.server.publishTimeoutMs, metrics });
+  await publisher.waitReady();
+  const byPlatform = new Map<string, Adapter>(adapters.map((a) => [a.platform, a]));
+  const app = opts.roles.api ? createApp({ adapters: byPlatform, config, publisher, blobs, logger, metrics }) : undefined;
+  let workers: RunningWorkers | undefined;
+  if (opts.roles.worker) {
+    workers = await runWorkers(sinks, {
+      redisUrl: config.redis.url, prefix: config.redis.prefix, logger, metrics, publisher,
+      base: { blobs, dataDir: config.dataDir, clients: createClients(config) },
+      ...(opts.stalledIntervalMs !== undefined && { stalledIntervalMs: opts.stalledIntervalMs }),
+    });
+  }
+  let server: Server | undefined;
+  return {
+    app, publisher, blobs, metrics, logger,
+    listen(port = config.server.port, host = config.server.host) {
+      if (!app) return Promise.reject(new Error('this process has no API role'));
+      return new Promise((resolve, reject) => {
+        server = app.listen(port, host, () => {
+          const addr = server!.address();
+          resolve(typeof addr === 'object' && addr ? addr.port : port);
+        });
+        server.once('error', reject);
+      });
+    },
+    async close() {
+      if (server) await new Promise<void>((resolve) => { server!.close(() => resolve()); server!.closeIdleConnections(); });
+      await workers?.close();
+      await publisher.close();
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import type { Request, Response } from 'express';
+import cors from 'cors';
+import type { Adapter } from '../adapter/types.js';
+import { StudyhookError } from '../errors.js';
+
+/**
+ * CORS for browser-facing routes, set before anything can fail so that error replies carry the
+ * headers too (a browser that cannot read an error retries forever). Returns true when it answered
+ * a preflight. An Origin outside the namespace's list is refused with 403 and no CORS headers.
+ */
+export function applyCors(req: Request, res: Response, adapter: Adapter, settings: unknown): boolean {
+  const allowed = adapter.allowedOrigins?.(settings) ?? [];
+  const origin = req.headers.origin;
+  const any = allowed.includes('*');
+  if (origin !== undefined && !any && !allowed.includes(origin)) {
+    throw new StudyhookError('SH_FORBIDDEN_ORIGIN', `Origin ${origin.slice(0, 200)} is not allowed here (allowed: ${allowed.join(', ') || 'none'})`);
+  }
+  // why: with static options the cors middleware runs synchronously; it ends preflights itself.
+  cors({ origin: any ? '*' : origin !== undefined, methods: ['POST', 'OPTIONS'], allowedHeaders: ['Content-Type'], maxAge: 600, optionsSuccessStatus: 204 })(req, res, () => undefined);
+  return res.writableEnded;
+}

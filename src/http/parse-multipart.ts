@@ -1,0 +1,54 @@
+import type { IncomingMessage } from 'node:http';
+import busboy from 'busboy';
+import type { MultipartBody } from '../adapter/types.js';
+import type { BlobStore, FileRef } from '../blobs/blob-store.js';
+import { StudyhookError } from '../errors.js';
+
+export interface MultipartLimits { fileBytes: number; files: number; fields: number; fieldBytes: number }
+
+/**
+ * Streams a multipart body: fields into memory (bounded), each file straight to the blob store
+ * (hashed, fsync'd, never buffered whole). On any error, files already written are removed.
+ */
+export function parseMultipart(req: IncomingMessage, blobs: BlobStore, limits: MultipartLimits): Promise<MultipartBody> {
+  return new Promise((resolve, reject) => {
+    let bb: busboy.Busboy;
+    try {
+      bb = busboy({ headers: req.headers, limits: { files: limits.files, fields: limits.fields, fieldSize: limits.fieldBytes, parts: limits.files + limits.fields } });
+    } catch (err) {
+      reject(new StudyhookError('SH_BAD_BODY', `Bad multipart body: ${(err as Error).message}`));
+      return;
+    }
+    const fields: Record<string, string> = {};
+    const files: Record<string, FileRef> = {};
+    const writes: Promise<void>[] = [];
+    let failure: unknown;
+    const fail = (err: unknown): void => { failure ??= err; req.unpipe(bb); req.resume(); };
+    bb.on('field', (name, value, info) => {
+      if (info.valueTruncated) fail(new StudyhookError('SH_BODY_TOO_LARGE', `Field ${name} is over ${limits.fieldBytes} bytes`));
+      else fields[name] = value;
+    });
+    bb.on('file', (name, stream, info) => {
+      writes.push(blobs.put(stream, { name: info.filename ?? name, contentType: info.mimeType || 'application/octet-stream', maxBytes: limits.fileBytes })
+        .then((ref) => { files[name] = ref; })
+        .catch((err: unknown) => { stream.resume(); fail(err); }));
+    });
+    bb.on('filesLimit', () => fail(new StudyhookError('SH_BODY_TOO_LARGE', `More than ${limits.files} files`)));
+    bb.on('fieldsLimit', () => fail(new StudyhookError('SH_BODY_TOO_LARGE', `More than ${limits.fields} fields`)));
+    bb.on('error', (err) => fail(new StudyhookError('SH_BAD_BODY', `Bad multipart body: ${(err as Error).message}`)));
+    let finished = false;
+    const finish = async (): Promise<void> => {
+      if (finished) return;
+      finished = true;
+      await Promise.allSettled(writes);
+      if (failure) {
+        await Promise.all(Object.values(files).map((f) => blobs.remove(f)));
+        reject(failure);
+      } else resolve({ fields, files });
+    };
+    bb.on('close', () => void finish());
+    req.on('aborted', () => fail(new StudyhookError('SH_BAD_BODY', 'The upload was cut off')));
+    req.on('close', () => { if (failure) void finish(); });
+    req.pipe(bb);
+  });
+}

@@ -1,0 +1,50 @@
+import type { Adapter, RouteSpec } from '../adapter/types.js';
+import type { ResolvedPlatform } from '../config/load-config.js';
+import { StudyhookError } from '../errors.js';
+
+export interface RouteMatch {
+  adapter: Adapter;
+  route: RouteSpec;
+  platform: string;
+  namespace: string;
+  routeName: string;
+  params: Record<string, string>;
+  settings: Record<string, unknown>;
+}
+
+function matchRoute(adapter: Adapter, segment: string | undefined): { route: RouteSpec; params: Record<string, string> } | undefined {
+  const wanted = segment ?? '';
+  const literal = adapter.routes.find((r) => r.path === wanted);
+  if (literal) return { route: literal, params: {} };
+  if (segment === undefined) return undefined;
+  const param = adapter.routes.find((r) => r.path.startsWith(':'));
+  return param ? { route: param, params: { [param.path.slice(1)]: segment } } : undefined;
+}
+
+/**
+ * `/<platform>[/<namespace>][/<route>]`. With one segment after the platform, a literal route name
+ * wins (`/labvanced/recordTrial` is the default namespace); otherwise it is the namespace.
+ */
+export function resolveRoute(path: string, adapters: ReadonlyMap<string, Adapter>, platforms: Record<string, ResolvedPlatform>): RouteMatch {
+  const segments = path.split('/').filter((s) => s.length > 0).map((s) => { try { return decodeURIComponent(s); } catch { return s; } });
+  const [platform, a, b, ...rest] = segments;
+  const adapter = platform === undefined ? undefined : adapters.get(platform);
+  const conf = platform === undefined ? undefined : platforms[platform];
+  if (!adapter || !conf?.enabled || rest.length > 0) throw new StudyhookError(adapter ? 'SH_NOT_FOUND' : 'SH_UNKNOWN_PLATFORM');
+  let namespace = 'default';
+  let found: ReturnType<typeof matchRoute>;
+  if (b !== undefined) {
+    namespace = a!;
+    found = matchRoute(adapter, b);
+  } else if (a !== undefined) {
+    const literal = adapter.routes.some((r) => r.path === a);
+    if (literal) found = matchRoute(adapter, a);
+    else { namespace = a; found = matchRoute(adapter, undefined); }
+  } else {
+    found = matchRoute(adapter, undefined);
+  }
+  if (!found) throw new StudyhookError('SH_NOT_FOUND', `No ${adapter.platform} route at ${path}`);
+  const settings = conf.namespaces[namespace] ?? conf.namespaces['*'];
+  if (!settings || !/^[A-Za-z0-9_-]{1,64}$/.test(namespace)) throw new StudyhookError('SH_UNKNOWN_NAMESPACE', `Namespace '${namespace.slice(0, 64)}' is not configured for ${adapter.platform}`);
+  return { adapter, route: found.route, platform: adapter.platform, namespace, routeName: found.route.path.startsWith(':') ? found.route.path : found.route.path, params: found.params, settings };
+}

@@ -1,0 +1,15 @@
+/**
+ * studyhook's public API for plugin authors and embedders:
+ * `import { defineSink, PermanentError, type Sink } from 'studyhook'`.
+ */
+export { defineSink, PermanentError } from './sinks/types.js';
+export type { Sink, SinkContext, DeliveryContext } from './sinks/types.js';
+export type { StudyhookEvent } from './generated/event.js';
+export type { FileRef } from './generated/file-ref.js';
+export type { StudyhookConfig, SinkConfig, EventFilter } from './generated/config.js';
+export type { BlobStore } from './blobs/blob-store.js';
+export { defineAdapter } from './adapter/types.js';
+export type { Adapter, RouteSpec, EventDraft, IncomingRequest, Reply, Verifier } from './adapter/types.js';
+export { StudyhookError, errorCodes } from './errors.js';
+export { loadConfig } from './config/load-config.js';
+export { createGateway } from './gateway.js';

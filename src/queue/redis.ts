@@ -1,0 +1,56 @@
+import { Redis } from 'ioredis';
+import { StudyhookError } from '../errors.js';
+
+export type { Redis };
+
+/**
+ * A Redis connection for one role. Producers fail fast (no offline queue) so that a request is
+ * answered 503 instead of hanging; workers wait forever for Redis (BullMQ needs maxRetriesPerRequest null).
+ */
+export function createRedis(url: string, role: 'producer' | 'worker'): Redis {
+  const redis = role === 'producer'
+    ? new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy: (n) => Math.min(200 * n, 2000) })
+    : new Redis(url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(200 * n, 2000) });
+  redis.on('error', () => undefined); // why: ioredis reconnects by itself; the pipeline reports outages per request.
+  return redis;
+}
+
+function safeUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//****@');
+}
+
+/** Start-up check: a clear error, with the fix, when Redis is not there. */
+export async function assertRedisReachable(url: string, timeoutMs = 3000): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    throw new StudyhookError('SH_REDIS_UNREACHABLE',
+      `Cannot reach Redis at ${safeUrl(url)} (${(err as Error).message}).\n`
+      + '  Fix: start one (`redis-server --appendonly yes`, or `docker compose up redis`),\n'
+      + '  or point studyhook at yours with REDIS_URL=redis://host:6379 (or redis.url in the config).', { cause: err });
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** The queue of one sink. No ':' (BullMQ forbids it); the prefix carries the cluster hash tag. */
+export function sinkQueueName(sink: string): string {
+  return `sink-${sink}`;
+}
+
+/** ioredis options from a redis:// or rediss:// URL, for connections BullMQ creates and closes itself. */
+export function redisOptions(url: string, role: 'producer' | 'worker'): Record<string, unknown> {
+  const u = new URL(url);
+  const db = Number(u.pathname.slice(1) || '0');
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 6379), db,
+    ...(u.username && { username: decodeURIComponent(u.username) }),
+    ...(u.password && { password: decodeURIComponent(u.password) }),
+    ...(u.protocol === 'rediss:' && { tls: {} }),
+    retryStrategy: (n: number) => Math.min(200 * n, 2000),
+    ...(role === 'producer' ? { enableOfflineQueue: false } : { maxRetriesPerRequest: null }),
+  };
+}

@@ -1,0 +1,69 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { schemaDir } from './paths.js';
+
+// why: ajv-formats ships CommonJS; under NodeNext its default import is the module object.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+/** One validation problem, with a JSON-pointer-like path into the checked document. */
+export interface SchemaProblem { path: string; message: string }
+
+function listSchemaFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return listSchemaFiles(path);
+    return e.name.endsWith('.schema.json') ? [path] : [];
+  });
+}
+
+function createAjv(useDefaults: boolean): Ajv {
+  const ajv = new Ajv({ allErrors: true, useDefaults, strict: false });
+  addFormats(ajv);
+  for (const file of listSchemaFiles(schemaDir)) ajv.addSchema(JSON.parse(readFileSync(file, 'utf8')));
+  return ajv;
+}
+
+let payloadAjv: Ajv | undefined;
+let configAjv: Ajv | undefined;
+const compiled = new Map<string, ValidateFunction>();
+
+function validator(id: string, forConfig: boolean): ValidateFunction {
+  const key = `${forConfig ? 'c' : 'p'}:${id}`;
+  let fn = compiled.get(key);
+  if (!fn) {
+    const ajv = forConfig ? (configAjv ??= createAjv(true)) : (payloadAjv ??= createAjv(false));
+    fn = ajv.getSchema(id);
+    if (!fn) throw new Error(`Unknown schema id ${id}: is schemas/ missing a file?`);
+    compiled.set(key, fn);
+  }
+  return fn;
+}
+
+function toProblems(errors: ErrorObject[] | null | undefined): SchemaProblem[] {
+  return (errors ?? []).map((e) => {
+    const extra = e.keyword === 'additionalProperties' ? ` '${String(e.params['additionalProperty'])}'`
+      : e.keyword === 'enum' ? ` (${(e.params['allowedValues'] as unknown[]).join(', ')})` : '';
+    return { path: e.instancePath || '/', message: `${e.message ?? 'is invalid'}${extra}` };
+  });
+}
+
+/** Validates a payload against a schema id; returns the problems (empty when valid). */
+export function validatePayload(id: string, data: unknown): SchemaProblem[] {
+  const fn = validator(id, false);
+  return fn(data) ? [] : toProblems(fn.errors);
+}
+
+/** Validates (and fills defaults into) a configuration section. */
+export function validateConfig(id: string, data: unknown): SchemaProblem[] {
+  const fn = validator(id, true);
+  return fn(data) ? [] : toProblems(fn.errors);
+}
+
+/** Validates any document against an ad-hoc schema (a sink's optionsSchema), filling defaults. */
+export function validateWith(schema: object, data: unknown): SchemaProblem[] {
+  configAjv ??= createAjv(true);
+  const fn = configAjv.compile(schema);
+  return fn(data) ? [] : toProblems(fn.errors);
+}

@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import type { ResolvedSink } from '../config/load-config.js';
+import { StudyhookError } from '../errors.js';
+import { validateWith } from '../schemas.js';
+import filesystem from './builtin/filesystem.js';
+import type { Sink } from './types.js';
+
+/** Built-in sinks by name; the config's `use` picks one. */
+const builtins: Record<string, Sink<any, any>> = { filesystem };
+
+/** A sink module loaded and its options checked, not yet set up. */
+export interface LoadedSink { config: ResolvedSink; sink: Sink<any, any>; options: Record<string, unknown> }
+
+let tsxRegistered = false;
+
+// why: lets a lab write its sink in TypeScript without a build step (tsx's ESM loader, Node >= 20.6).
+async function ensureTsLoader(spec: string): Promise<void> {
+  if (tsxRegistered || !/\.(c|m)?tsx?$/.test(spec)) return;
+  const { register } = await import('tsx/esm/api');
+  register();
+  tsxRegistered = true;
+}
+
+async function importSink(spec: string): Promise<unknown> {
+  const isPath = spec.startsWith('/');
+  if (isPath && !existsSync(spec)) throw new Error(`file ${spec} does not exist`);
+  await ensureTsLoader(spec);
+  const mod = (await import(isPath ? pathToFileURL(spec).href : spec)) as { default?: unknown };
+  const exported = mod.default && typeof mod.default === 'object' && 'default' in mod.default ? (mod.default as { default: unknown }).default : mod.default;
+  return exported;
+}
+
+function checkShape(value: unknown): string | undefined {
+  if (!value || typeof value !== 'object') return 'its default export is not a sink object (export default { name, deliver })';
+  const s = value as Partial<Sink>;
+  if (typeof s.deliver !== 'function') return 'its default export has no deliver(event, ctx) function';
+  if (s.setup !== undefined && typeof s.setup !== 'function') return 'setup is not a function';
+  if (s.close !== undefined && typeof s.close !== 'function') return 'close is not a function';
+  return undefined;
+}
+
+/** Loads every configured sink and checks its options; all problems are reported together. */
+export async function loadSinks(configs: readonly ResolvedSink[]): Promise<LoadedSink[]> {
+  const problems: string[] = [];
+  const loaded: LoadedSink[] = [];
+  for (const config of configs) {
+    let sink: unknown;
+    try {
+      sink = config.use !== undefined ? builtins[config.use] : await importSink(config.module!);
+    } catch (err) {
+      problems.push(`sink '${config.name}': cannot load module ${config.module}: ${(err as Error).message}`);
+      continue;
+    }
+    const shape = checkShape(sink);
+    if (shape) { problems.push(`sink '${config.name}' (${config.module ?? config.use}): ${shape}`); continue; }
+    const s = sink as Sink;
+    const options = structuredClone(config.options);
+    if (s.optionsSchema) {
+      for (const p of validateWith(s.optionsSchema, options)) problems.push(`sink '${config.name}': options${p.path === '/' ? '' : p.path}: ${p.message}`);
+    }
+    loaded.push({ config, sink: s, options });
+  }
+  if (problems.length > 0) throw new StudyhookError('SH_SINK_LOAD', `Sinks could not be loaded:\n${problems.map((p) => `  ${p}`).join('\n')}`, { details: problems });
+  return loaded;
+}

@@ -1,0 +1,82 @@
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { EventDraft, IncomingRequest } from '../adapter/types.js';
+import { buildEvent, sha256Hex, type Envelope, type StudyhookEvent } from '../event/build-event.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Publisher } from '../queue/publisher.js';
+import { redisOptions, sinkQueueName } from '../queue/redis.js';
+import type { LoadedSink } from './load-sinks.js';
+import { PermanentError, type DeliveryContext, type SinkContext } from './types.js';
+
+export interface WorkerDeps {
+  redisUrl: string;
+  prefix: string;
+  base: Omit<SinkContext, 'name' | 'logger'>;
+  logger: Logger;
+  metrics: Metrics;
+  publisher: Publisher;
+  /** Seconds before a job of a dead worker is taken up again (BullMQ stalled-job check). */
+  stalledIntervalMs?: number;
+}
+
+export interface RunningWorkers { close(): Promise<void> }
+
+function emitter(publisher: Publisher) {
+  return async (draft: EventDraft, from: StudyhookEvent): Promise<StudyhookEvent> => {
+    const body = Buffer.from(JSON.stringify(draft.data ?? null));
+    const req: IncomingRequest = {
+      method: 'EMIT', platform: from.platform, namespace: from.namespace, route: '', params: {}, headers: {}, query: {},
+      body, ip: '', requestId: from.requestid ?? from.id, receivedAt: new Date(),
+    };
+    const env = buildEvent(draft, req, sha256Hex(body), []);
+    env.request.path = `emit:${from.id}`;
+    await publisher.publish([env]);
+    return env.event;
+  };
+}
+
+/** Sets up every sink and starts one BullMQ worker per sink queue. */
+export async function runWorkers(sinks: readonly LoadedSink[], deps: WorkerDeps): Promise<RunningWorkers> {
+  const emit = emitter(deps.publisher);
+  const running: { worker: Worker; queue: Queue; close: () => Promise<void> }[] = [];
+  for (const { config, sink, options } of sinks) {
+    const logger = deps.logger.child({ sink: config.name });
+    const ctx: SinkContext = { ...deps.base, name: config.name, logger };
+    const state = await sink.setup?.(options, ctx);
+    const queueName = sinkQueueName(config.name);
+    const processor = async (job: Job<Envelope>): Promise<void> => {
+      const delivery: DeliveryContext = {
+        ...ctx, state, options, attempt: job.attemptsMade + 1,
+        secrets: job.data.secrets ?? {}, request: job.data.request, emit,
+      };
+      try {
+        await sink.deliver(job.data.event, delivery);
+        deps.metrics.deliveries.inc({ sink: config.name, outcome: 'ok' });
+      } catch (err) {
+        const last = err instanceof PermanentError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        deps.metrics.deliveries.inc({ sink: config.name, outcome: last ? 'failed' : 'retry' });
+        logger.warn({ eventId: job.data.event.id, type: job.data.event.type, attempt: job.attemptsMade + 1, err: (err as Error).message, final: last }, last ? 'delivery failed: dead letter' : 'delivery failed: will retry');
+        if (err instanceof PermanentError) throw new UnrecoverableError(err.message);
+        throw err;
+      }
+    };
+    const worker = new Worker<Envelope>(queueName, processor, {
+      connection: redisOptions(deps.redisUrl, 'worker'), prefix: deps.prefix, concurrency: config.concurrency,
+      stalledInterval: deps.stalledIntervalMs ?? 30000, maxStalledCount: 10,
+    });
+    worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
+    const queue = new Queue(queueName, { connection: redisOptions(deps.redisUrl, 'producer'), prefix: deps.prefix });
+    queue.on('error', () => undefined);
+    deps.metrics.onScrape(async () => {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+      for (const [state, n] of Object.entries(counts)) deps.metrics.queueDepth.set({ sink: config.name, state }, n);
+    });
+    running.push({ worker, queue, close: async () => { await sink.close?.(state); } });
+  }
+  return {
+    async close() {
+      await Promise.all(running.map((r) => r.worker.close()));
+      await Promise.all(running.map(async (r) => { await r.queue.close(); await r.close(); }));
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import type { EventDraft } from '../adapter/types.js';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { Envelope, StudyhookEvent } from '../event/build-event.js';
+import type { Logger } from '../log/logger.js';
+
+/** What a sink gets once, at start-up. */
+export interface SinkContext {
+  /** The sink's name from the config (also its queue's name). */
+  name: string;
+  /** A child logger (JSON, secrets redacted). */
+  logger: Logger;
+  /** Open, read or store files; events carry FileRef objects for attached files. */
+  blobs: BlobStore;
+  /** studyhook's data directory (the filesystem sink writes under it). */
+  dataDir: string;
+  /** Platform API clients keyed by platform (e.g. `ctx.clients.sensorlogger`), when the adapter offers one. */
+  clients: Record<string, unknown>;
+}
+
+/** What a sink gets with each delivery. */
+export interface DeliveryContext<State = unknown> extends SinkContext {
+  /** Whatever `setup()` returned. */
+  state: State;
+  /** The sink's options, after its optionsSchema filled the defaults. */
+  options: Record<string, unknown>;
+  /** 1 on the first try. */
+  attempt: number;
+  /** Secret values that came with the event (e.g. `secretCode` of Sensor Logger). Never log them. */
+  secrets: Readonly<Record<string, string>>;
+  /** The raw request the event came from (secret headers redacted). */
+  request: Envelope['request'];
+  /** Publishes a follow-up event (same platform and namespace as `from`) to every matching sink. */
+  emit(draft: EventDraft, from: StudyhookEvent): Promise<StudyhookEvent>;
+}
+
+/**
+ * A sink plugin: the default export of a module. Throw from `deliver` to retry with backoff;
+ * throw a {@link PermanentError} to give up at once (the event becomes a dead letter).
+ */
+export interface Sink<Options = Record<string, unknown>, State = unknown> {
+  name: string;
+  /** JSON Schema of the options; checked (and defaults filled) at start-up. */
+  optionsSchema?: object;
+  setup?(options: Options, ctx: SinkContext): State | Promise<State>;
+  deliver(event: StudyhookEvent, ctx: DeliveryContext<State>): void | Promise<void>;
+  close?(state: State): void | Promise<void>;
+}
+
+const PERMANENT = Symbol.for('studyhook.permanent-error');
+
+/** Marks a failure that retrying cannot fix (bad data, 4xx from a remote): no more attempts. */
+export class PermanentError extends Error {
+  constructor(message: string, opts?: { cause?: unknown }) {
+    super(message, opts);
+    this.name = 'PermanentError';
+  }
+
+  // why: a plugin may bring its own copy of studyhook (another node_modules, another loader), so
+  // `instanceof` alone would miss its errors; the brand is shared through the global symbol registry.
+  readonly [PERMANENT] = true;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PERMANENT] === true;
+  }
+}
+
+/** Typed identity helper for sink modules: `export default defineSink({...})`. */
+export function defineSink<Options = Record<string, unknown>, State = unknown>(sink: Sink<Options, State>): Sink<Options, State> {
+  return sink;
+}

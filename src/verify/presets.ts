@@ -1,0 +1,61 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingRequest, Verifier } from '../adapter/types.js';
+
+/** Constant-time string comparison (lengths may differ without leaking where). */
+export function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  if (x.length !== y.length) { timingSafeEqual(x, x); return false; }
+  return timingSafeEqual(x, y);
+}
+
+/** True when `value` equals any of `candidates`, compared in constant time. */
+export function equalsAny(value: string, candidates: readonly string[]): boolean {
+  let hit = false;
+  for (const c of candidates) hit = safeEqual(value, c) || hit;
+  return hit;
+}
+
+/** Base64 or hex HMAC of a message. */
+export function hmac(algo: 'sha256' | 'sha1' | 'sha512', key: string | Buffer, message: Buffer | string, encoding: 'base64' | 'hex'): string {
+  return createHmac(algo, key).update(message).digest(encoding);
+}
+
+/** Preset: HMAC over (a function of) the raw body, compared with a header. `secrets` lists the accepted keys. */
+export function hmacVerifier<S>(opts: {
+  header: string;
+  algo?: 'sha256' | 'sha1' | 'sha512';
+  encoding?: 'base64' | 'hex';
+  prefix?: string;
+  secrets: (settings: S) => readonly string[];
+  message?: (req: IncomingRequest) => Buffer | string;
+}): Verifier<S> {
+  return (req, settings) => {
+    const given = req.headers[opts.header];
+    if (!given) return false;
+    const value = opts.prefix ? (given.startsWith(opts.prefix) ? given.slice(opts.prefix.length) : '') : given;
+    const message = opts.message ? opts.message(req) : req.body;
+    return opts.secrets(settings).reduce((ok, key) => safeEqual(value, hmac(opts.algo ?? 'sha256', key, message, opts.encoding ?? 'base64')) || ok, false);
+  };
+}
+
+/** Preset: Basic auth against `user:password` pairs. */
+export function basicVerifier<S>(credentials: (settings: S) => readonly { username: string; password: string }[]): Verifier<S> {
+  return (req, settings) => {
+    const h = req.headers['authorization'] ?? '';
+    if (!h.toLowerCase().startsWith('basic ')) return false;
+    const given = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');
+    return equalsAny(given, credentials(settings).map((c) => `${c.username}:${c.password}`));
+  };
+}
+
+/** Preset: a bearer token (Authorization header) against the accepted tokens. */
+export function bearerVerifier<S>(tokens: (settings: S) => readonly string[]): Verifier<S> {
+  return (req, settings) => {
+    const h = req.headers['authorization'] ?? '';
+    return h.toLowerCase().startsWith('bearer ') && equalsAny(h.slice(7).trim(), tokens(settings));
+  };
+}
+
+/** Preset: accept everything (platforms that sign nothing). */
+export const noneVerifier: Verifier<unknown> = () => true;

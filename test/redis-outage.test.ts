@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import { stringify } from 'yaml';
+import { loadConfig } from '../src/config/load-config.js';
+import { createGateway } from '../src/gateway.js';
+import { createLogger } from '../src/log/logger.js';
+import { waitFor } from './helpers/gateway.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
+}
+
+// A private redis-server that this test may stop and start (the shared one on 6379 stays untouched).
+async function startRedis(port: number, dir: string): Promise<ChildProcess> {
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: 'ignore' });
+  await waitFor('redis-server to answer', async () => { const r = new Redis(port, { lazyConnect: true, retryStrategy: () => null }); r.on('error', () => undefined); try { await r.connect(); return (await r.ping()) === 'PONG'; } catch { return false; } finally { r.disconnect(); } });
+  return proc;
+}
+
+describe('Redis outage', () => {
+  it('answers 503 with Retry-After while Redis is down, stays up, and recovers when it returns', async function () {
+    this.timeout(30000);
+    const dir = await mkdtemp(join(tmpdir(), 'studyhook-outage-'));
+    const port = await freePort();
+    let redis = await startRedis(port, dir);
+    const file = join(dir, 'studyhook.yml');
+    await writeFile(file, stringify({ dataDir: dir, redis: { url: `redis://127.0.0.1:${port}` }, server: { publishTimeoutMs: 1000 } }));
+    const gateway = await createGateway({ config: loadConfig({ path: file, env: {} }), roles: { api: true, worker: true }, logger: createLogger({ level: 'silent' }) });
+    const body = { studyId: 's', uploadId: 'u-outage', secretCode: 'c' };
+    try {
+      await request(gateway.app!).post('/sensorlogger/x').send(body).expect(200);
+      redis.kill('SIGKILL');
+      await new Promise((r) => redis.once('exit', r));
+      const down = await request(gateway.app!).post('/sensorlogger/x').send({ ...body, uploadId: 'u-2' });
+      assert.equal(down.status, 503);
+      assert.equal(down.headers['retry-after'], '5');
+      assert.equal(down.body.code, 'SH_QUEUE_UNAVAILABLE');
+      await request(gateway.app!).get('/readyz').expect(503);
+      await request(gateway.app!).get('/healthz').expect(200);
+      redis = await startRedis(port, dir);
+      await waitFor('publishing to work again', async () => (await request(gateway.app!).post('/sensorlogger/x').send({ ...body, uploadId: 'u-2' })).status === 200, 15000);
+      await request(gateway.app!).get('/readyz').expect(200);
+    } finally {
+      await gateway.close();
+      redis.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start with a clear error and the fix when Redis cannot be reached', async () => {
+    const port = await freePort();
+    const config = loadConfig({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
+    await assert.rejects(createGateway({ config, roles: { api: true, worker: false }, logger: createLogger({ level: 'silent' }) }),
+      (err: Error & { code?: string }) => err.code === 'SH_REDIS_UNREACHABLE' && /REDIS_URL/.test(err.message) && /redis-server/.test(err.message));
+  });
+});

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import request from 'supertest';
+import { readDeliveries } from './fixtures/sinks/recording-sink.js';
+import { recordingSink, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+
+describe('Sensor Logger webhook through the real pipeline', () => {
+  let t: TestGateway;
+  let out: string;
+  const body = { studyId: 'study-1', uploadId: '97b996e6-7ace-489f-ae65-57bcef27ae47', secretCode: 'sl-very-secret-code' };
+
+  beforeEach(async () => {
+    t = await startGateway((dir) => {
+      out = join(dir, 'deliveries.jsonl');
+      return {
+        platforms: { sensorlogger: { namespaces: { pilot: {}, locked: { secretCodes: ['sl-very-secret-code'] } } } },
+        sinks: [{ name: 'rec', module: recordingSink, options: { file: out } }],
+      };
+    });
+  });
+  afterEach(async () => { await t.close(); });
+
+  it('answers 200 and delivers one sensorlogger.recording.uploaded event with the secret only in ctx.secrets', async () => {
+    const res = await request(t.gateway.app!).post('/sensorlogger/pilot').set('Content-Type', 'application/json').send(JSON.stringify(body));
+    assert.equal(res.status, 200);
+    assert.equal(res.body.status, 'accepted');
+    const [d] = await waitFor('one delivery', () => { const all = readDeliveries(out); return all.length === 1 && all; });
+    assert.equal(d!.event.type, 'sensorlogger.recording.uploaded');
+    assert.equal(d!.event['source'], '/sensorlogger/pilot');
+    assert.equal(d!.event['subject'], body.uploadId);
+    assert.equal(d!.event['studyid'], 'study-1');
+    assert.equal(d!.event['specversion'], '1.0');
+    assert.deepEqual(d!.event['data'], { studyId: 'study-1', uploadId: body.uploadId });
+    assert.deepEqual(d!.secrets, { secretCode: body.secretCode });
+    assert.equal(res.body.id, d!.event.id);
+  });
+
+  it('parses the body as JSON whatever the Content-Type says, and on the default namespace', async () => {
+    await request(t.gateway.app!).post('/sensorlogger').send(body).expect(404); // `default` is not configured here
+    const res = await request(t.gateway.app!).post('/sensorlogger/pilot').set('Content-Type', 'text/plain').send(JSON.stringify(body));
+    assert.equal(res.status, 200);
+  });
+
+  it('delivers a repeated call once, with the same event id', async () => {
+    const a = await request(t.gateway.app!).post('/sensorlogger/pilot').send(body).expect(200);
+    const b = await request(t.gateway.app!).post('/sensorlogger/pilot').send(body).expect(200);
+    assert.equal(a.body.id, b.body.id);
+    await waitFor('a delivery', () => readDeliveries(out).length >= 1);
+    await request(t.gateway.app!).post('/sensorlogger/pilot').send(body).expect(200);
+    await sleep(500);
+    assert.equal(readDeliveries(out).length, 1);
+  });
+
+  it('keeps a call with missing or wrong-typed fields in quarantine and answers 422, never 500', async () => {
+    const missing = await request(t.gateway.app!).post('/sensorlogger/pilot').send({ studyId: 's', secretCode: 'sl-very-secret-code' });
+    assert.equal(missing.status, 422);
+    assert.equal(missing.body.code, 'SH_INVALID_PAYLOAD');
+    assert.match(JSON.stringify(missing.body.details), /uploadId/);
+    const wrong = await request(t.gateway.app!).post('/sensorlogger/pilot').send({ studyId: 5, uploadId: 'u', secretCode: 'x' });
+    assert.equal(wrong.status, 422);
+    const kept = (await readFile(join(t.dataDir, 'quarantine', 'sensorlogger', 'pilot', `${new Date().toISOString().slice(0, 10)}.jsonl`), 'utf8')).trim().split('\n');
+    assert.equal(kept.length, 2);
+    assert.ok(!kept.join('').includes('sl-very-secret-code'), 'secretCode is redacted in quarantine');
+    const broken = await request(t.gateway.app!).post('/sensorlogger/pilot').set('Content-Type', 'application/json').send('{"studyId": ');
+    assert.equal(broken.status, 400);
+    assert.equal(broken.body.code, 'SH_BAD_BODY');
+    const extra = await request(t.gateway.app!).post('/sensorlogger/pilot').send({ ...body, uploadId: 'u-extra', note: 'kept' }).expect(200);
+    const delivered = await waitFor('the extra-field event', () => readDeliveries(out).find((d) => d.event.id === extra.body.id));
+    assert.equal((delivered.event['data'] as { note: string }).note, 'kept');
+  });
+
+  it('answers 401 when the namespace lists Study codes and the call carries another', async () => {
+    await request(t.gateway.app!).post('/sensorlogger/locked').send({ ...body, secretCode: 'guess' }).expect(401);
+    await request(t.gateway.app!).post('/sensorlogger/locked').send(body).expect(200);
+    await request(t.gateway.app!).post('/sensorlogger/elsewhere').send(body).expect(404);
+  });
+
+  it('never writes the secretCode to the logs, the archive or the raw request', async () => {
+    await request(t.gateway.app!).post('/sensorlogger/pilot').set('Authorization', 'Bearer also-secret-token').send(body).expect(200);
+    await request(t.gateway.app!).post('/sensorlogger/locked').send({ ...body, secretCode: 'wrong-secret-guess' }).expect(401);
+    await waitFor('delivery', () => readDeliveries(out).length === 1);
+    const archiveFile = join(t.dataDir, 'events', 'sensorlogger', 'pilot', `${new Date().toISOString().slice(0, 10)}.jsonl`);
+    const archive = await waitFor('the archive line', () => readFile(archiveFile, 'utf8').catch(() => ''));
+    const logs = t.logs.join('');
+    assert.ok(logs.includes('"status":200'), 'the request was logged');
+    for (const secret of [body.secretCode, 'also-secret-token', 'wrong-secret-guess']) {
+      assert.ok(!logs.includes(secret), `logs leak ${secret}`);
+      assert.ok(!archive.includes(secret), `archive leaks ${secret}`);
+    }
+  });
+
+  it('answers ops routes: healthz, readyz and Prometheus metrics', async () => {
+    await request(t.gateway.app!).get('/healthz').expect(200);
+    const ready = await request(t.gateway.app!).get('/readyz').expect(200);
+    assert.equal(ready.body.redis, true);
+    await request(t.gateway.app!).post('/sensorlogger/pilot').send(body).expect(200);
+    const metrics = await request(t.gateway.app!).get('/metrics').expect(200);
+    assert.match(metrics.text, /studyhook_http_requests_total\{platform="sensorlogger",route="\/",status="200"\} 1/);
+    assert.match(metrics.text, /studyhook_queue_jobs\{sink="rec",state="/);
+    assert.match(metrics.text, /studyhook_publish_duration_seconds_count 1/);
+  });
+});
