@@ -44,7 +44,7 @@ export const builtinSinks = ['filesystem'] as const;
 export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: string } = {}): ResolvedConfig {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
-  const path = opts.path ?? env['STUDYHOOK_CONFIG'] ?? (existsSync(resolve(cwd, 'studyhook.yml')) ? 'studyhook.yml' : undefined);
+  const path = opts.path ?? (env['STUDYHOOK_CONFIG'] || undefined) ?? (existsSync(resolve(cwd, 'studyhook.yml')) ? 'studyhook.yml' : undefined);
   const absPath = path === undefined ? undefined : resolve(cwd, path);
   let raw: unknown = {};
   if (absPath) {
@@ -108,7 +108,8 @@ function resolvePlatforms(doc: StudyhookConfig, problems: SchemaProblem[]): Reco
 
 function resolveSinks(doc: StudyhookConfig, baseDir: string, problems: SchemaProblem[]): ResolvedSink[] {
   const list: SinkConfig[] = [...(doc.sinks ?? [])];
-  if (doc.archive !== false && !list.some((s) => s.use === 'filesystem')) list.unshift({ name: 'archive', use: 'filesystem' });
+  // why: appended, not prepended, so that error paths (/sinks/<i>) name the user's own entries.
+  if (doc.archive !== false && !list.some((s) => s.use === 'filesystem')) list.push({ name: 'archive', use: 'filesystem' });
   const seen = new Set<string>();
   return list.map((s, i) => {
     const path = `/sinks/${i}`;

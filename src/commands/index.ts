@@ -1,0 +1,11 @@
+import { check } from './check.js';
+import { api, start, worker } from './serve.js';
+import type { Command } from './types.js';
+
+/** Every CLI command, in one explicit list. A new command is one module and one entry here. */
+export const commands: readonly Command[] = [
+  start,
+  api,
+  worker,
+  check,
+];

@@ -1,0 +1,35 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load-config.js';
+import { createGateway } from '../gateway.js';
+import { defineCommand, type Command } from './types.js';
+
+function serve(name: 'start' | 'api' | 'worker', summary: string): Command {
+  return defineCommand({
+    name,
+    summary,
+    async run(args) {
+      const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
+      const config = loadConfig({ path: values.config });
+      const gateway = await createGateway({ config, roles: { api: name !== 'worker', worker: name !== 'api' } });
+      if (gateway.app) {
+        const port = await gateway.listen();
+        gateway.logger.info({ port, host: config.server.host, sinks: config.sinks.map((s) => s.name) }, `studyhook ${name} listening on ${config.server.host}:${port}`);
+      } else {
+        gateway.logger.info({ sinks: config.sinks.map((s) => s.name) }, 'studyhook worker running');
+      }
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string): void => {
+          gateway.logger.info({ signal }, 'shutting down: draining requests and deliveries');
+          void gateway.close().finally(resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      return 0;
+    },
+  });
+}
+
+export const start = serve('start', 'API and worker in one process (the simplest set-up)');
+export const api = serve('api', 'only the HTTP API (scale it behind a load balancer)');
+export const worker = serve('worker', 'only the sink workers (run as many as you like)');

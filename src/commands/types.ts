@@ -1,0 +1,11 @@
+/** One `studyhook <name>` command. `args` are the words after the command name. */
+export interface Command {
+  name: string;
+  /** One line for the usage text. */
+  summary: string;
+  run(args: string[]): Promise<number>;
+}
+
+export function defineCommand(command: Command): Command {
+  return command;
+}
