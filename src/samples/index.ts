@@ -1,0 +1,5 @@
+import { sensorlogger } from './sensorlogger.js';
+import type { SampleBuilder } from './types.js';
+
+/** Sample builders by platform, one per adapter. */
+export const samples: readonly SampleBuilder[] = [sensorlogger];
