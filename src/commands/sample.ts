@@ -9,7 +9,7 @@ function printRequest(base: URL, r: SampleRequest): string {
   const head = [`${r.method} ${base.pathname.replace(/\/$/, '')}${r.path} HTTP/1.1`, `Host: ${base.host}`,
     ...Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`), `content-length: ${r.body.length}`];
   const text = r.body.toString('utf8');
-  const printable = !/[\x00-\x08\x0e-\x1f]/.test(text.slice(0, 4096));
+  const printable = !r.body.subarray(0, 4096).some((b) => b < 9 || (b > 13 && b < 32));
   return `${head.join('\n')}\n\n${printable ? text : `<${r.body.length} bytes of binary body>`}`;
 }
 
