@@ -18,6 +18,7 @@ export function pythonJsonDumps(text: string): string {
 type Value = { num: string } | string | boolean | null | Value[] | Map<string, Value>;
 
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+// eslint-disable-next-line no-control-regex -- raw control characters are invalid inside JSON strings, as in Python's strict json.loads
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 
 class Parser {
