@@ -55,7 +55,9 @@ export function createProlificClient(opts: ProlificClientOptions) {
       let json: unknown = text;
       try { json = text ? JSON.parse(text) : undefined; } catch { /* keep the text */ }
       // why: 429s come mostly from wallet contention on approvals; back off, honouring Retry-After (docs: managing-high-loads).
-      if (res.status === 429 && attempt < attempts) { await sleep(retryAfterMs(res.headers.get('retry-after')) ?? backoff * 2 ** (attempt - 1)); continue; }
+      // A longer wait is left to the sink queue's own retry (the error below is not permanent).
+      const wait = retryAfterMs(res.headers.get('retry-after')) ?? backoff * 2 ** (attempt - 1);
+      if (res.status === 429 && attempt < attempts && wait <= 60_000) { await sleep(wait); continue; }
       if (!res.ok) throw new ProlificApiError(res.status, json, `${method} /api/v1/${path}`);
       return { status: res.status, headers: res.headers, json };
     }
