@@ -1,4 +1,5 @@
 import { check } from './check.js';
+import { prolific } from './prolific.js';
 import { sample } from './sample.js';
 import { api, start, worker } from './serve.js';
 import type { Command } from './types.js';
@@ -10,4 +11,5 @@ export const commands: readonly Command[] = [
   worker,
   check,
   sample,
+  prolific,
 ];

@@ -1,0 +1,62 @@
+import { defineAdapter, type EventDraft } from '../src/adapter/types.js';
+import type { ProlificEvent } from '../src/generated/prolific-event.js';
+import type { ProlificSettings } from '../src/generated/prolific-settings.js';
+import { createProlificClient, type ProlificClientOptions } from './prolific/client.js';
+import { prolificSignedForm, timestampMs } from './prolific/verify.js';
+
+/** `submission.status.change` → `prolific.submission.status.change`; odd characters of unknown types become `_`. */
+function eventType(eventTypeName: string): string {
+  const clean = eventTypeName.toLowerCase().replace(/[^a-z0-9_.]/g, '_').replace(/\.{2,}/g, '.').replace(/^\.|\.$/g, '');
+  return `prolific.${clean || 'unknown'}`;
+}
+
+/**
+ * Prolific webhooks: `POST /prolific/<ns>` for every event type (submission.status.change,
+ * study.status.change, study.progress.change, study.has_high_return_rate and any other), signed with
+ * the workspace secret (../shared/platforms/prolific.md).
+ */
+export default defineAdapter<ProlificSettings>({
+  platform: 'prolific',
+  settingsSchema: 'studyhook/prolific/settings',
+  secretHeaders: ['x-prolific-request-signature'],
+  routes: [{
+    path: '',
+    // why: the Content-Type of deliveries is not documented; parse JSON whatever it says (prolific.md open question 3).
+    body: 'json-any',
+    maxBytes: 256 * 1024,
+    verify: (req, settings) => prolificSignedForm(req, settings) !== undefined,
+    schema: 'studyhook/prolific/event',
+    // why: a signed body that fails validation is kept and answered 2xx, because Prolific retries any
+    // non-2xx for 24 hours and disables a subscription after 5 days of failures (prolific.md open question 7).
+    onInvalid: 'quarantine',
+    invalidReply: () => ({ status: 202, body: { ok: true, quarantined: true } }),
+    normalise({ payload, request, settings }) {
+      const p = payload as ProlificEvent;
+      const h = request.headers;
+      // why: Prolific does not keep order; X-Timestamp ("when the event was sent") lets sinks drop stale
+      // changes (docs: handling-event-order-with-x-timestamp). Kept as received; the signing timestamp stands in.
+      const sent = h['x-timestamp'] ?? h['x-prolific-request-timestamp'];
+      const sentMs = timestampMs(sent);
+      const isStudy = p.event_type.startsWith('study.');
+      const draft: EventDraft = {
+        type: eventType(p.event_type),
+        subject: p.resource_id,
+        ...(isStudy && { studyid: p.resource_id }),
+        ...(p.participant_id !== undefined && { participantid: p.participant_id }),
+        ...(sentMs !== undefined && { time: new Date(sentMs).toISOString() }),
+        extensions: {
+          signedform: prolificSignedForm(request, settings) ?? 'raw',
+          ...(sent !== undefined && { prolifictimestamp: sent }),
+          ...(typeof p.status === 'string' && { status: p.status }),
+        },
+        data: p,
+      };
+      // why: X-Event-ID is the same on every retry (docs: idempotency-and-the-x-event-id-header); without it
+      // the signed timestamp and the body identify the delivery.
+      const eventId = h['x-event-id'];
+      return [eventId ? { ...draft, id: eventId } : { ...draft, key: [h['x-prolific-request-timestamp'] ?? '', request.body.toString('utf8')] }];
+    },
+    reply: (events) => ({ status: 200, body: { ok: true, events: events.map((e) => e.id) } }),
+  }],
+  createClient: ({ config }) => createProlificClient(config as ProlificClientOptions),
+});
