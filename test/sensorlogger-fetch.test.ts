@@ -87,6 +87,21 @@ describe('sensorlogger-fetch: recordings into the blob store', () => {
     assert.equal(readDeliveries(out).length, 1);
   });
 
+  it('announces a recording once even when the same upload is fetched again (a redelivery after a lost ack)', async () => {
+    t = await start();
+    await request(t.gateway.app!).post('/sensorlogger/pilot').send(uploaded('u-zip')).expect(200);
+    await waitFor('the stored event', () => readDeliveries(out).length > 0);
+    const queue = new Queue(sinkQueueName('fetch'), { connection: { url: REDIS_URL } as never, prefix: t.prefix });
+    try {
+      const done = await waitFor('the completed fetch', async () => (await queue.getCompleted()).find((j) => j.data.event.type === 'sensorlogger.recording.uploaded'));
+      await queue.add(done.name, done.data, { jobId: 'redelivered' });
+      await waitFor('the second download', () => api.requests.filter((r) => r.path === '/api/study/file/v1').length === 2);
+      await waitFor('the second fetch to finish', async () => (await queue.getJobState('redelivered')) === 'completed');
+    } finally { await queue.close(); }
+    await sleep(300);
+    assert.equal(readDeliveries(out).length, 1);
+  });
+
   it('gives up at once when the API answers 401, leaving a dead letter in the fetch queue', async () => {
     t = await start();
     await request(t.gateway.app!).post('/sensorlogger/pilot').send({ ...uploaded('u-zip'), secretCode: 'wrong-code' }).expect(200);

@@ -74,7 +74,8 @@ async function failure(res: Response, what: string): Promise<Error> {
 
 function fileNameOf(disposition: string | null): string | undefined {
   const m = disposition?.match(/filename\*?=(?:UTF-8'')?"?([^";]+)"?/i);
-  const name = m?.[1] ? decodeURIComponent(m[1]).split(/[\\/]/).pop() : undefined;
+  let name: string | undefined;
+  try { name = m?.[1] ? decodeURIComponent(m[1]).split(/[\\/]/).pop() : undefined; } catch { return undefined; } // malformed %-escape
   return name && name !== '.' && name !== '..' ? name : undefined;
 }
 
