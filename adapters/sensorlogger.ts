@@ -2,6 +2,7 @@ import { defineAdapter } from '../src/adapter/types.js';
 import type { SensorLoggerSettings } from '../src/generated/sensorlogger-settings.js';
 import type { SensorLoggerUpload } from '../src/generated/sensorlogger-upload.js';
 import { equalsAny } from '../src/verify/presets.js';
+import { createSensorLoggerClient } from './sensorlogger/client.js';
 
 /**
  * Sensor Logger Study webhooks: `POST /sensorlogger/<ns>` with `{studyId, uploadId, secretCode}`,
@@ -40,4 +41,5 @@ export default defineAdapter<SensorLoggerSettings>({
     },
     reply: (events) => ({ status: 200, body: { status: 'accepted', id: events[0]?.id } }),
   }],
+  createClient: ({ config, namespaces }) => createSensorLoggerClient(config, namespaces),
 });

@@ -38,7 +38,7 @@ export interface ResolvedConfig {
   secretValues: ReadonlySet<string>;
 }
 
-export const builtinSinks = ['filesystem'] as const;
+export const builtinSinks = ['filesystem', 'sensorlogger-fetch'] as const;
 
 /** Reads, interpolates, overrides from env, validates and resolves the config. Every problem is reported at once. */
 export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: string } = {}): ResolvedConfig {

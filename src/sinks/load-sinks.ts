@@ -4,10 +4,11 @@ import type { ResolvedSink } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
 import { validateWith } from '../schemas.js';
 import filesystem from './builtin/filesystem.js';
+import sensorloggerFetch from './builtin/sensorlogger-fetch.js';
 import type { Sink } from './types.js';
 
 /** Built-in sinks by name; the config's `use` picks one. */
-const builtins: Record<string, Sink<any, any>> = { filesystem };
+const builtins: Record<string, Sink<any, any>> = { filesystem, 'sensorlogger-fetch': sensorloggerFetch };
 
 /** A sink module loaded and its options checked, not yet set up. */
 export interface LoadedSink { config: ResolvedSink; sink: Sink<any, any>; options: Record<string, unknown> }
