@@ -13,3 +13,7 @@ export type { Adapter, RouteSpec, EventDraft, IncomingRequest, Reply, Verifier }
 export { StudyhookError, errorCodes } from './errors.js';
 export { loadConfig } from './config/load-config.js';
 export { createGateway } from './gateway.js';
+export type { ProlificClient, SubmissionTransition, RejectionCategory } from '../adapters/prolific/client.js';
+export { ProlificApiError } from '../adapters/prolific/client.js';
+export { isStale } from '../adapters/prolific/ordering.js';
+export type { SensorLoggerClient } from '../adapters/sensorlogger/client.js';

@@ -37,3 +37,20 @@ describe('studyhook sample', () => {
     assert.equal(readDeliveries(out).length, 0);
   });
 });
+
+describe('studyhook sample prolific', () => {
+  it('signs with the namespace secret so the gateway accepts it', async () => {
+    let out = '';
+    const t = await startGateway((dir) => { out = join(dir, 'out.jsonl'); return { platforms: { prolific: { namespaces: { lab: { secrets: ['sample-test-secret'] } } } }, sinks: [{ name: 'rec', module: recordingSink, options: { file: out } }] }; });
+    const original = console.log;
+    const logged: string[] = [];
+    console.log = (...args: unknown[]) => { logged.push(args.join(' ')); };
+    try {
+      const port = await t.gateway.listen(0, '127.0.0.1');
+      const code = await sample.run(['prolific', '--config', join(t.dataDir, 'studyhook.yml'), '--url', `http://127.0.0.1:${port}`]);
+      assert.equal(code, 0, logged.join('\n'));
+      const [d] = await waitFor('the sample event', () => { const all = readDeliveries(out); return all.length > 0 && all; });
+      assert.equal(d!.event.type, 'prolific.submission.status.change');
+    } finally { console.log = original; await t.close(); }
+  });
+});

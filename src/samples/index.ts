@@ -1,5 +1,9 @@
+import { prolific } from './prolific.js';
 import { sensorlogger } from './sensorlogger.js';
 import type { SampleBuilder } from './types.js';
 
 /** Sample builders by platform, one per adapter. */
-export const samples: readonly SampleBuilder[] = [sensorlogger];
+export const samples: readonly SampleBuilder[] = [
+  sensorlogger,
+  prolific,
+];
