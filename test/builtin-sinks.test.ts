@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
+import { createBlobStore } from '../src/blobs/blob-store.js';
+import { createLogger } from '../src/log/logger.js';
 import { sinkQueueName } from '../src/queue/redis.js';
+import { loadSinks } from '../src/sinks/load-sinks.js';
 import { REDIS_URL, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
 import { startReceiver } from './helpers/receiver.js';
 
@@ -47,7 +51,9 @@ describe('built-in sink: postgres', () => {
   });
 
   it('fails at start-up when the database cannot be reached', async () => {
-    await assert.rejects(startGateway({ archive: false, sinks: [{ name: 'db', use: 'postgres', options: { host: '127.0.0.1', port: 1, user: 'postgres', database: 'test' } }] }), /ECONNREFUSED|connect/);
+    const [loaded] = await loadSinks([{ name: 'db', use: 'postgres', options: { host: '127.0.0.1', port: 1, user: 'postgres', database: 'test' }, filter: {}, attempts: 1, backoff: { type: 'fixed', delayMs: 0 }, concurrency: 1 }]);
+    const ctx = { name: 'db', logger: createLogger({ level: 'silent' }), blobs: createBlobStore(tmpdir()), dataDir: tmpdir(), clients: {} };
+    await assert.rejects(Promise.resolve(loaded!.sink.setup!(loaded!.options, ctx)), /ECONNREFUSED/);
   });
 });
 
