@@ -8,6 +8,7 @@ import request from 'supertest';
 import { createBlobStore } from '../src/blobs/blob-store.js';
 import { createLogger } from '../src/log/logger.js';
 import { sinkQueueName } from '../src/queue/redis.js';
+import { retryAfterMs } from '../src/sinks/builtin/post-json.js';
 import { loadSinks } from '../src/sinks/load-sinks.js';
 import { REDIS_URL, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
 import { startReceiver } from './helpers/receiver.js';
@@ -94,6 +95,14 @@ describe('built-in sink: http (CloudEvents + Standard Webhooks)', () => {
     const [failed] = await deadLetters(t, 'fwd');
     assert.equal(failed!.attemptsMade, 2);
     assert.match(failed!.failedReason, /answered 400/);
+  });
+
+  it('reads Retry-After as seconds or as an HTTP date', () => {
+    const now = Date.parse('2026-05-01T12:00:00Z');
+    assert.equal(retryAfterMs('120', now), 120000);
+    assert.equal(retryAfterMs('Fri, 01 May 2026 12:00:30 GMT', now), 30000);
+    assert.equal(retryAfterMs('soon', now), undefined);
+    assert.equal(retryAfterMs(null, now), undefined);
   });
 
   it('waits for a short Retry-After on 429, then delivers in the same attempt', async () => {
