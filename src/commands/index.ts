@@ -1,5 +1,6 @@
 import { check } from './check.js';
 import { prolific } from './prolific.js';
+import { replay } from './replay.js';
 import { sample } from './sample.js';
 import { api, start, worker } from './serve.js';
 import type { Command } from './types.js';
@@ -12,4 +13,5 @@ export const commands: readonly Command[] = [
   check,
   sample,
   prolific,
+  replay,
 ];

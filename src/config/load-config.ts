@@ -5,6 +5,7 @@ import { adapters } from '../../adapters/index.js';
 import { StudyhookError } from '../errors.js';
 import type { EventFilter, SinkConfig, StudyhookConfig } from '../generated/config.js';
 import { type SchemaProblem, validateConfig } from '../schemas.js';
+import { filterProblems } from '../sinks/filter.js';
 import { interpolate } from './interpolate.js';
 
 export type Env = Record<string, string | undefined>;
@@ -38,7 +39,13 @@ export interface ResolvedConfig {
   secretValues: ReadonlySet<string>;
 }
 
-export const builtinSinks = ['filesystem', 'sensorlogger-fetch'] as const;
+export const builtinSinks = [
+  'filesystem',
+  'postgres',
+  'http',
+  'chat',
+  'sensorlogger-fetch',
+] as const;
 
 /** Reads, interpolates, overrides from env, validates and resolves the config. Every problem is reported at once. */
 export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: string } = {}): ResolvedConfig {
@@ -117,6 +124,7 @@ function resolveSinks(doc: StudyhookConfig, baseDir: string, problems: SchemaPro
     seen.add(s.name);
     if ((s.use === undefined) === (s.module === undefined)) problems.push({ path, message: 'give exactly one of `use` (a built-in sink) or `module` (your own)' });
     if (s.use !== undefined && !(builtinSinks as readonly string[]).includes(s.use)) problems.push({ path: `${path}/use`, message: `unknown built-in sink '${s.use}' (known: ${builtinSinks.join(', ')})` });
+    problems.push(...filterProblems(s.filter, `${path}/filter`));
     const module = s.module === undefined ? undefined
       : s.module.startsWith('.') || isAbsolute(s.module) ? resolve(baseDir, s.module) : s.module;
     return {

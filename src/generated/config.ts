@@ -88,7 +88,7 @@ export interface SinkConfig {
    */
   name: string;
   /**
-   * A built-in sink: filesystem.
+   * A built-in sink: filesystem, postgres, http, chat or sensorlogger-fetch.
    */
   use?: string;
   /**
@@ -122,4 +122,8 @@ export interface EventFilter {
   types?: string[];
   platforms?: string[];
   namespaces?: string[];
+  /**
+   * Field conditions, all of which must hold: `data.status == "APPROVED"`, `platform != "prolific"`, `data.status in ["APPROVED", "RETURNED"]`, `participantid exists`, `data.error not exists`. Values are JSON literals.
+   */
+  where?: string[];
 }

@@ -3,12 +3,21 @@ import { pathToFileURL } from 'node:url';
 import type { ResolvedSink } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
 import { validateWith } from '../schemas.js';
+import chat from './builtin/chat.js';
 import filesystem from './builtin/filesystem.js';
 import sensorloggerFetch from './builtin/sensorlogger-fetch.js';
+import http from './builtin/http.js';
+import postgres from './builtin/postgres.js';
 import type { Sink } from './types.js';
 
 /** Built-in sinks by name; the config's `use` picks one. */
-const builtins: Record<string, Sink<any, any>> = { filesystem, 'sensorlogger-fetch': sensorloggerFetch };
+const builtins: Record<string, Sink<any, any>> = {
+  filesystem,
+  postgres,
+  http,
+  chat,
+  'sensorlogger-fetch': sensorloggerFetch,
+};
 
 /** A sink module loaded and its options checked, not yet set up. */
 export interface LoadedSink { config: ResolvedSink; sink: Sink<any, any>; options: Record<string, unknown> }

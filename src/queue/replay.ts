@@ -1,0 +1,87 @@
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Queue } from 'bullmq';
+import type { ResolvedSink } from '../config/load-config.js';
+import { jobIdOf, type Envelope, type StudyhookEvent } from '../event/build-event.js';
+import { compileFilter } from '../sinks/filter.js';
+import { redisOptions, sinkQueueName } from './redis.js';
+
+/** Which events to replay: by event id and by the time the gateway received them (ISO, inclusive). */
+export interface ReplaySelection { ids?: readonly string[]; since?: Date; until?: Date }
+
+export interface ReplayTarget { redisUrl: string; prefix: string; sink: ResolvedSink; dryRun?: boolean }
+
+function selects(sel: ReplaySelection, event: StudyhookEvent | undefined): boolean {
+  if (!event) return false;
+  const at = Date.parse(event.receivedat);
+  return (!sel.ids?.length || sel.ids.includes(event.id))
+    && (!sel.since || at >= sel.since.getTime()) && (!sel.until || at <= sel.until.getTime());
+}
+
+function openQueue(t: ReplayTarget): Queue<Envelope> {
+  const queue = new Queue<Envelope>(sinkQueueName(t.sink.name), { connection: redisOptions(t.redisUrl, 'producer'), prefix: t.prefix });
+  queue.on('error', () => undefined);
+  return queue;
+}
+
+/** Moves a sink's selected dead letters back to its queue with fresh attempts; the running workers deliver them. */
+export async function replayDeadLetters(t: ReplayTarget, sel: ReplaySelection): Promise<number> {
+  const queue = openQueue(t);
+  try {
+    // why: read the whole failed set first; retrying shrinks it and would shift any page window.
+    const failed = (await queue.getFailed(0, -1)).filter((job) => selects(sel, job.data?.event));
+    if (!t.dryRun) for (const job of failed) await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    return failed.length;
+  } finally { await queue.close(); }
+}
+
+async function* jsonlFiles(dir: string): AsyncGenerator<string> {
+  let entries;
+  try { entries = await readdir(dir, { withFileTypes: true }); } catch { return; }
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (e.isDirectory()) yield* jsonlFiles(join(dir, e.name));
+    else if (e.name.endsWith('.jsonl')) yield join(dir, e.name);
+  }
+}
+
+// why: archive files are named after the UTC day received, so whole days outside the range are skipped unread.
+function dayInRange(file: string, sel: ReplaySelection): boolean {
+  const day = basename(file, '.jsonl');
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return true;
+  return (!sel.since || day >= sel.since.toISOString().slice(0, 10)) && (!sel.until || day <= sel.until.toISOString().slice(0, 10));
+}
+
+/**
+ * Queues archived events that match the sink's filter, under the same job id and dedup key as live
+ * traffic: an event the sink already has (job kept, or dedup key within `dedupTtlSeconds`) is skipped.
+ */
+export async function replayArchive(t: ReplayTarget, archiveDir: string, dedupTtlSeconds: number, sel: ReplaySelection): Promise<{ queued: number; skipped: number }> {
+  const matches = compileFilter(t.sink.filter);
+  const queue = openQueue(t);
+  let queued = 0;
+  let skipped = 0;
+  try {
+    for await (const file of jsonlFiles(archiveDir)) {
+      if (!dayInRange(file, sel)) continue;
+      for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+        if (!line.trim()) continue;
+        const event = JSON.parse(line) as StudyhookEvent;
+        if (!selects(sel, event) || !matches(event)) continue;
+        const jobId = jobIdOf(event.id);
+        if ((await queue.getJob(jobId)) || (await queue.getDeduplicationJobId(jobId))) { skipped += 1; continue; }
+        queued += 1;
+        if (t.dryRun) continue;
+        // why: the archive keeps the event, not the request nor its secrets; sinks get an empty ctx.secrets.
+        const request = { method: 'REPLAY', path: `archive:${file}`, headers: {}, bodySize: 0, ip: '' };
+        await queue.add(event.type, { event, request }, {
+          jobId, deduplication: { id: jobId, ttl: dedupTtlSeconds * 1000 },
+          attempts: t.sink.attempts, backoff: { type: t.sink.backoff.type, delay: t.sink.backoff.delayMs },
+          removeOnComplete: { age: 3600, count: 10000 }, removeOnFail: false,
+        });
+      }
+    }
+    return { queued, skipped };
+  } finally { await queue.close(); }
+}
