@@ -47,7 +47,7 @@ export async function runWorkers(sinks: readonly LoadedSink[], deps: WorkerDeps)
     const processor = async (job: Job<Envelope>): Promise<void> => {
       const delivery: DeliveryContext = {
         ...ctx, state, options, attempt: job.attemptsMade + 1,
-        secrets: job.data.secrets ?? {}, request: job.data.request, emit,
+        secrets: job.data.secrets ?? {}, request: job.data.request, emit, PermanentError,
       };
       try {
         await sink.deliver(job.data.event, delivery);

@@ -31,6 +31,8 @@ export interface DeliveryContext<State = unknown> extends SinkContext {
   request: Envelope['request'];
   /** Publishes a follow-up event (same platform and namespace as `from`) to every matching sink. */
   emit(draft: EventDraft, from: StudyhookEvent): Promise<StudyhookEvent>;
+  /** The PermanentError class, for single-file sinks that cannot import 'studyhook': `throw new ctx.PermanentError('…')`. */
+  PermanentError: typeof PermanentError;
 }
 
 /**
