@@ -29,13 +29,29 @@ export function hmacVerifier<S>(opts: {
   prefix?: string;
   secrets: (settings: S) => readonly string[];
   message?: (req: IncomingRequest) => Buffer | string;
+  /** Also accept the HMAC of the body without a leading UTF-8 BOM (tried first) when the body has one. */
+  stripBom?: boolean;
 }): Verifier<S> {
   return (req, settings) => {
     const given = req.headers[opts.header];
     if (!given) return false;
     const value = opts.prefix ? (given.startsWith(opts.prefix) ? given.slice(opts.prefix.length) : '') : given;
     const message = opts.message ? opts.message(req) : req.body;
-    return opts.secrets(settings).reduce((ok, key) => safeEqual(value, hmac(opts.algo ?? 'sha256', key, message, opts.encoding ?? 'base64')) || ok, false);
+    const messages = opts.stripBom && Buffer.isBuffer(message) && hasBom(message) ? [message.subarray(3), message] : [message];
+    return opts.secrets(settings).reduce((ok, key) => messages.reduce((hit, m) => safeEqual(value, hmac(opts.algo ?? 'sha256', key, m, opts.encoding ?? 'base64')) || hit, false) || ok, false);
+  };
+}
+
+/** True when the bytes start with a UTF-8 byte order mark (EF BB BF). */
+export function hasBom(body: Buffer): boolean {
+  return body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf;
+}
+
+/** Preset: the request's source IP (after `server.trustProxy`) must be one of `ips`; IPv4-mapped IPv6 addresses match their IPv4 form. */
+export function ipAllowVerifier<S>(ips: (settings: S) => readonly string[]): Verifier<S> {
+  return (req, settings) => {
+    const ip = req.ip.startsWith('::ffff:') ? req.ip.slice(7) : req.ip;
+    return ips(settings).some((allowed) => (allowed.startsWith('::ffff:') ? allowed.slice(7) : allowed) === ip);
   };
 }
 
