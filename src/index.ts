@@ -17,3 +17,5 @@ export type { ProlificClient, SubmissionTransition, RejectionCategory } from '..
 export { ProlificApiError } from '../adapters/prolific/client.js';
 export { isStale } from '../adapters/prolific/ordering.js';
 export type { SensorLoggerClient } from '../adapters/sensorlogger/client.js';
+export type { ActiGraphClient } from '../adapters/actigraph/client.js';
+export { ActiGraphApiError } from '../adapters/actigraph/client.js';

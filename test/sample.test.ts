@@ -54,3 +54,21 @@ describe('studyhook sample prolific', () => {
     } finally { console.log = original; await t.close(); }
   });
 });
+
+describe('studyhook sample actigraph', () => {
+  it('signs an upload with the namespace passcode, and gets the validation secret echoed', async () => {
+    let out = '';
+    const t = await startGateway((dir) => { out = join(dir, 'out.jsonl'); return { platforms: { actigraph: { namespaces: { cp: { auth: 'hmac', passcodes: ['sample-passcode'] } } } }, sinks: [{ name: 'rec', module: recordingSink, options: { file: out } }] }; });
+    const original = console.log;
+    const logged: string[] = [];
+    console.log = (...args: unknown[]) => { logged.push(args.join(' ')); };
+    try {
+      const port = await t.gateway.listen(0, '127.0.0.1');
+      const args = ['actigraph', '--config', join(t.dataDir, 'studyhook.yml'), '--url', `http://127.0.0.1:${port}`];
+      assert.equal(await sample.run(args), 0, logged.join('\n'));
+      assert.equal(await sample.run([...args, '--route', 'validation']), 0, logged.join('\n'));
+      const [d] = await waitFor('the sample event', () => { const all = readDeliveries(out); return all.length > 0 && all; });
+      assert.equal(d!.event.type, 'actigraph.upload.completed');
+    } finally { console.log = original; await t.close(); }
+  });
+});

@@ -1,3 +1,4 @@
+import { actigraph } from './actigraph.js';
 import { prolific } from './prolific.js';
 import { sensorlogger } from './sensorlogger.js';
 import type { SampleBuilder } from './types.js';
@@ -6,4 +7,5 @@ import type { SampleBuilder } from './types.js';
 export const samples: readonly SampleBuilder[] = [
   sensorlogger,
   prolific,
+  actigraph,
 ];
