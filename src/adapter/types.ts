@@ -74,8 +74,8 @@ export interface RouteSpec<S = Record<string, unknown>, P = any> {
   invalidReply?: (problems: SchemaProblem[], req: IncomingRequest) => Reply;
   /** Pure: turns a valid payload into events. No I/O. */
   normalise: (input: NormaliseInput<S, P>) => EventDraft[];
-  /** The reply after the events are durable (default 200 `{"ok":true}`). */
-  reply?: (events: readonly { id: string; type: string }[], req: IncomingRequest) => Reply;
+  /** The reply after the events are durable (default 200 `{"ok":true}`); `data` is what normalise produced. */
+  reply?: (events: readonly { id: string; type: string; data: unknown }[], req: IncomingRequest) => Reply;
   /** Answer CORS (preflight and actual responses) with the namespace's allowed origins. */
   cors?: boolean;
 }

@@ -92,7 +92,7 @@ export function createIngestHandler(deps: IngestDeps) {
     const secretHeaders = [...SECRET_HEADERS, ...(m.adapter.secretHeaders ?? [])];
     const envelopes: Envelope[] = drafts.map((d) => buildEvent(d, incoming, bodySha, secretHeaders));
     await deps.publisher.publish(envelopes);
-    const events = envelopes.map((e) => ({ id: e.event.id, type: e.event.type }));
+    const events = envelopes.map((e) => ({ id: e.event.id, type: e.event.type, data: e.event.data }));
     send(res, route.reply?.(events, incoming) ?? defaultReply(events));
   };
 }
