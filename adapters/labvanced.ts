@@ -87,7 +87,7 @@ export default defineAdapter<LabvancedSettings>({
       path: 'file_upload',
       body: 'multipart',
       // why: the player refuses files over 100 MB itself; the gateway's cap is ten times that (labvanced.md "/file_upload").
-      maxBytes: 1024 * 1024 * 1024,
+      maxBytes: (settings) => settings.maxUploadBytes ?? 1024 * 1024 * 1024,
       cors: true,
       schema: 'studyhook/labvanced/file-upload',
       onInvalid: 'quarantine',

@@ -60,8 +60,8 @@ export interface RouteSpec<S = Record<string, unknown>, P = any> {
   /** Methods answered (POST by default). OPTIONS is answered by the core when `cors` is on. */
   methods?: readonly string[];
   body: BodyKind;
-  /** Largest body accepted on this route, in bytes (default: server.bodyLimitBytes). */
-  maxBytes?: number;
+  /** Largest body (for multipart: largest file) accepted on this route, in bytes, or a function of the namespace's settings (default: server.bodyLimitBytes). */
+  maxBytes?: number | ((settings: S) => number);
   /** Runs on the raw bytes before anything is parsed. Defaults to the adapter's verifier. */
   verify?: Verifier<S>;
   /** A request answered without publishing anything (e.g. ActiGraph's validation handshake). */

@@ -8,4 +8,8 @@ export interface LabvancedSettings {
    * Origins whose browsers may post here (CORS). Default ["https://www.labvanced.com"]. "*" allows any origin (not recommended).
    */
   allowedOrigins?: string[];
+  /**
+   * Largest file accepted on /file_upload, in bytes (default 1 GiB; the player itself refuses files over 100 MB). Over it: 413, and nothing is kept.
+   */
+  maxUploadBytes?: number;
 }

@@ -61,7 +61,7 @@ export function createIngestHandler(deps: IngestDeps) {
 
     const multipart = route.body === 'multipart';
     if (multipart && !isMultipart(req.headers['content-type'])) throw new StudyhookError('SH_UNSUPPORTED_MEDIA_TYPE', 'Expected multipart/form-data');
-    const limit = route.maxBytes ?? config.server.bodyLimitBytes;
+    const limit = (typeof route.maxBytes === 'function' ? route.maxBytes(m.settings) : route.maxBytes) ?? config.server.bodyLimitBytes;
     const body = multipart ? Buffer.alloc(0) : await readBody(req, limit);
     const incoming: IncomingRequest = {
       method: req.method, platform: m.platform, namespace: m.namespace, route: m.routeName, params: m.params,
