@@ -91,6 +91,7 @@ describe('Labvanced external data storage through the real pipeline', () => {
     assert.match(pre.headers['access-control-allow-methods']!, /OPTIONS/);
     assert.match(pre.headers['access-control-allow-headers']!, /Content-Type/i);
     assert.match(pre.headers['vary']!, /Origin/);
+    assert.equal(pre.headers['access-control-allow-credentials'], 'true');
     const bad = await request(t.gateway.app!).post('/labvanced/json/recordTrial').set('Origin', 'https://evil.example').send(routes.recordTrial.body);
     assert.equal(bad.status, 403);
     assert.equal(bad.body.code, 'SH_FORBIDDEN_ORIGIN');
