@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
-import { recordingSink, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { recordingSink, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
 
 const MB = 1024 * 1024;
 const SIZE = 300 * MB;
@@ -78,5 +79,21 @@ describe('Labvanced /file_upload of a large file', () => {
     // Client and server share this process, so this bounds both; holding the file would cost > 300 MB.
     assert.ok(growth < 200, `RSS grew by ${growth.toFixed(0)} MB`);
     process.stdout.write(`      (300 MB upload: ${Date.now() - started} ms, RSS ${(before / MB).toFixed(0)} → peak ${(peak / MB).toFixed(0)} MB, growth ${growth.toFixed(0)} MB)\n`);
+  });
+  it('removes the partial file and publishes nothing when the browser cuts an upload off', async () => {
+    const before = readDeliveries(out).length;
+    const b = 'cutBoundary';
+    const req = httpRequest({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, method: 'POST', path: '/labvanced/big/file_upload', headers: {
+      Origin: 'https://www.labvanced.com', 'Content-Type': `multipart/form-data; boundary=${b}`, 'Content-Length': 10 * MB,
+    } });
+    req.on('error', () => undefined);
+    req.write(`--${b}\r\nContent-Disposition: form-data; name="expSessionNr"\r\n\r\n43\r\n--${b}\r\nContent-Disposition: form-data; name="myFile"; filename="cut.webm"\r\n\r\n`);
+    req.write(Buffer.alloc(MB, 3));
+    const parts = async (): Promise<string[]> => (await readdir(join(t.dataDir, 'blobs'), { recursive: true })).filter((f) => f.endsWith('.part'));
+    await waitFor('a partial file while uploading', async () => (await parts()).length === 1);
+    req.destroy();
+    await waitFor('the partial file to be removed', async () => (await parts()).length === 0);
+    await sleep(200);
+    assert.equal(readDeliveries(out).length, before);
   });
 });
