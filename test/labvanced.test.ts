@@ -128,6 +128,13 @@ describe('Labvanced external data storage through the real pipeline', () => {
     assert.equal(await readFile(t.gateway.blobs.path(file.id), 'utf8'), bytes.toString());
   });
 
+  it('keeps a /file_upload without myFile in quarantine and answers 422 with CORS headers', async () => {
+    const res = await post('/labvanced/json/file_upload').field('expSessionNr', '9').field('newFileName', 'x.webm');
+    assert.equal(res.status, 422);
+    assert.equal(res.headers['access-control-allow-origin'], ORIGIN);
+    assert.match(await readFile(join(t.dataDir, 'quarantine', 'labvanced', 'json', `${new Date().toISOString().slice(0, 10)}.jsonl`), 'utf8'), /myFile/);
+  });
+
   it('reduces untrusted newFileName values to a safe basename', () => {
     assert.equal(safeFileName('../../etc/passwd', 'f'), 'passwd');
     assert.equal(safeFileName('/etc/shadow', 'f'), 'shadow');
