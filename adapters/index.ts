@@ -1,5 +1,6 @@
 import type { Adapter } from '../src/adapter/types.js';
 import actigraph from './actigraph.js';
+import labvanced from './labvanced.js';
 import prolific from './prolific.js';
 import sensorlogger from './sensorlogger.js';
 
@@ -8,4 +9,5 @@ export const adapters: readonly Adapter[] = [
   sensorlogger,
   prolific,
   actigraph,
+  labvanced,
 ];

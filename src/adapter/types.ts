@@ -60,8 +60,8 @@ export interface RouteSpec<S = Record<string, unknown>, P = any> {
   /** Methods answered (POST by default). OPTIONS is answered by the core when `cors` is on. */
   methods?: readonly string[];
   body: BodyKind;
-  /** Largest body accepted on this route, in bytes (default: server.bodyLimitBytes). */
-  maxBytes?: number;
+  /** Largest body (for multipart: largest file) accepted on this route, in bytes, or a function of the namespace's settings (default: server.bodyLimitBytes). */
+  maxBytes?: number | ((settings: S) => number);
   /** Runs on the raw bytes before anything is parsed. Defaults to the adapter's verifier. */
   verify?: Verifier<S>;
   /** A request answered without publishing anything (e.g. ActiGraph's validation handshake). */
@@ -74,8 +74,8 @@ export interface RouteSpec<S = Record<string, unknown>, P = any> {
   invalidReply?: (problems: SchemaProblem[], req: IncomingRequest) => Reply;
   /** Pure: turns a valid payload into events. No I/O. */
   normalise: (input: NormaliseInput<S, P>) => EventDraft[];
-  /** The reply after the events are durable (default 200 `{"ok":true}`). */
-  reply?: (events: readonly { id: string; type: string }[], req: IncomingRequest) => Reply;
+  /** The reply after the events are durable (default 200 `{"ok":true}`); `data` is what normalise produced. */
+  reply?: (events: readonly { id: string; type: string; data: unknown }[], req: IncomingRequest) => Reply;
   /** Answer CORS (preflight and actual responses) with the namespace's allowed origins. */
   cors?: boolean;
 }

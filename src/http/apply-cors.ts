@@ -16,6 +16,7 @@ export function applyCors(req: Request, res: Response, adapter: Adapter, setting
     throw new StudyhookError('SH_FORBIDDEN_ORIGIN', `Origin ${origin.slice(0, 200)} is not allowed here (allowed: ${allowed.join(', ') || 'none'})`);
   }
   // why: with static options the cors middleware runs synchronously; it ends preflights itself.
-  cors({ origin: any ? '*' : origin !== undefined, methods: ['POST', 'OPTIONS'], allowedHeaders: ['Content-Type'], maxAge: 600, optionsSuccessStatus: 204 })(req, res, () => undefined);
+  // why: an echoed, listed origin may also carry credentials (a credentialed request needs both); `*` never may.
+  cors({ origin: any ? '*' : origin !== undefined, credentials: !any, methods: ['POST', 'OPTIONS'], allowedHeaders: ['Content-Type'], maxAge: 600, optionsSuccessStatus: 204 })(req, res, () => undefined);
   return res.writableEnded;
 }

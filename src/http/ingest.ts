@@ -61,7 +61,7 @@ export function createIngestHandler(deps: IngestDeps) {
 
     const multipart = route.body === 'multipart';
     if (multipart && !isMultipart(req.headers['content-type'])) throw new StudyhookError('SH_UNSUPPORTED_MEDIA_TYPE', 'Expected multipart/form-data');
-    const limit = route.maxBytes ?? config.server.bodyLimitBytes;
+    const limit = (typeof route.maxBytes === 'function' ? route.maxBytes(m.settings) : route.maxBytes) ?? config.server.bodyLimitBytes;
     const body = multipart ? Buffer.alloc(0) : await readBody(req, limit);
     const incoming: IncomingRequest = {
       method: req.method, platform: m.platform, namespace: m.namespace, route: m.routeName, params: m.params,
@@ -92,7 +92,7 @@ export function createIngestHandler(deps: IngestDeps) {
     const secretHeaders = [...SECRET_HEADERS, ...(m.adapter.secretHeaders ?? [])];
     const envelopes: Envelope[] = drafts.map((d) => buildEvent(d, incoming, bodySha, secretHeaders));
     await deps.publisher.publish(envelopes);
-    const events = envelopes.map((e) => ({ id: e.event.id, type: e.event.type }));
+    const events = envelopes.map((e) => ({ id: e.event.id, type: e.event.type, data: e.event.data }));
     send(res, route.reply?.(events, incoming) ?? defaultReply(events));
   };
 }

@@ -22,13 +22,17 @@ export function parseMultipart(req: IncomingMessage, blobs: BlobStore, limits: M
     const fields: Record<string, string> = {};
     const files: Record<string, FileRef> = {};
     const writes: Promise<void>[] = [];
+    const open = new Set<NodeJS.ReadableStream & { destroy(err?: Error): void }>();
     let failure: unknown;
-    const fail = (err: unknown): void => { failure ??= err; req.unpipe(bb); req.resume(); };
+    // why: once the request is unpiped an open file stream never ends; destroying it lets the blob store remove its partial file.
+    const fail = (err: unknown): void => { failure ??= err; req.unpipe(bb); req.resume(); for (const s of open) s.destroy(err as Error); };
     bb.on('field', (name, value, info) => {
       if (info.valueTruncated) fail(new StudyhookError('SH_BODY_TOO_LARGE', `Field ${name} is over ${limits.fieldBytes} bytes`));
       else fields[name] = value;
     });
     bb.on('file', (name, stream, info) => {
+      open.add(stream);
+      stream.once('close', () => open.delete(stream));
       writes.push(blobs.put(stream, { name: info.filename ?? name, contentType: info.mimeType || 'application/octet-stream', maxBytes: limits.fileBytes })
         .then((ref) => { files[name] = ref; })
         .catch((err: unknown) => { stream.resume(); fail(err); }));

@@ -1,0 +1,108 @@
+import type { EventDraft, MultipartBody, Reply, RouteSpec } from '../src/adapter/types.js';
+import { defineAdapter } from '../src/adapter/types.js';
+import type { LabvancedSettings } from '../src/generated/labvanced-settings.js';
+import { coerce, hashOf, safeFileName, text, toTime } from './labvanced/values.js';
+
+/** Where the Labvanced player runs (docs 2.2 list it with a trailing slash, which a real Origin never has). */
+export const LABVANCED_ORIGIN = 'https://www.labvanced.com';
+
+type Data = Record<string, unknown>;
+const ok: Reply = { status: 200, body: { success: true } };
+
+/** Who the participant is: the URL's subject_code, else the crowdsourcing worker id (spelling as in the API). */
+function participant(p: Data): string | undefined {
+  const meta = p['var_data'] as Data | undefined;
+  return text(p['subject_code']) ?? (typeof meta === 'object' ? text(meta['crowdsourcinSubjId']) : undefined);
+}
+
+function draft(type: string, key: readonly (string | number)[], p: Data, time?: unknown): EventDraft {
+  const sessionid = text(p['expSessionNr']);
+  const studyid = text(p['expId']);
+  const participantid = participant(p);
+  const when = toTime(time);
+  return {
+    type, key, data: p,
+    ...(sessionid !== undefined && { sessionid, subject: sessionid }),
+    ...(studyid !== undefined && { studyid }),
+    ...(participantid !== undefined && { participantid }),
+    ...(when !== undefined && { time: when }),
+  };
+}
+
+/**
+ * A JSON-or-urlencoded data route. Every one is fire-and-forget except /recordTrial, so an invalid
+ * payload is kept in quarantine and acknowledged like a valid one.
+ */
+function dataRoute(path: string, schema: string, toEvent: (p: Data) => EventDraft): RouteSpec<LabvancedSettings> {
+  return {
+    path,
+    // why: the docs say JSON, the 2020 player sends jQuery's urlencoded bracket notation (labvanced.md "Encoding sent by the 2020 player").
+    body: 'json-or-form',
+    // why: a 413 on /recordTrial ends the participant's session, so the limit sits far above any real trial (labvanced.md "/recordTrial").
+    maxBytes: 64 * 1024 * 1024,
+    cors: true,
+    schema: `studyhook/labvanced/${schema}`,
+    // why: the player keeps no copy and /recordTrial retries forever on anything but success (labvanced.md "Responses, timeouts, retries").
+    onInvalid: 'quarantine',
+    invalidReply: () => ok,
+    normalise: ({ payload }) => [toEvent(coerce(payload) as Data)],
+    reply: () => ok,
+  };
+}
+
+const session = (type: string, route: string, timeField?: string) => (p: Data): EventDraft =>
+  draft(type, [String(p['expSessionNr']), route], p, timeField === undefined ? undefined : p[timeField]);
+
+/**
+ * Labvanced external data storage: the participant's browser posts each route to
+ * `/labvanced/<ns>/<route>` (../shared/platforms/labvanced.md). No authentication exists; the
+ * namespace's Origin allow-list is the only gate.
+ */
+export default defineAdapter<LabvancedSettings>({
+  platform: 'labvanced',
+  settingsSchema: 'studyhook/labvanced/settings',
+  defaultNamespaces: { '*': {} },
+  allowedOrigins: (settings) => settings.allowedOrigins ?? [LABVANCED_ORIGIN],
+  routes: [
+    dataRoute('startFirstPlayerSession', 'session-assigned', session('labvanced.session.assigned', 'startFirstPlayerSession')),
+    dataRoute('setPlayerSessionStartedTime', 'session-started', session('labvanced.session.started', 'setPlayerSessionStartedTime', 'start_time')),
+    dataRoute('addMetaInfo', 'session-meta', session('labvanced.session.meta', 'addMetaInfo')),
+    dataRoute('recordStartTask', 'task-started', (p) => draft('labvanced.task.started', [String(p['expSessionNr']), String(p['recTaskId'])], p, p['start_time'])),
+    dataRoute('recordTrial', 'trial', (p) => {
+      // why: the docs spell it trailNr, the player sends trialNr (labvanced.md "Docs vs 2020 player").
+      const trialNr = p['trialNr'] ?? p['trailNr'];
+      // why: one trial may be recorded twice with different data (open question 6), so the data's hash is part of the identity.
+      const d = draft('labvanced.trial.recorded', [String(p['expSessionNr']), String(p['recTaskId']), String(trialNr), hashOf(p['recData'])], p);
+      return trialNr === undefined ? d : { ...d, extensions: { trialnr: String(trialNr) } };
+    }),
+    dataRoute('finishExpSession', 'session-finished', session('labvanced.session.finished', 'finishExpSession', 'end_time')),
+    dataRoute('errExpSession', 'session-failed', session('labvanced.session.failed', 'errExpSession')),
+    {
+      // why: /startExpPlayer only ever goes to Labvanced's own server (docs 3.1); answer a stray one harmlessly.
+      path: 'startExpPlayer', body: 'none', maxBytes: 1024 * 1024, cors: true,
+      normalise: () => [],
+      reply: () => ok,
+    },
+    {
+      path: 'file_upload',
+      body: 'multipart',
+      // why: the player refuses files over 100 MB itself; the gateway's cap is ten times that (labvanced.md "/file_upload").
+      maxBytes: (settings) => settings.maxUploadBytes ?? 1024 * 1024 * 1024,
+      cors: true,
+      schema: 'studyhook/labvanced/file-upload',
+      onInvalid: 'quarantine',
+      normalise({ payload }) {
+        const { fields, files } = payload as MultipartBody;
+        const session = fields['expSessionNr'] ?? '';
+        const fileName = safeFileName(fields['newFileName'], `upload-${safeFileName(session, 'session')}`);
+        const file = { ...files['myFile']!, name: fileName };
+        return [draft('labvanced.file.uploaded', [session, fields['newFileName'] ?? ''], { ...coerce(fields) as Data, expSessionNr: session, fileName, file })];
+      },
+      // why: without {file_guid, file_name} the experiment's onUploadComplete trigger never fires (docs 3.9).
+      reply: (events) => {
+        const e = events[0];
+        return { status: 200, body: { file_guid: e?.id, file_name: (e?.data as Data | undefined)?.['fileName'] } };
+      },
+    },
+  ],
+});
