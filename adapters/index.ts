@@ -1,5 +1,6 @@
 import type { Adapter } from '../src/adapter/types.js';
+import mydatahelps from './mydatahelps.js';
 import sensorlogger from './sensorlogger.js';
 
 /** Every platform studyhook serves, in one explicit list. A new platform is one more line here. */
-export const adapters: readonly Adapter[] = [sensorlogger];
+export const adapters: readonly Adapter[] = [sensorlogger, mydatahelps];
