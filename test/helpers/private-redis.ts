@@ -18,7 +18,7 @@ export async function startPrivateRedis(dir: string): Promise<{ url: string; sto
   return {
     url: `redis://127.0.0.1:${port}`,
     async stop() {
-      if (proc.exitCode !== null) return;
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGKILL');
       await exited;
