@@ -6,7 +6,7 @@ import type { MyDataHelpsClient } from '../adapters/mydatahelps/client.js';
 
 const ACCOUNT = 'studyhook.ServiceAccount';
 
-interface FakeMdh { url: string; tokenRequests: number; apiRequests: string[]; problems: string[]; server: Server }
+interface FakeMdh { url: string; tokenRequests: number; revoked: Set<string>; apiRequests: string[]; problems: string[]; server: Server }
 
 function readAll(req: IncomingMessage): Promise<string> {
   return new Promise((resolve) => { let s = ''; req.on('data', (c) => { s += c; }); req.on('end', () => resolve(s)); });
@@ -15,7 +15,7 @@ function readAll(req: IncomingMessage): Promise<string> {
 // A fake MyDataHelps: the token endpoint checks the assertion like the real one would (RS256 with
 // the service account's public key, iss/sub/aud/exp/jti), the API checks the bearer token.
 async function startFakeMdh(publicKey: KeyObject, answers: unknown[][]): Promise<FakeMdh> {
-  const fake: FakeMdh = { url: '', tokenRequests: 0, apiRequests: [], problems: [], server: undefined as unknown as Server };
+  const fake: FakeMdh = { url: '', tokenRequests: 0, revoked: new Set(), apiRequests: [], problems: [], server: undefined as unknown as Server };
   fake.server = createServer(async (req, res) => {
     const reply = (status: number, body: unknown) => { res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body)); };
     if (req.method === 'POST' && req.url === '/identityserver/connect/token') {
@@ -39,7 +39,7 @@ async function startFakeMdh(publicKey: KeyObject, answers: unknown[][]): Promise
       return;
     }
     fake.apiRequests.push(req.url ?? '');
-    if (!(req.headers.authorization ?? '').startsWith('Bearer token-') || req.headers.accept !== 'application/json') { reply(401, {}); return; }
+    if (!(req.headers.authorization ?? '').startsWith('Bearer token-') || fake.revoked.has(req.headers.authorization ?? '') || req.headers.accept !== 'application/json') { reply(401, {}); return; }
     const url = new URL(req.url ?? '', fake.url);
     if (url.pathname !== '/api/v1/administration/projects/proj-1/surveyanswers') { reply(404, {}); return; }
     const page = Number(url.searchParams.get('pageID') ?? 0);
@@ -78,6 +78,14 @@ describe('MyDataHelps API client (ctx.clients.mydatahelps)', () => {
     assert.equal(fake.apiRequests.length, 2);
     assert.match(fake.apiRequests[0]!, /surveyResultID=r-1/);
     assert.equal(fake.tokenRequests, 1);
+  });
+
+  it('gets a fresh token once when the API refuses the cached one', async () => {
+    await client.accessToken();
+    fake.revoked.add('Bearer token-1');
+    assert.equal((await client.surveyAnswers('proj-1', 'r-1')).length, 2);
+    assert.equal(fake.tokenRequests, 2);
+    assert.equal(await client.accessToken(), 'token-2');
   });
 
   it('fails for good when the service account is refused or not configured', async () => {
