@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import request from 'supertest';
 import mydatahelps from '../adapters/mydatahelps.js';
 import type { MyDataHelpsClient } from '../adapters/mydatahelps/client.js';
+import { fixtures, startGateway, waitFor } from './helpers/gateway.js';
 
 const ACCOUNT = 'studyhook.ServiceAccount';
 
@@ -97,5 +101,23 @@ describe('MyDataHelps API client (ctx.clients.mydatahelps)', () => {
     await assert.rejects(bare.surveyAnswers('proj-1', 'r-1'), (err: Error) => err.name === 'PermanentError' && /serviceAccountName/.test(err.message));
     assert.throws(() => mydatahelps.createClient!({ config: { privateKey: 'not a key' }, namespaces: {} }));
     assert.throws(() => mydatahelps.createClient!({ config: { baseUrl: 5 }, namespaces: {} }), /baseUrl/);
+  });
+
+  it('is offered to sinks as ctx.clients.mydatahelps, configured under platforms.mydatahelps.client', async () => {
+    let out = '';
+    const t = await startGateway((dir) => {
+      out = join(dir, 'answers.jsonl');
+      return {
+        platforms: { mydatahelps: { namespaces: { pilot: { open: true } }, client: { baseUrl: fake.url, serviceAccountName: ACCOUNT, privateKey: pem } } },
+        sinks: [{ name: 'answers', module: join(fixtures, 'sinks', 'mydatahelps-answers-sink.ts'), options: { file: out } }],
+      };
+    });
+    try {
+      await request(t.gateway.app!).post('/mydatahelps/pilot').send({ EventType: 'SurveySubmitted', ProjectID: 'proj-1', SurveyResultID: 'r-1' }).expect(200);
+      const line = await waitFor('the answers', () => readFile(out, 'utf8').catch(() => ''));
+      assert.deepEqual((JSON.parse(line) as { answers: { id: string }[] }).answers.map((a) => a.id), ['a1', 'a2']);
+    } finally {
+      await t.close();
+    }
   });
 });
