@@ -1,6 +1,7 @@
 import type { Adapter } from '../src/adapter/types.js';
 import actigraph from './actigraph.js';
 import labvanced from './labvanced.js';
+import mydatahelps from './mydatahelps.js';
 import prolific from './prolific.js';
 import sensorlogger from './sensorlogger.js';
 
@@ -10,4 +11,5 @@ export const adapters: readonly Adapter[] = [
   prolific,
   actigraph,
   labvanced,
+  mydatahelps,
 ];

@@ -1,0 +1,72 @@
+import { defineAdapter, type IncomingRequest } from '../src/adapter/types.js';
+import type { MyDataHelpsSettings } from '../src/generated/mydatahelps-settings.js';
+import { basicVerifier, equalsAny } from '../src/verify/presets.js';
+import { canonicalKeys } from './mydatahelps/canonical-keys.js';
+import { createMyDataHelpsClient } from './mydatahelps/client.js';
+
+const TYPES: Record<string, string> = {
+  surveysubmitted: 'mydatahelps.survey.submitted',
+  scheduletriggered: 'mydatahelps.schedule.triggered',
+};
+
+const basic = basicVerifier<MyDataHelpsSettings>((s) => s.basicAuth ?? []);
+
+// why: MyDataHelps documents no signature, secret or header (shared/platforms/mydatahelps.md,
+// "Authentication of incoming calls"), so the only proof is an unguessable token in the URL we
+// registered, or Basic credentials; without either the namespace must say `open: true`.
+function verify(req: IncomingRequest, settings: MyDataHelpsSettings): boolean | Promise<boolean> {
+  const tokens = settings.tokens ?? [];
+  if (tokens.length === 0 && !settings.basicAuth?.length) return settings.open === true;
+  const token = req.params['token'];
+  if (token !== undefined && equalsAny(token, tokens)) return true;
+  return settings.basicAuth?.length ? basic(req, settings) : false;
+}
+
+function text(value: unknown): string | undefined {
+  return (typeof value === 'string' && value !== '') || typeof value === 'number' ? String(value) : undefined;
+}
+
+const callback = {
+  // why: the docs only say "JSON payload" (no Content-Type documented); urlencoded is accepted when declared.
+  body: 'json-or-form' as const,
+  maxBytes: 256 * 1024,
+  verify,
+  schema: 'studyhook/mydatahelps/callback',
+  // why: MyDataHelps documents no retries, so a call our schema dislikes is kept, never dropped.
+  onInvalid: 'quarantine' as const,
+  normalise({ payload, settings }: { payload: Record<string, unknown>; settings: MyDataHelpsSettings }) {
+    // why: PascalCase and camelCase samples both exist for the same event (MDH-DEV-SCHED versions A and B).
+    const data = canonicalKeys(payload);
+    // why: webhooks created before the rename send PatientIdentifier / PatientID (MDH-SUP-DEV).
+    if (data.ParticipantIdentifier === undefined && data.PatientIdentifier !== undefined) data.ParticipantIdentifier = data.PatientIdentifier;
+    if (data.ParticipantID === undefined && data.PatientID !== undefined) data.ParticipantID = data.PatientID;
+    const eventType = String(data.EventType);
+    const surveyResultId = text(data.SurveyResultID);
+    const participant = text(data.ParticipantIdentifier) ?? text(data.ParticipantID);
+    const study = text(data.ProjectID);
+    const subject = surveyResultId ?? text(data.ScheduleID);
+    return [{
+      type: TYPES[eventType.toLowerCase()] ?? `mydatahelps.${eventType.toLowerCase()}`,
+      // why: no delivery id is documented. A survey result is submitted once, so its id is the identity;
+      // a schedule can fire again for the same participant with the same body, so it gets a fresh id.
+      ...(surveyResultId !== undefined && { key: ['survey-result', surveyResultId] }),
+      ...(subject !== undefined && { subject }),
+      ...(participant !== undefined && { participantid: participant }),
+      ...(study !== undefined && { studyid: study }),
+      // why: no field marks a "Send Sample" call as test data; the namespace registered for Test mode does.
+      ...(settings.test === true && { extensions: { testmode: true } }),
+      data,
+    }];
+  },
+};
+
+/**
+ * MyDataHelps webhooks (Survey Submitted, Schedule Triggered): `POST /mydatahelps/<ns>/<token>`
+ * (shared/platforms/mydatahelps.md). The base URL `/mydatahelps/<ns>` serves open or Basic-auth namespaces.
+ */
+export default defineAdapter<MyDataHelpsSettings>({
+  platform: 'mydatahelps',
+  settingsSchema: 'studyhook/mydatahelps/settings',
+  routes: [{ path: '', ...callback }, { path: ':token', ...callback }],
+  createClient: ({ config }) => createMyDataHelpsClient(config),
+});
