@@ -1,4 +1,6 @@
 import { actigraph } from './actigraph.js';
+import { labvanced } from './labvanced.js';
+import { mydatahelps } from './mydatahelps.js';
 import { prolific } from './prolific.js';
 import { sensorlogger } from './sensorlogger.js';
 import type { SampleBuilder } from './types.js';
@@ -8,4 +10,6 @@ export const samples: readonly SampleBuilder[] = [
   sensorlogger,
   prolific,
   actigraph,
+  labvanced,
+  mydatahelps,
 ];
