@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { requireAdmin } from './admin-auth.js';
 import { createErrorHandler } from './error-handler.js';
 import { createIngestHandler, type IngestDeps } from './ingest.js';
 
@@ -28,7 +29,7 @@ export function createApp(deps: IngestDeps): Express {
     const redis = await deps.publisher.ready();
     res.status(redis ? 200 : 503).json({ status: redis ? 'ready' : 'unavailable', redis });
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', requireAdmin(deps.config.admin.token), async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   app.use(createIngestHandler(deps));
