@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,8 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/load-config.js';
 import { createGateway } from '../src/gateway.js';
 import { createLogger } from '../src/log/logger.js';
-import { waitFor } from './helpers/gateway.js';
+import { readDeliveries } from './fixtures/sinks/recording-sink.js';
+import { recordingSink, waitFor } from './helpers/gateway.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
@@ -24,13 +25,13 @@ async function startRedis(port: number, dir: string): Promise<ChildProcess> {
 }
 
 describe('Redis outage', () => {
-  it('answers 503 with Retry-After while Redis is down, stays up, and recovers when it returns', async function () {
+  it('answers 503 with Retry-After while Redis is down when the spool is off, stays up, and recovers when it returns', async function () {
     this.timeout(30000);
     const dir = await mkdtemp(join(tmpdir(), 'studyhook-outage-'));
     const port = await freePort();
     let redis = await startRedis(port, dir);
     const file = join(dir, 'studyhook.yml');
-    await writeFile(file, stringify({ dataDir: dir, redis: { url: `redis://127.0.0.1:${port}` }, server: { publishTimeoutMs: 1000 } }));
+    await writeFile(file, stringify({ dataDir: dir, redis: { url: `redis://127.0.0.1:${port}` }, server: { publishTimeoutMs: 1000 }, spool: { enabled: false } }));
     const gateway = await createGateway({ config: loadConfig({ path: file, env: {} }), roles: { api: true, worker: true }, logger: createLogger({ level: 'silent' }) });
     const body = { studyId: 's', uploadId: 'u-outage', secretCode: 'c' };
     try {
@@ -46,6 +47,37 @@ describe('Redis outage', () => {
       redis = await startRedis(port, dir);
       await waitFor('publishing to work again', async () => (await request(gateway.app!).post('/sensorlogger/x').send({ ...body, uploadId: 'u-2' })).status === 200, 15000);
       await request(gateway.app!).get('/readyz').expect(200);
+    } finally {
+      await gateway.close();
+      redis.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('acknowledges while Redis is down by spooling to a 0600 journal, then delivers every event once when Redis returns', async function () {
+    this.timeout(30000);
+    const dir = await mkdtemp(join(tmpdir(), 'studyhook-spool-'));
+    const port = await freePort();
+    let redis = await startRedis(port, dir);
+    const out = join(dir, 'rec.jsonl');
+    const file = join(dir, 'studyhook.yml');
+    await writeFile(file, stringify({ dataDir: dir, archive: false, redis: { url: `redis://127.0.0.1:${port}` }, server: { publishTimeoutMs: 500 }, sinks: [{ name: 'rec', module: recordingSink, options: { file: out } }] }));
+    const gateway = await createGateway({ config: loadConfig({ path: file, env: {} }), roles: { api: true, worker: true }, logger: createLogger({ level: 'silent' }), stalledIntervalMs: 1000 });
+    const body = (uploadId: string) => ({ studyId: 's', uploadId, secretCode: 'c' });
+    try {
+      await request(gateway.app!).post('/sensorlogger/x').send(body('before')).expect(200);
+      redis.kill('SIGKILL');
+      await new Promise((r) => redis.once('exit', r));
+      for (let i = 0; i < 5; i++) await request(gateway.app!).post('/sensorlogger/x').send(body(`down-${i}`)).expect(200);
+      await request(gateway.app!).post('/sensorlogger/x').send(body('down-0')).expect(200); // a retried one: still once
+      const journals = (await readdir(join(dir, 'spool'))).filter((n) => n.endsWith('.jsonl'));
+      assert.equal(journals.length, 1);
+      assert.equal((await stat(join(dir, 'spool', journals[0]!))).mode & 0o777, 0o600);
+      redis = await startRedis(port, dir);
+      const ids = ['before', 'down-0', 'down-1', 'down-2', 'down-3', 'down-4'];
+      const got = await waitFor('every spooled event delivered', () => { const d = readDeliveries(out); return d.length >= ids.length && d; }, 20000);
+      assert.deepEqual(got.map((d) => (d.event['data'] as { uploadId: string }).uploadId).sort(), ids.sort());
+      assert.equal((await stat(join(dir, 'spool', journals[0]!))).size, 0);
     } finally {
       await gateway.close();
       redis.kill('SIGKILL');
