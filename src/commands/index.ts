@@ -1,4 +1,5 @@
 import { check } from './check.js';
+import { quarantine } from './quarantine.js';
 import { api, start, worker } from './serve.js';
 import type { Command } from './types.js';
 
@@ -8,4 +9,5 @@ export const commands: readonly Command[] = [
   api,
   worker,
   check,
+  quarantine,
 ];
