@@ -76,7 +76,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       return new Promise((resolve, reject) => {
         const { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs } = config.server;
         // why: bounded headers and request times cut slow-loris clients off; node answers 431 / 408 itself.
-        server = createServer({ maxHeaderSize: maxHeaderBytes, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs }, app);
+        server = createServer({ maxHeaderSize: maxHeaderBytes, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(30000, Math.max(250, headersTimeoutMs / 4)) }, app);
         server.listen(port, host, () => {
           const addr = server!.address();
           resolve(typeof addr === 'object' && addr ? addr.port : port);
