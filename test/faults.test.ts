@@ -11,7 +11,7 @@ import { freePort, spawnStudyhook, startRedis, stop, type Studyhook } from './he
 const SECRET = 'fault-secret-code-7f3a9c';
 
 function delivered(file: string): { id: string; uploadId: string; secrets: Record<string, string> }[] {
-  let text = '';
+  let text: string;
   try { text = readFileSync(file, 'utf8'); } catch { return []; }
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
