@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import request from 'supertest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/load-config.js';
@@ -12,17 +9,7 @@ import { createGateway } from '../src/gateway.js';
 import { createLogger } from '../src/log/logger.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { recordingSink, waitFor } from './helpers/gateway.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
-}
-
-// A private redis-server that this test may stop and start (the shared one on 6379 stays untouched).
-async function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: 'ignore' });
-  await waitFor('redis-server to answer', async () => { const r = new Redis(port, { lazyConnect: true, retryStrategy: () => null }); r.on('error', () => undefined); try { await r.connect(); return (await r.ping()) === 'PONG'; } catch { return false; } finally { r.disconnect(); } });
-  return proc;
-}
+import { freePort, startRedis } from './helpers/processes.js';
 
 describe('Redis outage', () => {
   it('answers 503 with Retry-After while Redis is down when the spool is off, stays up, and recovers when it returns', async function () {
@@ -73,6 +60,7 @@ describe('Redis outage', () => {
       const journals = (await readdir(join(dir, 'spool'))).filter((n) => n.endsWith('.jsonl'));
       assert.equal(journals.length, 1);
       assert.equal((await stat(join(dir, 'spool', journals[0]!))).mode & 0o777, 0o600);
+      assert.equal((await request(gateway.app!).get('/readyz').expect(200)).body.status, 'spooling');
       redis = await startRedis(port, dir);
       const ids = ['before', 'down-0', 'down-1', 'down-2', 'down-3', 'down-4'];
       const got = await waitFor('every spooled event delivered', () => { const d = readDeliveries(out); return d.length >= ids.length && d; }, 20000);
