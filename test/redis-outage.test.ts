@@ -53,6 +53,9 @@ describe('Redis outage', () => {
     const body = (uploadId: string) => ({ studyId: 's', uploadId, secretCode: 'c' });
     try {
       await request(gateway.app!).post('/sensorlogger/x').send(body('before')).expect(200);
+      // why: a delivery cut mid-flight by the kill only returns after its lock expires (30 s); not what this test is about.
+      await waitFor('the first delivery', () => readDeliveries(out).length === 1);
+      await new Promise((r) => setTimeout(r, 200));
       redis.kill('SIGKILL');
       await new Promise((r) => redis.once('exit', r));
       for (let i = 0; i < 5; i++) await request(gateway.app!).post('/sensorlogger/x').send(body(`down-${i}`)).expect(200);
