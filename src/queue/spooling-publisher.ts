@@ -152,11 +152,11 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
     /** Tries to drain what is left (bounded by the inner publish timeout), then closes. */
     async close() {
       await started;
+      closed = true; // why: set first, so a drain round ending now schedules no further timer
       clearTimeout(timer);
       timer = undefined;
       await draining?.catch(() => undefined);
       if (bytes > 0 || adopted.length > 0) await drain().catch(() => undefined);
-      closed = true;
       await locked(async () => { await handle?.close(); handle = undefined; });
       if (bytes === 0) await unlink(file).catch(() => undefined);
       await inner.close();
