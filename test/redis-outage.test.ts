@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { buildEvent } from '../src/event/build-event.js';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +11,7 @@ import { loadConfig } from '../src/config/load-config.js';
 import { createGateway } from '../src/gateway.js';
 import { createLogger } from '../src/log/logger.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
-import { recordingSink, waitFor } from './helpers/gateway.js';
+import { recordingSink, startGateway, waitFor } from './helpers/gateway.js';
 import { freePort, startRedis } from './helpers/processes.js';
 
 describe('Redis outage', () => {
@@ -81,5 +84,24 @@ describe('Redis outage', () => {
     const config = loadConfig({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
     await assert.rejects(createGateway({ config, roles: { api: true, worker: false }, logger: createLogger({ level: 'silent' }) }),
       (err: Error & { code?: string }) => err.code === 'SH_REDIS_UNREACHABLE' && /REDIS_URL/.test(err.message) && /redis-server/.test(err.message));
+  });
+});
+
+describe('spool journal left by a dead process', () => {
+  it('is taken over at start and delivered, then removed', async () => {
+    let out = '';
+    const dead = 2 ** 22 + 12345; // above the usual pid_max, so no live process has it
+    const t = await startGateway((dir) => {
+      out = join(dir, 'rec.jsonl');
+      const env = buildEvent({ type: 'sensorlogger.recording.uploaded', key: ['s', 'orphan'], data: { studyId: 's', uploadId: 'orphan' } },
+        { method: 'POST', platform: 'sensorlogger', namespace: 'default', route: '', params: {}, headers: {}, query: {}, body: Buffer.alloc(0), ip: '', requestId: 'r1', receivedAt: new Date() }, 'ab', []);
+      mkdirSync(join(dir, 'spool'), { recursive: true });
+      writeFileSync(join(dir, 'spool', `${hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}-${dead}.jsonl`), `${JSON.stringify([env])}\n`, { mode: 0o600 });
+      return { archive: false, sinks: [{ name: 'rec', module: recordingSink, options: { file: out } }] };
+    });
+    try {
+      await waitFor('the orphaned event delivered', () => readDeliveries(out).length === 1);
+      await waitFor('the adopted journal removed', async () => (await readdir(join(t.dataDir, 'spool'))).length === 0);
+    } finally { await t.close(); }
   });
 });
