@@ -12,6 +12,8 @@ export const errorCodes = {
   SH_INVALID_PAYLOAD: { status: 422, message: 'Payload does not match the platform schema' },
   SH_QUEUE_UNAVAILABLE: { status: 503, message: 'Event store (Redis) unavailable; retry later' },
   SH_REQUEST_TIMEOUT: { status: 408, message: 'Request took too long to arrive' },
+  SH_SPOOL_FULL: { status: 503, message: 'Event store (Redis) unavailable and the local spool is full; retry later' },
+  SH_RATE_LIMITED: { status: 429, message: 'Too many requests from this client; retry later' },
   SH_INTERNAL: { status: 500, message: 'Internal error' },
   SH_CONFIG_INVALID: { status: 500, message: 'Configuration is invalid' },
   SH_CONFIG_NOT_FOUND: { status: 500, message: 'Configuration file not found' },
@@ -42,7 +44,7 @@ export class StudyhookError extends Error {
 /** The fixed JSON error body `{statusCode, code, error, message, details?}`. A 500 never echoes internals. */
 export function errorBody(err: unknown): { statusCode: number; code: string; error: string; message: string; details?: unknown } {
   const known = err instanceof StudyhookError ? err : new StudyhookError('SH_INTERNAL');
-  const internal = known.statusCode >= 500 && known.code !== 'SH_QUEUE_UNAVAILABLE';
+  const internal = known.statusCode >= 500 && known.code !== 'SH_QUEUE_UNAVAILABLE' && known.code !== 'SH_SPOOL_FULL';
   const body = {
     statusCode: known.statusCode,
     code: known.code,
@@ -55,7 +57,7 @@ export function errorBody(err: unknown): { statusCode: number; code: string; err
 function httpReason(status: number): string {
   const reasons: Record<number, string> = {
     400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-    408: 'Request Timeout', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity',
+    408: 'Request Timeout', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests',
     500: 'Internal Server Error', 503: 'Service Unavailable',
   };
   return reasons[status] ?? 'Error';

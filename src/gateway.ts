@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Express } from 'express';
 import { adapters } from '../adapters/index.js';
@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './log/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { createPublisher, type Publisher } from './queue/publisher.js';
 import { assertRedisReachable } from './queue/redis.js';
+import { createSpoolingPublisher } from './queue/spooling-publisher.js';
 import { loadSinks } from './sinks/load-sinks.js';
 import { runWorkers, type RunningWorkers } from './sinks/run-workers.js';
 
@@ -51,8 +52,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const sinks = await loadSinks(config.sinks);
   const metrics = createMetrics();
   const blobs = createBlobStore(join(config.dataDir, 'blobs'));
-  const publisher = createPublisher({ redisUrl: config.redis.url, prefix: config.redis.prefix, sinks: config.sinks, dedupTtlSeconds: config.dedupTtlSeconds, timeoutMs: config.server.publishTimeoutMs, metrics });
-  await publisher.waitReady();
+  const direct = createPublisher({ redisUrl: config.redis.url, prefix: config.redis.prefix, sinks: config.sinks, dedupTtlSeconds: config.dedupTtlSeconds, timeoutMs: config.server.publishTimeoutMs, metrics });
+  await direct.waitReady();
+  // why: only the API takes requests; a worker-only process re-publishes nothing and needs no journal.
+  const publisher = opts.roles.api && config.spool.enabled
+    ? createSpoolingPublisher(direct, { dir: join(config.dataDir, 'spool'), maxBytes: config.spool.maxBytes, logger, metrics })
+    : direct;
   const byPlatform = new Map<string, Adapter>(adapters.map((a) => [a.platform, a]));
   const app = opts.roles.api ? createApp({ adapters: byPlatform, config, publisher, blobs, logger, metrics }) : undefined;
   let workers: RunningWorkers | undefined;
@@ -60,7 +65,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     workers = await runWorkers(sinks, {
       redisUrl: config.redis.url, prefix: config.redis.prefix, logger, metrics, publisher,
       base: { blobs, dataDir: config.dataDir, clients: createClients(config) },
-      ...(opts.stalledIntervalMs !== undefined && { stalledIntervalMs: opts.stalledIntervalMs }),
+      stalledIntervalMs: opts.stalledIntervalMs ?? config.workers.stalledIntervalMs,
     });
   }
   let server: Server | undefined;
@@ -69,7 +74,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     listen(port = config.server.port, host = config.server.host) {
       if (!app) return Promise.reject(new Error('this process has no API role'));
       return new Promise((resolve, reject) => {
-        server = app.listen(port, host, () => {
+        const { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs } = config.server;
+        // why: bounded headers and request times cut slow-loris clients off; node answers 431 / 408 itself.
+        server = createServer({ maxHeaderSize: maxHeaderBytes, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(30000, Math.max(250, headersTimeoutMs / 4)) }, app);
+        server.listen(port, host, () => {
           const addr = server!.address();
           resolve(typeof addr === 'object' && addr ? addr.port : port);
         });
@@ -77,9 +85,24 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       });
     },
     async close() {
-      if (server) await new Promise<void>((resolve) => { server!.close(() => resolve()); server!.closeIdleConnections(); });
-      await workers?.close();
+      await closeBounded(server, workers, config.server.shutdownTimeoutMs, logger);
       await publisher.close();
     },
   };
+}
+
+/**
+ * Stops accepting, lets in-flight requests and deliveries finish for up to `ms`, then cuts what is
+ * left. A delivery cut off this way is not lost: its job stalls and another worker takes it up.
+ */
+async function closeBounded(server: Server | undefined, workers: RunningWorkers | undefined, ms: number, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); });
+  const httpDone = server ? new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); }) : Promise.resolve();
+  const outcome = await Promise.race([Promise.all([httpDone, workers?.close()]), expired]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    logger.warn({ timeoutMs: ms }, 'shutdown timeout: cutting remaining connections and deliveries');
+    server?.closeAllConnections();
+  }
 }

@@ -27,6 +27,7 @@ describe('ActiGraph CentrePoint webhook through the real pipeline', () => {
     t = await startGateway((dir) => {
       out = join(dir, 'deliveries.jsonl');
       return {
+        admin: { token: 'actigraph-test-admin-token' },
         platforms: { actigraph: { namespaces: {
           hmac: { auth: 'hmac', passcodes: [PASSCODE] },
           vendor: { auth: 'hmac', passcodes: [VENDOR_SECRET] },
@@ -134,7 +135,7 @@ describe('ActiGraph CentrePoint webhook through the real pipeline', () => {
     const fromBody = await request(t.gateway.app!).post('/actigraph/hmac').set('x-actigraph-event', 'Validation').set('Content-Type', 'application/json').send({ WebhookId: '74', ValidationCode: 'code-in-body' });
     assert.equal(fromBody.headers['x-actigraph-hook-secret'], 'code-in-body');
     await request(t.gateway.app!).post('/actigraph/faraway').set('X-ActiGraph-Event', 'validation').set('X-ActiGraph-Hook-Secret', code).send('{}').expect(401);
-    const metrics = await request(t.gateway.app!).get('/metrics').expect(200);
+    const metrics = await request(t.gateway.app!).get('/metrics').set('Authorization', 'Bearer actigraph-test-admin-token').expect(200);
     assert.match(metrics.text, /studyhook_handshakes_total\{platform="actigraph"\} 5/);
     await sleep(300);
     assert.equal(readDeliveries(out).length, 0);

@@ -180,7 +180,7 @@ describe('MyDataHelps URL token when the event store fails', () => {
     const dir = await mkdtemp(join(tmpdir(), 'studyhook-mdh-redis-'));
     const redis = await startPrivateRedis(dir);
     const t = await startGateway({
-      redis: { url: redis.url }, server: { port: 0, host: '127.0.0.1', publishTimeoutMs: 500 },
+      redis: { url: redis.url }, server: { port: 0, host: '127.0.0.1', publishTimeoutMs: 500 }, spool: { enabled: false },
       platforms: { mydatahelps: { namespaces: { live: { tokens: [TOKEN] } } } },
     }, { roles: { api: true, worker: false } });
     try {

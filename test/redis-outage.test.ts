@@ -1,36 +1,27 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { buildEvent } from '../src/event/build-event.js';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import request from 'supertest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/load-config.js';
 import { createGateway } from '../src/gateway.js';
 import { createLogger } from '../src/log/logger.js';
-import { waitFor } from './helpers/gateway.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
-}
-
-// A private redis-server that this test may stop and start (the shared one on 6379 stays untouched).
-async function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: 'ignore' });
-  await waitFor('redis-server to answer', async () => { const r = new Redis(port, { lazyConnect: true, retryStrategy: () => null }); r.on('error', () => undefined); try { await r.connect(); return (await r.ping()) === 'PONG'; } catch { return false; } finally { r.disconnect(); } });
-  return proc;
-}
+import { readDeliveries } from './fixtures/sinks/recording-sink.js';
+import { recordingSink, startGateway, waitFor } from './helpers/gateway.js';
+import { freePort, startRedis } from './helpers/processes.js';
 
 describe('Redis outage', () => {
-  it('answers 503 with Retry-After while Redis is down, stays up, and recovers when it returns', async function () {
+  it('answers 503 with Retry-After while Redis is down when the spool is off, stays up, and recovers when it returns', async function () {
     this.timeout(30000);
     const dir = await mkdtemp(join(tmpdir(), 'studyhook-outage-'));
     const port = await freePort();
     let redis = await startRedis(port, dir);
     const file = join(dir, 'studyhook.yml');
-    await writeFile(file, stringify({ dataDir: dir, redis: { url: `redis://127.0.0.1:${port}` }, server: { publishTimeoutMs: 1000 } }));
+    await writeFile(file, stringify({ dataDir: dir, redis: { url: `redis://127.0.0.1:${port}` }, server: { publishTimeoutMs: 1000 }, spool: { enabled: false } }));
     const gateway = await createGateway({ config: loadConfig({ path: file, env: {} }), roles: { api: true, worker: true }, logger: createLogger({ level: 'silent' }) });
     const body = { studyId: 's', uploadId: 'u-outage', secretCode: 'c' };
     try {
@@ -53,10 +44,64 @@ describe('Redis outage', () => {
     }
   });
 
+  it('acknowledges while Redis is down by spooling to a 0600 journal, then delivers every event once when Redis returns', async function () {
+    this.timeout(30000);
+    const dir = await mkdtemp(join(tmpdir(), 'studyhook-spool-'));
+    const port = await freePort();
+    let redis = await startRedis(port, dir);
+    const out = join(dir, 'rec.jsonl');
+    const file = join(dir, 'studyhook.yml');
+    await writeFile(file, stringify({ dataDir: dir, archive: false, redis: { url: `redis://127.0.0.1:${port}` }, server: { publishTimeoutMs: 500 }, sinks: [{ name: 'rec', module: recordingSink, options: { file: out } }] }));
+    const gateway = await createGateway({ config: loadConfig({ path: file, env: {} }), roles: { api: true, worker: true }, logger: createLogger({ level: 'silent' }), stalledIntervalMs: 1000 });
+    const body = (uploadId: string) => ({ studyId: 's', uploadId, secretCode: 'c' });
+    try {
+      await request(gateway.app!).post('/sensorlogger/x').send(body('before')).expect(200);
+      // why: a delivery cut mid-flight by the kill only returns after its lock expires (30 s); not what this test is about.
+      await waitFor('the first delivery', () => readDeliveries(out).length === 1);
+      await new Promise((r) => setTimeout(r, 200));
+      redis.kill('SIGKILL');
+      await new Promise((r) => redis.once('exit', r));
+      for (let i = 0; i < 5; i++) await request(gateway.app!).post('/sensorlogger/x').send(body(`down-${i}`)).expect(200);
+      await request(gateway.app!).post('/sensorlogger/x').send(body('down-0')).expect(200); // a retried one: still once
+      const journals = (await readdir(join(dir, 'spool'))).filter((n) => n.endsWith('.jsonl'));
+      assert.equal(journals.length, 1);
+      assert.equal((await stat(join(dir, 'spool', journals[0]!))).mode & 0o777, 0o600);
+      assert.equal((await request(gateway.app!).get('/readyz').expect(200)).body.status, 'spooling');
+      redis = await startRedis(port, dir);
+      const ids = ['before', 'down-0', 'down-1', 'down-2', 'down-3', 'down-4'];
+      const got = await waitFor('every spooled event delivered', () => { const d = readDeliveries(out); return d.length >= ids.length && d; }, 20000);
+      assert.deepEqual(got.map((d) => (d.event['data'] as { uploadId: string }).uploadId).sort(), ids.sort());
+      assert.equal((await stat(join(dir, 'spool', journals[0]!))).size, 0);
+    } finally {
+      await gateway.close();
+      redis.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to start with a clear error and the fix when Redis cannot be reached', async () => {
     const port = await freePort();
     const config = loadConfig({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
     await assert.rejects(createGateway({ config, roles: { api: true, worker: false }, logger: createLogger({ level: 'silent' }) }),
       (err: Error & { code?: string }) => err.code === 'SH_REDIS_UNREACHABLE' && /REDIS_URL/.test(err.message) && /redis-server/.test(err.message));
+  });
+});
+
+describe('spool journal left by a dead process', () => {
+  it('is taken over at start and delivered, then removed', async () => {
+    let out = '';
+    const dead = 2 ** 22 + 12345; // above the usual pid_max, so no live process has it
+    const t = await startGateway((dir) => {
+      out = join(dir, 'rec.jsonl');
+      const env = buildEvent({ type: 'sensorlogger.recording.uploaded', key: ['s', 'orphan'], data: { studyId: 's', uploadId: 'orphan' } },
+        { method: 'POST', platform: 'sensorlogger', namespace: 'default', route: '', params: {}, headers: {}, query: {}, body: Buffer.alloc(0), ip: '', requestId: 'r1', receivedAt: new Date() }, 'ab', []);
+      mkdirSync(join(dir, 'spool'), { recursive: true });
+      writeFileSync(join(dir, 'spool', `${hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}-${dead}.jsonl`), `${JSON.stringify([env])}\n`, { mode: 0o600 });
+      return { archive: false, sinks: [{ name: 'rec', module: recordingSink, options: { file: out } }] };
+    });
+    try {
+      await waitFor('the orphaned event delivered', () => readDeliveries(out).length === 1);
+      await waitFor('the adopted journal removed', async () => (await readdir(join(t.dataDir, 'spool'))).length === 0);
+    } finally { await t.close(); }
   });
 });

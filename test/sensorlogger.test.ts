@@ -5,6 +5,8 @@ import request from 'supertest';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { recordingSink, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
 
+const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
 describe('Sensor Logger webhook through the real pipeline', () => {
   let t: TestGateway;
   let out: string;
@@ -16,6 +18,7 @@ describe('Sensor Logger webhook through the real pipeline', () => {
       return {
         platforms: { sensorlogger: { namespaces: { pilot: {}, locked: { secretCodes: ['sl-very-secret-code'] } } } },
         sinks: [{ name: 'rec', module: recordingSink, options: { file: out } }],
+        admin: { token: ADMIN_TOKEN },
       };
     });
   });
@@ -90,12 +93,14 @@ describe('Sensor Logger webhook through the real pipeline', () => {
     }
   });
 
-  it('answers ops routes: healthz, readyz and Prometheus metrics', async () => {
+  it('answers ops routes: healthz, readyz, and Prometheus metrics only with the admin token', async () => {
     await request(t.gateway.app!).get('/healthz').expect(200);
     const ready = await request(t.gateway.app!).get('/readyz').expect(200);
     assert.equal(ready.body.redis, true);
     await request(t.gateway.app!).post('/sensorlogger/pilot').send(body).expect(200);
-    const metrics = await request(t.gateway.app!).get('/metrics').expect(200);
+    await request(t.gateway.app!).get('/metrics').expect(401);
+    await request(t.gateway.app!).get('/metrics').set('Authorization', 'Bearer wrong-token-wrong-token').expect(401);
+    const metrics = await request(t.gateway.app!).get('/metrics').set('Authorization', `Bearer ${ADMIN_TOKEN}`).expect(200);
     assert.match(metrics.text, /studyhook_http_requests_total\{platform="sensorlogger",route="\/",status="200"\} 1/);
     assert.match(metrics.text, /studyhook_queue_jobs\{sink="rec",state="/);
     assert.match(metrics.text, /studyhook_publish_duration_seconds_count 1/);

@@ -1,5 +1,6 @@
 import { check } from './check.js';
 import { prolific } from './prolific.js';
+import { quarantine } from './quarantine.js';
 import { replay } from './replay.js';
 import { sample } from './sample.js';
 import { api, start, worker } from './serve.js';
@@ -12,6 +13,7 @@ export const commands: readonly Command[] = [
   worker,
   check,
   sample,
-  prolific,
   replay,
+  quarantine,
+  prolific,
 ];

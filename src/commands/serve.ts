@@ -19,7 +19,9 @@ function serve(name: 'start' | 'api' | 'worker', summary: string): Command {
       }
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
-          gateway.logger.info({ signal }, 'shutting down: draining requests and deliveries');
+          gateway.logger.info({ signal, timeoutMs: config.server.shutdownTimeoutMs }, 'shutting down: draining requests and deliveries');
+          // why: a hung sink must not keep the process alive forever; its job stalls and comes back elsewhere.
+          setTimeout(() => process.exit(1), config.server.shutdownTimeoutMs + 5000).unref();
           void gateway.close().finally(resolve);
         };
         process.once('SIGTERM', () => stop('SIGTERM'));

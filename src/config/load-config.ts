@@ -26,8 +26,16 @@ export interface ResolvedPlatform { enabled: boolean; namespaces: Record<string,
 
 /** The configuration after interpolation, env overrides, defaults and validation. */
 export interface ResolvedConfig {
-  server: { port: number; host: string; trustProxy: boolean | number | string; bodyLimitBytes: number; publishTimeoutMs: number };
+  server: {
+    port: number; host: string; trustProxy: boolean | number | string; bodyLimitBytes: number; publishTimeoutMs: number;
+    maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; shutdownTimeoutMs: number;
+    rateLimit: { enabled: boolean; perSecond: number; burst: number };
+  };
   redis: { url: string; prefix: string };
+  spool: { enabled: boolean; maxBytes: number };
+  workers: { stalledIntervalMs: number };
+  /** No token: admin surfaces are disabled. */
+  admin: { token?: string };
   dataDir: string;
   log: { level: string };
   dedupTtlSeconds: number;
@@ -72,9 +80,9 @@ export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: s
     const list = problems.map((p) => `  ${p.path}: ${p.message}`).join('\n');
     throw new StudyhookError('SH_CONFIG_INVALID', `Invalid configuration${absPath ? ` in ${absPath}` : ''}:\n${list}`, { details: problems });
   }
-  const d = doc as Required<StudyhookConfig> & { server: ResolvedConfig['server']; redis: ResolvedConfig['redis']; log: ResolvedConfig['log'] };
+  const d = doc as Required<StudyhookConfig> & Pick<ResolvedConfig, 'server' | 'redis' | 'log' | 'spool' | 'workers' | 'admin'>;
   return {
-    server: d.server, redis: d.redis, log: d.log, dedupTtlSeconds: d.dedupTtlSeconds,
+    server: d.server, redis: d.redis, log: d.log, dedupTtlSeconds: d.dedupTtlSeconds, spool: d.spool, workers: d.workers, admin: d.admin,
     dataDir: resolve(baseDir, d.dataDir), platforms, sinks, path: absPath, secretValues,
   };
 }

@@ -28,6 +28,36 @@ export interface StudyhookConfig {
      * How long a request waits for Redis before it is answered 503 with Retry-After.
      */
     publishTimeoutMs?: number;
+    /**
+     * Largest total size of request headers (node http maxHeaderSize); larger requests get 431.
+     */
+    maxHeaderBytes?: number;
+    /**
+     * Time allowed to receive the request headers; a slow-loris client is cut off after it.
+     */
+    headersTimeoutMs?: number;
+    /**
+     * Time allowed to receive a whole request (headers and body).
+     */
+    requestTimeoutMs?: number;
+    /**
+     * On SIGTERM, how long in-flight requests and deliveries may take to finish before the process exits anyway.
+     */
+    shutdownTimeoutMs?: number;
+    /**
+     * Per-client-IP token bucket on browser-facing routes (routes with CORS). Over the limit: 429 with Retry-After.
+     */
+    rateLimit?: {
+      enabled?: boolean;
+      /**
+       * Sustained requests per second per client IP.
+       */
+      perSecond?: number;
+      /**
+       * Requests a client IP may send at once before the sustained rate applies.
+       */
+      burst?: number;
+    };
   };
   redis?: {
     /**
@@ -38,6 +68,34 @@ export interface StudyhookConfig {
      * Key prefix of every queue. The braces are a Redis Cluster hash tag: keep them so that one event's fan-out stays atomic on a cluster.
      */
     prefix?: string;
+  };
+  /**
+   * Local journal under <dataDir>/spool that accepts events while Redis is unreachable and drains them into the queue when it is back. The journal holds request secrets (file mode 0600).
+   */
+  spool?: {
+    /**
+     * Off: a Redis outage is answered 503 with Retry-After.
+     */
+    enabled?: boolean;
+    /**
+     * Journal size per process at which requests are refused with 503 (SH_SPOOL_FULL).
+     */
+    maxBytes?: number;
+  };
+  workers?: {
+    /**
+     * How often workers look for jobs of a crashed worker and take them up again.
+     */
+    stalledIntervalMs?: number;
+  };
+  /**
+   * Admin surfaces (/metrics and later dashboards).
+   */
+  admin?: {
+    /**
+     * Bearer token for admin surfaces. Unset: they are disabled (404). Use ${ADMIN_TOKEN}.
+     */
+    token?: string;
   };
   /**
    * Where files, the filesystem sink's archive and quarantined payloads are written (env STUDYHOOK_DATA_DIR overrides).

@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { requireAdmin } from './admin-auth.js';
 import { createErrorHandler } from './error-handler.js';
 import { createIngestHandler, type IngestDeps } from './ingest.js';
 
@@ -26,9 +27,11 @@ export function createApp(deps: IngestDeps): Express {
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   app.get('/readyz', async (_req, res) => {
     const redis = await deps.publisher.ready();
-    res.status(redis ? 200 : 503).json({ status: redis ? 'ready' : 'unavailable', redis });
+    // why: with the spool on, a Redis outage is bridged here; taking the API out of rotation would lose calls.
+    const spooling = !redis && deps.config.spool.enabled;
+    res.status(redis || spooling ? 200 : 503).json({ status: redis ? 'ready' : spooling ? 'spooling' : 'unavailable', redis });
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', requireAdmin(deps.config.admin.token), async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   app.use(createIngestHandler(deps));

@@ -13,6 +13,7 @@ import { validatePayload } from '../schemas.js';
 import { applyCors } from './apply-cors.js';
 import { isMultipart, parseBody } from './parse-body.js';
 import { parseMultipart } from './parse-multipart.js';
+import { createRateLimiter } from './rate-limit.js';
 import { readBody } from './read-body.js';
 import { resolveRoute } from './resolve-route.js';
 
@@ -47,6 +48,7 @@ function defaultReply(events: readonly { id: string }[]): Reply {
  */
 export function createIngestHandler(deps: IngestDeps) {
   const { config } = deps;
+  const rateLimit = createRateLimiter(config.server.rateLimit);
   return async function ingest(req: Request, res: Response): Promise<void> {
     const requestId = typeof req.headers['x-request-id'] === 'string' && REQUEST_ID.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID();
     res.setHeader('X-Request-Id', requestId);
@@ -56,6 +58,7 @@ export function createIngestHandler(deps: IngestDeps) {
     res.locals['route'] = m.routeName || '/';
     const route: RouteSpec = m.route;
     if (route.cors && applyCors(req, res, m.adapter, m.settings)) return; // preflight answered
+    if (route.cors) rateLimit(req.ip ?? ''); // why: browser-facing routes are open to anyone's script; after CORS so a 429 is readable
     const methods = route.methods ?? ['POST'];
     if (!methods.includes(req.method)) throw new StudyhookError('SH_METHOD_NOT_ALLOWED', `${req.method} is not accepted here (use ${methods.join(', ')})`, { headers: { Allow: methods.join(', ') } });
 

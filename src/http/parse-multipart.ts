@@ -38,6 +38,7 @@ export function parseMultipart(req: IncomingMessage, blobs: BlobStore, limits: M
         .catch((err: unknown) => { stream.resume(); fail(err); }));
     });
     bb.on('filesLimit', () => fail(new StudyhookError('SH_BODY_TOO_LARGE', `More than ${limits.files} files`)));
+    bb.on('partsLimit', () => fail(new StudyhookError('SH_BODY_TOO_LARGE', `More than ${limits.files + limits.fields} parts`)));
     bb.on('fieldsLimit', () => fail(new StudyhookError('SH_BODY_TOO_LARGE', `More than ${limits.fields} fields`)));
     bb.on('error', (err) => fail(new StudyhookError('SH_BAD_BODY', `Bad multipart body: ${(err as Error).message}`)));
     let finished = false;

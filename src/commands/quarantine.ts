@@ -1,0 +1,103 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { adapters } from '../../adapters/index.js';
+import type { IncomingRequest } from '../adapter/types.js';
+import { loadConfig, type ResolvedConfig } from '../config/load-config.js';
+import { buildEvent } from '../event/build-event.js';
+import { createPublisher } from '../queue/publisher.js';
+import type { QuarantineRecord } from '../quarantine/quarantine.js';
+import { validatePayload } from '../schemas.js';
+import { appendLine } from '../util/append-line.js';
+import { defineCommand } from './types.js';
+
+interface Entry { file: string; line: number; key: string; record: QuarantineRecord }
+
+const USAGE = 'Usage: studyhook quarantine list|republish [--config FILE] [--platform P] [--namespace N]';
+
+async function walk(dir: string): Promise<string[]> {
+  let names;
+  try { names = await readdir(dir, { withFileTypes: true }); } catch { return []; }
+  const nested = await Promise.all(names.map((d) => d.isDirectory() ? walk(join(dir, d.name)) : Promise.resolve(d.name.endsWith('.jsonl') && d.name !== 'republished.jsonl' ? [join(dir, d.name)] : [])));
+  return nested.flat().sort();
+}
+
+/** Every quarantined record, with a key stable across runs (request id + body hash). */
+async function readEntries(dataDir: string): Promise<Entry[]> {
+  const out: Entry[] = [];
+  for (const file of await walk(join(dataDir, 'quarantine'))) {
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    lines.forEach((text, i) => {
+      if (!text.trim()) return;
+      const record = JSON.parse(text) as QuarantineRecord;
+      out.push({ file, line: i + 1, key: `${record.platform}/${record.namespace}/${record.requestid}/${record.bodysha256}`, record });
+    });
+  }
+  return out;
+}
+
+async function republishedKeys(dataDir: string): Promise<Set<string>> {
+  try {
+    const text = await readFile(join(dataDir, 'quarantine', 'republished.jsonl'), 'utf8');
+    return new Set(text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { key: string }).key));
+  } catch { return new Set(); }
+}
+
+/** Re-validates against today's schema and re-runs normalise; undefined with the problems when still invalid. */
+function toEnvelopes(config: ResolvedConfig, r: QuarantineRecord): { envelopes?: ReturnType<typeof buildEvent>[]; problem?: string } {
+  const adapter = adapters.find((a) => a.platform === r.platform);
+  const route = adapter?.routes.find((x) => x.path === r.route);
+  if (!adapter || !route) return { problem: `no ${r.platform} route '${r.route}' any more` };
+  const ns = config.platforms[r.platform]?.namespaces;
+  const settings = ns?.[r.namespace] ?? ns?.['*'];
+  if (!settings) return { problem: `namespace '${r.namespace}' is not configured` };
+  const problems = route.schema ? validatePayload(route.schema, r.payload) : [];
+  if (problems.length > 0) return { problem: `still invalid: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}` };
+  const request: IncomingRequest = {
+    method: 'POST', platform: r.platform, namespace: r.namespace, route: r.route, params: {}, headers: {}, query: {},
+    body: Buffer.alloc(0), ip: '', requestId: r.requestid, receivedAt: new Date(r.receivedat),
+  };
+  const drafts = route.normalise({ payload: r.payload, request, settings });
+  return { envelopes: drafts.map((d) => buildEvent(d, request, r.bodysha256, [])) };
+}
+
+export const quarantine = defineCommand({
+  name: 'quarantine',
+  summary: 'list quarantined payloads, or republish those that pass the current schema (once each)',
+  async run(args) {
+    const [action, ...rest] = args;
+    const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, platform: { type: 'string' }, namespace: { type: 'string' } } });
+    if (action !== 'list' && action !== 'republish') { console.error(USAGE); return 2; }
+    const config = loadConfig({ path: values.config });
+    const done = await republishedKeys(config.dataDir);
+    const entries = (await readEntries(config.dataDir)).filter((e) => (!values.platform || e.record.platform === values.platform) && (!values.namespace || e.record.namespace === values.namespace));
+    if (action === 'list') {
+      for (const e of entries) {
+        const status = done.has(e.key) ? 'republished' : 'quarantined';
+        console.log(JSON.stringify({ status, receivedat: e.record.receivedat, platform: e.record.platform, namespace: e.record.namespace, route: e.record.route, requestid: e.record.requestid, problems: e.record.problems.map((p) => `${p.path} ${p.message}`), file: `${e.file}:${e.line}` }));
+      }
+      console.error(`${entries.length} quarantined record(s), ${entries.filter((e) => done.has(e.key)).length} already republished`);
+      return 0;
+    }
+    const publisher = createPublisher({ redisUrl: config.redis.url, prefix: config.redis.prefix, sinks: config.sinks, dedupTtlSeconds: config.dedupTtlSeconds, timeoutMs: config.server.publishTimeoutMs });
+    let published = 0;
+    let skipped = 0;
+    try {
+      for (const e of entries) {
+        if (done.has(e.key)) continue;
+        const { envelopes, problem } = toEnvelopes(config, e.record);
+        if (!envelopes) { skipped++; console.error(`skipped ${e.file}:${e.line}: ${problem}`); continue; }
+        await publisher.publish(envelopes);
+        // why: marked only after the publish is durable; a crash in between republishes the same
+        // deterministic event ids, which the queue's deduplication drops.
+        await appendLine(join(config.dataDir, 'quarantine', 'republished.jsonl'), JSON.stringify({ key: e.key, at: new Date().toISOString(), events: envelopes.map((x) => x.event.id) }));
+        done.add(e.key);
+        published++;
+      }
+    } finally {
+      await publisher.close();
+    }
+    console.error(`republished ${published} record(s); ${skipped} still invalid or unroutable`);
+    return 0;
+  },
+});

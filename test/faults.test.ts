@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { fixtures, sleep, waitFor } from './helpers/gateway.js';
+import { freePort, spawnStudyhook, startRedis, stop, type Studyhook } from './helpers/processes.js';
+
+const SECRET = 'fault-secret-code-7f3a9c';
+
+function delivered(file: string): { id: string; uploadId: string; secrets: Record<string, string> }[] {
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch { return []; }
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+describe('fault suite: nothing acknowledged is lost', () => {
+  it('delivers every acknowledged Sensor Logger call exactly once per id through worker kills, Redis restarts, a Redis outage and a failing sink', async function () {
+    this.timeout(170000);
+    const dir = await mkdtemp(join(tmpdir(), 'studyhook-faults-'));
+    const [redisPort, apiPort] = [await freePort(), await freePort()];
+    const out = join(dir, 'delivered.jsonl');
+    const failFlag = join(dir, 'sink-down');
+    const config = join(dir, 'studyhook.yml');
+    await writeFile(config, stringify({
+      dataDir: dir, archive: false, log: { level: 'info' },
+      redis: { url: `redis://127.0.0.1:${redisPort}`, prefix: '{faults}' },
+      server: { port: apiPort, host: '127.0.0.1', publishTimeoutMs: 500, shutdownTimeoutMs: 5000 },
+      workers: { stalledIntervalMs: 1000 },
+      platforms: { sensorlogger: { namespaces: { study: { secretCodes: [SECRET] } } } },
+      sinks: [{ name: 'rec', module: join(fixtures, 'sinks', 'switch-sink.ts'), options: { file: out, failWhile: failFlag, delayMs: 10 }, attempts: 200, backoff: { type: 'fixed', delayMs: 300 }, concurrency: 4 }],
+    }));
+    let redis: ChildProcess = await startRedis(redisPort, dir);
+    const api = spawnStudyhook('api', config);
+    let worker: Studyhook = spawnStudyhook('worker', config);
+    const workers = [worker];
+    const url = `http://127.0.0.1:${apiPort}/sensorlogger/study`;
+    await waitFor('the API to answer', async () => { try { return (await fetch(`http://127.0.0.1:${apiPort}/healthz`)).ok; } catch { return false; } }, 20000);
+
+    const acked = new Set<string>();
+    let sent = 0;
+    let refused = 0;
+    let loading = true;
+    const inflight = new Set<Promise<void>>();
+    const load = (async () => {
+      for (let i = 0; loading; i++) {
+        const uploadId = `u-${i}`;
+        sent++;
+        const p = fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ studyId: 'faults', uploadId, secretCode: SECRET }) })
+          .then(async (res) => { await res.arrayBuffer(); if (res.status === 200) acked.add(uploadId); else refused++; }, () => { refused++; });
+        inflight.add(p);
+        void p.finally(() => inflight.delete(p));
+        await sleep(25); // ~40 requests per second, steady
+      }
+    })();
+    try {
+      await sleep(2000);
+      await stop(worker.proc, 'SIGKILL'); // mid-delivery: its active jobs must come back (stalled)
+      await sleep(1000);
+      worker = spawnStudyhook('worker', config);
+      workers.push(worker);
+      await sleep(3000);
+      await stop(redis, 'SIGKILL'); // Redis restart: AOF with appendfsync always keeps every acknowledged job
+      redis = await startRedis(redisPort, dir);
+      await sleep(3000);
+      await stop(redis, 'SIGTERM'); // Redis away for ~10 s: the API keeps acknowledging from its spool
+      await sleep(10000);
+      redis = await startRedis(redisPort, dir);
+      await sleep(2000);
+      writeFileSync(failFlag, ''); // the sink fails 100% for 5 s, then recovers
+      await sleep(5000);
+      rmSync(failFlag);
+      await sleep(2000);
+    } finally {
+      loading = false;
+      await load;
+      await Promise.all([...inflight]);
+    }
+    try {
+      await waitFor('every acknowledged call delivered', () => {
+        const ids = new Set(delivered(out).map((d) => d.uploadId));
+        return [...acked].every((id) => ids.has(id));
+      }, 90000);
+      await sleep(1500); // let any late duplicate show up before counting
+      const rows = delivered(out);
+      const unique = new Set(rows.map((d) => d.uploadId));
+      const lost = [...acked].filter((id) => !unique.has(id));
+      const duplicates = rows.length - unique.size;
+      const spooled = /"msg":"Redis unavailable: events spooled locally"/.test(api.output());
+      console.log(`      fault suite: sent ${sent}, acknowledged ${acked.size}, refused ${refused}, delivered ${unique.size} distinct (${rows.length} deliveries), duplicates ${duplicates}, lost ${lost.length}, spool used: ${spooled}`);
+      assert.deepEqual(lost, []);
+      assert.equal(duplicates, 0, 'each event id reaches the sink once');
+      assert.ok(spooled, 'the Redis outage was bridged by the spool');
+      assert.ok(acked.size > sent * 0.9, `nearly every request acknowledged (${acked.size}/${sent})`);
+      assert.ok(rows.every((r) => r.secrets['secretCode'] === SECRET), 'the secret reaches the sink through ctx.secrets');
+      // Graceful shutdown: SIGTERM ends the processes cleanly.
+      await stop(api.proc, 'SIGTERM');
+      assert.equal(await api.exited, 0);
+      await stop(worker.proc, 'SIGTERM');
+      assert.equal(await worker.exited, 0);
+      for (const p of [api, ...workers]) assert.ok(!p.output().includes(SECRET), 'the secretCode never reaches the logs');
+    } finally {
+      for (const p of [api, ...workers]) await stop(p.proc, 'SIGKILL');
+      await stop(redis, 'SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
