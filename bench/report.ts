@@ -2,7 +2,7 @@ import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { BenchOptions } from './options.js';
-import type { HotSpot } from './profile-summary.js';
+import type { Summary } from './profile-summary.js';
 import { root } from './procs.js';
 import type { UploadResult } from './upload.js';
 
@@ -16,7 +16,7 @@ export interface Results {
   upload: { mb: number; raw: UploadResult; studyhook: UploadResult | undefined } | undefined;
   soak: { minutes: number; startMb: number; endMb: number; slopeMbPerMin: number; samples: number } | undefined;
   scale: Array<{ apis: number; workers: number; rps: number; p99: number }> | undefined;
-  profile: { file: string; totalMs: number; oursMs: number; hot: HotSpot[] } | undefined;
+  profile: (Summary & { file: string }) | undefined;
   machine?: Record<string, string>;
 }
 
@@ -74,7 +74,7 @@ export function writeReport(r: Results): string {
     lines.push('', '## Scale-out (one Redis)', '', '| API processes | workers | req/s | vs 1 API | p99 ms |', '|---:|---:|---:|---:|---:|', ...r.scale.map((s) => `| ${s.apis} | ${s.workers} | ${s.rps.toFixed(0)} | ${ratio(s.rps, one)} | ${s.p99} |`));
   }
   if (r.profile) {
-    lines.push('', '## CPU profile of the API under load (self time)', '', `${r.profile.file}: our code (src/, adapters/) ${(100 * r.profile.oursMs / r.profile.totalMs).toFixed(1)}% of ${r.profile.totalMs.toFixed(0)} ms.`, '', '| share | ms | function | where |', '|---:|---:|---|---|');
+    lines.push('', '## CPU profile of the API under load (self time)', '', `${r.profile.file}: ${r.profile.busyMs.toFixed(0)} of ${r.profile.totalMs.toFixed(0)} ms busy (the rest idle: waiting for Redis or for a core); our code (src/, adapters/) ${(100 * r.profile.oursMs / r.profile.busyMs).toFixed(1)}% of busy. Shares are of busy time.`, '', '| share | ms | module |', '|---:|---:|---|', ...r.profile.byModule.map((m) => `| ${(100 * m.share).toFixed(1)}% | ${m.selfMs.toFixed(0)} | ${m.module} |`), '', '| share | ms | function | where |', '|---:|---:|---|---|');
     lines.push(...r.profile.hot.map((h) => `| ${(100 * h.share).toFixed(1)}% | ${h.selfMs.toFixed(0)} | ${h.ours ? '**' + h.fn + '**' : h.fn} | ${h.where} |`));
   }
   lines.push('', '## Machine and versions', '', ...Object.entries(r.machine).map(([k, v]) => `- ${k}: ${v}`));

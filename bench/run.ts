@@ -119,7 +119,7 @@ async function profile(config: string): Promise<Results['profile']> {
   // why: the API process writes its profile on exit; workers were started without the flag.
   const file = join(dir, files[0] ?? '');
   const s = summarise(file, 20);
-  log(`profile: ${file} (our code ${(100 * s.oursMs / s.totalMs).toFixed(1)}% self time)`);
+  log(`profile: ${file} (our code ${(100 * s.oursMs / s.busyMs).toFixed(1)}% of busy self time)`);
   return { file: file.slice(root.length), ...s };
 }
 
