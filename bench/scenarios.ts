@@ -2,16 +2,17 @@ import { createHmac, randomUUID } from 'node:crypto';
 
 /**
  * Secrets and per-namespace settings the bench puts into the generated studyhook config. The key
- * names for Prolific, Labvanced and ActiGraph follow /work/shared/platforms/*.md; if an adapter
- * names its settings differently, change them here (the only place).
+ * names follow each adapter's schemas/<platform>/settings.schema.json; if one changes, change it
+ * here (the only place).
  */
 export const SECRETS = { prolific: 'bench-prolific-secret', actigraph: 'bench-actigraph-passcode' };
 export const NAMESPACE = 'bench';
 export const platformConfig: Record<string, Record<string, unknown>> = {
   sensorlogger: { namespaces: { [NAMESPACE]: {} } },
-  prolific: { namespaces: { [NAMESPACE]: { secret: SECRETS.prolific } } },
-  labvanced: { namespaces: { [NAMESPACE]: {} } },
-  actigraph: { namespaces: { [NAMESPACE]: { passcode: SECRETS.actigraph } } },
+  prolific: { namespaces: { [NAMESPACE]: { secrets: [SECRETS.prolific] } } },
+  // why: the upload bench sends up to BENCH_UPLOAD_MB (1 GiB by default); leave room above it.
+  labvanced: { namespaces: { [NAMESPACE]: { maxUploadBytes: 64 * 2 ** 30 } } },
+  actigraph: { namespaces: { [NAMESPACE]: { auth: 'hmac', passcodes: [SECRETS.actigraph] } } },
 };
 
 /** One request as autocannon sends it. */
