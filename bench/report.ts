@@ -58,14 +58,14 @@ export function writeReport(r: Results): string {
   const u = r.upload;
   if (u?.studyhook) {
     lines.push(`| Upload ≥ 90% of raw stream | ${(100 * u.studyhook.mbPerSec / u.raw.mbPerSec).toFixed(0)}% | ${pass(u.studyhook.mbPerSec >= 0.9 * u.raw.mbPerSec)} |`);
-    lines.push(`| Upload peak RSS < 150 MB | ${u.studyhook.peakRssMb.toFixed(0)} MB | ${pass(u.studyhook.peakRssMb < 150)} |`);
+    lines.push(`| Upload peak RSS < 150 MB | ${u.studyhook.peakRssMb.toFixed(0)} MB (idle ${u.studyhook.idleRssMb.toFixed(0)} MB) | ${pass(u.studyhook.peakRssMb < 150)} |`);
   } else lines.push('| Upload vs raw stream | no multipart route (Labvanced adapter) yet | not measured |');
   if (r.e2e) lines.push(`| Ingest-to-sink p50 ≤ 10 ms, p99 ≤ 50 ms at half peak | p50 ${r.e2e.p50} ms, p99 ${r.e2e.p99} ms | ${pass(r.e2e.p50 <= 10 && r.e2e.p99 <= 50)} |`);
   lines.push(r.soak ? `| Memory flat over the soak | ${r.soak.slopeMbPerMin.toFixed(2)} MB/min over ${r.soak.minutes} min | ${pass(Math.abs(r.soak.slopeMbPerMin) < 1)} |` : '| Memory flat over a 5-minute soak | run with --soak | not measured |');
   if (u) {
-    lines.push('', `## Upload (${u.mb} MiB, one request)`, '', '| Server | MB/s | s | peak RSS MB | vs raw |', '|---|---:|---:|---:|---:|');
-    lines.push(`| raw node:http → disk | ${u.raw.mbPerSec.toFixed(0)} | ${u.raw.seconds.toFixed(1)} | ${u.raw.peakRssMb.toFixed(0)} | 1.00× |`);
-    if (u.studyhook) lines.push(`| studyhook ${'`/file_upload`'} (HTTP ${u.studyhook.status}) | ${u.studyhook.mbPerSec.toFixed(0)} | ${u.studyhook.seconds.toFixed(1)} | ${u.studyhook.peakRssMb.toFixed(0)} | ${ratio(u.studyhook.mbPerSec, u.raw.mbPerSec)} |`);
+    lines.push('', `## Upload (${u.mb} MiB, one request)`, '', '| Server | MB/s | s | peak RSS MB | idle RSS MB | vs raw |', '|---|---:|---:|---:|---:|---:|');
+    lines.push(`| raw node:http → disk | ${u.raw.mbPerSec.toFixed(0)} | ${u.raw.seconds.toFixed(1)} | ${u.raw.peakRssMb.toFixed(0)} | ${u.raw.idleRssMb.toFixed(0)} | 1.00× |`);
+    if (u.studyhook) lines.push(`| studyhook ${'`/file_upload`'} (HTTP ${u.studyhook.status}) | ${u.studyhook.mbPerSec.toFixed(0)} | ${u.studyhook.seconds.toFixed(1)} | ${u.studyhook.peakRssMb.toFixed(0)} | ${u.studyhook.idleRssMb.toFixed(0)} | ${ratio(u.studyhook.mbPerSec, u.raw.mbPerSec)} |`);
   }
   if (r.e2e) lines.push('', '## End-to-end (request received → no-op sink)', '', `At ${r.e2e.rate} req/s (half the measured Sensor Logger peak): p50 ${r.e2e.p50} ms, p99 ${r.e2e.p99} ms over ${r.e2e.delivered} deliveries; HTTP p50 ${r.e2e.httpP50} ms, p99 ${r.e2e.httpP99} ms.`);
   if (r.soak) lines.push('', '## Soak', '', `${r.soak.minutes} min at half peak, ${r.soak.samples} RSS samples of the API process: ${r.soak.startMb.toFixed(0)} → ${r.soak.endMb.toFixed(0)} MB after warm-up, trend ${r.soak.slopeMbPerMin.toFixed(2)} MB/min.`);

@@ -73,10 +73,10 @@ async function uploads(config: string): Promise<Results['upload']> {
   let rawResult;
   try { await waitForPort(port, raw); rawResult = await upload({ port, path: '/', bytes, server: raw }); } finally { await raw.stop(); }
   await cleanUploads();
-  log(`raw upload: ${rawResult.mbPerSec.toFixed(0)} MB/s, peak RSS ${rawResult.peakRssMb.toFixed(0)} MB`);
+  log(`raw upload: ${rawResult.mbPerSec.toFixed(0)} MB/s, peak RSS ${rawResult.peakRssMb.toFixed(0)} MB (idle ${rawResult.idleRssMb.toFixed(0)} MB)`);
   if (!available(uploadRoute.platform)) return { mb: opts.uploadMb, raw: rawResult, studyhook: undefined };
   const sh = await withStudyhook(config, 1, 0, (c) => upload({ port: c.ports[0]!, path: uploadRoute.path, bytes, server: c.apis[0]!, multipart: { field: uploadRoute.field, fields: { expSessionNr: '4711', newFileName: 'bench.bin' } } }));
-  log(`studyhook upload: ${sh.mbPerSec.toFixed(0)} MB/s, peak RSS ${sh.peakRssMb.toFixed(0)} MB (HTTP ${sh.status})`);
+  log(`studyhook upload: ${sh.mbPerSec.toFixed(0)} MB/s, peak RSS ${sh.peakRssMb.toFixed(0)} MB (idle ${sh.idleRssMb.toFixed(0)} MB, HTTP ${sh.status})`);
   return { mb: opts.uploadMb, raw: rawResult, studyhook: sh };
 }
 

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { memory, sleep, type Proc } from './procs.js';
 
-export interface UploadResult { mbPerSec: number; seconds: number; peakRssMb: number; status: number }
+export interface UploadResult { mbPerSec: number; seconds: number; peakRssMb: number; idleRssMb: number; status: number }
 
 const CHUNK = Buffer.alloc(1024 * 1024, 'studyhook-bench ');
 
@@ -18,6 +18,8 @@ export async function upload(opts: { port: number; path: string; bytes: number; 
   const tail = opts.multipart ? `\r\n--${boundary}--\r\n` : '';
   const headers = { 'content-type': opts.multipart ? `multipart/form-data; boundary=${boundary}` : 'application/octet-stream', 'content-length': String(Buffer.byteLength(head) + opts.bytes + Buffer.byteLength(tail)) };
 
+  // why: the idle RSS (node + tsx + the app) is the floor; the peak minus it is what the upload itself costs.
+  const idleRssMb = memory(opts.server.pid).rss;
   let peak = 0;
   const sampler = setInterval(() => { peak = Math.max(peak, memory(opts.server.pid).rss); }, 50);
   const t0 = process.hrtime.bigint();
@@ -37,5 +39,5 @@ export async function upload(opts: { port: number; path: string; bytes: number; 
   clearInterval(sampler);
   await sleep(50);
   const m = memory(opts.server.pid);
-  return { mbPerSec: opts.bytes / 1e6 / seconds, seconds, peakRssMb: Math.max(peak, m.hwm), status };
+  return { mbPerSec: opts.bytes / 1e6 / seconds, seconds, peakRssMb: Math.max(peak, m.hwm), idleRssMb, status };
 }
