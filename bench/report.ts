@@ -86,7 +86,7 @@ function commands(): string[] {
   return [
     '# servers (each its own process; PORT from the bench)',
     'node --import tsx bench/servers/skeleton-a.ts | skeleton-b.ts | raw-upload.ts',
-    'node --import tsx src/cli.ts api --config bench/.work/<run>/studyhook.yml   # dist/src/cli.js when built',
+    'node --import tsx src/cli.ts api --config bench/.work/<run>/studyhook.yml   # node dist/src/cli.js when built',
     'node --import tsx src/cli.ts worker --config bench/.work/<run>/studyhook.yml',
     '# load (its own process)',
     'node --import tsx bench/load-child.ts \'{"url":"http://127.0.0.1:<port>","key":"<platform|skeleton>","connections":50,"duration":5}\'',

@@ -13,8 +13,7 @@ export const available = (platform: string): boolean => adapters.some((a) => a.p
 /** The CLI as users run it: the built dist when present, else the TypeScript source through tsx. */
 export function cliArgs(): string[] {
   const dist = join(root, 'dist/src/cli.js');
-  // why: tsx stays loaded even for dist, because the no-op sink is a .ts file.
-  return nodeTs(existsSync(dist) ? dist : 'src/cli.ts');
+  return existsSync(dist) ? [dist] : nodeTs('src/cli.ts');
 }
 
 /** Writes a config with every available platform, one no-op sink and no archive sink. */
@@ -25,7 +24,7 @@ export async function writeConfig(work: string, redisUrl: string, prefix: string
   const file = join(work, 'studyhook.yml');
   await writeFile(file, stringify({
     dataDir, redis: { url: redisUrl, prefix }, server: { host: '127.0.0.1', port: 0 },
-    archive: false, platforms, sinks: [{ name: SINK, module: join(root, 'bench/noop-sink.ts') }],
+    archive: false, platforms, sinks: [{ name: SINK, module: join(root, 'bench/noop-sink.js') }],
   }));
   return file;
 }
