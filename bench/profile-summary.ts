@@ -36,7 +36,7 @@ export function summarise(file: string, top = 25): Summary {
     const { functionName, url, lineNumber } = n.callFrame;
     const where = url ? `${tidy(url)}:${lineNumber + 1}` : '';
     const key = `${functionName}@${where}`;
-    const e = self.get(key) ?? { fn: functionName || '(anonymous)', where, us: 0, ours: /^(src|adapters)\//.test(where) };
+    const e = self.get(key) ?? { fn: functionName || '(anonymous)', where, us: 0, ours: /^(dist\/)?(src|adapters)\//.test(where) };
     e.us += dt;
     self.set(key, e);
   });

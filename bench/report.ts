@@ -4,6 +4,7 @@ import os from 'node:os';
 import type { BenchOptions } from './options.js';
 import type { Summary } from './profile-summary.js';
 import { root } from './procs.js';
+import { cliArgs } from './studyhook.js';
 import type { UploadResult } from './upload.js';
 
 /** One load target's medians over the repetitions. */
@@ -29,6 +30,7 @@ function machine(): Record<string, string> {
   const dep = (n: string): string => { try { return (JSON.parse(readFileSync(`${root}/node_modules/${n}/package.json`, 'utf8')) as { version: string }).version; } catch { return '?'; } };
   return {
     studyhook: `${pkg.version} (${sh('git rev-parse --short HEAD')}${sh('git status --porcelain') ? ', dirty' : ''})`,
+    cli: `node ${cliArgs().join(' ').replace(root, '')}`,
     node: process.version, express: dep('express'), bullmq: dep('bullmq'), autocannon: dep('autocannon'),
     redis: sh(`redis-cli -u ${process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'} INFO server | grep redis_version | cut -d: -f2`),
     os: `${os.type()} ${os.release()} ${os.arch()}`, cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`,
