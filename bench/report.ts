@@ -45,6 +45,7 @@ export function writeReport(r: Results): string {
   const lines = [
     `# studyhook benchmark — ${r.startedAt}`, '',
     `${o.connections} connections, ${o.reps} × ${o.duration} s per target after a ${o.warmup} s warm-up, median of the repetitions${o.quick ? ' (**--quick**: short runs, noisy)' : ''}.`,
+    o.apiOnly ? 'studyhook ran without a worker during the load, like the skeletons (--api-only).' : 'studyhook ran with its worker delivering during the load (the skeletons have none), so the comparison is conservative for studyhook on a small machine.',
     'Ratios are against skeleton A and B measured in the same run; see bench/README.md.', '',
     '| Target | req/s | p50 ms | p99 ms | vs A | vs B | non-2xx | reps (req/s) |', '|---|---:|---:|---:|---:|---:|---:|---|',
     ...r.rows.map((x) => `| ${x.name} | ${x.rps.toFixed(0)} | ${x.p50} | ${x.p99} | ${ratio(x.rps, a?.rps)} | ${ratio(x.rps, b?.rps)} | ${x.non2xx} | ${x.reps.join(', ')} |`),

@@ -10,7 +10,7 @@ import { load, median, memory, nodeTs, percentile, root, sleep, start, freePort,
 import { writeReport, type Results, type Row } from './report.js';
 import { scenarios, uploadRoute } from './scenarios.js';
 import { summarise } from './profile-summary.js';
-import { available, drain, obliterate, startStudyhook, writeConfig, type Cluster } from './studyhook.js';
+import { available, cliArgs, drain, obliterate, startStudyhook, writeConfig, type Cluster } from './studyhook.js';
 import { upload } from './upload.js';
 
 const opts = readOptions(process.argv.slice(2));
@@ -50,6 +50,13 @@ async function skeleton(which: 'a' | 'b'): Promise<Row> {
 async function withStudyhook<T>(config: string, apis: number, workers: number, fn: (c: Cluster) => Promise<T>, apiFlags: string[] = []): Promise<T> {
   const c = await startStudyhook(config, { apis, workers, env, apiFlags });
   try { return await fn(c); } finally { await c.stop(); }
+}
+
+/** Drains the queue; with --api-only a worker runs just for that, so it never competes with the load. */
+async function drainWith(config: string): Promise<void> {
+  if (!opts.apiOnly) { await drain(opts.redisUrl, prefix); return; }
+  const w = start([...cliArgs(), 'worker', '--config', config], env);
+  try { await drain(opts.redisUrl, prefix); } finally { await w.stop(); }
 }
 
 async function e2e(config: string, peak: number): Promise<Results['e2e']> {
@@ -134,7 +141,7 @@ async function main(): Promise<void> {
     for (const s of scenarios) {
       if (opts.only && !s.platform.includes(opts.only)) continue;
       if (!available(s.platform)) { results.skipped.push(`${s.name} (no '${s.platform}' adapter in adapters/index.ts)`); continue; }
-      results.rows.push(await withStudyhook(config, 1, 1, (c) => measure(`studyhook: ${s.name}`, c.ports, s.platform, () => drain(opts.redisUrl, prefix))));
+      results.rows.push(await withStudyhook(config, 1, opts.apiOnly ? 0 : 1, (c) => measure(`studyhook: ${s.name}${opts.apiOnly ? ' (API only)' : ''}`, c.ports, s.platform, () => drainWith(config))));
     }
     const peak = results.rows.find((r) => r.name.includes('Sensor Logger'))?.rps ?? 1000;
     results.e2e = await e2e(config, peak);
