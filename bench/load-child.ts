@@ -1,0 +1,21 @@
+// Runs autocannon in its own process (so the load generator never shares a core's event loop with
+// the bench or a server) and prints the summary as one JSON line.
+import autocannon from 'autocannon';
+import { builderFor } from './scenarios.js';
+
+interface LoadOptions { url: string; key: string; connections: number; duration: number; overallRate?: number }
+const opts = JSON.parse(process.argv[2] ?? '{}') as LoadOptions;
+const build = builderFor(opts.key);
+const first = build();
+
+const result = await autocannon({
+  url: opts.url,
+  connections: opts.connections,
+  duration: opts.duration,
+  ...(opts.overallRate ? { overallRate: opts.overallRate } : {}),
+  requests: [{ method: first.method, path: first.path, headers: first.headers, body: first.body, setupRequest: (req) => { const r = build(); return { ...req, headers: r.headers, body: r.body }; } }],
+});
+process.stdout.write(JSON.stringify({
+  rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99,
+  total: result.requests.total, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts,
+}) + '\n');

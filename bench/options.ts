@@ -1,0 +1,36 @@
+import { parseArgs } from 'node:util';
+
+/** Bench settings: flags win over env (BENCH_*), which win over the defaults; --quick shrinks them all. */
+export interface BenchOptions {
+  quick: boolean; duration: number; reps: number; connections: number; warmup: number;
+  uploadMb: number; soakMinutes: number; scale: { apis: number; workers: number } | undefined; profile: boolean;
+  only: string | undefined; redisUrl: string;
+  /** No worker while the load runs (like the skeletons); one is started between runs to drain. */
+  apiOnly: boolean;
+}
+
+export function readOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  const { values } = parseArgs({ args: argv, options: {
+    quick: { type: 'boolean' }, duration: { type: 'string' }, reps: { type: 'string' }, connections: { type: 'string' },
+    'upload-mb': { type: 'string' }, soak: { type: 'boolean' }, 'soak-minutes': { type: 'string' }, scale: { type: 'string' }, profile: { type: 'boolean' }, only: { type: 'string' }, 'api-only': { type: 'boolean' },
+  }, allowPositionals: false });
+  const quick = values.quick ?? env['BENCH_QUICK'] === '1';
+  const num = (flag: string | undefined, key: string, full: number, short: number): number => Number(flag ?? env[key] ?? (quick ? short : full));
+  const soak = values.soak ?? env['BENCH_SOAK'] === '1';
+  const soakMinutes = soak ? Number(values['soak-minutes'] ?? env['BENCH_SOAK_MINUTES'] ?? 5) : 0;
+  // why: `--scale N,M` measures 1..N API processes, each time with M workers, so the table shows the trend.
+  const [apis, workers] = (values.scale ?? env['BENCH_SCALE'] ?? '').split(',').map(Number);
+  const scale = apis ? { apis, workers: workers || apis } : undefined;
+  return {
+    quick,
+    duration: num(values.duration, 'BENCH_DURATION', 5, 2),
+    reps: num(values.reps, 'BENCH_REPS', 3, 1),
+    connections: num(values.connections, 'BENCH_CONNECTIONS', 50, 50),
+    warmup: quick ? 1 : 2,
+    uploadMb: num(values['upload-mb'], 'BENCH_UPLOAD_MB', 1024, 64),
+    soakMinutes, scale, profile: values.profile ?? env['BENCH_PROFILE'] === '1',
+    only: values.only ?? env['BENCH_ONLY'],
+    redisUrl: env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    apiOnly: values['api-only'] ?? env['BENCH_API_ONLY'] === '1',
+  };
+}

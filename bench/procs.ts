@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('..', import.meta.url));
+/** Every child is `node --import tsx <file>`: the pid is the node process, so /proc/<pid> is the server. */
+export const nodeTs = (file: string, ...args: string[]): string[] => ['--import', 'tsx', file, ...args];
+
+export interface Proc { child: ChildProcess; pid: number; stop(): Promise<void>; output(): string }
+
+export function start(args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): Proc {
+  const child = spawn(process.execPath, [...nodeFlags, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (b: Buffer): void => { out = (out + String(b)).slice(-4000); };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return {
+    child, pid: child.pid ?? 0, output: () => out,
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
+      const kill = setTimeout(() => child.kill('SIGKILL'), 15000);
+      child.once('exit', () => { clearTimeout(kill); resolve(); });
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+/** Resolves once something accepts TCP connections on the port. */
+export async function waitForPort(port: number, proc: Proc, timeoutMs = 30000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (proc.child.exitCode !== null) throw new Error(`server exited (${proc.child.exitCode}):\n${proc.output()}`);
+    if (Date.now() > end) throw new Error(`port ${port} not ready:\n${proc.output()}`);
+    await sleep(100);
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A free loopback port (bound then released; good enough on a bench box). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+/** Resident and peak-resident memory of a process in MB, from /proc (Linux). */
+export function memory(pid: number): { rss: number; hwm: number } {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(text)?.[1] ?? 0);
+    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+  } catch { return { rss: 0, hwm: 0 }; }
+}
+
+/** Runs autocannon in a child process and returns its summary. */
+export async function load(opts: { url: string; key: string; connections: number; duration: number; overallRate?: number }): Promise<LoadResult> {
+  const p = start(nodeTs('bench/load-child.ts', JSON.stringify(opts)));
+  await new Promise<void>((resolve) => p.child.once('exit', () => resolve()));
+  const line = p.output().trim().split('\n').pop() ?? '';
+  try { return JSON.parse(line) as LoadResult; } catch { throw new Error(`load generator failed:\n${p.output()}`); }
+}
+
+export interface LoadResult { rps: number; p50: number; p99: number; total: number; non2xx: number; errors: number; timeouts: number }
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return 0;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}

@@ -1,0 +1,164 @@
+// `npm run bench`: skeleton A, skeleton B and studyhook in one run, each server in its own process,
+// driven by autocannon in another; every figure is reported next to the baselines of the same run.
+// See bench/README.md for the conditions and flags.
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { deleteKeys } from '../test/helpers/gateway.js';
+import { readOptions, type BenchOptions } from './options.js';
+import { load, median, memory, nodeTs, percentile, root, sleep, start, freePort, waitForPort, type LoadResult } from './procs.js';
+import { writeReport, type Results, type Row } from './report.js';
+import { scenarios, uploadRoute } from './scenarios.js';
+import { summarise } from './profile-summary.js';
+import { available, cliArgs, drain, obliterate, startStudyhook, writeConfig, type Cluster } from './studyhook.js';
+import { upload } from './upload.js';
+
+const opts = readOptions(process.argv.slice(2));
+const runId = randomUUID().slice(0, 8);
+const prefix = `{bench-${runId}}`;
+const work = join(root, 'bench/.work', runId);
+const e2eFile = join(work, 'e2e.txt');
+const log = (msg: string): void => { console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`); };
+const env = { REDIS_URL: opts.redisUrl, BENCH_PREFIX: prefix, BENCH_E2E_FILE: e2eFile, BENCH_UPLOAD_DIR: work };
+
+/** Warm-up, then `reps` runs; the median of each figure. `between` runs after each (drain or empty the queue). */
+async function measure(name: string, ports: number[], key: string, between: () => Promise<void>): Promise<Row> {
+  const url = (p: number): string => `http://127.0.0.1:${p}`;
+  await Promise.all(ports.map((p) => load({ url: url(p), key, connections: opts.connections, duration: opts.warmup })));
+  await between();
+  const reps: LoadResult[] = [];
+  for (let i = 0; i < opts.reps; i++) {
+    // why: one autocannon per API port, in parallel; their req/s add up (scale-out) and the latencies are the worst port's.
+    const parts = await Promise.all(ports.map((p) => load({ url: url(p), key, connections: Math.max(1, Math.round(opts.connections / ports.length)), duration: opts.duration })));
+    reps.push({ rps: parts.reduce((s, r) => s + r.rps, 0), p50: Math.max(...parts.map((r) => r.p50)), p99: Math.max(...parts.map((r) => r.p99)), total: parts.reduce((s, r) => s + r.total, 0), non2xx: parts.reduce((s, r) => s + r.non2xx, 0), errors: parts.reduce((s, r) => s + r.errors + r.timeouts, 0), timeouts: 0 });
+    await between();
+  }
+  const row: Row = { name, rps: median(reps.map((r) => r.rps)), p50: median(reps.map((r) => r.p50)), p99: median(reps.map((r) => r.p99)), non2xx: reps.reduce((s, r) => s + r.non2xx, 0), errors: reps.reduce((s, r) => s + r.errors, 0), reps: reps.map((r) => Math.round(r.rps)) };
+  log(`${name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms (reps ${row.reps.join(', ')}; non-2xx ${row.non2xx})`);
+  return row;
+}
+
+async function skeleton(which: 'a' | 'b'): Promise<Row> {
+  const port = await freePort();
+  const p = start(nodeTs(`bench/servers/skeleton-${which}.ts`), { ...env, PORT: String(port) });
+  try {
+    await waitForPort(port, p);
+    return await measure(`Skeleton ${which.toUpperCase()} (${which === 'a' ? 'express + express.json() + ajv + await queue.add()' : 'node:http + ajv + queue.add()'})`, [port], 'skeleton', () => obliterate(opts.redisUrl, prefix, `skeleton-${which}`));
+  } finally { await p.stop(); }
+}
+
+async function withStudyhook<T>(config: string, apis: number, workers: number, fn: (c: Cluster) => Promise<T>, apiFlags: string[] = []): Promise<T> {
+  const c = await startStudyhook(config, { apis, workers, env, apiFlags });
+  try { return await fn(c); } finally { await c.stop(); }
+}
+
+/** Drains the queue; with --api-only a worker runs just for that, so it never competes with the load. */
+async function drainWith(config: string): Promise<void> {
+  if (!opts.apiOnly) { await drain(opts.redisUrl, prefix); return; }
+  const w = start([...cliArgs(), 'worker', '--config', config], env);
+  try { await drain(opts.redisUrl, prefix); } finally { await w.stop(); }
+}
+
+async function e2e(config: string, peak: number): Promise<Results['e2e']> {
+  const rate = Math.max(1, Math.round(peak / 2));
+  return withStudyhook(config, 1, 1, async (c) => {
+    await rm(e2eFile, { force: true });
+    const r = await load({ url: `http://127.0.0.1:${c.ports[0]}`, key: 'sensorlogger', connections: opts.connections, duration: Math.max(opts.duration, 3), overallRate: rate });
+    await drain(opts.redisUrl, prefix);
+    await sleep(500); // the sink flushes its notes every 200 ms
+    const ms = (await readFile(e2eFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
+    const out = { rate, delivered: ms.length, p50: percentile(ms, 50), p99: percentile(ms, 99), httpP50: r.p50, httpP99: r.p99 };
+    log(`end-to-end at ${rate} req/s: p50 ${out.p50} ms, p99 ${out.p99} ms over ${ms.length} deliveries`);
+    return out;
+  });
+}
+
+async function uploads(config: string): Promise<Results['upload']> {
+  const bytes = opts.uploadMb * 1024 * 1024;
+  const port = await freePort();
+  const raw = start(nodeTs('bench/servers/raw-upload.ts'), { ...env, PORT: String(port) });
+  let rawResult;
+  try { await waitForPort(port, raw); rawResult = await upload({ port, path: '/', bytes, server: raw }); } finally { await raw.stop(); }
+  await cleanUploads();
+  log(`raw upload: ${rawResult.mbPerSec.toFixed(0)} MB/s, peak RSS ${rawResult.peakRssMb.toFixed(0)} MB (idle ${rawResult.idleRssMb.toFixed(0)} MB)`);
+  if (!available(uploadRoute.platform)) return { mb: opts.uploadMb, raw: rawResult, studyhook: undefined };
+  const sh = await withStudyhook(config, 1, 0, (c) => upload({ port: c.ports[0]!, path: uploadRoute.path, bytes, server: c.apis[0]!, multipart: { field: uploadRoute.field, fields: { expSessionNr: '4711', newFileName: 'bench.bin' } } }));
+  log(`studyhook upload: ${sh.mbPerSec.toFixed(0)} MB/s, peak RSS ${sh.peakRssMb.toFixed(0)} MB (idle ${sh.idleRssMb.toFixed(0)} MB, HTTP ${sh.status})`);
+  return { mb: opts.uploadMb, raw: rawResult, studyhook: sh };
+}
+
+async function cleanUploads(): Promise<void> {
+  for (const f of await readdir(work)) if (f.startsWith('raw-')) await rm(join(work, f), { force: true });
+}
+
+async function soak(config: string, peak: number): Promise<Results['soak']> {
+  const seconds = Math.round(opts.soakMinutes * 60);
+  return withStudyhook(config, 1, 1, async (c) => {
+    const samples: Array<[number, number]> = [];
+    const t0 = Date.now();
+    const timer = setInterval(() => samples.push([(Date.now() - t0) / 1000, memory(c.apis[0]!.pid).rss]), 1000);
+    await load({ url: `http://127.0.0.1:${c.ports[0]}`, key: 'sensorlogger', connections: opts.connections, duration: seconds, overallRate: Math.round(peak / 2) });
+    clearInterval(timer);
+    // why: the first fifth is warm-up (JIT, pools filling); the trend is fitted over the rest.
+    const rest = samples.slice(Math.floor(samples.length / 5));
+    const n = rest.length, mx = rest.reduce((s, p) => s + p[0], 0) / n, my = rest.reduce((s, p) => s + p[1], 0) / n;
+    const slope = rest.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) / (rest.reduce((s, p) => s + (p[0] - mx) ** 2, 0) || 1);
+    const out = { minutes: opts.soakMinutes, startMb: rest[0]?.[1] ?? 0, endMb: rest.at(-1)?.[1] ?? 0, slopeMbPerMin: slope * 60, samples: samples.length };
+    log(`soak: RSS ${out.startMb.toFixed(0)} → ${out.endMb.toFixed(0)} MB, trend ${out.slopeMbPerMin.toFixed(2)} MB/min`);
+    await drain(opts.redisUrl, prefix);
+    return out;
+  });
+}
+
+async function scaleOut(config: string, s: NonNullable<BenchOptions['scale']>): Promise<Results['scale']> {
+  const rows = [];
+  for (let n = 1; n <= s.apis; n++) {
+    const row = await withStudyhook(config, n, s.workers, (c) => measure(`studyhook × ${n} API, ${s.workers} worker(s)`, c.ports, 'sensorlogger', () => drain(opts.redisUrl, prefix)));
+    rows.push({ apis: n, workers: s.workers, rps: row.rps, p99: row.p99 });
+  }
+  return rows;
+}
+
+async function profile(config: string): Promise<Results['profile']> {
+  const dir = join(work, 'cpuprofile');
+  await withStudyhook(config, 1, 1, (c) => load({ url: `http://127.0.0.1:${c.ports[0]}`, key: 'sensorlogger', connections: opts.connections, duration: Math.max(opts.duration, 5) }), ['--cpu-prof', '--cpu-prof-dir', dir]);
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+  // why: the API process writes its profile on exit; workers were started without the flag.
+  const file = join(dir, files[0] ?? '');
+  const s = summarise(file, 20);
+  log(`profile: ${file} (our code ${(100 * s.oursMs / s.busyMs).toFixed(1)}% of busy self time)`);
+  return { file: file.slice(root.length), ...s };
+}
+
+async function main(): Promise<void> {
+  await mkdir(work, { recursive: true });
+  const config = await writeConfig(work, opts.redisUrl, prefix);
+  const results: Results = { startedAt: new Date().toISOString(), options: opts, argv: process.argv.slice(2), prefix, rows: [], e2e: undefined, upload: undefined, soak: undefined, scale: undefined, profile: undefined, skipped: [] };
+  try {
+    const a = await skeleton('a');
+    const b = await skeleton('b');
+    results.rows.push(a, b);
+    for (const s of scenarios) {
+      if (opts.only && !s.platform.includes(opts.only)) continue;
+      if (!available(s.platform)) { results.skipped.push(`${s.name} (no '${s.platform}' adapter in adapters/index.ts)`); continue; }
+      results.rows.push(await withStudyhook(config, 1, opts.apiOnly ? 0 : 1, (c) => measure(`studyhook: ${s.name}${opts.apiOnly ? ' (API only)' : ''}`, c.ports, s.platform, () => drainWith(config))));
+    }
+    const peak = results.rows.find((r) => r.name.includes('Sensor Logger'))?.rps ?? 1000;
+    results.e2e = await e2e(config, peak);
+    results.upload = await uploads(config);
+    if (opts.soakMinutes > 0) results.soak = await soak(config, peak);
+    if (opts.scale) results.scale = await scaleOut(config, opts.scale);
+    if (opts.profile) results.profile = await profile(config);
+  } finally {
+    await deleteKeys(prefix);
+    await cleanUploads().catch(() => undefined);
+    await rm(join(work, 'data'), { recursive: true, force: true });
+  }
+  const out = join(root, 'bench/results');
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  await writeFile(join(out, 'latest.md'), writeReport(results));
+  log('wrote bench/results/latest.json and bench/results/latest.md');
+}
+
+await main();

@@ -1,0 +1,81 @@
+import { createHmac, randomUUID } from 'node:crypto';
+
+/**
+ * Secrets and per-namespace settings the bench puts into the generated studyhook config. The key
+ * names follow each adapter's schemas/<platform>/settings.schema.json; if one changes, change it
+ * here (the only place).
+ */
+export const SECRETS = { prolific: 'bench-prolific-secret', actigraph: 'bench-actigraph-passcode' };
+export const NAMESPACE = 'bench';
+export const platformConfig: Record<string, Record<string, unknown>> = {
+  sensorlogger: { namespaces: { [NAMESPACE]: {} } },
+  prolific: { namespaces: { [NAMESPACE]: { secrets: [SECRETS.prolific] } } },
+  // why: the upload bench sends up to BENCH_UPLOAD_MB (1 GiB by default); leave room above it.
+  labvanced: { namespaces: { [NAMESPACE]: { maxUploadBytes: 64 * 2 ** 30 } } },
+  actigraph: { namespaces: { [NAMESPACE]: { auth: 'hmac', passcodes: [SECRETS.actigraph] } } },
+};
+
+/** One request as autocannon sends it. */
+export interface BuiltRequest { method: 'POST'; path: string; headers: Record<string, string>; body: string }
+
+/** A studyhook route under load: measured only when its adapter is in adapters/index.ts. */
+export interface Scenario {
+  name: string;
+  platform: string;
+  /** A fresh request each call: unique ids, so that idempotency keys never collapse the load. */
+  build(): BuiltRequest;
+}
+
+const json = { 'content-type': 'application/json' };
+const b64hmac = (key: string, msg: string): string => createHmac('sha256', key).update(msg).digest('base64');
+let seq = 0;
+const next = (): string => `${process.pid}-${++seq}-${randomUUID().slice(0, 8)}`;
+
+/** About 300 bytes, like the figures in issue #11. */
+export function sensorLoggerBody(): string {
+  return JSON.stringify({ studyId: 'study-bench-0001', uploadId: `upload-${next()}`, secretCode: 'bench-code-0001', note: 'x'.repeat(180) });
+}
+
+export const scenarios: readonly Scenario[] = [
+  {
+    name: 'Sensor Logger upload webhook',
+    platform: 'sensorlogger',
+    build: () => ({ method: 'POST', path: `/sensorlogger/${NAMESPACE}`, headers: json, body: sensorLoggerBody() }),
+  },
+  {
+    name: 'Prolific signed event',
+    platform: 'prolific',
+    build() {
+      const body = JSON.stringify({ event_type: 'study.status.change', resource_id: `study-${next()}`, status: 'AWAITING REVIEW', timestamp: new Date().toISOString() });
+      const ts = String(Math.floor(Date.now() / 1000));
+      return { method: 'POST', path: `/prolific/${NAMESPACE}`, body, headers: { ...json, 'x-prolific-request-timestamp': ts, 'x-prolific-request-signature': b64hmac(SECRETS.prolific, ts + body) } };
+    },
+  },
+  {
+    name: 'Labvanced /recordTrial',
+    platform: 'labvanced',
+    build() {
+      const body = JSON.stringify({ expSessionNr: next(), recTaskId: 3, trialNr: 1, recData: { rt: 512, answer: 'left', correct: true, stimulus: 'img_017.png' } });
+      return { method: 'POST', path: `/labvanced/${NAMESPACE}/recordTrial`, headers: json, body };
+    },
+  },
+  {
+    name: 'ActiGraph upload event',
+    platform: 'actigraph',
+    build() {
+      const body = JSON.stringify({ status: 'completed', firstEpochUTC: '2018-03-08T00:20:00.0000000', firstEpochSubjectTZ: '2018-03-08T05:50:00.0000000', lastEpochUTC: '2018-03-08T00:34:00.0000000', lastEpochSubjectTZ: '2018-03-08T06:04:00.0000000', uploadId: next(), studyId: '8', subjectId: '2358' });
+      return { method: 'POST', path: `/actigraph/${NAMESPACE}`, body, headers: { ...json, 'x-actigraph-event': 'upload', 'x-actigraph-delivery': randomUUID(), 'x-actigraph-signature': b64hmac(SECRETS.actigraph, body) } };
+    },
+  },
+];
+
+/** The multipart upload route (Labvanced `/file_upload`), if that adapter exists. */
+export const uploadRoute = { platform: 'labvanced', path: `/labvanced/${NAMESPACE}/file_upload`, field: 'myFile' };
+
+/** Builders by key, for the load-generator child (skeletons get the Sensor Logger body). */
+export function builderFor(key: string): () => BuiltRequest {
+  if (key === 'skeleton') return () => ({ method: 'POST', path: `/sensorlogger/${NAMESPACE}`, headers: json, body: sensorLoggerBody() });
+  const s = scenarios.find((x) => x.platform === key);
+  if (!s) throw new Error(`no scenario '${key}'`);
+  return s.build;
+}
