@@ -23,7 +23,7 @@ export async function writeConfig(work: string, redisUrl: string, prefix: string
   const platforms = Object.fromEntries(Object.entries(platformConfig).filter(([p]) => available(p)));
   const file = join(work, 'studyhook.yml');
   await writeFile(file, stringify({
-    dataDir, redis: { url: redisUrl, prefix }, server: { host: '127.0.0.1', port: 0 },
+    dataDir, redis: { url: redisUrl, prefix }, server: { host: '127.0.0.1', port: 0, rateLimit: { enabled: false } }, // why: one load-generator IP would hit the per-browser rate limit
     archive: false, platforms, sinks: [{ name: SINK, module: join(root, 'bench/noop-sink.js') }],
   }));
   return file;

@@ -5,7 +5,9 @@ import { adapters } from '../adapters/index.js';
 import type { Adapter } from './adapter/types.js';
 import { createBlobStore, type BlobStore } from './blobs/blob-store.js';
 import type { ResolvedConfig } from './config/load-config.js';
+import { requireAdmin } from './http/admin-auth.js';
 import { createApp } from './http/create-app.js';
+import { createDashboard } from './http/dashboard.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { createPublisher, type Publisher } from './queue/publisher.js';
@@ -59,7 +61,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ? createSpoolingPublisher(direct, { dir: join(config.dataDir, 'spool'), maxBytes: config.spool.maxBytes, logger, metrics })
     : direct;
   const byPlatform = new Map<string, Adapter>(adapters.map((a) => [a.platform, a]));
-  const app = opts.roles.api ? createApp({ adapters: byPlatform, config, publisher, blobs, logger, metrics }) : undefined;
+  // why: without an admin token the dashboard is not built at all (no queues opened for it).
+  const dashboard = opts.roles.api && config.admin.token ? createDashboard(config, requireAdmin(config.admin.token)) : undefined;
+  const app = opts.roles.api ? createApp({ adapters: byPlatform, config, publisher, blobs, logger, metrics }, dashboard ? { dashboard: dashboard.router } : {}) : undefined;
   let workers: RunningWorkers | undefined;
   if (opts.roles.worker) {
     workers = await runWorkers(sinks, {
@@ -86,6 +90,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     },
     async close() {
       await closeBounded(server, workers, config.server.shutdownTimeoutMs, logger);
+      await dashboard?.close();
       await publisher.close();
     },
   };

@@ -1,11 +1,11 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
 import { requireAdmin } from './admin-auth.js';
 import { createErrorHandler } from './error-handler.js';
 import { createIngestHandler, type IngestDeps } from './ingest.js';
 
 /** The HTTP API: ops routes, then every platform through the one ingest pipeline. */
-export function createApp(deps: IngestDeps): Express {
+export function createApp(deps: IngestDeps, extra: { dashboard?: Router } = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.config.server.trustProxy);
@@ -34,6 +34,7 @@ export function createApp(deps: IngestDeps): Express {
   app.get('/metrics', requireAdmin(deps.config.admin.token), async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
+  if (extra.dashboard) app.use(extra.dashboard);
   app.use(createIngestHandler(deps));
   app.use(createErrorHandler(deps.logger));
   return app;
