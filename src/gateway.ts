@@ -62,7 +62,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     : direct;
   const byPlatform = new Map<string, Adapter>(adapters.map((a) => [a.platform, a]));
   // why: without an admin token the dashboard is not built at all (no queues opened for it).
-  const dashboard = opts.roles.api && config.admin.token ? createDashboard(config, requireAdmin(config.admin.token)) : undefined;
+  const dashboard = opts.roles.api && config.admin.token ? createDashboard(config, requireAdmin(config.admin.token), opts.roles.worker ? undefined : metrics) : undefined;
   const app = opts.roles.api ? createApp({ adapters: byPlatform, config, publisher, blobs, logger, metrics }, dashboard ? { dashboard: dashboard.router } : {}) : undefined;
   let workers: RunningWorkers | undefined;
   if (opts.roles.worker) {

@@ -5,6 +5,7 @@ import { Queue } from 'bullmq';
 import express, { type RequestHandler, type Router } from 'express';
 import type { ResolvedConfig } from '../config/load-config.js';
 import type { Envelope } from '../event/build-event.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { redisOptions, sinkQueueName } from '../queue/redis.js';
 import { renderEvents, type RecentEvent } from './dashboard-page.js';
 
@@ -15,12 +16,21 @@ export interface Dashboard { router: Router; close(): Promise<void> }
  * their error, retry buttons) and `/admin/events`, recent events per namespace with the sinks they
  * reached. Everything sits behind `guard` (the admin token).
  */
-export function createDashboard(config: ResolvedConfig, guard: RequestHandler): Dashboard {
+export function createDashboard(config: ResolvedConfig, guard: RequestHandler, metrics?: Metrics): Dashboard {
   const queues = config.sinks.map((s) => {
     const q = new Queue(sinkQueueName(s.name), { connection: redisOptions(config.redis.url, 'producer'), prefix: config.redis.prefix });
     q.on('error', () => undefined);
     return { sink: s.name, queue: q };
   });
+  // why: the API process is the one Prometheus scrapes; a worker-only process serves no HTTP.
+  if (metrics) {
+    metrics.onScrape(async () => {
+      for (const { sink, queue } of queues) {
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+        for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ sink, state }, n);
+      }
+    });
+  }
   const board = new ExpressAdapter();
   board.setBasePath('/admin/queues');
   createBullBoard({ queues: queues.map((q) => new BullMQAdapter(q.queue)), serverAdapter: board, options: { uiConfig: { boardTitle: 'studyhook' } } });
