@@ -6,7 +6,7 @@ import type { Adapter } from './adapter/types.js';
 import { createBlobStore, type BlobStore } from './blobs/blob-store.js';
 import type { ResolvedConfig } from './config/load-config.js';
 import { requireAdmin } from './http/admin-auth.js';
-import { createApp } from './http/create-app.js';
+import { createApp, createOpsApp } from './http/create-app.js';
 import { createDashboard } from './http/dashboard.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -76,11 +76,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   return {
     app, publisher, blobs, metrics, logger,
     listen(port = config.server.port, host = config.server.host) {
-      if (!app) return Promise.reject(new Error('this process has no API role'));
+      const handler = app ?? createOpsApp({ config, publisher, metrics, logger });
       return new Promise((resolve, reject) => {
         const { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs } = config.server;
         // why: bounded headers and request times cut slow-loris clients off; node answers 431 / 408 itself.
-        server = createServer({ maxHeaderSize: maxHeaderBytes, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(30000, Math.max(250, headersTimeoutMs / 4)) }, app);
+        server = createServer({ maxHeaderSize: maxHeaderBytes, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(30000, Math.max(250, headersTimeoutMs / 4)) }, handler);
         server.listen(port, host, () => {
           const addr = server!.address();
           resolve(typeof addr === 'object' && addr ? addr.port : port);

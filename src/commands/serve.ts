@@ -14,6 +14,9 @@ function serve(name: 'start' | 'api' | 'worker', summary: string): Command {
       if (gateway.app) {
         const port = await gateway.listen();
         gateway.logger.info({ port, host: config.server.host, sinks: config.sinks.map((s) => s.name) }, `studyhook ${name} listening on ${config.server.host}:${port}`);
+      } else if (config.workers.metricsPort !== undefined) {
+        const port = await gateway.listen(config.workers.metricsPort);
+        gateway.logger.info({ port, sinks: config.sinks.map((s) => s.name) }, `studyhook worker running; ops routes on port ${port}`);
       } else {
         gateway.logger.info({ sinks: config.sinks.map((s) => s.name) }, 'studyhook worker running');
       }

@@ -33,7 +33,7 @@ export interface ResolvedConfig {
   };
   redis: { url: string; prefix: string };
   spool: { enabled: boolean; maxBytes: number };
-  workers: { stalledIntervalMs: number };
+  workers: { stalledIntervalMs: number; metricsPort?: number };
   /** No token: admin surfaces are disabled. */
   admin: { token?: string };
   dataDir: string;

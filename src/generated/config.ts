@@ -87,6 +87,10 @@ export interface StudyhookConfig {
      * How often workers look for jobs of a crashed worker and take them up again.
      */
     stalledIntervalMs?: number;
+    /**
+     * A worker-only process (`studyhook worker`) serves /healthz, /readyz and /metrics (admin token) on this port, so its delivery metrics can be scraped. Unset: it serves no HTTP.
+     */
+    metricsPort?: number;
   };
   /**
    * Admin surfaces (/metrics and later dashboards).

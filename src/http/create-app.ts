@@ -1,8 +1,8 @@
 import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
-import { requireAdmin } from './admin-auth.js';
 import { createErrorHandler } from './error-handler.js';
 import { createIngestHandler, type IngestDeps } from './ingest.js';
+import { createOpsRouter } from './ops-routes.js';
 
 /** The HTTP API: ops routes, then every platform through the one ingest pipeline. */
 export function createApp(deps: IngestDeps, extra: { dashboard?: Router } = {}): Express {
@@ -24,18 +24,19 @@ export function createApp(deps: IngestDeps, extra: { dashboard?: Router } = {}):
     });
     next();
   });
-  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
-  app.get('/readyz', async (_req, res) => {
-    const redis = await deps.publisher.ready();
-    // why: with the spool on, a Redis outage is bridged here; taking the API out of rotation would lose calls.
-    const spooling = !redis && deps.config.spool.enabled;
-    res.status(redis || spooling ? 200 : 503).json({ status: redis ? 'ready' : spooling ? 'spooling' : 'unavailable', redis });
-  });
-  app.get('/metrics', requireAdmin(deps.config.admin.token), async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
+  app.use(createOpsRouter({ ...deps, spools: true }));
   if (extra.dashboard) app.use(extra.dashboard);
   app.use(createIngestHandler(deps));
+  app.use(createErrorHandler(deps.logger));
+  return app;
+}
+
+/** A worker-only process: just the ops routes, so Prometheus can scrape its delivery metrics. */
+export function createOpsApp(deps: Pick<IngestDeps, 'config' | 'publisher' | 'metrics' | 'logger'>): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(helmet());
+  app.use(createOpsRouter({ ...deps, spools: false }));
   app.use(createErrorHandler(deps.logger));
   return app;
 }
