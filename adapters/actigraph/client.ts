@@ -1,6 +1,7 @@
 import type { ActiGraphClientConfig } from '../../src/generated/actigraph-client-config.js';
 import { StudyhookError } from '../../src/errors.js';
 import { validateConfig } from '../../src/schemas.js';
+import { createTokenCache } from '../../src/util/token-cache.js';
 
 type Id = string | number;
 
@@ -51,8 +52,6 @@ export function createActiGraphClient(raw: Record<string, unknown>): ActiGraphCl
   const problems = validateConfig('studyhook/actigraph/client-config', config);
   if (problems.length > 0) throw new StudyhookError('SH_CONFIG_INVALID', `platforms.actigraph.client: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`);
   const c = config as Required<ActiGraphClientConfig>;
-  let cached: { token: string; until: number } | undefined;
-  let pending: Promise<string> | undefined;
 
   async function fetchWithRetry(url: string, init: RequestInit): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
@@ -63,23 +62,19 @@ export function createActiGraphClient(raw: Record<string, unknown>): ActiGraphCl
     }
   }
 
-  async function fetchToken(): Promise<string> {
+  async function fetchToken(): Promise<{ token: string; expiresIn: number }> {
     if (!c.clientId || !c.clientSecret) throw new ActiGraphApiError(0, 'platforms.actigraph.client needs clientId and clientSecret');
     const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.clientSecret, scope: c.scope });
     const res = await fetchWithRetry(c.tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form });
     if (!res.ok) throw new ActiGraphApiError(res.status, `CentrePoint token request failed with ${res.status}`);
     const t = await res.json() as { access_token?: string; expires_in?: number };
     if (!t.access_token) throw new ActiGraphApiError(res.status, 'CentrePoint token response has no access_token');
-    // why: renew a minute early so that a token never expires in flight.
-    cached = { token: t.access_token, until: Date.now() + Math.max(0, (t.expires_in ?? 3600) - 60) * 1000 };
-    return t.access_token;
+    return { token: t.access_token, expiresIn: t.expires_in ?? 3600 };
   }
 
-  async function token(): Promise<string> {
-    if (cached && Date.now() < cached.until) return cached.token;
-    pending ??= fetchToken().finally(() => { pending = undefined; });
-    return pending;
-  }
+  // why: renew a minute early so that a token never expires in flight.
+  const tokens = createTokenCache(fetchToken, 60);
+  const token = (): Promise<string> => tokens.get();
 
   async function request(method: string, path: string, body?: unknown): Promise<unknown> {
     const url = new URL(path, c.baseUrl).toString();
@@ -88,7 +83,7 @@ export function createActiGraphClient(raw: Record<string, unknown>): ActiGraphCl
       if (body !== undefined) headers['content-type'] = 'application/json';
       const res = await fetchWithRetry(url, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
       // why: a token revoked before its expiry gets one retry with a new token.
-      if (res.status === 401 && !fresh) { cached = undefined; await res.body?.cancel(); continue; }
+      if (res.status === 401 && !fresh) { tokens.invalidate(); await res.body?.cancel(); continue; }
       if (!res.ok) throw new ActiGraphApiError(res.status, `CentrePoint ${method} ${path} failed with ${res.status}`);
       const text = await res.text();
       return text ? JSON.parse(text) : undefined;

@@ -4,6 +4,7 @@ import { StudyhookError } from '../../src/errors.js';
 import type { MyDataHelpsClientConfig } from '../../src/generated/mydatahelps-client.js';
 import { validateConfig } from '../../src/schemas.js';
 import { PermanentError } from '../../src/sinks/types.js';
+import { createTokenCache } from '../../src/util/token-cache.js';
 
 /** One answer of a survey result, as the MyDataHelps REST API returns it (fields beyond these are kept). */
 export interface SurveyAnswer { id?: string; surveyResultID?: string; stepIdentifier?: string; resultIdentifier?: string; answers?: string[]; [k: string]: unknown }
@@ -47,10 +48,8 @@ export function createMyDataHelpsClient(raw: Record<string, unknown>): MyDataHel
   const pem = config.privateKey ?? (config.privateKeyFile ? readFileSync(config.privateKeyFile, 'utf8') : undefined);
   const key = pem === undefined ? undefined : createPrivateKey(pem);
   const timeout = (): AbortSignal => AbortSignal.timeout(config.timeoutMs ?? 15000);
-  let cached: { token: string; until: number } | undefined;
-  let pending: Promise<string> | undefined;
 
-  async function fetchToken(): Promise<string> {
+  async function fetchToken(): Promise<{ token: string; expiresIn: number }> {
     if (!key || !config.serviceAccountName) throw new PermanentError('platforms.mydatahelps.client needs serviceAccountName and privateKey (or privateKeyFile)');
     const form = new URLSearchParams({
       scope: config.scope ?? 'api', grant_type: 'client_credentials',
@@ -61,23 +60,19 @@ export function createMyDataHelpsClient(raw: Record<string, unknown>): MyDataHel
     if (!res.ok) return fail(res, 'token endpoint');
     const reply = (await res.json()) as { access_token?: string; expires_in?: number };
     if (!reply.access_token) throw new Error('MyDataHelps token endpoint sent no access_token');
-    // why: the token "lives only a few minutes" (MDH-API-AUTH); renew 30 s early so a call never carries an expired one.
-    cached = { token: reply.access_token, until: Date.now() + Math.max(0, (reply.expires_in ?? 300) - 30) * 1000 };
-    return reply.access_token;
+    return { token: reply.access_token, expiresIn: reply.expires_in ?? 300 };
   }
 
-  async function accessToken(): Promise<string> {
-    if (cached && Date.now() < cached.until) return cached.token;
-    pending ??= fetchToken().finally(() => { pending = undefined; });
-    return pending;
-  }
+  // why: the token "lives only a few minutes" (MDH-API-AUTH); renew 30 s early so a call never carries an expired one.
+  const tokens = createTokenCache(fetchToken, 30);
+  const accessToken = (): Promise<string> => tokens.get();
 
   async function get(projectId: string, path: string, query: Record<string, string> = {}): Promise<unknown> {
     const url = `${baseUrl}/api/v1/administration/projects/${encodeURIComponent(projectId)}/${path}?${new URLSearchParams(query)}`;
     for (let attempt = 1; ; attempt += 1) {
       const res = await fetch(url, { headers: { Authorization: `Bearer ${await accessToken()}`, Accept: 'application/json' }, signal: timeout() });
       // why: a token revoked or expired early earns one fresh token, not a failed delivery.
-      if (res.status === 401 && attempt === 1) { cached = undefined; await res.body?.cancel(); continue; }
+      if (res.status === 401 && attempt === 1) { tokens.invalidate(); await res.body?.cancel(); continue; }
       if (!res.ok) return fail(res, `GET ${path}`);
       return res.json();
     }
