@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'src/generated/**', 'data/**', 'bench/results/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'src/generated/**', 'data/**', 'bench/results/**', 'bench/.work/**', '.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

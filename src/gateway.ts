@@ -1,6 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
-import type { Express } from 'express';
 import { adapters } from '../adapters/index.js';
 import type { Adapter } from './adapter/types.js';
 import { createBlobStore, type BlobStore } from './blobs/blob-store.js';
@@ -26,7 +25,8 @@ export interface GatewayOptions {
 }
 
 export interface Gateway {
-  app: Express | undefined;
+  /** The API's request listener (undefined in a worker-only process). */
+  app: RequestListener | undefined;
   publisher: Publisher;
   blobs: BlobStore;
   metrics: Metrics;
@@ -76,7 +76,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   return {
     app, publisher, blobs, metrics, logger,
     listen(port = config.server.port, host = config.server.host) {
-      const handler = app ?? createOpsApp({ config, publisher, metrics, logger });
+      const handler = app ?? createOpsApp({ config, publisher, metrics, logger }, { spools: false });
       return new Promise((resolve, reject) => {
         const { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs } = config.server;
         // why: bounded headers and request times cut slow-loris clients off; node answers 431 / 408 itself.

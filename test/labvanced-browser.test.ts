@@ -31,7 +31,7 @@ describe('Labvanced routes from a real browser (Chromium, cross-origin)', () => 
       out = join(dir, 'deliveries.jsonl');
       return { platforms: { labvanced: { namespaces: { web: { allowedOrigins: [page.origin], maxUploadBytes: 64 * 1024 } } } }, sinks: [{ name: 'rec', module: recordingSink, options: { file: out } }] };
     });
-    gateway = t.gateway.app!.listen(0, '127.0.0.1');
+    gateway = createServer(t.gateway.app).listen(0, '127.0.0.1');
     await new Promise((r) => gateway.once('listening', r));
     base = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/labvanced/web`;
     browser = await chromium.launch({

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -55,7 +55,7 @@ describe('Labvanced /file_upload of a large file', () => {
       out = join(dir, 'deliveries.jsonl');
       return { platforms: { labvanced: { namespaces: { big: {} } } }, sinks: [{ name: 'rec', module: recordingSink, options: { file: out } }] };
     });
-    server = t.gateway.app!.listen(0, '127.0.0.1');
+    server = createServer(t.gateway.app).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
   });
   after(async () => { await new Promise((r) => server.close(r)); await t.close(); });

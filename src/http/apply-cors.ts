@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from 'cors';
 import type { Adapter } from '../adapter/types.js';
 import { StudyhookError } from '../errors.js';
@@ -8,7 +8,7 @@ import { StudyhookError } from '../errors.js';
  * headers too (a browser that cannot read an error retries forever). Returns true when it answered
  * a preflight. An Origin outside the namespace's list is refused with 403 and no CORS headers.
  */
-export function applyCors(req: Request, res: Response, adapter: Adapter, settings: unknown): boolean {
+export function applyCors(req: IncomingMessage, res: ServerResponse, adapter: Adapter, settings: unknown): boolean {
   const allowed = adapter.allowedOrigins?.(settings) ?? [];
   const origin = req.headers.origin;
   const any = allowed.includes('*');

@@ -1,42 +1,59 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
+import { StudyhookError } from '../errors.js';
 import { createErrorHandler } from './error-handler.js';
 import { createIngestHandler, type IngestDeps } from './ingest.js';
 import { createOpsRouter } from './ops-routes.js';
 
-/** The HTTP API: ops routes, then every platform through the one ingest pipeline. */
-export function createApp(deps: IngestDeps, extra: { dashboard?: Router } = {}): Express {
+/**
+ * helmet's headers, set once: with static options its middleware only calls setHeader, so the
+ * platform routes (which skip express) get the very same headers without running it per request.
+ */
+function helmetHeaders(): [string, string][] {
+  const headers = new Map<string, string>();
+  const res = { setHeader: (k: string, v: unknown) => { headers.set(k, String(v)); }, removeHeader: (k: string) => { headers.delete(k); } };
+  helmet()({} as IncomingMessage, res as unknown as ServerResponse, (err?: unknown) => { if (err) throw err; });
+  return [...headers];
+}
+
+function firstSegment(path: string): string {
+  const end = path.indexOf('/', 1);
+  const s = path.slice(1, end < 0 ? undefined : end);
+  if (!s.includes('%')) return s;
+  try { return decodeURIComponent(s); } catch { return s; }
+}
+
+/**
+ * The HTTP API: a platform's paths (`/<platform>/...`) go straight to the one ingest pipeline on
+ * node:http; everything else (health, metrics, dashboard) to a small express app.
+ */
+export function createApp(deps: IngestDeps, extra: { dashboard?: Router } = {}): RequestListener {
+  const ingest = createIngestHandler(deps, helmetHeaders());
+  const ops = createOpsApp(deps, { spools: true, ...extra });
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (deps.adapters.has(firstSegment(path))) ingest(req, res, path, q < 0 ? undefined : url.slice(q + 1));
+    else void ops(req, res);
+  };
+}
+
+/** The ops routes (`/healthz`, `/readyz`, `/metrics`, the dashboard); alone in a worker-only process. */
+export function createOpsApp(deps: Pick<IngestDeps, 'config' | 'publisher' | 'metrics' | 'logger'>, opts: { spools: boolean; dashboard?: Router }): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.config.server.trustProxy);
   app.set('etag', false);
   app.use(helmet());
-  app.use((req, res, next) => {
-    const start = process.hrtime.bigint();
-    res.on('finish', () => {
-      const platform = String(res.locals['platform'] ?? 'none');
-      const route = String(res.locals['route'] ?? req.path);
-      deps.metrics.requests.inc({ platform, route: platform === 'none' ? 'other' : route, status: String(res.statusCode) });
-      if (platform !== 'none') {
-        const ms = Number(process.hrtime.bigint() - start) / 1e6;
-        deps.logger.info({ requestId: res.locals['requestId'], method: req.method, platform, route, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
-      }
-    });
+  app.use((_req, res, next) => {
+    res.on('finish', () => { deps.metrics.requests.inc({ platform: 'none', route: 'other', status: String(res.statusCode) }); });
     next();
   });
-  app.use(createOpsRouter({ ...deps, spools: true }));
-  if (extra.dashboard) app.use(extra.dashboard);
-  app.use(createIngestHandler(deps));
-  app.use(createErrorHandler(deps.logger));
-  return app;
-}
-
-/** A worker-only process: just the ops routes, so Prometheus can scrape its delivery metrics. */
-export function createOpsApp(deps: Pick<IngestDeps, 'config' | 'publisher' | 'metrics' | 'logger'>): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(helmet());
-  app.use(createOpsRouter({ ...deps, spools: false }));
+  app.use(createOpsRouter({ ...deps, spools: opts.spools }));
+  if (opts.dashboard) app.use(opts.dashboard);
+  app.use(() => { throw new StudyhookError('SH_UNKNOWN_PLATFORM'); });
   app.use(createErrorHandler(deps.logger));
   return app;
 }

@@ -1,21 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import type { Request, Response } from 'express';
-import type { Adapter, IncomingRequest, Reply, RouteSpec } from '../adapter/types.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseQuery } from 'node:querystring';
+import type { Adapter, IncomingRequest, Reply } from '../adapter/types.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { ResolvedConfig } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
-import { buildEvent, sha256Hex, type Envelope } from '../event/build-event.js';
+import { buildEvent, sha256Hex } from '../event/build-event.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Publisher } from '../queue/publisher.js';
 import { keepQuarantined, redactFields } from '../quarantine/quarantine.js';
 import { validatePayload } from '../schemas.js';
 import { applyCors } from './apply-cors.js';
+import { createClientIp } from './client-ip.js';
 import { isMultipart, parseBody } from './parse-body.js';
 import { parseMultipart } from './parse-multipart.js';
 import { createRateLimiter } from './rate-limit.js';
 import { readBody } from './read-body.js';
 import { resolveRoute } from './resolve-route.js';
+import { writeError, writeReply, type ErrorContext } from './write-reply.js';
 
 export interface IngestDeps {
   adapters: ReadonlyMap<string, Adapter>;
@@ -31,13 +34,6 @@ export const SECRET_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-function send(res: Response, reply: Reply): void {
-  for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
-  if (reply.body === undefined) res.status(reply.status).end();
-  else if (Buffer.isBuffer(reply.body) || typeof reply.body === 'string') res.status(reply.status).send(reply.body);
-  else res.status(reply.status).type('application/json').send(JSON.stringify(reply.body));
-}
-
 function defaultReply(events: readonly { id: string }[]): Reply {
   return { status: 200, body: { ok: true, events: events.map((e) => e.id) } };
 }
@@ -45,37 +41,43 @@ function defaultReply(events: readonly { id: string }[]): Reply {
 /**
  * The one ingest pipeline, for every platform: route → CORS → limits → verify (raw bytes) → parse →
  * validate → normalise → publish (durable) → reply. Adapters only supply the pieces.
+ *
+ * It runs on plain node:http objects, not through express: every platform route needs the raw bytes
+ * anyway, and express's router and response helpers cost more CPU per request than the whole
+ * pipeline (bench/README.md). `headers` are set on every reply (helmet's, computed once).
  */
-export function createIngestHandler(deps: IngestDeps) {
-  const { config } = deps;
+export function createIngestHandler(deps: IngestDeps, headers: readonly [string, string][] = []) {
+  const { config, logger, metrics } = deps;
   const rateLimit = createRateLimiter(config.server.rateLimit);
-  return async function ingest(req: Request, res: Response): Promise<void> {
-    const requestId = typeof req.headers['x-request-id'] === 'string' && REQUEST_ID.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID();
-    res.setHeader('X-Request-Id', requestId);
-    res.locals['requestId'] = requestId;
-    const m = resolveRoute(req.path, deps.adapters, config.platforms);
-    res.locals['platform'] = m.platform;
-    res.locals['route'] = m.routeName || '/';
-    const route: RouteSpec = m.route;
+  const clientIp = createClientIp(config.server.trustProxy);
+  const secretHeaders = new Map([...deps.adapters.values()].map((a) => [a.platform, [...SECRET_HEADERS, ...(a.secretHeaders ?? [])]]));
+
+  async function run(req: IncomingMessage, res: ServerResponse, ctx: ErrorContext & { requestId: string }, query: string | undefined): Promise<void> {
+    const m = resolveRoute(ctx.path, deps.adapters, config.platforms);
+    ctx.platform = m.platform;
+    ctx.route = m.routeName || '/';
+    const { route } = m;
+    const ip = clientIp(req);
     if (route.cors && applyCors(req, res, m.adapter, m.settings)) return; // preflight answered
-    if (route.cors) rateLimit(req.ip ?? ''); // why: browser-facing routes are open to anyone's script; after CORS so a 429 is readable
+    if (route.cors) rateLimit(ip); // why: browser-facing routes are open to anyone's script; after CORS so a 429 is readable
     const methods = route.methods ?? ['POST'];
-    if (!methods.includes(req.method)) throw new StudyhookError('SH_METHOD_NOT_ALLOWED', `${req.method} is not accepted here (use ${methods.join(', ')})`, { headers: { Allow: methods.join(', ') } });
+    const method = req.method ?? 'GET';
+    if (!methods.includes(method)) throw new StudyhookError('SH_METHOD_NOT_ALLOWED', `${method} is not accepted here (use ${methods.join(', ')})`, { headers: { Allow: methods.join(', ') } });
 
     const multipart = route.body === 'multipart';
     if (multipart && !isMultipart(req.headers['content-type'])) throw new StudyhookError('SH_UNSUPPORTED_MEDIA_TYPE', 'Expected multipart/form-data');
     const limit = (typeof route.maxBytes === 'function' ? route.maxBytes(m.settings) : route.maxBytes) ?? config.server.bodyLimitBytes;
     const body = multipart ? Buffer.alloc(0) : await readBody(req, limit);
     const incoming: IncomingRequest = {
-      method: req.method, platform: m.platform, namespace: m.namespace, route: m.routeName, params: m.params,
-      headers: req.headers as Record<string, string | undefined>, query: req.query as Record<string, string>,
-      body, ip: req.ip ?? '', requestId, receivedAt: new Date(),
+      method, platform: m.platform, namespace: m.namespace, route: m.routeName, params: m.params,
+      headers: req.headers as Record<string, string | undefined>, query: query ? parseQuery(query) as Record<string, string> : {},
+      body, ip, requestId: ctx.requestId, receivedAt: new Date(),
     };
     const verify = route.verify ?? m.adapter.verify;
     if (verify && !(await verify(incoming, m.settings))) throw new StudyhookError('SH_UNAUTHORIZED');
 
     const handshake = route.handshake?.(incoming, m.settings);
-    if (handshake) { deps.metrics.handshakes.inc({ platform: m.platform }); deps.logger.info({ requestId, platform: m.platform, namespace: m.namespace }, 'handshake answered'); send(res, handshake); return; }
+    if (handshake) { metrics.handshakes.inc({ platform: m.platform }); logger.info({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace }, 'handshake answered'); writeReply(req, res, handshake); return; }
 
     const payload = multipart
       ? await parseMultipart(req, deps.blobs, { fileBytes: limit, files: 4, fields: 100, fieldBytes: 1024 * 1024 })
@@ -85,17 +87,37 @@ export function createIngestHandler(deps: IngestDeps) {
     if (problems.length > 0) {
       if (route.onInvalid !== 'quarantine') throw new StudyhookError('SH_INVALID_PAYLOAD', undefined, { details: problems });
       await keepQuarantined(config.dataDir, incoming, { bodysha256: bodySha, problems, payload: redactFields(payload, m.adapter.secretFields ?? []) });
-      deps.metrics.quarantined.inc({ platform: m.platform, route: m.routeName || '/' });
-      deps.logger.warn({ requestId, platform: m.platform, namespace: m.namespace, route: m.routeName, problems }, 'payload quarantined');
-      send(res, route.invalidReply?.(problems, incoming) ?? { status: 422, body: { statusCode: 422, code: 'SH_INVALID_PAYLOAD', error: 'Unprocessable Entity', message: 'Payload does not match the platform schema; it was kept in quarantine', details: problems } });
+      metrics.quarantined.inc({ platform: m.platform, route: ctx.route });
+      logger.warn({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace, route: m.routeName, problems }, 'payload quarantined');
+      writeReply(req, res, route.invalidReply?.(problems, incoming) ?? { status: 422, body: { statusCode: 422, code: 'SH_INVALID_PAYLOAD', error: 'Unprocessable Entity', message: 'Payload does not match the platform schema; it was kept in quarantine', details: problems } });
       return;
     }
 
     const drafts = route.normalise({ payload, request: incoming, settings: m.settings });
-    const secretHeaders = [...SECRET_HEADERS, ...(m.adapter.secretHeaders ?? [])];
-    const envelopes: Envelope[] = drafts.map((d) => buildEvent(d, incoming, bodySha, secretHeaders));
+    const envelopes = drafts.map((d) => buildEvent(d, incoming, bodySha, secretHeaders.get(m.platform)!));
     await deps.publisher.publish(envelopes);
     const events = envelopes.map((e) => ({ id: e.event.id, type: e.event.type, data: e.event.data }));
-    send(res, route.reply?.(events, incoming) ?? defaultReply(events));
+    writeReply(req, res, route.reply?.(events, incoming) ?? defaultReply(events));
+  }
+
+  /** Request metric and access log line (for requests that reached a platform route), once the reply is written. */
+  function done(req: IncomingMessage, res: ServerResponse, ctx: ErrorContext, start: bigint): void {
+    const { platform } = ctx;
+    metrics.requests.inc({ platform: platform ?? 'none', route: platform === undefined ? 'other' : ctx.route ?? '/', status: String(res.statusCode) });
+    if (platform === undefined) return;
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    logger.info({ requestId: ctx.requestId, method: req.method, platform, route: ctx.route, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+  }
+
+  return function ingest(req: IncomingMessage, res: ServerResponse, path: string, query?: string): void {
+    const start = process.hrtime.bigint();
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    for (const [k, v] of headers) res.setHeader(k, v);
+    res.setHeader('X-Request-Id', requestId);
+    const ctx: ErrorContext & { requestId: string } = { requestId, path };
+    run(req, res, ctx, query)
+      .catch((err: unknown) => { writeError(err, req, res, ctx, logger); })
+      .finally(() => { done(req, res, ctx, start); });
   };
 }

@@ -1,21 +1,24 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
+import { censor } from './censor.js';
 
 export type { Logger };
 
-// why: secrets reach logs through headers, error objects and sink-provided fields; pino's redact
-// removes them at serialisation, whatever the call site wrote.
-const REDACT = [
-  'secretCode', '*.secretCode', '*.*.secretCode', 'secrets', '*.secrets',
-  'authorization', '*.authorization', '*.*.authorization', 'headers.cookie', '*.headers.cookie',
-  '*.headers["x-prolific-request-signature"]', '*.headers["x-actigraph-signature"]', '*.headers["x-actigraph-hook-secret"]',
-  'token', '*.token', 'password', '*.password',
-];
-
-/** Structured JSON logs. `values` are literal secret strings (from the config) scrubbed from every line. */
+/**
+ * Structured JSON logs. Secrets reach logs through headers, error objects and sink-provided fields:
+ * every field named in SECRET_KEYS is censored at any depth, whatever the call site wrote, and
+ * `secretValues` (literal secret strings from the config) are scrubbed from every line.
+ */
 export function createLogger(opts: { level: string; destination?: DestinationStream; secretValues?: ReadonlySet<string> }): Logger {
   const secrets = [...(opts.secretValues ?? [])].filter((s) => s.length >= 4);
   const scrub = secrets.length === 0 ? undefined : (line: string): string => secrets.reduce((acc, s) => acc.split(s).join('********'), line);
   const dest = opts.destination ?? pino.destination({ dest: 1, sync: false });
   const stream: DestinationStream = scrub ? { write: (line: string) => dest.write(scrub(line)) } : dest;
-  return pino({ level: opts.level, base: { service: 'studyhook' }, redact: { paths: REDACT, censor: '[redacted]' } }, stream);
+  // why: pino's own `redact` needs wildcard paths for "this key at any depth", and those cost
+  // ~16 µs per line (bench: more than the rest of a request's logging); a key walk costs < 1 µs.
+  return pino({
+    level: opts.level,
+    base: { service: 'studyhook' },
+    formatters: { log: (obj) => censor(obj) as Record<string, unknown> },
+    serializers: { err: (err: Error) => censor({ ...stdSerializers.err(err) }) },
+  }, stream);
 }
