@@ -6,7 +6,6 @@ import { createBlobStore, type BlobStore } from './blobs/blob-store.js';
 import type { ResolvedConfig } from './config/load-config.js';
 import { requireAdmin } from './http/admin-auth.js';
 import { createApp, createOpsApp } from './http/create-app.js';
-import { createDashboard } from './http/dashboard.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { createPublisher, type Publisher } from './queue/publisher.js';
@@ -62,7 +61,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     : direct;
   const byPlatform = new Map<string, Adapter>(adapters.map((a) => [a.platform, a]));
   // why: without an admin token the dashboard is not built at all (no queues opened for it).
-  const dashboard = opts.roles.api && config.admin.token ? createDashboard(config, requireAdmin(config.admin.token), opts.roles.worker ? undefined : metrics) : undefined;
+  // why: imported only then, so an API without a dashboard does not load Bull Board (about 5 MB resident).
+  const dashboard = opts.roles.api && config.admin.token ? (await import('./http/dashboard.js')).createDashboard(config, requireAdmin(config.admin.token), opts.roles.worker ? undefined : metrics) : undefined;
   const app = opts.roles.api ? createApp({ adapters: byPlatform, config, publisher, blobs, logger, metrics }, dashboard ? { dashboard: dashboard.router } : {}) : undefined;
   let workers: RunningWorkers | undefined;
   if (opts.roles.worker) {

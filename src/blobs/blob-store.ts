@@ -1,11 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FileRef } from '../generated/file-ref.js';
-import { StudyhookError } from '../errors.js';
+import { BlobFile } from './blob-file.js';
 
 export type { FileRef };
 
@@ -35,28 +35,17 @@ export function createBlobStore(dir: string): BlobStore {
       const final = pathOf(id);
       const temp = `${final}.part`;
       await mkdir(join(dir, id.slice(0, 2)), { recursive: true });
-      const hash = createHash('sha256');
-      let size = 0;
-      const limit = meta.maxBytes ?? Number.POSITIVE_INFINITY;
-      const meter = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          size += chunk.length;
-          if (size > limit) { done(new StudyhookError('SH_BLOB_TOO_LARGE', `File is larger than ${limit} bytes`)); return; }
-          hash.update(chunk);
-          done(null, chunk);
-        },
-      });
+      const fh = await open(temp, 'w');
+      const file = new BlobFile(fh, meta.maxBytes ?? Number.POSITIVE_INFINITY);
       try {
-        await pipeline(source, meter, createWriteStream(temp));
-        const fh = await open(temp, 'r');
-        try { await fh.sync(); } finally { await fh.close(); }
+        try { await pipeline(source, file); } finally { await fh.close(); }
         await rename(temp, final);
         await syncDir(join(dir, id.slice(0, 2)));
       } catch (err) {
         await rm(temp, { force: true });
         throw err;
       }
-      return { id, name: meta.name, contentType: meta.contentType, size, sha256: hash.digest('hex'), uri: `blob:${id}` };
+      return { id, name: meta.name, contentType: meta.contentType, size: file.size, sha256: file.sha256, uri: `blob:${id}` };
     },
     open: (ref) => createReadStream(pathOf(ref)),
     path: pathOf,

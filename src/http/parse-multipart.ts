@@ -14,7 +14,8 @@ export function parseMultipart(req: IncomingMessage, blobs: BlobStore, limits: M
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
     try {
-      bb = busboy({ headers: req.headers, limits: { files: limits.files, fields: limits.fields, fieldSize: limits.fieldBytes, parts: limits.files + limits.fields } });
+      // why: 512 KiB buffers (not 16 KiB) keep the socket flowing while the blob store's write is in flight.
+      bb = busboy({ headers: req.headers, highWaterMark: 512 * 1024, fileHwm: 512 * 1024, limits: { files: limits.files, fields: limits.fields, fieldSize: limits.fieldBytes, parts: limits.files + limits.fields } });
     } catch (err) {
       reject(new StudyhookError('SH_BAD_BODY', `Bad multipart body: ${(err as Error).message}`));
       return;

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { defineSink } from '../types.js';
 
 interface Options {
@@ -44,7 +44,9 @@ export default defineSink<Options, { pool: pg.Pool; insert: string }>({
   },
   async setup(o, ctx) {
     const { table: _t, schema: _s, poolSize, ssl, ...conn } = o;
-    const pool = new pg.Pool({ ...conn, ...(ssl !== undefined && { ssl }), max: poolSize });
+    // why: loaded only when a postgres sink is configured, so other processes do not carry the driver.
+    const { default: { Pool } } = await import('pg');
+    const pool = new Pool({ ...conn, ...(ssl !== undefined && { ssl }), max: poolSize });
     pool.on('error', (err) => ctx.logger.warn({ err: err.message }, 'postgres pool error'));
     const table = o.schema ? `${quote(o.schema)}.${quote(o.table)}` : quote(o.table);
     const ix = (col: string) => `CREATE INDEX IF NOT EXISTS ${quote(`${o.table}_${col}_idx`)} ON ${table} (${col})`;
