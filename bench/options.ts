@@ -5,14 +5,12 @@ export interface BenchOptions {
   quick: boolean; duration: number; reps: number; connections: number; warmup: number;
   uploadMb: number; soakMinutes: number; scale: { apis: number; workers: number } | undefined; profile: boolean;
   only: string | undefined; redisUrl: string;
-  /** No worker while the load runs (like the skeletons); one is started between runs to drain. */
-  apiOnly: boolean;
 }
 
 export function readOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
   const { values } = parseArgs({ args: argv, options: {
     quick: { type: 'boolean' }, duration: { type: 'string' }, reps: { type: 'string' }, connections: { type: 'string' },
-    'upload-mb': { type: 'string' }, soak: { type: 'boolean' }, 'soak-minutes': { type: 'string' }, scale: { type: 'string' }, profile: { type: 'boolean' }, only: { type: 'string' }, 'api-only': { type: 'boolean' },
+    'upload-mb': { type: 'string' }, soak: { type: 'boolean' }, 'soak-minutes': { type: 'string' }, scale: { type: 'string' }, profile: { type: 'boolean' }, only: { type: 'string' },
   }, allowPositionals: false });
   const quick = values.quick ?? env['BENCH_QUICK'] === '1';
   const num = (flag: string | undefined, key: string, full: number, short: number): number => Number(flag ?? env[key] ?? (quick ? short : full));
@@ -31,6 +29,5 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv = process.env
     soakMinutes, scale, profile: values.profile ?? env['BENCH_PROFILE'] === '1',
     only: values.only ?? env['BENCH_ONLY'],
     redisUrl: env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
-    apiOnly: values['api-only'] ?? env['BENCH_API_ONLY'] === '1',
   };
 }

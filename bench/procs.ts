@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -9,14 +10,21 @@ export const nodeTs = (file: string, ...args: string[]): string[] => ['--import'
 
 export interface Proc { child: ChildProcess; pid: number; stop(): Promise<void>; output(): string }
 
+let started = 0;
+
+/**
+ * Starts a child with its stdout and stderr in a file under bench/.work/logs, as a container's log
+ * driver would take them: piping them into this process would put the bench's own CPU on the scale.
+ */
 export function start(args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): Proc {
-  const child = spawn(process.execPath, [...nodeFlags, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (b: Buffer): void => { out = (out + String(b)).slice(-4000); };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  const dir = join(root, 'bench/.work/logs');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${process.pid}-${++started}.log`);
+  const fd = openSync(file, 'w');
+  const child = spawn(process.execPath, [...nodeFlags, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
   return {
-    child, pid: child.pid ?? 0, output: () => out,
+    child, pid: child.pid ?? 0, output: () => readFileSync(file, 'utf8').slice(-4000),
     stop: () => new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
       const kill = setTimeout(() => child.kill('SIGKILL'), 15000);

@@ -6,12 +6,12 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deleteKeys } from '../test/helpers/gateway.js';
 import { readOptions, type BenchOptions } from './options.js';
-import { load, median, memory, nodeTs, percentile, root, sleep, start, freePort, waitForPort, type LoadResult } from './procs.js';
-import { writeReport, type Results, type Row } from './report.js';
+import { load, median, memory, nodeTs, percentile, root, sleep, start, freePort, waitForPort, type LoadResult, type Proc } from './procs.js';
+import { SUSTAINED, writeReport, type Results, type Row } from './report.js';
 import { scenarios, uploadRoute } from './scenarios.js';
 import { summarise } from './profile-summary.js';
 import { available, cliArgs, drain, obliterate, startStudyhook, writeConfig, type Cluster } from './studyhook.js';
-import { upload } from './upload.js';
+import { upload, type UploadResult } from './upload.js';
 
 const opts = readOptions(process.argv.slice(2));
 const runId = randomUUID().slice(0, 8);
@@ -27,14 +27,17 @@ async function measure(name: string, ports: number[], key: string, between: () =
   await Promise.all(ports.map((p) => load({ url: url(p), key, connections: opts.connections, duration: opts.warmup })));
   await between();
   const reps: LoadResult[] = [];
+  let drainMs = 0;
   for (let i = 0; i < opts.reps; i++) {
     // why: one autocannon per API port, in parallel; their req/s add up (scale-out) and the latencies are the worst port's.
     const parts = await Promise.all(ports.map((p) => load({ url: url(p), key, connections: Math.max(1, Math.round(opts.connections / ports.length)), duration: opts.duration })));
     reps.push({ rps: parts.reduce((s, r) => s + r.rps, 0), p50: Math.max(...parts.map((r) => r.p50)), p99: Math.max(...parts.map((r) => r.p99)), total: parts.reduce((s, r) => s + r.total, 0), non2xx: parts.reduce((s, r) => s + r.non2xx, 0), errors: parts.reduce((s, r) => s + r.errors + r.timeouts, 0), timeouts: 0 });
+    const t = Date.now();
     await between();
+    drainMs = Math.max(drainMs, Date.now() - t);
   }
-  const row: Row = { name, rps: median(reps.map((r) => r.rps)), p50: median(reps.map((r) => r.p50)), p99: median(reps.map((r) => r.p99)), non2xx: reps.reduce((s, r) => s + r.non2xx, 0), errors: reps.reduce((s, r) => s + r.errors, 0), reps: reps.map((r) => Math.round(r.rps)) };
-  log(`${name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms (reps ${row.reps.join(', ')}; non-2xx ${row.non2xx})`);
+  const row: Row = { name, rps: median(reps.map((r) => r.rps)), p50: median(reps.map((r) => r.p50)), p99: median(reps.map((r) => r.p99)), non2xx: reps.reduce((s, r) => s + r.non2xx, 0), errors: reps.reduce((s, r) => s + r.errors, 0), reps: reps.map((r) => Math.round(r.rps)), drainMs };
+  log(`${name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms (reps ${row.reps.join(', ')}; non-2xx ${row.non2xx}; backlog after a rep drained in ≤ ${drainMs} ms)`);
   return row;
 }
 
@@ -43,7 +46,8 @@ async function skeleton(which: 'a' | 'b'): Promise<Row> {
   const p = start(nodeTs(`bench/servers/skeleton-${which}.ts`), { ...env, PORT: String(port) });
   try {
     await waitForPort(port, p);
-    return await measure(`Skeleton ${which.toUpperCase()} (${which === 'a' ? 'express + express.json() + ajv + await queue.add()' : 'node:http + ajv + queue.add()'})`, [port], 'skeleton', () => obliterate(opts.redisUrl, prefix, `skeleton-${which}`));
+    // why: a skeleton's queue is emptied by obliterate, not drained by a worker: no backlog figure.
+    return { ...await measure(`Skeleton ${which.toUpperCase()} (${which === 'a' ? 'express + express.json() + ajv + await queue.add()' : 'node:http + ajv + queue.add()'})`, [port], 'skeleton', () => obliterate(opts.redisUrl, prefix, `skeleton-${which}`)), drainMs: undefined };
   } finally { await p.stop(); }
 }
 
@@ -52,9 +56,8 @@ async function withStudyhook<T>(config: string, apis: number, workers: number, f
   try { return await fn(c); } finally { await c.stop(); }
 }
 
-/** Drains the queue; with --api-only a worker runs just for that, so it never competes with the load. */
+/** Drains the queue with a worker started just for that, so that it never competes with the load. */
 async function drainWith(config: string): Promise<void> {
-  if (!opts.apiOnly) { await drain(opts.redisUrl, prefix); return; }
   const w = start([...cliArgs(), 'worker', '--config', config], env);
   try { await drain(opts.redisUrl, prefix); } finally { await w.stop(); }
 }
@@ -68,23 +71,40 @@ async function e2e(config: string, peak: number): Promise<Results['e2e']> {
     await sleep(500); // the sink flushes its notes every 200 ms
     const ms = (await readFile(e2eFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
     const out = { rate, delivered: ms.length, p50: percentile(ms, 50), p99: percentile(ms, 99), httpP50: r.p50, httpP99: r.p99 };
-    log(`end-to-end at ${rate} req/s: p50 ${out.p50} ms, p99 ${out.p99} ms over ${ms.length} deliveries`);
+    log(`end-to-end at ${rate} req/s: p50 ${out.p50} ms, p99 ${out.p99} ms over ${ms.length} deliveries of ${r.total} requests`);
     return out;
   });
 }
 
+/** One server per upload kind, each upload alternating between them `reps` times (medians), so a disk that slows down later in the run slows all three. */
 async function uploads(config: string): Promise<Results['upload']> {
   const bytes = opts.uploadMb * 1024 * 1024;
-  const port = await freePort();
-  const raw = start(nodeTs('bench/servers/raw-upload.ts'), { ...env, PORT: String(port) });
-  let rawResult;
-  try { await waitForPort(port, raw); rawResult = await upload({ port, path: '/', bytes, server: raw }); } finally { await raw.stop(); }
-  await cleanUploads();
-  log(`raw upload: ${rawResult.mbPerSec.toFixed(0)} MB/s, peak RSS ${rawResult.peakRssMb.toFixed(0)} MB (idle ${rawResult.idleRssMb.toFixed(0)} MB)`);
-  if (!available(uploadRoute.platform)) return { mb: opts.uploadMb, raw: rawResult, studyhook: undefined };
-  const sh = await withStudyhook(config, 1, 0, (c) => upload({ port: c.ports[0]!, path: uploadRoute.path, bytes, server: c.apis[0]!, multipart: { field: uploadRoute.field, fields: { expSessionNr: '4711', newFileName: 'bench.bin' } } }));
-  log(`studyhook upload: ${sh.mbPerSec.toFixed(0)} MB/s, peak RSS ${sh.peakRssMb.toFixed(0)} MB (idle ${sh.idleRssMb.toFixed(0)} MB, HTTP ${sh.status})`);
-  return { mb: opts.uploadMb, raw: rawResult, studyhook: sh };
+  const rawServer = async (fsync: boolean): Promise<{ port: number; proc: Proc }> => {
+    const port = await freePort();
+    const proc = start(nodeTs('bench/servers/raw-upload.ts'), { ...env, PORT: String(port), BENCH_RAW_FSYNC: fsync ? '1' : '0' });
+    await waitForPort(port, proc);
+    return { port, proc };
+  };
+  const raw = await rawServer(false);
+  const rawSync = await rawServer(true);
+  const sh = available(uploadRoute.platform) ? await startStudyhook(config, { apis: 1, workers: 0, env }) : undefined;
+  const runs: { raw: UploadResult[]; rawFsync: UploadResult[]; studyhook: UploadResult[] } = { raw: [], rawFsync: [], studyhook: [] };
+  try {
+    for (let i = 0; i < opts.reps; i++) {
+      runs.raw.push(await upload({ port: raw.port, path: '/', bytes, server: raw.proc }));
+      await cleanUploads();
+      runs.rawFsync.push(await upload({ port: rawSync.port, path: '/', bytes, server: rawSync.proc }));
+      await cleanUploads();
+      if (sh) runs.studyhook.push(await upload({ port: sh.ports[0]!, path: uploadRoute.path, bytes, server: sh.apis[0]!, multipart: { field: uploadRoute.field, fields: { expSessionNr: '4711', newFileName: 'bench.bin' } } }));
+      await rm(join(work, 'data', 'blobs'), { recursive: true, force: true });
+    }
+  } finally {
+    await Promise.all([raw.proc.stop(), rawSync.proc.stop(), sh?.stop()]);
+  }
+  const mid = (xs: UploadResult[]): UploadResult | undefined => (xs.length === 0 ? undefined : { ...xs[0]!, mbPerSec: median(xs.map((x) => x.mbPerSec)), seconds: median(xs.map((x) => x.seconds)), peakRssMb: Math.max(...xs.map((x) => x.peakRssMb)), reps: xs.map((x) => Math.round(x.mbPerSec)) });
+  const out = { mb: opts.uploadMb, raw: mid(runs.raw)!, rawFsync: mid(runs.rawFsync)!, studyhook: mid(runs.studyhook) };
+  for (const [k, v] of Object.entries(out)) if (typeof v === 'object' && v) log(`upload ${k}: ${v.mbPerSec.toFixed(0)} MB/s (reps ${v.reps?.join(', ')}), peak RSS ${v.peakRssMb.toFixed(0)} MB (idle ${v.idleRssMb.toFixed(0)} MB, HTTP ${v.status})`);
+  return out;
 }
 
 async function cleanUploads(): Promise<void> {
@@ -138,12 +158,18 @@ async function main(): Promise<void> {
     const a = await skeleton('a');
     const b = await skeleton('b');
     results.rows.push(a, b);
+    // why: like the skeletons, the scenario rows measure ingest alone (HTTP → durable enqueue → reply);
+    // the queue is drained between repetitions by a worker that runs only then.
     for (const s of scenarios) {
       if (opts.only && !s.platform.includes(opts.only)) continue;
       if (!available(s.platform)) { results.skipped.push(`${s.name} (no '${s.platform}' adapter in adapters/index.ts)`); continue; }
-      results.rows.push(await withStudyhook(config, 1, opts.apiOnly ? 0 : 1, (c) => measure(`studyhook: ${s.name}${opts.apiOnly ? ' (API only)' : ''}`, c.ports, s.platform, () => drainWith(config))));
+      results.rows.push(await withStudyhook(config, 1, 0, (c) => measure(`studyhook: ${s.name}`, c.ports, s.platform, () => drainWith(config))));
     }
-    const peak = results.rows.find((r) => r.name.includes('Sensor Logger'))?.rps ?? 1000;
+    // why: the whole system on the same cores: the API while its worker delivers everything. Its rate
+    // is what the machine sustains, so the end-to-end and soak loads are set at half of it.
+    const sustained = await withStudyhook(config, 1, 1, (c) => measure(`${SUSTAINED}: Sensor Logger, API + worker delivering`, c.ports, 'sensorlogger', () => drain(opts.redisUrl, prefix)));
+    results.rows.push(sustained);
+    const peak = sustained.rps;
     results.e2e = await e2e(config, peak);
     results.upload = await uploads(config);
     if (opts.soakMinutes > 0) results.soak = await soak(config, peak);

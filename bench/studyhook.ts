@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { stringify } from 'yaml';
 import { adapters } from '../adapters/index.js';
+import { sinkQueueName } from '../src/queue/redis.js';
 import { platformConfig } from './scenarios.js';
 import { freePort, nodeTs, root, sleep, start, waitForPort, type Proc } from './procs.js';
 
@@ -53,7 +54,8 @@ function connection(url: string): { host: string; port: number } {
 
 /** Waits until the workers have delivered everything (so one repetition's backlog never slows the next). */
 export async function drain(redisUrl: string, prefix: string, timeoutMs = 120000): Promise<void> {
-  const q = new Queue(SINK, { connection: connection(redisUrl), prefix });
+  // why: the sink's queue as the gateway names it (`sink-<name>`); a wrong name would count an empty queue and never wait.
+  const q = new Queue(sinkQueueName(SINK), { connection: connection(redisUrl), prefix });
   try {
     const end = Date.now() + timeoutMs;
     while (Date.now() < end) {

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { memory, sleep, type Proc } from './procs.js';
 
-export interface UploadResult { mbPerSec: number; seconds: number; peakRssMb: number; idleRssMb: number; status: number }
+export interface UploadResult { mbPerSec: number; seconds: number; peakRssMb: number; idleRssMb: number; status: number; reps?: number[] }
 
 const CHUNK = Buffer.alloc(1024 * 1024, 'studyhook-bench ');
 
