@@ -9,7 +9,7 @@ import type { UploadResult } from './upload.js';
 
 /** One load target's medians over the repetitions. */
 /** `drainMs`: the longest wait, after a repetition, until the queue was empty (with a worker running during the load, a long one means the worker fell behind). */
-export interface Row { name: string; rps: number; p50: number; p99: number; non2xx: number; errors: number; reps: number[]; drainMs?: number }
+export interface Row { name: string; rps: number; p50: number; p99: number; non2xx: number; errors: number; reps: number[]; drainMs?: number | undefined }
 
 /** Everything a run measured (bench/results/latest.json). */
 export interface Results {
