@@ -141,7 +141,9 @@ async function scaleOut(config: string, s: NonNullable<BenchOptions['scale']>): 
 
 async function profile(config: string): Promise<Results['profile']> {
   const dir = join(work, 'cpuprofile');
-  await withStudyhook(config, 1, 1, (c) => load({ url: `http://127.0.0.1:${c.ports[0]}`, key: 'sensorlogger', connections: opts.connections, duration: Math.max(opts.duration, 5) }), ['--cpu-prof', '--cpu-prof-dir', dir]);
+  // why: the API alone, as in the scenario rows; with --only, the first platform it matches.
+  const key = scenarios.find((s) => available(s.platform) && (!opts.only || s.platform.includes(opts.only)))?.platform ?? 'sensorlogger';
+  await withStudyhook(config, 1, 0, (c) => load({ url: `http://127.0.0.1:${c.ports[0]}`, key, connections: opts.connections, duration: Math.max(opts.duration, 5) }), ['--cpu-prof', '--cpu-prof-dir', dir]);
   const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
   // why: the API process writes its profile on exit; workers were started without the flag.
   const file = join(dir, files[0] ?? '');

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 const NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
 
@@ -28,7 +28,7 @@ function stable(value: unknown): string {
 
 /** A short hash of a value that ignores key order (so JSON and urlencoded give the same). */
 export function hashOf(value: unknown): string {
-  return createHash('sha256').update(stable(value)).digest('hex').slice(0, 32);
+  return hash('sha256', stable(value)).slice(0, 32);
 }
 
 const PG_TIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?)([+-]\d{2})(?::?(\d{2}))?$/;

@@ -58,7 +58,7 @@ function toEnvelopes(config: ResolvedConfig, r: QuarantineRecord): { envelopes?:
     body: Buffer.alloc(0), ip: '', requestId: r.requestid, receivedAt: new Date(r.receivedat),
   };
   const drafts = route.normalise({ payload: r.payload, request, settings });
-  return { envelopes: drafts.map((d) => buildEvent(d, request, r.bodysha256, [])) };
+  return { envelopes: drafts.map((d) => buildEvent(d, request, r.bodysha256, new Set())) };
 }
 
 export const quarantine = defineCommand({

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import type { EventDraft, IncomingRequest } from '../adapter/types.js';
 import type { StudyhookEvent } from '../generated/event.js';
 
@@ -13,22 +13,22 @@ export interface Envelope {
 }
 
 function hashId(parts: readonly (string | number)[]): string {
-  const h = createHash('sha256').update(parts.map(String).join('\u001f')).digest('hex');
+  const h = hash('sha256', parts.map(String).join('\u001f'));
   // why: UUID-shaped so that every tool that expects a CloudEvents id of that form is happy.
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
 /** The id BullMQ and the dedup keys use: short, never integer-like, never with ':'. */
 export function jobIdOf(eventId: string): string {
-  return `e${createHash('sha256').update(eventId).digest('hex').slice(0, 40)}`;
+  return `e${hash('sha256', eventId).slice(0, 40)}`;
 }
 
 export function sha256Hex(body: Buffer): string {
-  return createHash('sha256').update(body).digest('hex');
+  return hash('sha256', body);
 }
 
 /** Turns an adapter's draft into a CloudEvents 1.0 event with studyhook's extensions. */
-export function buildEvent(draft: EventDraft, req: IncomingRequest, bodySha256: string, secretHeaders: readonly string[]): Envelope {
+export function buildEvent(draft: EventDraft, req: IncomingRequest, bodySha256: string, secretHeaders: ReadonlySet<string>): Envelope {
   const receivedat = req.receivedAt.toISOString();
   const id = draft.id ?? (draft.key ? hashId([req.platform, req.namespace, draft.type, ...draft.key]) : randomUUID());
   const event: StudyhookEvent = {
@@ -51,8 +51,9 @@ export function buildEvent(draft: EventDraft, req: IncomingRequest, bodySha256: 
     data: draft.data,
   };
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name] = secretHeaders.includes(name) ? '[redacted]' : value;
+  for (const name in req.headers) {
+    const value = req.headers[name];
+    if (value !== undefined) headers[name] = secretHeaders.has(name) ? '[redacted]' : value;
   }
   const request = { method: req.method, path: `/${req.platform}/${req.namespace}${req.route ? `/${req.route}` : ''}`, headers, bodySize: req.body.length, ip: req.ip };
   return draft.secrets ? { event, request, secrets: draft.secrets } : { event, request };

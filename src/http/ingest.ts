@@ -50,7 +50,7 @@ export function createIngestHandler(deps: IngestDeps, headers: readonly [string,
   const { config, logger, metrics } = deps;
   const rateLimit = createRateLimiter(config.server.rateLimit);
   const clientIp = createClientIp(config.server.trustProxy);
-  const secretHeaders = new Map([...deps.adapters.values()].map((a) => [a.platform, [...SECRET_HEADERS, ...(a.secretHeaders ?? [])]]));
+  const secretHeaders = new Map([...deps.adapters.values()].map((a) => [a.platform, new Set([...SECRET_HEADERS, ...(a.secretHeaders ?? [])])]));
 
   async function run(req: IncomingMessage, res: ServerResponse, ctx: ErrorContext & { requestId: string }, query: string | undefined): Promise<void> {
     const m = resolveRoute(ctx.path, deps.adapters, config.platforms);

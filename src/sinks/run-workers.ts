@@ -28,7 +28,7 @@ function emitter(publisher: Publisher) {
       method: 'EMIT', platform: from.platform, namespace: from.namespace, route: '', params: {}, headers: {}, query: {},
       body, ip: '', requestId: from.requestid ?? from.id, receivedAt: new Date(),
     };
-    const env = buildEvent(draft, req, sha256Hex(body), []);
+    const env = buildEvent(draft, req, sha256Hex(body), new Set());
     env.request.path = `emit:${from.id}`;
     await publisher.publish([env]);
     return env.event;
