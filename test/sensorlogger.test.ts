@@ -105,4 +105,21 @@ describe('Sensor Logger webhook through the real pipeline', () => {
     assert.match(metrics.text, /studyhook_queue_jobs\{sink="rec",state="/);
     assert.match(metrics.text, /studyhook_publish_duration_seconds_count 1/);
   });
+
+  it('sends helmet\'s security headers, an X-Request-Id and a JSON content type on platform replies and their errors, as on ops routes', async () => {
+    const ops = await request(t.gateway.app!).get('/healthz').expect(200);
+    const ok = await request(t.gateway.app!).post('/sensorlogger/pilot').set('X-Request-Id', 'lab-req-42').send(body).expect(200);
+    const refused = await request(t.gateway.app!).post('/sensorlogger/locked').send({ ...body, secretCode: 'guess' }).expect(401);
+    const unknown = await request(t.gateway.app!).post('/nosuchplatform/x').send(body).expect(404);
+    for (const name of ['content-security-policy', 'strict-transport-security', 'x-content-type-options', 'x-frame-options', 'cross-origin-resource-policy', 'referrer-policy']) {
+      assert.ok(ops.headers[name], name);
+      for (const res of [ok, refused, unknown]) assert.equal(res.headers[name], ops.headers[name], name);
+    }
+    assert.equal(ok.headers['x-request-id'], 'lab-req-42');
+    assert.match(String(refused.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+    for (const res of [ok, refused, unknown]) assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+    assert.equal(Number(ok.headers['content-length']), Buffer.byteLength(ok.text));
+    assert.equal(refused.body.code, 'SH_UNAUTHORIZED');
+    assert.equal(unknown.body.code, 'SH_UNKNOWN_PLATFORM');
+  });
 });

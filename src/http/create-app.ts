@@ -10,11 +10,11 @@ import { createOpsRouter } from './ops-routes.js';
  * helmet's headers, set once: with static options its middleware only calls setHeader, so the
  * platform routes (which skip express) get the very same headers without running it per request.
  */
-function helmetHeaders(): [string, string][] {
+function helmetHeaders(): Record<string, string> {
   const headers = new Map<string, string>();
   const res = { setHeader: (k: string, v: unknown) => { headers.set(k, String(v)); }, removeHeader: (k: string) => { headers.delete(k); } };
   helmet()({} as IncomingMessage, res as unknown as ServerResponse, (err?: unknown) => { if (err) throw err; });
-  return [...headers];
+  return Object.fromEntries(headers);
 }
 
 function firstSegment(path: string): string {

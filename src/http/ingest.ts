@@ -44,9 +44,9 @@ function defaultReply(events: readonly { id: string }[]): Reply {
  *
  * It runs on plain node:http objects, not through express: every platform route needs the raw bytes
  * anyway, and express's router and response helpers cost more CPU per request than the whole
- * pipeline (bench/README.md). `headers` are set on every reply (helmet's, computed once).
+ * pipeline (bench/README.md). `headers` go on every reply (helmet's, computed once).
  */
-export function createIngestHandler(deps: IngestDeps, headers: readonly [string, string][] = []) {
+export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<string, string>> = {}) {
   const { config, logger, metrics } = deps;
   const rateLimit = createRateLimiter(config.server.rateLimit);
   const clientIp = createClientIp(config.server.trustProxy);
@@ -58,7 +58,12 @@ export function createIngestHandler(deps: IngestDeps, headers: readonly [string,
     ctx.route = m.routeName || '/';
     const { route } = m;
     const ip = clientIp(req);
-    if (route.cors && applyCors(req, res, m.adapter, m.settings)) return; // preflight answered
+    if (route.cors) {
+      // why: the cors middleware may answer a preflight itself, so every header must be on the response first.
+      for (const k in ctx.base) res.setHeader(k, ctx.base[k]!);
+      ctx.base = undefined;
+      if (applyCors(req, res, m.adapter, m.settings)) return; // preflight answered
+    }
     if (route.cors) rateLimit(ip); // why: browser-facing routes are open to anyone's script; after CORS so a 429 is readable
     const methods = route.methods ?? ['POST'];
     const method = req.method ?? 'GET';
@@ -77,7 +82,7 @@ export function createIngestHandler(deps: IngestDeps, headers: readonly [string,
     if (verify && !(await verify(incoming, m.settings))) throw new StudyhookError('SH_UNAUTHORIZED');
 
     const handshake = route.handshake?.(incoming, m.settings);
-    if (handshake) { metrics.handshakes.inc({ platform: m.platform }); logger.info({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace }, 'handshake answered'); writeReply(req, res, handshake); return; }
+    if (handshake) { metrics.handshakes.inc({ platform: m.platform }); logger.info({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace }, 'handshake answered'); writeReply(req, res, handshake, ctx.base); return; }
 
     const payload = multipart
       ? await parseMultipart(req, deps.blobs, { fileBytes: limit, files: 4, fields: 100, fieldBytes: 1024 * 1024 })
@@ -89,7 +94,7 @@ export function createIngestHandler(deps: IngestDeps, headers: readonly [string,
       await keepQuarantined(config.dataDir, incoming, { bodysha256: bodySha, problems, payload: redactFields(payload, m.adapter.secretFields ?? []) });
       metrics.quarantined.inc({ platform: m.platform, route: ctx.route });
       logger.warn({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace, route: m.routeName, problems }, 'payload quarantined');
-      writeReply(req, res, route.invalidReply?.(problems, incoming) ?? { status: 422, body: { statusCode: 422, code: 'SH_INVALID_PAYLOAD', error: 'Unprocessable Entity', message: 'Payload does not match the platform schema; it was kept in quarantine', details: problems } });
+      writeReply(req, res, route.invalidReply?.(problems, incoming) ?? { status: 422, body: { statusCode: 422, code: 'SH_INVALID_PAYLOAD', error: 'Unprocessable Entity', message: 'Payload does not match the platform schema; it was kept in quarantine', details: problems } }, ctx.base);
       return;
     }
 
@@ -97,7 +102,7 @@ export function createIngestHandler(deps: IngestDeps, headers: readonly [string,
     const envelopes = drafts.map((d) => buildEvent(d, incoming, bodySha, secretHeaders.get(m.platform)!));
     await deps.publisher.publish(envelopes);
     const events = envelopes.map((e) => ({ id: e.event.id, type: e.event.type, data: e.event.data }));
-    writeReply(req, res, route.reply?.(events, incoming) ?? defaultReply(events));
+    writeReply(req, res, route.reply?.(events, incoming) ?? defaultReply(events), ctx.base);
   }
 
   /** Request metric and access log line (for requests that reached a platform route), once the reply is written. */
@@ -113,9 +118,7 @@ export function createIngestHandler(deps: IngestDeps, headers: readonly [string,
     const start = process.hrtime.bigint();
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    for (const [k, v] of headers) res.setHeader(k, v);
-    res.setHeader('X-Request-Id', requestId);
-    const ctx: ErrorContext & { requestId: string } = { requestId, path };
+    const ctx: ErrorContext & { requestId: string } = { requestId, path, base: { ...headers, 'X-Request-Id': requestId } };
     run(req, res, ctx, query)
       .catch((err: unknown) => { writeError(err, req, res, ctx, logger); })
       .finally(() => { done(req, res, ctx, start); });

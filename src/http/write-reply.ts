@@ -6,9 +6,10 @@ import type { Reply } from '../adapter/types.js';
 /**
  * Writes a reply on a plain node response the way express's `res.send` would: objects as JSON
  * (`application/json; charset=utf-8`), strings as HTML, Buffers as octet-stream unless the reply
- * names a Content-Type, and always a Content-Length.
+ * names a Content-Type, and always a Content-Length. `base` headers (helmet's, the request id) go
+ * out in the same writeHead: one call instead of a setHeader for each.
  */
-export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
+export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Reply, base?: Readonly<Record<string, string>>): void {
   const { body } = reply;
   let payload: string | Buffer | undefined;
   let type: string | undefined;
@@ -16,15 +17,19 @@ export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Rep
   else if (Buffer.isBuffer(body)) { payload = body; type = 'application/octet-stream'; }
   else if (typeof body === 'string') { payload = body; type = 'text/html; charset=utf-8'; }
   else { payload = JSON.stringify(body); type = 'application/json; charset=utf-8'; }
-  if (reply.headers) for (const k in reply.headers) res.setHeader(k, reply.headers[k]!);
-  if (type && !res.hasHeader('content-type')) res.setHeader('Content-Type', type);
-  if (payload !== undefined) res.setHeader('Content-Length', Buffer.byteLength(payload));
-  res.statusCode = reply.status;
+  const headers: Record<string, string | number> = { ...base, ...reply.headers };
+  if (type && !res.hasHeader('content-type') && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = type;
+  if (payload !== undefined) headers['Content-Length'] = Buffer.byteLength(payload);
+  res.writeHead(reply.status, headers);
   res.end(req.method === 'HEAD' ? undefined : payload);
 }
 
 /** Where a failed request was going: the route pattern for platform routes, else the path. */
-export interface ErrorContext { requestId?: string | undefined; platform?: string | undefined; route?: string | undefined; path: string }
+export interface ErrorContext {
+  requestId?: string | undefined; platform?: string | undefined; route?: string | undefined; path: string;
+  /** Headers not set on the response yet, for {@link writeReply}'s `base`. */
+  base?: Readonly<Record<string, string>> | undefined;
+}
 
 /**
  * The one error reply, for the platform routes and the express ops routes alike: the fixed JSON
@@ -40,5 +45,5 @@ export function writeError(err: unknown, req: IncomingMessage, res: ServerRespon
     logger.error({ requestId: ctx.requestId, method: req.method, ...where, code: body.code, err: known?.cause ?? err }, body.code === 'SH_QUEUE_UNAVAILABLE' ? 'event store unavailable' : 'request failed');
   }
   if (res.headersSent) { res.destroy(); return; }
-  writeReply(req, res, { status: body.statusCode, headers: known?.headers ?? {}, body });
+  writeReply(req, res, { status: body.statusCode, headers: known?.headers ?? {}, body }, ctx.base);
 }
