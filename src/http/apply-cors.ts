@@ -3,6 +3,13 @@ import cors from 'cors';
 import type { Adapter } from '../adapter/types.js';
 import { StudyhookError } from '../errors.js';
 
+const options = { methods: ['POST', 'OPTIONS'], allowedHeaders: ['Content-Type'], maxAge: 600, optionsSuccessStatus: 204 };
+// why: an echoed, listed origin may also carry credentials (a credentialed request needs both); `*` never may.
+// why: built once: with static options the cors middleware runs synchronously; it ends preflights itself.
+const anyOrigin = cors({ ...options, origin: '*', credentials: false });
+const listedOrigin = cors({ ...options, origin: true, credentials: true });
+const noOrigin = cors({ ...options, origin: false, credentials: true });
+
 /**
  * CORS for browser-facing routes, set before anything can fail so that error replies carry the
  * headers too (a browser that cannot read an error retries forever). Returns true when it answered
@@ -15,8 +22,6 @@ export function applyCors(req: IncomingMessage, res: ServerResponse, adapter: Ad
   if (origin !== undefined && !any && !allowed.includes(origin)) {
     throw new StudyhookError('SH_FORBIDDEN_ORIGIN', `Origin ${origin.slice(0, 200)} is not allowed here (allowed: ${allowed.join(', ') || 'none'})`);
   }
-  // why: with static options the cors middleware runs synchronously; it ends preflights itself.
-  // why: an echoed, listed origin may also carry credentials (a credentialed request needs both); `*` never may.
-  cors({ origin: any ? '*' : origin !== undefined, credentials: !any, methods: ['POST', 'OPTIONS'], allowedHeaders: ['Content-Type'], maxAge: 600, optionsSuccessStatus: 204 })(req, res, () => undefined);
+  (any ? anyOrigin : origin !== undefined ? listedOrigin : noOrigin)(req, res, () => undefined);
   return res.writableEnded;
 }
