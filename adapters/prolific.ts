@@ -1,14 +1,17 @@
-import { defineAdapter, type EventDraft } from '../src/adapter/types.js';
+import { defineAdapter, type EventDraft, type IncomingRequest } from '../src/adapter/types.js';
 import type { ProlificEvent } from '../src/generated/prolific-event.js';
 import type { ProlificSettings } from '../src/generated/prolific-settings.js';
 import { createProlificClient, type ProlificClientOptions } from './prolific/client.js';
-import { prolificSignedForm, timestampMs } from './prolific/verify.js';
+import { prolificSignedForm, timestampMs, type SignedForm } from './prolific/verify.js';
 
 /** `submission.status.change` → `prolific.submission.status.change`; odd characters of unknown types become `_`. */
 function eventType(eventTypeName: string): string {
   const clean = eventTypeName.toLowerCase().replace(/[^a-z0-9_.]/g, '_').replace(/\.{2,}/g, '.').replace(/^\.|\.$/g, '');
   return `prolific.${clean || 'unknown'}`;
 }
+
+// why: verify already found which form was signed; normalise reads it rather than computing the HMACs again.
+const signedForms = new WeakMap<IncomingRequest, SignedForm>();
 
 /**
  * Prolific webhooks: `POST /prolific/<ns>` for every event type (submission.status.change,
@@ -24,7 +27,7 @@ export default defineAdapter<ProlificSettings>({
     // why: the Content-Type of deliveries is not documented; parse JSON whatever it says (prolific.md open question 3).
     body: 'json-any',
     maxBytes: 256 * 1024,
-    verify: (req, settings) => prolificSignedForm(req, settings) !== undefined,
+    verify: (req, settings) => { const form = prolificSignedForm(req, settings); if (form) signedForms.set(req, form); return form !== undefined; },
     schema: 'studyhook/prolific/event',
     // why: a signed body that fails validation is kept and answered 2xx, because Prolific retries any
     // non-2xx for 24 hours and disables a subscription after 5 days of failures (prolific.md open question 7).
@@ -45,7 +48,7 @@ export default defineAdapter<ProlificSettings>({
         ...(p.participant_id !== undefined && { participantid: p.participant_id }),
         ...(sentMs !== undefined && { time: new Date(sentMs).toISOString() }),
         extensions: {
-          signedform: prolificSignedForm(request, settings) ?? 'raw',
+          signedform: signedForms.get(request) ?? prolificSignedForm(request, settings) ?? 'raw',
           ...(sent !== undefined && { prolifictimestamp: sent }),
           ...(typeof p.status === 'string' && { status: p.status }),
         },
