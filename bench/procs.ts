@@ -72,7 +72,7 @@ export function memory(pid: number): { rss: number; hwm: number } {
 }
 
 /** Runs autocannon in a child process and returns its summary. */
-export async function load(opts: { url: string; key: string; connections: number; duration: number; overallRate?: number }): Promise<LoadResult> {
+export async function load(opts: { url: string; key: string; connections: number; duration: number; rate?: number }): Promise<LoadResult> {
   const p = start(nodeTs('bench/load-child.ts', JSON.stringify(opts)));
   await new Promise<void>((resolve) => p.child.once('exit', () => resolve()));
   const line = p.output().trim().split('\n').pop() ?? '';

@@ -16,7 +16,7 @@ export interface Results {
   startedAt: string; options: BenchOptions; argv: string[]; prefix: string; rows: Row[]; skipped: string[];
   e2e: { rate: number; delivered: number; p50: number; p99: number; httpP50: number; httpP99: number } | undefined;
   upload: { mb: number; raw: UploadResult; rawFsync: UploadResult; studyhook: UploadResult | undefined } | undefined;
-  soak: { minutes: number; startMb: number; endMb: number; slopeMbPerMin: number; samples: number } | undefined;
+  soak: { minutes: number; startMb: number; endMb: number; slopeMbPerMin: number; floorSlopeMbPerMin: number; floorsMb: number[]; samples: number; everyTenSeconds: number[][] } | undefined;
   scale: Array<{ apis: number; workers: number; rps: number; p99: number }> | undefined;
   profile: (Summary & { file: string }) | undefined;
   machine?: Record<string, string>;
@@ -71,7 +71,7 @@ export function writeReport(r: Results): string {
     lines.push(`| Upload peak RSS < 150 MB | ${u.studyhook.peakRssMb.toFixed(0)} MB (idle ${u.studyhook.idleRssMb.toFixed(0)} MB) | ${pass(u.studyhook.peakRssMb < 150)} |`);
   } else lines.push('| Upload vs raw stream | no multipart route (Labvanced adapter) yet | not measured |');
   if (r.e2e) lines.push(`| Ingest-to-sink p50 ≤ 10 ms, p99 ≤ 50 ms at half peak | p50 ${r.e2e.p50} ms, p99 ${r.e2e.p99} ms | ${pass(r.e2e.p50 <= 10 && r.e2e.p99 <= 50)} |`);
-  lines.push(r.soak ? `| Memory flat over the soak | ${r.soak.slopeMbPerMin.toFixed(2)} MB/min over ${r.soak.minutes} min | ${pass(Math.abs(r.soak.slopeMbPerMin) < 1)} |` : '| Memory flat over a 5-minute soak | run with --soak | not measured |');
+  lines.push(r.soak ? `| Memory flat over the soak (post-GC floor) | floor ${r.soak.floorSlopeMbPerMin.toFixed(2)} MB/min, all samples ${r.soak.slopeMbPerMin.toFixed(2)} MB/min, over ${r.soak.minutes} min | ${pass(Math.abs(r.soak.floorSlopeMbPerMin) < 1)} |` : '| Memory flat over a 5-minute soak | run with --soak | not measured |');
   if (u) {
     const row = (name: string, x: UploadResult): string => `| ${name} | ${x.mbPerSec.toFixed(0)} | ${x.reps?.join(', ') ?? ''} | ${x.seconds.toFixed(1)} | ${x.peakRssMb.toFixed(0)} | ${x.idleRssMb.toFixed(0)} | ${ratio(x.mbPerSec, u.raw.mbPerSec)} | ${ratio(x.mbPerSec, u.rawFsync.mbPerSec)} |`;
     lines.push('', `## Upload (${u.mb} MiB, one request; median of ${o.reps}, the three servers alternating)`, '', '| Server | MB/s | reps | s | peak RSS MB | idle RSS MB | vs raw | vs raw + fsync |', '|---|---:|---|---:|---:|---:|---:|---:|');
@@ -79,7 +79,7 @@ export function writeReport(r: Results): string {
     if (u.studyhook) lines.push(row(`studyhook ${'`/file_upload`'} (HTTP ${u.studyhook.status}): multipart, sha256, fsync`, u.studyhook));
   }
   if (r.e2e) lines.push('', '## End-to-end (request received → no-op sink)', '', `At ${r.e2e.rate} req/s (half the sustained rate): p50 ${r.e2e.p50} ms, p99 ${r.e2e.p99} ms over ${r.e2e.delivered} deliveries; HTTP p50 ${r.e2e.httpP50} ms, p99 ${r.e2e.httpP99} ms.`);
-  if (r.soak) lines.push('', '## Soak', '', `${r.soak.minutes} min at half peak, ${r.soak.samples} RSS samples of the API process: ${r.soak.startMb.toFixed(0)} → ${r.soak.endMb.toFixed(0)} MB after warm-up, trend ${r.soak.slopeMbPerMin.toFixed(2)} MB/min.`);
+  if (r.soak) lines.push('', '## Soak', '', `${r.soak.minutes} min at half peak, ${r.soak.samples} RSS samples of the API process: ${r.soak.startMb.toFixed(0)} → ${r.soak.endMb.toFixed(0)} MB after warm-up, trend ${r.soak.slopeMbPerMin.toFixed(2)} MB/min. The lowest RSS of each 30 s window (the floor a leak would raise): ${r.soak.floorsMb.join(', ')} MB, trend ${r.soak.floorSlopeMbPerMin.toFixed(2)} MB/min.`, '', `RSS every 10 s (s: MB): ${r.soak.everyTenSeconds.map(([t, mb]) => `${t}: ${mb}`).join(', ')}`);
   if (r.scale) {
     const one = r.scale[0]?.rps;
     lines.push('', '## Scale-out (one Redis)', '', '| API processes | workers | req/s | vs 1 API | p99 ms |', '|---:|---:|---:|---:|---:|', ...r.scale.map((s) => `| ${s.apis} | ${s.workers} | ${s.rps.toFixed(0)} | ${ratio(s.rps, one)} | ${s.p99} |`));

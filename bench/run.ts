@@ -65,8 +65,13 @@ async function drainWith(config: string): Promise<void> {
 async function e2e(config: string, peak: number): Promise<Results['e2e']> {
   const rate = Math.max(1, Math.round(peak / 2));
   return withStudyhook(config, 1, 1, async (c) => {
+    const url = `http://127.0.0.1:${c.ports[0]}`;
+    // why: a warm-up at the same rate first (JIT, sockets, Redis scripts), as the throughput rows have.
+    await load({ url, key: 'sensorlogger', connections: opts.connections, duration: opts.warmup, rate });
+    await drain(opts.redisUrl, prefix);
+    await sleep(300); // the sink flushes its notes every 200 ms
     await rm(e2eFile, { force: true });
-    const r = await load({ url: `http://127.0.0.1:${c.ports[0]}`, key: 'sensorlogger', connections: opts.connections, duration: Math.max(opts.duration, 3), overallRate: rate });
+    const r = await load({ url, key: 'sensorlogger', connections: opts.connections, duration: Math.max(opts.duration, 5), rate });
     await drain(opts.redisUrl, prefix);
     await sleep(500); // the sink flushes its notes every 200 ms
     const ms = (await readFile(e2eFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
@@ -111,20 +116,34 @@ async function cleanUploads(): Promise<void> {
   for (const f of await readdir(work)) if (f.startsWith('raw-')) await rm(join(work, f), { force: true });
 }
 
+/** Least-squares slope of y over x (per second here). */
+function slope(points: ReadonlyArray<[number, number]>): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mx = points.reduce((s, p) => s + p[0], 0) / n, my = points.reduce((s, p) => s + p[1], 0) / n;
+  return points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) / (points.reduce((s, p) => s + (p[0] - mx) ** 2, 0) || 1);
+}
+
 async function soak(config: string, peak: number): Promise<Results['soak']> {
   const seconds = Math.round(opts.soakMinutes * 60);
   return withStudyhook(config, 1, 1, async (c) => {
     const samples: Array<[number, number]> = [];
     const t0 = Date.now();
     const timer = setInterval(() => samples.push([(Date.now() - t0) / 1000, memory(c.apis[0]!.pid).rss]), 1000);
-    await load({ url: `http://127.0.0.1:${c.ports[0]}`, key: 'sensorlogger', connections: opts.connections, duration: seconds, overallRate: Math.round(peak / 2) });
+    await load({ url: `http://127.0.0.1:${c.ports[0]}`, key: 'sensorlogger', connections: opts.connections, duration: seconds, rate: Math.round(peak / 2) });
     clearInterval(timer);
     // why: the first fifth is warm-up (JIT, pools filling); the trend is fitted over the rest.
     const rest = samples.slice(Math.floor(samples.length / 5));
-    const n = rest.length, mx = rest.reduce((s, p) => s + p[0], 0) / n, my = rest.reduce((s, p) => s + p[1], 0) / n;
-    const slope = rest.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) / (rest.reduce((s, p) => s + (p[0] - mx) ** 2, 0) || 1);
-    const out = { minutes: opts.soakMinutes, startMb: rest[0]?.[1] ?? 0, endMb: rest.at(-1)?.[1] ?? 0, slopeMbPerMin: slope * 60, samples: samples.length };
-    log(`soak: RSS ${out.startMb.toFixed(0)} → ${out.endMb.toFixed(0)} MB, trend ${out.slopeMbPerMin.toFixed(2)} MB/min`);
+    // why: RSS saws up and down by tens of MB between collections; a leak shows as a rising floor, so
+    // the floor (the lowest sample of each 30 s window) gets its own trend beside the all-samples one.
+    const floors: Array<[number, number]> = [];
+    for (let i = 0; i + 30 <= rest.length; i += 30) floors.push(rest.slice(i, i + 30).reduce((lo, p) => (p[1] < lo[1] ? p : lo)));
+    const out = {
+      minutes: opts.soakMinutes, startMb: rest[0]?.[1] ?? 0, endMb: rest.at(-1)?.[1] ?? 0, slopeMbPerMin: slope(rest) * 60, floorSlopeMbPerMin: slope(floors) * 60,
+      floorsMb: floors.map((p) => Math.round(p[1] * 10) / 10), samples: samples.length,
+      everyTenSeconds: samples.filter((_, i) => i % 10 === 0).map(([t, mb]) => [Math.round(t), Math.round(mb * 10) / 10]),
+    };
+    log(`soak: RSS ${out.startMb.toFixed(0)} → ${out.endMb.toFixed(0)} MB, trend ${out.slopeMbPerMin.toFixed(2)} MB/min; floor per 30 s ${out.floorsMb.join(', ')} MB, floor trend ${out.floorSlopeMbPerMin.toFixed(2)} MB/min`);
     await drain(opts.redisUrl, prefix);
     return out;
   });
