@@ -92,3 +92,13 @@ export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
+
+/** CPU time of the whole machine (all cores) from /proc/stat, in seconds: busy and in all. */
+export function machineCpu(): { busy: number; all: number } {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    const all = f.reduce((a, b) => a + b, 0);
+    return { busy: (all - idle) / 100, all: all / 100 };
+  } catch { return { busy: 0, all: 0 }; }
+}

@@ -6,7 +6,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deleteKeys } from '../test/helpers/gateway.js';
 import { readOptions, type BenchOptions } from './options.js';
-import { load, median, memory, nodeTs, percentile, root, sleep, start, freePort, waitForPort, type LoadResult, type Proc } from './procs.js';
+import { load, machineCpu, median, memory, nodeTs, percentile, root, sleep, start, freePort, waitForPort, type LoadResult, type Proc } from './procs.js';
 import { SUSTAINED, writeReport, type Results, type Row } from './report.js';
 import { scenarios, uploadRoute } from './scenarios.js';
 import { summarise } from './profile-summary.js';
@@ -152,8 +152,16 @@ async function soak(config: string, peak: number): Promise<Results['soak']> {
 async function scaleOut(config: string, s: NonNullable<BenchOptions['scale']>): Promise<Results['scale']> {
   const rows = [];
   for (let n = 1; n <= s.apis; n++) {
-    const row = await withStudyhook(config, n, s.workers, (c) => measure(`studyhook × ${n} API, ${s.workers} worker(s)`, c.ports, 'sensorlogger', () => drain(opts.redisUrl, prefix)));
-    rows.push({ apis: n, workers: s.workers, rps: row.rps, p99: row.p99 });
+    let busy = 0;
+    const row = await withStudyhook(config, n, s.workers, async (c) => {
+      // why: on a small machine throughput stops growing when the cores are full; the busy share shows whether they were.
+      const c0 = machineCpu();
+      const r = await measure(`studyhook × ${n} API, ${s.workers} worker(s)`, c.ports, 'sensorlogger', () => drain(opts.redisUrl, prefix));
+      const c1 = machineCpu();
+      busy = (c1.busy - c0.busy) / ((c1.all - c0.all) || 1);
+      return r;
+    });
+    rows.push({ apis: n, workers: s.workers, rps: row.rps, p99: row.p99, machineBusy: busy });
   }
   return rows;
 }
