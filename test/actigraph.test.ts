@@ -202,3 +202,27 @@ describe('ActiGraph CentrePoint webhook through the real pipeline', () => {
     assert.equal(res.status, 400);
   });
 });
+
+describe('client address behind a reverse proxy (server.trustProxy)', () => {
+  const post = (t: TestGateway, forwardedFor?: string) => {
+    const r = request(t.gateway.app!).post('/actigraph/vendor').set('X-ActiGraph-Event', 'upload').set('Content-Type', 'application/json');
+    return (forwardedFor ? r.set('X-Forwarded-For', forwardedFor) : r).send(UPLOAD);
+  };
+  const platforms = { actigraph: { namespaces: { vendor: { auth: 'none', allowIps: ['13.82.60.74'] } } } };
+
+  it('takes the address from X-Forwarded-For when one proxy hop is trusted, as express would', async () => {
+    const t = await startGateway({ server: { trustProxy: 1 }, platforms, sinks: [{ name: 'rec', module: recordingSink, options: { file: '/dev/null' } }] });
+    try {
+      await post(t, '13.82.60.74').expect(200);
+      await post(t, '203.0.113.9').expect(401);
+      await post(t).expect(401); // no header: the socket address (loopback) is not on the list
+    } finally { await t.close(); }
+  });
+
+  it('ignores X-Forwarded-For when no proxy is trusted (the default), so a caller cannot claim an allowed address', async () => {
+    const t = await startGateway({ platforms, sinks: [{ name: 'rec', module: recordingSink, options: { file: '/dev/null' } }] });
+    try {
+      await post(t, '13.82.60.74').expect(401);
+    } finally { await t.close(); }
+  });
+});

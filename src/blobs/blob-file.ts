@@ -9,8 +9,8 @@ const BUFFER_BYTES = 2 * 1024 * 1024;
 const SYNC_STEP_BYTES = 64 * 1024 * 1024;
 
 /**
- * A file write that counts and hashes (sha256) as it goes, batches what arrived
- * during the previous write into one writev, flushes to disk in the background every 64 MiB, and
+ * A file write that counts and hashes (sha256) as it goes, batches what arrived during the
+ * previous write into one writev, flushes to disk in the background every 64 MiB, and
  * fsyncs on end: the file is durable when `finish` fires. Over `maxBytes` it fails with
  * SH_BLOB_TOO_LARGE.
  */
@@ -28,9 +28,10 @@ export class BlobFile extends Writable {
 
   override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
     const buffers = chunks.map((c) => c.chunk);
-    for (const b of buffers) this.size += b.length;
+    const bytes = buffers.reduce((n, b) => n + b.length, 0);
+    this.size += bytes;
     if (this.size > this.maxBytes) { done(new StudyhookError('SH_BLOB_TOO_LARGE', `File is larger than ${this.maxBytes} bytes`)); return; }
-    this.dirty += buffers.reduce((n, b) => n + b.length, 0);
+    this.dirty += bytes;
     // why: the write runs on libuv's threadpool; hashing the same bytes meanwhile overlaps the two.
     const written = this.fh.writev(buffers);
     for (const b of buffers) this.hash.update(b);
