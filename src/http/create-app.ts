@@ -17,9 +17,12 @@ function helmetHeaders(): Record<string, string> {
   return Object.fromEntries(headers);
 }
 
+/** The platform segment of a path (`/sensorlogger/pilot` → `sensorlogger`), as resolveRoute reads it: empty segments skipped. */
 function firstSegment(path: string): string {
-  const end = path.indexOf('/', 1);
-  const s = path.slice(1, end < 0 ? undefined : end);
+  let start = 0;
+  while (path.charCodeAt(start) === 47) start++; // why: '//sensorlogger/x' is the same route to resolveRoute
+  const end = path.indexOf('/', start);
+  const s = path.slice(start, end < 0 ? undefined : end);
   if (!s.includes('%')) return s;
   try { return decodeURIComponent(s); } catch { return s; }
 }
