@@ -63,8 +63,8 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
       for (const k in ctx.base) res.setHeader(k, ctx.base[k]!);
       ctx.base = undefined;
       if (applyCors(req, res, m.adapter, m.settings)) return; // preflight answered
+      rateLimit(ip); // why: browser-facing routes are open to anyone's script; after CORS so a 429 is readable
     }
-    if (route.cors) rateLimit(ip); // why: browser-facing routes are open to anyone's script; after CORS so a 429 is readable
     const methods = route.methods ?? ['POST'];
     const method = req.method ?? 'GET';
     if (!methods.includes(method)) throw new StudyhookError('SH_METHOD_NOT_ALLOWED', `${method} is not accepted here (use ${methods.join(', ')})`, { headers: { Allow: methods.join(', ') } });
