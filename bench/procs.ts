@@ -102,3 +102,12 @@ export function machineCpu(): { busy: number; all: number } {
     return { busy: (all - idle) / 100, all: all / 100 };
   } catch { return { busy: 0, all: 0 }; }
 }
+
+/** Least-squares slope of y over x (per second here). */
+export function slope(points: ReadonlyArray<[number, number]>): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mx = points.reduce((s, p) => s + p[0], 0) / n, my = points.reduce((s, p) => s + p[1], 0) / n;
+  return points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) / (points.reduce((s, p) => s + (p[0] - mx) ** 2, 0) || 1);
+}
+

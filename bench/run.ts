@@ -6,12 +6,12 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deleteKeys } from '../test/helpers/gateway.js';
 import { readOptions, type BenchOptions } from './options.js';
-import { load, machineCpu, median, memory, nodeTs, percentile, root, sleep, start, freePort, waitForPort, type LoadResult, type Proc } from './procs.js';
+import { load, machineCpu, median, memory, nodeTs, percentile, root, sleep, slope, start, freePort, waitForPort, type LoadResult } from './procs.js';
 import { SUSTAINED, writeReport, type Results, type Row } from './report.js';
-import { scenarios, uploadRoute } from './scenarios.js';
+import { scenarios } from './scenarios.js';
 import { summarise } from './profile-summary.js';
 import { available, cliArgs, drain, obliterate, startStudyhook, writeConfig, type Cluster } from './studyhook.js';
-import { upload, type UploadResult } from './upload.js';
+import { cleanUploads, uploads } from './upload-runs.js';
 
 const opts = readOptions(process.argv.slice(2));
 const runId = randomUUID().slice(0, 8);
@@ -79,49 +79,6 @@ async function e2e(config: string, peak: number): Promise<Results['e2e']> {
     log(`end-to-end at ${rate} req/s: p50 ${out.p50} ms, p99 ${out.p99} ms over ${ms.length} deliveries of ${r.total} requests`);
     return out;
   });
-}
-
-/** One server per upload kind, each upload alternating between them `reps` times (medians), so a disk that slows down later in the run slows all three. */
-async function uploads(config: string): Promise<Results['upload']> {
-  const bytes = opts.uploadMb * 1024 * 1024;
-  const rawServer = async (fsync: boolean): Promise<{ port: number; proc: Proc }> => {
-    const port = await freePort();
-    const proc = start(nodeTs('bench/servers/raw-upload.ts'), { ...env, PORT: String(port), BENCH_RAW_FSYNC: fsync ? '1' : '0' });
-    await waitForPort(port, proc);
-    return { port, proc };
-  };
-  const raw = await rawServer(false);
-  const rawSync = await rawServer(true);
-  const sh = available(uploadRoute.platform) ? await startStudyhook(config, { apis: 1, workers: 0, env }) : undefined;
-  const runs: { raw: UploadResult[]; rawFsync: UploadResult[]; studyhook: UploadResult[] } = { raw: [], rawFsync: [], studyhook: [] };
-  try {
-    for (let i = 0; i < opts.reps; i++) {
-      runs.raw.push(await upload({ port: raw.port, path: '/', bytes, server: raw.proc }));
-      await cleanUploads();
-      runs.rawFsync.push(await upload({ port: rawSync.port, path: '/', bytes, server: rawSync.proc }));
-      await cleanUploads();
-      if (sh) runs.studyhook.push(await upload({ port: sh.ports[0]!, path: uploadRoute.path, bytes, server: sh.apis[0]!, multipart: { field: uploadRoute.field, fields: { expSessionNr: '4711', newFileName: 'bench.bin' } } }));
-      await rm(join(work, 'data', 'blobs'), { recursive: true, force: true });
-    }
-  } finally {
-    await Promise.all([raw.proc.stop(), rawSync.proc.stop(), sh?.stop()]);
-  }
-  const mid = (xs: UploadResult[]): UploadResult | undefined => (xs.length === 0 ? undefined : { ...xs[0]!, mbPerSec: median(xs.map((x) => x.mbPerSec)), seconds: median(xs.map((x) => x.seconds)), peakRssMb: Math.max(...xs.map((x) => x.peakRssMb)), reps: xs.map((x) => Math.round(x.mbPerSec)) });
-  const out = { mb: opts.uploadMb, raw: mid(runs.raw)!, rawFsync: mid(runs.rawFsync)!, studyhook: mid(runs.studyhook) };
-  for (const [k, v] of Object.entries(out)) if (typeof v === 'object' && v) log(`upload ${k}: ${v.mbPerSec.toFixed(0)} MB/s (reps ${v.reps?.join(', ')}), peak RSS ${v.peakRssMb.toFixed(0)} MB (idle ${v.idleRssMb.toFixed(0)} MB, HTTP ${v.status})`);
-  return out;
-}
-
-async function cleanUploads(): Promise<void> {
-  for (const f of await readdir(work)) if (f.startsWith('raw-')) await rm(join(work, f), { force: true });
-}
-
-/** Least-squares slope of y over x (per second here). */
-function slope(points: ReadonlyArray<[number, number]>): number {
-  const n = points.length;
-  if (n < 2) return 0;
-  const mx = points.reduce((s, p) => s + p[0], 0) / n, my = points.reduce((s, p) => s + p[1], 0) / n;
-  return points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) / (points.reduce((s, p) => s + (p[0] - mx) ** 2, 0) || 1);
 }
 
 async function soak(config: string, peak: number): Promise<Results['soak']> {
@@ -200,13 +157,13 @@ async function main(): Promise<void> {
     results.rows.push(sustained);
     const peak = sustained.rps;
     results.e2e = await e2e(config, peak);
-    results.upload = await uploads(config);
+    results.upload = await uploads({ config, env, work, reps: opts.reps, uploadMb: opts.uploadMb, log });
     if (opts.soakMinutes > 0) results.soak = await soak(config, peak);
     if (opts.scale) results.scale = await scaleOut(config, opts.scale);
     if (opts.profile) results.profile = await profile(config);
   } finally {
     await deleteKeys(prefix);
-    await cleanUploads().catch(() => undefined);
+    await cleanUploads(work).catch(() => undefined);
     await rm(join(work, 'data'), { recursive: true, force: true });
   }
   const out = join(root, 'bench/results');
