@@ -18,7 +18,8 @@ export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Rep
   else if (typeof body === 'string') { payload = body; type = 'text/html; charset=utf-8'; }
   else { payload = JSON.stringify(body); type = 'application/json; charset=utf-8'; }
   const headers: Record<string, string | number> = { ...base, ...reply.headers };
-  if (type && !res.hasHeader('content-type') && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = type;
+  // why: only the reply's own headers (or ones already set on the response) can name a type; `base` never does.
+  if (type && !res.hasHeader('content-type') && !Object.keys(reply.headers ?? {}).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = type;
   if (payload !== undefined) headers['Content-Length'] = Buffer.byteLength(payload);
   res.writeHead(reply.status, headers);
   res.end(req.method === 'HEAD' ? undefined : payload);
