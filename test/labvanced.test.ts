@@ -111,6 +111,18 @@ describe('Labvanced external data storage through the real pipeline', () => {
     assert.deepEqual(blobs.filter((f) => /[0-9a-f-]{36}/.test(f)), [], 'nothing half-written is left');
   });
 
+  it('answers 413 to an over-limit upload even when the whole body arrived before the blob store refused it', async () => {
+    // why: 100 KB and more reach the server in one go; busboy then never closes, and before the fix no reply came.
+    for (const size of [100_000, 400_000]) {
+      const res = await post('/labvanced/small/file_upload').timeout(5000).field('expSessionNr', '7').field('newFileName', 'a.webm').attach('myFile', Buffer.alloc(size, 2), 'a.webm');
+      assert.equal(res.status, 413, `${size} bytes`);
+      assert.equal(res.body.code, 'SH_BLOB_TOO_LARGE');
+    }
+    const blobs = await readdir(join(t.dataDir, 'blobs'), { recursive: true }).catch(() => [] as string[]);
+    assert.deepEqual(blobs.filter((f) => /[0-9a-f-]{36}/.test(f)), [], 'nothing half-written is left');
+    assert.equal(readDeliveries(out).length, 0);
+  });
+
   it('streams /file_upload to the blob store and answers {file_guid, file_name} with a safe name', async () => {
     const bytes = Buffer.from('RIFF....WEBM-ish audio bytes');
     const res = await post('/labvanced/json/file_upload').field('expSessionNr', '123456').field('newFileName', '../../etc/passwd').attach('myFile', bytes, '../../etc/passwd');

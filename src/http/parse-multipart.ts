@@ -25,8 +25,17 @@ export function parseMultipart(req: IncomingMessage, blobs: BlobStore, limits: M
     const writes: Promise<void>[] = [];
     const open = new Set<NodeJS.ReadableStream & { destroy(err?: Error): void }>();
     let failure: unknown;
+    let received = false;
     // why: once the request is unpiped an open file stream never ends; destroying it lets the blob store remove its partial file.
-    const fail = (err: unknown): void => { failure ??= err; req.unpipe(bb); req.resume(); for (const s of open) s.destroy(err as Error); };
+    // A destroyed file stream also keeps busboy from ever closing, so when the request has already been
+    // read in full (a small body arrives before the blob store refuses it), nothing else would answer.
+    const fail = (err: unknown): void => {
+      failure ??= err;
+      req.unpipe(bb);
+      req.resume();
+      for (const s of open) s.destroy(err as Error);
+      if (received) void finish();
+    };
     bb.on('field', (name, value, info) => {
       if (info.valueTruncated) fail(new StudyhookError('SH_BODY_TOO_LARGE', `Field ${name} is over ${limits.fieldBytes} bytes`));
       else fields[name] = value;
@@ -54,7 +63,7 @@ export function parseMultipart(req: IncomingMessage, blobs: BlobStore, limits: M
     };
     bb.on('close', () => void finish());
     req.on('aborted', () => fail(new StudyhookError('SH_BAD_BODY', 'The upload was cut off')));
-    req.on('close', () => { if (failure) void finish(); });
+    req.on('close', () => { received = true; if (failure) void finish(); });
     req.pipe(bb);
   });
 }
