@@ -31,7 +31,8 @@ export function sha256Hex(body: Buffer): string {
 export function buildEvent(draft: EventDraft, req: IncomingRequest, bodySha256: string, secretHeaders: ReadonlySet<string>): Envelope {
   const receivedat = req.receivedAt.toISOString();
   const id = draft.id ?? (draft.key ? hashId([req.platform, req.namespace, draft.type, ...draft.key]) : randomUUID());
-  const event: StudyhookEvent = {
+  // why: assigned one by one rather than spread from temporary objects: this runs for every event.
+  const event = {
     specversion: '1.0',
     id,
     source: `/${req.platform}/${req.namespace}`,
@@ -43,13 +44,13 @@ export function buildEvent(draft: EventDraft, req: IncomingRequest, bodySha256: 
     receivedat,
     bodysha256: bodySha256,
     requestid: req.requestId,
-    ...(draft.subject !== undefined && { subject: draft.subject }),
-    ...(draft.studyid !== undefined && { studyid: draft.studyid }),
-    ...(draft.participantid !== undefined && { participantid: draft.participantid }),
-    ...(draft.sessionid !== undefined && { sessionid: draft.sessionid }),
-    ...draft.extensions,
-    data: draft.data,
-  };
+  } as StudyhookEvent;
+  if (draft.subject !== undefined) event.subject = draft.subject;
+  if (draft.studyid !== undefined) event.studyid = draft.studyid;
+  if (draft.participantid !== undefined) event.participantid = draft.participantid;
+  if (draft.sessionid !== undefined) event.sessionid = draft.sessionid;
+  if (draft.extensions) Object.assign(event, draft.extensions);
+  event.data = draft.data;
   const headers: Record<string, string> = {};
   for (const name in req.headers) {
     const value = req.headers[name];

@@ -17,7 +17,7 @@ import { isMultipart, parseBody } from './parse-body.js';
 import { parseMultipart } from './parse-multipart.js';
 import { createRateLimiter } from './rate-limit.js';
 import { readBody } from './read-body.js';
-import { resolveRoute } from './resolve-route.js';
+import { resolveRoute, type RouteMatch } from './resolve-route.js';
 import { writeError, writeReply, type ErrorContext } from './write-reply.js';
 
 export interface IngestDeps {
@@ -33,6 +33,7 @@ export interface IngestDeps {
 export const SECRET_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+const ROUTE_CACHE = 1000;
 
 function defaultReply(events: readonly { id: string }[]): Reply {
   return { status: 200, body: { ok: true, events: events.map((e) => e.id) } };
@@ -51,9 +52,25 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
   const rateLimit = createRateLimiter(config.server.rateLimit);
   const clientIp = createClientIp(config.server.trustProxy);
   const secretHeaders = new Map([...deps.adapters.values()].map((a) => [a.platform, new Set([...SECRET_HEADERS, ...(a.secretHeaders ?? [])])]));
+  const routes = new Map<string, RouteMatch>();
+
+  // why: a lab's platforms call the same few paths over and over, and a lookup costs less than
+  // resolving. Only matches without path parameters are kept (a parameter may be a secret token),
+  // and at most ROUTE_CACHE of them, so that no caller can grow it.
+  function matchPath(path: string): RouteMatch {
+    const hit = routes.get(path);
+    if (hit) return hit;
+    const m = resolveRoute(path, deps.adapters, config.platforms);
+    if (Object.keys(m.params).length === 0) {
+      if (routes.size >= ROUTE_CACHE) routes.clear();
+      Object.freeze(m.params);
+      routes.set(path, m);
+    }
+    return m;
+  }
 
   async function run(req: IncomingMessage, res: ServerResponse, ctx: ErrorContext & { requestId: string }, query: string | undefined): Promise<void> {
-    const m = resolveRoute(ctx.path, deps.adapters, config.platforms);
+    const m = matchPath(ctx.path);
     ctx.platform = m.platform;
     ctx.route = m.routeName || '/';
     const { route } = m;

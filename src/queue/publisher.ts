@@ -40,19 +40,20 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   const routes = opts.sinks.map((sink) => {
     const queue = new Queue(sinkQueueName(sink.name), { connection: redis, prefix: opts.prefix });
     queue.on('error', () => undefined);
-    return { sink, queue, matches: compileFilter(sink.filter) };
-  });
-
-  function jobOpts(r: (typeof routes)[number], jobId: string): JobsOptions {
-    return {
-      jobId,
-      // why: BullMQ's deduplication key outlives the job, so a redelivery days later is still recognised.
-      deduplication: { id: jobId, ttl: opts.dedupTtlSeconds * 1000 },
-      attempts: r.sink.attempts,
-      backoff: { type: r.sink.backoff.type, delay: r.sink.backoff.delayMs },
+    // why: built once per sink; BullMQ copies a job's options and only reads these nested ones.
+    const fixed: JobsOptions = {
+      attempts: sink.attempts,
+      backoff: { type: sink.backoff.type, delay: sink.backoff.delayMs },
       removeOnComplete: { age: 3600, count: 10000 },
       removeOnFail: false,
     };
+    return { sink, queue, matches: compileFilter(sink.filter), fixed };
+  });
+  const dedupTtlMs = opts.dedupTtlSeconds * 1000;
+
+  function jobOpts(r: (typeof routes)[number], jobId: string): JobsOptions {
+    // why: BullMQ's deduplication key outlives the job, so a redelivery days later is still recognised.
+    return { ...r.fixed, jobId, deduplication: { id: jobId, ttl: dedupTtlMs } };
   }
 
   function addAll(envelopes: readonly Envelope[]): Promise<unknown>[] {
