@@ -48,7 +48,7 @@ export function writeReport(r: Results): string {
   const o = r.options;
   const lines = [
     `# studyhook benchmark — ${r.startedAt}`, '',
-    `${o.connections} connections, ${o.reps} × ${o.duration} s per target after a ${o.warmup} s warm-up, median of the repetitions${o.quick ? ' (**--quick**: short runs, noisy)' : ''}.`,
+    `${o.connections} connections, ${o.reps} × ${o.duration} s per target after a ${o.warmup} s warm-up, the targets taking turns (each round runs every target once), median of the repetitions${o.quick ? ' (**--quick**: short runs, noisy)' : ''}.`,
     'The studyhook scenario rows measure ingest like the skeletons do (HTTP → verify, parse, validate, normalise → durable enqueue → reply), with no worker during the load; a worker drains the queue between repetitions.',
     `The "${SUSTAINED}" row runs the API and a worker delivering to a no-op sink at the same time, on the same cores: what this machine sustains end to end.`,
     'Ratios are against skeleton A and B measured in the same run; see bench/README.md.', '',

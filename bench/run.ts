@@ -6,7 +6,8 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deleteKeys } from '../test/helpers/gateway.js';
 import { readOptions, type BenchOptions } from './options.js';
-import { load, machineCpu, median, memory, nodeTs, percentile, root, sleep, slope, start, freePort, waitForPort, type LoadResult } from './procs.js';
+import { measureAll, type Target } from './measure.js';
+import { load, machineCpu, memory, nodeTs, percentile, root, sleep, slope, start, freePort, waitForPort, type Proc } from './procs.js';
 import { SUSTAINED, writeReport, type Results, type Row } from './report.js';
 import { scenarios } from './scenarios.js';
 import { summarise } from './profile-summary.js';
@@ -21,34 +22,39 @@ const e2eFile = join(work, 'e2e.txt');
 const log = (msg: string): void => { console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`); };
 const env = { REDIS_URL: opts.redisUrl, BENCH_PREFIX: prefix, BENCH_E2E_FILE: e2eFile, BENCH_UPLOAD_DIR: work };
 
-/** Warm-up, then `reps` runs; the median of each figure. `between` runs after each (drain or empty the queue). */
+/** One target measured alone (sustained and scale-out rows), with the same loop as the interleaved rows. */
 async function measure(name: string, ports: number[], key: string, between: () => Promise<void>): Promise<Row> {
-  const url = (p: number): string => `http://127.0.0.1:${p}`;
-  await Promise.all(ports.map((p) => load({ url: url(p), key, connections: opts.connections, duration: opts.warmup })));
-  await between();
-  const reps: LoadResult[] = [];
-  let drainMs = 0;
-  for (let i = 0; i < opts.reps; i++) {
-    // why: one autocannon per API port, in parallel; their req/s add up (scale-out) and the latencies are the worst port's.
-    const parts = await Promise.all(ports.map((p) => load({ url: url(p), key, connections: Math.max(1, Math.round(opts.connections / ports.length)), duration: opts.duration })));
-    reps.push({ rps: parts.reduce((s, r) => s + r.rps, 0), p50: Math.max(...parts.map((r) => r.p50)), p99: Math.max(...parts.map((r) => r.p99)), total: parts.reduce((s, r) => s + r.total, 0), non2xx: parts.reduce((s, r) => s + r.non2xx, 0), errors: parts.reduce((s, r) => s + r.errors + r.timeouts, 0), timeouts: 0 });
-    const t = Date.now();
-    await between();
-    drainMs = Math.max(drainMs, Date.now() - t);
-  }
-  const row: Row = { name, rps: median(reps.map((r) => r.rps)), p50: median(reps.map((r) => r.p50)), p99: median(reps.map((r) => r.p99)), non2xx: reps.reduce((s, r) => s + r.non2xx, 0), errors: reps.reduce((s, r) => s + r.errors, 0), reps: reps.map((r) => Math.round(r.rps)), drainMs };
-  log(`${name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms (reps ${row.reps.join(', ')}; non-2xx ${row.non2xx}; backlog after a rep drained in ≤ ${drainMs} ms)`);
-  return row;
+  return (await measureAll([{ name, ports, key, between, drains: true }], opts, log))[0]!;
 }
 
-async function skeleton(which: 'a' | 'b'): Promise<Row> {
+/** A skeleton server; its queue is emptied by obliterate, not drained by a worker (no backlog figure). */
+async function startSkeleton(which: 'a' | 'b'): Promise<{ target: Target; proc: Proc }> {
   const port = await freePort();
-  const p = start(nodeTs(`bench/servers/skeleton-${which}.ts`), { ...env, PORT: String(port) });
+  const proc = start(nodeTs(`bench/servers/skeleton-${which}.ts`), { ...env, PORT: String(port) });
+  await waitForPort(port, proc);
+  const name = `Skeleton ${which.toUpperCase()} (${which === 'a' ? 'express + express.json() + ajv + await queue.add()' : 'node:http + ajv + queue.add()'})`;
+  return { proc, target: { name, ports: [port], key: 'skeleton', between: () => obliterate(opts.redisUrl, prefix, `skeleton-${which}`), drains: false } };
+}
+
+/**
+ * Both skeletons and every scenario, interleaved (bench/measure.ts). Like the skeletons, the scenario
+ * rows measure ingest alone (HTTP → durable enqueue → reply), on one API process; a worker started
+ * just for that drains the queue after each run.
+ */
+async function ingestRows(config: string, skipped: string[]): Promise<Row[]> {
+  const skeletons = [await startSkeleton('a'), await startSkeleton('b')];
+  const sh = await startStudyhook(config, { apis: 1, workers: 0, env });
   try {
-    await waitForPort(port, p);
-    // why: a skeleton's queue is emptied by obliterate, not drained by a worker: no backlog figure.
-    return { ...await measure(`Skeleton ${which.toUpperCase()} (${which === 'a' ? 'express + express.json() + ajv + await queue.add()' : 'node:http + ajv + queue.add()'})`, [port], 'skeleton', () => obliterate(opts.redisUrl, prefix, `skeleton-${which}`)), drainMs: undefined };
-  } finally { await p.stop(); }
+    const targets: Target[] = skeletons.map((x) => x.target);
+    for (const s of scenarios) {
+      if (opts.only && !s.platform.includes(opts.only)) continue;
+      if (!available(s.platform)) { skipped.push(`${s.name} (no '${s.platform}' adapter in adapters/index.ts)`); continue; }
+      targets.push({ name: `studyhook: ${s.name}`, ports: sh.ports, key: s.platform, between: () => drainWith(config), drains: true });
+    }
+    return await measureAll(targets, opts, log);
+  } finally {
+    await Promise.all([...skeletons.map((x) => x.proc.stop()), sh.stop()]);
+  }
 }
 
 async function withStudyhook<T>(config: string, apis: number, workers: number, fn: (c: Cluster) => Promise<T>, apiFlags: string[] = []): Promise<T> {
@@ -141,16 +147,7 @@ async function main(): Promise<void> {
   const config = await writeConfig(work, opts.redisUrl, prefix);
   const results: Results = { startedAt: new Date().toISOString(), options: opts, argv: process.argv.slice(2), prefix, rows: [], e2e: undefined, upload: undefined, soak: undefined, scale: undefined, profile: undefined, skipped: [] };
   try {
-    const a = await skeleton('a');
-    const b = await skeleton('b');
-    results.rows.push(a, b);
-    // why: like the skeletons, the scenario rows measure ingest alone (HTTP → durable enqueue → reply);
-    // the queue is drained between repetitions by a worker that runs only then.
-    for (const s of scenarios) {
-      if (opts.only && !s.platform.includes(opts.only)) continue;
-      if (!available(s.platform)) { results.skipped.push(`${s.name} (no '${s.platform}' adapter in adapters/index.ts)`); continue; }
-      results.rows.push(await withStudyhook(config, 1, 0, (c) => measure(`studyhook: ${s.name}`, c.ports, s.platform, () => drainWith(config))));
-    }
+    results.rows.push(...await ingestRows(config, results.skipped));
     // why: the whole system on the same cores: the API while its worker delivers everything. Its rate
     // is what the machine sustains, so the end-to-end and soak loads are set at half of it.
     const sustained = await withStudyhook(config, 1, 1, (c) => measure(`${SUSTAINED}: Sensor Logger, API + worker delivering`, c.ports, 'sensorlogger', () => drain(opts.redisUrl, prefix)));

@@ -1,0 +1,58 @@
+// The throughput rows of `npm run bench`: every target's repetition i runs before any target's
+// repetition i + 1, so that a machine that slows down or speeds up during the run (this one's
+// shared cores do, by tens of percent within minutes) moves every target alike, and the ratios
+// against the skeletons stay fair.
+import type { BenchOptions } from './options.js';
+import { load, median, type LoadResult } from './procs.js';
+import type { Row } from './report.js';
+
+/** A server under load: one autocannon per port (their req/s add up), `between` after each run. */
+export interface Target {
+  name: string;
+  ports: number[];
+  key: string;
+  /** Empties the queue after a run (a skeleton's obliterate, or a worker draining studyhook's). */
+  between: () => Promise<void>;
+  /** True when `between` drains a backlog worth reporting (how long it took). */
+  drains: boolean;
+}
+
+type Settings = Pick<BenchOptions, 'connections' | 'duration' | 'warmup' | 'reps'>;
+
+async function once(t: Target, o: Settings, duration: number): Promise<LoadResult> {
+  const connections = Math.max(1, Math.round(o.connections / t.ports.length));
+  const parts = await Promise.all(t.ports.map((p) => load({ url: `http://127.0.0.1:${p}`, key: t.key, connections, duration })));
+  return {
+    rps: parts.reduce((s, r) => s + r.rps, 0), p50: Math.max(...parts.map((r) => r.p50)), p99: Math.max(...parts.map((r) => r.p99)),
+    total: parts.reduce((s, r) => s + r.total, 0), non2xx: parts.reduce((s, r) => s + r.non2xx, 0),
+    errors: parts.reduce((s, r) => s + r.errors + r.timeouts, 0), timeouts: 0,
+  };
+}
+
+/** A warm-up of each target, then `reps` rounds over all of them in turn; the median of each figure. */
+export async function measureAll(targets: readonly Target[], o: Settings, log: (msg: string) => void): Promise<Row[]> {
+  for (const t of targets) {
+    await once(t, o, o.warmup);
+    await t.between();
+  }
+  const reps = targets.map((): LoadResult[] => []);
+  const drainMs = targets.map(() => 0);
+  for (let i = 0; i < o.reps; i++) {
+    for (const [k, t] of targets.entries()) {
+      reps[k]!.push(await once(t, o, o.duration));
+      const started = Date.now();
+      await t.between();
+      drainMs[k] = Math.max(drainMs[k]!, Date.now() - started);
+    }
+  }
+  return targets.map((t, k) => {
+    const rs = reps[k]!;
+    const row: Row = {
+      name: t.name, rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
+      non2xx: rs.reduce((s, r) => s + r.non2xx, 0), errors: rs.reduce((s, r) => s + r.errors, 0), reps: rs.map((r) => Math.round(r.rps)),
+      drainMs: t.drains ? drainMs[k] : undefined,
+    };
+    log(`${t.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms (reps ${row.reps.join(', ')}; non-2xx ${row.non2xx}${t.drains ? `; backlog after a rep drained in ≤ ${row.drainMs} ms` : ''})`);
+    return row;
+  });
+}
