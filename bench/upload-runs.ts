@@ -1,4 +1,4 @@
-// The upload part of `npm run bench`: raw, raw + fsync and studyhook's /file_upload, alternating.
+// The upload part of `npm run bench`: raw, raw + fsync, the floor (busboy + sha256 + fsync) and studyhook's /file_upload, alternating.
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, median, nodeTs, start, waitForPort, type Proc } from './procs.js';
@@ -9,34 +9,38 @@ import { upload, type UploadResult } from './upload.js';
 
 export interface UploadRunOptions { config: string; env: Record<string, string>; work: string; reps: number; uploadMb: number; log: (msg: string) => void }
 
-/** One server per upload kind, each upload alternating between them `reps` times (medians), so a disk that slows down later in the run slows all three. */
+/** One server per upload kind, each upload alternating between them `reps` times (medians), so a disk that slows down later in the run slows all four. */
 export async function uploads(o: UploadRunOptions): Promise<Results['upload']> {
   const { config, env, work, log } = o;
   const bytes = o.uploadMb * 1024 * 1024;
-  const rawServer = async (fsync: boolean): Promise<{ port: number; proc: Proc }> => {
+  const rawServer = async (fsync: boolean, file = 'raw-upload.ts'): Promise<{ port: number; proc: Proc }> => {
     const port = await freePort();
-    const proc = start(nodeTs('bench/servers/raw-upload.ts'), { ...env, PORT: String(port), BENCH_RAW_FSYNC: fsync ? '1' : '0' });
+    const proc = start(nodeTs(`bench/servers/${file}`), { ...env, PORT: String(port), BENCH_RAW_FSYNC: fsync ? '1' : '0' });
     await waitForPort(port, proc);
     return { port, proc };
   };
   const raw = await rawServer(false);
   const rawSync = await rawServer(true);
+  const floor = await rawServer(true, 'floor-upload.ts');
   const sh = available(uploadRoute.platform) ? await startStudyhook(config, { apis: 1, workers: 0, env }) : undefined;
-  const runs: { raw: UploadResult[]; rawFsync: UploadResult[]; studyhook: UploadResult[] } = { raw: [], rawFsync: [], studyhook: [] };
+  const runs: { raw: UploadResult[]; rawFsync: UploadResult[]; floor: UploadResult[]; studyhook: UploadResult[] } = { raw: [], rawFsync: [], floor: [], studyhook: [] };
+  const form = { field: uploadRoute.field, fields: { expSessionNr: '4711', newFileName: 'bench.bin' } };
   try {
     for (let i = 0; i < o.reps; i++) {
       runs.raw.push(await upload({ port: raw.port, path: '/', bytes, server: raw.proc }));
       await cleanUploads(work);
       runs.rawFsync.push(await upload({ port: rawSync.port, path: '/', bytes, server: rawSync.proc }));
       await cleanUploads(work);
-      if (sh) runs.studyhook.push(await upload({ port: sh.ports[0]!, path: uploadRoute.path, bytes, server: sh.apis[0]!, multipart: { field: uploadRoute.field, fields: { expSessionNr: '4711', newFileName: 'bench.bin' } } }));
+      runs.floor.push(await upload({ port: floor.port, path: '/', bytes, server: floor.proc, multipart: form }));
+      await cleanUploads(work);
+      if (sh) runs.studyhook.push(await upload({ port: sh.ports[0]!, path: uploadRoute.path, bytes, server: sh.apis[0]!, multipart: form }));
       await rm(join(work, 'data', 'blobs'), { recursive: true, force: true });
     }
   } finally {
-    await Promise.all([raw.proc.stop(), rawSync.proc.stop(), sh?.stop()]);
+    await Promise.all([raw.proc.stop(), rawSync.proc.stop(), floor.proc.stop(), sh?.stop()]);
   }
   const mid = (xs: UploadResult[]): UploadResult | undefined => (xs.length === 0 ? undefined : { ...xs[0]!, mbPerSec: median(xs.map((x) => x.mbPerSec)), seconds: median(xs.map((x) => x.seconds)), peakRssMb: Math.max(...xs.map((x) => x.peakRssMb)), reps: xs.map((x) => Math.round(x.mbPerSec)) });
-  const out = { mb: o.uploadMb, raw: mid(runs.raw)!, rawFsync: mid(runs.rawFsync)!, studyhook: mid(runs.studyhook) };
+  const out = { mb: o.uploadMb, raw: mid(runs.raw)!, rawFsync: mid(runs.rawFsync)!, floor: mid(runs.floor)!, studyhook: mid(runs.studyhook) };
   for (const [k, v] of Object.entries(out)) if (typeof v === 'object' && v) log(`upload ${k}: ${v.mbPerSec.toFixed(0)} MB/s (reps ${v.reps?.join(', ')}), peak RSS ${v.peakRssMb.toFixed(0)} MB (idle ${v.idleRssMb.toFixed(0)} MB, HTTP ${v.status})`);
   return out;
 }
