@@ -3,13 +3,15 @@
 // shared cores do, by tens of percent within minutes) moves every target alike, and the ratios
 // against the skeletons stay fair.
 import type { BenchOptions } from './options.js';
-import { load, median, type LoadResult } from './procs.js';
+import { load, median, processCpu, type LoadResult } from './procs.js';
 import type { Row } from './report.js';
 
 /** A server under load: one autocannon per port (their req/s add up), `between` after each run. */
 export interface Target {
   name: string;
   ports: number[];
+  /** The server processes whose CPU time per request the row reports. */
+  pids: number[];
   key: string;
   /** Empties the queue after a run (a skeleton's obliterate, or a worker draining studyhook's). */
   between: () => Promise<void>;
@@ -19,12 +21,17 @@ export interface Target {
 
 type Settings = Pick<BenchOptions, 'connections' | 'duration' | 'warmup' | 'reps'>;
 
-async function once(t: Target, o: Settings, duration: number): Promise<LoadResult> {
+async function once(t: Target, o: Settings, duration: number): Promise<LoadResult & { cpuUs: number }> {
   const connections = Math.max(1, Math.round(o.connections / t.ports.length));
+  const cpu = (): number => t.pids.reduce((s, pid) => s + processCpu(pid), 0);
+  const cpu0 = cpu();
   const parts = await Promise.all(t.ports.map((p) => load({ url: `http://127.0.0.1:${p}`, key: t.key, connections, duration })));
+  const total = parts.reduce((s, r) => s + r.total, 0);
   return {
+    // why: the server's own CPU per request is steadier than req/s on shared cores, where the load generator and the server compete.
+    cpuUs: total ? ((cpu() - cpu0) * 1e6) / total : 0,
     rps: parts.reduce((s, r) => s + r.rps, 0), p50: Math.max(...parts.map((r) => r.p50)), p99: Math.max(...parts.map((r) => r.p99)),
-    total: parts.reduce((s, r) => s + r.total, 0), non2xx: parts.reduce((s, r) => s + r.non2xx, 0),
+    total, non2xx: parts.reduce((s, r) => s + r.non2xx, 0),
     errors: parts.reduce((s, r) => s + r.errors + r.timeouts, 0), timeouts: 0,
   };
 }
@@ -35,7 +42,7 @@ export async function measureAll(targets: readonly Target[], o: Settings, log: (
     await once(t, o, o.warmup);
     await t.between();
   }
-  const reps = targets.map((): LoadResult[] => []);
+  const reps = targets.map((): Array<LoadResult & { cpuUs: number }> => []);
   const drainMs = targets.map(() => 0);
   for (let i = 0; i < o.reps; i++) {
     for (const [k, t] of targets.entries()) {
@@ -50,9 +57,9 @@ export async function measureAll(targets: readonly Target[], o: Settings, log: (
     const row: Row = {
       name: t.name, rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
       non2xx: rs.reduce((s, r) => s + r.non2xx, 0), errors: rs.reduce((s, r) => s + r.errors, 0), reps: rs.map((r) => Math.round(r.rps)),
-      drainMs: t.drains ? drainMs[k] : undefined,
+      cpuUs: Math.round(median(rs.map((r) => r.cpuUs))), drainMs: t.drains ? drainMs[k] : undefined,
     };
-    log(`${t.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms (reps ${row.reps.join(', ')}; non-2xx ${row.non2xx}${t.drains ? `; backlog after a rep drained in ≤ ${row.drainMs} ms` : ''})`);
+    log(`${t.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${row.cpuUs} µs CPU/req (reps ${row.reps.join(', ')}; non-2xx ${row.non2xx}${t.drains ? `; backlog after a rep drained in ≤ ${row.drainMs} ms` : ''})`);
     return row;
   });
 }

@@ -93,6 +93,14 @@ export function percentile(xs: number[], p: number): number {
   return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
+/** CPU time (user + system, all threads) a process has used, in seconds, from /proc/<pid>/stat. */
+export function processCpu(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch { return 0; }
+}
+
 /** CPU time of the whole machine (all cores) from /proc/stat, in seconds: busy and in all. */
 export function machineCpu(): { busy: number; all: number } {
   try {

@@ -23,8 +23,8 @@ const log = (msg: string): void => { console.log(`[bench ${new Date().toISOStrin
 const env = { REDIS_URL: opts.redisUrl, BENCH_PREFIX: prefix, BENCH_E2E_FILE: e2eFile, BENCH_UPLOAD_DIR: work };
 
 /** One target measured alone (sustained and scale-out rows), with the same loop as the interleaved rows. */
-async function measure(name: string, ports: number[], key: string, between: () => Promise<void>): Promise<Row> {
-  return (await measureAll([{ name, ports, key, between, drains: true }], opts, log))[0]!;
+async function measure(name: string, c: Cluster, key: string, between: () => Promise<void>): Promise<Row> {
+  return (await measureAll([{ name, ports: c.ports, pids: c.apis.map((p) => p.pid), key, between, drains: true }], opts, log))[0]!;
 }
 
 /** A skeleton server; its queue is emptied by obliterate, not drained by a worker (no backlog figure). */
@@ -33,7 +33,7 @@ async function startSkeleton(which: 'a' | 'b'): Promise<{ target: Target; proc: 
   const proc = start(nodeTs(`bench/servers/skeleton-${which}.ts`), { ...env, PORT: String(port) });
   await waitForPort(port, proc);
   const name = `Skeleton ${which.toUpperCase()} (${which === 'a' ? 'express + express.json() + ajv + await queue.add()' : 'node:http + ajv + queue.add()'})`;
-  return { proc, target: { name, ports: [port], key: 'skeleton', between: () => obliterate(opts.redisUrl, prefix, `skeleton-${which}`), drains: false } };
+  return { proc, target: { name, ports: [port], pids: [proc.pid], key: 'skeleton', between: () => obliterate(opts.redisUrl, prefix, `skeleton-${which}`), drains: false } };
 }
 
 /**
@@ -49,7 +49,7 @@ async function ingestRows(config: string, skipped: string[]): Promise<Row[]> {
     for (const s of scenarios) {
       if (opts.only && !s.platform.includes(opts.only)) continue;
       if (!available(s.platform)) { skipped.push(`${s.name} (no '${s.platform}' adapter in adapters/index.ts)`); continue; }
-      targets.push({ name: `studyhook: ${s.name}`, ports: sh.ports, key: s.platform, between: () => drainWith(config), drains: true });
+      targets.push({ name: `studyhook: ${s.name}`, ports: sh.ports, pids: [sh.apis[0]!.pid], key: s.platform, between: () => drainWith(config), drains: true });
     }
     return await measureAll(targets, opts, log);
   } finally {
@@ -119,7 +119,7 @@ async function scaleOut(config: string, s: NonNullable<BenchOptions['scale']>): 
     const row = await withStudyhook(config, n, s.workers, async (c) => {
       // why: on a small machine throughput stops growing when the cores are full; the busy share shows whether they were.
       const c0 = machineCpu();
-      const r = await measure(`studyhook × ${n} API, ${s.workers} worker(s)`, c.ports, 'sensorlogger', () => drain(opts.redisUrl, prefix));
+      const r = await measure(`studyhook × ${n} API, ${s.workers} worker(s)`, c, 'sensorlogger', () => drain(opts.redisUrl, prefix));
       const c1 = machineCpu();
       busy = (c1.busy - c0.busy) / ((c1.all - c0.all) || 1);
       return r;
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     results.rows.push(...await ingestRows(config, results.skipped));
     // why: the whole system on the same cores: the API while its worker delivers everything. Its rate
     // is what the machine sustains, so the end-to-end and soak loads are set at half of it.
-    const sustained = await withStudyhook(config, 1, 1, (c) => measure(`${SUSTAINED}: Sensor Logger, API + worker delivering`, c.ports, 'sensorlogger', () => drain(opts.redisUrl, prefix)));
+    const sustained = await withStudyhook(config, 1, 1, (c) => measure(`${SUSTAINED}: Sensor Logger, API + worker delivering`, c, 'sensorlogger', () => drain(opts.redisUrl, prefix)));
     results.rows.push(sustained);
     const peak = sustained.rps;
     results.e2e = await e2e(config, peak);
