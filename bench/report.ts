@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { BenchOptions } from './options.js';
 import type { Summary } from './profile-summary.js';
+import type { SoakResult } from './soak.js';
 import { root } from './procs.js';
 import { cliArgs } from './studyhook.js';
 import type { UploadResult } from './upload.js';
@@ -16,7 +17,7 @@ export interface Results {
   startedAt: string; options: BenchOptions; argv: string[]; prefix: string; rows: Row[]; skipped: string[];
   e2e: { rate: number; delivered: number; p50: number; p99: number; httpP50: number; httpP99: number } | undefined;
   upload: { mb: number; raw: UploadResult; rawFsync: UploadResult; floor: UploadResult; studyhook: UploadResult | undefined } | undefined;
-  soak: { minutes: number; startMb: number; endMb: number; slopeMbPerMin: number; floorSlopeMbPerMin: number; floorsMb: number[]; samples: number; everyTenSeconds: number[][] } | undefined;
+  soak: SoakResult | undefined;
   scale: Array<{ apis: number; workers: number; rps: number; p99: number; machineBusy: number }> | undefined;
   profile: (Summary & { file: string }) | undefined;
   machine?: Record<string, string>;
@@ -72,7 +73,7 @@ export function writeReport(r: Results): string {
     lines.push(`| Upload peak RSS < 150 MB | ${u.studyhook.peakRssMb.toFixed(0)} MB (idle ${u.studyhook.idleRssMb.toFixed(0)} MB) | ${pass(u.studyhook.peakRssMb < 150)} |`);
   } else lines.push('| Upload vs raw stream | no multipart route (Labvanced adapter) yet | not measured |');
   if (r.e2e) lines.push(`| Ingest-to-sink p50 ≤ 10 ms, p99 ≤ 50 ms at half peak | p50 ${r.e2e.p50} ms, p99 ${r.e2e.p99} ms | ${pass(r.e2e.p50 <= 10 && r.e2e.p99 <= 50)} |`);
-  lines.push(r.soak ? `| Memory flat over the soak (post-GC floor) | floor ${r.soak.floorSlopeMbPerMin.toFixed(2)} MB/min, all samples ${r.soak.slopeMbPerMin.toFixed(2)} MB/min, over ${r.soak.minutes} min | ${pass(Math.abs(r.soak.floorSlopeMbPerMin) < 1)} |` : '| Memory flat over a 5-minute soak | run with --soak | not measured |');
+  lines.push(r.soak ? `| Memory flat over the soak (post-GC floor) | RSS floor ${r.soak.floorSlopeMbPerMin.toFixed(2)} MB/min (all samples ${r.soak.slopeMbPerMin.toFixed(2)} MB/min), V8 heap floor ${r.soak.heapFloorSlopeMbPerMin.toFixed(2)} MB/min, over ${r.soak.minutes} min | ${pass(Math.abs(r.soak.floorSlopeMbPerMin) < 1)} |` : '| Memory flat over a 5-minute soak | run with --soak | not measured |');
   if (u) {
     const row = (name: string, x: UploadResult): string => `| ${name} | ${x.mbPerSec.toFixed(0)} | ${x.reps?.join(', ') ?? ''} | ${x.seconds.toFixed(1)} | ${x.peakRssMb.toFixed(0)} | ${x.idleRssMb.toFixed(0)} | ${ratio(x.mbPerSec, u.raw.mbPerSec)} | ${ratio(x.mbPerSec, u.rawFsync.mbPerSec)} | ${ratio(x.mbPerSec, u.floor.mbPerSec)} |`;
     lines.push('', `## Upload (${u.mb} MiB, one request; median of ${o.reps}, the four servers alternating)`, '', '| Server | MB/s | reps | s | peak RSS MB | idle RSS MB | vs raw | vs raw + fsync | vs floor |', '|---|---:|---|---:|---:|---:|---:|---:|---:|');
@@ -80,7 +81,7 @@ export function writeReport(r: Results): string {
     if (u.studyhook) lines.push(row(`studyhook ${'`/file_upload`'} (HTTP ${u.studyhook.status}): multipart, sha256, fsync`, u.studyhook));
   }
   if (r.e2e) lines.push('', '## End-to-end (request received → no-op sink)', '', `At ${r.e2e.rate} req/s (half the sustained rate): p50 ${r.e2e.p50} ms, p99 ${r.e2e.p99} ms over ${r.e2e.delivered} deliveries; HTTP p50 ${r.e2e.httpP50} ms, p99 ${r.e2e.httpP99} ms.`);
-  if (r.soak) lines.push('', '## Soak', '', `${r.soak.minutes} min at half peak, ${r.soak.samples} RSS samples of the API process: ${r.soak.startMb.toFixed(0)} → ${r.soak.endMb.toFixed(0)} MB after warm-up, trend ${r.soak.slopeMbPerMin.toFixed(2)} MB/min. The lowest RSS of each 30 s window (the floor a leak would raise): ${r.soak.floorsMb.join(', ')} MB, trend ${r.soak.floorSlopeMbPerMin.toFixed(2)} MB/min.`, '', `RSS every 10 s (s: MB): ${r.soak.everyTenSeconds.map(([t, mb]) => `${t}: ${mb}`).join(', ')}`);
+  if (r.soak) lines.push('', '## Soak', '', `${r.soak.minutes} min at half peak, ${r.soak.samples} RSS samples of the API process: ${r.soak.startMb.toFixed(0)} → ${r.soak.endMb.toFixed(0)} MB after warm-up, trend ${r.soak.slopeMbPerMin.toFixed(2)} MB/min. The lowest RSS of each 30 s window (the floor a leak would raise): ${r.soak.floorsMb.join(', ')} MB, trend ${r.soak.floorSlopeMbPerMin.toFixed(2)} MB/min. The lowest used V8 heap of each 30 s window (from the API's /metrics): ${r.soak.heapFloorsMb.join(', ')} MB, trend ${r.soak.heapFloorSlopeMbPerMin.toFixed(2)} MB/min.`, '', `RSS every 10 s (s: MB): ${r.soak.everyTenSeconds.map(([t, mb]) => `${t}: ${mb}`).join(', ')}`);
   if (r.scale) {
     const one = r.scale[0]?.rps;
     lines.push('', '## Scale-out (one Redis)', '', `Load: one autocannon per API port, ${o.connections} connections in all, the workers delivering meanwhile. "machine busy" is the share of all ${os.cpus().length} cores in use during the row (load generator and Redis included): where it is near 100%, more processes cannot add throughput on this machine.`, '',

@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { deleteKeys } from '../test/helpers/gateway.js';
 import { readOptions, type BenchOptions } from './options.js';
 import { measureAll, type Target } from './measure.js';
-import { load, machineCpu, memory, nodeTs, percentile, root, sleep, slope, start, freePort, waitForPort, type Proc } from './procs.js';
+import { load, machineCpu, nodeTs, percentile, root, sleep, start, freePort, waitForPort, type Proc } from './procs.js';
 import { SUSTAINED, writeReport, type Results, type Row } from './report.js';
 import { scenarios } from './scenarios.js';
+import { soak } from './soak.js';
 import { summarise } from './profile-summary.js';
-import { available, cliArgs, drain, obliterate, startStudyhook, writeConfig, type Cluster } from './studyhook.js';
+import { ADMIN_TOKEN, available, cliArgs, drain, obliterate, startStudyhook, writeConfig, type Cluster } from './studyhook.js';
 import { cleanUploads, uploads } from './upload-runs.js';
 
 const opts = readOptions(process.argv.slice(2));
@@ -87,26 +88,10 @@ async function e2e(config: string, peak: number): Promise<Results['e2e']> {
   });
 }
 
-async function soak(config: string, peak: number): Promise<Results['soak']> {
-  const seconds = Math.round(opts.soakMinutes * 60);
+async function runSoak(config: string, peak: number): Promise<Results['soak']> {
   return withStudyhook(config, 1, 1, async (c) => {
-    const samples: Array<[number, number]> = [];
-    const t0 = Date.now();
-    const timer = setInterval(() => samples.push([(Date.now() - t0) / 1000, memory(c.apis[0]!.pid).rss]), 1000);
-    await load({ url: `http://127.0.0.1:${c.ports[0]}`, key: 'sensorlogger', connections: opts.connections, duration: seconds, rate: Math.round(peak / 2) });
-    clearInterval(timer);
-    // why: the first fifth is warm-up (JIT, pools filling); the trend is fitted over the rest.
-    const rest = samples.slice(Math.floor(samples.length / 5));
-    // why: RSS saws up and down by tens of MB between collections; a leak shows as a rising floor, so
-    // the floor (the lowest sample of each 30 s window) gets its own trend beside the all-samples one.
-    const floors: Array<[number, number]> = [];
-    for (let i = 0; i + 30 <= rest.length; i += 30) floors.push(rest.slice(i, i + 30).reduce((lo, p) => (p[1] < lo[1] ? p : lo)));
-    const out = {
-      minutes: opts.soakMinutes, startMb: rest[0]?.[1] ?? 0, endMb: rest.at(-1)?.[1] ?? 0, slopeMbPerMin: slope(rest) * 60, floorSlopeMbPerMin: slope(floors) * 60,
-      floorsMb: floors.map((p) => Math.round(p[1] * 10) / 10), samples: samples.length,
-      everyTenSeconds: samples.filter((_, i) => i % 10 === 0).map(([t, mb]) => [Math.round(t), Math.round(mb * 10) / 10]),
-    };
-    log(`soak: RSS ${out.startMb.toFixed(0)} → ${out.endMb.toFixed(0)} MB, trend ${out.slopeMbPerMin.toFixed(2)} MB/min; floor per 30 s ${out.floorsMb.join(', ')} MB, floor trend ${out.floorSlopeMbPerMin.toFixed(2)} MB/min`);
+    const out = await soak({ port: c.ports[0]!, pid: c.apis[0]!.pid, minutes: opts.soakMinutes, rate: Math.round(peak / 2), connections: opts.connections, adminToken: ADMIN_TOKEN });
+    log(`soak: RSS ${out.startMb.toFixed(0)} → ${out.endMb.toFixed(0)} MB, trend ${out.slopeMbPerMin.toFixed(2)} MB/min; floor per 30 s ${out.floorsMb.join(', ')} MB, floor trend ${out.floorSlopeMbPerMin.toFixed(2)} MB/min; heap floor ${out.heapFloorsMb.join(', ')} MB, trend ${out.heapFloorSlopeMbPerMin.toFixed(2)} MB/min`);
     await drain(opts.redisUrl, prefix);
     return out;
   });
@@ -155,7 +140,7 @@ async function main(): Promise<void> {
     const peak = sustained.rps;
     results.e2e = await e2e(config, peak);
     results.upload = await uploads({ config, env, work, reps: opts.reps, uploadMb: opts.uploadMb, log });
-    if (opts.soakMinutes > 0) results.soak = await soak(config, peak);
+    if (opts.soakMinutes > 0) results.soak = await runSoak(config, peak);
     if (opts.scale) results.scale = await scaleOut(config, opts.scale);
     if (opts.profile) results.profile = await profile(config);
   } finally {

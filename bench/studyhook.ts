@@ -9,6 +9,8 @@ import { platformConfig } from './scenarios.js';
 import { freePort, nodeTs, root, sleep, start, waitForPort, type Proc } from './procs.js';
 
 export const SINK = 'bench-noop';
+/** The bench's admin token, so the soak can read the API's /metrics. */
+export const ADMIN_TOKEN = 'bench-admin-token';
 export const available = (platform: string): boolean => adapters.some((a) => a.platform === platform);
 
 /** The CLI as users run it: the built dist when present, else the TypeScript source through tsx. */
@@ -25,7 +27,7 @@ export async function writeConfig(work: string, redisUrl: string, prefix: string
   const file = join(work, 'studyhook.yml');
   await writeFile(file, stringify({
     dataDir, redis: { url: redisUrl, prefix }, server: { host: '127.0.0.1', port: 0, rateLimit: { enabled: false } }, // why: one load-generator IP would hit the per-browser rate limit
-    archive: false, platforms, sinks: [{ name: SINK, module: join(root, 'bench/noop-sink.js') }],
+    admin: { token: ADMIN_TOKEN }, archive: false, platforms, sinks: [{ name: SINK, module: join(root, 'bench/noop-sink.js') }],
   }));
   return file;
 }
