@@ -18,7 +18,7 @@ export interface Results {
   e2e: { rate: number; delivered: number; p50: number; p99: number; httpP50: number; httpP99: number } | undefined;
   upload: { mb: number; raw: UploadResult; rawFsync: UploadResult; floor: UploadResult; studyhook: UploadResult | undefined } | undefined;
   soak: SoakResult | undefined;
-  scale: Array<{ apis: number; workers: number; rps: number; p99: number; machineBusy: number }> | undefined;
+  scale: Array<{ apis: number; workers: number; rps: number; p99: number; machineBusy: number; cpuUs?: number | undefined; apiCores?: number | undefined }> | undefined;
   profile: (Summary & { file: string }) | undefined;
   machine?: Record<string, string>;
 }
@@ -84,8 +84,10 @@ export function writeReport(r: Results): string {
   if (r.soak) lines.push('', '## Soak', '', `${r.soak.minutes} min at half peak, ${r.soak.samples} RSS samples of the API process: ${r.soak.startMb.toFixed(0)} → ${r.soak.endMb.toFixed(0)} MB after warm-up, trend ${r.soak.slopeMbPerMin.toFixed(2)} MB/min. The lowest RSS of each 30 s window (the floor a leak would raise): ${r.soak.floorsMb.join(', ')} MB, trend ${r.soak.floorSlopeMbPerMin.toFixed(2)} MB/min. The lowest used V8 heap of each 30 s window (from the API's /metrics): ${r.soak.heapFloorsMb.join(', ')} MB, trend ${r.soak.heapFloorSlopeMbPerMin.toFixed(2)} MB/min.`, '', `RSS every 10 s (s: MB): ${r.soak.everyTenSeconds.map(([t, mb]) => `${t}: ${mb}`).join(', ')}`);
   if (r.scale) {
     const one = r.scale[0]?.rps;
-    lines.push('', '## Scale-out (one Redis)', '', `Load: one autocannon per API port, ${o.connections} connections in all, the workers delivering meanwhile. "machine busy" is the share of all ${os.cpus().length} cores in use during the row (load generator and Redis included): where it is near 100%, more processes cannot add throughput on this machine.`, '',
-      '| API processes | workers | req/s | vs 1 API | p99 ms | machine busy |', '|---:|---:|---:|---:|---:|---:|', ...r.scale.map((s) => `| ${s.apis} | ${s.workers} | ${s.rps.toFixed(0)} | ${ratio(s.rps, one)} | ${s.p99} | ${(100 * s.machineBusy).toFixed(0)}% |`));
+    const cores = r.scale[0]?.apiCores;
+    const capped = cores ? ` Each API process was capped at ${cores} of a core (its own cgroup, CFS quota; \`--scale-cpu ${cores}\`), so that the machine has room for all of them: the rows show whether processes add up, not what a bigger host reaches.` : '';
+    lines.push('', '## Scale-out (one Redis)', '', `Load: one autocannon per API port, ${o.connections} connections in all, the workers delivering meanwhile. "machine busy" is the share of all ${os.cpus().length} cores in use during the row (load generator and Redis included): where it is near 100%, more processes cannot add throughput on this machine.${capped}`, '',
+      '| API processes | workers | req/s | vs 1 API | p99 ms | API CPU µs/req | machine busy |', '|---:|---:|---:|---:|---:|---:|---:|', ...r.scale.map((s) => `| ${s.apis} | ${s.workers} | ${s.rps.toFixed(0)} | ${ratio(s.rps, one)} | ${s.p99} | ${s.cpuUs ?? ''} | ${(100 * s.machineBusy).toFixed(0)}% |`));
   }
   if (r.profile) {
     lines.push('', '## CPU profile of the API under load (self time)', '', `${r.profile.file}: ${r.profile.busyMs.toFixed(0)} of ${r.profile.totalMs.toFixed(0)} ms busy (the rest idle: waiting for Redis or for a core); our code (src/, adapters/) ${(100 * r.profile.oursMs / r.profile.busyMs).toFixed(1)}% of busy. Shares are of busy time.`, '', '| share | ms | module |', '|---:|---:|---|', ...r.profile.byModule.map((m) => `| ${(100 * m.share).toFixed(1)}% | ${m.selfMs.toFixed(0)} | ${m.module} |`), '', '| share | ms | function | where |', '|---:|---:|---|---|');

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deleteKeys } from '../test/helpers/gateway.js';
+import { capCpu, type CpuCap } from './cpu-cap.js';
 import { readOptions, type BenchOptions } from './options.js';
 import { measureAll, type Target } from './measure.js';
 import { load, machineCpu, nodeTs, percentile, root, sleep, start, freePort, waitForPort, type Proc } from './procs.js';
@@ -101,15 +102,17 @@ async function scaleOut(config: string, s: NonNullable<BenchOptions['scale']>): 
   const rows = [];
   for (let n = 1; n <= s.apis; n++) {
     let busy = 0;
+    let cap: CpuCap | undefined;
     const row = await withStudyhook(config, n, s.workers, async (c) => {
+      if (opts.scaleCpu) cap = capCpu(c.apis.map((p) => p.pid), opts.scaleCpu, `${runId}-${n}`);
       // why: on a small machine throughput stops growing when the cores are full; the busy share shows whether they were.
       const c0 = machineCpu();
       const r = await measure(`studyhook × ${n} API, ${s.workers} worker(s)`, c, 'sensorlogger', () => drain(opts.redisUrl, prefix));
       const c1 = machineCpu();
       busy = (c1.busy - c0.busy) / ((c1.all - c0.all) || 1);
       return r;
-    });
-    rows.push({ apis: n, workers: s.workers, rps: row.rps, p99: row.p99, machineBusy: busy });
+    }).finally(() => cap?.release());
+    rows.push({ apis: n, workers: s.workers, rps: row.rps, p99: row.p99, machineBusy: busy, cpuUs: row.cpuUs, apiCores: opts.scaleCpu });
   }
   return rows;
 }
