@@ -85,7 +85,7 @@ export function writeReport(r: Results): string {
   if (r.scale) {
     const one = r.scale[0]?.rps;
     const cores = r.scale[0]?.apiCores;
-    const capped = cores ? ` Each API process was capped at ${cores} of a core (its own cgroup, CFS quota; \`--scale-cpu ${cores}\`), so that the machine has room for all of them: the rows show whether processes add up, not what a bigger host reaches.` : '';
+    const capped = cores ? ` Each API process was capped at ${cores} of a core (its own cgroup, CFS quota; \`--scale-cpu ${cores}\`), so that the machine has room for all of them, and each one got the full ${o.connections} connections (warmed up uncapped first): the rows show whether processes add up, not what a bigger host reaches.` : '';
     lines.push('', '## Scale-out (one Redis)', '', `Load: one autocannon per API port, ${o.connections} connections in all, the workers delivering meanwhile. "machine busy" is the share of all ${os.cpus().length} cores in use during the row (load generator and Redis included): where it is near 100%, more processes cannot add throughput on this machine.${capped}`, '',
       '| API processes | workers | req/s | vs 1 API | p99 ms | API CPU µs/req | machine busy |', '|---:|---:|---:|---:|---:|---:|---:|', ...r.scale.map((s) => `| ${s.apis} | ${s.workers} | ${s.rps.toFixed(0)} | ${ratio(s.rps, one)} | ${s.p99} | ${s.cpuUs ?? ''} | ${(100 * s.machineBusy).toFixed(0)}% |`));
   }

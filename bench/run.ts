@@ -25,8 +25,8 @@ const log = (msg: string): void => { console.log(`[bench ${new Date().toISOStrin
 const env = { REDIS_URL: opts.redisUrl, BENCH_PREFIX: prefix, BENCH_E2E_FILE: e2eFile, BENCH_UPLOAD_DIR: work };
 
 /** One target measured alone (sustained and scale-out rows), with the same loop as the interleaved rows. */
-async function measure(name: string, c: Cluster, key: string, between: () => Promise<void>): Promise<Row> {
-  return (await measureAll([{ name, ports: c.ports, pids: c.apis.map((p) => p.pid), key, between, drains: true }], opts, log))[0]!;
+async function measure(name: string, c: Cluster, key: string, between: () => Promise<void>, settings: BenchOptions = opts): Promise<Row> {
+  return (await measureAll([{ name, ports: c.ports, pids: c.apis.map((p) => p.pid), key, between, drains: true }], settings, log))[0]!;
 }
 
 /** A skeleton server; its queue is emptied by obliterate, not drained by a worker (no backlog figure). */
@@ -104,10 +104,17 @@ async function scaleOut(config: string, s: NonNullable<BenchOptions['scale']>): 
     let busy = 0;
     let cap: CpuCap | undefined;
     const row = await withStudyhook(config, n, s.workers, async (c) => {
-      if (opts.scaleCpu) cap = capCpu(c.apis.map((p) => p.pid), opts.scaleCpu, `${runId}-${n}`);
+      if (opts.scaleCpu) {
+        // why: warmed up uncapped first; under a quarter of a core the JIT took several runs to warm, and the reps rose run after run.
+        await Promise.all(c.ports.map((p) => load({ url: `http://127.0.0.1:${p}`, key: 'sensorlogger', connections: opts.connections, duration: 3 })));
+        await drain(opts.redisUrl, prefix);
+        cap = capCpu(c.apis.map((p) => p.pid), opts.scaleCpu, `${runId}-${n}`);
+      }
       // why: on a small machine throughput stops growing when the cores are full; the busy share shows whether they were.
       const c0 = machineCpu();
-      const r = await measure(`studyhook × ${n} API, ${s.workers} worker(s)`, c, 'sensorlogger', () => drain(opts.redisUrl, prefix));
+      // why: capped, each API process gets the full load (more processes for more traffic); split, a process serves fewer requests per turn and each costs it more.
+      const settings = opts.scaleCpu ? { ...opts, connections: opts.connections * n } : opts;
+      const r = await measure(`studyhook × ${n} API, ${s.workers} worker(s)`, c, 'sensorlogger', () => drain(opts.redisUrl, prefix), settings);
       const c1 = machineCpu();
       busy = (c1.busy - c0.busy) / ((c1.all - c0.all) || 1);
       return r;
