@@ -10,7 +10,7 @@ import type { UploadResult } from './upload.js';
 
 /** One load target's medians over the repetitions. */
 /** `drainMs`: the longest wait, after a repetition, until the queue was empty (with a worker running during the load, a long one means the worker fell behind). */
-export interface Row { name: string; rps: number; p50: number; p99: number; non2xx: number; errors: number; reps: number[]; cpuUs?: number | undefined; drainMs?: number | undefined }
+export interface Row { name: string; rps: number; p50: number; p99: number; non2xx: number; errors: number; reps: number[]; cpuUs: number; drainMs?: number | undefined }
 
 /** Everything a run measured (bench/results/latest.json). */
 export interface Results {
@@ -18,7 +18,7 @@ export interface Results {
   e2e: { rate: number; delivered: number; p50: number; p99: number; httpP50: number; httpP99: number } | undefined;
   upload: { mb: number; raw: UploadResult; rawFsync: UploadResult; floor: UploadResult; studyhook: UploadResult | undefined } | undefined;
   soak: SoakResult | undefined;
-  scale: Array<{ apis: number; workers: number; rps: number; p99: number; machineBusy: number; cpuUs?: number | undefined; apiCores?: number | undefined }> | undefined;
+  scale: Array<{ apis: number; workers: number; rps: number; p99: number; machineBusy: number; cpuUs: number; apiCores?: number | undefined }> | undefined;
   profile: (Summary & { file: string }) | undefined;
   machine?: Record<string, string>;
 }
@@ -55,7 +55,7 @@ export function writeReport(r: Results): string {
     'Ratios are against skeleton A and B measured in the same run; see bench/README.md.', '',
     'The "server CPU µs/req" column is the server processes\' own CPU time (user + system, all threads, from /proc) during the runs, per request answered (for the sustained and scale rows, the API processes only): a cost per request that moves less with the machine than req/s does.', '',
     '| Target | req/s | p50 ms | p99 ms | vs A | vs B | server CPU µs/req | non-2xx | reps (req/s) | backlog drained in |', '|---|---:|---:|---:|---:|---:|---:|---:|---|---:|',
-    ...r.rows.map((x) => `| ${x.name} | ${x.rps.toFixed(0)} | ${x.p50} | ${x.p99} | ${ratio(x.rps, a?.rps)} | ${ratio(x.rps, b?.rps)} | ${x.cpuUs ?? ''} | ${x.non2xx} | ${x.reps.join(', ')} | ${x.drainMs === undefined ? '' : `${x.drainMs} ms`} |`),
+    ...r.rows.map((x) => `| ${x.name} | ${x.rps.toFixed(0)} | ${x.p50} | ${x.p99} | ${ratio(x.rps, a?.rps)} | ${ratio(x.rps, b?.rps)} | ${x.cpuUs} | ${x.non2xx} | ${x.reps.join(', ')} | ${x.drainMs === undefined ? '' : `${x.drainMs} ms`} |`),
   ];
   if (r.skipped.length) lines.push('', `Not measured: ${r.skipped.join('; ')}.`);
   const ingest = r.rows.filter((x) => x.name.startsWith('studyhook: '));
@@ -87,7 +87,7 @@ export function writeReport(r: Results): string {
     const cores = r.scale[0]?.apiCores;
     const capped = cores ? ` Each API process was capped at ${cores} of a core (its own cgroup, CFS quota; \`--scale-cpu ${cores}\`), so that the machine has room for all of them, and each one got the full ${o.connections} connections (warmed up uncapped first): the rows show whether processes add up, not what a bigger host reaches.` : '';
     lines.push('', '## Scale-out (one Redis)', '', `Load: one autocannon per API port, ${o.connections} connections in all, the workers delivering meanwhile. "machine busy" is the share of all ${os.cpus().length} cores in use during the row (load generator and Redis included): where it is near 100%, more processes cannot add throughput on this machine.${capped}`, '',
-      '| API processes | workers | req/s | vs 1 API | p99 ms | API CPU µs/req | machine busy |', '|---:|---:|---:|---:|---:|---:|---:|', ...r.scale.map((s) => `| ${s.apis} | ${s.workers} | ${s.rps.toFixed(0)} | ${ratio(s.rps, one)} | ${s.p99} | ${s.cpuUs ?? ''} | ${(100 * s.machineBusy).toFixed(0)}% |`));
+      '| API processes | workers | req/s | vs 1 API | p99 ms | API CPU µs/req | machine busy |', '|---:|---:|---:|---:|---:|---:|---:|', ...r.scale.map((s) => `| ${s.apis} | ${s.workers} | ${s.rps.toFixed(0)} | ${ratio(s.rps, one)} | ${s.p99} | ${s.cpuUs} | ${(100 * s.machineBusy).toFixed(0)}% |`));
   }
   if (r.profile) {
     lines.push('', '## CPU profile of the API under load (self time)', '', `${r.profile.file}: ${r.profile.busyMs.toFixed(0)} of ${r.profile.totalMs.toFixed(0)} ms busy (the rest idle: waiting for Redis or for a core); our code (src/, adapters/) ${(100 * r.profile.oursMs / r.profile.busyMs).toFixed(1)}% of busy. Shares are of busy time.`, '', '| share | ms | module |', '|---:|---:|---|', ...r.profile.byModule.map((m) => `| ${(100 * m.share).toFixed(1)}% | ${m.selfMs.toFixed(0)} | ${m.module} |`), '', '| share | ms | function | where |', '|---:|---:|---|---|');

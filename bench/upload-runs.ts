@@ -13,15 +13,15 @@ export interface UploadRunOptions { config: string; env: Record<string, string>;
 export async function uploads(o: UploadRunOptions): Promise<Results['upload']> {
   const { config, env, work, log } = o;
   const bytes = o.uploadMb * 1024 * 1024;
-  const rawServer = async (fsync: boolean, file = 'raw-upload.ts'): Promise<{ port: number; proc: Proc }> => {
+  const server = async (file: string, extra: Record<string, string> = {}): Promise<{ port: number; proc: Proc }> => {
     const port = await freePort();
-    const proc = start(nodeTs(`bench/servers/${file}`), { ...env, PORT: String(port), BENCH_RAW_FSYNC: fsync ? '1' : '0' });
+    const proc = start(nodeTs(`bench/servers/${file}`), { ...env, ...extra, PORT: String(port) });
     await waitForPort(port, proc);
     return { port, proc };
   };
-  const raw = await rawServer(false);
-  const rawSync = await rawServer(true);
-  const floor = await rawServer(true, 'floor-upload.ts');
+  const raw = await server('raw-upload.ts', { BENCH_RAW_FSYNC: '0' });
+  const rawSync = await server('raw-upload.ts', { BENCH_RAW_FSYNC: '1' });
+  const floor = await server('floor-upload.ts');
   const sh = available(uploadRoute.platform) ? await startStudyhook(config, { apis: 1, workers: 0, env }) : undefined;
   const runs: { raw: UploadResult[]; rawFsync: UploadResult[]; floor: UploadResult[]; studyhook: UploadResult[] } = { raw: [], rawFsync: [], floor: [], studyhook: [] };
   const form = { field: uploadRoute.field, fields: { expSessionNr: '4711', newFileName: 'bench.bin' } };
