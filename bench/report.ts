@@ -2,6 +2,7 @@ import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { BenchOptions } from './options.js';
+import { instructionLines, type InstructionRow } from './instructions.js';
 import type { Summary } from './profile-summary.js';
 import type { SoakResult } from './soak.js';
 import { root } from './procs.js';
@@ -20,6 +21,7 @@ export interface Results {
   soak: SoakResult | undefined;
   scale: Array<{ apis: number; workers: number; rps: number; p99: number; machineBusy: number; cpuUs: number; apiCores?: number | undefined }> | undefined;
   profile: (Summary & { file: string }) | undefined;
+  instructions?: InstructionRow[] | undefined;
   machine?: Record<string, string>;
 }
 
@@ -93,6 +95,7 @@ export function writeReport(r: Results): string {
     lines.push('', '## CPU profile of the API under load (self time)', '', `${r.profile.file}: ${r.profile.busyMs.toFixed(0)} of ${r.profile.totalMs.toFixed(0)} ms busy (the rest idle: waiting for Redis or for a core); our code (src/, adapters/) ${(100 * r.profile.oursMs / r.profile.busyMs).toFixed(1)}% of busy. Shares are of busy time.`, '', '| share | ms | module |', '|---:|---:|---|', ...r.profile.byModule.map((m) => `| ${(100 * m.share).toFixed(1)}% | ${m.selfMs.toFixed(0)} | ${m.module} |`), '', '| share | ms | function | where |', '|---:|---:|---|---|');
     lines.push(...r.profile.hot.map((h) => `| ${(100 * h.share).toFixed(1)}% | ${h.selfMs.toFixed(0)} | ${h.ours ? '**' + h.fn + '**' : h.fn} | ${h.where} |`));
   }
+  if (r.instructions) lines.push(...instructionLines(r.instructions));
   lines.push('', '## Machine and versions', '', ...Object.entries(r.machine).map(([k, v]) => `- ${k}: ${v}`));
   lines.push('', '## Commands', '', '```', `npm run bench -- ${r.argv.join(' ')}`.trim(), ...commands(), '```', '');
   return lines.join('\n');

@@ -6,6 +6,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deleteKeys } from '../test/helpers/gateway.js';
 import { capCpu, type CpuCap } from './cpu-cap.js';
+import { callgrindMissing, countInstructions, type InstructionTarget } from './instructions.js';
 import { readOptions, type BenchOptions } from './options.js';
 import { measureAll, type Target } from './measure.js';
 import { load, machineCpu, nodeTs, percentile, root, sleep, start, freePort, waitForPort, type Proc } from './procs.js';
@@ -13,7 +14,8 @@ import { SUSTAINED, writeReport, type Results, type Row } from './report.js';
 import { scenarios } from './scenarios.js';
 import { soak } from './soak.js';
 import { summarise } from './profile-summary.js';
-import { ADMIN_TOKEN, available, cliArgs, drain, obliterate, startStudyhook, writeConfig, type Cluster } from './studyhook.js';
+import { ADMIN_TOKEN, SINK, available, cliArgs, drain, obliterate, startStudyhook, writeConfig, type Cluster } from './studyhook.js';
+import { sinkQueueName } from '../src/queue/redis.js';
 import { cleanUploads, uploads } from './upload-runs.js';
 
 const opts = readOptions(process.argv.slice(2));
@@ -138,10 +140,22 @@ async function profile(config: string): Promise<Results['profile']> {
   return { file: file.slice(root.length), ...s };
 }
 
+/** Skeleton A, skeleton B and the scenarios the rows measured, each counted under callgrind. */
+async function instructions(config: string, skipped: string[]): Promise<Results['instructions']> {
+  const missing = callgrindMissing();
+  if (missing) { skipped.push(`instruction counts (${missing})`); return undefined; }
+  const skeleton = (w: 'a' | 'b'): InstructionTarget => ({ name: `Skeleton ${w.toUpperCase()}`, key: 'skeleton', args: nodeTs(`bench/servers/skeleton-${w}.ts`), env, after: () => obliterate(opts.redisUrl, prefix, `skeleton-${w}`) });
+  const targets = [skeleton('a'), skeleton('b'), ...scenarios.filter((s) => available(s.platform) && (!opts.only || s.platform.includes(opts.only))).map((s): InstructionTarget => ({
+    name: `studyhook: ${s.name}`, key: s.platform, args: [...cliArgs(), 'api', '--config', config], env, after: () => obliterate(opts.redisUrl, prefix, sinkQueueName(SINK)),
+  }))];
+  // why: 4000 requests to warm up whatever is counted: after 1000, B still counted 1035k per request (JIT at work), after 4000 259k.
+  return countInstructions(targets, work, { warmup: 4000, requests: opts.instructions, connections: 10 }, log);
+}
+
 async function main(): Promise<void> {
   await mkdir(work, { recursive: true });
   const config = await writeConfig(work, opts.redisUrl, prefix);
-  const results: Results = { startedAt: new Date().toISOString(), options: opts, argv: process.argv.slice(2), prefix, rows: [], e2e: undefined, upload: undefined, soak: undefined, scale: undefined, profile: undefined, skipped: [] };
+  const results: Results = { startedAt: new Date().toISOString(), options: opts, argv: process.argv.slice(2), prefix, rows: [], e2e: undefined, upload: undefined, soak: undefined, scale: undefined, profile: undefined, instructions: undefined, skipped: [] };
   try {
     results.rows.push(...await ingestRows(config, results.skipped));
     // why: the whole system on the same cores: the API while its worker delivers everything. Its rate
@@ -154,6 +168,7 @@ async function main(): Promise<void> {
     if (opts.soakMinutes > 0) results.soak = await runSoak(config, peak);
     if (opts.scale) results.scale = await scaleOut(config, opts.scale);
     if (opts.profile) results.profile = await profile(config);
+    if (opts.instructions) results.instructions = await instructions(config, results.skipped);
   } finally {
     await deleteKeys(prefix);
     await cleanUploads(work).catch(() => undefined);
