@@ -1,15 +1,15 @@
 // `--instructions`: the CPU instructions each server executes per request, counted by callgrind.
 // On this machine's shared vCPUs req/s moves by ±20% within a run and CPU time per request by
-// 10–25% between runs; an instruction count of the same code and load moves by about ±2% (two
-// runs of one studyhook route: 492.9k and 490.8k). It counts user-space instructions only, so the
-// kernel's share of a request (socket reads and writes, about the same for every target here) is
-// left out, and valgrind runs the server some 80× slower, so it measures cost, never speed.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// 10–25% between runs; an instruction count of the same code and load moves by about ±2% (two runs
+// of one studyhook route in a scratch harness: 492.9k and 490.8k). It counts user-space
+// instructions only, so the kernel's share of a request (socket reads and writes, about the same
+// for every target here) is left out, and valgrind runs the server some 80× slower, so it measures
+// cost, never speed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
-import { builderFor } from './scenarios.js';
-import { freePort, root, sleep } from './procs.js';
+import { freePort, load, sleep, start, waitForPort, type Proc } from './procs.js';
 
 export interface InstructionTarget { name: string; key: string; args: string[]; env: Record<string, string>; after: () => Promise<void> }
 export interface InstructionRow { name: string; key: string; perRequest: number; requests: number; warmup: number }
@@ -20,36 +20,28 @@ export function callgrindMissing(): string | undefined {
   return ok('valgrind') && ok('callgrind_control') ? undefined : 'valgrind is not installed (Debian: apt-get install valgrind)';
 }
 
-async function fire(url: string, key: string, amount: number, connections: number): Promise<void> {
-  const build = builderFor(key);
-  const first = build();
-  const r = await autocannon({
-    url, connections, amount, timeout: 120,
-    requests: [{ method: first.method, path: first.path, headers: first.headers, body: first.body, setupRequest: (req) => { const b = build(); return { ...req, headers: b.headers, body: b.body }; } }],
-  });
-  if (r.non2xx || r.errors || r.timeouts) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+/** `amount` requests from the bench's load generator; any error reply makes the count meaningless. */
+async function send(port: number, key: string, amount: number, connections: number): Promise<void> {
+  const r = await load({ url: `http://127.0.0.1:${port}`, key, connections, duration: 0, amount });
+  if (r.non2xx || r.errors || r.timeouts) throw new Error(`port ${port}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
 }
 
-async function waitHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try { await fetch(url); return; } catch { /* not listening yet */ }
-    if (child.exitCode !== null) throw new Error(`server under valgrind exited (${child.exitCode})`);
-    if (Date.now() > end) throw new Error(`server under valgrind not ready in ${timeoutMs} ms`);
-    await sleep(500);
-  }
-}
-
-/** The total of a callgrind dump (its `summary:` line), once the file is complete. */
+/** The total of a callgrind dump: its `totals:` line, the last one callgrind writes. */
 async function readTotal(file: string, timeoutMs = 60000): Promise<number> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const text = await readFile(file, 'utf8').catch(() => '');
-    const m = /^summary:\s+(\d+)/m.exec(text) ?? /^totals:\s+(\d+)/m.exec(text);
+    const m = /^totals:\s+(\d+)/m.exec(await readFile(file, 'utf8').catch(() => ''));
     if (m) return Number(m[1]);
-    if (Date.now() > end) throw new Error(`no callgrind dump in ${file}`);
+    if (Date.now() > end) throw new Error(`no callgrind totals in ${file}`);
     await sleep(500);
   }
+}
+
+async function kill(p: Proc): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  const exited = once(p.child, 'exit');
+  p.child.kill('SIGKILL');
+  await exited;
 }
 
 /**
@@ -60,20 +52,21 @@ async function readTotal(file: string, timeoutMs = 60000): Promise<number> {
 async function countOne(t: InstructionTarget, dir: string, o: { warmup: number; requests: number; connections: number }): Promise<InstructionRow> {
   const port = await freePort();
   const out = join(dir, `${t.key}-${port}.callgrind`);
-  const child = spawn('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', ...t.args],
-    { cwd: root, env: { ...process.env, ...t.env, PORT: String(port) }, stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
+  const p = start(t.args, { ...t.env, PORT: String(port) }, ['--single-threaded'], ['valgrind', '--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', `--callgrind-out-file=${out}`]);
+  const control = (arg: string): void => { execFileSync('callgrind_control', [arg, String(p.pid)], { stdio: 'ignore', timeout: 60000 }); };
   try {
-    await waitHttp(url, child, 300000);
-    await fire(url, t.key, o.warmup, o.connections);
-    execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' });
-    await fire(url, t.key, o.requests, o.connections);
-    execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
+    await waitForPort(port, p, 300000);
+    await send(port, t.key, o.warmup, o.connections);
+    control('--instr=on');
+    await send(port, t.key, o.requests, o.connections);
+    control('--dump');
     const total = await readTotal(`${out}.1`);
     return { name: t.name, key: t.key, perRequest: total / o.requests, requests: o.requests, warmup: o.warmup };
+  } catch (err) {
+    throw new Error(`${t.name} under callgrind: ${(err as Error).message}\n${p.output()}`, { cause: err });
   } finally {
-    child.kill('SIGKILL');
-    await t.after();
+    await kill(p);
+    await t.after().catch(() => undefined);
   }
 }
 

@@ -4,8 +4,8 @@ import autocannon from 'autocannon';
 import { pacedLoad } from './paced-load.js';
 import { builderFor } from './scenarios.js';
 
-/** `rate`: a steady open-loop load at that many requests per second (bench/paced-load.ts); else autocannon as fast as it can. */
-interface LoadOptions { url: string; key: string; connections: number; duration: number; rate?: number }
+/** `rate`: a steady open-loop load at that many requests per second (bench/paced-load.ts); else autocannon as fast as it can, for `duration` s or, given, `amount` requests. */
+interface LoadOptions { url: string; key: string; connections: number; duration: number; rate?: number; amount?: number }
 const opts = JSON.parse(process.argv[2] ?? '{}') as LoadOptions;
 const build = builderFor(opts.key);
 const first = build();
@@ -17,7 +17,7 @@ if (opts.rate) {
 const result = await autocannon({
   url: opts.url,
   connections: opts.connections,
-  duration: opts.duration,
+  ...(opts.amount ? { amount: opts.amount, timeout: 120 } : { duration: opts.duration }),
   requests: [{ method: first.method, path: first.path, headers: first.headers, body: first.body, setupRequest: (req) => { const r = build(); return { ...req, headers: r.headers, body: r.body }; } }],
 });
 process.stdout.write(JSON.stringify({

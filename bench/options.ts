@@ -5,7 +5,7 @@ export interface BenchOptions {
   quick: boolean; duration: number; reps: number; connections: number; warmup: number;
   uploadMb: number; soakMinutes: number; scale: { apis: number; workers: number } | undefined; scaleCpu: number | undefined; profile: boolean;
   /** Requests counted per target by `--instructions` (0: not run), after 4000 to warm it up. */
-  instructions: number;
+  instructionRequests: number;
   only: string | undefined; redisUrl: string;
 }
 
@@ -29,7 +29,7 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv = process.env
     warmup: quick ? 1 : 2,
     uploadMb: num(values['upload-mb'], 'BENCH_UPLOAD_MB', 1024, 64),
     soakMinutes, scale, scaleCpu: Number(values['scale-cpu'] ?? env['BENCH_SCALE_CPU'] ?? 0) || undefined, profile: values.profile ?? env['BENCH_PROFILE'] === '1',
-    instructions: (values.instructions ?? env['BENCH_INSTRUCTIONS'] === '1') ? num(undefined, 'BENCH_INSTRUCTIONS_REQUESTS', 3000, 1000) : 0,
+    instructionRequests: (values.instructions ?? env['BENCH_INSTRUCTIONS'] === '1') ? num(undefined, 'BENCH_INSTRUCTIONS_REQUESTS', 3000, 1000) : 0,
     only: values.only ?? env['BENCH_ONLY'],
     redisUrl: env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
   };

@@ -16,12 +16,14 @@ let started = 0;
  * Starts a child with its stdout and stderr in a file under bench/.work/logs, as a container's log
  * driver would take them: piping them into this process would put the bench's own CPU on the scale.
  */
-export function start(args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): Proc {
+export function start(args: string[], env: Record<string, string> = {}, nodeFlags: string[] = [], wrapper: string[] = []): Proc {
   const dir = join(root, 'bench/.work/logs');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${process.pid}-${++started}.log`);
   const fd = openSync(file, 'w');
-  const child = spawn(process.execPath, [...nodeFlags, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+  // why: `wrapper` runs node under another program (valgrind for --instructions); the pid is then the wrapper's.
+  const [cmd, ...pre] = [...wrapper, process.execPath];
+  const child = spawn(cmd!, [...pre, ...nodeFlags, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   return {
     child, pid: child.pid ?? 0, output: () => readFileSync(file, 'utf8').slice(-4000),
@@ -43,7 +45,7 @@ export async function waitForPort(port: number, proc: Proc, timeoutMs = 30000): 
       s.on('error', () => resolve(false));
     });
     if (ok) return;
-    if (proc.child.exitCode !== null) throw new Error(`server exited (${proc.child.exitCode}):\n${proc.output()}`);
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new Error(`server exited (${proc.child.exitCode ?? proc.child.signalCode}):\n${proc.output()}`);
     if (Date.now() > end) throw new Error(`port ${port} not ready:\n${proc.output()}`);
     await sleep(100);
   }
@@ -72,7 +74,7 @@ export function memory(pid: number): { rss: number; hwm: number } {
 }
 
 /** Runs autocannon in a child process and returns its summary. */
-export async function load(opts: { url: string; key: string; connections: number; duration: number; rate?: number }): Promise<LoadResult> {
+export async function load(opts: { url: string; key: string; connections: number; duration: number; rate?: number; amount?: number }): Promise<LoadResult> {
   const p = start(nodeTs('bench/load-child.ts', JSON.stringify(opts)));
   await new Promise<void>((resolve) => p.child.once('exit', () => resolve()));
   const line = p.output().trim().split('\n').pop() ?? '';

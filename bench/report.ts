@@ -21,7 +21,7 @@ export interface Results {
   soak: SoakResult | undefined;
   scale: Array<{ apis: number; workers: number; rps: number; p99: number; machineBusy: number; cpuUs: number; apiCores?: number | undefined }> | undefined;
   profile: (Summary & { file: string }) | undefined;
-  instructions?: InstructionRow[] | undefined;
+  instructions: InstructionRow[] | undefined;
   machine?: Record<string, string>;
 }
 
