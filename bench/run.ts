@@ -25,6 +25,8 @@ const work = join(root, 'bench/.work', runId);
 const e2eFile = join(work, 'e2e.txt');
 const log = (msg: string): void => { console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`); };
 const env = { REDIS_URL: opts.redisUrl, BENCH_PREFIX: prefix, BENCH_E2E_FILE: e2eFile, BENCH_UPLOAD_DIR: work };
+/** The scenarios `--only` selects (all without it); each part of the bench also skips those with no adapter. */
+const chosen = scenarios.filter((s) => !opts.only || s.platform.includes(opts.only));
 
 /** One target measured alone (sustained and scale-out rows), with the same loop as the interleaved rows. */
 async function measure(name: string, c: Cluster, key: string, between: () => Promise<void>, settings: BenchOptions = opts): Promise<Row> {
@@ -50,8 +52,7 @@ async function ingestRows(config: string, skipped: string[]): Promise<Row[]> {
   const sh = await startStudyhook(config, { apis: 1, workers: 0, env });
   try {
     const targets: Target[] = skeletons.map((x) => x.target);
-    for (const s of scenarios) {
-      if (opts.only && !s.platform.includes(opts.only)) continue;
+    for (const s of chosen) {
       if (!available(s.platform)) { skipped.push(`${s.name} (no '${s.platform}' adapter in adapters/index.ts)`); continue; }
       targets.push({ name: `studyhook: ${s.name}`, ports: sh.ports, pids: [sh.apis[0]!.pid], key: s.platform, between: () => drainWith(config), drains: true });
     }
@@ -130,7 +131,7 @@ async function scaleOut(config: string, s: NonNullable<BenchOptions['scale']>): 
 async function profile(config: string): Promise<Results['profile']> {
   const dir = join(work, 'cpuprofile');
   // why: the API alone, as in the scenario rows; with --only, the first platform it matches.
-  const key = scenarios.find((s) => available(s.platform) && (!opts.only || s.platform.includes(opts.only)))?.platform ?? 'sensorlogger';
+  const key = chosen.find((s) => available(s.platform))?.platform ?? 'sensorlogger';
   await withStudyhook(config, 1, 0, (c) => load({ url: `http://127.0.0.1:${c.ports[0]}`, key, connections: opts.connections, duration: Math.max(opts.duration, 5) }), ['--cpu-prof', '--cpu-prof-dir', dir]);
   const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
   // why: the API process writes its profile on exit; workers were started without the flag.
@@ -145,7 +146,7 @@ async function instructions(config: string, skipped: string[]): Promise<Results[
   const missing = callgrindMissing();
   if (missing) { skipped.push(`instruction counts (${missing})`); return undefined; }
   const skeleton = (w: 'a' | 'b'): InstructionTarget => ({ name: `Skeleton ${w.toUpperCase()}`, key: 'skeleton', args: nodeTs(`bench/servers/skeleton-${w}.ts`), env, after: () => obliterate(opts.redisUrl, prefix, `skeleton-${w}`) });
-  const targets = [skeleton('a'), skeleton('b'), ...scenarios.filter((s) => available(s.platform) && (!opts.only || s.platform.includes(opts.only))).map((s): InstructionTarget => ({
+  const targets = [skeleton('a'), skeleton('b'), ...chosen.filter((s) => available(s.platform)).map((s): InstructionTarget => ({
     name: `studyhook: ${s.name}`, key: s.platform, args: [...cliArgs(), 'api', '--config', config], env, after: () => obliterate(opts.redisUrl, prefix, sinkQueueName(SINK)),
   }))];
   // why: 4000 requests to warm up whatever is counted: after 1000, B still counted 1035k per request (JIT at work), after 4000 259k.
