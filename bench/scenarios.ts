@@ -27,6 +27,8 @@ export interface Scenario {
 }
 
 const json = { 'content-type': 'application/json' };
+/** The Origin of the Labvanced player (adapters/labvanced.ts allows it by default). */
+const LABVANCED = 'https://www.labvanced.com';
 const b64hmac = (key: string, msg: string): string => createHmac('sha256', key).update(msg).digest('base64');
 let seq = 0;
 const next = (): string => `${process.pid}-${++seq}-${randomUUID().slice(0, 8)}`;
@@ -56,7 +58,8 @@ export const scenarios: readonly Scenario[] = [
     platform: 'labvanced',
     build() {
       const body = JSON.stringify({ expSessionNr: next(), recTaskId: 3, trialNr: 1, recData: { rt: 512, answer: 'left', correct: true, stimulus: 'img_017.png' } });
-      return { method: 'POST', path: `/labvanced/${NAMESPACE}/recordTrial`, headers: json, body };
+      // why: the player runs on Labvanced's site and posts cross-origin, so a browser always sends its Origin.
+      return { method: 'POST', path: `/labvanced/${NAMESPACE}/recordTrial`, headers: { ...json, origin: LABVANCED }, body };
     },
   },
   {

@@ -76,10 +76,9 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     const { route } = m;
     const ip = clientIp(req);
     if (route.cors) {
-      // why: the cors middleware may answer a preflight itself, so every header must be on the response first.
-      for (const k in ctx.base) res.setHeader(k, ctx.base[k]!);
-      ctx.base = undefined;
-      if (applyCors(req, res, m.adapter, m.settings)) return; // preflight answered
+      const headers = applyCors(req, res, m.adapter, m.settings, ctx.base);
+      if (!headers) return; // preflight answered
+      ctx.base = headers;
       rateLimit(ip); // why: browser-facing routes are open to anyone's script; after CORS so a 429 is readable
     }
     const methods = route.methods ?? ['POST'];
