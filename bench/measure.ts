@@ -19,17 +19,24 @@ export interface Target {
   drains: boolean;
 }
 
-type Settings = Pick<BenchOptions, 'connections' | 'duration' | 'warmup' | 'reps'>;
+/** `redisPid`: a local Redis server, whose CPU time per request the rows then report too. */
+type Settings = Pick<BenchOptions, 'connections' | 'duration' | 'warmup' | 'reps'> & { redisPid?: number | undefined };
 
-async function once(t: Target, o: Settings, duration: number): Promise<LoadResult & { cpuUs: number }> {
+type Once = LoadResult & { cpuUs: number; redisUs: number };
+
+async function once(t: Target, o: Settings, duration: number): Promise<Once> {
   const connections = Math.max(1, Math.round(o.connections / t.ports.length));
   const cpu = (): number => t.pids.reduce((s, pid) => s + processCpu(pid), 0);
-  const cpu0 = cpu();
+  const redisCpu = (): number => (o.redisPid ? processCpu(o.redisPid) : 0);
+  const cpu0 = cpu(), redis0 = redisCpu();
   const parts = await Promise.all(t.ports.map((p) => load({ url: `http://127.0.0.1:${p}`, key: t.key, connections, duration })));
   const total = parts.reduce((s, r) => s + r.total, 0);
+  const perRequest = (s: number): number => (total ? (s * 1e6) / total : 0);
   return {
     // why: the server's own CPU per request is steadier than req/s on shared cores, where the load generator and the server compete.
-    cpuUs: total ? ((cpu() - cpu0) * 1e6) / total : 0,
+    cpuUs: perRequest(cpu() - cpu0),
+    // why: Redis shares these cores, so what a request costs it is taken from the servers' throughput too.
+    redisUs: perRequest(redisCpu() - redis0),
     rps: parts.reduce((s, r) => s + r.rps, 0), p50: Math.max(...parts.map((r) => r.p50)), p99: Math.max(...parts.map((r) => r.p99)),
     total, non2xx: parts.reduce((s, r) => s + r.non2xx, 0),
     errors: parts.reduce((s, r) => s + r.errors + r.timeouts, 0), timeouts: 0,
@@ -42,7 +49,7 @@ export async function measureAll(targets: readonly Target[], o: Settings, log: (
     await once(t, o, o.warmup);
     await t.between();
   }
-  const reps = targets.map((): Array<LoadResult & { cpuUs: number }> => []);
+  const reps = targets.map((): Once[] => []);
   const drainMs = targets.map(() => 0);
   for (let i = 0; i < o.reps; i++) {
     for (const [k, t] of targets.entries()) {
@@ -58,8 +65,9 @@ export async function measureAll(targets: readonly Target[], o: Settings, log: (
       name: t.name, rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
       non2xx: rs.reduce((s, r) => s + r.non2xx, 0), errors: rs.reduce((s, r) => s + r.errors, 0), reps: rs.map((r) => Math.round(r.rps)),
       cpuUs: Math.round(median(rs.map((r) => r.cpuUs))), drainMs: t.drains ? drainMs[k] : undefined,
+      redisUs: o.redisPid ? Math.round(median(rs.map((r) => r.redisUs))) : undefined,
     };
-    log(`${t.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${row.cpuUs} µs CPU/req (reps ${row.reps.join(', ')}; non-2xx ${row.non2xx}${t.drains ? `; backlog after a rep drained in ≤ ${row.drainMs} ms` : ''})`);
+    log(`${t.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${row.cpuUs} µs CPU/req${row.redisUs === undefined ? '' : `, Redis ${row.redisUs} µs/req`} (reps ${row.reps.join(', ')}; non-2xx ${row.non2xx}${t.drains ? `; backlog after a rep drained in ≤ ${row.drainMs} ms` : ''})`);
     return row;
   });
 }

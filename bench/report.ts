@@ -11,7 +11,8 @@ import type { UploadResult } from './upload.js';
 
 /** One load target's medians over the repetitions. */
 /** `drainMs`: the longest wait, after a repetition, until the queue was empty (with a worker running during the load, a long one means the worker fell behind). */
-export interface Row { name: string; rps: number; p50: number; p99: number; non2xx: number; errors: number; reps: number[]; cpuUs: number; drainMs?: number | undefined }
+/** `redisUs`: the local Redis server's CPU time per request (undefined when Redis is not on this machine). */
+export interface Row { name: string; rps: number; p50: number; p99: number; non2xx: number; errors: number; reps: number[]; cpuUs: number; drainMs?: number | undefined; redisUs?: number | undefined }
 
 /** Everything a run measured (bench/results/latest.json). */
 export interface Results {
@@ -56,9 +57,9 @@ export function writeReport(r: Results): string {
     'The studyhook scenario rows measure ingest like the skeletons do (HTTP → verify, parse, validate, normalise → durable enqueue → reply), with no worker during the load; a worker drains the queue between repetitions.',
     `The "${SUSTAINED}" row runs the API and a worker delivering to a no-op sink at the same time, on the same cores: what this machine sustains end to end.`,
     'Ratios are against skeleton A and B measured in the same run; see bench/README.md.', '',
-    'The "server CPU µs/req" column is the server processes\' own CPU time (user + system, all threads, from /proc) during the runs, per request answered (for the sustained and scale rows, the API processes only): a cost per request that moves less with the machine than req/s does.', '',
-    '| Target | req/s | p50 ms | p99 ms | vs A | vs B | server CPU µs/req | non-2xx | reps (req/s) | backlog drained in |', '|---|---:|---:|---:|---:|---:|---:|---:|---|---:|',
-    ...r.rows.map((x) => `| ${x.name} | ${x.rps.toFixed(0)} | ${x.p50} | ${x.p99} | ${ratio(x.rps, a?.rps)} | ${ratio(x.rps, b?.rps)} | ${x.cpuUs} | ${x.non2xx} | ${x.reps.join(', ')} | ${x.drainMs === undefined ? '' : `${x.drainMs} ms`} |`),
+    'The "server CPU µs/req" column is the server processes\' own CPU time (user + system, all threads, from /proc) during the runs, per request answered (for the sustained and scale rows, the API processes only): a cost per request that moves less with the machine than req/s does. "Redis CPU µs/req" is the Redis server\'s, on the same cores (empty when Redis is not on this machine).', '',
+    '| Target | req/s | p50 ms | p99 ms | vs A | vs B | server CPU µs/req | Redis CPU µs/req | non-2xx | reps (req/s) | backlog drained in |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
+    ...r.rows.map((x) => `| ${x.name} | ${x.rps.toFixed(0)} | ${x.p50} | ${x.p99} | ${ratio(x.rps, a?.rps)} | ${ratio(x.rps, b?.rps)} | ${x.cpuUs} | ${x.redisUs ?? ''} | ${x.non2xx} | ${x.reps.join(', ')} | ${x.drainMs === undefined ? '' : `${x.drainMs} ms`} |`),
   ];
   if (r.skipped.length) lines.push('', `Not measured: ${r.skipped.join('; ')}.`);
   const ingest = r.rows.filter((x) => x.name.startsWith('studyhook: '));

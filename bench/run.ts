@@ -15,7 +15,7 @@ import { SUSTAINED, writeReport, type Results, type Row } from './report.js';
 import { scenarios } from './scenarios.js';
 import { soak } from './soak.js';
 import { summarise } from './profile-summary.js';
-import { ADMIN_TOKEN, SINK, available, cliArgs, drain, obliterate, startStudyhook, writeConfig, type Cluster } from './studyhook.js';
+import { ADMIN_TOKEN, SINK, available, cliArgs, drain, localRedisPid, obliterate, startStudyhook, writeConfig, type Cluster } from './studyhook.js';
 import { cleanUploads, uploads } from './upload-runs.js';
 
 const opts = readOptions(process.argv.slice(2));
@@ -27,10 +27,12 @@ const log = (msg: string): void => { console.log(`[bench ${new Date().toISOStrin
 const env = { REDIS_URL: opts.redisUrl, BENCH_PREFIX: prefix, BENCH_E2E_FILE: e2eFile, BENCH_UPLOAD_DIR: work };
 /** The scenarios `--only` selects (all without it); each part of the bench also skips those with no adapter. */
 const chosen = scenarios.filter((s) => !opts.only || s.platform.includes(opts.only));
+/** Redis' pid when it runs here, so that the rows give its CPU time per request too. */
+let redisPid: number | undefined;
 
 /** One target measured alone (sustained and scale-out rows), with the same loop as the interleaved rows. */
 async function measure(name: string, c: Cluster, key: string, between: () => Promise<void>, settings: BenchOptions = opts): Promise<Row> {
-  return (await measureAll([{ name, ports: c.ports, pids: c.apis.map((p) => p.pid), key, between, drains: true }], settings, log))[0]!;
+  return (await measureAll([{ name, ports: c.ports, pids: c.apis.map((p) => p.pid), key, between, drains: true }], { ...settings, redisPid }, log))[0]!;
 }
 
 /** A skeleton server; its queue is emptied by obliterate, not drained by a worker (no backlog figure). */
@@ -56,7 +58,7 @@ async function ingestRows(config: string, skipped: string[]): Promise<Row[]> {
       if (!available(s.platform)) { skipped.push(`${s.name} (no '${s.platform}' adapter in adapters/index.ts)`); continue; }
       targets.push({ name: `studyhook: ${s.name}`, ports: sh.ports, pids: [sh.apis[0]!.pid], key: s.platform, between: () => drainWith(config), drains: true });
     }
-    return await measureAll(targets, opts, log);
+    return await measureAll(targets, { ...opts, redisPid }, log);
   } finally {
     await Promise.all([...skeletons.map((x) => x.proc.stop()), sh.stop()]);
   }
@@ -167,6 +169,7 @@ async function instructions(config: string, skipped: string[]): Promise<Results[
 
 async function main(): Promise<void> {
   await mkdir(work, { recursive: true });
+  redisPid = await localRedisPid(opts.redisUrl);
   const config = await writeConfig(work, opts.redisUrl, prefix);
   const results: Results = { startedAt: new Date().toISOString(), options: opts, argv: process.argv.slice(2), prefix, rows: [], e2e: undefined, upload: undefined, soak: undefined, scale: undefined, profile: undefined, instructions: undefined, skipped: [] };
   try {

@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { adapters } from '../adapters/index.js';
 import { sinkQueueName } from '../src/queue/redis.js';
@@ -73,4 +74,14 @@ export async function drain(redisUrl: string, prefix: string, timeoutMs = 120000
 export async function obliterate(redisUrl: string, prefix: string, name: string): Promise<void> {
   const q = new Queue(name, { connection: connection(redisUrl), prefix });
   try { await q.obliterate({ force: true }); } finally { await q.close(); }
+}
+
+/** The pid of the Redis server when it runs on this machine (its CPU time is then readable), else undefined. */
+export async function localRedisPid(redisUrl: string): Promise<number | undefined> {
+  const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await r.connect();
+    const pid = Number(/process_id:(\d+)/.exec(await r.info('server'))?.[1]);
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('redis') ? pid : undefined;
+  } catch { return undefined; } finally { r.disconnect(); }
 }
