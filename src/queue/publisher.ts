@@ -51,18 +51,6 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   });
   const dedupTtlMs = opts.dedupTtlSeconds * 1000;
 
-  // why: the socket stays corked for the rest of this event-loop turn, so the jobs of every request
-  // handled in it reach Redis in one write: one syscall here and one wake-up of Redis instead of one
-  // of each per job. Unlike ioredis' auto-pipelining it creates no objects (see createRedis).
-  let corked = false;
-  function batchThisTurn(): void {
-    const { stream } = redis;
-    if (corked) return;
-    corked = true;
-    stream.cork();
-    setImmediate(() => { corked = false; stream.uncork(); });
-  }
-
   function jobOpts(r: (typeof routes)[number], jobId: string): JobsOptions {
     // why: BullMQ's deduplication key outlives the job, so a redelivery days later is still recognised.
     return { ...r.fixed, jobId, deduplication: { id: jobId, ttl: dedupTtlMs } };
@@ -84,7 +72,6 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer from Redis in ${opts.timeoutMs} ms`)), opts.timeoutMs); });
         // why: while ioredis reconnects, wait (bounded by the timeout) rather than fail at once.
         if (redis.status !== 'ready') await Promise.race([once(redis, 'ready'), timeout]);
-        batchThisTurn();
         await Promise.race([Promise.all(addAll(envelopes)), timeout]);
         for (const env of envelopes) opts.metrics?.events.inc({ type: env.event.type });
       } catch (err) {

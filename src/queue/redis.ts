@@ -11,12 +11,33 @@ export function createRedis(url: string, role: 'producer' | 'worker'): Redis {
   // why: no auto-pipelining. Each auto-pipeline is a new ioredis Pipeline, which copies every
   // script BullMQ defines (about 50, twice) onto itself; that cost more than the writes it saved.
   // Off: 495k against 642-716k instructions per request (callgrind), 157 against 177 µs CPU and
-  // 5.9k against 5.1k req/s (8 alternating runs; see the commit). The publisher batches its writes
-  // itself, by corking the socket for one event-loop turn (publisher.ts).
+  // 5.9k against 5.1k req/s (8 alternating runs; see the commit). batchWrites batches instead.
   const redis = role === 'producer'
     ? new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy: (n) => Math.min(200 * n, 2000) })
     : new Redis(url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(200 * n, 2000) });
   redis.on('error', () => undefined); // why: ioredis reconnects by itself; the pipeline reports outages per request.
+  return batchWrites(redis);
+}
+
+/**
+ * Makes the commands sent in one event-loop turn go out to Redis in one write: the socket is
+ * corked at the first and uncorked in setImmediate. why: a write per command is a syscall here and
+ * a read and wake-up in Redis, which shares the cores. No object per batch, unlike auto-pipelining.
+ * A/B with and without (commits): API 145 -> 121 us per request, Redis 58 -> 41 us; worker 105 -> 82 us,
+ * Redis 182 -> 157 us (API and worker together).
+ */
+function batchWrites(redis: Redis): Redis {
+  const send = redis.sendCommand.bind(redis);
+  let corked = false;
+  redis.sendCommand = (command, stream) => {
+    if (!corked && !stream && redis.status === 'ready') {
+      const socket = redis.stream;
+      corked = true;
+      socket.cork();
+      setImmediate(() => { corked = false; socket.uncork(); });
+    }
+    return send(command, stream);
+  };
   return redis;
 }
 

@@ -4,7 +4,7 @@ import { buildEvent, sha256Hex, type Envelope, type StudyhookEvent } from '../ev
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Publisher } from '../queue/publisher.js';
-import { redisOptions, sinkQueueName } from '../queue/redis.js';
+import { createRedis, redisOptions, sinkQueueName } from '../queue/redis.js';
 import type { LoadedSink } from './load-sinks.js';
 import { PermanentError, type DeliveryContext, type SinkContext } from './types.js';
 
@@ -60,8 +60,10 @@ export async function runWorkers(sinks: readonly LoadedSink[], deps: WorkerDeps)
         throw err;
       }
     };
+    // why: our own connection (BullMQ duplicates it for its blocking reads), so that its writes are batched (createRedis).
+    const connection = createRedis(deps.redisUrl, 'worker');
     const worker = new Worker<Envelope>(queueName, processor, {
-      connection: redisOptions(deps.redisUrl, 'worker'), prefix: deps.prefix, concurrency: config.concurrency,
+      connection, prefix: deps.prefix, concurrency: config.concurrency,
       stalledInterval: deps.stalledIntervalMs ?? 30000, maxStalledCount: 10,
     });
     worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
@@ -71,7 +73,7 @@ export async function runWorkers(sinks: readonly LoadedSink[], deps: WorkerDeps)
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
       for (const [state, n] of Object.entries(counts)) deps.metrics.queueDepth.set({ sink: config.name, state }, n);
     });
-    running.push({ worker, queue, close: async () => { await sink.close?.(state); } });
+    running.push({ worker, queue, close: async () => { connection.disconnect(); await sink.close?.(state); } });
   }
   return {
     async close() {
