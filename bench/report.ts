@@ -38,7 +38,8 @@ function machine(): Record<string, string> {
   const pkg = JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { version: string };
   const dep = (n: string): string => { try { return (JSON.parse(readFileSync(`${root}/node_modules/${n}/package.json`, 'utf8')) as { version: string }).version; } catch { return '?'; } };
   return {
-    studyhook: `${pkg.version} (${sh('git rev-parse --short HEAD')}${sh("git status --porcelain -- . ':!bench/results'") ? ', dirty' : ''})`,
+    // why: "dirty" means the measured code differs from the commit; results and Markdown docs are not code.
+    studyhook: `${pkg.version} (${sh('git rev-parse --short HEAD')}${sh("git status --porcelain -- . ':!bench/results' ':!*.md'") ? ', dirty' : ''})`,
     cli: `node ${cliArgs().join(' ').replace(root, '')}`,
     node: process.version, express: dep('express'), bullmq: dep('bullmq'), autocannon: dep('autocannon'),
     redis: sh(`redis-cli -u ${process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'} INFO server | grep redis_version | cut -d: -f2`),
