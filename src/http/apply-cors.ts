@@ -43,6 +43,7 @@ export function applyCors(req: IncomingMessage, res: ServerResponse, adapter: Ad
   if (req.method !== 'OPTIONS') return recorded(mw, req, base);
   for (const k in base) res.setHeader(k, base[k]!);
   mw(req, res, () => undefined);
-  // why: a preflight the middleware did not end (never, with these options) still gets the base headers on its reply.
+  // why: an OPTIONS the middleware does not end (one without an Origin, on a route that does not allow
+  // '*') goes on to the method check and its 405; the base headers are already on the response.
   return res.writableEnded ? undefined : {};
 }

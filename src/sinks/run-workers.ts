@@ -4,7 +4,7 @@ import { buildEvent, sha256Hex, type Envelope, type StudyhookEvent } from '../ev
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Publisher } from '../queue/publisher.js';
-import { createRedis, redisOptions, sinkQueueName } from '../queue/redis.js';
+import { createRedis, redisOptions, sinkQueueName, type Redis } from '../queue/redis.js';
 import type { LoadedSink } from './load-sinks.js';
 import { PermanentError, type DeliveryContext, type SinkContext } from './types.js';
 
@@ -33,6 +33,19 @@ function emitter(publisher: Publisher) {
     await publisher.publish([env]);
     return env.event;
   };
+}
+
+/**
+ * QUIT, so that a command still in flight (BullMQ may still run a stalled-job check after the worker
+ * closed) is answered rather than rejected; then disconnect, also when Redis is away and QUIT would wait.
+ */
+async function closeConnection(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => { timer = setTimeout(r, 2000); })]);
+    clearTimeout(timer);
+  }
+  redis.disconnect();
 }
 
 /** Sets up every sink and starts one BullMQ worker per sink queue. */
@@ -73,7 +86,7 @@ export async function runWorkers(sinks: readonly LoadedSink[], deps: WorkerDeps)
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
       for (const [state, n] of Object.entries(counts)) deps.metrics.queueDepth.set({ sink: config.name, state }, n);
     });
-    running.push({ worker, queue, close: async () => { connection.disconnect(); await sink.close?.(state); } });
+    running.push({ worker, queue, close: async () => { await closeConnection(connection); await sink.close?.(state); } });
   }
   return {
     async close() {
