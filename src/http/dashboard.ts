@@ -18,7 +18,7 @@ export interface Dashboard { router: Router; close(): Promise<void> }
  */
 export function createDashboard(config: ResolvedConfig, guard: RequestHandler, metrics?: Metrics): Dashboard {
   const queues = config.sinks.map((s) => {
-    const q = new Queue(sinkQueueName(s.name), { connection: redisOptions(config.redis.url, 'producer'), prefix: config.redis.prefix });
+    const q = new Queue(sinkQueueName(s.name), { connection: redisOptions(config.redis.url), prefix: config.redis.prefix });
     q.on('error', () => undefined);
     return { sink: s.name, queue: q };
   });

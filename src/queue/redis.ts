@@ -67,8 +67,12 @@ export function sinkQueueName(sink: string): string {
   return `sink-${sink}`;
 }
 
-/** ioredis options from a redis:// or rediss:// URL, for connections BullMQ creates and closes itself. */
-export function redisOptions(url: string, role: 'producer' | 'worker'): Record<string, unknown> {
+/**
+ * ioredis options from a redis:// or rediss:// URL, for the short-lived queue handles (counts,
+ * dashboard, replay) whose connection BullMQ creates and closes itself; they fail fast like producers.
+ * Sink workers use createRedis instead, for batched writes.
+ */
+export function redisOptions(url: string): Record<string, unknown> {
   const u = new URL(url);
   const db = Number(u.pathname.slice(1) || '0');
   return {
@@ -77,6 +81,6 @@ export function redisOptions(url: string, role: 'producer' | 'worker'): Record<s
     ...(u.password && { password: decodeURIComponent(u.password) }),
     ...(u.protocol === 'rediss:' && { tls: {} }),
     retryStrategy: (n: number) => Math.min(200 * n, 2000),
-    ...(role === 'producer' ? { enableOfflineQueue: false } : { maxRetriesPerRequest: null }),
+    enableOfflineQueue: false,
   };
 }

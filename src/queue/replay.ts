@@ -21,7 +21,7 @@ function selects(sel: ReplaySelection, event: StudyhookEvent | undefined): boole
 }
 
 function openQueue(t: ReplayTarget): Queue<Envelope> {
-  const queue = new Queue<Envelope>(sinkQueueName(t.sink.name), { connection: redisOptions(t.redisUrl, 'producer'), prefix: t.prefix });
+  const queue = new Queue<Envelope>(sinkQueueName(t.sink.name), { connection: redisOptions(t.redisUrl), prefix: t.prefix });
   queue.on('error', () => undefined);
   return queue;
 }

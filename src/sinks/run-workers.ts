@@ -80,7 +80,7 @@ export async function runWorkers(sinks: readonly LoadedSink[], deps: WorkerDeps)
       stalledInterval: deps.stalledIntervalMs ?? 30000, maxStalledCount: 10,
     });
     worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
-    const queue = new Queue(queueName, { connection: redisOptions(deps.redisUrl, 'producer'), prefix: deps.prefix });
+    const queue = new Queue(queueName, { connection: redisOptions(deps.redisUrl), prefix: deps.prefix });
     queue.on('error', () => undefined);
     deps.metrics.onScrape(async () => {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
