@@ -106,15 +106,21 @@ describe('Sensor Logger webhook through the real pipeline', () => {
     assert.match(metrics.text, /studyhook_publish_duration_seconds_count 1/);
   });
 
-  it('sends helmet\'s security headers, an X-Request-Id and a JSON content type on platform replies and their errors, as on ops routes', async () => {
+  it('sends an API\'s security headers, an X-Request-Id and a JSON content type on platform replies and their errors; ops routes keep helmet\'s defaults', async () => {
     const ops = await request(t.gateway.app!).get('/healthz').expect(200);
     const ok = await request(t.gateway.app!).post('/sensorlogger/pilot').set('X-Request-Id', 'lab-req-42').send(body).expect(200);
     const refused = await request(t.gateway.app!).post('/sensorlogger/locked').send({ ...body, secretCode: 'guess' }).expect(401);
     const unknown = await request(t.gateway.app!).post('/nosuchplatform/x').send(body).expect(404);
-    for (const name of ['content-security-policy', 'strict-transport-security', 'x-content-type-options', 'x-frame-options', 'cross-origin-resource-policy', 'referrer-policy']) {
-      assert.ok(ops.headers[name], name);
-      for (const res of [ok, refused, unknown]) assert.equal(res.headers[name], ops.headers[name], name);
+    const api = {
+      'content-security-policy': "default-src 'none';frame-ancestors 'none'", 'cache-control': 'no-store', 'x-frame-options': 'DENY',
+      'x-content-type-options': 'nosniff', 'strict-transport-security': 'max-age=31536000; includeSubDomains', 'cross-origin-resource-policy': 'same-origin',
+    };
+    for (const res of [ok, refused]) {
+      for (const [name, value] of Object.entries(api)) assert.equal(res.headers[name], value, name);
+      for (const name of ['referrer-policy', 'cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control', 'x-download-options', 'x-permitted-cross-domain-policies', 'x-xss-protection']) assert.equal(res.headers[name], undefined, name);
     }
+    // why: an unknown platform goes to the express app, whose helmet defaults also suit the HTML dashboard.
+    for (const res of [ops, unknown]) { assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN'); assert.equal(res.headers['referrer-policy'], 'no-referrer'); }
     assert.equal(ok.headers['x-request-id'], 'lab-req-42');
     assert.match(String(refused.headers['x-request-id']), /^[0-9a-f-]{36}$/);
     for (const res of [ok, refused, unknown]) assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');

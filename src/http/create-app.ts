@@ -7,13 +7,35 @@ import { createIngestHandler, type IngestDeps } from './ingest.js';
 import { createOpsRouter } from './ops-routes.js';
 
 /**
- * helmet's headers, set once: with static options its middleware only calls setHeader, so the
- * platform routes (which skip express) get the very same headers without running it per request.
+ * helmet configured for replies that are never rendered as a page: the headers OWASP's REST
+ * Security Cheat Sheet lists for every API response ("Security Headers"), plus
+ * Cross-Origin-Resource-Policy, which keeps a no-cors page from pulling a reply into its process.
+ * The ones that only act on HTML documents (document CSP directives, COOP, Origin-Agent-Cluster,
+ * Referrer-Policy, X-DNS-Prefetch-Control, X-Download-Options, X-Permitted-Cross-Domain-Policies,
+ * X-XSS-Protection) stay for the ops routes and the dashboard, which are served by express with helmet's defaults.
+ */
+const apiHelmet = helmet({
+  contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  crossOriginOpenerPolicy: false,
+  originAgentCluster: false,
+  referrerPolicy: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xFrameOptions: { action: 'deny' },
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+});
+
+/**
+ * The platform routes' headers, set once: with static options helmet's middleware only calls
+ * setHeader, so the platform routes (which skip express) get its headers without running it per request.
  */
 function helmetHeaders(): Record<string, string> {
   const headers = new Map<string, string>();
   const res = { setHeader: (k: string, v: unknown) => { headers.set(k, String(v)); }, removeHeader: (k: string) => { headers.delete(k); } };
-  helmet()({} as IncomingMessage, res as unknown as ServerResponse, (err?: unknown) => { if (err) throw err; });
+  apiHelmet({} as IncomingMessage, res as unknown as ServerResponse, (err?: unknown) => { if (err) throw err; });
+  // why: an acknowledgement or an error is about one delivery; no cache, shared or private, should keep it (OWASP, as above).
+  headers.set('Cache-Control', 'no-store');
   return Object.fromEntries(headers);
 }
 
