@@ -26,14 +26,14 @@ async function files(dir: string): Promise<string[]> {
   return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
 }
 
-describe('blob store (sha256 on the hashing thread)', () => {
+describe('blob store', () => {
   let dir: string;
   let store: BlobStore;
   beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'studyhook-blobs-')); store = createBlobStore(dir); });
   afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
 
   it('gives each of several files written at once its own size and sha256, and stores the bytes', async () => {
-    // why: 24 MiB each is three times the thread's per-file backlog, so the writers also wait for it.
+    // why: 24 MiB each: a dozen writev batches per file, interleaved between the three.
     const inputs = [0, 1, 2].map((i) => source(24 * MB + i * 4097, i));
     const refs = await Promise.all(inputs.map((s, i) => store.put(s.stream, { name: `f${i}.bin`, contentType: 'application/octet-stream' })));
     for (const [i, ref] of refs.entries()) {

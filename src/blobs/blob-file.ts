@@ -1,7 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { StudyhookError } from '../errors.js';
-import { ThreadHash } from './hash-thread.js';
 
 /** Bytes the writer may hold while the disk catches up: enough to keep the socket flowing during one write. */
 const BUFFER_BYTES = 2 * 1024 * 1024;
@@ -9,15 +9,15 @@ const BUFFER_BYTES = 2 * 1024 * 1024;
 const SYNC_STEP_BYTES = 64 * 1024 * 1024;
 
 /**
- * A file write that counts and hashes (sha256, on the hashing thread) as it goes, batches what
- * arrived during the previous write into one writev, flushes to disk in the background every
- * 64 MiB, and fsyncs on end: the file is durable and hashed when `finish` fires. Over `maxBytes`
- * it fails with SH_BLOB_TOO_LARGE.
+ * A file write that counts and hashes (sha256) as it goes, batches what arrived during the
+ * previous write into one writev, flushes to disk in the background every 64 MiB, and
+ * fsyncs on end: the file is durable when `finish` fires. Over `maxBytes` it fails with
+ * SH_BLOB_TOO_LARGE.
  */
 export class BlobFile extends Writable {
   size = 0;
   sha256 = '';
-  private readonly hash = new ThreadHash();
+  private readonly hash = createHash('sha256');
   private dirty = 0;
   private syncing: Promise<void> | undefined;
   private syncError: Error | undefined;
@@ -32,8 +32,10 @@ export class BlobFile extends Writable {
     this.size += bytes;
     if (this.size > this.maxBytes) { done(new StudyhookError('SH_BLOB_TOO_LARGE', `File is larger than ${this.maxBytes} bytes`)); return; }
     this.dirty += bytes;
-    // why: the write runs on libuv's threadpool and the hash on its own thread, so both overlap the next bytes' arrival.
-    Promise.all([this.fh.writev(buffers), this.hash.update(buffers)]).then(() => {
+    // why: the write runs on libuv's threadpool; hashing the same bytes meanwhile overlaps the two.
+    const written = this.fh.writev(buffers);
+    for (const b of buffers) this.hash.update(b);
+    written.then(() => {
       // why: one background flush at a time; writes go on meanwhile, so the disk works while bytes still arrive.
       if (this.dirty >= SYNC_STEP_BYTES && !this.syncing) {
         this.dirty = 0;
@@ -49,12 +51,7 @@ export class BlobFile extends Writable {
 
   override _final(done: (err?: Error | null) => void): void {
     Promise.resolve(this.syncing)
-      .then(() => { if (this.syncError) throw this.syncError; return Promise.all([this.fh.sync(), this.hash.digest()]); })
-      .then(([, sha256]) => { this.sha256 = sha256; done(); }, (err: Error) => done(err));
-  }
-
-  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
-    this.hash.abort(); // why: a file that failed or was cut off leaves nothing behind on the hashing thread
-    done(err);
+      .then(() => { if (this.syncError) throw this.syncError; return this.fh.sync(); })
+      .then(() => { this.sha256 = this.hash.digest('hex'); done(); }, (err: Error) => done(err));
   }
 }
