@@ -64,6 +64,19 @@ describe('Labvanced external data storage through the real pipeline', () => {
     assert.equal(readDeliveries(out).length, 2);
   });
 
+  it('keeps a "__proto__" field of a trial as data, in either encoding, without it becoming the prototype', async () => {
+    const text = '{"expSessionNr":77,"recTaskId":1,"trialNr":1,"recData":{"rt":"300","__proto__":{"isPilot":"true"}},"__proto__":{"trialNr":"999"}}';
+    await post('/labvanced/json/recordTrial').set('Content-Type', 'application/json').send(text).expect(200, { success: true });
+    await post('/labvanced/form/recordTrial').type('form').send('expSessionNr=78&recTaskId=1&trialNr=1&recData[rt]=300&recData[__proto__][isPilot]=true').expect(200, { success: true });
+    const [j, u] = await waitFor('two deliveries', () => { const d = readDeliveries(out); return d.length === 2 && [77, 78].map((n) => d.find((x) => (x.event['data'] as { expSessionNr: number }).expSessionNr === n)!.event); });
+    const jd = j['data'] as Record<string, unknown> & { recData: Record<string, unknown> };
+    assert.deepEqual(Object.keys(jd.recData), ['rt', '__proto__']);
+    assert.deepEqual(jd.recData['__proto__'], { isPilot: true });
+    assert.equal(j['trialnr'], '1', 'trialNr is read from the body, not from a "__proto__" object');
+    for (const d of [jd, jd.recData, u['data'] as Record<string, unknown>]) assert.equal(Object.getPrototypeOf(d), Object.prototype);
+    assert.equal((jd.recData as { isPilot?: unknown }).isPilot, undefined);
+  });
+
   it('accepts the docs\' trailNr spelling and answers a stray /startExpPlayer with 200 and no event', async () => {
     const { trialNr, ...rest } = routes.recordTrial.body;
     await post('/labvanced/recordTrial').send({ ...rest, trailNr: trialNr }).expect(200, { success: true });

@@ -19,7 +19,12 @@ export function coerce(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   // why: a loop, not Object.fromEntries(Object.entries(...).map(...)): this runs on every trial, and the three arrays per object cost more than the rest.
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(value)) out[k] = coerce((value as Record<string, unknown>)[k]);
+  for (const k of Object.keys(value)) {
+    const v = coerce((value as Record<string, unknown>)[k]);
+    // why: JSON.parse and qs keep a "__proto__" key as data; an assignment would set the prototype instead.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k] = v;
+  }
   return out;
 }
 
