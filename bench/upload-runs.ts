@@ -9,7 +9,19 @@ import { upload, type UploadResult } from './upload.js';
 
 export interface UploadRunOptions { config: string; env: Record<string, string>; work: string; reps: number; uploadMb: number; log: (msg: string) => void }
 
-/** One server per upload kind, each upload alternating between them `reps` times (medians), so a disk that slows down later in the run slows all four; each round starts with the next kind. */
+/**
+ * Round `i`'s order of `n` kinds, a Williams design (0, 1, n-1, 2, n-2, ... shifted by i): over n
+ * rounds, for even n, each kind runs right after each other kind once. why: in a fixed order one
+ * upload always follows the same one, and of two builds uploading one after the other the second was
+ * faster every time this session, by 1.07-1.53x (an A/B with the order swapped each round).
+ */
+function roundOrder(n: number, i: number): number[] {
+  const first = [0];
+  for (let k = 1; first.length < n; k++) { first.push(k); if (first.length < n) first.push(n - k); }
+  return first.map((x) => (x + i) % n);
+}
+
+/** One server per upload kind, each upload alternating between them `reps` times (medians), so a disk that slows down later in the run slows all four; the order changes every round ({@link roundOrder}). */
 export async function uploads(o: UploadRunOptions): Promise<Results['upload']> {
   const { config, env, work, log } = o;
   const bytes = o.uploadMb * 1024 * 1024;
@@ -33,10 +45,8 @@ export async function uploads(o: UploadRunOptions): Promise<Results['upload']> {
   if (sh) kinds.push(['studyhook', () => upload({ port: sh.ports[0]!, path: uploadRoute.path, bytes, server: sh.apis[0]!, multipart: form })]);
   try {
     for (let i = 0; i < o.reps; i++) {
-      // why: each round starts one server later. In a fixed order, the upload right after another
-      // one's 1 GiB file was fsync'd and deleted ran slower every time (1.1-1.5x, an order-swapped A/B).
-      for (let k = 0; k < kinds.length; k++) {
-        const [kind, run] = kinds[(i + k) % kinds.length]!;
+      for (const k of roundOrder(kinds.length, i)) {
+        const [kind, run] = kinds[k]!;
         runs[kind].push(await run());
         await cleanUploads(work);
         await rm(join(work, 'data', 'blobs'), { recursive: true, force: true });
