@@ -68,7 +68,8 @@ describe('Labvanced external data storage through the real pipeline', () => {
     const text = '{"expSessionNr":77,"recTaskId":1,"trialNr":1,"recData":{"rt":"300","__proto__":{"isPilot":"true"}},"__proto__":{"trialNr":"999"}}';
     await post('/labvanced/json/recordTrial').set('Content-Type', 'application/json').send(text).expect(200, { success: true });
     await post('/labvanced/form/recordTrial').type('form').send('expSessionNr=78&recTaskId=1&trialNr=1&recData[rt]=300&recData[__proto__][isPilot]=true').expect(200, { success: true });
-    const [j, u] = await waitFor('two deliveries', () => { const d = readDeliveries(out); return d.length === 2 && [77, 78].map((n) => d.find((x) => (x.event['data'] as { expSessionNr: number }).expSessionNr === n)!.event); });
+    const found = await waitFor('two deliveries', () => { const d = readDeliveries(out); return d.length === 2 && [77, 78].map((n) => d.find((x) => (x.event['data'] as { expSessionNr: number }).expSessionNr === n)!.event); });
+    const [j, u] = [found[0]!, found[1]!];
     const jd = j['data'] as Record<string, unknown> & { recData: Record<string, unknown> };
     assert.deepEqual(Object.keys(jd.recData), ['rt', '__proto__']);
     assert.deepEqual(jd.recData['__proto__'], { isPilot: true });
