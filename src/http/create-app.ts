@@ -73,7 +73,7 @@ export function createOpsApp(deps: Pick<IngestDeps, 'config' | 'publisher' | 'me
   app.set('etag', false);
   app.use(helmet());
   app.use((_req, res, next) => {
-    res.on('finish', () => { deps.metrics.requests.inc({ platform: 'none', route: 'other', status: String(res.statusCode) }); });
+    res.on('finish', () => { deps.metrics.countRequest('none', 'other', res.statusCode); });
     next();
   });
   app.use(createOpsRouter({ ...deps, spools: opts.spools }));

@@ -76,6 +76,7 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     const { route } = m;
     const ip = clientIp(req);
     if (route.cors) {
+      if (req.method === 'OPTIONS') res.setHeader('X-Request-Id', ctx.requestId); // why: a preflight is answered inside applyCors
       const headers = applyCors(req, res, m.adapter, m.settings, ctx.base);
       if (!headers) return; // preflight answered
       ctx.base = headers;
@@ -98,7 +99,7 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     if (verify && !(await verify(incoming, m.settings))) throw new StudyhookError('SH_UNAUTHORIZED');
 
     const handshake = route.handshake?.(incoming, m.settings);
-    if (handshake) { metrics.handshakes.inc({ platform: m.platform }); logger.info({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace }, 'handshake answered'); writeReply(req, res, handshake, ctx.base); return; }
+    if (handshake) { metrics.handshakes.inc({ platform: m.platform }); logger.info({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace }, 'handshake answered'); writeReply(req, res, handshake, ctx.base, ctx.requestId); return; }
 
     const payload = multipart
       ? await parseMultipart(req, deps.blobs, { fileBytes: limit, files: 4, fields: 100, fieldBytes: 1024 * 1024 })
@@ -110,7 +111,7 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
       await keepQuarantined(config.dataDir, incoming, { bodysha256: bodySha, problems, payload: redactFields(payload, m.adapter.secretFields ?? []) });
       metrics.quarantined.inc({ platform: m.platform, route: ctx.route });
       logger.warn({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace, route: m.routeName, problems }, 'payload quarantined');
-      writeReply(req, res, route.invalidReply?.(problems, incoming) ?? { status: 422, body: { statusCode: 422, code: 'SH_INVALID_PAYLOAD', error: 'Unprocessable Entity', message: 'Payload does not match the platform schema; it was kept in quarantine', details: problems } }, ctx.base);
+      writeReply(req, res, route.invalidReply?.(problems, incoming) ?? { status: 422, body: { statusCode: 422, code: 'SH_INVALID_PAYLOAD', error: 'Unprocessable Entity', message: 'Payload does not match the platform schema; it was kept in quarantine', details: problems } }, ctx.base, ctx.requestId);
       return;
     }
 
@@ -118,13 +119,13 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     const envelopes = drafts.map((d) => buildEvent(d, incoming, bodySha, secretHeaders.get(m.platform)!));
     await deps.publisher.publish(envelopes);
     const events = envelopes.map((e) => ({ id: e.event.id, type: e.event.type, data: e.event.data }));
-    writeReply(req, res, route.reply?.(events, incoming) ?? defaultReply(events), ctx.base);
+    writeReply(req, res, route.reply?.(events, incoming) ?? defaultReply(events), ctx.base, ctx.requestId);
   }
 
   /** Request metric and access log line (for requests that reached a platform route), once the reply is written. */
   function done(req: IncomingMessage, res: ServerResponse, ctx: ErrorContext, start: bigint): void {
     const { platform } = ctx;
-    metrics.requests.inc({ platform: platform ?? 'none', route: platform === undefined ? 'other' : ctx.route ?? '/', status: String(res.statusCode) });
+    metrics.countRequest(platform ?? 'none', platform === undefined ? 'other' : ctx.route ?? '/', res.statusCode);
     if (platform === undefined) return;
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     logger.info({ requestId: ctx.requestId, method: req.method, platform, route: ctx.route, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
@@ -134,7 +135,8 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     const start = process.hrtime.bigint();
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    const ctx: ErrorContext & { requestId: string } = { requestId, path, base: { ...headers, 'X-Request-Id': requestId } };
+    // why: `base` is the shared helmet set, not a per-request copy: writeReply copies it once and adds the request id.
+    const ctx: ErrorContext & { requestId: string } = { requestId, path, base: headers };
     run(req, res, ctx, query)
       .catch((err: unknown) => { writeError(err, req, res, ctx, logger); })
       .finally(() => { done(req, res, ctx, start); });

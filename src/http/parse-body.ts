@@ -2,8 +2,19 @@ import qs from 'qs';
 import type { BodyKind } from '../adapter/types.js';
 import { StudyhookError } from '../errors.js';
 
+// why: senders repeat the same few Content-Type values; a lookup costs less than split, trim and
+// lower-case each time. Bounded, since the value comes from the caller.
+const mediaTypes = new Map<string, string>();
+
 function mediaType(contentType: string | undefined): string {
-  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (contentType === undefined) return '';
+  let type = mediaTypes.get(contentType);
+  if (type === undefined) {
+    type = contentType.split(';')[0]!.trim().toLowerCase();
+    if (mediaTypes.size >= 64) mediaTypes.clear();
+    mediaTypes.set(contentType, type);
+  }
+  return type;
 }
 
 function parseJson(body: Buffer): unknown {

@@ -3,9 +3,10 @@ import { StudyhookError, errorBody } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Reply } from '../adapter/types.js';
 
-/** `base` with the reply's own headers over it: a reply header replaces a base one whatever the case of either name. */
-function merged(base: Readonly<Record<string, string>> | undefined, own: Readonly<Record<string, string>> | undefined): Record<string, string | number> {
+/** `base` and the request id with the reply's own headers over them: a reply header replaces a base one whatever the case of either name. */
+function merged(base: Readonly<Record<string, string>> | undefined, requestId: string | undefined, own: Readonly<Record<string, string>> | undefined): Record<string, string | number> {
   const headers: Record<string, string | number> = { ...base };
+  if (requestId !== undefined) headers['X-Request-Id'] = requestId;
   for (const k in own) {
     const lower = k.toLowerCase();
     for (const b in headers) if (b !== k && b.toLowerCase() === lower) delete headers[b];
@@ -14,13 +15,18 @@ function merged(base: Readonly<Record<string, string>> | undefined, own: Readonl
   return headers;
 }
 
+function namesType(own: Readonly<Record<string, string>> | undefined): boolean {
+  for (const k in own) if (k.toLowerCase() === 'content-type') return true;
+  return false;
+}
+
 /**
  * Writes a reply on a plain node response the way express's `res.send` would: objects as JSON
  * (`application/json; charset=utf-8`), strings as HTML, Buffers as octet-stream unless the reply
- * names a Content-Type, and always a Content-Length. `base` headers (helmet's, the request id, CORS)
- * go out in the same writeHead: one call instead of a setHeader for each.
+ * names a Content-Type, and always a Content-Length. `base` headers (helmet's, CORS) and the
+ * request id go out in the same writeHead: one call instead of a setHeader for each.
  */
-export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Reply, base?: Readonly<Record<string, string>>): void {
+export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Reply, base?: Readonly<Record<string, string>>, requestId?: string): void {
   const { body } = reply;
   let payload: string | Buffer | undefined;
   let type: string | undefined;
@@ -28,9 +34,9 @@ export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Rep
   else if (Buffer.isBuffer(body)) { payload = body; type = 'application/octet-stream'; }
   else if (typeof body === 'string') { payload = body; type = 'text/html; charset=utf-8'; }
   else { payload = JSON.stringify(body); type = 'application/json; charset=utf-8'; }
-  const headers = merged(base, reply.headers);
+  const headers = merged(base, requestId, reply.headers);
   // why: only the reply's own headers (or ones already set on the response) can name a type; `base` never does.
-  if (type && !res.hasHeader('content-type') && !Object.keys(reply.headers ?? {}).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = type;
+  if (type && !res.hasHeader('content-type') && !namesType(reply.headers)) headers['Content-Type'] = type;
   if (payload !== undefined) headers['Content-Length'] = Buffer.byteLength(payload);
   res.writeHead(reply.status, headers);
   res.end(req.method === 'HEAD' ? undefined : payload);
@@ -57,5 +63,5 @@ export function writeError(err: unknown, req: IncomingMessage, res: ServerRespon
     logger.error({ requestId: ctx.requestId, method: req.method, ...where, code: body.code, err: known?.cause ?? err }, body.code === 'SH_QUEUE_UNAVAILABLE' ? 'event store unavailable' : 'request failed');
   }
   if (res.headersSent) { res.destroy(); return; }
-  writeReply(req, res, { status: body.statusCode, headers: known?.headers ?? {}, body }, ctx.base);
+  writeReply(req, res, { status: body.statusCode, headers: known?.headers ?? {}, body }, ctx.base, ctx.requestId);
 }

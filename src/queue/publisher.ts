@@ -41,26 +41,30 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     const queue = new Queue(sinkQueueName(sink.name), { connection: redis, prefix: opts.prefix });
     queue.on('error', () => undefined);
     // why: built once per sink; BullMQ copies a job's options and only reads these nested ones.
-    const fixed: JobsOptions = {
+    const fixed = {
       attempts: sink.attempts,
       backoff: { type: sink.backoff.type, delay: sink.backoff.delayMs },
       removeOnComplete: { age: 3600, count: 10000 },
       removeOnFail: false,
-    };
+    } satisfies JobsOptions;
     return { sink, queue, matches: compileFilter(sink.filter), fixed };
   });
   const dedupTtlMs = opts.dedupTtlSeconds * 1000;
 
   function jobOpts(r: (typeof routes)[number], jobId: string): JobsOptions {
+    const f = r.fixed;
     // why: BullMQ's deduplication key outlives the job, so a redelivery days later is still recognised.
-    return { ...r.fixed, jobId, deduplication: { id: jobId, ttl: dedupTtlMs } };
+    // A literal, not `{ ...r.fixed, ... }`: the spread cost ~2 µs per job (bench --profile, line ticks).
+    return { attempts: f.attempts, backoff: f.backoff, removeOnComplete: f.removeOnComplete, removeOnFail: f.removeOnFail, jobId, deduplication: { id: jobId, ttl: dedupTtlMs } };
   }
 
   function addAll(envelopes: readonly Envelope[]): Promise<unknown>[] {
-    return envelopes.flatMap((env) => {
+    const adds: Promise<unknown>[] = [];
+    for (const env of envelopes) {
       const jobId = jobIdOf(env.event.id);
-      return routes.filter((r) => r.matches(env.event)).map((r) => r.queue.add(env.event.type, env, jobOpts(r, jobId)));
-    });
+      for (const r of routes) if (r.matches(env.event)) adds.push(r.queue.add(env.event.type, env, jobOpts(r, jobId)));
+    }
+    return adds;
   }
 
   return {
@@ -73,7 +77,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         // why: while ioredis reconnects, wait (bounded by the timeout) rather than fail at once.
         if (redis.status !== 'ready') await Promise.race([once(redis, 'ready'), timeout]);
         await Promise.race([Promise.all(addAll(envelopes)), timeout]);
-        for (const env of envelopes) opts.metrics?.events.inc({ type: env.event.type });
+        for (const env of envelopes) opts.metrics?.countEvent(env.event.type);
       } catch (err) {
         throw new StudyhookError('SH_QUEUE_UNAVAILABLE', undefined, { cause: err, headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
       } finally {
