@@ -73,7 +73,8 @@ export default defineAdapter<LabvancedSettings>({
       const trialNr = p['trialNr'] ?? p['trailNr'];
       // why: one trial may be recorded twice with different data (open question 6), so the data's hash is part of the identity.
       const d = draft('labvanced.trial.recorded', [String(p['expSessionNr']), String(p['recTaskId']), String(trialNr), hashOf(p['recData'])], p);
-      return trialNr === undefined ? d : { ...d, extensions: { trialnr: String(trialNr) } };
+      if (trialNr !== undefined) d.extensions = { trialnr: String(trialNr) };
+      return d;
     }),
     dataRoute('finishExpSession', 'session-finished', session('labvanced.session.finished', 'finishExpSession', 'end_time')),
     dataRoute('errExpSession', 'session-failed', session('labvanced.session.failed', 'errExpSession')),

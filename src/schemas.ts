@@ -27,16 +27,18 @@ function createAjv(useDefaults: boolean): Ajv {
 
 let payloadAjv: Ajv | undefined;
 let configAjv: Ajv | undefined;
-const compiled = new Map<string, ValidateFunction>();
+// why: one map per Ajv rather than a `c:`/`p:` key built per call: the ids are constants of the
+// route specs, so a lookup hashes nothing new (a built key cost ~0.6 µs per request, bench --profile).
+const compiled = { config: new Map<string, ValidateFunction>(), payload: new Map<string, ValidateFunction>() };
 
 function validator(id: string, forConfig: boolean): ValidateFunction {
-  const key = `${forConfig ? 'c' : 'p'}:${id}`;
-  let fn = compiled.get(key);
+  const cache = forConfig ? compiled.config : compiled.payload;
+  let fn = cache.get(id);
   if (!fn) {
     const ajv = forConfig ? (configAjv ??= createAjv(true)) : (payloadAjv ??= createAjv(false));
     fn = ajv.getSchema(id);
     if (!fn) throw new Error(`Unknown schema id ${id}: is schemas/ missing a file?`);
-    compiled.set(key, fn);
+    cache.set(id, fn);
   }
   return fn;
 }

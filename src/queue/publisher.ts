@@ -76,7 +76,8 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer from Redis in ${opts.timeoutMs} ms`)), opts.timeoutMs); });
         // why: while ioredis reconnects, wait (bounded by the timeout) rather than fail at once.
         if (redis.status !== 'ready') await Promise.race([once(redis, 'ready'), timeout]);
-        await Promise.race([Promise.all(addAll(envelopes)), timeout]);
+        const adds = addAll(envelopes);
+        await Promise.race([adds.length === 1 ? adds[0] : Promise.all(adds), timeout]);
         for (const env of envelopes) opts.metrics?.countEvent(env.event.type);
       } catch (err) {
         throw new StudyhookError('SH_QUEUE_UNAVAILABLE', undefined, { cause: err, headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
