@@ -1,4 +1,5 @@
 import { defineAdapter, type EventDraft, type IncomingRequest } from '../src/adapter/types.js';
+import { isoTime } from '../src/event/build-event.js';
 import type { ProlificEvent } from '../src/generated/prolific-event.js';
 import type { ProlificSettings } from '../src/generated/prolific-settings.js';
 import { createProlificClient, type ProlificClientOptions } from './prolific/client.js';
@@ -41,23 +42,20 @@ export default defineAdapter<ProlificSettings>({
       const sent = h['x-timestamp'] ?? h['x-prolific-request-timestamp'];
       const sentMs = timestampMs(sent);
       const isStudy = p.event_type.startsWith('study.');
-      const draft: EventDraft = {
-        type: eventType(p.event_type),
-        subject: p.resource_id,
-        ...(isStudy && { studyid: p.resource_id }),
-        ...(p.participant_id !== undefined && { participantid: p.participant_id }),
-        ...(sentMs !== undefined && { time: new Date(sentMs).toISOString() }),
-        extensions: {
-          signedform: signedForms.get(request) ?? prolificSignedForm(request, settings) ?? 'raw',
-          ...(sent !== undefined && { prolifictimestamp: sent }),
-          ...(typeof p.status === 'string' && { status: p.status }),
-        },
-        data: p,
-      };
+      const extensions: Record<string, string> = { signedform: signedForms.get(request) ?? prolificSignedForm(request, settings) ?? 'raw' };
+      if (sent !== undefined) extensions['prolifictimestamp'] = sent;
+      if (typeof p.status === 'string') extensions['status'] = p.status;
+      // why: fields set one by one on one object: this runs for every delivery, and spread copies cost more than the rest of normalise.
+      const draft: EventDraft = { type: eventType(p.event_type), subject: p.resource_id, extensions, data: p };
+      if (isStudy) draft.studyid = p.resource_id;
+      if (p.participant_id !== undefined) draft.participantid = p.participant_id;
+      if (sentMs !== undefined) draft.time = isoTime(new Date(sentMs));
       // why: X-Event-ID is the same on every retry (docs: idempotency-and-the-x-event-id-header); without it
       // the signed timestamp and the body identify the delivery.
       const eventId = h['x-event-id'];
-      return [eventId ? { ...draft, id: eventId } : { ...draft, key: [h['x-prolific-request-timestamp'] ?? '', request.body.toString('utf8')] }];
+      if (eventId) draft.id = eventId;
+      else draft.key = [h['x-prolific-request-timestamp'] ?? '', request.body.toString('utf8')];
+      return [draft];
     },
     reply: (events) => ({ status: 200, body: { ok: true, events: events.map((e) => e.id) } }),
   }],

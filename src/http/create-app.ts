@@ -30,13 +30,13 @@ const apiHelmet = helmet({
  * The platform routes' headers, set once: with static options helmet's middleware only calls
  * setHeader, so the platform routes (which skip express) get its headers without running it per request.
  */
-function helmetHeaders(): Record<string, string> {
+function helmetHeaders(): Readonly<Record<string, string>> {
   const headers = new Map<string, string>();
   const res = { setHeader: (k: string, v: unknown) => { headers.set(k, String(v)); }, removeHeader: (k: string) => { headers.delete(k); } };
   apiHelmet({} as IncomingMessage, res as unknown as ServerResponse, (err?: unknown) => { if (err) throw err; });
   // why: an acknowledgement or an error is about one delivery; no cache, shared or private, should keep it (OWASP, as above).
   headers.set('Cache-Control', 'no-store');
-  return Object.fromEntries(headers);
+  return Object.freeze(Object.fromEntries(headers));
 }
 
 /** The platform segment of a path (`/sensorlogger/pilot` → `sensorlogger`), as resolveRoute reads it: empty segments skipped. */

@@ -15,6 +15,26 @@ function merged(base: Readonly<Record<string, string>> | undefined, requestId: s
   return headers;
 }
 
+const flat = new WeakMap<object, readonly string[]>();
+const NONE: readonly string[] = [];
+
+/** `base` as [name, value, name, value, ...], kept per base object (the shared helmet set, or a cached CORS set). */
+function flatOf(base: Readonly<Record<string, string>> | undefined): readonly string[] {
+  if (base === undefined) return NONE;
+  let list = flat.get(base);
+  if (!list) {
+    list = Object.entries(base).flat();
+    // why: a base that is not frozen may still change; only frozen ones are kept.
+    if (Object.isFrozen(base)) flat.set(base, list);
+  }
+  return list;
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
 function namesType(own: Readonly<Record<string, string>> | undefined): boolean {
   for (const k in own) if (k.toLowerCase() === 'content-type') return true;
   return false;
@@ -34,11 +54,23 @@ export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Rep
   else if (Buffer.isBuffer(body)) { payload = body; type = 'application/octet-stream'; }
   else if (typeof body === 'string') { payload = body; type = 'text/html; charset=utf-8'; }
   else { payload = JSON.stringify(body); type = 'application/json; charset=utf-8'; }
-  const headers = merged(base, requestId, reply.headers);
-  // why: only the reply's own headers (or ones already set on the response) can name a type; `base` never does.
-  if (type && !res.hasHeader('content-type') && !namesType(reply.headers)) headers['Content-Type'] = type;
-  if (payload !== undefined) headers['Content-Length'] = Buffer.byteLength(payload);
-  res.writeHead(reply.status, headers);
+  const own = reply.headers;
+  if (own === undefined || !hasKeys(own)) {
+    // why: the common case (no headers of the reply's own) as a flat name/value list from a copy of
+    // the base's, made once per base: adding properties to a spread copy of `base` cost ~2 µs per
+    // reply (bench --profile, line ticks); node:http takes such a list as it takes an object.
+    const list = flatOf(base).slice();
+    if (requestId !== undefined) list.push('X-Request-Id', requestId);
+    if (type && !res.hasHeader('content-type')) list.push('Content-Type', type);
+    if (payload !== undefined) list.push('Content-Length', String(Buffer.byteLength(payload)));
+    res.writeHead(reply.status, list);
+  } else {
+    const headers = merged(base, requestId, own);
+    // why: only the reply's own headers (or ones already set on the response) can name a type; `base` never does.
+    if (type && !res.hasHeader('content-type') && !namesType(own)) headers['Content-Type'] = type;
+    if (payload !== undefined) headers['Content-Length'] = Buffer.byteLength(payload);
+    res.writeHead(reply.status, headers);
+  }
   res.end(req.method === 'HEAD' ? undefined : payload);
 }
 
