@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { createLogger } from '../src/log/logger.js';
+import { pino } from 'pino';
+import { accessLogger, createLogger } from '../src/log/logger.js';
 
 function capture(secretValues: string[] = []): { lines: string[]; logger: ReturnType<typeof createLogger> } {
   const lines: string[] = [];
@@ -39,3 +40,37 @@ describe('logger: secrets never reach a line', () => {
     assert.ok(!lines[0]!.includes('dXNlcjpwdw=='));
   });
 });
+
+describe('logger: the access line', () => {
+  const entry = { requestId: 'req-1.a_b', method: 'POST', platform: 'labvanced', route: 'recordTrial', status: 200, ms: 2.6 };
+  const withoutTime = (line: string): Record<string, unknown> => { const o = JSON.parse(line) as Record<string, unknown>; assert.equal(typeof o['time'], 'number'); delete o['time']; return o; };
+
+  it('is the line logger.info would write, key for key and in the same order, and a child\'s bindings are on it', async () => {
+    const { lines, logger } = capture();
+    for (const l of [logger, logger.child({ worker: 'w1' })]) {
+      lines.length = 0;
+      accessLogger(l)(entry);
+      l.info({ ...entry }, 'request');
+      await flush();
+      assert.equal(lines.length, 2);
+      assert.deepEqual(Object.entries(withoutTime(lines[0]!)), Object.entries(withoutTime(lines[1]!)));
+      assert.ok(lines[0]!.endsWith('}\n'));
+    }
+    assert.equal(withoutTime(lines[0]!)['worker'], 'w1');
+  });
+
+  it('follows the level, goes through the secret-value scrub, and falls back to logger.info for a logger from elsewhere', async () => {
+    const { lines, logger } = capture(['recordTrial']);
+    accessLogger(logger)(entry);
+    logger.level = 'warn';
+    accessLogger(logger)(entry);
+    await flush();
+    assert.equal(lines.length, 1);
+    assert.equal(withoutTime(lines[0]!)['route'], '********');
+    const other: string[] = [];
+    const foreign = pino({ messageKey: 'message' }, { write: (l: string) => { other.push(l); } });
+    accessLogger(foreign)(entry);
+    assert.equal(JSON.parse(other[0]!).message, 'request');
+  });
+});
+

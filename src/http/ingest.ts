@@ -6,7 +6,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { ResolvedConfig } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
 import { buildEvent, sha256Hex } from '../event/build-event.js';
-import type { Logger } from '../log/logger.js';
+import { accessLogger, type Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Publisher } from '../queue/publisher.js';
 import { keepQuarantined, redactFields } from '../quarantine/quarantine.js';
@@ -49,6 +49,7 @@ function defaultReply(events: readonly { id: string }[]): Reply {
  */
 export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<string, string>> = {}) {
   const { config, logger, metrics } = deps;
+  const access = accessLogger(logger);
   const rateLimit = createRateLimiter(config.server.rateLimit);
   const clientIp = createClientIp(config.server.trustProxy);
   const secretHeaders = new Map([...deps.adapters.values()].map((a) => [a.platform, new Set([...SECRET_HEADERS, ...(a.secretHeaders ?? [])])]));
@@ -123,12 +124,12 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
   }
 
   /** Request metric and access log line (for requests that reached a platform route), once the reply is written. */
-  function done(req: IncomingMessage, res: ServerResponse, ctx: ErrorContext, start: bigint): void {
+  function done(req: IncomingMessage, res: ServerResponse, ctx: ErrorContext & { requestId: string }, start: bigint): void {
     const { platform } = ctx;
     metrics.countRequest(platform ?? 'none', platform === undefined ? 'other' : ctx.route ?? '/', res.statusCode);
     if (platform === undefined) return;
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    logger.info({ requestId: ctx.requestId, method: req.method, platform, route: ctx.route, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    access({ requestId: ctx.requestId, method: req.method ?? '', platform, route: ctx.route ?? '/', status: res.statusCode, ms: Math.round(ms * 10) / 10 });
   }
 
   return function ingest(req: IncomingMessage, res: ServerResponse, path: string, query?: string): void {
