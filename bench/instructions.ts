@@ -1,7 +1,8 @@
 // `--instructions`: the CPU instructions each server executes per request, counted by callgrind.
 // On this machine's shared vCPUs req/s moves by ±20% within a run and CPU time per request by
-// 10–25% between runs; an instruction count of the same code and load moves by about ±2% (two runs
-// of one studyhook route in a scratch harness: 492.9k and 490.8k). It counts user-space
+// 10–25% between runs; an instruction count of the same code and load mostly moves by ±2% (two runs
+// of one studyhook route in a scratch harness: 492.9k and 490.8k), at times by ~10% (ActiGraph at
+// 360783f: 505.6k and 555.2k; the JIT does not decide alike every run). It counts user-space
 // instructions only, so the kernel's share of a request (socket reads and writes, about the same
 // for every target here) is left out, and valgrind runs the server some 80× slower, so it measures
 // cost, never speed.
