@@ -47,6 +47,8 @@ export interface AccessEntry { requestId: string; method: string; platform: stri
  * of one (bench --instructions, A/B). None of these fields can hold a secret (the route is the
  * pattern, `:token`, never the value), so the line is written straight to the logger's stream,
  * still through the secret-value scrub. A logger not made by createLogger gets a plain logger.info.
+ * The bindings are read once: a later `setBindings` would not show on these lines. createLogger's
+ * destinations (a file or stream, never pino.multistream) take the line as it is.
  */
 export function accessLogger(logger: Logger): (e: AccessEntry) => void {
   if (!isPlain(logger)) return (e) => { logger.info({ ...e }, 'request'); };
