@@ -22,4 +22,7 @@ main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: u
   if (err instanceof StudyhookError) console.error(`studyhook: ${err.code}: ${err.message}`);
   else console.error('studyhook: unexpected error:', err);
   process.exitCode = 1;
+  // why: a command that failed half-way (a sink whose setup threw, a busy port) may leave Redis
+  // connections and workers open; the process must still end at once so Docker or systemd restart it.
+  setTimeout(() => process.exit(1), 100).unref();
 });

@@ -13,12 +13,17 @@ export const errorCodes = {
   SH_QUEUE_UNAVAILABLE: { status: 503, message: 'Event store (Redis) unavailable; retry later' },
   SH_REQUEST_TIMEOUT: { status: 408, message: 'Request took too long to arrive' },
   SH_SPOOL_FULL: { status: 503, message: 'Event store (Redis) unavailable and the local spool is full; retry later' },
+  SH_SPOOL_UNWRITABLE: { status: 503, message: 'Event store (Redis) unavailable and the local spool cannot be written (disk full?); retry later' },
+  SH_PUBLISH_FAILED: { status: 500, message: 'The event could not be stored' },
   SH_RATE_LIMITED: { status: 429, message: 'Too many requests from this client; retry later' },
   SH_INTERNAL: { status: 500, message: 'Internal error' },
   SH_CONFIG_INVALID: { status: 500, message: 'Configuration is invalid' },
   SH_CONFIG_NOT_FOUND: { status: 500, message: 'Configuration file not found' },
   SH_SINK_LOAD: { status: 500, message: 'A sink could not be loaded' },
   SH_REDIS_UNREACHABLE: { status: 500, message: 'Redis cannot be reached' },
+  SH_SINK_SETUP: { status: 500, message: 'A sink failed to set up' },
+  SH_DEPLOYMENT_CONFLICT: { status: 500, message: 'Another deployment uses this Redis prefix' },
+  SH_PORT_IN_USE: { status: 500, message: 'The port cannot be listened on' },
   SH_BLOB_TOO_LARGE: { status: 413, message: 'File is larger than this route accepts' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
@@ -44,7 +49,8 @@ export class StudyhookError extends Error {
 /** The fixed JSON error body `{statusCode, code, error, message, details?}`. A 500 never echoes internals. */
 export function errorBody(err: unknown): { statusCode: number; code: string; error: string; message: string; details?: unknown } {
   const known = err instanceof StudyhookError ? err : new StudyhookError('SH_INTERNAL');
-  const internal = known.statusCode >= 500 && known.code !== 'SH_QUEUE_UNAVAILABLE' && known.code !== 'SH_SPOOL_FULL';
+  // why: a 503 tells the sender to come back later, which is what it must know; other 5xx are ours.
+  const internal = known.statusCode >= 500 && known.statusCode !== 503;
   const body = {
     statusCode: known.statusCode,
     code: known.code,

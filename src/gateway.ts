@@ -9,8 +9,11 @@ import { createApp, createOpsApp } from './http/create-app.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { createPublisher, type Publisher } from './queue/publisher.js';
-import { assertRedisReachable } from './queue/redis.js';
+import { redisProblem, redisUnreachable, safeRedisUrl } from './queue/redis.js';
+import { StudyhookError } from './errors.js';
 import { createSpoolingPublisher } from './queue/spooling-publisher.js';
+import { createDeploymentLease, deploymentId, processInfo } from './queue/deployment.js';
+import { dirModeOf } from './util/append-line.js';
 import { loadSinks } from './sinks/load-sinks.js';
 import { runWorkers, type RunningWorkers } from './sinks/run-workers.js';
 
@@ -21,6 +24,8 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Stalled-job check interval for workers (tests shorten it). */
   stalledIntervalMs?: number;
+  /** Called when the gateway must not go on (another deployment took the Redis prefix); default: log it. */
+  onFatal?: (err: Error) => void;
 }
 
 export interface Gateway {
@@ -49,12 +54,23 @@ function createClients(config: ResolvedConfig): Record<string, unknown> {
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config } = opts;
   const logger = opts.logger ?? createLogger({ level: config.log.level, secretValues: config.secretValues });
-  await assertRedisReachable(config.redis.url);
+  const redisDown = await redisProblem(config.redis.url);
+  if (redisDown) {
+    // why: refusing to start would turn a Redis outage during a deploy or crash into lost calls from
+    // senders that never retry; with the spool the API takes them and drains them later.
+    if (opts.roles.api && !config.spool.enabled) throw redisUnreachable(config.redis.url, redisDown);
+    logger.error({ redis: safeRedisUrl(config.redis.url), err: redisDown.message, spool: opts.roles.api ? join(config.dataDir, 'spool') : undefined },
+      opts.roles.api ? 'REDIS UNREACHABLE AT START: every request is spooled to the local journal and drained into Redis when it is back' : 'REDIS UNREACHABLE AT START: workers wait for it');
+  }
   const sinks = await loadSinks(config.sinks);
+  const role = opts.roles.api ? (opts.roles.worker ? 'start' : 'api') : 'worker';
+  const id = await deploymentId(config.dataDir, config.redis.deploymentId, dirModeOf(config.fileMode));
+  const lease = createDeploymentLease(config.redis.url, config.redis.prefix, processInfo(id, config.dataDir, role));
+  await lease.start(opts.onFatal ?? ((err) => logger.error({ err }, err.message)));
   const metrics = createMetrics();
   const blobs = createBlobStore(join(config.dataDir, 'blobs'));
   const direct = createPublisher({ redisUrl: config.redis.url, prefix: config.redis.prefix, sinks: config.sinks, dedupTtlSeconds: config.dedupTtlSeconds, timeoutMs: config.server.publishTimeoutMs, metrics });
-  await direct.waitReady();
+  if (!redisDown) await direct.waitReady();
   // why: only the API takes requests; a worker-only process re-publishes nothing and needs no journal.
   const publisher = opts.roles.api && config.spool.enabled
     ? createSpoolingPublisher(direct, { dir: join(config.dataDir, 'spool'), maxBytes: config.spool.maxBytes, logger, metrics })
@@ -68,8 +84,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   if (opts.roles.worker) {
     workers = await runWorkers(sinks, {
       redisUrl: config.redis.url, prefix: config.redis.prefix, logger, metrics, publisher,
-      base: { blobs, dataDir: config.dataDir, clients: createClients(config) },
-      stalledIntervalMs: opts.stalledIntervalMs ?? config.workers.stalledIntervalMs,
+      base: { blobs, dataDir: config.dataDir, fileMode: config.fileMode, clients: createClients(config) },
+      stalledIntervalMs: opts.stalledIntervalMs ?? config.workers.stalledIntervalMs, maxStalls: config.workers.maxStalls, lockDurationMs: config.workers.lockDurationMs, maxQueuedDataBytes: config.server.maxQueuedDataBytes,
     });
   }
   let server: Server | undefined;
@@ -85,13 +101,18 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
           const addr = server!.address();
           resolve(typeof addr === 'object' && addr ? addr.port : port);
         });
-        server.once('error', reject);
+        server.once('error', (err: NodeJS.ErrnoException) => {
+          const fix = err.code === 'EADDRINUSE' ? 'is in use (another studyhook?): stop that process or set server.port (PORT)'
+            : err.code === 'EACCES' ? 'needs privileges: use a port above 1023 (server.port, PORT) and map it in the proxy' : `cannot be used (${err.code ?? err.message})`;
+          reject(new StudyhookError('SH_PORT_IN_USE', `Port ${port} on ${host} ${fix}`, { cause: err }));
+        });
       });
     },
     async close() {
       await closeBounded(server, workers, config.server.shutdownTimeoutMs, logger);
       await dashboard?.close();
       await publisher.close();
+      await lease.stop();
     },
   };
 }

@@ -53,7 +53,7 @@ describe('built-in sink: postgres', () => {
 
   it('fails at start-up when the database cannot be reached', async () => {
     const [loaded] = await loadSinks([{ name: 'db', use: 'postgres', options: { host: '127.0.0.1', port: 1, user: 'postgres', database: 'test' }, filter: {}, attempts: 1, backoff: { type: 'fixed', delayMs: 0 }, concurrency: 1 }]);
-    const ctx = { name: 'db', logger: createLogger({ level: 'silent' }), blobs: createBlobStore(tmpdir()), dataDir: tmpdir(), clients: {} };
+    const ctx = { name: 'db', logger: createLogger({ level: 'silent' }), blobs: createBlobStore(tmpdir()), dataDir: tmpdir(), fileMode: 0o640, clients: {} };
     await assert.rejects(Promise.resolve(loaded!.sink.setup!(loaded!.options, ctx)), /ECONNREFUSED/);
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const cli = new URL('../src/cli.ts', import.meta.url).pathname;
-const run = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+const run = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', timeout: 60000, env: { ...process.env, ...env } });
 
 describe('studyhook CLI', () => {
   it('check prints the effective config with secrets from the environment masked', async () => {
@@ -30,8 +30,10 @@ describe('studyhook CLI', () => {
     assert.match(r.stderr, /\/sinks\/0\/use/);
   });
 
-  it('start exits with the fix when Redis cannot be reached', () => {
-    const r = run(['start'], { REDIS_URL: 'redis://127.0.0.1:1', STUDYHOOK_CONFIG: '', STUDYHOOK_DATA_DIR: tmpdir() });
+  it('start exits with the fix when Redis cannot be reached and the spool is off', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'studyhook-cli-'));
+    await writeFile(join(dir, 'c.yml'), `dataDir: ${dir}\nspool: { enabled: false }\n`);
+    const r = run(['start', '--config', join(dir, 'c.yml')], { REDIS_URL: 'redis://127.0.0.1:1' });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /SH_REDIS_UNREACHABLE/);
     assert.match(r.stderr, /REDIS_URL/);

@@ -79,9 +79,12 @@ describe('Redis outage', () => {
     }
   });
 
-  it('refuses to start with a clear error and the fix when Redis cannot be reached', async () => {
+  it('refuses to start an API with a clear error and the fix when Redis cannot be reached and the spool is off', async () => {
     const port = await freePort();
-    const config = loadConfig({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
+    const dir = await mkdtemp(join(tmpdir(), 'studyhook-nospool-'));
+    await writeFile(join(dir, 'studyhook.yml'), stringify({ dataDir: dir, spool: { enabled: false } }));
+    const config = loadConfig({ path: join(dir, 'studyhook.yml'), env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
+    await rm(dir, { recursive: true, force: true });
     await assert.rejects(createGateway({ config, roles: { api: true, worker: false }, logger: createLogger({ level: 'silent' }) }),
       (err: Error & { code?: string }) => err.code === 'SH_REDIS_UNREACHABLE' && /REDIS_URL/.test(err.message) && /redis-server/.test(err.message));
   });

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type ResolvedConfig } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
+import { assertRedisReachable } from '../queue/redis.js';
 import { replayArchive, replayDeadLetters, type ReplaySelection } from '../queue/replay.js';
 import { defineCommand } from './types.js';
 
@@ -50,13 +51,15 @@ export const replay = defineCommand({
     const sinks = values.sink === undefined ? config.sinks : config.sinks.filter((s) => s.name === values.sink);
     if (sinks.length === 0) usage(`no sink named '${values.sink}' in the config (sinks: ${config.sinks.map((s) => s.name).join(', ')})`);
     const dryRun = values['dry-run'] ?? false;
+    await assertRedisReachable(config.redis.url);
     const verb = dryRun ? 'would be' : '';
     const target = (sink: (typeof sinks)[number]) => ({ redisUrl: config.redis.url, prefix: config.redis.prefix, sink, dryRun });
     if (values['from-archive']) {
       if (values.sink === undefined) usage('--from-archive needs --sink NAME (the sink to fill)');
       const dir = values['archive-dir'] !== undefined ? resolve(values['archive-dir']) : archiveDirOf(config);
-      const { queued, skipped } = await replayArchive(target(sinks[0]!), dir, config.dedupTtlSeconds, sel);
+      const { queued, skipped, bad } = await replayArchive(target(sinks[0]!), dir, config.dedupTtlSeconds, sel);
       console.log(`sink '${values.sink}': ${queued} archived event(s) ${verb || 'queued'} from ${dir}; ${skipped} skipped (already delivered or queued to this sink)`);
+      for (const b of bad) console.error(`skipped a line that is not JSON: ${b.file}:${b.line} (${b.error})`);
       return 0;
     }
     for (const sink of sinks) {

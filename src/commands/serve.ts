@@ -10,7 +10,11 @@ function serve(name: 'start' | 'api' | 'worker', summary: string): Command {
     async run(args) {
       const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
       const config = loadConfig({ path: values.config });
-      const gateway = await createGateway({ config, roles: { api: name !== 'worker', worker: name !== 'api' } });
+      const gateway = await createGateway({
+        config, roles: { api: name !== 'worker', worker: name !== 'api' },
+        // why: exit so that the operator sees it at once, and Docker or systemd do not keep two deployments mixing events.
+        onFatal: (err) => { gateway.logger.fatal({ err }, err.message); setTimeout(() => process.exit(1), 100); },
+      });
       if (gateway.app) {
         const port = await gateway.listen();
         gateway.logger.info({ port, host: config.server.host, sinks: config.sinks.map((s) => s.name) }, `studyhook ${name} listening on ${config.server.host}:${port}`);

@@ -28,15 +28,17 @@ export interface ResolvedPlatform { enabled: boolean; namespaces: Record<string,
 export interface ResolvedConfig {
   server: {
     port: number; host: string; trustProxy: boolean | number | string; bodyLimitBytes: number; publishTimeoutMs: number;
-    maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; shutdownTimeoutMs: number;
+    maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; shutdownTimeoutMs: number; maxQueuedDataBytes: number;
     rateLimit: { enabled: boolean; perSecond: number; burst: number };
   };
-  redis: { url: string; prefix: string };
+  redis: { url: string; prefix: string; deploymentId?: string };
   spool: { enabled: boolean; maxBytes: number };
-  workers: { stalledIntervalMs: number; metricsPort?: number };
+  workers: { stalledIntervalMs: number; lockDurationMs: number; maxStalls: number; metricsPort?: number };
   /** No token: admin surfaces are disabled. */
   admin: { token?: string };
   dataDir: string;
+  /** Mode of data files (numeric, from the config's octal string). */
+  fileMode: number;
   log: { level: string };
   dedupTtlSeconds: number;
   platforms: Record<string, ResolvedPlatform>;
@@ -83,7 +85,7 @@ export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: s
   const d = doc as Required<StudyhookConfig> & Pick<ResolvedConfig, 'server' | 'redis' | 'log' | 'spool' | 'workers' | 'admin'>;
   return {
     server: d.server, redis: d.redis, log: d.log, dedupTtlSeconds: d.dedupTtlSeconds, spool: d.spool, workers: d.workers, admin: d.admin,
-    dataDir: resolve(baseDir, d.dataDir), platforms, sinks, path: absPath, secretValues,
+    dataDir: resolve(baseDir, d.dataDir), fileMode: parseInt(d.fileMode, 8), platforms, sinks, path: absPath, secretValues,
   };
 }
 

@@ -10,6 +10,11 @@ export interface Envelope {
   /** The raw request, minus secret headers. The body itself is linked by `event.bodysha256`. */
   request: { method: string; path: string; headers: Record<string, string>; bodySize: number; ip: string };
   secrets?: Record<string, string>;
+  /**
+   * Hash of what a signed request's signature covered (signature, timestamp, body): the same signed
+   * request resent under another event id is recognised as a replay and not delivered again.
+   */
+  replay?: string;
 }
 
 /** sha256 of the parts joined by U+001F (built in a loop: this runs for every keyed event). */

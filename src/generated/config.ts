@@ -58,6 +58,10 @@ export interface StudyhookConfig {
        */
       burst?: number;
     };
+    /**
+     * An event whose data serialises to more than this many bytes is not put on the queue whole: its data is written to the blob store (fsync'd) and the queued event carries a `dataref` to it, so Redis never holds a large payload once per sink. Sinks get the data loaded back.
+     */
+    maxQueuedDataBytes?: number;
   };
   redis?: {
     /**
@@ -68,6 +72,10 @@ export interface StudyhookConfig {
      * Key prefix of every queue. The braces are a Redis Cluster hash tag: keep them so that one event's fan-out stays atomic on a cluster.
      */
     prefix?: string;
+    /**
+     * Names this deployment in Redis, so that a second deployment on the same Redis and prefix is refused at start. Default: an id kept in <dataDir>/deployment-id. Set it explicitly when API or worker replicas on several hosts (each with its own data dir) form one deployment.
+     */
+    deploymentId?: string;
   };
   /**
    * Local journal under <dataDir>/spool that accepts events while Redis is unreachable and drains them into the queue when it is back. The journal holds request secrets (file mode 0600).
@@ -91,6 +99,14 @@ export interface StudyhookConfig {
      * A worker-only process (`studyhook worker`) serves /healthz, /readyz and /metrics (admin token) on this port, so its delivery metrics can be scraped. Unset: it serves no HTTP.
      */
     metricsPort?: number;
+    /**
+     * How many times a job may be taken back from a worker that died (or blocked its event loop past the job lock) before it becomes a dead letter. Stops one event that crashes its worker from crashing workers forever.
+     */
+    maxStalls?: number;
+    /**
+     * How long a worker's hold on a job lasts without renewal (renewed while the delivery runs). A job of a worker that died is taken up again once this has passed and the next stalled-job check runs.
+     */
+    lockDurationMs?: number;
   };
   /**
    * Admin surfaces (/metrics and later dashboards).
@@ -105,6 +121,10 @@ export interface StudyhookConfig {
    * Where files, the filesystem sink's archive and quarantined payloads are written (env STUDYHOOK_DATA_DIR overrides).
    */
   dataDir?: string;
+  /**
+   * Mode of the files studyhook writes under dataDir (archive, blobs, quarantine); directories get x where r is given. Default: owner read/write, group read, others nothing. The spool is always 0600 (it holds request secrets).
+   */
+  fileMode?: string;
   log?: {
     level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   };

@@ -45,6 +45,10 @@ export interface StudyhookEvent {
    */
   quarantined?: boolean;
   /**
+   * CloudEvents `dataref` extension: where the event's data was kept (`blob:<id>`, JSON) because it was larger than `server.maxQueuedDataBytes`. The queue holds `data: null` then; every sink is handed the event with `data` loaded back from this reference.
+   */
+  dataref?: string;
+  /**
    * The validated, normalised payload. Files appear as FileRef objects.
    */
   data: unknown;

@@ -6,6 +6,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { ResolvedConfig } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
 import { buildEvent, sha256Hex } from '../event/build-event.js';
+import { externaliseLargeData } from '../event/external-data.js';
 import { accessLogger, type Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Publisher } from '../queue/publisher.js';
@@ -118,6 +119,7 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
 
     const drafts = route.normalise({ payload, request: incoming, settings: m.settings });
     const envelopes = drafts.map((d) => buildEvent(d, incoming, bodySha, secretHeaders.get(m.platform)!));
+    await externaliseLargeData(envelopes, deps.blobs, config.server.maxQueuedDataBytes);
     await deps.publisher.publish(envelopes);
     const events = envelopes.map((e) => ({ id: e.event.id, type: e.event.type, data: e.event.data }));
     writeReply(req, res, route.reply?.(events, incoming) ?? defaultReply(events), ctx.base, ctx.requestId);

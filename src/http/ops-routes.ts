@@ -8,9 +8,11 @@ export function createOpsRouter(deps: Pick<IngestDeps, 'config' | 'publisher' | 
   router.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   router.get('/readyz', async (_req, res) => {
     const redis = await deps.publisher.ready();
+    const spoolBytes = deps.publisher.backlogBytes();
     // why: with the spool on, a Redis outage is bridged here; taking the API out of rotation would lose calls.
     const spooling = !redis && deps.config.spool.enabled && deps.spools;
-    res.status(redis || spooling ? 200 : 503).json({ status: redis ? 'ready' : spooling ? 'spooling' : 'unavailable', redis });
+    const status = redis ? (spoolBytes > 0 ? 'draining' : 'ready') : spooling ? 'spooling' : 'unavailable';
+    res.status(redis || spooling ? 200 : 503).json({ status, redis, spoolBytes });
   });
   router.get('/metrics', requireAdmin(deps.config.admin.token), async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

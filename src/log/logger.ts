@@ -23,7 +23,8 @@ export function createLogger(opts: { level: string; destination?: DestinationStr
     level: opts.level,
     base: { service: 'studyhook' },
     formatters: { log: (obj) => censor(obj) as Record<string, unknown> },
-    serializers: { err: (err: Error) => censor({ ...stdSerializers.err(err) }) },
+    // why: a string (or anything not an Error) under `err` is logged as itself, not spread into {"0":"C",...}.
+    serializers: { err: (err: unknown) => (err instanceof Error ? censor({ ...stdSerializers.err(err) }) : err) },
   }, stream);
   plainLoggers.add(logger);
   return logger;

@@ -7,15 +7,21 @@ import { StudyhookError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { compileFilter } from '../sinks/filter.js';
 import { createRedis, sinkQueueName } from './redis.js';
+import { isRedisUnavailable, RedisTimeoutError } from './redis-errors.js';
 
 /** Makes events durable: one job per matching sink, each added atomically with its deduplication key. */
 export interface Publisher {
-  /** Resolves once every job is in Redis; rejects with SH_QUEUE_UNAVAILABLE (503) otherwise. */
+  /**
+   * Resolves once every job is in Redis. Rejects with SH_QUEUE_UNAVAILABLE (503) when Redis is
+   * away or cannot take writes, and with SH_PUBLISH_FAILED for anything else (the event itself).
+   */
   publish(envelopes: readonly Envelope[]): Promise<void>;
   /** Resolves when the connection is up (start-up). */
   waitReady(): Promise<void>;
   /** True when Redis answers PING. */
   ready(): Promise<boolean>;
+  /** Bytes of acknowledged events not yet in Redis (a spool's backlog); 0 without a spool. */
+  backlogBytes(): number;
   close(): Promise<void>;
 }
 
@@ -26,12 +32,22 @@ export interface PublisherOptions {
   dedupTtlSeconds: number;
   timeoutMs: number;
   metrics?: Metrics;
+  /** Told about each envelope dropped as a replay of a signed request under a new event id. */
+  onReplay?: (env: Envelope, firstEventId: string) => void;
 }
 
 const RETRY_AFTER_SECONDS = '5';
 
+// Claims a replay key for an event id, or answers the id that claimed it first.
+const CLAIM = `
+local cur = redis.call('GET', KEYS[1])
+if cur then return cur end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]`;
+
 export function createPublisher(opts: PublisherOptions): Publisher {
   const redis = createRedis(opts.redisUrl, 'producer');
+  redis.defineCommand('studyhookClaim', { numberOfKeys: 1, lua: CLAIM });
   // why: one Queue per sink sharing one connection. A MULTI across sinks (FlowProducer.addBulk) cost
   // ~5x the Redis-side time per request (bench/publish-micro.ts: 1.5k/s vs 7.4k/s) because ioredis
   // copies every BullMQ script onto each pipeline. Atomicity across sinks is not needed: a partial
@@ -54,17 +70,34 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   function jobOpts(r: (typeof routes)[number], jobId: string): JobsOptions {
     const f = r.fixed;
     // why: BullMQ's deduplication key outlives the job, so a redelivery days later is still recognised.
-    // A literal, not `{ ...r.fixed, ... }`: the spread cost ~2 µs per job (bench --profile, line ticks).
     return { attempts: f.attempts, backoff: f.backoff, removeOnComplete: f.removeOnComplete, removeOnFail: f.removeOnFail, jobId, deduplication: { id: jobId, ttl: dedupTtlMs } };
   }
 
-  function addAll(envelopes: readonly Envelope[]): Promise<unknown>[] {
-    const adds: Promise<unknown>[] = [];
+  /**
+   * Drops envelopes whose signed request was already published under another event id. why: a
+   * captured signed request resent with a new X-Event-ID is still the same signed bytes; the key
+   * lives as long as deduplication does. The same event id passes (a retry of this publish).
+   */
+  async function withoutReplays(envelopes: readonly Envelope[]): Promise<readonly Envelope[]> {
+    if (!envelopes.some((e) => e.replay)) return envelopes;
+    const kept: Envelope[] = [];
     for (const env of envelopes) {
+      if (!env.replay) { kept.push(env); continue; }
+      const owner = await (redis as unknown as { studyhookClaim(key: string, id: string, ttl: number): Promise<string> })
+        .studyhookClaim(`${opts.prefix}:replay:${env.replay}`, env.event.id, dedupTtlMs);
+      if (owner === env.event.id) kept.push(env);
+      else opts.onReplay?.(env, owner);
+    }
+    return kept;
+  }
+
+  async function addAll(envelopes: readonly Envelope[]): Promise<void> {
+    const adds: Promise<unknown>[] = [];
+    for (const env of await withoutReplays(envelopes)) {
       const jobId = jobIdOf(env.event.id);
       for (const r of routes) if (r.matches(env.event)) adds.push(r.queue.add(env.event.type, env, jobOpts(r, jobId)));
     }
-    return adds;
+    await Promise.all(adds);
   }
 
   return {
@@ -73,14 +106,14 @@ export function createPublisher(opts: PublisherOptions): Publisher {
       const end = opts.metrics?.publishSeconds.startTimer();
       let timer: NodeJS.Timeout | undefined;
       try {
-        const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer from Redis in ${opts.timeoutMs} ms`)), opts.timeoutMs); });
+        const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new RedisTimeoutError(opts.timeoutMs)), opts.timeoutMs); });
         // why: while ioredis reconnects, wait (bounded by the timeout) rather than fail at once.
         if (redis.status !== 'ready') await Promise.race([once(redis, 'ready'), timeout]);
-        const adds = addAll(envelopes);
-        await Promise.race([adds.length === 1 ? adds[0] : Promise.all(adds), timeout]);
+        await Promise.race([addAll(envelopes), timeout]);
         for (const env of envelopes) opts.metrics?.countEvent(env.event.type);
       } catch (err) {
-        throw new StudyhookError('SH_QUEUE_UNAVAILABLE', undefined, { cause: err, headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
+        if (isRedisUnavailable(err)) throw new StudyhookError('SH_QUEUE_UNAVAILABLE', undefined, { cause: err, headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
+        throw new StudyhookError('SH_PUBLISH_FAILED', `The event could not be stored: ${(err as Error).message}`, { cause: err });
       } finally {
         clearTimeout(timer);
         end?.();
@@ -92,6 +125,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     async ready() {
       try { return redis.status === 'ready' && (await redis.ping()) === 'PONG'; } catch { return false; }
     },
+    backlogBytes: () => 0,
     async close() {
       await Promise.all(routes.map((r) => r.queue.close().catch(() => undefined)));
       redis.disconnect();

@@ -41,25 +41,38 @@ function batchWrites(redis: Redis): Redis {
   return redis;
 }
 
-function safeUrl(url: string): string {
+/** The URL with any password masked, for logs and messages. */
+export function safeRedisUrl(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, '//****@');
 }
 
-/** Start-up check: a clear error, with the fix, when Redis is not there. */
-export async function assertRedisReachable(url: string, timeoutMs = 3000): Promise<void> {
+/** Why Redis cannot be reached, or undefined when it answers PING (within `timeoutMs`). */
+export async function redisProblem(url: string, timeoutMs = 3000): Promise<Error | undefined> {
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
     await redis.ping();
+    return undefined;
   } catch (err) {
-    throw new StudyhookError('SH_REDIS_UNREACHABLE',
-      `Cannot reach Redis at ${safeUrl(url)} (${(err as Error).message}).\n`
-      + '  Fix: start one (`redis-server --appendonly yes`, or `docker compose up redis`),\n'
-      + '  or point studyhook at yours with REDIS_URL=redis://host:6379 (or redis.url in the config).', { cause: err });
+    return err as Error;
   } finally {
     redis.disconnect();
   }
+}
+
+/** The one-line error, with the fix, for a command that cannot work without Redis. */
+export function redisUnreachable(url: string, cause: Error): StudyhookError {
+  return new StudyhookError('SH_REDIS_UNREACHABLE',
+    `Cannot reach Redis at ${safeRedisUrl(url)} (${cause.message}).\n`
+    + '  Fix: start one (`redis-server --appendonly yes`, or `docker compose up redis`),\n'
+    + '  or point studyhook at yours with REDIS_URL=redis://host:6379 (or redis.url in the config).', { cause });
+}
+
+/** Start-up check for commands that need Redis (replay, republish): a clear error, with the fix, when it is not there. */
+export async function assertRedisReachable(url: string, timeoutMs = 3000): Promise<void> {
+  const problem = await redisProblem(url, timeoutMs);
+  if (problem) throw redisUnreachable(url, problem);
 }
 
 /** The queue of one sink. No ':' (BullMQ forbids it); the prefix carries the cluster hash tag. */

@@ -1,11 +1,10 @@
-import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Queue } from 'bullmq';
 import type { ResolvedSink } from '../config/load-config.js';
 import { jobIdOf, type Envelope, type StudyhookEvent } from '../event/build-event.js';
 import { compileFilter } from '../sinks/filter.js';
+import { readJsonLines, type BadLine } from '../util/read-lines.js';
 import { redisOptions, sinkQueueName } from './redis.js';
 
 /** Which events to replay: by event id and by the time the gateway received them (ISO, inclusive). */
@@ -57,17 +56,18 @@ function dayInRange(file: string, sel: ReplaySelection): boolean {
  * Queues archived events that match the sink's filter, under the same job id and dedup key as live
  * traffic: an event the sink already has (job kept, or dedup key within `dedupTtlSeconds`) is skipped.
  */
-export async function replayArchive(t: ReplayTarget, archiveDir: string, dedupTtlSeconds: number, sel: ReplaySelection): Promise<{ queued: number; skipped: number }> {
+export async function replayArchive(t: ReplayTarget, archiveDir: string, dedupTtlSeconds: number, sel: ReplaySelection): Promise<{ queued: number; skipped: number; bad: BadLine[] }> {
   const matches = compileFilter(t.sink.filter);
   const queue = openQueue(t);
   let queued = 0;
   let skipped = 0;
+  const bad: BadLine[] = [];
   try {
     for await (const file of jsonlFiles(archiveDir)) {
       if (!dayInRange(file, sel)) continue;
-      for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-        if (!line.trim()) continue;
-        const event = JSON.parse(line) as StudyhookEvent;
+      // why: a torn or corrupt line (a full disk, a crash) is reported and skipped, never the end of the replay.
+      for await (const { value: event } of readJsonLines<StudyhookEvent>(file, (b) => bad.push(b))) {
+        if (!event || typeof event !== 'object' || typeof event.id !== 'string') continue;
         if (!selects(sel, event) || !matches(event)) continue;
         const jobId = jobIdOf(event.id);
         if ((await queue.getJob(jobId)) || (await queue.getDeduplicationJobId(jobId))) { skipped += 1; continue; }
@@ -75,6 +75,8 @@ export async function replayArchive(t: ReplayTarget, archiveDir: string, dedupTt
         if (t.dryRun) continue;
         // why: the archive keeps the event, not the request nor its secrets; sinks get an empty ctx.secrets.
         const request = { method: 'REPLAY', path: `archive:${file}`, headers: {}, bodySize: 0, ip: '' };
+        // why: data kept in the blob store stays there; the queue gets the reference, as live traffic does.
+        if (typeof event.dataref === 'string') event.data = null;
         await queue.add(event.type, { event, request }, {
           jobId, deduplication: { id: jobId, ttl: dedupTtlSeconds * 1000 },
           attempts: t.sink.attempts, backoff: { type: t.sink.backoff.type, delay: t.sink.backoff.delayMs },
@@ -82,6 +84,6 @@ export async function replayArchive(t: ReplayTarget, archiveDir: string, dedupTt
         });
       }
     }
-    return { queued, skipped };
+    return { queued, skipped, bad };
   } finally { await queue.close(); }
 }

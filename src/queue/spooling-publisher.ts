@@ -1,12 +1,15 @@
-import { hostname } from 'node:os';
-import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Gauge, Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { Envelope } from '../event/build-event.js';
 import { StudyhookError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { appendLine } from '../util/append-line.js';
+import { readLines, type Line } from '../util/read-lines.js';
 import type { Publisher } from './publisher.js';
+import { adoptOrphans, journalName } from './spool-adoption.js';
+import { createSpoolJournal } from './spool-journal.js';
 
 export interface SpoolOptions {
   /** `<dataDir>/spool`. */
@@ -19,95 +22,89 @@ export interface SpoolOptions {
   metrics?: Metrics;
 }
 
-/** One journal per process, so that several API processes may share a data directory. */
-function journalName(): string {
-  return `${hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}-${process.pid}.jsonl`;
-}
-
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
-}
+/** A journal being drained: where it is, and how far its lines are in Redis. */
+interface Pending { path: string; offset: number; size: number; own: boolean }
 
 /**
  * Wraps a publisher so that a Redis outage does not cost senders that never retry: the request's
- * envelopes are appended to an fsync'd journal (mode 0600: it holds ctx secrets) and acknowledged;
- * a drain loop re-publishes them in order when Redis is back. Re-publishing is idempotent (BullMQ
- * jobId + deduplication key), so a crash between publish and truncate gives no duplicate delivery.
+ * envelopes are appended to an fsync'd journal and acknowledged; a drain loop re-publishes them in
+ * order when Redis is back. Re-publishing is idempotent (BullMQ jobId + deduplication key), so a
+ * crash between publish and truncate gives no duplicate delivery. Only Redis being away is bridged:
+ * an event the inner publisher refuses for any other reason is the caller's to handle, and a
+ * journal line that cannot be published for such a reason is set aside (`rejected.jsonl`), logged
+ * and counted, so that it never blocks the lines after it.
  */
 export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): Publisher {
-  const file = join(opts.dir, journalName());
+  const journal = createSpoolJournal(join(opts.dir, journalName()));
+  const rejectedFile = join(opts.dir, 'rejected.jsonl');
   const retryMs = opts.retryMs ?? 1000;
   const registers = opts.metrics ? [opts.metrics.registry] : [];
-  const bytesGauge = new Gauge({ name: 'studyhook_spool_bytes', help: 'Bytes of accepted events waiting in the local spool for Redis', registers });
-  const spooled = new Counter({ name: 'studyhook_spooled_events_total', help: 'Events spooled locally because Redis was unavailable', registers });
-  const refused = new Counter({ name: 'studyhook_spool_full_total', help: 'Requests refused (503) because the spool reached spool.maxBytes', registers });
-  let bytes = 0;
-  let handle: FileHandle | undefined;
-  let chain: Promise<unknown> = Promise.resolve();
+  const adopted: Pending[] = [];
+  let ownOffset = 0;
   let draining: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
-  const adopted: string[] = [];
-
-  // why: one chain orders appends and the final truncate, so a line is never lost between them.
-  function locked<T>(fn: () => Promise<T>): Promise<T> {
-    const next = chain.then(fn, fn);
-    chain = next.catch(() => undefined);
-    return next;
-  }
+  const backlog = (): number => journal.size() - ownOffset + adopted.reduce((n, p) => n + p.size - p.offset, 0);
+  new Gauge({ name: 'studyhook_spool_bytes', help: 'Bytes of acknowledged events waiting in the local spool for Redis (own and adopted journals)', registers, collect() { this.set(backlog()); } });
+  const spooled = new Counter({ name: 'studyhook_spooled_events_total', help: 'Events spooled locally because Redis was unavailable', registers });
+  const refused = new Counter({ name: 'studyhook_spool_full_total', help: 'Requests refused (503) because the spool was full or could not be written', registers });
+  const setAside = new Counter({ name: 'studyhook_spool_rejected_total', help: 'Spool lines set aside in spool/rejected.jsonl because they could not be published for a reason other than Redis being away', registers });
 
   async function append(envelopes: readonly Envelope[]): Promise<void> {
-    const line = `${JSON.stringify(envelopes)}\n`;
-    const size = Buffer.byteLength(line);
-    await locked(async () => {
-      if (bytes + size > opts.maxBytes) {
-        refused.inc();
-        throw new StudyhookError('SH_SPOOL_FULL', undefined, { headers: { 'Retry-After': '30' } });
-      }
-      if (!handle) { await mkdir(opts.dir, { recursive: true, mode: 0o700 }); handle = await open(file, 'a', 0o600); }
-      await handle.write(line);
-      await handle.datasync();
-      bytes += size;
-      bytesGauge.set(bytes);
-      spooled.inc(envelopes.length);
-    });
-    opts.logger.warn({ events: envelopes.map((e) => e.event.id), spoolBytes: bytes }, 'Redis unavailable: events spooled locally');
+    try {
+      await journal.append(Buffer.from(`${JSON.stringify(envelopes)}\n`), opts.maxBytes);
+    } catch (err) {
+      refused.inc();
+      opts.logger.error({ err, spoolBytes: backlog() }, 'Redis unavailable and the spool refused the request');
+      throw err;
+    }
+    spooled.inc(envelopes.length);
+    opts.logger.warn({ events: envelopes.map((e) => e.event.id), spoolBytes: backlog() }, 'Redis unavailable: events spooled locally');
     schedule(0);
   }
 
-  async function drainFile(path: string, fromByte: number): Promise<number> {
-    const buf = await readFile(path);
-    let offset = fromByte;
-    while (offset < buf.length) {
-      const nl = buf.indexOf(10, offset);
-      if (nl < 0) break; // a torn last line from a crash mid-write was never acknowledged
-      const line = buf.subarray(offset, nl).toString('utf8');
-      if (line.trim()) await inner.publish(JSON.parse(line) as Envelope[]);
-      offset = nl + 1;
-    }
-    return offset;
+  async function reject(path: string, line: Line, reason: string): Promise<void> {
+    setAside.inc();
+    opts.logger.error({ journal: path, line: line.number, reason }, 'spool line set aside: it cannot be published (kept in spool/rejected.jsonl)');
+    const record = JSON.stringify({ at: new Date().toISOString(), journal: path, line: line.number, reason, text: line.bytes.toString('utf8') });
+    await appendLine(rejectedFile, record, { fileMode: 0o600 });
   }
 
-  let ownOffset = 0;
+  /** Publishes a journal's lines from `p.offset`; stops (throws) only when Redis is away. */
+  async function drainFile(p: Pending): Promise<void> {
+    // why: an adopted journal someone removed by hand has nothing left to drain; retrying would loop.
+    if (!p.own && !(await stat(p.path).catch(() => undefined))) { p.offset = p.size; return; }
+    for await (const line of readLines(p.path, p.offset)) {
+      let envelopes: Envelope[] | undefined;
+      try { envelopes = JSON.parse(line.bytes.toString('utf8')) as Envelope[]; } catch { /* set aside below */ }
+      if (!Array.isArray(envelopes)) await reject(p.path, line, 'not a JSON array of envelopes');
+      else {
+        try { await inner.publish(envelopes); } catch (err) {
+          if (err instanceof StudyhookError && err.code === 'SH_QUEUE_UNAVAILABLE') throw err;
+          await reject(p.path, line, (err as Error).message);
+        }
+      }
+      p.offset = line.end;
+    }
+  }
+
   async function drain(): Promise<void> {
     while (adopted.length > 0) {
-      const path = adopted[0]!;
-      await drainFile(path, 0);
-      await unlink(path).catch(() => undefined);
+      const p = adopted[0]!;
+      await drainFile(p);
+      if (p.offset < p.size) opts.logger.warn({ journal: p.path, bytes: p.size - p.offset }, 'spool journal ended in an unterminated line (a write cut off by a crash, never acknowledged): dropped');
+      await unlink(p.path).catch(() => undefined);
       adopted.shift();
-      opts.logger.info({ journal: path }, 'spool journal of an earlier process drained');
+      opts.logger.info({ journal: p.path }, 'spool journal of an earlier process drained');
     }
-    if (bytes === 0) return;
-    ownOffset = await drainFile(file, ownOffset);
-    await locked(async () => {
-      const size = (await stat(file)).size;
-      if (size > ownOffset) return; // more arrived meanwhile: the next round takes it
-      await handle?.truncate(0);
+    if (journal.size() === 0) return;
+    const own: Pending = { path: journal.path, offset: ownOffset, size: journal.size(), own: true };
+    await drainFile(own);
+    ownOffset = own.offset;
+    if (await journal.truncateIfDrained(ownOffset)) {
       ownOffset = 0;
-      bytes = 0;
-      bytesGauge.set(0);
       opts.logger.info('spool drained into Redis');
-    });
+    }
   }
 
   function schedule(delay: number): void {
@@ -115,50 +112,52 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
     timer = setTimeout(() => {
       timer = undefined;
       draining = drain().then(
-        () => { draining = undefined; if (bytes > 0 || adopted.length > 0) schedule(0); },
-        () => { draining = undefined; schedule(retryMs); },
+        () => { draining = undefined; if (backlog() > 0) schedule(0); },
+        (err: unknown) => {
+          draining = undefined;
+          if (!(err instanceof StudyhookError && err.code === 'SH_QUEUE_UNAVAILABLE')) opts.logger.error({ err }, 'spool drain failed; retrying');
+          schedule(retryMs);
+        },
       );
     }, delay);
   }
 
   const started = (async () => {
     await mkdir(opts.dir, { recursive: true, mode: 0o700 });
-    const mine = new RegExp(`^${hostname().replace(/[^A-Za-z0-9_.-]/g, '_').replace(/[.]/g, '\\.')}-(\\d+)\\.jsonl$`);
-    for (const name of (await readdir(opts.dir)).sort()) {
-      const m = mine.exec(name);
-      // why: only journals of dead processes on this host are taken over (a live sibling drains its own);
-      // one with our own pid is a predecessor's (containers often run as pid 1 every time).
-      if (!m || (Number(m[1]) !== process.pid && alive(Number(m[1])))) continue;
-      const claimed = join(opts.dir, `${name}.adopted-${process.pid}`);
-      try { await rename(join(opts.dir, name), claimed); adopted.push(claimed); } catch { /* another process took it */ }
-    }
-    if (adopted.length > 0) schedule(0);
+    const { adopted: paths, foreign } = await adoptOrphans(opts.dir);
+    for (const path of paths) adopted.push({ path, offset: 0, size: (await stat(path)).size, own: false });
+    if (adopted.length > 0) opts.logger.warn({ journals: paths, bytes: backlog() }, 'spool journals of earlier processes adopted: draining them into Redis');
+    if (foreign.length > 0) opts.logger.warn({ journals: foreign }, 'spool journals of other hosts found: each is drained by its own host when that host starts again');
+    schedule(0);
   })();
+  started.catch((err: unknown) => opts.logger.error({ err, dir: opts.dir }, 'the spool directory cannot be used: a Redis outage will be answered 503'));
+  const ready = started.then(() => true, () => false);
 
   return {
     async publish(envelopes) {
-      await started;
+      const usable = await ready;
       // why: while anything is spooled, new events queue behind it so that order is kept.
-      if (bytes > 0 || draining) { await append(envelopes); return; }
+      if (usable && backlog() > 0) { await append(envelopes); return; }
       try {
         await inner.publish(envelopes);
       } catch (err) {
-        if (!(err instanceof StudyhookError) || err.code !== 'SH_QUEUE_UNAVAILABLE') throw err;
+        if (!usable || !(err instanceof StudyhookError) || err.code !== 'SH_QUEUE_UNAVAILABLE') throw err;
         await append(envelopes);
       }
     },
     waitReady: () => inner.waitReady(),
     ready: () => inner.ready(),
+    backlogBytes: backlog,
     /** Tries to drain what is left (bounded by the inner publish timeout), then closes. */
     async close() {
-      await started;
+      await ready;
       closed = true; // why: set first, so a drain round ending now schedules no further timer
       clearTimeout(timer);
       timer = undefined;
       await draining?.catch(() => undefined);
-      if (bytes > 0 || adopted.length > 0) await drain().catch(() => undefined);
-      await locked(async () => { await handle?.close(); handle = undefined; });
-      if (bytes === 0) await unlink(file).catch(() => undefined);
+      if (backlog() > 0) await drain().catch(() => undefined);
+      await journal.close();
+      if (journal.size() === 0) await unlink(journal.path).catch(() => undefined);
       await inner.close();
     },
   };

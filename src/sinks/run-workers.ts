@@ -1,12 +1,15 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { EventDraft, IncomingRequest } from '../adapter/types.js';
 import { buildEvent, sha256Hex, type Envelope, type StudyhookEvent } from '../event/build-event.js';
+import { externaliseLargeData } from '../event/external-data.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Publisher } from '../queue/publisher.js';
 import { createRedis, redisOptions, sinkQueueName, type Redis } from '../queue/redis.js';
 import type { LoadedSink } from './load-sinks.js';
-import { PermanentError, type DeliveryContext, type SinkContext } from './types.js';
+import { StudyhookError } from '../errors.js';
+import { createProcessor } from './deliver-job.js';
+import type { SinkContext } from './types.js';
 
 export interface WorkerDeps {
   redisUrl: string;
@@ -17,11 +20,17 @@ export interface WorkerDeps {
   publisher: Publisher;
   /** Seconds before a job of a dead worker is taken up again (BullMQ stalled-job check). */
   stalledIntervalMs?: number;
+  /** How long a job's lock lasts without renewal (`workers.lockDurationMs`). */
+  lockDurationMs?: number;
+  /** Stalls after which a job becomes a dead letter (`workers.maxStalls`). */
+  maxStalls?: number;
+  /** Follow-up events (`ctx.emit`) with larger data keep it in the blob store (`server.maxQueuedDataBytes`). */
+  maxQueuedDataBytes?: number;
 }
 
 export interface RunningWorkers { close(): Promise<void> }
 
-function emitter(publisher: Publisher) {
+function emitter(publisher: Publisher, blobs: SinkContext['blobs'], maxQueuedDataBytes: number) {
   return async (draft: EventDraft, from: StudyhookEvent): Promise<StudyhookEvent> => {
     const body = Buffer.from(JSON.stringify(draft.data ?? null));
     const req: IncomingRequest = {
@@ -30,6 +39,7 @@ function emitter(publisher: Publisher) {
     };
     const env = buildEvent(draft, req, sha256Hex(body), new Set());
     env.request.path = `emit:${from.id}`;
+    await externaliseLargeData([env], blobs, maxQueuedDataBytes);
     await publisher.publish([env]);
     return env.event;
   };
@@ -50,36 +60,21 @@ async function closeConnection(redis: Redis): Promise<void> {
 
 /** Sets up every sink and starts one BullMQ worker per sink queue. */
 export async function runWorkers(sinks: readonly LoadedSink[], deps: WorkerDeps): Promise<RunningWorkers> {
-  const emit = emitter(deps.publisher);
+  const emit = emitter(deps.publisher, deps.base.blobs, deps.maxQueuedDataBytes ?? 256 * 1024);
   const running: { worker: Worker; queue: Queue; close: () => Promise<void> }[] = [];
   for (const { config, sink, options } of sinks) {
     const logger = deps.logger.child({ sink: config.name });
     const ctx: SinkContext = { ...deps.base, name: config.name, logger };
-    const state = await sink.setup?.(options, ctx);
+    const state = await setUp(config.name, () => sink.setup?.(options, ctx));
     const queueName = sinkQueueName(config.name);
-    const processor = async (job: Job<Envelope>): Promise<void> => {
-      const delivery: DeliveryContext = {
-        ...ctx, state, options, attempt: job.attemptsMade + 1,
-        secrets: job.data.secrets ?? {}, request: job.data.request, emit, PermanentError,
-      };
-      try {
-        await sink.deliver(job.data.event, delivery);
-        deps.metrics.deliveries.inc({ sink: config.name, outcome: 'ok' });
-      } catch (err) {
-        const last = err instanceof PermanentError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        deps.metrics.deliveries.inc({ sink: config.name, outcome: last ? 'failed' : 'retry' });
-        logger.warn({ eventId: job.data.event.id, type: job.data.event.type, attempt: job.attemptsMade + 1, err: (err as Error).message, final: last }, last ? 'delivery failed: dead letter' : 'delivery failed: will retry');
-        if (err instanceof PermanentError) throw new UnrecoverableError(err.message);
-        throw err;
-      }
-    };
+    const processor = createProcessor({ sinkName: config.name, sink, ctx, state, options, emit, logger, metrics: deps.metrics });
     // why: our own connection (BullMQ duplicates it for its blocking reads), so that its writes are batched (createRedis).
     const connection = createRedis(deps.redisUrl, 'worker');
     const worker = new Worker<Envelope>(queueName, processor, {
       connection, prefix: deps.prefix, concurrency: config.concurrency,
-      stalledInterval: deps.stalledIntervalMs ?? 30000, maxStalledCount: 10,
+      stalledInterval: deps.stalledIntervalMs ?? 30000, lockDuration: deps.lockDurationMs ?? 30000, maxStalledCount: deps.maxStalls ?? 2,
     });
-    worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
+    worker.on('error', (err) => logger.error({ err }, 'worker error'));
     const queue = new Queue(queueName, { connection: redisOptions(deps.redisUrl), prefix: deps.prefix });
     queue.on('error', () => undefined);
     deps.metrics.onScrape(async () => {
@@ -94,4 +89,13 @@ export async function runWorkers(sinks: readonly LoadedSink[], deps: WorkerDeps)
       await Promise.all(running.map(async (r) => { await r.queue.close(); await r.close(); }));
     },
   };
+}
+
+/** Runs a sink's setup; a failure names the sink and the fix. */
+async function setUp(name: string, setup: () => unknown): Promise<unknown> {
+  try {
+    return await setup();
+  } catch (err) {
+    throw new StudyhookError('SH_SINK_SETUP', `Sink '${name}' failed to set up: ${(err as Error).message}. Fix its options, or the service it connects to, and start again.`, { cause: err });
+  }
 }

@@ -13,6 +13,8 @@ export interface SinkContext {
   blobs: BlobStore;
   /** studyhook's data directory (the filesystem sink writes under it). */
   dataDir: string;
+  /** Mode for files a sink writes under `dataDir` (config `fileMode`, default 0o640). */
+  fileMode: number;
   /** Platform API clients keyed by platform (e.g. `ctx.clients.sensorlogger`), when the adapter offers one. */
   clients: Record<string, unknown>;
 }

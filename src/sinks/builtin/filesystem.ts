@@ -21,6 +21,6 @@ export default defineSink<{ dir?: string; fsync: boolean }, { dir: string; fsync
   },
   async deliver(event, ctx) {
     const file = join(ctx.state.dir, event.platform, event.namespace, `${dayOf(event.receivedat)}.jsonl`);
-    await appendLine(file, JSON.stringify(event), ctx.state.fsync);
+    await appendLine(file, JSON.stringify(event), { fsync: ctx.state.fsync, fileMode: ctx.fileMode });
   },
 });

@@ -1,0 +1,55 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { Envelope } from '../event/build-event.js';
+import { withData } from '../event/external-data.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { LoadedSink } from './load-sinks.js';
+import { PermanentError, type DeliveryContext, type SinkContext } from './types.js';
+
+export interface JobDeps {
+  sinkName: string;
+  sink: LoadedSink['sink'];
+  ctx: SinkContext;
+  state: unknown;
+  options: Record<string, unknown>;
+  emit: DeliveryContext['emit'];
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * Secrets stay in a job only while a sink may still need them: once it is delivered or has become
+ * a dead letter they are removed from the job in Redis (the dashboard shows job data, and Redis'
+ * AOF keeps what a job holds until its next rewrite). A replayed dead letter then has none:
+ * sinks fall back to the namespace's configured secret where there is one.
+ */
+async function dropSecrets(job: Job<Envelope>): Promise<void> {
+  if (!job.data.secrets) return;
+  const { secrets: _s, ...rest } = job.data;
+  await job.updateData(rest).catch(() => undefined);
+}
+
+/** The BullMQ processor of one sink: deliver, count, log, and sort retryable from permanent failures. */
+export function createProcessor(d: JobDeps): (job: Job<Envelope>) => Promise<void> {
+  return async (job) => {
+    const attempt = job.attemptsMade + 1;
+    const event = job.data.event;
+    const delivery: DeliveryContext = {
+      ...d.ctx, state: d.state, options: d.options, attempt,
+      secrets: job.data.secrets ?? {}, request: job.data.request, emit: d.emit, PermanentError,
+    };
+    try {
+      await d.sink.deliver(await withData(event, d.ctx.blobs), delivery);
+    } catch (err) {
+      const final = err instanceof PermanentError || attempt >= (job.opts.attempts ?? 1);
+      d.metrics.deliveries.inc({ sink: d.sinkName, outcome: final ? 'failed' : 'retry' });
+      d.logger.warn({ eventId: event.id, type: event.type, attempt, err, final }, final ? 'delivery failed: dead letter' : 'delivery failed: will retry');
+      if (final) await dropSecrets(job);
+      if (err instanceof PermanentError) throw new UnrecoverableError(err.message);
+      throw err;
+    }
+    d.metrics.deliveries.inc({ sink: d.sinkName, outcome: 'ok' });
+    d.logger.debug({ eventId: event.id, type: event.type, attempt }, 'delivered');
+    await dropSecrets(job);
+  };
+}
