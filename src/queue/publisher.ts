@@ -53,9 +53,15 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   // copies every BullMQ script onto each pipeline. Atomicity across sinks is not needed: a partial
   // fan-out is answered 503 (or spooled) and the retry re-adds all jobs; the jobId and deduplication
   // key make the ones already added no-ops.
+  /** A Queue, and whether its connection set-up failed for good (see healQueues). */
+  const openQueue = (sink: ResolvedSink): { queue: Queue; dead: boolean } => {
+    const q = { queue: new Queue(sinkQueueName(sink.name), { connection: redis, prefix: opts.prefix }), dead: false };
+    q.queue.on('error', () => undefined);
+    q.queue.waitUntilReady().catch(() => { q.dead = true; });
+    return q;
+  };
   const routes = opts.sinks.map((sink) => {
-    const queue = new Queue(sinkQueueName(sink.name), { connection: redis, prefix: opts.prefix });
-    queue.on('error', () => undefined);
+    const q = openQueue(sink);
     // why: built once per sink; BullMQ copies a job's options and only reads these nested ones.
     const fixed = {
       attempts: sink.attempts,
@@ -63,7 +69,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
       removeOnComplete: { age: 3600, count: 10000 },
       removeOnFail: false,
     } satisfies JobsOptions;
-    return { sink, queue, matches: compileFilter(sink.filter), fixed };
+    return { sink, q, matches: compileFilter(sink.filter), fixed };
   });
   const dedupTtlMs = opts.dedupTtlSeconds * 1000;
 
@@ -91,11 +97,25 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     return kept;
   }
 
+  /**
+   * Replaces a Queue whose connection set-up failed. why: BullMQ keeps the promise of its first
+   * set-up (connect, then INFO); if Redis drops while that INFO is in flight, the promise stays
+   * rejected and every later add fails, although the shared connection is back (seen with Redis
+   * killed right after start: the spool never drained).
+   */
+  function healQueues(): void {
+    for (const r of routes) {
+      if (!r.q.dead) continue;
+      void r.q.queue.close().catch(() => undefined);
+      r.q = openQueue(r.sink);
+    }
+  }
+
   async function addAll(envelopes: readonly Envelope[]): Promise<void> {
     const adds: Promise<unknown>[] = [];
     for (const env of await withoutReplays(envelopes)) {
       const jobId = jobIdOf(env.event.id);
-      for (const r of routes) if (r.matches(env.event)) adds.push(r.queue.add(env.event.type, env, jobOpts(r, jobId)));
+      for (const r of routes) if (r.matches(env.event)) adds.push(r.q.queue.add(env.event.type, env, jobOpts(r, jobId)));
     }
     await Promise.all(adds);
   }
@@ -112,7 +132,10 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         await Promise.race([addAll(envelopes), timeout]);
         for (const env of envelopes) opts.metrics?.countEvent(env.event.type);
       } catch (err) {
-        if (isRedisUnavailable(err)) throw new StudyhookError('SH_QUEUE_UNAVAILABLE', undefined, { cause: err, headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
+        if (isRedisUnavailable(err)) {
+          healQueues();
+          throw new StudyhookError('SH_QUEUE_UNAVAILABLE', undefined, { cause: err, headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
+        }
         throw new StudyhookError('SH_PUBLISH_FAILED', `The event could not be stored: ${(err as Error).message}`, { cause: err });
       } finally {
         clearTimeout(timer);
@@ -127,7 +150,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     },
     backlogBytes: () => 0,
     async close() {
-      await Promise.all(routes.map((r) => r.queue.close().catch(() => undefined)));
+      await Promise.all(routes.map((r) => r.q.queue.close().catch(() => undefined)));
       redis.disconnect();
     },
   };
