@@ -2,7 +2,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
 import { adapters } from '../adapters/index.js';
 import type { Adapter } from './adapter/types.js';
-import { createBlobStore, type BlobStore } from './blobs/blob-store.js';
+import { createBlobStore, sweepPartialBlobs, type BlobStore } from './blobs/blob-store.js';
 import type { ResolvedConfig } from './config/load-config.js';
 import { requireAdmin } from './http/admin-auth.js';
 import { createApp, createOpsApp } from './http/create-app.js';
@@ -53,6 +53,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const sinks = await loadSinks(config.sinks);
   const metrics = createMetrics();
   const blobs = createBlobStore(join(config.dataDir, 'blobs'));
+  // why: a process killed mid-upload (or mid-download, in a sink) leaves its partial file behind.
+  const swept = await sweepPartialBlobs(join(config.dataDir, 'blobs'));
+  if (swept.length > 0) logger.warn({ files: swept.length }, 'removed partial files left by a process that is gone');
   const direct = createPublisher({ redisUrl: config.redis.url, prefix: config.redis.prefix, sinks: config.sinks, dedupTtlSeconds: config.dedupTtlSeconds, timeoutMs: config.server.publishTimeoutMs, metrics });
   await direct.waitReady();
   // why: only the API takes requests; a worker-only process re-publishes nothing and needs no journal.
