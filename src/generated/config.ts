@@ -41,6 +41,10 @@ export interface StudyhookConfig {
      */
     requestTimeoutMs?: number;
     /**
+     * File uploads (multipart routes) have no bound on their total time, so a large file on a slow home connection gets through; instead, an upload during which no byte arrives for this long is answered 408 `SH_REQUEST_TIMEOUT` (with CORS headers), its partial file removed and the connection closed.
+     */
+    uploadStallTimeoutMs?: number;
+    /**
      * On SIGTERM, how long in-flight requests and deliveries may take to finish before the process exits anyway.
      */
     shutdownTimeoutMs?: number;
