@@ -5,6 +5,7 @@ import type { Adapter } from './adapter/types.js';
 import { createBlobStore, sweepPartialBlobs, type BlobStore } from './blobs/blob-store.js';
 import type { ResolvedConfig } from './config/load-config.js';
 import { requireAdmin } from './http/admin-auth.js';
+import { boundUnreadBodies } from './http/bound-unread-bodies.js';
 import { createApp, createOpsApp } from './http/create-app.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -82,8 +83,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       const handler = app ?? createOpsApp({ config, publisher, metrics, logger }, { spools: false });
       return new Promise((resolve, reject) => {
         const { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs } = config.server;
-        // why: bounded headers and request times cut slow-loris clients off; node answers 431 / 408 itself.
-        server = createServer({ maxHeaderSize: maxHeaderBytes, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(30000, Math.max(250, headersTimeoutMs / 4)) }, handler);
+        // why: bounded headers cut slow-loris clients off (node answers 431 / 408 itself, before any route is known).
+        // node's requestTimeout is off: it would cut a large upload on a slow line; bodies are bounded per route
+        // instead (readBody's total time, an upload's stall limit), through our error reply.
+        server = createServer({ maxHeaderSize: maxHeaderBytes, headersTimeout: headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(30000, Math.max(250, headersTimeoutMs / 4)) }, handler);
+        boundUnreadBodies(server, requestTimeoutMs);
         server.listen(port, host, () => {
           const addr = server!.address();
           resolve(typeof addr === 'object' && addr ? addr.port : port);

@@ -37,7 +37,7 @@ export interface StudyhookConfig {
      */
     headersTimeoutMs?: number;
     /**
-     * Time allowed to receive a whole request (headers and body).
+     * Time allowed to receive a request's body once its headers are in, on every route but file uploads (which have `uploadStallTimeoutMs` instead). Over it: 408 `SH_REQUEST_TIMEOUT` with the route's CORS headers, and the connection is closed. A client still sending a body after its reply is cut off after this long too.
      */
     requestTimeoutMs?: number;
     /**

@@ -93,7 +93,7 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     const multipart = route.body === 'multipart';
     if (multipart && !isMultipart(req.headers['content-type'])) throw new StudyhookError('SH_UNSUPPORTED_MEDIA_TYPE', 'Expected multipart/form-data');
     const limit = (typeof route.maxBytes === 'function' ? route.maxBytes(m.settings) : route.maxBytes) ?? config.server.bodyLimitBytes;
-    const body = multipart ? Buffer.alloc(0) : await readBody(req, limit);
+    const body = multipart ? Buffer.alloc(0) : await readBody(req, limit, config.server.requestTimeoutMs);
     const incoming: IncomingRequest = {
       method, platform: m.platform, namespace: m.namespace, route: m.routeName, params: m.params,
       headers: req.headers as Record<string, string | undefined>, query: query ? parseQuery(query) as Record<string, string> : {},
