@@ -5,7 +5,7 @@ import type { Adapter } from './adapter/types.js';
 import { createBlobStore, sweepPartialBlobs, type BlobStore } from './blobs/blob-store.js';
 import type { ResolvedConfig } from './config/load-config.js';
 import { requireAdmin } from './http/admin-auth.js';
-import { boundUnreadBodies } from './http/bound-unread-bodies.js';
+import { guardRequests } from './http/guard-requests.js';
 import { createApp, createOpsApp } from './http/create-app.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -87,7 +87,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         // node's requestTimeout is off: it would cut a large upload on a slow line; bodies are bounded per route
         // instead (readBody's total time, an upload's stall limit), through our error reply.
         server = createServer({ maxHeaderSize: maxHeaderBytes, headersTimeout: headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(30000, Math.max(250, headersTimeoutMs / 4)) }, handler);
-        boundUnreadBodies(server, requestTimeoutMs);
+        guardRequests(server, requestTimeoutMs, logger);
         server.listen(port, host, () => {
           const addr = server!.address();
           resolve(typeof addr === 'object' && addr ? addr.port : port);

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { guardRequests } from '../src/http/guard-requests.js';
+import type { Logger } from '../src/log/logger.js';
 import { recordingSink, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
 import { jobCount, jobEvent, labvancedUpload, leftovers, LABVANCED_ORIGIN, multipartBody, RawClient, requestHead, sha256 } from './helpers/multipart.js';
 
@@ -82,5 +86,25 @@ describe('upload timeouts: a stall limit for uploads, a total bound for the rest
       assert.equal((await waitFor('the reply', () => c.reply())).status, 403);
       await waitFor('the gateway to close the connection', () => c.closed);
     } finally { clearInterval(drip); }
+  });
+});
+
+describe('request guards', () => {
+  it('logs an error on a response instead of letting it end the process, and closes that connection', async () => {
+    const logged: unknown[] = [];
+    let calls = 0;
+    // why a write after the end: node emits 'error' on the response, which ends a process that has no listener.
+    const server = createServer((req, res) => { res.end('first'); if (++calls === 1) res.write('after the end'); });
+    guardRequests(server, 1000, { warn: (obj: unknown) => { logged.push(obj); } } as unknown as Pick<Logger, 'warn'>);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      assert.equal(await (await fetch(url)).text(), 'first');
+      await waitFor('the error to be logged', () => logged.length === 1);
+      assert.equal(await (await fetch(url)).text(), 'first');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });
