@@ -86,8 +86,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         // why: bounded headers cut slow-loris clients off (node answers 431 / 408 itself, before any route is known).
         // node's requestTimeout is off: it would cut a large upload on a slow line; bodies are bounded per route
         // instead (readBody's total time, an upload's stall limit), through our error reply.
-        server = createServer({ maxHeaderSize: maxHeaderBytes, headersTimeout: headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(30000, Math.max(250, headersTimeoutMs / 4)) }, handler);
-        guardRequests(server, requestTimeoutMs, logger);
+        server = createServer({ maxHeaderSize: maxHeaderBytes, headersTimeout: headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(30000, Math.max(250, headersTimeoutMs / 4)) }, guardRequests(handler, requestTimeoutMs, logger));
         server.listen(port, host, () => {
           const addr = server!.address();
           resolve(typeof addr === 'object' && addr ? addr.port : port);

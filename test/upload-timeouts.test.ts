@@ -94,8 +94,7 @@ describe('request guards', () => {
     const logged: unknown[] = [];
     let calls = 0;
     // why a write after the end: node emits 'error' on the response, which ends a process that has no listener.
-    const server = createServer((req, res) => { res.end('first'); if (++calls === 1) res.write('after the end'); });
-    guardRequests(server, 1000, { warn: (obj: unknown) => { logged.push(obj); } } as unknown as Pick<Logger, 'warn'>);
+    const server = createServer(guardRequests((req, res) => { res.end('first'); if (++calls === 1) res.write('after the end'); }, 1000, { warn: (obj: unknown) => { logged.push(obj); } } as unknown as Pick<Logger, 'warn'>));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
