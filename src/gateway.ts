@@ -2,9 +2,10 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
 import { adapters } from '../adapters/index.js';
 import type { Adapter } from './adapter/types.js';
-import { createBlobStore, type BlobStore } from './blobs/blob-store.js';
+import { createBlobStore, sweepPartialBlobs, type BlobStore } from './blobs/blob-store.js';
 import type { ResolvedConfig } from './config/load-config.js';
 import { requireAdmin } from './http/admin-auth.js';
+import { guardRequests } from './http/guard-requests.js';
 import { createApp, createOpsApp } from './http/create-app.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -69,6 +70,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   await lease.start(opts.onFatal ?? ((err) => logger.error({ err }, err.message)));
   const metrics = createMetrics();
   const blobs = createBlobStore(join(config.dataDir, 'blobs'));
+  // why: a process killed mid-upload (or mid-download, in a sink) leaves its partial file behind.
+  const swept = await sweepPartialBlobs(join(config.dataDir, 'blobs'));
+  if (swept.length > 0) logger.warn({ files: swept.length }, 'removed partial files left by a process that is gone');
   const direct = createPublisher({ redisUrl: config.redis.url, prefix: config.redis.prefix, sinks: config.sinks, dedupTtlSeconds: config.dedupTtlSeconds, timeoutMs: config.server.publishTimeoutMs, metrics });
   if (!redisDown) await direct.waitReady();
   // why: only the API takes requests; a worker-only process re-publishes nothing and needs no journal.
@@ -95,8 +99,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       const handler = app ?? createOpsApp({ config, publisher, metrics, logger }, { spools: false });
       return new Promise((resolve, reject) => {
         const { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs } = config.server;
-        // why: bounded headers and request times cut slow-loris clients off; node answers 431 / 408 itself.
-        server = createServer({ maxHeaderSize: maxHeaderBytes, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(30000, Math.max(250, headersTimeoutMs / 4)) }, handler);
+        // why: bounded headers cut slow-loris clients off (node answers 431 / 408 itself, before any route is known).
+        // node's requestTimeout is off: it would cut a large upload on a slow line; bodies are bounded per route
+        // instead (readBody's total time, an upload's stall limit), through our error reply.
+        server = createServer({ maxHeaderSize: maxHeaderBytes, headersTimeout: headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(30000, Math.max(250, headersTimeoutMs / 4)) }, guardRequests(handler, requestTimeoutMs, logger));
         server.listen(port, host, () => {
           const addr = server!.address();
           resolve(typeof addr === 'object' && addr ? addr.port : port);

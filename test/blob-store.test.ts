@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { createBlobStore, type BlobStore } from '../src/blobs/blob-store.js';
+import { PassThrough, Readable } from 'node:stream';
+import { budgetOf, createBlobStore, sweepPartialBlobs, type BlobStore } from '../src/blobs/blob-store.js';
 
 const MB = 1024 * 1024;
 
@@ -58,5 +58,45 @@ describe('blob store', () => {
     const ok = source(3 * MB, 8);
     const ref = await store.put(ok.stream, { name: 'ok', contentType: 'application/octet-stream' });
     assert.equal(ref.sha256, ok.sha256);
+  });
+
+  it('handles the error of a source that fails before its file exists, and leaves nothing behind', async () => {
+    // why: busboy fails a file stream in the same tick it emits it (a form cut off after a file part's header);
+    // an error listener attached only after the file is opened came too late and the process crashed.
+    const cut = new PassThrough();
+    const put = store.put(cut, { name: 'cut', contentType: 'video/webm' });
+    cut.destroy(new Error('Unexpected end of form'));
+    await assert.rejects(put, /Unexpected end of form/);
+    const written = new PassThrough();
+    const late = store.put(written, { name: 'late', contentType: 'video/webm' });
+    written.write(randomBytes(1024));
+    setImmediate(() => written.destroy(new Error('connection reset')));
+    await assert.rejects(late, /connection reset/);
+    assert.deepEqual(await files(dir), []);
+  });
+
+  it('shares one byte budget between the files of a request', async () => {
+    const budget = budgetOf(5 * MB);
+    const first = await store.put(source(3 * MB, 1).stream, { name: 'a', contentType: 'application/octet-stream', budget });
+    assert.equal(first.size, 3 * MB);
+    await assert.rejects(store.put(source(3 * MB, 2).stream, { name: 'b', contentType: 'application/octet-stream', budget }), (err: Error & { code?: string }) => err.code === 'SH_BLOB_TOO_LARGE' && /5242880/.test(err.message));
+    assert.deepEqual(await files(dir), [first.id]);
+  });
+
+  it('sweeps the partial files of dead writers on this host, and keeps live writers\' and other hosts\'', async () => {
+    const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '_');
+    const incoming = join(dir, 'incoming');
+    await mkdir(incoming, { recursive: true });
+    const dead = 2 ** 22 + 12345; // above Linux's pid_max default: no such process
+    const names = {
+      dead: `11111111-1111-4111-8111-111111111111.${host}-${dead}.part`,
+      predecessor: `22222222-2222-4222-8222-222222222222.${host}-${process.pid}.part`,
+      live: `33333333-3333-4333-8333-333333333333.${host}-${process.ppid}.part`,
+      otherHost: `44444444-4444-4444-8444-444444444444.elsewhere-${dead}.part`,
+    };
+    for (const n of Object.values(names)) await writeFile(join(incoming, n), 'partial');
+    const kept = await store.put(source(1024, 3).stream, { name: 'done', contentType: 'text/plain' });
+    assert.deepEqual((await sweepPartialBlobs(dir)).sort(), [names.dead, names.predecessor].sort());
+    assert.deepEqual((await files(dir)).sort(), [kept.id, names.live, names.otherHost].sort());
   });
 });

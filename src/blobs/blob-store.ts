@@ -1,18 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FileRef } from '../generated/file-ref.js';
-import { BlobFile } from './blob-file.js';
+import type { Logger } from '../log/logger.js';
+import { BlobFile, type ByteBudget } from './blob-file.js';
 
 export type { FileRef };
+export type { ByteBudget };
 
 /** Where files live. Only references ({@link FileRef}) travel through Redis, never the bytes. */
 export interface BlobStore {
-  /** Streams `source` to disk (hashing as it goes), fsyncs, and returns its reference. Over `maxBytes` nothing is left behind. */
-  put(source: Readable, meta: { name: string; contentType: string; maxBytes?: number }): Promise<FileRef>;
+  /**
+   * Streams `source` to disk (hashing as it goes), fsyncs, and returns its reference. It handles
+   * `source`'s errors from the moment it is called (nothing is awaited first), so a source that
+   * fails at once cannot crash the process. On any failure, or over `maxBytes` (or the shared
+   * `budget`), nothing is left behind.
+   */
+  put(source: Readable, meta: { name: string; contentType: string; maxBytes?: number; budget?: ByteBudget }): Promise<FileRef>;
   /** Opens a stored file for reading. */
   open(ref: FileRef | string): ReadStream;
   /** Absolute path of a stored file (for tools that want a path). */
@@ -21,36 +29,83 @@ export interface BlobStore {
 }
 
 const ID = /^[0-9a-f-]{36}$/;
+/** Partial files are `<id>.<owner>.part` in one directory, so a sweep reads that directory only. */
+const INCOMING = 'incoming';
+const PART = /^[0-9a-f-]{36}\.(.+)-(\d+)\.part$/;
 
-/** A blob store on the local filesystem: `<dir>/<id[0..2]>/<id>`, written to a temp name and renamed after fsync. */
+// why: the same owner tag as the spool's journals, so a file's writer can be told alive or gone.
+const owner = (): string => `${hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}-${process.pid}`;
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/** A blob store on the local filesystem: `<dir>/<id[0..2]>/<id>`, written to `<dir>/incoming/` and renamed after fsync. */
 export function createBlobStore(dir: string): BlobStore {
   const pathOf = (ref: FileRef | string): string => {
     const id = typeof ref === 'string' ? ref.replace(/^blob:/, '') : ref.id;
     if (!ID.test(id)) throw new Error(`not a blob id: ${id}`);
     return join(dir, id.slice(0, 2), id);
   };
+  const incoming = join(dir, INCOMING);
+  const tag = owner();
   return {
-    async put(source, meta) {
+    put(source, meta) {
       const id = randomUUID();
-      const final = pathOf(id);
-      const temp = `${final}.part`;
-      await mkdir(join(dir, id.slice(0, 2)), { recursive: true });
-      const fh = await open(temp, 'w');
-      const file = new BlobFile(fh, meta.maxBytes ?? Number.POSITIVE_INFINITY);
-      try {
-        try { await pipeline(source, file); } finally { await fh.close(); }
-        await rename(temp, final);
-        await syncDir(join(dir, id.slice(0, 2)));
-      } catch (err) {
-        await rm(temp, { force: true });
-        throw err;
-      }
-      return { id, name: meta.name, contentType: meta.contentType, size: file.size, sha256: file.sha256, uri: `blob:${id}` };
+      const temp = join(incoming, `${id}.${tag}.part`);
+      const file = new BlobFile(temp, meta.budget ?? budgetOf(meta.maxBytes ?? Number.POSITIVE_INFINITY));
+      // why: attached before anything is awaited: a source destroyed meanwhile (busboy at the end of a
+      // cut-off form) would otherwise emit 'error' with no listener and take the process down.
+      const written = pipeline(source, file);
+      return finishPut(written, file, temp, pathOf(id))
+        .then(() => ({ id, name: meta.name, contentType: meta.contentType, size: file.size, sha256: file.sha256, uri: `blob:${id}` }));
     },
     open: (ref) => createReadStream(pathOf(ref)),
     path: pathOf,
     async remove(ref) { await rm(pathOf(ref), { force: true }); },
   };
+}
+
+/** Removes the files of a request that failed; a file that cannot be removed is logged, not thrown. */
+export async function removeBlobs(store: BlobStore, refs: readonly FileRef[], logger: Pick<Logger, 'warn'>): Promise<void> {
+  await Promise.all(refs.map((ref) => store.remove(ref).catch((err: unknown) => { logger.warn({ blob: ref.id, err }, 'could not remove the file of a failed upload'); })));
+}
+
+/** A byte budget of `total` bytes, to share between the files of one request. */
+export function budgetOf(total: number): ByteBudget {
+  return { total, left: total };
+}
+
+/**
+ * Removes the partial files left by writers that are gone: dead processes on this host, or this
+ * process's predecessor (containers run as pid 1 every time). Other hosts' files are left alone.
+ * Run at start, before any upload; returns the names removed.
+ */
+export async function sweepPartialBlobs(dir: string): Promise<string[]> {
+  const incoming = join(dir, INCOMING);
+  const names = await readdir(incoming).catch((err: NodeJS.ErrnoException) => { if (err.code === 'ENOENT') return []; throw err; });
+  const tag = owner();
+  const host = tag.slice(0, tag.lastIndexOf('-'));
+  const gone = names.filter((n) => {
+    const m = PART.exec(n);
+    return m !== null && m[1] === host && (Number(m[2]) === process.pid || !alive(Number(m[2])));
+  });
+  await Promise.all(gone.map((n) => rm(join(incoming, n), { force: true })));
+  return gone;
+}
+
+async function finishPut(written: Promise<void>, file: BlobFile, temp: string, final: string): Promise<void> {
+  try {
+    await written;
+    await mkdir(join(final, '..'), { recursive: true });
+    await rename(temp, final);
+    await syncDir(join(final, '..'));
+  } catch (err) {
+    // why: the file may still be opening when the source fails; remove it only once it is closed.
+    if (!file.closed) await new Promise((resolve) => file.once('close', resolve));
+    await rm(temp, { force: true });
+    throw err;
+  }
 }
 
 // why: a rename is durable only once the directory entry itself is fsync'd.

@@ -28,7 +28,7 @@ export interface ResolvedPlatform { enabled: boolean; namespaces: Record<string,
 export interface ResolvedConfig {
   server: {
     port: number; host: string; trustProxy: boolean | number | string; bodyLimitBytes: number; publishTimeoutMs: number;
-    maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; shutdownTimeoutMs: number; maxQueuedDataBytes: number;
+    maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; uploadStallTimeoutMs: number; shutdownTimeoutMs: number; maxQueuedDataBytes: number;
     rateLimit: { enabled: boolean; perSecond: number; burst: number };
   };
   redis: { url: string; prefix: string; deploymentId?: string };

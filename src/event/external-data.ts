@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import type { BlobStore } from '../blobs/blob-store.js';
+import type { BlobStore, FileRef } from '../blobs/blob-store.js';
 import type { Envelope, StudyhookEvent } from './build-event.js';
 
 /**
@@ -10,14 +10,17 @@ import type { Envelope, StudyhookEvent } from './build-event.js';
  * data once per sink and JSON-encodes it on every move, so a 16 MiB trial would cost Redis memory
  * and CPU several times over; a reference costs a few bytes. Runs before the reply, like the publish.
  */
-export async function externaliseLargeData(envelopes: readonly Envelope[], blobs: BlobStore, maxBytes: number): Promise<void> {
+export async function externaliseLargeData(envelopes: readonly Envelope[], blobs: BlobStore, maxBytes: number): Promise<FileRef[]> {
+  const stored: FileRef[] = [];
   for (const env of envelopes) {
     const json = JSON.stringify(env.event.data ?? null);
     if (Buffer.byteLength(json) <= maxBytes) continue;
     const ref = await blobs.put(Readable.from([Buffer.from(json)]), { name: `${env.event.id}.json`, contentType: 'application/json' });
+    stored.push(ref);
     env.event.dataref = ref.uri;
     env.event.data = null;
   }
+  return stored;
 }
 
 /** The event as sinks see it: with `data` loaded back from its `dataref` when it was kept outside the queue. */

@@ -37,9 +37,13 @@ export interface StudyhookConfig {
      */
     headersTimeoutMs?: number;
     /**
-     * Time allowed to receive a whole request (headers and body).
+     * Time allowed to receive a request's body once its headers are in, on every route but file uploads (which have `uploadStallTimeoutMs` instead). Over it: 408 `SH_REQUEST_TIMEOUT` with the route's CORS headers, and the connection is closed. A client still sending a body after its reply is cut off after this long too.
      */
     requestTimeoutMs?: number;
+    /**
+     * File uploads (multipart routes) have no bound on their total time, so a large file on a slow home connection gets through; instead, an upload during which no byte arrives for this long is answered 408 `SH_REQUEST_TIMEOUT` (with CORS headers), its partial file removed and the connection closed.
+     */
+    uploadStallTimeoutMs?: number;
     /**
      * On SIGTERM, how long in-flight requests and deliveries may take to finish before the process exits anyway.
      */

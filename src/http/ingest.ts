@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import type { Adapter, IncomingRequest, Reply } from '../adapter/types.js';
-import type { BlobStore } from '../blobs/blob-store.js';
+import { removeBlobs, type BlobStore, type FileRef } from '../blobs/blob-store.js';
 import type { ResolvedConfig } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
 import { buildEvent, sha256Hex } from '../event/build-event.js';
@@ -15,7 +15,7 @@ import { validatePayload } from '../schemas.js';
 import { applyCors } from './apply-cors.js';
 import { createClientIp } from './client-ip.js';
 import { isMultipart, parseBody } from './parse-body.js';
-import { parseMultipart } from './parse-multipart.js';
+import { parseMultipart, UPLOAD_FIELDS } from './parse-multipart.js';
 import { createRateLimiter } from './rate-limit.js';
 import { readBody } from './read-body.js';
 import { resolveRoute, type RouteMatch } from './resolve-route.js';
@@ -35,6 +35,9 @@ export const SECRET_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const ROUTE_CACHE = 1000;
+
+/** `unreferenced`: files written for this request that no event or quarantine record refers to yet (removed if it fails). */
+type IngestContext = ErrorContext & { requestId: string; unreferenced?: readonly FileRef[] | undefined };
 
 function defaultReply(events: readonly { id: string }[]): Reply {
   return { status: 200, body: { ok: true, events: events.map((e) => e.id) } };
@@ -71,7 +74,7 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     return m;
   }
 
-  async function run(req: IncomingMessage, res: ServerResponse, ctx: ErrorContext & { requestId: string }, query: string | undefined): Promise<void> {
+  async function run(req: IncomingMessage, res: ServerResponse, ctx: IngestContext, query: string | undefined): Promise<void> {
     const m = matchPath(ctx.path);
     ctx.platform = m.platform;
     ctx.route = m.routeName || '/';
@@ -91,7 +94,7 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     const multipart = route.body === 'multipart';
     if (multipart && !isMultipart(req.headers['content-type'])) throw new StudyhookError('SH_UNSUPPORTED_MEDIA_TYPE', 'Expected multipart/form-data');
     const limit = (typeof route.maxBytes === 'function' ? route.maxBytes(m.settings) : route.maxBytes) ?? config.server.bodyLimitBytes;
-    const body = multipart ? Buffer.alloc(0) : await readBody(req, limit);
+    const body = multipart ? Buffer.alloc(0) : await readBody(req, limit, config.server.requestTimeoutMs);
     const incoming: IncomingRequest = {
       method, platform: m.platform, namespace: m.namespace, route: m.routeName, params: m.params,
       headers: req.headers as Record<string, string | undefined>, query: query ? parseQuery(query) as Record<string, string> : {},
@@ -103,14 +106,15 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     const handshake = route.handshake?.(incoming, m.settings);
     if (handshake) { metrics.handshakes.inc({ platform: m.platform }); logger.info({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace }, 'handshake answered'); writeReply(req, res, handshake, ctx.base, ctx.requestId); return; }
 
-    const payload = multipart
-      ? await parseMultipart(req, deps.blobs, { fileBytes: limit, files: 4, fields: 100, fieldBytes: 1024 * 1024 })
-      : parseBody(route.body, body, req.headers['content-type']);
+    const upload = multipart ? await parseMultipart(req, deps.blobs, { fileBytes: limit, files: 4, ...UPLOAD_FIELDS, stallMs: config.server.uploadStallTimeoutMs }) : undefined;
+    ctx.unreferenced = upload?.stored;
+    const payload = upload ? upload.body : parseBody(route.body, body, req.headers['content-type']);
     const bodySha = sha256Hex(body);
-    const problems = route.schema ? validatePayload(route.schema, payload) : [];
+    const problems = [...upload?.problems ?? [], ...route.schema ? validatePayload(route.schema, payload) : []];
     if (problems.length > 0) {
       if (route.onInvalid !== 'quarantine') throw new StudyhookError('SH_INVALID_PAYLOAD', undefined, { details: problems });
-      await keepQuarantined(config.dataDir, incoming, { bodysha256: bodySha, problems, payload: redactFields(payload, m.adapter.secretFields ?? []) });
+      await keepQuarantined(config.dataDir, incoming, { bodysha256: bodySha, problems, payload: redactFields(payload, m.adapter.secretFields ?? []), ...upload && { files: upload.stored } });
+      ctx.unreferenced = undefined;
       metrics.quarantined.inc({ platform: m.platform, route: ctx.route });
       logger.warn({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace, route: m.routeName, problems }, 'payload quarantined');
       writeReply(req, res, route.invalidReply?.(problems, incoming) ?? { status: 422, body: { statusCode: 422, code: 'SH_INVALID_PAYLOAD', error: 'Unprocessable Entity', message: 'Payload does not match the platform schema; it was kept in quarantine', details: problems } }, ctx.base, ctx.requestId);
@@ -119,8 +123,10 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
 
     const drafts = route.normalise({ payload, request: incoming, settings: m.settings });
     const envelopes = drafts.map((d) => buildEvent(d, incoming, bodySha, secretHeaders.get(m.platform)!));
-    await externaliseLargeData(envelopes, deps.blobs, config.server.maxQueuedDataBytes);
+    const kept = await externaliseLargeData(envelopes, deps.blobs, config.server.maxQueuedDataBytes);
+    if (kept.length > 0) ctx.unreferenced = [...ctx.unreferenced ?? [], ...kept];
     await deps.publisher.publish(envelopes);
+    ctx.unreferenced = undefined;
     const events = envelopes.map((e) => ({ id: e.event.id, type: e.event.type, data: e.event.data }));
     writeReply(req, res, route.reply?.(events, incoming) ?? defaultReply(events), ctx.base, ctx.requestId);
   }
@@ -139,9 +145,13 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     // why: `base` is the shared helmet set, not a per-request copy: writeReply copies it once and adds the request id.
-    const ctx: ErrorContext & { requestId: string } = { requestId, path, base: headers };
+    const ctx: IngestContext = { requestId, path, base: headers };
     run(req, res, ctx, query)
-      .catch((err: unknown) => { writeError(err, req, res, ctx, logger); })
+      .catch(async (err: unknown) => {
+        // why: before the reply, so a request answered with an error has left nothing behind.
+        if (ctx.unreferenced) await removeBlobs(deps.blobs, ctx.unreferenced, logger);
+        writeError(err, req, res, ctx, logger);
+      })
       .finally(() => { done(req, res, ctx, start); });
   };
 }

@@ -1,8 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { StudyhookError } from '../errors.js';
 
-/** Reads the raw body once, refusing more than `limit` bytes (by Content-Length up front, else while reading). */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Reads the raw body once, refusing more than `limit` bytes (by Content-Length up front, else while
+ * reading) and a body that has not arrived `timeoutMs` after this call (408, through the error reply,
+ * so a browser can read it; the connection is closed after it).
+ */
+export function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();
@@ -11,17 +15,19 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const stop = (err: StudyhookError): void => {
+      clearTimeout(timer);
+      req.removeAllListeners('data');
+      req.resume();
+      reject(err);
+    };
+    const timer = setTimeout(() => stop(new StudyhookError('SH_REQUEST_TIMEOUT', `The body did not arrive within ${timeoutMs} ms`, { headers: { Connection: 'close' } })), timeoutMs);
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new StudyhookError('SH_BODY_TOO_LARGE', `Body is over this route's limit of ${limit} bytes`));
-        return;
-      }
+      if (size > limit) { stop(new StudyhookError('SH_BODY_TOO_LARGE', `Body is over this route's limit of ${limit} bytes`)); return; }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.on('error', (err) => reject(new StudyhookError('SH_BAD_BODY', 'The request body was cut off', { cause: err })));
+    req.on('end', () => { clearTimeout(timer); resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)); });
+    req.on('error', (err) => { clearTimeout(timer); reject(new StudyhookError('SH_BAD_BODY', 'The request body was cut off', { cause: err })); });
   });
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { IncomingRequest } from '../adapter/types.js';
+import type { FileRef } from '../blobs/blob-store.js';
 import type { SchemaProblem } from '../schemas.js';
 import { appendLine, dayOf } from '../util/append-line.js';
 
@@ -13,6 +14,8 @@ export interface QuarantineRecord {
   bodysha256: string;
   problems: SchemaProblem[];
   payload: unknown;
+  /** Files written for the request (an upload): kept with the record, so none is left unreferenced. */
+  files?: FileRef[];
 }
 
 export function quarantineFile(dataDir: string, platform: string, namespace: string, day: string): string {
