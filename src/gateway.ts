@@ -69,7 +69,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const lease = createDeploymentLease(config.redis.url, config.redis.prefix, processInfo(id, config.dataDir, role));
   await lease.start(opts.onFatal ?? ((err) => logger.error({ err }, err.message)));
   const metrics = createMetrics();
-  const blobs = createBlobStore(join(config.dataDir, 'blobs'));
+  const blobs = createBlobStore(join(config.dataDir, 'blobs'), config.fileMode);
   // why: a process killed mid-upload (or mid-download, in a sink) leaves its partial file behind.
   const swept = await sweepPartialBlobs(join(config.dataDir, 'blobs'));
   if (swept.length > 0) logger.warn({ files: swept.length }, 'removed partial files left by a process that is gone');

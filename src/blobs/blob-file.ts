@@ -3,6 +3,7 @@ import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { StudyhookError } from '../errors.js';
+import { DEFAULT_FILE_MODE, dirModeOf } from '../util/append-line.js';
 
 /** Bytes the writer may hold while the disk catches up: enough to keep the socket flowing during one write. */
 const BUFFER_BYTES = 2 * 1024 * 1024;
@@ -26,13 +27,13 @@ export class BlobFile extends Writable {
   private readonly hash = createHash('sha256');
   private fh: FileHandle | undefined;
 
-  constructor(private readonly path: string, private readonly budget: ByteBudget) {
+  constructor(private readonly path: string, private readonly budget: ByteBudget, private readonly fileMode = DEFAULT_FILE_MODE) {
     super({ highWaterMark: BUFFER_BYTES });
   }
 
   override _construct(done: (err?: Error | null) => void): void {
-    mkdir(dirname(this.path), { recursive: true })
-      .then(() => open(this.path, 'w'))
+    mkdir(dirname(this.path), { recursive: true, mode: dirModeOf(this.fileMode) })
+      .then(() => open(this.path, 'w', this.fileMode))
       .then((fh) => { this.fh = fh; done(); }, (err: Error) => done(err));
   }
 

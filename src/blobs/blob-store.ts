@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FileRef } from '../generated/file-ref.js';
 import type { Logger } from '../log/logger.js';
+import { DEFAULT_FILE_MODE, dirModeOf } from '../util/append-line.js';
 import { BlobFile, type ByteBudget } from './blob-file.js';
 
 export type { FileRef };
@@ -41,7 +42,7 @@ function alive(pid: number): boolean {
 }
 
 /** A blob store on the local filesystem: `<dir>/<id[0..2]>/<id>`, written to `<dir>/incoming/` and renamed after fsync. */
-export function createBlobStore(dir: string): BlobStore {
+export function createBlobStore(dir: string, fileMode = DEFAULT_FILE_MODE): BlobStore {
   const pathOf = (ref: FileRef | string): string => {
     const id = typeof ref === 'string' ? ref.replace(/^blob:/, '') : ref.id;
     if (!ID.test(id)) throw new Error(`not a blob id: ${id}`);
@@ -53,11 +54,11 @@ export function createBlobStore(dir: string): BlobStore {
     put(source, meta) {
       const id = randomUUID();
       const temp = join(incoming, `${id}.${tag}.part`);
-      const file = new BlobFile(temp, meta.budget ?? budgetOf(meta.maxBytes ?? Number.POSITIVE_INFINITY));
+      const file = new BlobFile(temp, meta.budget ?? budgetOf(meta.maxBytes ?? Number.POSITIVE_INFINITY), fileMode);
       // why: attached before anything is awaited: a source destroyed meanwhile (busboy at the end of a
       // cut-off form) would otherwise emit 'error' with no listener and take the process down.
       const written = pipeline(source, file);
-      return finishPut(written, file, temp, pathOf(id))
+      return finishPut(written, file, temp, pathOf(id), dirModeOf(fileMode))
         .then(() => ({ id, name: meta.name, contentType: meta.contentType, size: file.size, sha256: file.sha256, uri: `blob:${id}` }));
     },
     open: (ref) => createReadStream(pathOf(ref)),
@@ -94,10 +95,10 @@ export async function sweepPartialBlobs(dir: string): Promise<string[]> {
   return gone;
 }
 
-async function finishPut(written: Promise<void>, file: BlobFile, temp: string, final: string): Promise<void> {
+async function finishPut(written: Promise<void>, file: BlobFile, temp: string, final: string, dirMode: number): Promise<void> {
   try {
     await written;
-    await mkdir(join(final, '..'), { recursive: true });
+    await mkdir(join(final, '..'), { recursive: true, mode: dirMode });
     await rename(temp, final);
     await syncDir(join(final, '..'));
   } catch (err) {

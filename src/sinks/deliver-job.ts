@@ -23,7 +23,7 @@ export interface JobDeps {
  * AOF keeps what a job holds until its next rewrite). A replayed dead letter then has none:
  * sinks fall back to the namespace's configured secret where there is one.
  */
-async function dropSecrets(job: Job<Envelope>): Promise<void> {
+export async function dropSecrets(job: Job<Envelope>): Promise<void> {
   if (!job.data.secrets) return;
   const { secrets: _s, ...rest } = job.data;
   await job.updateData(rest).catch(() => undefined);

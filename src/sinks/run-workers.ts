@@ -8,7 +8,7 @@ import type { Publisher } from '../queue/publisher.js';
 import { createRedis, redisOptions, sinkQueueName, type Redis } from '../queue/redis.js';
 import type { LoadedSink } from './load-sinks.js';
 import { StudyhookError } from '../errors.js';
-import { createProcessor } from './deliver-job.js';
+import { createProcessor, dropSecrets } from './deliver-job.js';
 import type { SinkContext } from './types.js';
 
 export interface WorkerDeps {
@@ -75,6 +75,9 @@ export async function runWorkers(sinks: readonly LoadedSink[], deps: WorkerDeps)
       stalledInterval: deps.stalledIntervalMs ?? 30000, lockDuration: deps.lockDurationMs ?? 30000, maxStalledCount: deps.maxStalls ?? 2,
     });
     worker.on('error', (err) => logger.error({ err }, 'worker error'));
+    worker.on('stalled', (jobId) => { logger.warn({ jobId }, 'delivery stalled (its worker died or blocked): taken up again, or a dead letter after workers.maxStalls'); });
+    // why: a job failed for stalling too often never reaches our processor; drop its secrets here too.
+    worker.on('failed', (job) => { if (job) void job.isFailed().then((dead) => (dead ? dropSecrets(job) : undefined)).catch(() => undefined); });
     const queue = new Queue(queueName, { connection: redisOptions(deps.redisUrl), prefix: deps.prefix });
     queue.on('error', () => undefined);
     deps.metrics.onScrape(async () => {
