@@ -30,6 +30,7 @@ export interface ResolvedConfig {
     port: number; host: string; trustProxy: boolean | number | string; bodyLimitBytes: number; publishTimeoutMs: number;
     maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; shutdownTimeoutMs: number;
     rateLimit: { enabled: boolean; perSecond: number; burst: number };
+    parseLimits: { maxDepth: number; maxValues: number };
   };
   redis: { url: string; prefix: string };
   spool: { enabled: boolean; maxBytes: number };

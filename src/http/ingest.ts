@@ -4,16 +4,16 @@ import { parse as parseQuery } from 'node:querystring';
 import type { Adapter, IncomingRequest, Reply } from '../adapter/types.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { ResolvedConfig } from '../config/load-config.js';
-import { StudyhookError } from '../errors.js';
-import { buildEvent, sha256Hex } from '../event/build-event.js';
+import { errorBody, StudyhookError } from '../errors.js';
+import { sha256Hex } from '../event/build-event.js';
 import { accessLogger, type Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Publisher } from '../queue/publisher.js';
-import { keepQuarantined, redactFields } from '../quarantine/quarantine.js';
-import { validatePayload } from '../schemas.js';
+import { processRequest, secretHeadersOf } from '../pipeline/process-request.js';
+import { keepQuarantined } from '../quarantine/quarantine.js';
 import { applyCors } from './apply-cors.js';
 import { createClientIp } from './client-ip.js';
-import { isMultipart, parseBody } from './parse-body.js';
+import { isMultipart } from './parse-body.js';
 import { parseMultipart } from './parse-multipart.js';
 import { createRateLimiter } from './rate-limit.js';
 import { readBody } from './read-body.js';
@@ -29,8 +29,7 @@ export interface IngestDeps {
   metrics: Metrics;
 }
 
-/** Header names never logged nor kept, whatever the adapter says. */
-export const SECRET_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+export { SECRET_HEADERS } from '../pipeline/process-request.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const ROUTE_CACHE = 1000;
@@ -52,7 +51,6 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
   const access = accessLogger(logger);
   const rateLimit = createRateLimiter(config.server.rateLimit);
   const clientIp = createClientIp(config.server.trustProxy);
-  const secretHeaders = new Map([...deps.adapters.values()].map((a) => [a.platform, new Set([...SECRET_HEADERS, ...(a.secretHeaders ?? [])])]));
   const routes = new Map<string, RouteMatch>();
 
   // why: a lab's platforms call the same few paths over and over, and a lookup costs less than
@@ -102,25 +100,22 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     const handshake = route.handshake?.(incoming, m.settings);
     if (handshake) { metrics.handshakes.inc({ platform: m.platform }); logger.info({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace }, 'handshake answered'); writeReply(req, res, handshake, ctx.base, ctx.requestId); return; }
 
-    const payload = multipart
-      ? await parseMultipart(req, deps.blobs, { fileBytes: limit, files: 4, fields: 100, fieldBytes: 1024 * 1024 })
-      : parseBody(route.body, body, req.headers['content-type']);
-    const bodySha = sha256Hex(body);
-    const problems = route.schema ? validatePayload(route.schema, payload) : [];
-    if (problems.length > 0) {
-      if (route.onInvalid !== 'quarantine') throw new StudyhookError('SH_INVALID_PAYLOAD', undefined, { details: problems });
-      await keepQuarantined(config.dataDir, incoming, { bodysha256: bodySha, problems, payload: redactFields(payload, m.adapter.secretFields ?? []) });
-      metrics.quarantined.inc({ platform: m.platform, route: ctx.route });
-      logger.warn({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace, route: m.routeName, problems }, 'payload quarantined');
-      writeReply(req, res, route.invalidReply?.(problems, incoming) ?? { status: 422, body: { statusCode: 422, code: 'SH_INVALID_PAYLOAD', error: 'Unprocessable Entity', message: 'Payload does not match the platform schema; it was kept in quarantine', details: problems } }, ctx.base, ctx.requestId);
+    const parsed = multipart ? { payload: await parseMultipart(req, deps.blobs, { fileBytes: limit, files: 4, fields: 100, fieldBytes: 1024 * 1024 }) } : undefined;
+    const bodySha256 = sha256Hex(body);
+    const result = await processRequest({ adapter: m.adapter, route, settings: m.settings, request: incoming, limits: config.server.parseLimits, bodySha256, ...(parsed && { parsed }) }, (envelopes) => deps.publisher.publish(envelopes));
+    if ('published' in result) {
+      const events = result.published.map((e) => ({ id: e.event.id, type: e.event.type, data: e.event.data }));
+      writeReply(req, res, route.reply?.(events, incoming) ?? defaultReply(events), ctx.base, ctx.requestId);
       return;
     }
-
-    const drafts = route.normalise({ payload, request: incoming, settings: m.settings });
-    const envelopes = drafts.map((d) => buildEvent(d, incoming, bodySha, secretHeaders.get(m.platform)!));
-    await deps.publisher.publish(envelopes);
-    const events = envelopes.map((e) => ({ id: e.event.id, type: e.event.type, data: e.event.data }));
-    writeReply(req, res, route.reply?.(events, incoming) ?? defaultReply(events), ctx.base, ctx.requestId);
+    const { refused } = result;
+    if (route.onInvalid !== 'quarantine') throw refused.error;
+    const secrets = { headers: secretHeadersOf(m.adapter), params: m.adapter.secretParams ?? [], fields: m.adapter.secretFields ?? [] };
+    await keepQuarantined({ dataDir: config.dataDir, blobs: deps.blobs }, incoming, { reason: refused.reason, problems: refused.problems, bodysha256: bodySha256, ...(parsed && { payload: parsed.payload }) }, secrets);
+    metrics.quarantined.inc({ platform: m.platform, route: ctx.route });
+    logger.warn({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace, route: m.routeName, reason: refused.reason, problems: refused.problems }, 'payload quarantined');
+    const kept = new StudyhookError('SH_INVALID_PAYLOAD', 'Payload could not be used; it was kept in quarantine', { details: refused.problems });
+    writeReply(req, res, route.invalidReply?.(refused.problems, incoming) ?? { status: kept.statusCode, body: errorBody(kept) }, ctx.base, ctx.requestId);
   }
 
   /** Request metric and access log line (for requests that reached a platform route), once the reply is written. */
