@@ -1,7 +1,8 @@
 /** What a secret is replaced with in kept requests. */
 export const REDACTED = '[redacted]';
 
-const STRING = /"(?:[^"\\]|\\[\s\S])*(?:"|$)/y;
+// why: a string may be cut off anywhere, even after a lone backslash; it then runs to the end of the text.
+const STRING = /"(?:[^"\\]|\\[\s\S])*(?:"|\\?$)/y;
 const SPACE = /\s*/y;
 const SCALAR = /[^,}\]\s]*/y;
 const REDACTED_JSON = JSON.stringify(REDACTED);
