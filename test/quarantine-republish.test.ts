@@ -123,6 +123,7 @@ describe('quarantine republish gives what the live path gives', () => {
       // A platform's own time is kept; without one, an event is timed when the gateway received it, not when it was republished.
       assert.equal(e.time, twin.time === twin['receivedat'] ? e['receivedat'] : twin.time, `${e.type} time`);
     }
+    assert.equal(republished.find((e) => e.id === 'evt-republish-c')!['signedform'], 'json.dumps', 'what verification found is kept');
   });
 
   it('keeps what the request held except its secrets, and republishes a Sensor Logger upload without its code', async () => {
