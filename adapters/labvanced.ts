@@ -38,8 +38,10 @@ function dataRoute(path: string, schema: string, toEvent: (p: Data) => EventDraf
     path,
     // why: the docs say JSON, the 2020 player sends jQuery's urlencoded bracket notation (labvanced.md "Encoding sent by the 2020 player").
     body: 'json-or-form',
-    // why: a 413 on /recordTrial ends the participant's session, so the limit sits far above any real trial (labvanced.md "/recordTrial").
-    maxBytes: 64 * 1024 * 1024,
+    // why: a 413 on /recordTrial ends the participant's session (labvanced.md "/recordTrial"), so the limit sits far above
+    // any real trial (kilobytes), with room for server.parseLimits' 250,000 form fields of 64-byte keys: a body with too
+    // many values is kept in quarantine and answered success before one with too many bytes is refused.
+    maxBytes: 16 * 1024 * 1024,
     cors: true,
     schema: `studyhook/labvanced/${schema}`,
     // why: the player keeps no copy and /recordTrial retries forever on anything but success (labvanced.md "Responses, timeouts, retries").
