@@ -24,14 +24,15 @@ async function walk(dir: string): Promise<string[]> {
   return nested.flat().sort();
 }
 
-/** Every quarantined record, with a key stable across runs (request id + body hash). */
+/** Every quarantined record, with a key stable across runs (request id + body hash). A line that is not a record (torn by a full disk) is reported and skipped. */
 async function readEntries(dataDir: string): Promise<Entry[]> {
   const out: Entry[] = [];
   for (const file of await walk(join(dataDir, 'quarantine'))) {
     const lines = (await readFile(file, 'utf8')).split('\n');
     lines.forEach((text, i) => {
       if (!text.trim()) return;
-      const record = JSON.parse(text) as QuarantineRecord;
+      let record: QuarantineRecord;
+      try { record = JSON.parse(text) as QuarantineRecord; } catch { console.error(`skipped ${file}:${i + 1}: not a JSON record`); return; }
       out.push({ file, line: i + 1, key: `${record.platform}/${record.namespace}/${record.requestid}/${record.bodysha256}`, record });
     });
   }
