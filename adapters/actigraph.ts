@@ -1,8 +1,11 @@
 import { defineAdapter, type Verifier } from '../src/adapter/types.js';
+import { StudyhookError } from '../src/errors.js';
+import type { ActiGraphEvent } from '../src/generated/actigraph-event.js';
 import type { ActiGraphSettings } from '../src/generated/actigraph-settings.js';
+import { parseJson } from '../src/http/parse-body.js';
 import { basicVerifier, bearerVerifier, hmacVerifier, ipAllowVerifier } from '../src/verify/presets.js';
 import { createActiGraphClient } from './actigraph/client.js';
-import { normaliseActiGraph, parseActiGraphBody } from './actigraph/normalise.js';
+import { normaliseActiGraph } from './actigraph/normalise.js';
 
 const hmac = hmacVerifier<ActiGraphSettings>({
   header: 'x-actigraph-signature',
@@ -18,8 +21,9 @@ const byAuth: Record<ActiGraphSettings['auth'], Verifier<ActiGraphSettings>> = {
 };
 const allowIp = ipAllowVerifier<ActiGraphSettings>((s) => s.allowIps ?? []);
 
-function isValidation(headers: Record<string, string | undefined>): boolean {
-  return (headers['x-actigraph-event'] ?? '').trim().toLowerCase() === 'validation';
+/** The event name from `X-ActiGraph-Event` (any case), '' when missing. */
+function eventOf(headers: Record<string, string | undefined>): string {
+  return (headers['x-actigraph-event'] ?? '').trim().toLowerCase();
 }
 
 /**
@@ -32,25 +36,37 @@ export default defineAdapter<ActiGraphSettings>({
   secretHeaders: ['x-actigraph-signature', 'x-actigraph-hook-secret'],
   routes: [{
     path: '',
-    // why: the body may start with a UTF-8 BOM and Content-Type varies (with or without charset); normalise parses the raw bytes itself.
-    body: 'none',
+    // why: Content-Type varies (with or without charset); the core strips a leading UTF-8 BOM before parsing (actigraph.md, open question 3).
+    body: 'json-any',
     maxBytes: 1024 * 1024,
-    verify(req, settings) {
-      if (settings.allowIps && !allowIp(req, settings)) return false;
+    async verify(req, settings) {
+      if (settings.allowIps && !(await allowIp(req, settings))) return false;
+      const event = eventOf(req.headers);
       // why: whether validation carries credentials is not documented; the doc says not to require them (validating_webhooks.md, open question 1).
-      if (isValidation(req.headers)) return true;
-      return byAuth[settings.auth](req, settings);
+      if (event === 'validation') return true;
+      if (!(await byAuth[settings.auth](req, settings))) return false;
+      // why: every delivery names its event; without the header there is nothing to dispatch on, so nothing is kept.
+      if (!event) throw new StudyhookError('SH_BAD_BODY', 'Missing X-ActiGraph-Event header');
+      return true;
     },
     handshake(req) {
-      if (!isValidation(req.headers)) return undefined;
+      if (eventOf(req.headers) !== 'validation') return undefined;
       let code = req.headers['x-actigraph-hook-secret']?.trim();
       if (!code) {
-        try { code = String((parseActiGraphBody(req.body) as { ValidationCode?: unknown }).ValidationCode ?? '').trim(); } catch { code = ''; }
+        try { code = String((parseJson(req.body, undefined) as { ValidationCode?: unknown } | null)?.ValidationCode ?? '').trim(); } catch { code = ''; }
       }
       // why: validation passes only on 200 with X-ActiGraph-Hook-Secret echoing the code (validating_webhooks.md).
-      return code && /^[\x21-\x7e]{1,256}$/.test(code) ? { status: 200, headers: { 'X-ActiGraph-Hook-Secret': code } } : undefined;
+      // A validation request is not authenticated, so one without a usable code is refused, never kept.
+      if (!code || !/^[\x21-\x7e]{1,256}$/.test(code)) throw new StudyhookError('SH_BAD_BODY', 'Validation request without a validation code');
+      return { status: 200, headers: { 'X-ActiGraph-Hook-Secret': code } };
     },
-    normalise: ({ request }) => normaliseActiGraph(request),
+    // why: only the upload event has a documented required shape; any other event is kept as sent (an object).
+    schema: (req) => eventOf(req.headers) === 'upload' ? 'studyhook/actigraph/upload' : 'studyhook/actigraph/event',
+    // why: CentrePoint retries a failed delivery a couple of times, then after 24 h and 48 h (actigraph.md "Retries");
+    // a body that fails the schema is kept and answered 200, since repeating it cannot help.
+    onInvalid: 'quarantine',
+    invalidReply: () => ({ status: 200 }),
+    normalise: ({ payload, request }) => normaliseActiGraph(request, payload as ActiGraphEvent),
     // why: CentrePoint expects exactly 200; the recorded real receiver answered with an empty body (webhooks.md history).
     reply: () => ({ status: 200 }),
   }],

@@ -38,8 +38,10 @@ function dataRoute(path: string, schema: string, toEvent: (p: Data) => EventDraf
     path,
     // why: the docs say JSON, the 2020 player sends jQuery's urlencoded bracket notation (labvanced.md "Encoding sent by the 2020 player").
     body: 'json-or-form',
-    // why: a 413 on /recordTrial ends the participant's session, so the limit sits far above any real trial (labvanced.md "/recordTrial").
-    maxBytes: 64 * 1024 * 1024,
+    // why: a 413 on /recordTrial ends the participant's session (labvanced.md "/recordTrial"), so the limit sits far above
+    // any real trial (kilobytes), with room for server.parseLimits' 250,000 form fields of 64-byte keys: a body with too
+    // many values is kept in quarantine and answered success before one with too many bytes is refused.
+    maxBytes: 16 * 1024 * 1024,
     cors: true,
     schema: `studyhook/labvanced/${schema}`,
     // why: the player keeps no copy and /recordTrial retries forever on anything but success (labvanced.md "Responses, timeouts, retries").
@@ -50,8 +52,11 @@ function dataRoute(path: string, schema: string, toEvent: (p: Data) => EventDraf
   };
 }
 
+// why: no route is authenticated and session numbers count up, so an id from the session alone lets
+// a forged call sent first turn the participant's real one into a "duplicate". The body's hash
+// (the same for its JSON and urlencoded forms) keeps retries of one request together and nothing else.
 const session = (type: string, route: string, timeField?: string) => (p: Data): EventDraft =>
-  draft(type, [String(p['expSessionNr']), route], p, timeField === undefined ? undefined : p[timeField]);
+  draft(type, [String(p['expSessionNr']), route, hashOf(p)], p, timeField === undefined ? undefined : p[timeField]);
 
 /**
  * Labvanced external data storage: the participant's browser posts each route to
@@ -67,7 +72,7 @@ export default defineAdapter<LabvancedSettings>({
     dataRoute('startFirstPlayerSession', 'session-assigned', session('labvanced.session.assigned', 'startFirstPlayerSession')),
     dataRoute('setPlayerSessionStartedTime', 'session-started', session('labvanced.session.started', 'setPlayerSessionStartedTime', 'start_time')),
     dataRoute('addMetaInfo', 'session-meta', session('labvanced.session.meta', 'addMetaInfo')),
-    dataRoute('recordStartTask', 'task-started', (p) => draft('labvanced.task.started', [String(p['expSessionNr']), String(p['recTaskId'])], p, p['start_time'])),
+    dataRoute('recordStartTask', 'task-started', (p) => draft('labvanced.task.started', [String(p['expSessionNr']), String(p['recTaskId']), hashOf(p)], p, p['start_time'])),
     dataRoute('recordTrial', 'trial', (p) => {
       // why: the docs spell it trailNr, the player sends trialNr (labvanced.md "Docs vs 2020 player").
       const trialNr = p['trialNr'] ?? p['trailNr'];
@@ -97,7 +102,9 @@ export default defineAdapter<LabvancedSettings>({
         const session = fields['expSessionNr'] ?? '';
         const fileName = safeFileName(fields['newFileName'], `upload-${safeFileName(session, 'session')}`);
         const file = { ...files['myFile']!, name: fileName };
-        return [draft('labvanced.file.uploaded', [session, fields['newFileName'] ?? ''], { ...coerce(fields) as Data, expSessionNr: session, fileName, file })];
+        // why: the file's sha256 is in the id, so neither a forged upload under a guessed session nor a
+        // re-recording under the same name can take the place of other bytes; a retry of the same bytes collapses.
+        return [draft('labvanced.file.uploaded', [session, fields['newFileName'] ?? '', file.sha256], { ...coerce(fields) as Data, expSessionNr: session, fileName, file })];
       },
       // why: without {file_guid, file_name} the experiment's onUploadComplete trigger never fires (docs 3.9).
       reply: (events) => {

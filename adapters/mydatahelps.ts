@@ -4,10 +4,11 @@ import { basicVerifier, equalsAny } from '../src/verify/presets.js';
 import { canonicalKeys } from './mydatahelps/canonical-keys.js';
 import { createMyDataHelpsClient } from './mydatahelps/client.js';
 
-const TYPES: Record<string, string> = {
-  surveysubmitted: 'mydatahelps.survey.submitted',
-  scheduletriggered: 'mydatahelps.schedule.triggered',
-};
+// why: a Map, so an EventType named like an Object.prototype member (`constructor`) is not found in it.
+const TYPES = new Map([
+  ['surveysubmitted', 'mydatahelps.survey.submitted'],
+  ['scheduletriggered', 'mydatahelps.schedule.triggered'],
+]);
 
 const basic = basicVerifier<MyDataHelpsSettings>((s) => s.basicAuth ?? []);
 
@@ -27,7 +28,7 @@ function text(value: unknown): string | undefined {
 }
 
 const callback = {
-  // why: the docs only say "JSON payload" (no Content-Type documented); urlencoded is accepted when declared.
+  // why: the docs only say "JSON payload" (no Content-Type documented): JSON is read whatever the type, urlencoded when declared.
   body: 'json-or-form' as const,
   maxBytes: 256 * 1024,
   verify,
@@ -46,7 +47,7 @@ const callback = {
     const study = text(data.ProjectID);
     const subject = surveyResultId ?? text(data.ScheduleID);
     return [{
-      type: TYPES[eventType.toLowerCase()] ?? `mydatahelps.${eventType.toLowerCase()}`,
+      type: TYPES.get(eventType.toLowerCase()) ?? `mydatahelps.${eventType.toLowerCase()}`,
       // why: no delivery id is documented. A survey result is submitted once, so its id is the identity;
       // a schedule can fire again for the same participant with the same body, so it gets a fresh id.
       ...(surveyResultId !== undefined && { key: ['survey-result', surveyResultId] }),
@@ -67,6 +68,7 @@ const callback = {
 export default defineAdapter<MyDataHelpsSettings>({
   platform: 'mydatahelps',
   settingsSchema: 'studyhook/mydatahelps/settings',
+  secretParams: ['token'],
   routes: [{ path: '', ...callback }, { path: ':token', ...callback }],
   createClient: ({ config }) => createMyDataHelpsClient(config),
 });

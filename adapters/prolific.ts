@@ -1,18 +1,15 @@
-import { defineAdapter, type EventDraft, type IncomingRequest } from '../src/adapter/types.js';
+import { defineAdapter, type EventDraft } from '../src/adapter/types.js';
 import { isoTime } from '../src/event/build-event.js';
 import type { ProlificEvent } from '../src/generated/prolific-event.js';
 import type { ProlificSettings } from '../src/generated/prolific-settings.js';
 import { createProlificClient, type ProlificClientOptions } from './prolific/client.js';
-import { prolificSignedForm, timestampMs, type SignedForm } from './prolific/verify.js';
+import { prolificSignedForm, timestampMs } from './prolific/verify.js';
 
 /** `submission.status.change` → `prolific.submission.status.change`; odd characters of unknown types become `_`. */
 function eventType(eventTypeName: string): string {
   const clean = eventTypeName.toLowerCase().replace(/[^a-z0-9_.]/g, '_').replace(/\.{2,}/g, '.').replace(/^\.|\.$/g, '');
   return `prolific.${clean || 'unknown'}`;
 }
-
-// why: verify already found which form was signed; normalise reads it rather than computing the HMACs again.
-const signedForms = new WeakMap<IncomingRequest, SignedForm>();
 
 /**
  * Prolific webhooks: `POST /prolific/<ns>` for every event type (submission.status.change,
@@ -28,13 +25,18 @@ export default defineAdapter<ProlificSettings>({
     // why: the Content-Type of deliveries is not documented; parse JSON whatever it says (prolific.md open question 3).
     body: 'json-any',
     maxBytes: 256 * 1024,
-    verify: (req, settings) => { const form = prolificSignedForm(req, settings); if (form) signedForms.set(req, form); return form !== undefined; },
+    verify(req, settings) {
+      const form = prolificSignedForm(req, settings);
+      // why: normalise reports which form was signed; it cannot check again on a republished request, whose signature is not kept.
+      if (form) req.verified = { signedform: form };
+      return form !== undefined;
+    },
     schema: 'studyhook/prolific/event',
     // why: a signed body that fails validation is kept and answered 2xx, because Prolific retries any
     // non-2xx for 24 hours and disables a subscription after 5 days of failures (prolific.md open question 7).
     onInvalid: 'quarantine',
     invalidReply: () => ({ status: 202, body: { ok: true, quarantined: true } }),
-    normalise({ payload, request, settings }) {
+    normalise({ payload, request }) {
       const p = payload as ProlificEvent;
       const h = request.headers;
       // why: Prolific does not keep order; X-Timestamp ("when the event was sent") lets sinks drop stale
@@ -42,7 +44,7 @@ export default defineAdapter<ProlificSettings>({
       const sent = h['x-timestamp'] ?? h['x-prolific-request-timestamp'];
       const sentMs = timestampMs(sent);
       const isStudy = p.event_type.startsWith('study.');
-      const extensions: Record<string, string> = { signedform: signedForms.get(request) ?? prolificSignedForm(request, settings) ?? 'raw' };
+      const extensions: Record<string, string> = { signedform: request.verified?.['signedform'] ?? 'raw' };
       if (sent !== undefined) extensions['prolifictimestamp'] = sent;
       if (typeof p.status === 'string') extensions['status'] = p.status;
       // why: fields set one by one on one object: this runs for every delivery, and spread copies cost more than the rest of normalise.

@@ -1,6 +1,8 @@
 import { defineAdapter } from '../src/adapter/types.js';
 import type { SensorLoggerSettings } from '../src/generated/sensorlogger-settings.js';
 import type { SensorLoggerUpload } from '../src/generated/sensorlogger-upload.js';
+import { parseJson } from '../src/http/parse-body.js';
+import { REDACTED } from '../src/quarantine/redact-raw.js';
 import { equalsAny } from '../src/verify/presets.js';
 import { createSensorLoggerClient } from './sensorlogger/client.js';
 
@@ -19,14 +21,17 @@ export default defineAdapter<SensorLoggerSettings>({
     body: 'json-any',
     maxBytes: 64 * 1024,
     // why: there is no signature; the only secret is the Study code in the body. Compare it when the namespace lists codes.
+    // Anything but an object whose own string `secretCode` matches (null, an array, unreadable JSON) is refused, so nothing unverified is kept.
     verify(req, settings) {
       if (!settings.secretCodes?.length) return true;
-      let code: unknown;
-      try { code = (JSON.parse(req.body.toString('utf8')) as { secretCode?: unknown }).secretCode; } catch { return true; } // parse step answers 400
+      let body: unknown;
+      // why: no shape limits here (only one field is read); a body over them with the right code is kept in quarantine by the parse step.
+      try { body = parseJson(req.body, undefined); } catch { return false; }
+      const code = body !== null && typeof body === 'object' && !Array.isArray(body) && Object.hasOwn(body, 'secretCode') ? (body as { secretCode: unknown }).secretCode : undefined;
       return typeof code === 'string' && equalsAny(code, settings.secretCodes);
     },
     schema: 'studyhook/sensorlogger/upload',
-    // why: Sensor Logger never calls again, so a malformed call is kept (quarantine) and answered 422 like the official demo.
+    // why: Sensor Logger never calls again, so a malformed or unreadable call is kept (quarantine) and answered 422 like the official demo.
     onInvalid: 'quarantine',
     normalise({ payload }) {
       const { secretCode, ...rest } = payload as SensorLoggerUpload & Record<string, unknown>;
@@ -36,7 +41,8 @@ export default defineAdapter<SensorLoggerSettings>({
         subject: payload.uploadId,
         studyid: payload.studyId,
         data: rest,
-        secrets: { secretCode },
+        // why: a call republished from quarantine has its code redacted (it is never kept); passing that on would only fail later.
+        ...(secretCode !== REDACTED && { secrets: { secretCode } }),
       }];
     },
     reply: (events) => ({ status: 200, body: { status: 'accepted', id: events[0]?.id } }),

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { recordingSink, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { queuedEvents, readQuarantine } from './helpers/quarantine.js';
 
 // The recorded real upload body (actigraph.md, "Complete example delivery"): 269 bytes, no trailing newline.
 const UPLOAD = '{"status":"completed","firstEpochUTC":"2018-03-08T00:20:00.0000000","firstEpochSubjectTZ":"2018-03-08T05:50:00.0000000","lastEpochUTC":"2018-03-08T00:34:00.0000000","lastEpochSubjectTZ":"2018-03-08T06:04:00.0000000","uploadId":"362288","studyId":"8","subjectId":"2358"}';
@@ -164,7 +166,31 @@ describe('ActiGraph CentrePoint webhook through the real pipeline', () => {
     await deliver('upload', JSON.stringify({ status: 'ERROR', message: 'bad file', ...ids })).expect(200);
     const all = await waitFor('three deliveries', () => { const a = readDeliveries(out); return a.length === 3 && a; });
     assert.deepEqual(all.map((d) => d.event.type).sort(), ['actigraph.upload.completed', 'actigraph.upload.error', 'actigraph.upload.started']);
-    await deliver('upload', JSON.stringify({ status: 'started', subjectId: '1' })).expect(422);
+  });
+
+  it('keeps a signed delivery it cannot use (failing the upload schema, unreadable, not an object) in quarantine and answers 200, so CentrePoint does not repeat it', async () => {
+    const bodies = [JSON.stringify({ status: 'started', subjectId: '1' }), '{"status": "completed", "uploadId": ', '[1, 2]'];
+    for (const b of bodies) {
+      const res = await deliver(b === '[1, 2]' ? 'raw_processing_complete' : 'upload', b);
+      assert.equal(res.status, 200, b);
+      assert.equal(res.text, '');
+    }
+    const kept = await readQuarantine(t, 'actigraph', 'hmac');
+    assert.deepEqual(kept.map((k) => k.body!.toString()), bodies);
+    assert.deepEqual(kept.map((k) => k.record.reason), ['invalid', 'unreadable', 'invalid']);
+    assert.equal(kept[0]!.record.request!.headers['x-actigraph-signature'], '[redacted]');
+    assert.equal(kept[0]!.record.request!.headers['x-actigraph-event'], 'upload');
+    assert.deepEqual(await queuedEvents(t.prefix, 'rec'), []);
+  });
+
+  it('keeps nothing from a validation request without a code or a delivery without credentials, and types an event named constructor as unknown', async () => {
+    await request(t.gateway.app!).post('/actigraph/hmac').set('X-ActiGraph-Event', 'validation').send('not json at all').expect(400);
+    await request(t.gateway.app!).post('/actigraph/hmac').set('X-ActiGraph-Event', 'upload').send('not json at all').expect(401);
+    await deliver('validation', '{"ValidationCode": ""}').expect(400);
+    assert.equal(existsSync(join(t.dataDir, 'quarantine')), false);
+    await deliver('constructor', '{"studyId": 8}').expect(200);
+    const [event] = await queuedEvents(t.prefix, 'rec');
+    assert.equal(event!.type, 'actigraph.constructor');
   });
 
   it('maps the other documented events and keeps unknown ones as actigraph.<event>', async () => {
@@ -197,9 +223,11 @@ describe('ActiGraph CentrePoint webhook through the real pipeline', () => {
     assert.ok(!JSON.stringify(d).includes(UPLOAD_SIG));
   });
 
-  it('answers 400 when X-ActiGraph-Event is missing', async () => {
+  it('answers 400 when X-ActiGraph-Event is missing, and keeps nothing', async () => {
     const res = await request(t.gateway.app!).post('/actigraph/hmac').set('X-ActiGraph-Signature', sign(PASSCODE, UPLOAD)).set('Content-Type', 'application/json').send(UPLOAD);
     assert.equal(res.status, 400);
+    await request(t.gateway.app!).post('/actigraph/hmac').set('X-ActiGraph-Signature', sign(PASSCODE, '[')).set('Content-Type', 'application/json').send('[').expect(400);
+    assert.equal(existsSync(join(t.dataDir, 'quarantine')), false);
   });
 });
 

@@ -7,6 +7,7 @@ import { safeFileName } from '../adapters/labvanced/values.js';
 import { routes } from './fixtures/labvanced/routes.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { recordingSink, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { queuedEvents, readQuarantine } from './helpers/quarantine.js';
 
 const ORIGIN = 'https://www.labvanced.com';
 /** jQuery's `$.ajax` default encoding of a plain object: urlencoded, nested keys in brackets. */
@@ -74,8 +75,46 @@ describe('Labvanced external data storage through the real pipeline', () => {
     assert.deepEqual(Object.keys(jd.recData), ['rt', '__proto__']);
     assert.deepEqual(jd.recData['__proto__'], { isPilot: true });
     assert.equal(j['trialnr'], '1', 'trialNr is read from the body, not from a "__proto__" object');
-    for (const d of [jd, jd.recData, u['data'] as Record<string, unknown>]) assert.equal(Object.getPrototypeOf(d), Object.prototype);
+    const ud = u['data'] as Record<string, unknown> & { recData: Record<string, unknown> };
+    assert.deepEqual(Object.keys(ud.recData), ['rt', '__proto__'], 'the urlencoded form keeps it too');
+    assert.deepEqual(ud.recData['__proto__'], { isPilot: true });
+    for (const d of [jd, jd.recData, ud, ud.recData]) assert.equal(Object.getPrototypeOf(d), Object.prototype);
     assert.equal((jd.recData as { isPilot?: unknown }).isPilot, undefined);
+  });
+
+  it('delivers a participant\'s session and task calls although a forged call with the same session came first, and collapses their retries', async () => {
+    const once = ['startFirstPlayerSession', 'setPlayerSessionStartedTime', 'addMetaInfo', 'recordStartTask', 'finishExpSession', 'errExpSession'] as const;
+    for (const route of once) {
+      const real = routes[route].body;
+      // An unauthenticated caller who guessed the counting session number (and task id) gets in first.
+      await post(`/labvanced/json/${route}`).send({ expSessionNr: real.expSessionNr, recTaskId: 98765, forged: true }).expect(200, { success: true });
+      await post(`/labvanced/json/${route}`).send(real).expect(200, { success: true });
+      // The player's own retry, in its urlencoded form, is the same request.
+      await post(`/labvanced/json/${route}`).type('form').send(jquery(real)).expect(200, { success: true });
+    }
+    const queued = await queuedEvents(t.prefix, 'rec');
+    for (const route of once) {
+      const events = queued.filter((e) => e.type === routes[route].type);
+      assert.equal(events.length, 2, `${route}: the forged call and the real one, the retry collapsed`);
+      assert.ok(events.some((e) => (e['data'] as Record<string, unknown>)['forged'] === undefined), `${route}: the participant's data is delivered`);
+    }
+  });
+
+  it('delivers a re-recorded /file_upload with the same name and new bytes, and a forged upload sent first does not take the real one\'s place', async () => {
+    const upload = (bytes: string) => post('/labvanced/json/file_upload').field('expSessionNr', '5150').field('newFileName', 'rec_b1_t2.webm').attach('myFile', Buffer.from(bytes), 'rec_b1_t2.webm');
+    const forged = await upload('forged bytes').expect(200);
+    const real = await upload('first recording').expect(200);
+    const retry = await upload('first recording').expect(200);
+    const again = await upload('second recording').expect(200);
+    assert.notEqual(real.body.file_guid, forged.body.file_guid);
+    assert.equal(retry.body.file_guid, real.body.file_guid, 'a retry of the same bytes is the same upload');
+    assert.notEqual(again.body.file_guid, real.body.file_guid);
+    const events = (await queuedEvents(t.prefix, 'rec')).filter((e) => e.type === 'labvanced.file.uploaded');
+    assert.deepEqual(events.map((e) => e.id).sort(), [forged.body.file_guid, real.body.file_guid, again.body.file_guid].sort());
+    for (const [id, bytes] of [[real.body.file_guid, 'first recording'], [again.body.file_guid, 'second recording']]) {
+      const file = (events.find((e) => e.id === id)!['data'] as { file: { id: string } }).file;
+      assert.equal(await readFile(t.gateway.blobs.path(file.id), 'utf8'), bytes);
+    }
   });
 
   it('accepts the docs\' trailNr spelling and answers a stray /startExpPlayer with 200 and no event', async () => {
@@ -114,10 +153,22 @@ describe('Labvanced external data storage through the real pipeline', () => {
     assert.equal(readDeliveries(out).length, 0);
   });
 
-  it('puts the CORS headers on error replies: 400 for broken JSON, 413 for a file over the namespace limit', async () => {
-    const broken = await post('/labvanced/json/recordTrial').set('Content-Type', 'application/json').send('{"expSessionNr": ');
-    assert.equal(broken.status, 400);
-    assert.equal(broken.headers['access-control-allow-origin'], ORIGIN);
+  it('keeps a trial it cannot read (broken JSON, a form it would have to reshape) in quarantine, raw, and still answers {"success": true}', async () => {
+    const broken = '{"expSessionNr": 5, "recData": {"data": {"rt": 51';
+    const reshaped = 'expSessionNr=5&recTaskId=1&trialNr=2&recData[data][rt][0]=1&recData[data][rt][0]=2';
+    for (const [type, body] of [['application/json', broken], ['application/x-www-form-urlencoded', reshaped]]) {
+      const res = await post('/labvanced/json/recordTrial').set('Content-Type', type!).send(body);
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, { success: true });
+      assert.equal(res.headers['access-control-allow-origin'], ORIGIN);
+    }
+    const kept = await readQuarantine(t, 'labvanced', 'json');
+    assert.deepEqual(kept.map((k) => k.body!.toString()), [broken, reshaped], 'the exact bytes are kept');
+    assert.deepEqual(kept.map((k) => k.record.reason), ['unreadable', 'unreadable']);
+    assert.equal(kept[1]!.record.request!.headers['content-type'], 'application/x-www-form-urlencoded');
+  });
+
+  it('puts the CORS headers on error replies: 413 for a file over the namespace limit', async () => {
     const big = await post('/labvanced/small/file_upload').field('expSessionNr', '7').field('newFileName', 'a.webm').attach('myFile', Buffer.alloc(5000, 1), 'a.webm');
     assert.equal(big.status, 413);
     assert.equal(big.headers['access-control-allow-origin'], ORIGIN);

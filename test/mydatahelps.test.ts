@@ -7,6 +7,7 @@ import request from 'supertest';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { startPrivateRedis } from './helpers/private-redis.js';
 import { REDIS_URL, recordingSink, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { queuedEvents, readQuarantine } from './helpers/quarantine.js';
 
 const TOKEN = '3f9c1e5a7b2d4c6e8f0a1b3c5d7e9f10aabbccddeeff0011';
 const TEST_TOKEN = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718';
@@ -116,9 +117,36 @@ describe('MyDataHelps webhooks through the real pipeline', () => {
   it('keeps a call without EventType in quarantine and answers 422', async () => {
     const res = await request(t.gateway.app!).post(`/mydatahelps/live/${TOKEN}`).send({ participantIdentifier: 'PT-1' });
     assert.equal(res.status, 422);
-    const kept = await readFile(join(t.dataDir, 'quarantine', 'mydatahelps', 'live', `${new Date().toISOString().slice(0, 10)}.jsonl`), 'utf8');
-    assert.match(kept, /PT-1/);
-    assert.equal(JSON.parse(kept).route, ':token');
+    const [kept] = await readQuarantine(t, 'mydatahelps', 'live');
+    assert.equal(kept!.body!.toString(), '{"participantIdentifier":"PT-1"}');
+    assert.equal(kept!.record.route, ':token');
+  });
+
+  it('reads a JSON callback whatever its Content-Type says (octet-stream, none, text/plain)', async () => {
+    const ids: string[] = [];
+    for (const type of ['application/octet-stream', 'text/plain; charset=utf-8', undefined]) {
+      const r = request(t.gateway.app!).post(`/mydatahelps/live/${TOKEN}`);
+      const body = JSON.stringify({ ...survey, surveyResultID: `sr-${type ?? 'none'}` });
+      const res = await (type ? r.set('Content-Type', type) : r).send(Buffer.from(body));
+      assert.equal(res.status, 200, `${type}: ${res.text}`);
+      ids.push(res.body.events[0]);
+    }
+    assert.equal((await queuedEvents(t.prefix, 'rec')).filter((e) => ids.includes(e.id)).length, 3);
+  });
+
+  it('keeps fields named like Object.prototype members (__proto__, constructor) as sent, without touching any prototype', async () => {
+    const text = '{"EventType":"SurveySubmitted","ParticipantIdentifier":"PT-7","__proto__":{"EventType":"Forged","polluted":true},"constructor":"c","toString":"t"}';
+    const res = await request(t.gateway.app!).post(`/mydatahelps/live/${TOKEN}`).set('Content-Type', 'application/json').send(text).expect(200);
+    const [event] = await queuedEvents(t.prefix, 'rec');
+    assert.equal(event!.id, res.body.events[0]);
+    assert.equal(event!.type, 'mydatahelps.survey.submitted');
+    const data = event!['data'] as Record<string, unknown>;
+    assert.deepEqual(Object.keys(data), ['EventType', 'ParticipantIdentifier', '__proto__', 'constructor', 'toString']);
+    assert.deepEqual(data['__proto__'], { EventType: 'Forged', polluted: true });
+    assert.equal(({} as { polluted?: unknown }).polluted, undefined);
+    const odd = await request(t.gateway.app!).post(`/mydatahelps/live/${TOKEN}`).send({ EventType: 'constructor' }).expect(200);
+    const typed = (await queuedEvents(t.prefix, 'rec')).find((e) => e.id === odd.body.events[0]);
+    assert.equal(typed!.type, 'mydatahelps.constructor');
   });
 
   it('answers 401 when the URL token is wrong or missing, or the namespace has no credentials and is not open', async () => {

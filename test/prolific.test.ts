@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { B1, B2, B3, S, SIG_B1, T } from './fixtures/prolific/vectors.js';
 import { deleteKeys, fixtures, recordingSink, REDIS_URL, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { queuedEvents, readQuarantine } from './helpers/quarantine.js';
 
 const orderingSink = join(fixtures, 'sinks', 'prolific-ordering-sink.ts');
 const sign = (body: string, ts: string, secret = S) => createHmac('sha256', secret).update(ts + body).digest('base64');
@@ -123,6 +124,20 @@ describe('Prolific webhooks through the real pipeline', () => {
     assert.match(kept, /participant_id/);
     await sleep(200);
     assert.equal(deliveries().length, 0);
+  });
+
+  it('keeps a signed body that is not valid JSON in quarantine, raw, and answers 202 so Prolific stops retrying; an unsigned one gets 401 and nothing is kept', async () => {
+    const broken = '{"resource_id": "s2", "event_type": "submission.status.change", "status": "APPROVED",';
+    await deliver(broken, { 'X-Prolific-Request-Signature': 'not-the-signature' }).expect(401);
+    assert.equal(existsSync(join(t.dataDir, 'quarantine')), false);
+    const res = await deliver(broken);
+    assert.equal(res.status, 202);
+    assert.deepEqual(res.body, { ok: true, quarantined: true });
+    const [kept] = await readQuarantine(t, 'prolific', 'lab');
+    assert.equal(kept!.body!.toString(), broken);
+    assert.equal(kept!.record.reason, 'unreadable');
+    assert.equal(kept!.record.request!.headers['x-prolific-request-signature'], '[redacted]');
+    assert.deepEqual(await queuedEvents(t.prefix, 'rec'), []);
   });
 
   it('accepts the previous secret after a rotation, and refuses an old timestamp where a tolerance is set', async () => {

@@ -34,10 +34,13 @@ describe('studyhook quarantine', () => {
     const dir = join(t.dataDir, 'quarantine', 'sensorlogger', 'pilot');
     await mkdir(dir, { recursive: true });
     await appendFile(join(dir, '2026-01-02.jsonl'), `${JSON.stringify({ receivedat: '2026-01-02T10:00:00.000Z', requestid: 'r-old', platform: 'sensorlogger', namespace: 'pilot', route: '', bodysha256: 'ab', problems: [{ path: '/x', message: 'old rule' }], payload: { studyId: 's', uploadId: 'u-late', secretCode: '[redacted]' } })}\n`);
+    // A line torn by a full disk: reported and skipped, the others still read.
+    await appendFile(join(dir, '2026-01-03.jsonl'), '{"receivedat":"2026-01-03T10:00:00.000Z","requestid":"r-torn","plat');
 
     const listed = await run(['list', '--config', config]);
     assert.equal(listed.code, 0);
     assert.equal(listed.out.trim().split('\n').length, 2);
+    assert.match(listed.err, /skipped .*2026-01-03\.jsonl:1: not a JSON record/);
     assert.match(listed.out, /"status":"quarantined"/);
 
     const first = await run(['republish', '--config', config]);

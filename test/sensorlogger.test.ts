@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { recordingSink, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { queuedEvents, readQuarantine } from './helpers/quarantine.js';
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -65,12 +68,45 @@ describe('Sensor Logger webhook through the real pipeline', () => {
     const kept = (await readFile(join(t.dataDir, 'quarantine', 'sensorlogger', 'pilot', `${new Date().toISOString().slice(0, 10)}.jsonl`), 'utf8')).trim().split('\n');
     assert.equal(kept.length, 2);
     assert.ok(!kept.join('').includes('sl-very-secret-code'), 'secretCode is redacted in quarantine');
-    const broken = await request(t.gateway.app!).post('/sensorlogger/pilot').set('Content-Type', 'application/json').send('{"studyId": ');
-    assert.equal(broken.status, 400);
-    assert.equal(broken.body.code, 'SH_BAD_BODY');
     const extra = await request(t.gateway.app!).post('/sensorlogger/pilot').send({ ...body, uploadId: 'u-extra', note: 'kept' }).expect(200);
     const delivered = await waitFor('the extra-field event', () => readDeliveries(out).find((d) => d.event.id === extra.body.id));
     assert.equal((delivered.event['data'] as { note: string }).note, 'kept');
+  });
+
+  it('keeps a call it cannot read in quarantine with the raw bytes, the code redacted, and answers 422 (Sensor Logger never calls again)', async () => {
+    const broken = `{"studyId": "s", "uploadId": "u-cut", "secretCode": "${body.secretCode}", "x": `;
+    const res = await request(t.gateway.app!).post('/sensorlogger/pilot').set('Content-Type', 'application/json').send(broken);
+    assert.equal(res.status, 422);
+    assert.equal(res.body.code, 'SH_INVALID_PAYLOAD');
+    const [kept] = await readQuarantine(t, 'sensorlogger', 'pilot');
+    assert.equal(kept!.record.reason, 'unreadable');
+    assert.equal(kept!.body!.toString(), broken.replace(body.secretCode, '[redacted]'));
+    assert.equal(kept!.record.bodysha256, createHash('sha256').update(broken).digest('hex'), 'the hash is of the bytes received');
+    assert.ok(!t.logs.join('').includes(body.secretCode));
+  });
+
+  it('keeps a body nested 4,100 arrays deep in quarantine instead of publishing it, and goes on delivering normal calls', async () => {
+    const deep = `{"studyId":"s","uploadId":"u-deep","secretCode":"${body.secretCode}","x":${'['.repeat(4100)}${']'.repeat(4100)}}`;
+    const res = await request(t.gateway.app!).post('/sensorlogger/locked').set('Content-Type', 'application/json').send(deep);
+    assert.equal(res.status, 422);
+    const [kept] = await readQuarantine(t, 'sensorlogger', 'locked');
+    assert.equal(kept!.record.reason, 'over-limits');
+    assert.match(kept!.record.problems[0]!.message, /deeper than 64/);
+    assert.equal(kept!.body!.length, Buffer.byteLength(deep) - body.secretCode.length + '[redacted]'.length);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await request(t.gateway.app!).post('/sensorlogger/locked').send({ ...body, uploadId: `after-${i}` }).expect(200)).body.id);
+    const queued = await queuedEvents(t.prefix, 'rec');
+    assert.deepEqual(queued.map((e) => e.id).sort(), ids.sort(), 'the five normal calls, and nothing of the deep one');
+  });
+
+  it('answers 401 and keeps nothing when a namespace lists codes and the body is not an object with a matching string code', async () => {
+    const bodies = ['null', '[]', '"sl-very-secret-code"', '{"studyId": ', '{}', JSON.stringify({ ...body, secretCode: ['sl-very-secret-code'] }), JSON.stringify({ studyId: 's', uploadId: 'u', ['__proto__']: { secretCode: 'sl-very-secret-code' } }), '{"__proto__": {"secretCode": "sl-very-secret-code"}}'];
+    for (const b of bodies) {
+      const res = await request(t.gateway.app!).post('/sensorlogger/locked').set('Content-Type', 'application/json').send(b);
+      assert.equal(res.status, 401, b);
+    }
+    assert.equal(existsSync(join(t.dataDir, 'quarantine')), false, 'nothing is kept');
+    assert.deepEqual(await queuedEvents(t.prefix, 'rec'), []);
   });
 
   it('answers 401 when the namespace lists Study codes and the call carries another', async () => {

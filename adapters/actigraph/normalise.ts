@@ -1,28 +1,18 @@
 import type { EventDraft, IncomingRequest } from '../../src/adapter/types.js';
-import { StudyhookError } from '../../src/errors.js';
+import type { ActiGraphEvent } from '../../src/generated/actigraph-event.js';
 import type { ActiGraphUpload } from '../../src/generated/actigraph-upload.js';
-import { validatePayload } from '../../src/schemas.js';
-import { hasBom } from '../../src/verify/presets.js';
 
 type Body = Record<string, unknown>;
 
 /** CentrePoint's event names (X-ActiGraph-Event) and the entity each becomes in `actigraph.<entity>.<action>`. */
-const ENTITIES: Record<string, string> = {
-  upload: 'upload',
-  raw_processing_complete: 'raw_processing',
-  data_retrieval_complete: 'data_retrieval',
-  daily_statistics_complete: 'daily_statistics',
-  cp2_daily_statistics_complete: 'cp2_daily_statistics',
-};
-
-/** The body as JSON. why: the doc advises stripping a leading UTF-8 BOM before parsing (actigraph.md, open question 3). */
-export function parseActiGraphBody(body: Buffer): unknown {
-  try {
-    return JSON.parse((hasBom(body) ? body.subarray(3) : body).toString('utf8'));
-  } catch (err) {
-    throw new StudyhookError('SH_BAD_BODY', `Body is not valid JSON: ${(err as Error).message}`);
-  }
-}
+// why: a Map, so an event header named like an Object.prototype member (`constructor`) is an unknown event, not a function.
+const ENTITIES = new Map([
+  ['upload', 'upload'],
+  ['raw_processing_complete', 'raw_processing'],
+  ['data_retrieval_complete', 'data_retrieval'],
+  ['daily_statistics_complete', 'daily_statistics'],
+  ['cp2_daily_statistics_complete', 'cp2_daily_statistics'],
+]);
 
 /** Lower-case token safe inside a CloudEvents type. */
 function token(value: unknown, fallback: string): string {
@@ -57,20 +47,11 @@ function describe(event: string, body: Body): { action: string; subject?: string
   }
 }
 
-/** Turns one verified CentrePoint delivery into its event (pure). */
-export function normaliseActiGraph(req: IncomingRequest): EventDraft[] {
+/** Turns one verified, parsed and validated CentrePoint delivery into its event (pure). The route's verify has checked that X-ActiGraph-Event is there. */
+export function normaliseActiGraph(req: IncomingRequest, body: ActiGraphEvent): EventDraft[] {
   const event = (req.headers['x-actigraph-event'] ?? '').trim().toLowerCase();
-  if (!event) throw new StudyhookError('SH_BAD_BODY', 'Missing X-ActiGraph-Event header');
-  if (event === 'validation') throw new StudyhookError('SH_BAD_BODY', 'Validation request without a validation code');
-  const payload = parseActiGraphBody(req.body);
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new StudyhookError('SH_INVALID_PAYLOAD', 'Expected a JSON object');
-  const body = payload as Body;
-  if (event === 'upload') {
-    const problems = validatePayload('studyhook/actigraph/upload', body);
-    if (problems.length > 0) throw new StudyhookError('SH_INVALID_PAYLOAD', undefined, { details: problems });
-  }
   const d = describe(event, body);
-  const entity = ENTITIES[event];
+  const entity = ENTITIES.get(event);
   const type = entity ? `actigraph.${entity}.${d.action}` : `actigraph.${token(event, 'unknown')}`;
   const studyid = id(body['studyId'] ?? body['study_id']);
   const participantid = id(body['subjectId'] ?? body['subject_id']);

@@ -1,4 +1,5 @@
 import type { MyDataHelpsCallback } from '../../src/generated/mydatahelps-callback.js';
+import { setOwn } from '../../src/http/parse-limits.js';
 
 // The documented field names (plus the unconfirmed survey ones), in their canonical spelling.
 const KNOWN = ['EventType', 'ParticipantIdentifier', 'ParticipantID', 'ProjectID', 'PatientIdentifier', 'PatientID',
@@ -13,8 +14,9 @@ export function canonicalKeys(body: Record<string, unknown>): MyDataHelpsCallbac
   const out: MyDataHelpsCallback = {};
   for (const [key, value] of Object.entries(body)) {
     const name = BY_LOWER.get(key.toLowerCase()) ?? key;
-    if (name in out) out[key] = value;
-    else out[name] = value;
+    // why: `in` and plain assignment see Object.prototype: `"__proto__"` was taken as already present
+    // and its assignment replaced the prototype, so the field vanished from the data.
+    setOwn(out, Object.hasOwn(out, name) ? key : name, value);
   }
   return out;
 }

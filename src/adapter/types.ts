@@ -17,6 +17,12 @@ export interface IncomingRequest {
   ip: string;
   requestId: string;
   receivedAt: Date;
+  /**
+   * What verification established beyond yes/no (e.g. which form of a Prolific body was signed),
+   * set by the verifier for normalise to read. Kept with a quarantined request, so a republish
+   * normalises it the same way without the secret headers it was verified with.
+   */
+  verified?: Record<string, string>;
 }
 
 /** How a route's body is parsed after verification. */
@@ -66,11 +72,15 @@ export interface RouteSpec<S = Record<string, unknown>, P = any> {
   verify?: Verifier<S>;
   /** A request answered without publishing anything (e.g. ActiGraph's validation handshake). */
   handshake?: (req: IncomingRequest, settings: S) => Reply | undefined;
-  /** Payload schema id (a file in schemas/). */
-  schema?: string;
-  /** What an invalid payload gets: 'reject' answers 422 and keeps nothing; 'quarantine' keeps it (as an event flagged `quarantined`) and replies `invalidReply`. */
+  /** Payload schema id (a file in schemas/), or a function choosing it from the request (e.g. from an event-type header). */
+  schema?: string | ((req: IncomingRequest) => string | undefined);
+  /**
+   * What a payload that cannot be used gets (unreadable, over the parse limits, or failing the
+   * schema), once verification passed: 'reject' answers 400/413/415/422 and keeps nothing;
+   * 'quarantine' keeps the raw bytes and the request in `<dataDir>/quarantine` and replies `invalidReply`.
+   */
   onInvalid?: 'reject' | 'quarantine';
-  /** Reply sent after a payload was quarantined (default 422 with the problems). */
+  /** Reply sent after a payload was quarantined (default 422 with the problems); choose what stops the platform's retries. */
   invalidReply?: (problems: SchemaProblem[], req: IncomingRequest) => Reply;
   /** Pure: turns a valid payload into events. No I/O. */
   normalise: (input: NormaliseInput<S, P>) => EventDraft[];
@@ -95,6 +105,8 @@ export interface Adapter<S = any> {
   secretFields?: readonly string[];
   /** Header names (lower-case) never logged nor kept in the raw request. */
   secretHeaders?: readonly string[];
+  /** Route parameters (`:token` → 'token') that are secrets: never kept with a quarantined request. */
+  secretParams?: readonly string[];
   routes: readonly RouteSpec<S>[];
   /** Builds the platform's API client offered to sinks as ctx.clients[platform]. */
   createClient?: (opts: { config: Record<string, unknown>; namespaces: Record<string, S> }) => unknown;

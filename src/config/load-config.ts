@@ -30,6 +30,7 @@ export interface ResolvedConfig {
     port: number; host: string; trustProxy: boolean | number | string; bodyLimitBytes: number; publishTimeoutMs: number;
     maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; uploadStallTimeoutMs: number; shutdownTimeoutMs: number; maxQueuedDataBytes: number;
     rateLimit: { enabled: boolean; perSecond: number; burst: number };
+    parseLimits: { maxDepth: number; maxValues: number };
   };
   redis: { url: string; prefix: string; deploymentId?: string };
   spool: { enabled: boolean; maxBytes: number };

@@ -66,6 +66,19 @@ export interface StudyhookConfig {
      * An event whose data serialises to more than this many bytes is not put on the queue whole: its data is written to the blob store (fsync'd) and the queued event carries a `dataref` to it, so Redis never holds a large payload once per sink. Sinks get the data loaded back.
      */
     maxQueuedDataBytes?: number;
+    /**
+     * Shape limits on JSON and urlencoded bodies, checked before they are parsed. A body over them is kept in quarantine (raw bytes) on routes that quarantine, else answered 413; raise them and run `studyhook quarantine republish` to take such bodies in.
+     */
+    parseLimits?: {
+      /**
+       * Deepest nesting of objects and arrays (a form key's bracket groups count as levels).
+       */
+      maxDepth?: number;
+      /**
+       * Most values in one body: for JSON, objects, arrays and their members or elements; for a form, its fields.
+       */
+      maxValues?: number;
+    };
   };
   redis?: {
     /**

@@ -4,17 +4,17 @@ import { parse as parseQuery } from 'node:querystring';
 import type { Adapter, IncomingRequest, Reply } from '../adapter/types.js';
 import { removeBlobs, type BlobStore, type FileRef } from '../blobs/blob-store.js';
 import type { ResolvedConfig } from '../config/load-config.js';
-import { StudyhookError } from '../errors.js';
-import { buildEvent, sha256Hex } from '../event/build-event.js';
-import { externaliseLargeData } from '../event/external-data.js';
+import { errorBody, StudyhookError } from '../errors.js';
+import { sha256Hex } from '../event/build-event.js';
 import { accessLogger, type Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Publisher } from '../queue/publisher.js';
-import { keepQuarantined, redactFields } from '../quarantine/quarantine.js';
-import { validatePayload } from '../schemas.js';
+import { processRequest, secretHeadersOf } from '../pipeline/process-request.js';
+import { publishStep } from '../pipeline/publish-step.js';
+import { keepQuarantined } from '../quarantine/quarantine.js';
 import { applyCors } from './apply-cors.js';
 import { createClientIp } from './client-ip.js';
-import { isMultipart, parseBody } from './parse-body.js';
+import { isMultipart } from './parse-body.js';
 import { parseMultipart, UPLOAD_FIELDS } from './parse-multipart.js';
 import { createRateLimiter } from './rate-limit.js';
 import { readBody } from './read-body.js';
@@ -30,8 +30,7 @@ export interface IngestDeps {
   metrics: Metrics;
 }
 
-/** Header names never logged nor kept, whatever the adapter says. */
-export const SECRET_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+export { SECRET_HEADERS } from '../pipeline/process-request.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const ROUTE_CACHE = 1000;
@@ -56,7 +55,6 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
   const access = accessLogger(logger);
   const rateLimit = createRateLimiter(config.server.rateLimit);
   const clientIp = createClientIp(config.server.trustProxy);
-  const secretHeaders = new Map([...deps.adapters.values()].map((a) => [a.platform, new Set([...SECRET_HEADERS, ...(a.secretHeaders ?? [])])]));
   const routes = new Map<string, RouteMatch>();
 
   // why: a lab's platforms call the same few paths over and over, and a lookup costs less than
@@ -107,28 +105,29 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     if (handshake) { metrics.handshakes.inc({ platform: m.platform }); logger.info({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace }, 'handshake answered'); writeReply(req, res, handshake, ctx.base, ctx.requestId); return; }
 
     const upload = multipart ? await parseMultipart(req, deps.blobs, { fileBytes: limit, files: 4, ...UPLOAD_FIELDS, stallMs: config.server.uploadStallTimeoutMs }) : undefined;
-    ctx.unreferenced = upload?.stored;
-    const payload = upload ? upload.body : parseBody(route.body, body, req.headers['content-type']);
-    const bodySha = sha256Hex(body);
-    const problems = [...upload?.problems ?? [], ...route.schema ? validatePayload(route.schema, payload) : []];
-    if (problems.length > 0) {
-      if (route.onInvalid !== 'quarantine') throw new StudyhookError('SH_INVALID_PAYLOAD', undefined, { details: problems });
-      await keepQuarantined(config.dataDir, incoming, { bodysha256: bodySha, problems, payload: redactFields(payload, m.adapter.secretFields ?? []), ...upload && { files: upload.stored } });
+    const stored: FileRef[] = [...upload?.stored ?? []];
+    ctx.unreferenced = stored;
+    const bodySha256 = sha256Hex(body);
+    const parsed = upload && { payload: upload.body, problems: upload.problems };
+    const publish = publishStep(deps.publisher, deps.blobs, config.server.maxQueuedDataBytes, stored);
+    const result = await processRequest({ adapter: m.adapter, route, settings: m.settings, request: incoming, limits: config.server.parseLimits, bodySha256, ...(parsed && { parsed }) }, publish);
+    if ('published' in result) {
       ctx.unreferenced = undefined;
-      metrics.quarantined.inc({ platform: m.platform, route: ctx.route });
-      logger.warn({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace, route: m.routeName, problems }, 'payload quarantined');
-      writeReply(req, res, route.invalidReply?.(problems, incoming) ?? { status: 422, body: { statusCode: 422, code: 'SH_INVALID_PAYLOAD', error: 'Unprocessable Entity', message: 'Payload does not match the platform schema; it was kept in quarantine', details: problems } }, ctx.base, ctx.requestId);
+      const events = result.published.map((e) => ({ id: e.event.id, type: e.event.type, data: e.event.data }));
+      writeReply(req, res, route.reply?.(events, incoming) ?? defaultReply(events), ctx.base, ctx.requestId);
       return;
     }
-
-    const drafts = route.normalise({ payload, request: incoming, settings: m.settings });
-    const envelopes = drafts.map((d) => buildEvent(d, incoming, bodySha, secretHeaders.get(m.platform)!));
-    const kept = await externaliseLargeData(envelopes, deps.blobs, config.server.maxQueuedDataBytes);
-    if (kept.length > 0) ctx.unreferenced = [...ctx.unreferenced ?? [], ...kept];
-    await deps.publisher.publish(envelopes);
+    const { refused } = result;
+    if (route.onInvalid !== 'quarantine') throw refused.error;
+    const secrets = { headers: secretHeadersOf(m.adapter), params: m.adapter.secretParams ?? [], fields: m.adapter.secretFields ?? [] };
+    await keepQuarantined({ dataDir: config.dataDir, blobs: deps.blobs, fileMode: config.fileMode }, incoming, { reason: refused.reason, problems: refused.problems, bodysha256: bodySha256, ...(parsed && { payload: parsed.payload }), ...(upload && { files: upload.stored }) }, secrets);
+    // why: the upload's files are now referenced by the record; large data stored for events never published is not.
+    await removeBlobs(deps.blobs, stored.filter((f) => !upload?.stored.includes(f)), logger);
     ctx.unreferenced = undefined;
-    const events = envelopes.map((e) => ({ id: e.event.id, type: e.event.type, data: e.event.data }));
-    writeReply(req, res, route.reply?.(events, incoming) ?? defaultReply(events), ctx.base, ctx.requestId);
+    metrics.quarantined.inc({ platform: m.platform, route: ctx.route });
+    logger.warn({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace, route: m.routeName, reason: refused.reason, problems: refused.problems }, 'payload quarantined');
+    const kept = new StudyhookError('SH_INVALID_PAYLOAD', 'Payload could not be used; it was kept in quarantine', { details: refused.problems });
+    writeReply(req, res, route.invalidReply?.(refused.problems, incoming) ?? { status: kept.statusCode, body: errorBody(kept) }, ctx.base, ctx.requestId);
   }
 
   /** Request metric and access log line (for requests that reached a platform route), once the reply is written. */

@@ -1,7 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import type { EventDraft, IncomingRequest } from '../adapter/types.js';
 import { buildEvent, sha256Hex, type Envelope, type StudyhookEvent } from '../event/build-event.js';
-import { externaliseLargeData } from '../event/external-data.js';
+import { publishStep } from '../pipeline/publish-step.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Publisher } from '../queue/publisher.js';
@@ -39,8 +39,7 @@ function emitter(publisher: Publisher, blobs: SinkContext['blobs'], maxQueuedDat
     };
     const env = buildEvent(draft, req, sha256Hex(body), new Set());
     env.request.path = `emit:${from.id}`;
-    await externaliseLargeData([env], blobs, maxQueuedDataBytes);
-    await publisher.publish([env]);
+    await publishStep(publisher, blobs, maxQueuedDataBytes)([env]);
     return env.event;
   };
 }
