@@ -49,6 +49,12 @@ export default defineAdapter<ActiGraphSettings>({
       if (!event) throw new StudyhookError('SH_BAD_BODY', 'Missing X-ActiGraph-Event header');
       return true;
     },
+    // why: an HMAC signature covers the body alone, so X-ActiGraph-Delivery can be changed on a
+    // captured delivery; with Basic or Bearer there is no signature, only the credentials.
+    replayKey: (req) => {
+      const sig = req.headers['x-actigraph-signature'];
+      return sig ? [eventOf(req.headers), sig] : undefined;
+    },
     handshake(req) {
       if (eventOf(req.headers) !== 'validation') return undefined;
       let code = req.headers['x-actigraph-hook-secret']?.trim();

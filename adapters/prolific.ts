@@ -31,6 +31,13 @@ export default defineAdapter<ProlificSettings>({
       if (form) req.verified = { signedform: form };
       return form !== undefined;
     },
+    // why: the signature covers timestamp + body, whatever X-Event-ID says; a captured request resent
+    // under another (or no) X-Event-ID is the same signed request (issue: replays under a new id).
+    replayKey: (req) => {
+      const sig = req.headers['x-prolific-request-signature'];
+      const ts = req.headers['x-prolific-request-timestamp'];
+      return sig && ts !== undefined ? [ts, sig] : undefined;
+    },
     schema: 'studyhook/prolific/event',
     // why: a signed body that fails validation is kept and answered 2xx, because Prolific retries any
     // non-2xx for 24 hours and disables a subscription after 5 days of failures (prolific.md open question 7).

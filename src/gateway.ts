@@ -73,7 +73,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   // why: a process killed mid-upload (or mid-download, in a sink) leaves its partial file behind.
   const swept = await sweepPartialBlobs(join(config.dataDir, 'blobs'));
   if (swept.length > 0) logger.warn({ files: swept.length }, 'removed partial files left by a process that is gone');
-  const direct = createPublisher({ redisUrl: config.redis.url, prefix: config.redis.prefix, sinks: config.sinks, dedupTtlSeconds: config.dedupTtlSeconds, timeoutMs: config.server.publishTimeoutMs, metrics });
+  const direct = createPublisher({ redisUrl: config.redis.url, prefix: config.redis.prefix, sinks: config.sinks, dedupTtlSeconds: config.dedupTtlSeconds, timeoutMs: config.server.publishTimeoutMs, metrics,
+    onReplay: (env, first) => {
+      metrics.replays.inc({ platform: env.event.platform });
+      logger.warn({ eventId: env.event.id, firstEventId: first, platform: env.event.platform, namespace: env.event.namespace }, 'a signed request was resent under another event id: acknowledged, not delivered again');
+    },
+  });
   if (!redisDown) await direct.waitReady();
   // why: only the API takes requests; a worker-only process re-publishes nothing and needs no journal.
   const publisher = opts.roles.api && config.spool.enabled

@@ -35,6 +35,12 @@ export interface SensorLoggerClient {
    * single configured Study code is used.
    */
   respond(event: StudyhookEvent, report: string | Uint8Array, secretCode?: string): Promise<void>;
+  /**
+   * The namespace's Study code when exactly one is configured (`secretCodes`), else undefined: what
+   * a sink falls back to when an event reaches it without `ctx.secrets.secretCode` (a replayed dead
+   * letter or a republished upload, whose code is not kept).
+   */
+  configuredCode(namespace: string): string | undefined;
 }
 
 type Config = Required<SensorLoggerClientConfig>;
@@ -114,6 +120,7 @@ export function createSensorLoggerClient(given: Record<string, unknown>, namespa
       };
     },
     openRecording: (event, ctx) => openRecording(event, ctx.blobs),
+    configuredCode,
     async respond(event, report, secretCode) {
       const { studyId, uploadId } = idsOf(event);
       const headers = {

@@ -88,6 +88,12 @@ export interface RouteSpec<S = Record<string, unknown>, P = any> {
   reply?: (events: readonly { id: string; type: string; data: unknown }[], req: IncomingRequest) => Reply;
   /** Answer CORS (preflight and actual responses) with the namespace's allowed origins. */
   cors?: boolean;
+  /**
+   * For signed routes: what the valid signature covered besides the body (e.g. the signing
+   * timestamp and the signature). The same signed request resent under another event id (a new
+   * X-Event-ID) is then acknowledged but not delivered again, within `dedupTtlSeconds`.
+   */
+  replayKey?: (req: IncomingRequest) => readonly string[] | undefined;
 }
 
 /** A platform adapter: declarative, no I/O of its own. */

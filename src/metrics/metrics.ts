@@ -35,6 +35,7 @@ export function createMetrics() {
     countEvent(type: string): void { events(type, () => ({ type })); },
     publishSeconds: new Histogram({ name: 'studyhook_publish_duration_seconds', help: 'Time to make one request\'s events durable in Redis', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: [registry] }),
     quarantined: new Counter({ name: 'studyhook_events_quarantined_total', help: 'Payloads kept as quarantined because they failed their schema', labelNames: ['platform', 'route'], registers: [registry] }),
+    replays: new Counter({ name: 'studyhook_replays_total', help: 'Signed requests resent under a new event id: acknowledged, not delivered again', labelNames: ['platform'], registers: [registry] }),
     handshakes: new Counter({ name: 'studyhook_handshakes_total', help: 'Handshake requests answered without an event', labelNames: ['platform'], registers: [registry] }),
     deliveries: new Counter({ name: 'studyhook_deliveries_total', help: 'Sink deliveries by sink and outcome (ok, retry, failed)', labelNames: ['sink', 'outcome'], registers: [registry] }),
     queueDepth: new Gauge({ name: 'studyhook_queue_jobs', help: 'Jobs per sink queue and state', labelNames: ['sink', 'state'], registers: [registry],

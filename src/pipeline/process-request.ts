@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { Adapter, IncomingRequest, RouteSpec } from '../adapter/types.js';
 import { StudyhookError } from '../errors.js';
 import { buildEvent, type Envelope } from '../event/build-event.js';
@@ -70,6 +71,11 @@ export async function processRequest(input: PipelineInput, publish: (envelopes: 
   const secretHeaders = secretHeadersOf(input.adapter);
   const { fallbackKey } = input;
   const envelopes = drafts.map((d, i) => buildEvent(fallbackKey && d.id === undefined && d.key === undefined ? { ...d, key: [...fallbackKey, i] } : d, request, input.bodySha256, secretHeaders));
+  const signed = route.replayKey?.(request);
+  if (signed) {
+    const base = hash('sha256', [request.platform, request.namespace, input.bodySha256, ...signed].join('\u001f'));
+    envelopes.forEach((env, i) => { env.replay = `${base}:${i}`; });
+  }
   try {
     await publish(envelopes);
   } catch (err) {

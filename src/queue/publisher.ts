@@ -89,12 +89,27 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     const kept: Envelope[] = [];
     for (const env of envelopes) {
       if (!env.replay) { kept.push(env); continue; }
-      const owner = await (redis as unknown as { studyhookClaim(key: string, id: string, ttl: number): Promise<string> })
-        .studyhookClaim(`${opts.prefix}:replay:${env.replay}`, env.event.id, dedupTtlMs);
-      if (owner === env.event.id) kept.push(env);
-      else opts.onReplay?.(env, owner);
+      const key = `${opts.prefix}:replay:${env.replay}`;
+      const owner = await claim(key, env.event.id);
+      // why: a claim whose event never reached a queue (its publish failed after the claim, and the
+      // sender retried under a new id) is taken over, so a failed first attempt never costs the retry.
+      if (owner === env.event.id || !(await stored(owner))) {
+        if (owner !== env.event.id) await redis.set(key, env.event.id, 'PX', dedupTtlMs);
+        kept.push(env);
+      } else opts.onReplay?.(env, owner);
     }
     return kept;
+  }
+
+  function claim(key: string, id: string): Promise<string> {
+    return (redis as unknown as { studyhookClaim(key: string, id: string, ttl: number): Promise<string> }).studyhookClaim(key, id, dedupTtlMs);
+  }
+
+  /** True when an event id has a job (or a deduplication key) in any sink queue. */
+  async function stored(eventId: string): Promise<boolean> {
+    const jobId = jobIdOf(eventId);
+    for (const r of routes) if (await r.q.queue.getDeduplicationJobId(jobId)) return true;
+    return false;
   }
 
   /**

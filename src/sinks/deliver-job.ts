@@ -18,8 +18,9 @@ export interface JobDeps {
 }
 
 /**
- * Secrets stay in a job only while a sink may still need them: once it is delivered or has become
- * a dead letter they are removed from the job in Redis (the dashboard shows job data, and Redis'
+ * Secrets stay in a job only while a sink may still need them: once it is completed (the worker's
+ * 'completed' event, so that a delivery retried after a lost acknowledgement still has them) or has
+ * become a dead letter they are removed from the job in Redis (the dashboard shows job data, and Redis'
  * AOF keeps what a job holds until its next rewrite). A replayed dead letter then has none:
  * sinks fall back to the namespace's configured secret where there is one.
  */
@@ -50,6 +51,5 @@ export function createProcessor(d: JobDeps): (job: Job<Envelope>) => Promise<voi
     }
     d.metrics.deliveries.inc({ sink: d.sinkName, outcome: 'ok' });
     d.logger.debug({ eventId: event.id, type: event.type, attempt }, 'delivered');
-    await dropSecrets(job);
   };
 }

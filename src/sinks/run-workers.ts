@@ -75,6 +75,7 @@ export async function runWorkers(sinks: readonly LoadedSink[], deps: WorkerDeps)
     });
     worker.on('error', (err) => logger.error({ err }, 'worker error'));
     worker.on('stalled', (jobId) => { logger.warn({ jobId }, 'delivery stalled (its worker died or blocked): taken up again, or a dead letter after workers.maxStalls'); });
+    worker.on('completed', (job) => { void dropSecrets(job); });
     // why: a job failed for stalling too often never reaches our processor; drop its secrets here too.
     worker.on('failed', (job) => { if (job) void job.isFailed().then((dead) => (dead ? dropSecrets(job) : undefined)).catch(() => undefined); });
     const queue = new Queue(queueName, { connection: redisOptions(deps.redisUrl), prefix: deps.prefix });

@@ -33,8 +33,10 @@ export default defineSink<Options, Options>({
     if (!client) throw new PermanentError('the Sensor Logger client is not available (platform disabled?)');
     const { studyId, uploadId } = (event.data ?? {}) as { studyId?: unknown; uploadId?: unknown };
     if (typeof studyId !== 'string' || typeof uploadId !== 'string') throw new PermanentError(`event ${event.id} has no studyId/uploadId`);
-    const secretCode = ctx.secrets['secretCode'];
-    if (!secretCode) throw new PermanentError(`event ${event.id} came without its secretCode`);
+    // why: a code is kept only while a delivery may need it; a replayed dead letter or a republished
+    // upload has none, and then the namespace's configured code (when there is one) stands in.
+    const secretCode = ctx.secrets['secretCode'] ?? client.configuredCode(event.namespace);
+    if (!secretCode) throw new PermanentError(`event ${event.id} came without its secretCode, and its namespace has not exactly one in secretCodes`);
 
     const download = await client.download(studyId, uploadId, secretCode);
     let ref: FileRef;
