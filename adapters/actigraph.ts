@@ -1,5 +1,6 @@
 import { defineAdapter, type Verifier } from '../src/adapter/types.js';
 import type { ActiGraphSettings } from '../src/generated/actigraph-settings.js';
+import { own } from '../src/util/own.js';
 import { basicVerifier, bearerVerifier, hmacVerifier, ipAllowVerifier } from '../src/verify/presets.js';
 import { createActiGraphClient } from './actigraph/client.js';
 import { normaliseActiGraph, parseActiGraphBody } from './actigraph/normalise.js';
@@ -39,7 +40,7 @@ export default defineAdapter<ActiGraphSettings>({
       if (settings.allowIps && !allowIp(req, settings)) return false;
       // why: whether validation carries credentials is not documented; the doc says not to require them (validating_webhooks.md, open question 1).
       if (isValidation(req.headers)) return true;
-      return byAuth[settings.auth](req, settings);
+      return own(byAuth, settings.auth)?.(req, settings) ?? false;
     },
     handshake(req) {
       if (!isValidation(req.headers)) return undefined;

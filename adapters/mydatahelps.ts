@@ -1,5 +1,6 @@
 import { defineAdapter, type IncomingRequest } from '../src/adapter/types.js';
 import type { MyDataHelpsSettings } from '../src/generated/mydatahelps-settings.js';
+import { own } from '../src/util/own.js';
 import { basicVerifier, equalsAny } from '../src/verify/presets.js';
 import { canonicalKeys } from './mydatahelps/canonical-keys.js';
 import { createMyDataHelpsClient } from './mydatahelps/client.js';
@@ -46,7 +47,7 @@ const callback = {
     const study = text(data.ProjectID);
     const subject = surveyResultId ?? text(data.ScheduleID);
     return [{
-      type: TYPES[eventType.toLowerCase()] ?? `mydatahelps.${eventType.toLowerCase()}`,
+      type: own(TYPES, eventType.toLowerCase()) ?? `mydatahelps.${eventType.toLowerCase()}`,
       // why: no delivery id is documented. A survey result is submitted once, so its id is the identity;
       // a schedule can fire again for the same participant with the same body, so it gets a fresh id.
       ...(surveyResultId !== undefined && { key: ['survey-result', surveyResultId] }),

@@ -2,6 +2,7 @@ import type { EventDraft, IncomingRequest } from '../../src/adapter/types.js';
 import { StudyhookError } from '../../src/errors.js';
 import type { ActiGraphUpload } from '../../src/generated/actigraph-upload.js';
 import { validatePayload } from '../../src/schemas.js';
+import { own } from '../../src/util/own.js';
 import { hasBom } from '../../src/verify/presets.js';
 
 type Body = Record<string, unknown>;
@@ -70,7 +71,7 @@ export function normaliseActiGraph(req: IncomingRequest): EventDraft[] {
     if (problems.length > 0) throw new StudyhookError('SH_INVALID_PAYLOAD', undefined, { details: problems });
   }
   const d = describe(event, body);
-  const entity = ENTITIES[event];
+  const entity = own(ENTITIES, event);
   const type = entity ? `actigraph.${entity}.${d.action}` : `actigraph.${token(event, 'unknown')}`;
   const studyid = id(body['studyId'] ?? body['study_id']);
   const participantid = id(body['subjectId'] ?? body['subject_id']);

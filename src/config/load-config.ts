@@ -6,6 +6,7 @@ import { StudyhookError } from '../errors.js';
 import type { EventFilter, SinkConfig, StudyhookConfig } from '../generated/config.js';
 import { type SchemaProblem, validateConfig } from '../schemas.js';
 import { filterProblems } from '../sinks/filter.js';
+import { own, ownRecord } from '../util/own.js';
 import { interpolate } from './interpolate.js';
 
 export type Env = Record<string, string | undefined>;
@@ -102,14 +103,15 @@ function applyEnvOverrides(doc: StudyhookConfig, env: Env, problems: SchemaProbl
 }
 
 function resolvePlatforms(doc: StudyhookConfig, problems: SchemaProblem[]): Record<string, ResolvedPlatform> {
-  const out: Record<string, ResolvedPlatform> = {};
+  // why: no prototype, so that a lookup keyed by a request (`/sensorlogger/constructor`) only ever finds configured names.
+  const out = Object.create(null) as Record<string, ResolvedPlatform>;
   const given = doc.platforms ?? {};
   for (const name of Object.keys(given)) {
     if (!adapters.some((a) => a.platform === name)) problems.push({ path: `/platforms/${name}`, message: `unknown platform (known: ${adapters.map((a) => a.platform).join(', ')})` });
   }
   for (const adapter of adapters) {
-    const p = given[adapter.platform];
-    const namespaces = (p?.namespaces ?? adapter.defaultNamespaces ?? {}) as Record<string, Record<string, unknown>>;
+    const p = own(given, adapter.platform);
+    const namespaces = ownRecord((p?.namespaces ?? adapter.defaultNamespaces ?? {}) as Record<string, Record<string, unknown>>);
     for (const [ns, settings] of Object.entries(namespaces)) {
       if (ns !== '*' && !/^[A-Za-z0-9_-]{1,64}$/.test(ns)) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}`, message: 'namespace names use letters, digits, _ and - (or * for any)' });
       if (adapter.settingsSchema) {

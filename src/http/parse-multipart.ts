@@ -20,8 +20,10 @@ export function parseMultipart(req: IncomingMessage, blobs: BlobStore, limits: M
       reject(new StudyhookError('SH_BAD_BODY', `Bad multipart body: ${(err as Error).message}`));
       return;
     }
-    const fields: Record<string, string> = {};
-    const files: Record<string, FileRef> = {};
+    // why: keyed by the sender's part names: with no prototype, a part named `__proto__` is a field like any other
+    // (an assignment would replace the prototype, and the file would escape the clean-up below).
+    const fields = Object.create(null) as Record<string, string>;
+    const files = Object.create(null) as Record<string, FileRef>;
     const writes: Promise<void>[] = [];
     const open = new Set<NodeJS.ReadableStream & { destroy(err?: Error): void }>();
     let failure: unknown;

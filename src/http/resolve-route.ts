@@ -1,6 +1,7 @@
 import type { Adapter, RouteSpec } from '../adapter/types.js';
 import type { ResolvedPlatform } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
+import { own } from '../util/own.js';
 
 export interface RouteMatch {
   adapter: Adapter;
@@ -21,6 +22,10 @@ function matchRoute(adapter: Adapter, segment: string | undefined): { route: Rou
   return param ? { route: param, params: { [param.path.slice(1)]: segment } } : undefined;
 }
 
+function unknownNamespace(adapter: Adapter, namespace: string): StudyhookError {
+  return new StudyhookError('SH_UNKNOWN_NAMESPACE', `Namespace '${namespace.slice(0, 64)}' is not configured for ${adapter.platform}`);
+}
+
 /**
  * `/<platform>[/<namespace>][/<route>]`. With one segment after the platform, a literal route name
  * wins (`/labvanced/recordTrial` is the default namespace); otherwise it is the namespace.
@@ -29,7 +34,7 @@ export function resolveRoute(path: string, adapters: ReadonlyMap<string, Adapter
   const segments = path.split('/').filter((s) => s.length > 0).map((s) => { try { return decodeURIComponent(s); } catch { return s; } });
   const [platform, a, b, ...rest] = segments;
   const adapter = platform === undefined ? undefined : adapters.get(platform);
-  const conf = platform === undefined ? undefined : platforms[platform];
+  const conf = platform === undefined ? undefined : own(platforms, platform);
   if (!adapter || !conf?.enabled || rest.length > 0) throw new StudyhookError(adapter ? 'SH_NOT_FOUND' : 'SH_UNKNOWN_PLATFORM');
   let namespace = 'default';
   let found: ReturnType<typeof matchRoute>;
@@ -44,7 +49,9 @@ export function resolveRoute(path: string, adapters: ReadonlyMap<string, Adapter
     found = matchRoute(adapter, undefined);
   }
   if (!found) throw new StudyhookError('SH_NOT_FOUND', `No ${adapter.platform} route at ${path}`);
-  const settings = conf.namespaces[namespace] ?? conf.namespaces['*'];
-  if (!settings || !/^[A-Za-z0-9_-]{1,64}$/.test(namespace)) throw new StudyhookError('SH_UNKNOWN_NAMESPACE', `Namespace '${namespace.slice(0, 64)}' is not configured for ${adapter.platform}`);
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(namespace)) throw unknownNamespace(adapter, namespace);
+  // why: own keys only: `/sensorlogger/constructor` must not find Object.prototype.constructor as a namespace's settings.
+  const settings = own(conf.namespaces, namespace) ?? own(conf.namespaces, '*');
+  if (!settings) throw unknownNamespace(adapter, namespace);
   return { adapter, route: found.route, platform: adapter.platform, namespace, routeName: found.route.path.startsWith(':') ? found.route.path : found.route.path, params: found.params, settings };
 }
