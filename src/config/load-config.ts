@@ -2,9 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { adapters } from '../../adapters/index.js';
+import type { Adapter } from '../adapter/types.js';
 import { StudyhookError } from '../errors.js';
 import type { EventFilter, SinkConfig, StudyhookConfig } from '../generated/config.js';
 import { type SchemaProblem, validateConfig } from '../schemas.js';
+import { normaliseOrigin } from '../http/normalise-origin.js';
 import { filterProblems } from '../sinks/filter.js';
 import { own, ownRecord } from '../util/own.js';
 import { interpolate } from './interpolate.js';
@@ -114,13 +116,21 @@ function resolvePlatforms(doc: StudyhookConfig, problems: SchemaProblem[]): Reco
     const namespaces = ownRecord((p?.namespaces ?? adapter.defaultNamespaces ?? {}) as Record<string, Record<string, unknown>>);
     for (const [ns, settings] of Object.entries(namespaces)) {
       if (ns !== '*' && !/^[A-Za-z0-9_-]{1,64}$/.test(ns)) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}`, message: 'namespace names use letters, digits, _ and - (or * for any)' });
-      if (adapter.settingsSchema) {
-        for (const pr of validateConfig(adapter.settingsSchema, settings)) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}${pr.path === '/' ? '' : pr.path}`, message: pr.message });
-      }
+      const invalid = adapter.settingsSchema ? validateConfig(adapter.settingsSchema, settings) : [];
+      for (const pr of invalid) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}${pr.path === '/' ? '' : pr.path}`, message: pr.message });
+      if (invalid.length === 0) problems.push(...originProblems(adapter, settings, `/platforms/${adapter.platform}/namespaces/${ns}`));
     }
     out[adapter.platform] = { enabled: p?.enabled ?? true, namespaces, client: (p?.client ?? {}) as Record<string, unknown> };
   }
   return out;
+}
+
+/** An allowed origin with a path (or none at all) matches no browser: refused at load, with the fix. */
+function originProblems(adapter: Adapter, settings: unknown, path: string): SchemaProblem[] {
+  return (adapter.allowedOrigins?.(settings) ?? []).flatMap((entry) => {
+    const n = normaliseOrigin(entry);
+    return 'problem' in n ? [{ path, message: `allowed origin ${n.problem}` }] : [];
+  });
 }
 
 function resolveSinks(doc: StudyhookConfig, baseDir: string, problems: SchemaProblem[]): ResolvedSink[] {

@@ -11,13 +11,13 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Publisher } from '../queue/publisher.js';
 import { keepQuarantined, redactFields } from '../quarantine/quarantine.js';
 import { validatePayload } from '../schemas.js';
-import { applyCors } from './apply-cors.js';
+import { allowedOrigins, applyCors, missOrigins } from './apply-cors.js';
 import { createClientIp } from './client-ip.js';
 import { isMultipart, parseBody } from './parse-body.js';
 import { parseMultipart } from './parse-multipart.js';
 import { createRateLimiter } from './rate-limit.js';
 import { readBody } from './read-body.js';
-import { resolveRoute, type RouteMatch } from './resolve-route.js';
+import { findRoute, type RouteMatch, type RouteMiss } from './resolve-route.js';
 import { writeError, writeReply, type ErrorContext } from './write-reply.js';
 
 export interface IngestDeps {
@@ -58,10 +58,11 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
   // why: a lab's platforms call the same few paths over and over, and a lookup costs less than
   // resolving. Only matches without path parameters are kept (a parameter may be a secret token),
   // and at most ROUTE_CACHE of them, so that no caller can grow it.
-  function matchPath(path: string): RouteMatch {
+  function matchPath(path: string): RouteMatch | RouteMiss {
     const hit = routes.get(path);
     if (hit) return hit;
-    const m = resolveRoute(path, deps.adapters, config.platforms);
+    const m = findRoute(path, deps.adapters, config.platforms);
+    if ('error' in m) return m;
     if (Object.keys(m.params).length === 0) {
       if (routes.size >= ROUTE_CACHE) routes.clear();
       Object.freeze(m.params);
@@ -72,13 +73,23 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
 
   async function run(req: IncomingMessage, res: ServerResponse, ctx: ErrorContext & { requestId: string }, query: string | undefined): Promise<void> {
     const m = matchPath(ctx.path);
+    if ('error' in m) {
+      // why: on a platform with browser-facing routes, a mistyped URL Path must show as a readable 404, not as a CORS error.
+      if (m.adapter && m.platform && m.adapter.routes.some((r) => r.cors)) {
+        if (req.method === 'OPTIONS') res.setHeader('X-Request-Id', ctx.requestId);
+        const headers = applyCors(req, res, missOrigins(m.adapter, m.platform), ctx.base, false);
+        if (!headers) return; // preflight answered, so that the page gets to read the 404 of its request
+        ctx.base = headers;
+      }
+      throw m.error;
+    }
     ctx.platform = m.platform;
     ctx.route = m.routeName || '/';
     const { route } = m;
     const ip = clientIp(req);
     if (route.cors) {
       if (req.method === 'OPTIONS') res.setHeader('X-Request-Id', ctx.requestId); // why: a preflight is answered inside applyCors
-      const headers = applyCors(req, res, m.adapter, m.settings, ctx.base);
+      const headers = applyCors(req, res, allowedOrigins(m.adapter, m.settings), ctx.base);
       if (!headers) return; // preflight answered
       ctx.base = headers;
       rateLimit(ip); // why: browser-facing routes are open to anyone's script; after CORS so a 429 is readable

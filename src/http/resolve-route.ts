@@ -31,11 +31,23 @@ function unknownNamespace(adapter: Adapter, namespace: string): StudyhookError {
  * wins (`/labvanced/recordTrial` is the default namespace); otherwise it is the namespace.
  */
 export function resolveRoute(path: string, adapters: ReadonlyMap<string, Adapter>, platforms: Record<string, ResolvedPlatform>): RouteMatch {
+  const found = findRoute(path, adapters, platforms);
+  if ('error' in found) throw found.error;
+  return found;
+}
+
+/** Why a path matched nothing, and the platform it named when that platform is served (for CORS on the 404). */
+export interface RouteMiss { error: StudyhookError; adapter?: Adapter; platform?: ResolvedPlatform }
+
+/** resolveRoute, with a miss returned rather than thrown. */
+export function findRoute(path: string, adapters: ReadonlyMap<string, Adapter>, platforms: Record<string, ResolvedPlatform>): RouteMatch | RouteMiss {
   const segments = path.split('/').filter((s) => s.length > 0).map((s) => { try { return decodeURIComponent(s); } catch { return s; } });
   const [platform, a, b, ...rest] = segments;
   const adapter = platform === undefined ? undefined : adapters.get(platform);
   const conf = platform === undefined ? undefined : own(platforms, platform);
-  if (!adapter || !conf?.enabled || rest.length > 0) throw new StudyhookError(adapter ? 'SH_NOT_FOUND' : 'SH_UNKNOWN_PLATFORM');
+  if (!adapter || !conf?.enabled) return { error: new StudyhookError(adapter ? 'SH_NOT_FOUND' : 'SH_UNKNOWN_PLATFORM') };
+  const miss = (error: StudyhookError): RouteMiss => ({ error, adapter, platform: conf });
+  if (rest.length > 0) return miss(new StudyhookError('SH_NOT_FOUND'));
   let namespace = 'default';
   let found: ReturnType<typeof matchRoute>;
   if (b !== undefined) {
@@ -48,10 +60,10 @@ export function resolveRoute(path: string, adapters: ReadonlyMap<string, Adapter
   } else {
     found = matchRoute(adapter, undefined);
   }
-  if (!found) throw new StudyhookError('SH_NOT_FOUND', `No ${adapter.platform} route at ${path}`);
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(namespace)) throw unknownNamespace(adapter, namespace);
+  if (!found) return miss(new StudyhookError('SH_NOT_FOUND', `No ${adapter.platform} route at ${path.slice(0, 200)}`));
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(namespace)) return miss(unknownNamespace(adapter, namespace));
   // why: own keys only: `/sensorlogger/constructor` must not find Object.prototype.constructor as a namespace's settings.
   const settings = own(conf.namespaces, namespace) ?? own(conf.namespaces, '*');
-  if (!settings) throw unknownNamespace(adapter, namespace);
+  if (!settings) return miss(unknownNamespace(adapter, namespace));
   return { adapter, route: found.route, platform: adapter.platform, namespace, routeName: found.route.path.startsWith(':') ? found.route.path : found.route.path, params: found.params, settings };
 }
