@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import proxyaddr from 'proxy-addr';
 import { parse as parseYaml } from 'yaml';
 import { adapters } from '../../adapters/index.js';
 import type { Adapter } from '../adapter/types.js';
@@ -30,7 +31,10 @@ export interface ResolvedPlatform { enabled: boolean; namespaces: Record<string,
 /** The configuration after interpolation, env overrides, defaults and validation. */
 export interface ResolvedConfig {
   server: {
-    port: number; host: string; trustProxy: boolean | number | string; bodyLimitBytes: number; publishTimeoutMs: number;
+    port: number; host: string;
+    /** Addresses, subnets or proxy-addr names of the trusted reverse proxies; empty: forwarding headers are ignored. */
+    trustProxy: readonly string[];
+    bodyLimitBytes: number; publishTimeoutMs: number;
     maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; shutdownTimeoutMs: number;
     rateLimit: { enabled: boolean; perSecond: number; burst: number };
   };
@@ -76,6 +80,7 @@ export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: s
   const doc = interpolate(raw, env, '', problems, secretValues) as StudyhookConfig;
   applyEnvOverrides(doc, env, problems);
   problems.push(...validateConfig('studyhook/config', doc));
+  const trustProxy = resolveTrustProxy(doc.server?.trustProxy, problems);
   const baseDir = absPath ? dirname(absPath) : cwd;
   const platforms = resolvePlatforms(doc, problems);
   const sinks = resolveSinks(doc, baseDir, problems);
@@ -85,7 +90,7 @@ export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: s
   }
   const d = doc as Required<StudyhookConfig> & Pick<ResolvedConfig, 'server' | 'redis' | 'log' | 'spool' | 'workers' | 'admin'>;
   return {
-    server: d.server, redis: d.redis, log: d.log, dedupTtlSeconds: d.dedupTtlSeconds, spool: d.spool, workers: d.workers, admin: d.admin,
+    server: { ...d.server, trustProxy }, redis: d.redis, log: d.log, dedupTtlSeconds: d.dedupTtlSeconds, spool: d.spool, workers: d.workers, admin: d.admin,
     dataDir: resolve(baseDir, d.dataDir), platforms, sinks, path: absPath, secretValues,
   };
 }
@@ -102,6 +107,23 @@ function applyEnvOverrides(doc: StudyhookConfig, env: Env, problems: SchemaProbl
   if (env['REDIS_URL']) doc.redis.url = env['REDIS_URL'];
   if (env['STUDYHOOK_DATA_DIR']) doc.dataDir = env['STUDYHOOK_DATA_DIR'];
   if (env['LOG_LEVEL']) doc.log.level = env['LOG_LEVEL'] as 'info';
+}
+
+/**
+ * `server.trustProxy` as a list of trusted proxy addresses. why: a hop count (or `true`) believes the
+ * X-Forwarded-For of whoever connects, so with the port reachable directly any client could claim an
+ * allow-listed address or a fresh rate-limit bucket (issue #22, item 4); it is refused with the fix.
+ */
+function resolveTrustProxy(value: unknown, problems: SchemaProblem[]): string[] {
+  const path = '/server/trustProxy';
+  if (value === undefined || value === false || value === 0 || value === '') return [];
+  if (value === true || typeof value === 'number') {
+    problems.push({ path, message: `${String(value)} believes X-Forwarded-For from any client that reaches the port directly; list your reverse proxy's address instead, e.g. trustProxy: ["127.0.0.1"] for a proxy on the same host (README, "Running in production")` });
+    return [];
+  }
+  const list = (typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value.map(String) : []).map((v) => v.trim()).filter((v) => v !== '');
+  try { proxyaddr.compile(list); } catch (err) { problems.push({ path, message: `${(err as Error).message} (use addresses, CIDR subnets, or loopback, linklocal, uniquelocal)` }); }
+  return list;
 }
 
 function resolvePlatforms(doc: StudyhookConfig, problems: SchemaProblem[]): Record<string, ResolvedPlatform> {

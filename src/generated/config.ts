@@ -17,9 +17,9 @@ export interface StudyhookConfig {
      */
     host?: string;
     /**
-     * Express `trust proxy` setting: set it when a reverse proxy terminates HTTPS, so client IPs are right.
+     * The reverse proxies whose `X-Forwarded-For` is believed: their addresses or subnets (CIDR), e.g. `["127.0.0.1"]` for a proxy on the same host, or the names `loopback`, `linklocal`, `uniquelocal`. A request from any other address is taken to come from that address, whatever its headers say. Empty (the default): forwarding headers are ignored. `true` or a hop count is refused at start-up, since it believes any client that reaches the port directly (allow-lists, rate limits).
      */
-    trustProxy?: boolean | number | string;
+    trustProxy?: string[] | string | boolean | number;
     /**
      * Default request body limit for routes that do not set their own.
      */
