@@ -37,6 +37,7 @@ export interface ResolvedConfig {
     bodyLimitBytes: number; publishTimeoutMs: number;
     maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; shutdownTimeoutMs: number;
     rateLimit: { enabled: boolean; perSecond: number; burst: number };
+    verifyFailureLimit: { enabled: boolean; perSecond: number; burst: number };
   };
   redis: { url: string; prefix: string };
   spool: { enabled: boolean; maxBytes: number };

@@ -58,6 +58,20 @@ export interface StudyhookConfig {
        */
       burst?: number;
     };
+    /**
+     * Per-client-IP token bucket of failed verifications (401: wrong signature, token, code or address) on every platform route. Each failure takes a token; a client with none left is answered 429 with Retry-After (and the connection closed) before its body is read or any signature computed. A sender whose requests verify takes no tokens, so it is never limited by this, unless it shares its address with one that fails: behind a reverse proxy, list the proxy in `trustProxy`.
+     */
+    verifyFailureLimit?: {
+      enabled?: boolean;
+      /**
+       * Failures per second a client IP may sustain (0.2: one every 5 s).
+       */
+      perSecond?: number;
+      /**
+       * Failures a client IP may have at once before the sustained rate applies.
+       */
+      burst?: number;
+    };
   };
   redis?: {
     /**

@@ -15,7 +15,7 @@ import { allowedOrigins, applyCors, missOrigins } from './apply-cors.js';
 import { createClientIp } from './client-ip.js';
 import { isMultipart, parseBody } from './parse-body.js';
 import { parseMultipart } from './parse-multipart.js';
-import { createRateLimiter } from './rate-limit.js';
+import { createFailureLimiter, createRateLimiter } from './rate-limit.js';
 import { readBody } from './read-body.js';
 import { findRoute, type RouteMatch, type RouteMiss } from './resolve-route.js';
 import { writeError, writeReply, type ErrorContext } from './write-reply.js';
@@ -34,6 +34,8 @@ export const SECRET_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const ROUTE_CACHE = 1000;
+/** A client refused by the failure limit whose declared body is larger than this has its connection closed. */
+const CLOSE_ABOVE_BYTES = 16 * 1024;
 
 function defaultReply(events: readonly { id: string }[]): Reply {
   return { status: 200, body: { ok: true, events: events.map((e) => e.id) } };
@@ -51,6 +53,7 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
   const { config, logger, metrics } = deps;
   const access = accessLogger(logger);
   const rateLimit = createRateLimiter(config.server.rateLimit);
+  const failures = createFailureLimiter(config.server.verifyFailureLimit);
   const clientIp = createClientIp(config.server.trustProxy);
   const secretHeaders = new Map([...deps.adapters.values()].map((a) => [a.platform, new Set([...SECRET_HEADERS, ...(a.secretHeaders ?? [])])]));
   const routes = new Map<string, RouteMatch>();
@@ -98,6 +101,17 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     const method = req.method ?? 'GET';
     if (!methods.includes(method)) throw new StudyhookError('SH_METHOD_NOT_ALLOWED', `${method} is not accepted here (use ${methods.join(', ')})`, { headers: { Allow: methods.join(', ') } });
 
+    const verify = route.verify ?? m.adapter.verify;
+    // why: before the body is read: a client whose requests keep failing verification gets no more of our CPU.
+    // Counted per client and configured namespace, so that a sender failing on one namespace (a stale
+    // secret) is not refused on the others; unlisted namespaces share the `*` count, so names cannot be
+    // invented to get more tries.
+    const failureKey = verify ? `${ip}\u001f${m.platform}\u001f${m.settingsKey}` : '';
+    // why: a 429 leaves the body unread, and node receives and discards it to keep the connection: for a
+    // large or undeclared body (up to ActiGraph's 1 MiB) the connection is dropped instead (below, in the
+    // catch), so that a refusal does not cost more the bigger the body is; a small one keeps its connection.
+    if (verify) failures.check(failureKey, !(Number(req.headers['content-length']) <= CLOSE_ABOVE_BYTES));
+
     const multipart = route.body === 'multipart';
     if (multipart && !isMultipart(req.headers['content-type'])) throw new StudyhookError('SH_UNSUPPORTED_MEDIA_TYPE', 'Expected multipart/form-data');
     const limit = (typeof route.maxBytes === 'function' ? route.maxBytes(m.settings) : route.maxBytes) ?? config.server.bodyLimitBytes;
@@ -107,8 +121,7 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
       headers: req.headers as Record<string, string | undefined>, query: query ? parseQuery(query) as Record<string, string> : {},
       body, ip, requestId: ctx.requestId, receivedAt: new Date(),
     };
-    const verify = route.verify ?? m.adapter.verify;
-    if (verify && !(await verify(incoming, m.settings))) throw new StudyhookError('SH_UNAUTHORIZED');
+    if (verify && !(await verify(incoming, m.settings))) { failures.failed(failureKey); throw new StudyhookError('SH_UNAUTHORIZED'); }
 
     const handshake = route.handshake?.(incoming, m.settings);
     if (handshake) { metrics.handshakes.inc({ platform: m.platform }); logger.info({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace }, 'handshake answered'); writeReply(req, res, handshake, ctx.base, ctx.requestId); return; }
@@ -150,7 +163,12 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     // why: `base` is the shared helmet set, not a per-request copy: writeReply copies it once and adds the request id.
     const ctx: ErrorContext & { requestId: string } = { requestId, path, base: headers };
     run(req, res, ctx, query)
-      .catch((err: unknown) => { writeError(err, req, res, ctx, logger); })
+      .catch((err: unknown) => {
+        // why: `Connection: close` alone would still have node receive the unread body until the client stops
+        // sending; dropping the socket once the reply is out spares that (failure limit, large bodies).
+        if (err instanceof StudyhookError && err.headers['Connection'] === 'close') res.once('finish', () => { req.socket.destroy(); });
+        writeError(err, req, res, ctx, logger);
+      })
       .finally(() => { done(req, res, ctx, start); });
   };
 }

@@ -11,6 +11,8 @@ export interface RouteMatch {
   routeName: string;
   params: Record<string, string>;
   settings: Record<string, unknown>;
+  /** The key of `platforms.<p>.namespaces` whose settings apply: the namespace itself, or `*`. */
+  settingsKey: string;
 }
 
 function matchRoute(adapter: Adapter, segment: string | undefined): { route: RouteSpec; params: Record<string, string> } | undefined {
@@ -63,7 +65,8 @@ export function findRoute(path: string, adapters: ReadonlyMap<string, Adapter>, 
   if (!found) return miss(new StudyhookError('SH_NOT_FOUND', `No ${adapter.platform} route at ${path.slice(0, 200)}`));
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(namespace)) return miss(unknownNamespace(adapter, namespace));
   // why: own keys only: `/sensorlogger/constructor` must not find Object.prototype.constructor as a namespace's settings.
-  const settings = own(conf.namespaces, namespace) ?? own(conf.namespaces, '*');
+  const settingsKey = Object.hasOwn(conf.namespaces, namespace) ? namespace : '*';
+  const settings = own(conf.namespaces, settingsKey);
   if (!settings) return miss(unknownNamespace(adapter, namespace));
-  return { adapter, route: found.route, platform: adapter.platform, namespace, routeName: found.route.path.startsWith(':') ? found.route.path : found.route.path, params: found.params, settings };
+  return { adapter, route: found.route, platform: adapter.platform, namespace, routeName: found.route.path.startsWith(':') ? found.route.path : found.route.path, params: found.params, settings, settingsKey };
 }
