@@ -131,6 +131,11 @@ describe('failure limiter (token bucket of failed verifications)', () => {
     f.check('b');
     now = 2000;
     f.check('a');
+    f.failed('a');
+    assert.throws(() => f.check('a'));
+    f.passed('a'); // one verified request gives every token back
+    f.failed('a');
+    f.check('a');
     const off = createFailureLimiter({ enabled: false, perSecond: 1, burst: 1 });
     for (let i = 0; i < 5; i++) { off.failed('a'); off.check('a'); }
   });

@@ -59,7 +59,7 @@ export interface StudyhookConfig {
       burst?: number;
     };
     /**
-     * Per-client-IP token bucket of failed verifications (401: wrong signature, token, code or address) on every platform route. Each failure takes a token; a client with none left is answered 429 with Retry-After (and the connection closed) before its body is read or any signature computed. A sender whose requests verify takes no tokens, so it is never limited by this, unless it shares its address with one that fails: behind a reverse proxy, list the proxy in `trustProxy`.
+     * Per-client-IP token bucket of failed verifications (401: wrong signature, token, code or address) on every platform route. Each failure takes a token; a client with none left is answered 429 with Retry-After (and the connection closed) before its body is read or any signature computed. A sender whose requests verify takes no tokens, and a verified request gives its address all its tokens back; it is refused only while it shares its address with one that keeps failing (behind a reverse proxy, list the proxy in `trustProxy`).
      */
     verifyFailureLimit?: {
       enabled?: boolean;

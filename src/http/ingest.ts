@@ -121,7 +121,10 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
       headers: req.headers as Record<string, string | undefined>, query: query ? parseQuery(query) as Record<string, string> : {},
       body, ip, requestId: ctx.requestId, receivedAt: new Date(),
     };
-    if (verify && !(await verify(incoming, m.settings))) { failures.failed(failureKey); throw new StudyhookError('SH_UNAUTHORIZED'); }
+    if (verify) {
+      if (!(await verify(incoming, m.settings))) { failures.failed(failureKey); throw new StudyhookError('SH_UNAUTHORIZED'); }
+      failures.passed(failureKey);
+    }
 
     const handshake = route.handshake?.(incoming, m.settings);
     if (handshake) { metrics.handshakes.inc({ platform: m.platform }); logger.info({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace }, 'handshake answered'); writeReply(req, res, handshake, ctx.base, ctx.requestId); return; }

@@ -27,7 +27,7 @@ function createBuckets(opts: RateLimitOptions, now: () => number) {
     const wait = Math.max(1, Math.ceil((1 - tokens) / opts.perSecond));
     return new StudyhookError('SH_RATE_LIMITED', undefined, { headers: { 'Retry-After': String(wait), ...headers } });
   }
-  return { bucket, limited };
+  return { bucket, limited, forget: (key: string) => { buckets.delete(key); } };
 }
 
 /**
@@ -50,6 +50,8 @@ export interface FailureLimiter {
   check(key: string, close?: boolean): void;
   /** Counts one failed verification of `key`. */
   failed(key: string): void;
+  /** A verification of `key` passed: its failures are forgotten. */
+  passed(key: string): void;
 }
 
 /**
@@ -57,16 +59,20 @@ export interface FailureLimiter {
  * none left is answered 429 before its body is read or any signature computed. why: verifying a
  * forged request costs CPU (an HMAC over up to the route's body limit, Prolific's json.dumps
  * re-serialisation), and without a limit anyone could spend it for free (issue #22, item 3). A
- * sender whose requests verify never takes a token, so it is never limited by this.
+ * sender whose requests verify never takes a token, so it is never limited by this; and one request
+ * that verifies gives its key all its tokens back, so a platform's relay that also carries someone
+ * else's failing calls (another Study or workspace pointed at this URL) is refused only until one of
+ * its valid calls gets through again.
  */
 export function createFailureLimiter(opts: RateLimitOptions, now: () => number = Date.now): FailureLimiter {
-  if (!opts.enabled) return { check: () => undefined, failed: () => undefined };
-  const { bucket, limited } = createBuckets(opts, now);
+  if (!opts.enabled) return { check: () => undefined, failed: () => undefined, passed: () => undefined };
+  const { bucket, limited, forget } = createBuckets(opts, now);
   return {
     check(key, close = false) {
       const b = bucket(key);
       if (b.tokens < 1) throw limited(b.tokens, close ? { Connection: 'close' } : {});
     },
     failed(key) { bucket(key).tokens -= 1; },
+    passed: forget,
   };
 }
