@@ -3,6 +3,7 @@ import { StudyhookError } from '../src/errors.js';
 import type { ActiGraphEvent } from '../src/generated/actigraph-event.js';
 import type { ActiGraphSettings } from '../src/generated/actigraph-settings.js';
 import { parseJson } from '../src/http/parse-body.js';
+import { own } from '../src/util/own.js';
 import { basicVerifier, bearerVerifier, hmacVerifier, ipAllowVerifier } from '../src/verify/presets.js';
 import { createActiGraphClient } from './actigraph/client.js';
 import { normaliseActiGraph } from './actigraph/normalise.js';
@@ -34,6 +35,7 @@ export default defineAdapter<ActiGraphSettings>({
   platform: 'actigraph',
   settingsSchema: 'studyhook/actigraph/settings',
   secretHeaders: ['x-actigraph-signature', 'x-actigraph-hook-secret'],
+  retriesRefusedCalls: true,
   routes: [{
     path: '',
     // why: Content-Type varies (with or without charset); the core strips a leading UTF-8 BOM before parsing (actigraph.md, open question 3).
@@ -44,7 +46,7 @@ export default defineAdapter<ActiGraphSettings>({
       const event = eventOf(req.headers);
       // why: whether validation carries credentials is not documented; the doc says not to require them (validating_webhooks.md, open question 1).
       if (event === 'validation') return true;
-      if (!(await byAuth[settings.auth](req, settings))) return false;
+      if (!(await (own(byAuth, settings.auth)?.(req, settings) ?? false))) return false;
       // why: every delivery names its event; without the header there is nothing to dispatch on, so nothing is kept.
       if (!event) throw new StudyhookError('SH_BAD_BODY', 'Missing X-ActiGraph-Event header');
       return true;

@@ -20,6 +20,7 @@ export default defineAdapter<ProlificSettings>({
   platform: 'prolific',
   settingsSchema: 'studyhook/prolific/settings',
   secretHeaders: ['x-prolific-request-signature'],
+  retriesRefusedCalls: true,
   routes: [{
     path: '',
     // why: the Content-Type of deliveries is not documented; parse JSON whatever it says (prolific.md open question 3).

@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util';
 export interface BenchOptions {
   quick: boolean; duration: number; reps: number; connections: number; warmup: number;
   uploadMb: number; soakMinutes: number; scale: { apis: number; workers: number } | undefined; scaleCpu: number | undefined; profile: boolean;
+  /** Adds the forged-request rows (bench/forged.ts). */
+  forged: boolean;
   /** Requests counted per target by `--instructions` (0: not run), after 4000 to warm it up. */
   instructionRequests: number;
   only: string | undefined; redisUrl: string;
@@ -12,7 +14,7 @@ export interface BenchOptions {
 export function readOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
   const { values } = parseArgs({ args: argv, options: {
     quick: { type: 'boolean' }, duration: { type: 'string' }, reps: { type: 'string' }, connections: { type: 'string' },
-    'upload-mb': { type: 'string' }, soak: { type: 'boolean' }, 'soak-minutes': { type: 'string' }, scale: { type: 'string' }, 'scale-cpu': { type: 'string' }, profile: { type: 'boolean' }, instructions: { type: 'boolean' }, only: { type: 'string' },
+    'upload-mb': { type: 'string' }, soak: { type: 'boolean' }, 'soak-minutes': { type: 'string' }, scale: { type: 'string' }, 'scale-cpu': { type: 'string' }, profile: { type: 'boolean' }, forged: { type: 'boolean' }, instructions: { type: 'boolean' }, only: { type: 'string' },
   }, allowPositionals: false });
   const quick = values.quick ?? env['BENCH_QUICK'] === '1';
   const num = (flag: string | undefined, key: string, full: number, short: number): number => Number(flag ?? env[key] ?? (quick ? short : full));
@@ -29,6 +31,7 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv = process.env
     warmup: quick ? 1 : 2,
     uploadMb: num(values['upload-mb'], 'BENCH_UPLOAD_MB', 1024, 64),
     soakMinutes, scale, scaleCpu: Number(values['scale-cpu'] ?? env['BENCH_SCALE_CPU'] ?? 0) || undefined, profile: values.profile ?? env['BENCH_PROFILE'] === '1',
+    forged: values.forged ?? env['BENCH_FORGED'] === '1',
     instructionRequests: (values.instructions ?? env['BENCH_INSTRUCTIONS'] === '1') ? num(undefined, 'BENCH_INSTRUCTIONS_REQUESTS', 3000, 1000) : 0,
     only: values.only ?? env['BENCH_ONLY'],
     redisUrl: env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',

@@ -4,6 +4,7 @@ import os from 'node:os';
 import type { BenchOptions } from './options.js';
 import { instructionLines, type InstructionRow } from './instructions.js';
 import type { Summary } from './profile-summary.js';
+import type { ForgedResult } from './forged.js';
 import type { SoakResult } from './soak.js';
 import { root } from './procs.js';
 import { cliArgs } from './studyhook.js';
@@ -24,6 +25,8 @@ export interface Results {
   scale: Array<{ apis: number; workers: number; rps: number; p99: number; machineBusy: number; cpuUs: number; apiCores?: number | undefined }> | undefined;
   profile: (Summary & { file: string }) | undefined;
   instructions: InstructionRow[] | undefined;
+  /** `--forged`: valid and forged Prolific requests, the failure limit on and off. */
+  forged?: ForgedResult | undefined;
   machine?: Record<string, string>;
 }
 
@@ -78,6 +81,11 @@ export function writeReport(r: Results): string {
     lines.push(`| Upload peak RSS < 150 MB | ${u.studyhook.peakRssMb.toFixed(0)} MB (idle ${u.studyhook.idleRssMb.toFixed(0)} MB) | ${pass(u.studyhook.peakRssMb < 150)} |`);
   } else lines.push('| Upload vs raw stream | no multipart route (Labvanced adapter) yet | not measured |');
   if (r.e2e) lines.push(`| Ingest-to-sink p50 ≤ 10 ms, p99 ≤ 50 ms at half peak | p50 ${r.e2e.p50} ms, p99 ${r.e2e.p99} ms (median of ${r.e2e.reps.length} windows; p99 of each: ${r.e2e.reps.map((x) => x.p99).join(', ')} ms) | ${pass(r.e2e.p50 <= 10 && r.e2e.p99 <= 50)} |`);
+  if (r.forged) {
+    const on = r.forged.ratios.filter((x) => x.limit);
+    const worst = on.reduce((m, x) => Math.max(m, x.ratio), 0);
+    lines.push(`| Forged flood < 2× the CPU of as many valid requests of the same size (default config) | ${on.map((x) => `${x.name.split(' (')[0]} ${x.ratio.toFixed(2)}× (${x.vsSmallValid.toFixed(2)}× a valid 141 B one)`).join(', ')} | ${pass(worst < 2)} |`);
+  }
   lines.push(r.soak ? `| Memory flat over the soak: no growth of the post-GC floor | RSS floor ${r.soak.floorSlopeMbPerMin.toFixed(2)} MB/min (all samples ${r.soak.slopeMbPerMin.toFixed(2)} MB/min), V8 heap floor ${r.soak.heapFloorSlopeMbPerMin.toFixed(2)} MB/min, over ${r.soak.minutes} min | ${pass(r.soak.floorSlopeMbPerMin < 1)} |` : '| Memory flat over a 5-minute soak | run with --soak | not measured |');
   if (u) {
     const row = (name: string, x: UploadResult): string => `| ${name} | ${x.mbPerSec.toFixed(0)} | ${x.reps?.join(', ') ?? ''} | ${x.seconds.toFixed(1)} | ${x.peakRssMb.toFixed(0)} | ${x.idleRssMb.toFixed(0)} | ${ratio(x.mbPerSec, u.raw.mbPerSec)} | ${ratio(x.mbPerSec, u.rawFsync.mbPerSec)} | ${ratio(x.mbPerSec, u.floor.mbPerSec)} |`;
@@ -90,6 +98,13 @@ export function writeReport(r: Results): string {
     lines.push('', '## End-to-end (request received → no-op sink)', '', `At ${e.rate} req/s (half the sustained rate), ${e.reps.length} window${e.reps.length === 1 ? '' : 's'}, median of the windows: p50 ${e.p50} ms, p99 ${e.p99} ms; HTTP p50 ${e.httpP50} ms, p99 ${e.httpP99} ms. All ${e.delivered} deliveries together: p99 ${e.pooledP99} ms.`, '',
       '| Window | deliveries | p50 ms | p99 ms | max ms | HTTP p50 ms | HTTP p99 ms |', '|---:|---:|---:|---:|---:|---:|---:|',
       ...e.reps.map((x, i) => `| ${i + 1} | ${x.delivered} | ${x.p50} | ${x.p99} | ${x.max} | ${x.httpP50} | ${x.httpP99} |`));
+  }
+  if (r.forged) {
+    const f = r.forged;
+    const base = (x: Row): number | undefined => f.rows[x.name.includes('170 KiB') ? 1 : 0]?.cpuUs;
+    lines.push('', '## Forged Prolific requests (`--forged`)', '', 'All load comes from one client (this machine). Valid rows run on an API process of their own (valid senders have their own addresses); forged requests are signed with a key the gateway does not know. With the failure limit on (`server.verifyFailureLimit`, the default), the client\'s first failures are verified and the rest answered 429 before their body is read (a body over 16 KiB: the connection is dropped); with it off, every one is verified (an HMAC over the raw bytes, and the json.dumps form only for bodies up to 16 KiB). "vs valid" is the server CPU per request over the valid row with the same body size. non-2xx is all of a forged row (401 or 429).', '',
+      '| Target | req/s | p99 ms | server CPU µs/req | vs valid | non-2xx | errors | reps (req/s) |', '|---|---:|---:|---:|---:|---:|---:|---|',
+      ...f.rows.map((x) => `| ${x.name} | ${x.rps.toFixed(0)} | ${x.p99} | ${x.cpuUs} | ${ratio(x.cpuUs, base(x))} | ${x.non2xx} | ${x.errors} | ${x.reps.join(', ')} |`));
   }
   if (r.soak) lines.push('', '## Soak', '', `${r.soak.minutes} min at half peak, ${r.soak.samples} RSS samples of the API process: ${r.soak.startMb.toFixed(0)} → ${r.soak.endMb.toFixed(0)} MB after warm-up, trend ${r.soak.slopeMbPerMin.toFixed(2)} MB/min. The lowest RSS of each 30 s window (the floor a leak would raise): ${r.soak.floorsMb.join(', ')} MB, trend ${r.soak.floorSlopeMbPerMin.toFixed(2)} MB/min. The lowest used V8 heap of each 30 s window (from the API's /metrics): ${r.soak.heapFloorsMb.join(', ')} MB, trend ${r.soak.heapFloorSlopeMbPerMin.toFixed(2)} MB/min.`, '', `RSS every 10 s (s: MB): ${r.soak.everyTenSeconds.map(([t, mb]) => `${t}: ${mb}`).join(', ')}`);
   if (r.scale) {

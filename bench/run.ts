@@ -14,6 +14,7 @@ import { load, machineCpu, median, nodeTs, percentile, root, sleep, start, freeP
 import { SUSTAINED, writeReport, type Results, type Row } from './report.js';
 import { scenarios } from './scenarios.js';
 import { soak } from './soak.js';
+import { forged } from './forged.js';
 import { summarise } from './profile-summary.js';
 import { ADMIN_TOKEN, SINK, available, cliArgs, drain, localRedisPid, obliterate, startStudyhook, writeConfig, type Cluster } from './studyhook.js';
 import { cleanUploads, uploads } from './upload-runs.js';
@@ -171,7 +172,7 @@ async function main(): Promise<void> {
   await mkdir(work, { recursive: true });
   redisPid = await localRedisPid(opts.redisUrl);
   const config = await writeConfig(work, opts.redisUrl, prefix);
-  const results: Results = { startedAt: new Date().toISOString(), options: opts, argv: process.argv.slice(2), prefix, rows: [], e2e: undefined, upload: undefined, soak: undefined, scale: undefined, profile: undefined, instructions: undefined, skipped: [] };
+  const results: Results = { startedAt: new Date().toISOString(), options: opts, argv: process.argv.slice(2), prefix, rows: [], e2e: undefined, upload: undefined, soak: undefined, scale: undefined, profile: undefined, instructions: undefined, forged: undefined, skipped: [] };
   try {
     results.rows.push(...await ingestRows(config, results.skipped));
     // why: the whole system on the same cores: the API while its worker delivers everything. Its rate
@@ -184,6 +185,7 @@ async function main(): Promise<void> {
     if (opts.soakMinutes > 0) results.soak = await runSoak(config, peak);
     if (opts.scale) results.scale = await scaleOut(config, opts.scale);
     if (opts.profile) results.profile = await profile(config);
+    if (opts.forged) results.forged = await forged({ config, env, settings: { ...opts, redisPid }, drain: () => drainWith(config), log });
     if (opts.instructionRequests) results.instructions = await instructions(config, results.skipped);
   } finally {
     await deleteKeys(prefix);

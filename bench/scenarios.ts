@@ -72,12 +72,37 @@ export const scenarios: readonly Scenario[] = [
   },
 ];
 
+/**
+ * Prolific requests for `--forged` (bench/forged.ts). `prolific-forged` is the valid scenario's body
+ * signed with a key the gateway does not know; `-170k` ones have a 170 KiB body (the review's attack,
+ * issue #22 item 3; above the json.dumps fallback's 16 KiB), valid (signed over the raw bytes, a new
+ * resource id each) or forged.
+ */
+const forgedBuilders: Record<string, () => BuiltRequest> = {
+  'prolific-forged': () => prolific(JSON.stringify({ event_type: 'study.status.change', resource_id: `study-${next()}`, status: 'AWAITING REVIEW', timestamp: new Date().toISOString() }), 'not-the-secret'),
+  'prolific-170k': () => prolific(largeBody(`study-${next()}`), SECRETS.prolific),
+  'prolific-forged-170k': () => prolific(largeBody('study-forged'), 'not-the-secret'),
+};
+let filler: string | undefined;
+
+function largeBody(resourceId: string): string {
+  filler ??= JSON.stringify(Array.from({ length: 1700 }, (_, i) => ({ i, note: 'x'.repeat(80) })));
+  return `{"event_type":"study.status.change","resource_id":${JSON.stringify(resourceId)},"status":"ACTIVE","metadata":{"filler":${filler}}}`;
+}
+
+function prolific(body: string, key: string): BuiltRequest {
+  const ts = String(Math.floor(Date.now() / 1000));
+  return { method: 'POST', path: `/prolific/${NAMESPACE}`, body, headers: { ...json, 'x-prolific-request-timestamp': ts, 'x-prolific-request-signature': b64hmac(key, ts + body) } };
+}
+
 /** The multipart upload route (Labvanced `/file_upload`), if that adapter exists. */
 export const uploadRoute = { platform: 'labvanced', path: `/labvanced/${NAMESPACE}/file_upload`, field: 'myFile' };
 
 /** Builders by key, for the load-generator child (skeletons get the Sensor Logger body). */
 export function builderFor(key: string): () => BuiltRequest {
   if (key === 'skeleton') return () => ({ method: 'POST', path: `/sensorlogger/${NAMESPACE}`, headers: json, body: sensorLoggerBody() });
+  const forged = forgedBuilders[key];
+  if (forged) return forged;
   const s = scenarios.find((x) => x.platform === key);
   if (!s) throw new Error(`no scenario '${key}'`);
   return s.build;

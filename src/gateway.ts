@@ -87,7 +87,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const byPlatform = new Map<string, Adapter>(adapters.map((a) => [a.platform, a]));
   // why: without an admin token the dashboard is not built at all (no queues opened for it).
   // why: imported only then, so an API without a dashboard does not load Bull Board (about 5 MB resident).
-  const dashboard = opts.roles.api && config.admin.token ? (await import('./http/dashboard.js')).createDashboard(config, requireAdmin(config.admin.token), opts.roles.worker ? undefined : metrics) : undefined;
+  const dashboard = opts.roles.api && config.admin.token ? (await import('./http/dashboard.js')).createDashboard(config, requireAdmin(config.admin.token, logger), opts.roles.worker ? undefined : metrics) : undefined;
   const app = opts.roles.api ? createApp({ adapters: byPlatform, config, publisher, blobs, logger, metrics }, dashboard ? { dashboard: dashboard.router } : {}) : undefined;
   let workers: RunningWorkers | undefined;
   if (opts.roles.worker) {

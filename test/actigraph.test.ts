@@ -238,8 +238,8 @@ describe('client address behind a reverse proxy (server.trustProxy)', () => {
   };
   const platforms = { actigraph: { namespaces: { vendor: { auth: 'none', allowIps: ['13.82.60.74'] } } } };
 
-  it('takes the address from X-Forwarded-For when one proxy hop is trusted, as express would', async () => {
-    const t = await startGateway({ server: { trustProxy: 1 }, platforms, sinks: [{ name: 'rec', module: recordingSink, options: { file: '/dev/null' } }] });
+  it('takes the address from X-Forwarded-For when the proxy (here loopback) is trusted, as express would', async () => {
+    const t = await startGateway({ server: { trustProxy: ['loopback'] }, platforms, sinks: [{ name: 'rec', module: recordingSink, options: { file: '/dev/null' } }] });
     try {
       await post(t, '13.82.60.74').expect(200);
       await post(t, '203.0.113.9').expect(401);

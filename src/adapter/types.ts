@@ -103,6 +103,13 @@ export interface Adapter<S = any> {
   settingsSchema?: string;
   /** Namespaces served when the config says nothing about this platform. */
   defaultNamespaces?: Record<string, S>;
+  /**
+   * The platform calls again after an error reply (Prolific for 24 h, ActiGraph a day later). Only
+   * then does `server.verifyFailureLimit` refuse a client that keeps failing verification with 429
+   * before its signature is computed: for a platform that never retries, a valid call sharing its
+   * address with a failing one would be lost.
+   */
+  retriesRefusedCalls?: boolean;
   /** Default verifier of every route (none when absent). */
   verify?: Verifier<S>;
   /** Origins allowed for CORS routes, from a namespace's settings. */

@@ -1,9 +1,12 @@
+import { own } from '../util/own.js';
+
 /** Replaces `${VAR}` (and `${VAR:-default}`) in every string of a parsed config; `$${` escapes. */
 export function interpolate(value: unknown, env: Record<string, string | undefined>, path: string, problems: { path: string; message: string }[], secrets: Set<string>): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (match, name: string, fallback: string | undefined) => {
       if (match.startsWith('$$')) return match.slice(1);
-      const found = env[name];
+      // why: own keys only: `${constructor}` or `${__proto__}` must be "not set", not a member of Object.prototype.
+      const found = own(env, name);
       if (found !== undefined && found !== '') { secrets.add(found); return found; }
       if (fallback !== undefined) return fallback;
       problems.push({ path, message: `environment variable ${name} is not set` });

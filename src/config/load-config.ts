@@ -1,11 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import proxyaddr from 'proxy-addr';
 import { parse as parseYaml } from 'yaml';
 import { adapters } from '../../adapters/index.js';
+import type { Adapter } from '../adapter/types.js';
 import { StudyhookError } from '../errors.js';
 import type { EventFilter, SinkConfig, StudyhookConfig } from '../generated/config.js';
 import { type SchemaProblem, validateConfig } from '../schemas.js';
+import { normaliseOrigin } from '../http/normalise-origin.js';
 import { filterProblems } from '../sinks/filter.js';
+import { own, ownRecord } from '../util/own.js';
 import { interpolate } from './interpolate.js';
 
 export type Env = Record<string, string | undefined>;
@@ -27,9 +31,13 @@ export interface ResolvedPlatform { enabled: boolean; namespaces: Record<string,
 /** The configuration after interpolation, env overrides, defaults and validation. */
 export interface ResolvedConfig {
   server: {
-    port: number; host: string; trustProxy: boolean | number | string; bodyLimitBytes: number; publishTimeoutMs: number;
+    port: number; host: string;
+    /** Addresses, subnets or proxy-addr names of the trusted reverse proxies; empty: forwarding headers are ignored. */
+    trustProxy: readonly string[];
+    bodyLimitBytes: number; publishTimeoutMs: number;
     maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; uploadStallTimeoutMs: number; shutdownTimeoutMs: number; maxQueuedDataBytes: number;
     rateLimit: { enabled: boolean; perSecond: number; burst: number };
+    verifyFailureLimit: { enabled: boolean; perSecond: number; burst: number };
     parseLimits: { maxDepth: number; maxValues: number };
   };
   redis: { url: string; prefix: string; deploymentId?: string };
@@ -76,6 +84,7 @@ export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: s
   const doc = interpolate(raw, env, '', problems, secretValues) as StudyhookConfig;
   applyEnvOverrides(doc, env, problems);
   problems.push(...validateConfig('studyhook/config', doc));
+  const trustProxy = resolveTrustProxy(doc.server?.trustProxy, problems);
   const baseDir = absPath ? dirname(absPath) : cwd;
   const platforms = resolvePlatforms(doc, problems);
   const sinks = resolveSinks(doc, baseDir, problems);
@@ -85,7 +94,7 @@ export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: s
   }
   const d = doc as Required<StudyhookConfig> & Pick<ResolvedConfig, 'server' | 'redis' | 'log' | 'spool' | 'workers' | 'admin'>;
   return {
-    server: d.server, redis: d.redis, log: d.log, dedupTtlSeconds: d.dedupTtlSeconds, spool: d.spool, workers: d.workers, admin: d.admin,
+    server: { ...d.server, trustProxy }, redis: d.redis, log: d.log, dedupTtlSeconds: d.dedupTtlSeconds, spool: d.spool, workers: d.workers, admin: d.admin,
     dataDir: resolve(baseDir, d.dataDir), fileMode: parseInt(d.fileMode, 8), platforms, sinks, path: absPath, secretValues,
   };
 }
@@ -104,24 +113,50 @@ function applyEnvOverrides(doc: StudyhookConfig, env: Env, problems: SchemaProbl
   if (env['LOG_LEVEL']) doc.log.level = env['LOG_LEVEL'] as 'info';
 }
 
+/**
+ * `server.trustProxy` as a list of trusted proxy addresses. why: a hop count (or `true`) believes the
+ * X-Forwarded-For of whoever connects, so with the port reachable directly any client could claim an
+ * allow-listed address or a fresh rate-limit bucket (issue #22, item 4); it is refused with the fix.
+ */
+function resolveTrustProxy(value: unknown, problems: SchemaProblem[]): string[] {
+  const path = '/server/trustProxy';
+  if (value === undefined || value === false || value === 0 || value === '') return [];
+  if (value === true || typeof value === 'number') {
+    problems.push({ path, message: `${String(value)} believes X-Forwarded-For from any client that reaches the port directly; list your reverse proxy's address instead, e.g. trustProxy: ["127.0.0.1"] for a proxy on the same host (README, "Running in production")` });
+    return [];
+  }
+  const list = (typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value.map(String) : []).map((v) => v.trim()).filter((v) => v !== '');
+  try { proxyaddr.compile(list); } catch (err) { problems.push({ path, message: `${(err as Error).message} (use addresses, CIDR subnets, or loopback, linklocal, uniquelocal)` }); }
+  return list;
+}
+
 function resolvePlatforms(doc: StudyhookConfig, problems: SchemaProblem[]): Record<string, ResolvedPlatform> {
-  const out: Record<string, ResolvedPlatform> = {};
+  // why: no prototype, so that a lookup keyed by a request (`/sensorlogger/constructor`) only ever finds configured names.
+  const out = Object.create(null) as Record<string, ResolvedPlatform>;
   const given = doc.platforms ?? {};
   for (const name of Object.keys(given)) {
     if (!adapters.some((a) => a.platform === name)) problems.push({ path: `/platforms/${name}`, message: `unknown platform (known: ${adapters.map((a) => a.platform).join(', ')})` });
   }
   for (const adapter of adapters) {
-    const p = given[adapter.platform];
-    const namespaces = (p?.namespaces ?? adapter.defaultNamespaces ?? {}) as Record<string, Record<string, unknown>>;
+    const p = own(given, adapter.platform);
+    const namespaces = ownRecord((p?.namespaces ?? adapter.defaultNamespaces ?? {}) as Record<string, Record<string, unknown>>);
     for (const [ns, settings] of Object.entries(namespaces)) {
       if (ns !== '*' && !/^[A-Za-z0-9_-]{1,64}$/.test(ns)) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}`, message: 'namespace names use letters, digits, _ and - (or * for any)' });
-      if (adapter.settingsSchema) {
-        for (const pr of validateConfig(adapter.settingsSchema, settings)) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}${pr.path === '/' ? '' : pr.path}`, message: pr.message });
-      }
+      const invalid = adapter.settingsSchema ? validateConfig(adapter.settingsSchema, settings) : [];
+      for (const pr of invalid) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}${pr.path === '/' ? '' : pr.path}`, message: pr.message });
+      if (invalid.length === 0) problems.push(...originProblems(adapter, settings, `/platforms/${adapter.platform}/namespaces/${ns}`));
     }
     out[adapter.platform] = { enabled: p?.enabled ?? true, namespaces, client: (p?.client ?? {}) as Record<string, unknown> };
   }
   return out;
+}
+
+/** An allowed origin with a path (or none at all) matches no browser: refused at load, with the fix. */
+function originProblems(adapter: Adapter, settings: unknown, path: string): SchemaProblem[] {
+  return (adapter.allowedOrigins?.(settings) ?? []).flatMap((entry) => {
+    const n = normaliseOrigin(entry);
+    return 'problem' in n ? [{ path, message: `allowed origin ${n.problem}` }] : [];
+  });
 }
 
 function resolveSinks(doc: StudyhookConfig, baseDir: string, problems: SchemaProblem[]): ResolvedSink[] {

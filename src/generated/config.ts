@@ -17,9 +17,9 @@ export interface StudyhookConfig {
      */
     host?: string;
     /**
-     * Express `trust proxy` setting: set it when a reverse proxy terminates HTTPS, so client IPs are right.
+     * The reverse proxies whose `X-Forwarded-For` is believed: their addresses or subnets (CIDR), e.g. `["127.0.0.1"]` for a proxy on the same host, or the names `loopback`, `linklocal`, `uniquelocal`. A request from any other address is taken to come from that address, whatever its headers say. Empty (the default): forwarding headers are ignored. `true` or a hop count is refused at start-up, since it believes any client that reaches the port directly (allow-lists, rate limits).
      */
-    trustProxy?: boolean | number | string;
+    trustProxy?: string[] | string | boolean | number;
     /**
      * Default request body limit for routes that do not set their own.
      */
@@ -78,6 +78,20 @@ export interface StudyhookConfig {
        * Most values in one body: for JSON, objects, arrays and their members or elements; for a form, its fields.
        */
       maxValues?: number;
+    };
+    /**
+     * Per-client-IP token bucket of failed verifications (401: wrong signature, token, code or address) on the routes of platforms that retry a refused call (Prolific, ActiGraph): for one that never retries, a valid call sharing an address with a failing one would be lost. Each failure takes a token; a client with none left is answered 429 with Retry-After (and the connection closed) before its body is read or any signature computed. A sender whose requests verify takes no tokens, and a verified request gives its address all its tokens back; it is refused only while it shares its address with one that keeps failing (behind a reverse proxy, list the proxy in `trustProxy`).
+     */
+    verifyFailureLimit?: {
+      enabled?: boolean;
+      /**
+       * Failures per second a client IP may sustain (0.2: one every 5 s).
+       */
+      perSecond?: number;
+      /**
+       * Failures a client IP may have at once before the sustained rate applies.
+       */
+      burst?: number;
     };
   };
   redis?: {

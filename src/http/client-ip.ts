@@ -2,15 +2,14 @@ import type { IncomingMessage } from 'node:http';
 import proxyaddr from 'proxy-addr';
 
 /**
- * The client's address under the `server.trustProxy` setting, with express's meaning of that
- * setting (true, a hop count, or a comma-separated list of trusted addresses or subnets), so that
- * the platform routes, which do not run through express, see the same address as the ops routes.
+ * The client's address: the socket's, or, when the socket is one of the trusted proxies
+ * (`server.trustProxy`: addresses, subnets, or proxy-addr's names), the last address in
+ * X-Forwarded-For not itself a trusted proxy. Same rule as express's `trust proxy` with that list,
+ * so the platform routes (which skip express) and the ops routes see the same address.
  */
-export function createClientIp(trust: boolean | number | string): (req: IncomingMessage) => string {
-  const fn: (addr: string, i: number) => boolean = trust === true ? () => true
-    : typeof trust === 'number' ? (_a, i) => i < trust
-      : proxyaddr.compile(typeof trust === 'string' ? trust.split(',').map((v) => v.trim()) : []);
-  // why: with nothing trusted, proxy-addr would only return the socket address; skip its header parsing.
-  if (trust === false || trust === 0 || trust === '') return (req) => req.socket.remoteAddress ?? '';
-  return (req) => proxyaddr(req, fn);
+export function createClientIp(trust: readonly string[]): (req: IncomingMessage) => string {
+  // why: with nothing trusted, forwarding headers are not even parsed: a direct client cannot choose its address.
+  if (trust.length === 0) return (req) => req.socket.remoteAddress ?? '';
+  const trusted = proxyaddr.compile([...trust]);
+  return (req) => proxyaddr(req, trusted);
 }

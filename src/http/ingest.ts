@@ -12,13 +12,13 @@ import type { Publisher } from '../queue/publisher.js';
 import { processRequest, secretHeadersOf } from '../pipeline/process-request.js';
 import { publishStep } from '../pipeline/publish-step.js';
 import { keepQuarantined } from '../quarantine/quarantine.js';
-import { applyCors } from './apply-cors.js';
+import { allowedOrigins, applyCors, missOrigins } from './apply-cors.js';
 import { createClientIp } from './client-ip.js';
 import { isMultipart } from './parse-body.js';
 import { parseMultipart, UPLOAD_FIELDS } from './parse-multipart.js';
-import { createRateLimiter } from './rate-limit.js';
+import { createFailureLimiter, createRateLimiter } from './rate-limit.js';
 import { readBody } from './read-body.js';
-import { resolveRoute, type RouteMatch } from './resolve-route.js';
+import { findRoute, type RouteMatch, type RouteMiss } from './resolve-route.js';
 import { writeError, writeReply, type ErrorContext } from './write-reply.js';
 
 export interface IngestDeps {
@@ -34,6 +34,8 @@ export { SECRET_HEADERS } from '../pipeline/process-request.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const ROUTE_CACHE = 1000;
+/** A client refused by the failure limit whose declared body is larger than this has its connection closed. */
+const CLOSE_ABOVE_BYTES = 16 * 1024;
 
 /** `unreferenced`: files written for this request that no event or quarantine record refers to yet (removed if it fails). */
 type IngestContext = ErrorContext & { requestId: string; unreferenced?: readonly FileRef[] | undefined };
@@ -54,16 +56,18 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
   const { config, logger, metrics } = deps;
   const access = accessLogger(logger);
   const rateLimit = createRateLimiter(config.server.rateLimit);
+  const failures = createFailureLimiter(config.server.verifyFailureLimit);
   const clientIp = createClientIp(config.server.trustProxy);
   const routes = new Map<string, RouteMatch>();
 
   // why: a lab's platforms call the same few paths over and over, and a lookup costs less than
   // resolving. Only matches without path parameters are kept (a parameter may be a secret token),
   // and at most ROUTE_CACHE of them, so that no caller can grow it.
-  function matchPath(path: string): RouteMatch {
+  function matchPath(path: string): RouteMatch | RouteMiss {
     const hit = routes.get(path);
     if (hit) return hit;
-    const m = resolveRoute(path, deps.adapters, config.platforms);
+    const m = findRoute(path, deps.adapters, config.platforms);
+    if ('error' in m) return m;
     if (Object.keys(m.params).length === 0) {
       if (routes.size >= ROUTE_CACHE) routes.clear();
       Object.freeze(m.params);
@@ -74,13 +78,23 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
 
   async function run(req: IncomingMessage, res: ServerResponse, ctx: IngestContext, query: string | undefined): Promise<void> {
     const m = matchPath(ctx.path);
+    if ('error' in m) {
+      // why: on a platform with browser-facing routes, a mistyped URL Path must show as a readable 404, not as a CORS error.
+      if (m.adapter && m.platform && m.adapter.routes.some((r) => r.cors)) {
+        if (req.method === 'OPTIONS') res.setHeader('X-Request-Id', ctx.requestId);
+        const headers = applyCors(req, res, missOrigins(m.adapter, m.platform), ctx.base, false);
+        if (!headers) return; // preflight answered, so that the page gets to read the 404 of its request
+        ctx.base = headers;
+      }
+      throw m.error;
+    }
     ctx.platform = m.platform;
     ctx.route = m.routeName || '/';
     const { route } = m;
     const ip = clientIp(req);
     if (route.cors) {
       if (req.method === 'OPTIONS') res.setHeader('X-Request-Id', ctx.requestId); // why: a preflight is answered inside applyCors
-      const headers = applyCors(req, res, m.adapter, m.settings, ctx.base);
+      const headers = applyCors(req, res, allowedOrigins(m.adapter, m.settings), ctx.base);
       if (!headers) return; // preflight answered
       ctx.base = headers;
       rateLimit(ip); // why: browser-facing routes are open to anyone's script; after CORS so a 429 is readable
@@ -88,6 +102,20 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     const methods = route.methods ?? ['POST'];
     const method = req.method ?? 'GET';
     if (!methods.includes(method)) throw new StudyhookError('SH_METHOD_NOT_ALLOWED', `${method} is not accepted here (use ${methods.join(', ')})`, { headers: { Allow: methods.join(', ') } });
+
+    const verify = route.verify ?? m.adapter.verify;
+    // why: before the body is read: a client whose requests keep failing verification gets no more of our CPU.
+    // Counted per client and configured namespace, so that a sender failing on one namespace (a stale
+    // secret) is not refused on the others; unlisted namespaces share the `*` count, so names cannot be
+    // invented to get more tries.
+    // Only on platforms that retry a refused call: for one that never retries (Sensor Logger, MyDataHelps)
+    // a 429 to a valid call sharing its address with a failing sender would lose it, and their checks are cheap.
+    const limited = verify !== undefined && m.adapter.retriesRefusedCalls === true;
+    const failureKey = limited ? `${ip}\u001f${m.platform}\u001f${m.settingsKey}` : '';
+    // why: a 429 leaves the body unread, and node receives and discards it to keep the connection: for a
+    // large or undeclared body (up to ActiGraph's 1 MiB) the connection is dropped instead (below, in the
+    // catch), so that a refusal does not cost more the bigger the body is; a small one keeps its connection.
+    if (limited) failures.check(failureKey, !(Number(req.headers['content-length']) <= CLOSE_ABOVE_BYTES));
 
     const multipart = route.body === 'multipart';
     if (multipart && !isMultipart(req.headers['content-type'])) throw new StudyhookError('SH_UNSUPPORTED_MEDIA_TYPE', 'Expected multipart/form-data');
@@ -98,8 +126,10 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
       headers: req.headers as Record<string, string | undefined>, query: query ? parseQuery(query) as Record<string, string> : {},
       body, ip, requestId: ctx.requestId, receivedAt: new Date(),
     };
-    const verify = route.verify ?? m.adapter.verify;
-    if (verify && !(await verify(incoming, m.settings))) throw new StudyhookError('SH_UNAUTHORIZED');
+    if (verify) {
+      if (!(await verify(incoming, m.settings))) { if (limited) failures.failed(failureKey); throw new StudyhookError('SH_UNAUTHORIZED'); }
+      if (limited) failures.passed(failureKey);
+    }
 
     const handshake = route.handshake?.(incoming, m.settings);
     if (handshake) { metrics.handshakes.inc({ platform: m.platform }); logger.info({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace }, 'handshake answered'); writeReply(req, res, handshake, ctx.base, ctx.requestId); return; }
@@ -147,6 +177,9 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     const ctx: IngestContext = { requestId, path, base: headers };
     run(req, res, ctx, query)
       .catch(async (err: unknown) => {
+        // why: `Connection: close` alone would still have node receive the unread body until the client stops
+        // sending; dropping the socket once the reply is out spares that (failure limit, large bodies).
+        if (err instanceof StudyhookError && err.headers['Connection'] === 'close') res.once('finish', () => { req.socket.destroy(); });
         // why: before the reply, so a request answered with an error has left nothing behind.
         if (ctx.unreferenced) await removeBlobs(deps.blobs, ctx.unreferenced, logger);
         writeError(err, req, res, ctx, logger);

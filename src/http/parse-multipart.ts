@@ -56,6 +56,8 @@ export function parseMultipart(req: IncomingMessage, blobs: BlobStore, limits: M
       reject(new StudyhookError('SH_BAD_BODY', `Bad multipart body: ${(err as Error).message}`));
       return;
     }
+    // why: keyed by the sender's part names: with no prototype, a part named `__proto__` is a field like any other
+    // (an assignment would replace the prototype, and the file would escape the clean-up below).
     const fields = Object.create(null) as Record<string, string>;
     const files = Object.create(null) as Record<string, FileRef>;
     const stored: FileRef[] = [];

@@ -1,6 +1,7 @@
 import type { Adapter, RouteSpec } from '../adapter/types.js';
 import type { ResolvedPlatform } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
+import { own } from '../util/own.js';
 
 export interface RouteMatch {
   adapter: Adapter;
@@ -10,6 +11,8 @@ export interface RouteMatch {
   routeName: string;
   params: Record<string, string>;
   settings: Record<string, unknown>;
+  /** The key of `platforms.<p>.namespaces` whose settings apply: the namespace itself, or `*`. */
+  settingsKey: string;
 }
 
 function matchRoute(adapter: Adapter, segment: string | undefined): { route: RouteSpec; params: Record<string, string> } | undefined {
@@ -21,16 +24,32 @@ function matchRoute(adapter: Adapter, segment: string | undefined): { route: Rou
   return param ? { route: param, params: { [param.path.slice(1)]: segment } } : undefined;
 }
 
+function unknownNamespace(adapter: Adapter, namespace: string): StudyhookError {
+  return new StudyhookError('SH_UNKNOWN_NAMESPACE', `Namespace '${namespace.slice(0, 64)}' is not configured for ${adapter.platform}`);
+}
+
 /**
  * `/<platform>[/<namespace>][/<route>]`. With one segment after the platform, a literal route name
  * wins (`/labvanced/recordTrial` is the default namespace); otherwise it is the namespace.
  */
 export function resolveRoute(path: string, adapters: ReadonlyMap<string, Adapter>, platforms: Record<string, ResolvedPlatform>): RouteMatch {
+  const found = findRoute(path, adapters, platforms);
+  if ('error' in found) throw found.error;
+  return found;
+}
+
+/** Why a path matched nothing, and the platform it named when that platform is served (for CORS on the 404). */
+export interface RouteMiss { error: StudyhookError; adapter?: Adapter; platform?: ResolvedPlatform }
+
+/** resolveRoute, with a miss returned rather than thrown. */
+export function findRoute(path: string, adapters: ReadonlyMap<string, Adapter>, platforms: Record<string, ResolvedPlatform>): RouteMatch | RouteMiss {
   const segments = path.split('/').filter((s) => s.length > 0).map((s) => { try { return decodeURIComponent(s); } catch { return s; } });
   const [platform, a, b, ...rest] = segments;
   const adapter = platform === undefined ? undefined : adapters.get(platform);
-  const conf = platform === undefined ? undefined : platforms[platform];
-  if (!adapter || !conf?.enabled || rest.length > 0) throw new StudyhookError(adapter ? 'SH_NOT_FOUND' : 'SH_UNKNOWN_PLATFORM');
+  const conf = platform === undefined ? undefined : own(platforms, platform);
+  if (!adapter || !conf?.enabled) return { error: new StudyhookError(adapter ? 'SH_NOT_FOUND' : 'SH_UNKNOWN_PLATFORM') };
+  const miss = (error: StudyhookError): RouteMiss => ({ error, adapter, platform: conf });
+  if (rest.length > 0) return miss(new StudyhookError('SH_NOT_FOUND'));
   let namespace = 'default';
   let found: ReturnType<typeof matchRoute>;
   if (b !== undefined) {
@@ -43,8 +62,11 @@ export function resolveRoute(path: string, adapters: ReadonlyMap<string, Adapter
   } else {
     found = matchRoute(adapter, undefined);
   }
-  if (!found) throw new StudyhookError('SH_NOT_FOUND', `No ${adapter.platform} route at ${path}`);
-  const settings = conf.namespaces[namespace] ?? conf.namespaces['*'];
-  if (!settings || !/^[A-Za-z0-9_-]{1,64}$/.test(namespace)) throw new StudyhookError('SH_UNKNOWN_NAMESPACE', `Namespace '${namespace.slice(0, 64)}' is not configured for ${adapter.platform}`);
-  return { adapter, route: found.route, platform: adapter.platform, namespace, routeName: found.route.path.startsWith(':') ? found.route.path : found.route.path, params: found.params, settings };
+  if (!found) return miss(new StudyhookError('SH_NOT_FOUND', `No ${adapter.platform} route at ${path.slice(0, 200)}`));
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(namespace)) return miss(unknownNamespace(adapter, namespace));
+  // why: own keys only: `/sensorlogger/constructor` must not find Object.prototype.constructor as a namespace's settings.
+  const settingsKey = Object.hasOwn(conf.namespaces, namespace) ? namespace : '*';
+  const settings = own(conf.namespaces, settingsKey);
+  if (!settings) return miss(unknownNamespace(adapter, namespace));
+  return { adapter, route: found.route, platform: adapter.platform, namespace, routeName: found.route.path.startsWith(':') ? found.route.path : found.route.path, params: found.params, settings, settingsKey };
 }

@@ -1,3 +1,5 @@
+import { ownField } from '../util/own.js';
+
 /** One parsed `where` condition of a sink filter. */
 export type Condition =
   | { path: string[]; op: '==' | '!='; value: unknown }
@@ -29,9 +31,10 @@ export function parseCondition(text: string): Condition {
   throw new Error(`cannot read condition '${text}' (use: path == "value", path != "value", path in ["a", "b"], path exists, path not exists)`);
 }
 
+// why: own properties only, so `data.constructor exists` is about the event's data, never Object.prototype's.
 function lookup(target: unknown, path: readonly string[]): unknown {
   let v = target;
-  for (const key of path) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+  for (const key of path) v = ownField(v, key);
   return v;
 }
 

@@ -1,4 +1,5 @@
 import type { StudyhookEvent } from '../../generated/event.js';
+import { ownField } from '../../util/own.js';
 import { defineSink } from '../types.js';
 import { postJson } from './post-json.js';
 
@@ -9,7 +10,8 @@ interface Options { url: string; format: Format; template: string; timeoutMs: nu
 export function renderTemplate(template: string, event: StudyhookEvent): string {
   return template.replace(/\{\{\s*([\w.-]+)\s*\}\}/g, (_m, path: string) => {
     let v: unknown = event;
-    for (const key of path.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+    // why: own properties only: `{{constructor}}` is a missing value, not Object's source text.
+    for (const key of path.split('.')) v = ownField(v, key);
     if (v === undefined || v === null) return '';
     return typeof v === 'object' ? JSON.stringify(v) : String(v);
   });
