@@ -140,12 +140,16 @@ describe('prototype names over real HTTP, every platform (namespaces listed: onl
   });
 
   it('keeps multipart fields named like prototype members (Labvanced /file_upload), `__proto__` included', async () => {
-    let req = request(app()).post('/labvanced/locked/file_upload').set('Origin', ORIGIN).field('expSessionNr', '77').field('newFileName', 'a.txt');
-    for (const n of PROTO_NAMES) req = req.field(n, `v-${n}`);
-    const res = await req.attach('myFile', Buffer.from('hello'), 'a.txt');
-    assert.equal(res.status, 200, res.text);
-    const data = (await eventOf(res.body.file_guid)).data as Record<string, unknown>;
-    for (const n of PROTO_NAMES) assert.equal(Object.hasOwn(data, n) ? data[n] : undefined, `v-${n}`, n);
+    // why: in groups, as an upload takes at most 16 fields.
+    for (let i = 0; i < PROTO_NAMES.length; i += 12) {
+      const names = PROTO_NAMES.slice(i, i + 12);
+      let req = request(app()).post('/labvanced/locked/file_upload').set('Origin', ORIGIN).field('expSessionNr', '77').field('newFileName', `a-${i}.txt`);
+      for (const n of names) req = req.field(n, `v-${n}`);
+      const res = await req.attach('myFile', Buffer.from('hello'), 'a.txt');
+      assert.equal(res.status, 200, res.text);
+      const data = (await eventOf(res.body.file_guid)).data as Record<string, unknown>;
+      for (const n of names) assert.equal(Object.hasOwn(data, n) ? data[n] : undefined, `v-${n}`, n);
+    }
     await queue.obliterate({ force: true });
   });
 });

@@ -16,7 +16,7 @@ export const prolific: SampleBuilder = {
     return {
       method: 'POST', path: samplePath('prolific', namespace, route), body,
       headers: {
-        'content-type': 'application/json', 'x-event-id': randomBytes(12).toString('hex'), 'x-timestamp': new Date().toISOString(),
+        'content-type': 'application/json', 'x-event-id': randomBytes(12).toString('hex'), 'x-timestamp': timestamp,
         'x-prolific-request-timestamp': timestamp, 'x-prolific-request-signature': hmac('sha256', secret, Buffer.concat([Buffer.from(timestamp), body]), 'base64'),
       },
     };
