@@ -1,0 +1,105 @@
+import type { Archive } from './open-archive.js';
+import { readJson } from './open-archive.js';
+import { findBadLines, type BadLine } from './bad-lines.js';
+import { lit } from './sql.js';
+import { TRIAL_FIELDS, TRIAL_TYPE, trialSortKey } from './trial-order.js';
+import { addKeys, pointer, type JsonType, type KeyTable } from './variables.js';
+import { MAX_OBJECT_BYTES } from './open-archive.js';
+
+/** What one pass over the archive found: events per platform, bad lines, and the trials' variables. */
+export interface ScanResult {
+  files: number;
+  /** Readable lines per platform (duplicates included). */
+  lines: Map<string, number>;
+  badLines: BadLine[];
+  trialKeys: KeyTable;
+}
+
+type Row = Record<string, unknown>;
+const rows = async (a: Archive, sql: string): Promise<Row[]> => (await a.conn.runAndReadAll(sql)).getRowObjectsJS() as Row[];
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+
+function inRange(a: Archive): string {
+  const parts = ['true'];
+  if (a.options.since) parts.push(`receivedat >= ${lit(a.options.since.toISOString())}`);
+  if (a.options.until) parts.push(`receivedat <= ${lit(a.options.until.toISOString())}`);
+  return parts.join(' AND ');
+}
+
+/** The trials' variables as JSON (`vars`) with their sort key, from Labvanced's files. */
+function trialSource(a: Archive, files: readonly string[]): string {
+  const columns = { id: 'VARCHAR', type: 'VARCHAR', receivedat: 'VARCHAR', data: `STRUCT(${TRIAL_FIELDS}, recData STRUCT(data JSON))` };
+  const key = trialSortKey('data.expSessionNr', 'data.recTaskId', 'coalesce(data.trialNr, data.trailNr)', 'id');
+  return `(SELECT filename, id, type, data.recData.data AS vars, (id IS NULL OR type IS NULL) AS bad,
+    (type = ${lit(TRIAL_TYPE)} AND ${inRange(a)}) AS trial, CASE WHEN type = ${lit(TRIAL_TYPE)} THEN ${key} END AS k
+    FROM ${readJson(files, columns, ', filename=true')})`;
+}
+
+/** Adds the JSON types found at `ptrs` (in `types` lists aligned with `keys`) to the key table. */
+function addTypes(table: KeyTable, keys: readonly string[], found: Row[]): void {
+  for (const r of found) {
+    const types = list(r['t']);
+    keys.forEach((k, i) => { const t = types[i]; if (t) table.get(k)?.types.add(t as JsonType); });
+  }
+}
+
+/** Keys of the object at `ptr` in first-seen trial order, then their types: one pass each. */
+async function discoverNested(a: Archive, src: string, ptr: string): Promise<KeyTable> {
+  const table: KeyTable = new Map();
+  const sigs = await rows(a, `SELECT json_keys(vars, ${lit(ptr)}) AS keys, min(k) AS k FROM ${src} WHERE trial AND json_type(vars, ${lit(ptr)}) = 'OBJECT' GROUP BY 1 ORDER BY 2`);
+  for (const s of sigs) addKeys(table, list(s['keys']));
+  const keys = [...table.keys()];
+  if (keys.length > 0) addTypes(table, keys, await rows(a, `SELECT json_type(vars, [${keys.map((k) => lit(ptr + pointer([k]))).join(', ')}]) AS t FROM ${src} WHERE trial GROUP BY 1`));
+  return table;
+}
+
+/** Variables of the first trials of up to 8 files spread over the study: the guess of which variables exist. */
+async function sampleKeys(a: Archive, files: readonly string[]): Promise<string[]> {
+  const step = Math.max(1, Math.ceil(files.length / 8));
+  const keys = new Set<string>();
+  for (let i = 0; i < files.length; i += step) {
+    const found = await rows(a, `SELECT DISTINCT unnest(json_keys(data.recData.data)) AS key FROM (SELECT data FROM ${readJson([files[i]!], { type: 'VARCHAR', data: 'STRUCT(recData STRUCT(data JSON))' })} WHERE type = ${lit(TRIAL_TYPE)} LIMIT 100)`);
+    for (const r of found) keys.add(String(r['key']));
+  }
+  return [...keys];
+}
+
+/**
+ * Reads every file once: counts lines the engine could not read (then names them by file:line),
+ * and for Labvanced trials, which variables exist in first-seen order and of which JSON types.
+ * why: the types are guessed from a sample of each file's first trials and checked in the same
+ * pass; a second pass runs only for variables the sample missed.
+ */
+export async function scanArchive(a: Archive): Promise<ScanResult> {
+  const lines = new Map<string, number>();
+  const badCounts: { file: string; bad: number }[] = [];
+  const trialKeys: KeyTable = new Map();
+  let files = 0;
+  for (const [platform, list0] of a.files) {
+    files += list0.length;
+    if (list0.length === 0) { lines.set(platform, 0); continue; }
+    if (platform !== 'labvanced') {
+      const counts = await rows(a, `SELECT filename, count(*) FILTER (WHERE id IS NULL OR type IS NULL) AS bad, count(*) AS n FROM ${readJson(list0, { id: 'VARCHAR', type: 'VARCHAR' }, ', filename=true')} GROUP BY 1`);
+      lines.set(platform, counts.reduce((n, r) => n + Number(r['n']) - Number(r['bad']), 0));
+      counts.forEach((r) => badCounts.push({ file: String(r['filename']), bad: Number(r['bad']) }));
+      continue;
+    }
+    const src = trialSource(a, list0);
+    const guess = await sampleKeys(a, list0);
+    const types = guess.length > 0 ? `json_type(vars, [${guess.map((k) => lit(pointer([k]))).join(', ')}])` : 'NULL';
+    const found = await rows(a, `SELECT filename, bad, CASE WHEN trial THEN json_keys(vars) END AS keys, CASE WHEN trial THEN ${types} END AS t, count(*) AS n, min(CASE WHEN trial THEN k END) AS k
+      FROM ${src} GROUP BY ALL ORDER BY k NULLS LAST`);
+    for (const r of found) {
+      if (r['bad']) badCounts.push({ file: String(r['filename']), bad: Number(r['n']) });
+      else lines.set(platform, (lines.get(platform) ?? 0) + Number(r['n']));
+      if (r['keys'] !== null && r['keys'] !== undefined) addKeys(trialKeys, list(r['keys']));
+    }
+    addTypes(trialKeys, guess, found.filter((r) => r['keys'] !== null && r['keys'] !== undefined));
+    const missed = [...trialKeys.keys()].filter((k) => !guess.includes(k));
+    if (missed.length > 0) addTypes(trialKeys, missed, await rows(a, `SELECT json_type(vars, [${missed.map((k) => lit(pointer([k]))).join(', ')}]) AS t FROM ${src} WHERE trial GROUP BY 1`));
+    for (const [key, facts] of trialKeys) if (facts.types.has('OBJECT')) facts.nested = await discoverNested(a, src, pointer([key]));
+  }
+  const badLines: BadLine[] = [];
+  for (const f of badCounts.filter((x) => x.bad > 0).sort((x, y) => x.file.localeCompare(y.file))) badLines.push(...await findBadLines(f.file, MAX_OBJECT_BYTES));
+  return { files, lines, badLines, trialKeys };
+}
