@@ -17,6 +17,15 @@ export interface ArchiveOptions extends TimeRange {
   threads?: number;
 }
 
+/**
+ * `iso_time(x)`: a Labvanced time (`2020-12-10 14:03:22+01` or UNIX seconds or milliseconds) as ISO
+ * 8601 UTC text, like the adapter's `toTime`; anything else stays as sent.
+ */
+const ISO_TIME_MACRO = `CREATE OR REPLACE MACRO iso_time(x) AS CASE
+  WHEN x IS NULL THEN NULL
+  WHEN regexp_matches(x, '^[0-9]+(\\.[0-9]+)?$') THEN strftime(timezone('UTC', to_timestamp(CASE WHEN CAST(x AS DOUBLE) < 1e11 THEN CAST(x AS DOUBLE) ELSE CAST(x AS DOUBLE) / 1000 END)), '%Y-%m-%dT%H:%M:%S.%gZ')
+  ELSE coalesce(strftime(timezone('UTC', TRY_CAST(x AS TIMESTAMPTZ)), '%Y-%m-%dT%H:%M:%S.%gZ'), x) END`;
+
 /** The event attributes every table reads; `data` and extensions are added per table. */
 export const BASE_COLUMNS: Record<string, string> = {
   id: 'VARCHAR', type: 'VARCHAR', time: 'VARCHAR', receivedat: 'VARCHAR', requestid: 'VARCHAR',
@@ -55,9 +64,12 @@ export async function openArchive(options: ArchiveOptions): Promise<Archive> {
     temp_directory: temp,
     // why: rows must come out in the order the tables sort them, for byte-identical reruns.
     preserve_insertion_order: 'true',
+    // why: a time without an offset must not depend on the machine's zone.
+    TimeZone: 'UTC',
   });
   const conn = await instance.connect();
   if (options.pseudonymKey !== undefined) await conn.run(pseudonymMacro(options.pseudonymKey));
+  await conn.run(ISO_TIME_MACRO);
   const since = options.since?.toISOString();
   const until = options.until?.toISOString();
   return {

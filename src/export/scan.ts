@@ -38,8 +38,9 @@ function trialSource(a: Archive, files: readonly string[]): string {
 /** Adds the JSON types found at `ptrs` (in `types` lists aligned with `keys`) to the key table. */
 function addTypes(table: KeyTable, keys: readonly string[], found: Row[]): void {
   for (const r of found) {
-    const types = list(r['t']);
-    keys.forEach((k, i) => { const t = types[i]; if (t) table.get(k)?.types.add(t as JsonType); });
+    const types = Array.isArray(r['t']) ? r['t'] as unknown[] : [];
+    // why: a key the row lacks has no type (SQL NULL); a JSON null is 'NULL'.
+    keys.forEach((k, i) => { const t = types[i]; if (typeof t === 'string') table.get(k)?.types.add(t as JsonType); });
   }
 }
 

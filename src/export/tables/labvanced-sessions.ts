@@ -30,7 +30,8 @@ export const labvancedSessions: TableBuilder = {
     const first = (type: string, expr: string) => `arg_min(${expr}, receivedat) FILTER (WHERE type = ${lit(type)} AND ${expr} IS NOT NULL)`;
     const any = (expr: string) => `arg_min(${expr}, receivedat) FILTER (WHERE ${expr} IS NOT NULL)`;
     const latest = (expr: string, types: string[]) => `arg_max(${expr}, receivedat) FILTER (WHERE type IN (${types.map(lit).join(', ')}) AND ${expr} IS NOT NULL)`;
-    // why: the latest lifecycle event decides the status; a tie goes to the later step.
+    // why: the latest lifecycle event decides the status, by the gateway's clock (the player's
+    // start_time/end_time come from the participant's computer); a tie goes to the later step.
     const rank = `CASE type WHEN ${lit(L.assigned)} THEN 1 WHEN ${lit(L.started)} THEN 2 WHEN ${lit(L.finished)} THEN 3 WHEN ${lit(L.failed)} THEN 4 END`;
     await ctx.conn.run(`CREATE OR REPLACE TEMP TABLE s AS
       WITH ids AS (SELECT session FROM lv_events WHERE session IS NOT NULL UNION SELECT DISTINCT session FROM labvanced_trials WHERE session IS NOT NULL)
@@ -38,13 +39,13 @@ export const labvancedSessions: TableBuilder = {
         ${any('e.data.expId')} AS study, ${first(L.assigned, 'e.data.groupNr')} AS group_nr, ${first(L.assigned, 'e.data.group_name')} AS group_name,
         coalesce(${first(L.assigned, 'e.data.sessionNr')}, ${first(L.started, 'e.data.sessionNr')}) AS session_nr, ${first(L.assigned, 'e.data.session_name')} AS session_name,
         ${first(L.assigned, 'e.data.experiment_name')} AS experiment_name, ${first(L.assigned, 'e.data.isTestrun')} AS is_testrun,
-        arg_max(replace(type, 'labvanced.session.', ''), (time, ${rank})) FILTER (WHERE ${rank} IS NOT NULL) AS status,
+        arg_max(replace(type, 'labvanced.session.', ''), (receivedat, ${rank})) FILTER (WHERE ${rank} IS NOT NULL) AS status,
         ${first(L.assigned, 'e.time')} AS assigned_at, ${first(L.started, 'e.time')} AS started_at, ${first(L.finished, 'e.time')} AS finished_at,
         ${first(L.failed, 'e.time')} AS failed_at, ${first(L.failed, 'e.data.err_msg')} AS error_message,
         count(*) FILTER (WHERE type = ${lit(L.task)}) AS tasks, count(*) FILTER (WHERE type = ${lit(L.file)}) AS files,
         ${latest("json_extract_string(e.data.var_data, '/crowdsourcingCode')", [L.meta, L.finished])} AS crowdsourcing_code,
         ${latest("json_extract_string(e.data.var_data, '/crowdsourcinSubjId')", [L.meta, L.finished])} AS crowdsourcing_subject_id,
-        ${any('e.data.token')} AS token, ${latest('e.data.nextStartTime', [L.finished])} AS next_start_time, ${latest('e.data.nextEndTime', [L.finished])} AS next_end_time,
+        ${any('e.data.token')} AS token, iso_time(${latest('e.data.nextStartTime', [L.finished])}) AS next_start_time, iso_time(${latest('e.data.nextEndTime', [L.finished])}) AS next_end_time,
         ${latest('e.data.reminderTime', [L.finished])} AS reminder_time, ${latest('e.data.emailReminder', [L.finished])} AS email_reminder,
         ${latest('e.data.selectedEmail', [L.finished])} AS selected_email,
         ${latest('e.data.var_data', [L.meta, L.finished])} AS var_data, ${latest('e.data.survey_data', [L.assigned])} AS survey_data
@@ -79,8 +80,8 @@ export const labvancedSessions: TableBuilder = {
         col('crowdsourcing_code', 'text', 's.crowdsourcing_code', 'Crowdsourcing / completion code', 'data.var_data.crowdsourcingCode'),
         col('crowdsourcing_subject_id', 'text', 's.crowdsourcing_subject_id', "The participant's crowdsourcing worker id (e.g. the Prolific id)", 'data.var_data.crowdsourcinSubjId', { identifier: true }),
         col('token', 'text', 's.token', 'Participant token of a longitudinal study', 'data.token', { identifier: true }),
-        col('next_start_time', 'text', 's.next_start_time', 'Next start time (longitudinal), as sent', '/finishExpSession data.nextStartTime'),
-        col('next_end_time', 'text', 's.next_end_time', 'Next end time (longitudinal), as sent', '/finishExpSession data.nextEndTime'),
+        col('next_start_time', 'time', 's.next_start_time', 'Next start time (longitudinal), UTC', '/finishExpSession data.nextStartTime'),
+        col('next_end_time', 'time', 's.next_end_time', 'Next end time (longitudinal), UTC', '/finishExpSession data.nextEndTime'),
         col('reminder_time', 'text', 's.reminder_time', 'Time until the next start (longitudinal), as sent', '/finishExpSession data.reminderTime'),
         col('email_reminder', 'text', 's.email_reminder', 'When to send the reminder (longitudinal)', '/finishExpSession data.emailReminder'),
         col('selected_email', 'text', 's.selected_email', 'Email address for reminders (longitudinal)', '/finishExpSession data.selectedEmail', { personal: true }),
