@@ -64,11 +64,11 @@ export async function openArchive(options: ArchiveOptions): Promise<Archive> {
     temp_directory: temp,
     // why: rows must come out in the order the tables sort them, for byte-identical reruns.
     preserve_insertion_order: 'true',
-    // why: a time without an offset must not depend on the machine's zone.
-    TimeZone: 'UTC',
   });
   const conn = await instance.connect();
   if (options.pseudonymKey !== undefined) await conn.run(pseudonymMacro(options.pseudonymKey));
+  // why: a time without an offset must not depend on the machine's zone.
+  await conn.run("SET TimeZone = 'UTC'");
   await conn.run(ISO_TIME_MACRO);
   const since = options.since?.toISOString();
   const until = options.until?.toISOString();
