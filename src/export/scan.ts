@@ -2,9 +2,10 @@ import type { Archive } from './open-archive.js';
 import { readJson } from './open-archive.js';
 import { findBadLines, type BadLine } from './bad-lines.js';
 import { lit } from './sql.js';
-import { TRIAL_FIELDS, TRIAL_TYPE, trialSortKey } from './trial-order.js';
+import { LIFECYCLE_FIELDS, TRIAL_FIELDS, TRIAL_TYPE } from './labvanced-fields.js';
+import { trialSortKey } from './trial-order.js';
 import { addKeys, pointer, type JsonType, type KeyTable } from './variables.js';
-import { MAX_OBJECT_BYTES } from './open-archive.js';
+import { BASE_COLUMNS, MAX_OBJECT_BYTES } from './open-archive.js';
 
 /** What one pass over the archive found: events per platform, bad lines, and the trials' variables. */
 export interface ScanResult {
@@ -26,12 +27,17 @@ function inRange(a: Archive): string {
   return parts.join(' AND ');
 }
 
-/** The trials' variables as JSON (`vars`) with their sort key, from Labvanced's files. */
-function trialSource(a: Archive, files: readonly string[]): string {
-  const columns = { id: 'VARCHAR', type: 'VARCHAR', receivedat: 'VARCHAR', data: `STRUCT(${TRIAL_FIELDS}, recData STRUCT(data JSON))` };
+/**
+ * Labvanced's events once: each trial's variables as JSON (`vars`) with its sort key, and every other
+ * event whole (`ev`), which the scan keeps in `lv_scan` for the Labvanced tables.
+ */
+function labvancedSource(a: Archive, files: readonly string[]): string {
+  const columns = { ...BASE_COLUMNS, data: `STRUCT(${TRIAL_FIELDS}, ${LIFECYCLE_FIELDS}, recData STRUCT(data JSON))` };
   const key = trialSortKey('data.expSessionNr', 'data.recTaskId', 'coalesce(data.trialNr, data.trailNr)', 'id');
-  return `(SELECT filename, id, type, data.recData.data AS vars, (id IS NULL OR type IS NULL) AS bad,
-    (type = ${lit(TRIAL_TYPE)} AND ${inRange(a)}) AS trial, CASE WHEN type = ${lit(TRIAL_TYPE)} THEN ${key} END AS k
+  const ev = `{${Object.keys(BASE_COLUMNS).map((c) => `${c}: ${c}`).join(', ')}, data: data}`;
+  return `(SELECT filename, data.recData.data AS vars, (id IS NULL OR type IS NULL) AS bad,
+    coalesce(type = ${lit(TRIAL_TYPE)} AND ${inRange(a)}, false) AS trial, CASE WHEN type = ${lit(TRIAL_TYPE)} THEN ${key} END AS k,
+    CASE WHEN type <> ${lit(TRIAL_TYPE)} THEN ${ev} END AS ev
     FROM ${readJson(files, columns, ', filename=true')})`;
 }
 
@@ -85,18 +91,22 @@ export async function scanArchive(a: Archive): Promise<ScanResult> {
       counts.forEach((r) => badCounts.push({ file: String(r['filename']), bad: Number(r['bad']) }));
       continue;
     }
-    const src = trialSource(a, list0);
+    const src = labvancedSource(a, list0);
     const guess = await sampleKeys(a, list0);
     const types = guess.length > 0 ? `json_type(vars, [${guess.map((k) => lit(pointer([k]))).join(', ')}])` : 'NULL';
-    const found = await rows(a, `SELECT filename, bad, CASE WHEN trial THEN json_keys(vars) END AS keys, CASE WHEN trial THEN ${types} END AS t, count(*) AS n, min(CASE WHEN trial THEN k END) AS k
-      FROM ${src} GROUP BY ALL ORDER BY k NULLS LAST`);
+    // why: one pass does it all: bad lines, variables, types, and the few non-trial events kept whole.
+    await a.conn.run(`CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, CASE WHEN trial THEN json_keys(vars) END AS keys, CASE WHEN trial THEN ${types} END AS t,
+      count(*) AS n, min(CASE WHEN trial THEN k END) AS k, ev FROM ${src} GROUP BY ALL`);
+    const found = await rows(a, 'SELECT filename, bad, keys, t, n, k FROM lv_scan WHERE ev IS NULL ORDER BY k NULLS LAST');
     for (const r of found) {
       if (r['bad']) badCounts.push({ file: String(r['filename']), bad: Number(r['n']) });
       else lines.set(platform, (lines.get(platform) ?? 0) + Number(r['n']));
       if (r['keys'] !== null && r['keys'] !== undefined) addKeys(trialKeys, list(r['keys']));
     }
+    lines.set(platform, (lines.get(platform) ?? 0) + Number((await rows(a, 'SELECT coalesce(sum(n), 0) AS n FROM lv_scan WHERE ev IS NOT NULL'))[0]?.['n'] ?? 0));
     addTypes(trialKeys, guess, found.filter((r) => r['keys'] !== null && r['keys'] !== undefined));
     const missed = [...trialKeys.keys()].filter((k) => !guess.includes(k));
+    // why: more passes only when the sample missed a variable, or to look inside object variables.
     if (missed.length > 0) addTypes(trialKeys, missed, await rows(a, `SELECT json_type(vars, [${missed.map((k) => lit(pointer([k]))).join(', ')}]) AS t FROM ${src} WHERE trial GROUP BY 1`));
     for (const [key, facts] of trialKeys) if (facts.types.has('OBJECT')) facts.nested = await discoverNested(a, src, pointer([key]));
   }

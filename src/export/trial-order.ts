@@ -1,14 +1,13 @@
 import { idOrder } from './sql.js';
 
-/** The event type of a Labvanced trial. */
-export const TRIAL_TYPE = 'labvanced.trial.recorded';
+export { TRIAL_FIELDS, TRIAL_TYPE } from './labvanced-fields.js';
 
-/** How a trial's fields are read: the body's ids as text, the variables separately. */
-export const TRIAL_FIELDS = 'expId VARCHAR, expSessionNr VARCHAR, recTaskId VARCHAR, taskId VARCHAR, trialNr VARCHAR, trailNr VARCHAR';
-
-/** The trials' row order: session, task, trial number (numbers numerically), then event id. */
-export function trialOrder(session: string, task: string, trial: string, id: string): string {
-  return [idOrder(session), idOrder(task), idOrder(trial), `${id} NULLS LAST`].join(', ');
+/**
+ * The trials' row order: session, task, trial number (numbers numerically), then event id and,
+ * for copies of one event, the earliest received first (the copy that is kept).
+ */
+export function trialOrder(session: string, task: string, trial: string, id: string, copies = ''): string {
+  return [idOrder(session), idOrder(task), idOrder(trial), `${id} NULLS LAST`, ...(copies ? [copies] : [])].join(', ');
 }
 
 /**

@@ -1,34 +1,35 @@
-import { TRIAL_TYPE } from '../trial-order.js';
+import { LIFECYCLE, LIFECYCLE_DATA } from '../labvanced-fields.js';
+import { BASE_COLUMNS } from '../open-archive.js';
+import { lit } from '../sql.js';
 import type { TableContext } from '../types.js';
 
-/** Labvanced's event types other than trials (few per session). */
-export const LIFECYCLE = {
-  assigned: 'labvanced.session.assigned', started: 'labvanced.session.started', meta: 'labvanced.session.meta',
-  finished: 'labvanced.session.finished', failed: 'labvanced.session.failed', task: 'labvanced.task.started', file: 'labvanced.file.uploaded',
-} as const;
+export { LIFECYCLE };
 
-const DATA = `STRUCT(expId VARCHAR, expSessionNr VARCHAR, subject_code VARCHAR, token VARCHAR, isTestrun VARCHAR,
-  groupNr VARCHAR, sessionNr VARCHAR, group_name VARCHAR, session_name VARCHAR, experiment_name VARCHAR, err_msg VARCHAR,
-  nextStartTime VARCHAR, nextEndTime VARCHAR, reminderTime VARCHAR, selectedEmail VARCHAR, emailReminder VARCHAR,
-  recTaskId VARCHAR, taskId VARCHAR, taskNr VARCHAR, taskName VARCHAR, blockNr VARCHAR, blockName VARCHAR, fileName VARCHAR,
-  file STRUCT(id VARCHAR, name VARCHAR, contentType VARCHAR, size BIGINT, sha256 VARCHAR, uri VARCHAR), var_data JSON, survey_data JSON)`;
+async function exists(ctx: TableContext, table: string): Promise<boolean> {
+  const r = await ctx.conn.runAndReadAll(`SELECT count(*) FROM duckdb_tables() WHERE table_name = ${lit(table)}`);
+  return Number(r.getRowsJS()[0]?.[0]) > 0;
+}
 
 /**
  * Materialises the helper tables the Labvanced tables share (once per export): `lv_events` (every
- * non-trial event, one row per id), `lv_people` (session → participant) and `lv_tasks` (session +
- * recTaskId → task name and number).
+ * non-trial event, one row per id, from the scan's `lv_scan`), `lv_people` (session → participant,
+ * already pseudonymised under --pseudonymize) and `lv_tasks` (session + recTaskId → task name).
  */
 export async function labvancedEvents(ctx: TableContext): Promise<void> {
-  const done = await ctx.conn.runAndReadAll(`SELECT count(*) FROM duckdb_tables() WHERE table_name = 'lv_events'`);
-  if (Number(done.getRowsJS()[0]?.[0]) > 0) return;
-  const types = Object.values(LIFECYCLE);
-  await ctx.conn.run(`CREATE TEMP TABLE lv_events AS SELECT *, data.expSessionNr AS session FROM ${ctx.archive.events('labvanced', { data: DATA }, { types })}`);
+  if (await exists(ctx, 'lv_events')) return;
+  const { since, until } = ctx.archive.options;
+  const range = [since && `receivedat >= ${lit(since.toISOString())}`, until && `receivedat <= ${lit(until.toISOString())}`].filter(Boolean).join(' AND ') || 'true';
+  const cols = Object.keys(BASE_COLUMNS).join(', ');
+  const source = await exists(ctx, 'lv_scan')
+    ? `(SELECT ${cols}, data FROM (SELECT unnest(ev) FROM lv_scan WHERE ev IS NOT NULL) WHERE id IS NOT NULL AND ${range})`
+    : ctx.archive.events('labvanced', { data: LIFECYCLE_DATA }, { dedupe: false });
+  // why: at-least-once delivery can archive one event twice; the earliest copy stands for it.
+  await ctx.conn.run(`CREATE TEMP TABLE lv_events AS SELECT *, data.expSessionNr AS session FROM ${source}
+    WHERE type IN (${Object.values(LIFECYCLE).map(lit).join(', ')}) QUALIFY row_number() OVER (PARTITION BY id ORDER BY receivedat, requestid) = 1`);
+  const who = ctx.pseudonymize ? 'pseudo(participantid)' : 'participantid';
   // why: trials rarely carry the participant; the session's first event that names one does.
-  await ctx.conn.run(`CREATE TEMP TABLE lv_people AS SELECT session, arg_min(participantid, receivedat) AS participant
+  await ctx.conn.run(`CREATE TEMP TABLE lv_people AS SELECT session, arg_min(${who}, receivedat) AS participant
     FROM lv_events WHERE participantid IS NOT NULL AND session IS NOT NULL GROUP BY session`);
-  await ctx.conn.run(`CREATE TEMP TABLE lv_tasks AS SELECT session, data.recTaskId AS rec_task_id, arg_min(data.taskName, receivedat) AS task_name,
-    arg_min(data.taskNr, receivedat) AS task_nr, arg_min(data.blockName, receivedat) AS block_name
-    FROM lv_events WHERE type = '${LIFECYCLE.task}' GROUP BY ALL`);
+  await ctx.conn.run(`CREATE TEMP TABLE lv_tasks AS SELECT session, data.recTaskId AS rec_task_id, arg_min(data.taskName, receivedat) AS task_name
+    FROM lv_events WHERE type = ${lit(LIFECYCLE.task)} GROUP BY ALL`);
 }
-
-export { TRIAL_TYPE };

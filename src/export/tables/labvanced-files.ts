@@ -15,7 +15,7 @@ export const labvancedFiles: TableBuilder = {
       description: 'One row per file uploaded by the Labvanced player (`/file_upload`). The file itself is in the data directory at `blob_path`.',
       columns: [
         col('session', 'text', 'e.session', 'Labvanced recording session', 'data.expSessionNr'),
-        col('participant', 'text', 'coalesce(e.participantid, p.participant)', "The session's participant", 'participantid of the session', { identifier: true }),
+        col('participant', 'text', 'coalesce(e.participantid, p.participant)', "The session's participant", 'participantid of the session', { identifier: true, pseudoExpr: 'coalesce(pseudo(e.participantid), p.participant)' }),
         col('file_name', 'text', 'e.data.fileName', 'File name as stored (the participant-chosen name made safe)', 'data.fileName'),
         col('file_guid', 'text', 'e.id', 'The file_guid replied to the player (the event id)', 'id'),
         col('size', 'integer', 'e.data.file.size', 'Size in bytes', 'data.file.size'),

@@ -60,7 +60,7 @@ export const labvancedSessions: TableBuilder = {
       description: 'One row per Labvanced session (`expSessionNr`) seen in any event: its lifecycle, counts and meta information.',
       columns: [
         col('session', 'text', 's.session', 'Labvanced recording session', 'data.expSessionNr'),
-        col('participant', 'text', 's.participant', "The session's subject code, else its crowdsourcing id", 'participantid (subject_code, var_data.crowdsourcinSubjId)', { identifier: true }),
+        col('participant', 'text', 's.participant', "The session's subject code, else its crowdsourcing id", 'participantid (subject_code, var_data.crowdsourcinSubjId)', { identifier: true, pseudoExpr: 's.participant' }),
         col('study', 'text', 's.study', 'Labvanced study id', 'data.expId'),
         col('status', 'text', 's.status', 'Latest lifecycle step: assigned, started, finished or failed (empty when only trials were seen)', 'type of the latest labvanced.session.* event'),
         col('group_nr', 'integer', 'TRY_CAST(s.group_nr AS BIGINT)', 'Group number', '/startFirstPlayerSession data.groupNr'),

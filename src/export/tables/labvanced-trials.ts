@@ -20,14 +20,14 @@ export const labvancedTrials: TableBuilder = {
     // as fields (empty, or equal but for case) fall back to JSON Pointer lookups.
     const fast = vars.length > 0 && structSafe(keys);
     const varsType = fast ? structType(keys, vars) : 'JSON';
-    const source = ctx.archive.events('labvanced', { data: `STRUCT(${TRIAL_FIELDS}, recData STRUCT(data ${varsType}))` }, { types: [TRIAL_TYPE] });
+    const source = ctx.archive.events('labvanced', { data: `STRUCT(${TRIAL_FIELDS}, recData STRUCT(data ${varsType}))` }, { types: [TRIAL_TYPE], dedupe: false });
     const t = (f: string) => `t.data.${f}`;
     return createTable(ctx, {
       name: 'labvanced_trials', platform: 'labvanced',
       description: 'One row per recorded trial (`/recordTrial`), then one column per variable of `recData.data` in first-seen order.',
       columns: [
         col('session', 'text', t('expSessionNr'), 'Labvanced recording session of the participant', 'data.expSessionNr'),
-        col('participant', 'text', 'coalesce(t.participantid, p.participant)', "Participant: the trial's or else its session's subject code or crowdsourcing id", 'participantid (subject_code, var_data.crowdsourcinSubjId)', { identifier: true }),
+        col('participant', 'text', 'coalesce(t.participantid, p.participant)', "Participant: the trial's or else its session's subject code or crowdsourcing id", 'participantid (subject_code, var_data.crowdsourcinSubjId)', { identifier: true, pseudoExpr: 'coalesce(pseudo(t.participantid), p.participant)' }),
         col('study', 'text', t('expId'), 'Labvanced study id', 'data.expId'),
         col('task_id', 'text', t('taskId'), 'Task id as defined in the editor', 'data.taskId'),
         col('task_name', 'text', 'k.task_name', 'Task name, from the task start (`/recordStartTask`) of the same recording task', 'labvanced.task.started data.taskName'),
@@ -39,7 +39,8 @@ export const labvancedTrials: TableBuilder = {
         ...vars.map((v) => col(v.name, v.type, fast ? structExpr(t('recData.data'), v) : jsonExpr(t('recData.data'), v), `Trial variable ${v.path.join(' → ')} as recorded`, `data.recData.data${v.path.map((p) => `[${JSON.stringify(p)}]`).join('')}`, { personal: EMAIL.test(v.name) })),
       ],
       from: `FROM ${source} t LEFT JOIN lv_people p ON p.session = t.data.expSessionNr LEFT JOIN lv_tasks k ON k.session = t.data.expSessionNr AND k.rec_task_id = t.data.recTaskId`,
-      orderBy: trialOrder(t('expSessionNr'), t('recTaskId'), `coalesce(${t('trialNr')}, ${t('trailNr')})`, 't.id'),
+      orderBy: trialOrder(t('expSessionNr'), t('recTaskId'), `coalesce(${t('trialNr')}, ${t('trailNr')})`, 't.id', 't.receivedat, t.requestid'),
+      dedupe: 'event_id',
     });
   },
 };
