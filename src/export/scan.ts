@@ -95,8 +95,10 @@ export async function scanArchive(a: Archive): Promise<ScanResult> {
     const guess = await sampleKeys(a, list0);
     const types = guess.length > 0 ? `json_type(vars, [${guess.map((k) => lit(pointer([k]))).join(', ')}])` : 'NULL';
     // why: one pass does it all: bad lines, variables, types, and the few non-trial events kept whole.
-    await a.conn.run(`CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, CASE WHEN trial THEN json_keys(vars) END AS keys, CASE WHEN trial THEN ${types} END AS t,
-      count(*) AS n, min(CASE WHEN trial THEN k END) AS k, ev FROM ${src} GROUP BY ALL`);
+    // why: grouped by the hashes of the key and type lists, not the lists: comparing lists of 20 strings per trial cost a third of the scan.
+    await a.conn.run(`CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, any_value(keys) AS keys, any_value(t) AS t, count(*) AS n, min(k) AS k, ev
+      FROM (SELECT filename, bad, ev, CASE WHEN trial THEN k END AS k, CASE WHEN trial THEN json_keys(vars) END AS keys, CASE WHEN trial THEN ${types} END AS t FROM ${src})
+      GROUP BY filename, bad, ev, hash(keys), hash(t)`);
     const found = await rows(a, 'SELECT filename, bad, keys, t, n, k FROM lv_scan WHERE ev IS NULL ORDER BY k NULLS LAST');
     for (const r of found) {
       if (r['bad']) badCounts.push({ file: String(r['filename']), bad: Number(r['n']) });
