@@ -18,7 +18,7 @@ const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 /** codebook.md: the same as a document to read. */
 export function codebookMarkdown(h: CodebookHeader, tables: readonly BuiltTable[]): string {
   const out = [`# Codebook: namespace \`${h.namespace}\``, ''];
-  out.push(`Exported by \`studyhook export\` from the archive, as ${h.format === 'csv' ? 'CSV (UTF-8, comma-separated, RFC 4180 quoting; an empty field is a missing value or an empty text: Parquet keeps the two apart)' : 'Parquet'}.`);
+  out.push(`Exported by \`studyhook export\` from the archive, as ${h.format === 'csv' ? 'CSV (UTF-8, comma-separated, RFC 4180 quoting; an empty field is a missing value, `""` an empty text)' : 'Parquet'}.`);
   out.push(`Events received ${h.since ? `from ${h.since}` : 'from the start'} ${h.until ? `until ${h.until}` : 'until the export'}; an event archived twice (same id) counts once.`);
   if (h.pseudonymised) {
     out.push('', '**Pseudonymised.** Every participant identifier was replaced by `p` + the first 20 hex digits of HMAC-SHA256(key, identifier): the same identifier gives the same pseudonym in every table and every export made with the same key, so tables still join. Free-text fields that commonly carry personal data were left out. Trial variables are exported as recorded: check them for personal data before sharing.');

@@ -83,7 +83,7 @@ export async function openArchive(options: ArchiveOptions): Promise<Archive> {
       if (since) where.push(`receivedat >= ${lit(since)}`);
       if (until) where.push(`receivedat <= ${lit(until)}`);
       // why: at-least-once delivery can archive one event twice; the earliest copy stands for it.
-      const dedupe = opts.dedupe === false ? '' : ' QUALIFY row_number() OVER (PARTITION BY id ORDER BY receivedat, requestid) = 1';
+      const dedupe = opts.dedupe === false ? '' : ' QUALIFY row_number() OVER (PARTITION BY id ORDER BY receivedat, requestid, data) = 1';
       return `(SELECT * FROM ${readJson(list, all, opts.extra)} WHERE ${where.join(' AND ')}${dedupe})`;
     },
     async close() {

@@ -25,11 +25,11 @@ export async function labvancedEvents(ctx: TableContext): Promise<void> {
     : ctx.archive.events('labvanced', { data: LIFECYCLE_DATA }, { dedupe: false });
   // why: at-least-once delivery can archive one event twice; the earliest copy stands for it.
   await ctx.conn.run(`CREATE TEMP TABLE lv_events AS SELECT *, data.expSessionNr AS session FROM ${source}
-    WHERE type IN (${Object.values(LIFECYCLE).map(lit).join(', ')}) QUALIFY row_number() OVER (PARTITION BY id ORDER BY receivedat, requestid) = 1`);
+    WHERE type IN (${Object.values(LIFECYCLE).map(lit).join(', ')}) QUALIFY row_number() OVER (PARTITION BY id ORDER BY receivedat, requestid, data) = 1`);
   const who = ctx.pseudonymize ? 'pseudo(participantid)' : 'participantid';
   // why: trials rarely carry the participant; the session's first event that names one does.
-  await ctx.conn.run(`CREATE TEMP TABLE lv_people AS SELECT session, arg_min(${who}, receivedat) AS participant
+  await ctx.conn.run(`CREATE TEMP TABLE lv_people AS SELECT session, arg_min(${who}, (receivedat, id)) AS participant
     FROM lv_events WHERE participantid IS NOT NULL AND session IS NOT NULL GROUP BY session`);
-  await ctx.conn.run(`CREATE TEMP TABLE lv_tasks AS SELECT session, data.recTaskId AS rec_task_id, arg_min(data.taskName, receivedat) AS task_name
+  await ctx.conn.run(`CREATE TEMP TABLE lv_tasks AS SELECT session, data.recTaskId AS rec_task_id, arg_min(data.taskName, (receivedat, id)) AS task_name
     FROM lv_events WHERE type = ${lit(LIFECYCLE.task)} GROUP BY ALL`);
 }

@@ -27,9 +27,9 @@ export const labvancedSessions: TableBuilder = {
   async build(ctx) {
     await labvancedEvents(ctx);
     const L = LIFECYCLE;
-    const first = (type: string, expr: string) => `arg_min(${expr}, receivedat) FILTER (WHERE type = ${lit(type)} AND ${expr} IS NOT NULL)`;
-    const any = (expr: string) => `arg_min(${expr}, receivedat) FILTER (WHERE ${expr} IS NOT NULL)`;
-    const latest = (expr: string, types: string[]) => `arg_max(${expr}, receivedat) FILTER (WHERE type IN (${types.map(lit).join(', ')}) AND ${expr} IS NOT NULL)`;
+    const first = (type: string, expr: string) => `arg_min(${expr}, (receivedat, id)) FILTER (WHERE type = ${lit(type)} AND ${expr} IS NOT NULL)`;
+    const any = (expr: string) => `arg_min(${expr}, (receivedat, id)) FILTER (WHERE ${expr} IS NOT NULL)`;
+    const latest = (expr: string, types: string[]) => `arg_max(${expr}, (receivedat, id)) FILTER (WHERE type IN (${types.map(lit).join(', ')}) AND ${expr} IS NOT NULL)`;
     // why: the latest lifecycle event decides the status, by the gateway's clock (the player's
     // start_time/end_time come from the participant's computer); a tie goes to the later step.
     const rank = `CASE type WHEN ${lit(L.assigned)} THEN 1 WHEN ${lit(L.started)} THEN 2 WHEN ${lit(L.finished)} THEN 3 WHEN ${lit(L.failed)} THEN 4 END`;
@@ -39,7 +39,7 @@ export const labvancedSessions: TableBuilder = {
         ${any('e.data.expId')} AS study, ${first(L.assigned, 'e.data.groupNr')} AS group_nr, ${first(L.assigned, 'e.data.group_name')} AS group_name,
         coalesce(${first(L.assigned, 'e.data.sessionNr')}, ${first(L.started, 'e.data.sessionNr')}) AS session_nr, ${first(L.assigned, 'e.data.session_name')} AS session_name,
         ${first(L.assigned, 'e.data.experiment_name')} AS experiment_name, ${first(L.assigned, 'e.data.isTestrun')} AS is_testrun,
-        arg_max(replace(type, 'labvanced.session.', ''), (receivedat, ${rank})) FILTER (WHERE ${rank} IS NOT NULL) AS status,
+        arg_max(replace(type, 'labvanced.session.', ''), (receivedat, ${rank}, id)) FILTER (WHERE ${rank} IS NOT NULL) AS status,
         ${first(L.assigned, 'e.time')} AS assigned_at, ${first(L.started, 'e.time')} AS started_at, ${first(L.finished, 'e.time')} AS finished_at,
         ${first(L.failed, 'e.time')} AS failed_at, ${first(L.failed, 'e.data.err_msg')} AS error_message,
         count(*) FILTER (WHERE type = ${lit(L.task)}) AS tasks, count(*) FILTER (WHERE type = ${lit(L.file)}) AS files,
