@@ -30,12 +30,15 @@ describe('studyhook export: duplicates, damage, reruns, formats, pseudonyms, err
 
   before(async function () {
     this.timeout(60000);
-    t = await startGateway({ platforms: studyPlatforms(['study', 'enc-json', 'enc-form']) });
+    t = await startGateway({ platforms: studyPlatforms(['study', 'enc-json', 'enc-form', 'odd']) });
     n = await driveStudy(t, 'study');
     for (const trial of TRIALS) { await labvanced(t, 'enc-json', 'recordTrial', trial); await labvanced(t, 'enc-form', 'recordTrial', trial, true); }
     // A trial without recData: kept in quarantine, not exported.
     await request(t.gateway.app!).post('/labvanced/study/recordTrial').set('Origin', ORIGIN).send({ expSessionNr: 101, trialNr: 9 }).expect(200);
-    await waitArchived(t, n + 2 * TRIALS.length);
+    // Variable names a struct field cannot have (empty, equal but for case) and names like prototype keys.
+    const odd = '{"expId":1,"expSessionNr":5,"recTaskId":1,"trialNr":1,"recData":{"data":{"rt":1,"RT":2,"":3,"__proto__":4,"constructor":"c","a.b":true,"quote\\"d":"q"}}}';
+    await request(t.gateway.app!).post('/labvanced/odd/recordTrial').set('Origin', ORIGIN).set('Content-Type', 'application/json').send(odd).expect(200);
+    await waitArchived(t, n + 2 * TRIALS.length + 1);
     tmp = await mkdtemp(join(tmpdir(), 'studyhook-export-'));
   });
   after(async () => { await t?.close(); if (tmp) await rm(tmp, { recursive: true, force: true }); });
@@ -50,6 +53,16 @@ describe('studyhook export: duplicates, damage, reruns, formats, pseudonyms, err
     const json = await rows('enc-json');
     assert.equal(json.length, 3);
     assert.deepEqual(await rows('enc-form'), json);
+  });
+
+  it('exports variables named like prototype keys, empty, or equal but for case, each in its own column', async function () {
+    this.timeout(30000);
+    const out = await dir('odd');
+    const r = await run('--namespace', 'odd', '--out', out);
+    assert.equal(r.code, 0, r.err);
+    const [row] = csvObjects(await readFile(join(out, 'labvanced_trials.csv'), 'utf8'));
+    const vars = Object.fromEntries(Object.entries(row!).slice(10));
+    assert.deepEqual(vars, { rt: '1', 'var.RT': '2', 'var.': '3', ['__proto__']: '4', constructor: 'c', 'a.b': 'true', 'quote"d': 'q' });
   });
 
   it('counts an event archived twice (same id) once, even when the copy was received later', async function () {

@@ -69,6 +69,8 @@ export async function openArchive(options: ArchiveOptions): Promise<Archive> {
   if (options.pseudonymKey !== undefined) await conn.run(pseudonymMacro(options.pseudonymKey));
   // why: a time without an offset must not depend on the machine's zone.
   await conn.run("SET TimeZone = 'UTC'");
+  // why: DuckDB tracks a query's progress only with its progress bar on; the export reads it, DuckDB prints nothing.
+  await conn.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false');
   await conn.run(ISO_TIME_MACRO);
   const since = options.since?.toISOString();
   const until = options.until?.toISOString();

@@ -1,7 +1,7 @@
 import { access, constants, mkdir } from 'node:fs/promises';
 import { buildTables } from './build-tables.js';
 import { ExportError, firstLine } from './export-error.js';
-import { openArchive, type ArchiveOptions } from './open-archive.js';
+import { openArchive, type Archive, type ArchiveOptions } from './open-archive.js';
 import { createProgress } from './progress.js';
 import type { BuiltTable } from './types.js';
 import type { BadLine } from './bad-lines.js';
@@ -29,9 +29,11 @@ async function writable(dir: string): Promise<void> {
 
 /** Reads the archive of one namespace and writes its tables and codebook to `opts.out`. */
 export async function runExport(opts: ExportOptions): Promise<ExportResult> {
-  const archive = await openArchive({ ...opts, ...(opts.pseudonymize !== undefined && { pseudonymKey: opts.pseudonymize }) });
-  const progress = createProgress(archive.conn, opts.progress ?? (() => undefined));
+  let archive: Archive | undefined;
+  let progress: { step(label: string): void; stop(): void } | undefined;
   try {
+    archive = await openArchive({ ...opts, ...(opts.pseudonymize !== undefined && { pseudonymKey: opts.pseudonymize }) });
+    progress = createProgress(archive.conn, opts.progress ?? (() => undefined));
     await writable(opts.out);
     const { scan, tables } = await buildTables(archive, { pseudonymize: opts.pseudonymize !== undefined, step: progress.step });
     const header = {
@@ -44,7 +46,7 @@ export async function runExport(opts: ExportOptions): Promise<ExportResult> {
     if (err instanceof ExportError) throw err;
     throw new ExportError(firstLine(err), { cause: err });
   } finally {
-    progress.stop();
-    await archive.close();
+    progress?.stop();
+    await archive?.close();
   }
 }

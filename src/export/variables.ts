@@ -44,7 +44,7 @@ function flattens(facts: KeyFacts): boolean {
 export function variableColumns(keys: KeyTable, fixed: readonly string[]): VariableColumn[] {
   const taken = new Set(fixed.map((f) => f.toLowerCase()));
   const unique = (name: string): string => {
-    let out = taken.has(name.toLowerCase()) ? `var.${name}` : name;
+    let out = taken.has(name.toLowerCase()) || name === '' ? `var.${name}` : name;
     for (let i = 2; taken.has(out.toLowerCase()); i++) out = `var.${name}_${i}`;
     taken.add(out.toLowerCase());
     return out;
