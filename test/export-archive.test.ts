@@ -187,7 +187,7 @@ describe('studyhook export: duplicates, damage, reruns, formats, pseudonyms, err
     this.timeout(60000);
     const cases: [string[], RegExp][] = [
       [['--namespace', 'study', '--out', await dir('x1'), '--archive-dir', join(tmp, 'nowhere')], /^studyhook export: no archive at .*nowhere/],
-      [['--namespace', 'nope', '--out', await dir('x2')], /^studyhook export: no namespace 'nope' in the archive .* \(namespaces there: enc-form, enc-json, study\)$/],
+      [['--namespace', 'nope', '--out', await dir('x2')], /^studyhook export: no namespace 'nope' in the archive .* \(namespaces there: enc-form, enc-json, odd, study\)$/],
       [['--namespace', 'study', '--out', join(config(), 'sub')], /^studyhook export: cannot write to --out .*: (ENOTDIR|EEXIST)$/],
       [['--namespace', 'study', '--out', await dir('x4'), '--format', 'xlsx'], /^studyhook export: --format must be csv or parquet/],
     ];
