@@ -12,7 +12,7 @@ export interface ArchiveOptions extends TimeRange {
   namespace: string;
   /** Turns on `pseudo(x)`: a keyed HMAC pseudonym of a participant identifier. */
   pseudonymKey?: string;
-  /** DuckDB's memory limit; past it, sorts and tables spill to a temporary directory. Default 512MB. */
+  /** DuckDB's memory limit; past it, sorts and tables spill to a temporary directory. Default 400MB (peak RSS stays under 1 GiB). */
   memoryLimit?: string;
   threads?: number;
 }
@@ -59,7 +59,7 @@ export async function openArchive(options: ArchiveOptions): Promise<Archive> {
   const files = await listArchiveFiles(options.archiveDir, options.namespace, options);
   const temp = await mkdtemp(join(tmpdir(), 'studyhook-export-'));
   const instance = await DuckDBInstance.create(':memory:', {
-    memory_limit: options.memoryLimit ?? '512MB',
+    memory_limit: options.memoryLimit ?? '400MB',
     threads: String(options.threads ?? Math.max(1, Math.min(4, availableParallelism()))),
     temp_directory: temp,
     // why: rows must come out in the order the tables sort them, for byte-identical reruns.
