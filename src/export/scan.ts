@@ -1,11 +1,9 @@
-import type { Archive } from './open-archive.js';
-import { readJson } from './open-archive.js';
 import { findBadLines, type BadLine } from './bad-lines.js';
 import { lit } from './sql.js';
 import { LIFECYCLE_FIELDS, TRIAL_FIELDS, TRIAL_TYPE } from './labvanced-fields.js';
 import { trialSortKey } from './trial-order.js';
 import { addKeys, pointer, type JsonType, type KeyTable } from './variables.js';
-import { BASE_COLUMNS, MAX_OBJECT_BYTES } from './open-archive.js';
+import { BASE_COLUMNS, MAX_OBJECT_BYTES, readJson, type Archive } from './open-archive.js';
 
 /** What one pass over the archive found: events per platform, bad lines, and the trials' variables. */
 export interface ScanResult {
@@ -82,17 +80,17 @@ export async function scanArchive(a: Archive): Promise<ScanResult> {
   const badCounts: { file: string; bad: number }[] = [];
   const trialKeys: KeyTable = new Map();
   let files = 0;
-  for (const [platform, list0] of a.files) {
-    files += list0.length;
-    if (list0.length === 0) { lines.set(platform, 0); continue; }
+  for (const [platform, paths] of a.files) {
+    files += paths.length;
+    if (paths.length === 0) { lines.set(platform, 0); continue; }
     if (platform !== 'labvanced') {
-      const counts = await rows(a, `SELECT filename, count(*) FILTER (WHERE id IS NULL OR type IS NULL) AS bad, count(*) AS n FROM ${readJson(list0, { id: 'VARCHAR', type: 'VARCHAR' }, ', filename=true')} GROUP BY 1`);
+      const counts = await rows(a, `SELECT filename, count(*) FILTER (WHERE id IS NULL OR type IS NULL) AS bad, count(*) AS n FROM ${readJson(paths, { id: 'VARCHAR', type: 'VARCHAR' }, ', filename=true')} GROUP BY 1`);
       lines.set(platform, counts.reduce((n, r) => n + Number(r['n']) - Number(r['bad']), 0));
       counts.forEach((r) => badCounts.push({ file: String(r['filename']), bad: Number(r['bad']) }));
       continue;
     }
-    const src = labvancedSource(a, list0);
-    const guess = await sampleKeys(a, list0);
+    const src = labvancedSource(a, paths);
+    const guess = await sampleKeys(a, paths);
     const types = guess.length > 0 ? `json_type(vars, [${guess.map((k) => lit(pointer([k]))).join(', ')}])` : 'NULL';
     // why: one pass does it all: bad lines, variables, types, and the few non-trial events kept whole.
     // why: grouped by the hashes of the key and type lists, not the lists: comparing lists of 20 strings per trial cost a third of the scan.
