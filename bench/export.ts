@@ -25,7 +25,6 @@ function report(shape: ArchiveShape, bytes: number, runs: Run[], opts: ExportBen
   const by = (w: string) => runs.filter((r) => r.what === w);
   const rate = (r: Run) => r.events / (r.ms / 1000);
   const floors = by('floor').map(rate);
-  const floor = median(floors);
   const rows = ['floor', 'csv', 'parquet'].map((w) => {
     const rs = by(w);
     const eps = median(rs.map(rate));
