@@ -55,9 +55,9 @@ async function run(args: string[]): Promise<number> {
   });
   if (tty) process.stderr.write('\r\x1b[K');
   for (const b of result.badLines.slice(0, 20)) console.error(`skipped ${b.file}:${b.line}: ${b.reason}`);
-  if (result.badLines.length > 20) console.error(`... and ${result.badLines.length - 20} more bad line(s)`);
+  if (result.badLineCount > 20) console.error(`... and ${result.badLineCount - 20} more bad line(s)`);
   for (const t of result.tables) console.log(`${t.name}.${format}: ${t.rows} row(s), ${t.columns.length} column(s)`);
-  console.log(`wrote ${result.files.length} file(s) to ${out} from ${result.lines} archived event line(s)${result.badLines.length ? `; ${result.badLines.length} bad line(s) skipped` : ''}`);
+  console.log(`wrote ${result.files.length} file(s) to ${out} from ${result.lines} archived event line(s)${result.badLineCount ? `; ${result.badLineCount} bad line(s) skipped` : ''}`);
   const quarantined = await quarantineCount(config.dataDir, values.namespace);
   if (quarantined > 0) console.log(`${quarantined} quarantined payload(s) of namespace '${values.namespace}' are not exported; inspect them: studyhook quarantine list --namespace ${values.namespace}`);
   return 0;

@@ -16,7 +16,7 @@ export interface ExportOptions extends Omit<ArchiveOptions, 'pseudonymKey'> {
   progress?: (line: string) => void;
 }
 
-export interface ExportResult { tables: BuiltTable[]; files: string[]; badLines: BadLine[]; lines: number }
+export interface ExportResult { tables: BuiltTable[]; files: string[]; badLines: BadLine[]; badLineCount: number; lines: number }
 
 async function writable(dir: string): Promise<void> {
   try {
@@ -41,7 +41,7 @@ export async function runExport(opts: ExportOptions): Promise<ExportResult> {
       ...(opts.since && { since: opts.since.toISOString() }), ...(opts.until && { until: opts.until.toISOString() }),
     };
     const files = await writeTables(archive.conn, opts.out, header, tables, progress.step);
-    return { tables, files, badLines: scan.badLines, lines: [...scan.lines.values()].reduce((a, b) => a + b, 0) };
+    return { tables, files, badLines: scan.badLines, badLineCount: scan.badLineCount, lines: [...scan.lines.values()].reduce((a, b) => a + b, 0) };
   } catch (err) {
     if (err instanceof ExportError) throw err;
     throw new ExportError(firstLine(err), { cause: err });

@@ -10,9 +10,15 @@ export interface ScanResult {
   files: number;
   /** Readable lines per platform (duplicates included). */
   lines: Map<string, number>;
+  /** The first {@link BAD_LINES_KEPT} lines that are not events, by file:line. */
   badLines: BadLine[];
+  /** How many lines the engine could not read. */
+  badLineCount: number;
   trialKeys: KeyTable;
 }
+
+/** Bad lines named one by one; beyond them only counted. */
+export const BAD_LINES_KEPT = 1000;
 
 type Row = Record<string, unknown>;
 const rows = async (a: Archive, sql: string): Promise<Row[]> => (await a.conn.runAndReadAll(sql)).getRowObjectsJS() as Row[];
@@ -111,6 +117,8 @@ export async function scanArchive(a: Archive): Promise<ScanResult> {
     for (const [key, facts] of trialKeys) if (facts.types.has('OBJECT')) facts.nested = await discoverNested(a, src, pointer([key]));
   }
   const badLines: BadLine[] = [];
-  for (const f of badCounts.filter((x) => x.bad > 0).sort((x, y) => x.file.localeCompare(y.file))) badLines.push(...await findBadLines(f.file, MAX_OBJECT_BYTES));
-  return { files, lines, badLines, trialKeys };
+  const bad = badCounts.filter((x) => x.bad > 0).sort((x, y) => x.file.localeCompare(y.file));
+  // why: a ruined archive must not fill memory with its own error list; the count stays exact.
+  for (const f of bad) badLines.push(...await findBadLines(f.file, MAX_OBJECT_BYTES, Math.max(0, BAD_LINES_KEPT - badLines.length)));
+  return { files, lines, badLines, badLineCount: bad.reduce((n, f) => n + f.bad, 0), trialKeys };
 }
