@@ -9,12 +9,14 @@ export interface BenchOptions {
   /** Requests counted per target by `--instructions` (0: not run), after 4000 to warm it up. */
   instructionRequests: number;
   only: string | undefined; redisUrl: string;
+  /** `--export`: only the export bench (bench/export.ts), a separate mode. */
+  export: boolean;
 }
 
 export function readOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
   const { values } = parseArgs({ args: argv, options: {
     quick: { type: 'boolean' }, duration: { type: 'string' }, reps: { type: 'string' }, connections: { type: 'string' },
-    'upload-mb': { type: 'string' }, soak: { type: 'boolean' }, 'soak-minutes': { type: 'string' }, scale: { type: 'string' }, 'scale-cpu': { type: 'string' }, profile: { type: 'boolean' }, forged: { type: 'boolean' }, instructions: { type: 'boolean' }, only: { type: 'string' },
+    'upload-mb': { type: 'string' }, soak: { type: 'boolean' }, 'soak-minutes': { type: 'string' }, scale: { type: 'string' }, 'scale-cpu': { type: 'string' }, profile: { type: 'boolean' }, forged: { type: 'boolean' }, instructions: { type: 'boolean' }, only: { type: 'string' }, export: { type: 'boolean' },
   }, allowPositionals: false });
   const quick = values.quick ?? env['BENCH_QUICK'] === '1';
   const num = (flag: string | undefined, key: string, full: number, short: number): number => Number(flag ?? env[key] ?? (quick ? short : full));
@@ -35,5 +37,6 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv = process.env
     instructionRequests: (values.instructions ?? env['BENCH_INSTRUCTIONS'] === '1') ? num(undefined, 'BENCH_INSTRUCTIONS_REQUESTS', 3000, 1000) : 0,
     only: values.only ?? env['BENCH_ONLY'],
     redisUrl: env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    export: values.export ?? false,
   };
 }

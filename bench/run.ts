@@ -8,6 +8,7 @@ import { sinkQueueName } from '../src/queue/redis.js';
 import { deleteKeys } from '../test/helpers/gateway.js';
 import { capCpu, type CpuCap } from './cpu-cap.js';
 import { callgrindMissing, countInstructions, type InstructionTarget } from './instructions.js';
+import { exportBench } from './export.js';
 import { readOptions, type BenchOptions } from './options.js';
 import { measureAll, type Target } from './measure.js';
 import { load, machineCpu, median, nodeTs, percentile, root, sleep, start, freePort, waitForPort, type Proc } from './procs.js';
@@ -199,4 +200,6 @@ async function main(): Promise<void> {
   log('wrote bench/results/latest.json and bench/results/latest.md');
 }
 
-await main();
+// why: the export bench needs no server and no Redis; it is its own mode.
+if (opts.export) await exportBench({ quick: opts.quick, reps: opts.reps, work, log }).finally(() => rm(work, { recursive: true, force: true }));
+else await main();

@@ -1,4 +1,5 @@
 import { check } from './check.js';
+import { exportCommand } from './export.js';
 import { prolific } from './prolific.js';
 import { quarantine } from './quarantine.js';
 import { replay } from './replay.js';
@@ -16,4 +17,5 @@ export const commands: readonly Command[] = [
   replay,
   quarantine,
   prolific,
+  exportCommand,
 ];

@@ -1,0 +1,58 @@
+import { ident, lit } from './sql.js';
+import { addKeys, pointer, type JsonType, type KeyTable, type VariableColumn } from './variables.js';
+
+function jsonType(v: unknown): JsonType {
+  if (v === null) return 'NULL';
+  if (Array.isArray(v)) return 'ARRAY';
+  switch (typeof v) {
+    case 'string': return 'VARCHAR';
+    case 'boolean': return 'BOOLEAN';
+    case 'number': return Number.isInteger(v) ? (v < 0 ? 'BIGINT' : 'UBIGINT') : 'DOUBLE';
+    case 'object': return 'OBJECT';
+    default: return 'NULL';
+  }
+}
+
+/**
+ * The keys and JSON types of objects (in row order), one level of nesting deep, as the engine's
+ * scan reports them for trials. For the small tables, whose objects are read into Node.
+ */
+export function keyTableOf(objects: readonly unknown[]): KeyTable {
+  const table: KeyTable = new Map();
+  for (const o of objects) {
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) continue;
+    addKeys(table, Object.keys(o));
+    for (const [k, v] of Object.entries(o)) {
+      const facts = table.get(k)!;
+      facts.types.add(jsonType(v));
+      if (jsonType(v) === 'OBJECT') {
+        facts.nested ??= new Map();
+        addKeys(facts.nested, Object.keys(v as object));
+        for (const [nk, nv] of Object.entries(v as object)) facts.nested.get(nk)!.types.add(jsonType(nv));
+      }
+    }
+  }
+  return table;
+}
+
+/** The value of a variable column read from a JSON text column, typed as the column says. */
+export function jsonExpr(json: string, c: VariableColumn): string {
+  const text = `json_extract_string(${json}, ${lit(pointer(c.path))})`;
+  return c.sqlType === 'VARCHAR' ? text : `TRY_CAST(${text} AS ${c.sqlType})`;
+}
+
+/** The value of a variable column read from a typed STRUCT (the fast path). */
+export function structExpr(struct: string, c: VariableColumn): string {
+  return c.path.reduce((e, p) => `struct_extract(${e}, ${lit(p)})`, struct);
+}
+
+/** The STRUCT type that makes the JSON reader type each variable as it parses. */
+export function structType(keys: KeyTable, columns: readonly VariableColumn[]): string {
+  const typeOf = new Map(columns.map((c) => [c.path.join('\u0000'), c.sqlType]));
+  const fields = [...keys].map(([k, f]) => {
+    const own = typeOf.get(k);
+    if (own !== undefined) return `${ident(k)} ${own}`;
+    return `${ident(k)} STRUCT(${[...(f.nested ?? [])].map(([nk]) => `${ident(nk)} ${typeOf.get(`${k}\u0000${nk}`) ?? 'VARCHAR'}`).join(', ')})`;
+  });
+  return `STRUCT(${fields.join(', ')})`;
+}

@@ -1,0 +1,97 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { listArchiveFiles, type ArchiveFiles, type TimeRange } from './archive-files.js';
+import { pseudonymMacro } from './pseudonym.js';
+import { fileList, lit } from './sql.js';
+
+/** What to open: the archive directory, the namespace, the time range and an optional pseudonym key. */
+export interface ArchiveOptions extends TimeRange {
+  archiveDir: string;
+  namespace: string;
+  /** Turns on `pseudo(x)`: a keyed HMAC pseudonym of a participant identifier. */
+  pseudonymKey?: string;
+  /** DuckDB's memory limit; past it, sorts and tables spill to a temporary directory. Default 400MB (peak RSS stays under 1 GiB). */
+  memoryLimit?: string;
+  threads?: number;
+}
+
+/**
+ * `iso_time(x)`: a Labvanced time (`2020-12-10 14:03:22+01` or UNIX seconds or milliseconds) as ISO
+ * 8601 UTC text, like the adapter's `toTime`; anything else stays as sent.
+ */
+const ISO_TIME_MACRO = `CREATE OR REPLACE MACRO iso_time(x) AS CASE
+  WHEN x IS NULL THEN NULL
+  WHEN regexp_matches(x, '^[0-9]+(\\.[0-9]+)?$') THEN strftime(timezone('UTC', to_timestamp(CASE WHEN CAST(x AS DOUBLE) < 1e11 THEN CAST(x AS DOUBLE) ELSE CAST(x AS DOUBLE) / 1000 END)), '%Y-%m-%dT%H:%M:%S.%gZ')
+  ELSE coalesce(strftime(timezone('UTC', TRY_CAST(x AS TIMESTAMPTZ)), '%Y-%m-%dT%H:%M:%S.%gZ'), x) END`;
+
+/** The event attributes every table reads; `data` and extensions are added per table. */
+export const BASE_COLUMNS: Record<string, string> = {
+  id: 'VARCHAR', type: 'VARCHAR', time: 'VARCHAR', receivedat: 'VARCHAR', requestid: 'VARCHAR',
+  subject: 'VARCHAR', studyid: 'VARCHAR', participantid: 'VARCHAR', sessionid: 'VARCHAR',
+};
+
+/** An archive opened in DuckDB: the files of one namespace, readable as typed relations of events. */
+export interface Archive {
+  conn: DuckDBConnection;
+  files: ArchiveFiles;
+  options: ArchiveOptions;
+  /** SQL reading one platform's events with these typed columns; `dedupe` keeps one row per event id. */
+  events(platform: string, columns: Record<string, string>, opts?: { types?: readonly string[]; dedupe?: boolean; extra?: string }): string;
+  close(): Promise<void>;
+}
+
+function columnsLiteral(columns: Record<string, string>): string {
+  return `{${Object.entries(columns).map(([k, v]) => `${lit(k)}: ${lit(v)}`).join(', ')}}`;
+}
+
+/** The largest event line the engine reads; a larger one is reported, not exported. */
+export const MAX_OBJECT_BYTES = 16 * 1024 * 1024;
+
+/** The JSON reader's options; `ignore_errors` turns a torn or corrupt line into a row of NULLs, which the scan reports. */
+export function readJson(files: readonly string[], columns: Record<string, string>, extra = ''): string {
+  return `read_json(${fileList(files)}, format='newline_delimited', ignore_errors=true, maximum_object_size=${MAX_OBJECT_BYTES}, columns=${columnsLiteral(columns)}${extra})`;
+}
+
+/** Opens the namespace's archive files in an in-process DuckDB whose temporary files live in a fresh directory. */
+export async function openArchive(options: ArchiveOptions): Promise<Archive> {
+  const files = await listArchiveFiles(options.archiveDir, options.namespace, options);
+  const temp = await mkdtemp(join(tmpdir(), 'studyhook-export-'));
+  const instance = await DuckDBInstance.create(':memory:', {
+    memory_limit: options.memoryLimit ?? '400MB',
+    threads: String(options.threads ?? Math.max(1, Math.min(4, availableParallelism()))),
+    temp_directory: temp,
+    // why: rows must come out in the order the tables sort them, for byte-identical reruns.
+    preserve_insertion_order: 'true',
+  });
+  const conn = await instance.connect();
+  if (options.pseudonymKey !== undefined) await conn.run(pseudonymMacro(options.pseudonymKey));
+  // why: a time without an offset must not depend on the machine's zone.
+  await conn.run("SET TimeZone = 'UTC'");
+  // why: DuckDB tracks a query's progress only with its progress bar on; the export reads it, DuckDB prints nothing.
+  await conn.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false');
+  await conn.run(ISO_TIME_MACRO);
+  const since = options.since?.toISOString();
+  const until = options.until?.toISOString();
+  return {
+    conn, files, options,
+    events(platform, columns, opts = {}) {
+      const all = { ...BASE_COLUMNS, ...columns };
+      const list = files.get(platform) ?? [];
+      if (list.length === 0) return `(SELECT ${Object.entries(all).map(([k, v]) => `CAST(NULL AS ${v}) AS "${k}"`).join(', ')} WHERE false)`;
+      const where = ['id IS NOT NULL', 'type IS NOT NULL'];
+      if (opts.types) where.push(`type IN (${opts.types.map(lit).join(', ')})`);
+      if (since) where.push(`receivedat >= ${lit(since)}`);
+      if (until) where.push(`receivedat <= ${lit(until)}`);
+      // why: at-least-once delivery can archive one event twice; the earliest copy stands for it.
+      const dedupe = opts.dedupe === false ? '' : ' QUALIFY row_number() OVER (PARTITION BY id ORDER BY receivedat, requestid, data) = 1';
+      return `(SELECT * FROM ${readJson(list, all, opts.extra)} WHERE ${where.join(' AND ')}${dedupe})`;
+    },
+    async close() {
+      conn.closeSync();
+      instance.closeSync();
+      await rm(temp, { recursive: true, force: true });
+    },
+  };
+}

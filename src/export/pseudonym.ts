@@ -1,0 +1,30 @@
+import { createHash, createHmac } from 'node:crypto';
+
+const BLOCK = 64;
+
+/** The HMAC-SHA256 pads of a key (RFC 2104), so that DuckDB computes the same HMAC with its sha256(). */
+function pads(key: string): { inner: string; outer: string } {
+  let k = Buffer.from(key, 'utf8');
+  // why: RFC 2104 hashes a key longer than the block first.
+  if (k.length > BLOCK) k = createHash('sha256').update(k).digest();
+  const block = Buffer.alloc(BLOCK);
+  k.copy(block);
+  return { inner: Buffer.from(block.map((b) => b ^ 0x36)).toString('hex'), outer: Buffer.from(block.map((b) => b ^ 0x5c)).toString('hex') };
+}
+
+/** Hex characters of the HMAC kept in a pseudonym: 80 bits, no collision in any study's lifetime. */
+const HEX_CHARS = 20;
+
+/** The pseudonym of an identifier: `p` + the first 80 bits of HMAC-SHA256(key, identifier) in hex. */
+export function pseudonymOf(key: string, value: string): string {
+  return `p${createHmac('sha256', key).update(value, 'utf8').digest('hex').slice(0, HEX_CHARS)}`;
+}
+
+/**
+ * `pseudo(x)` in SQL, equal to {@link pseudonymOf}; NULL stays NULL. why: computed by the engine
+ * row by row, so pseudonymising costs no extra pass and no lookup table of identifiers.
+ */
+export function pseudonymMacro(key: string): string {
+  const { inner, outer } = pads(key);
+  return `CREATE OR REPLACE MACRO pseudo(x) AS CASE WHEN x IS NULL THEN NULL ELSE 'p' || substr(sha256(unhex('${outer}') || unhex(sha256(unhex('${inner}') || encode(CAST(x AS VARCHAR))))), 1, ${HEX_CHARS}) END`;
+}

@@ -1,0 +1,78 @@
+import type { ColumnType } from './types.js';
+
+/** DuckDB's `json_type` names. */
+export type JsonType = 'VARCHAR' | 'BOOLEAN' | 'UBIGINT' | 'BIGINT' | 'DOUBLE' | 'OBJECT' | 'ARRAY' | 'NULL';
+
+/** What the scan found about one variable (or one field of an object variable). */
+export interface KeyFacts { types: Set<JsonType>; nested?: KeyTable }
+
+/** Keys in first-seen order, each with its facts. */
+export type KeyTable = Map<string, KeyFacts>;
+
+/** One output column for a trial variable: its name, the path into `recData.data`, and its type. */
+export interface VariableColumn { name: string; path: readonly string[]; type: ColumnType; sqlType: string }
+
+/** Adds keys (in the order given) to a key table, creating entries for keys not seen before. */
+export function addKeys(table: KeyTable, keys: readonly string[]): void {
+  for (const k of keys) if (!table.has(k)) table.set(k, { types: new Set() });
+}
+
+const NUMBER: ReadonlySet<JsonType> = new Set(['UBIGINT', 'BIGINT', 'DOUBLE']);
+
+/** The common type of a set of JSON types: number, boolean or text; text when they disagree. */
+function scalarType(types: ReadonlySet<JsonType>): { type: ColumnType; sqlType: string } {
+  const t = [...types].filter((x) => x !== 'NULL');
+  if (t.length === 0) return { type: 'text', sqlType: 'VARCHAR' };
+  if (t.every((x) => x === 'OBJECT' || x === 'ARRAY')) return { type: 'json', sqlType: 'VARCHAR' };
+  if (t.every((x) => x === 'BOOLEAN')) return { type: 'boolean', sqlType: 'BOOLEAN' };
+  if (t.every((x) => x === 'UBIGINT' || x === 'BIGINT')) return { type: 'integer', sqlType: 'BIGINT' };
+  if (t.every((x) => NUMBER.has(x))) return { type: 'number', sqlType: 'DOUBLE' };
+  return { type: 'text', sqlType: 'VARCHAR' };
+}
+
+/** True when a variable is an object in every row that has it: its fields become `name.field` columns. */
+function flattens(facts: KeyFacts): boolean {
+  const t = [...facts.types].filter((x) => x !== 'NULL');
+  return t.length > 0 && t.every((x) => x === 'OBJECT') && (facts.nested?.size ?? 0) > 0;
+}
+
+/**
+ * The trial variables as columns, in first-seen order: an object variable is flattened one level
+ * (`stimulus.color`), anything deeper or any array is kept as JSON text. A name already taken by a
+ * fixed column (or by an earlier variable, ignoring case) becomes `var.<name>`, then `var.<name>_2`...
+ */
+export function variableColumns(keys: KeyTable, fixed: readonly string[]): VariableColumn[] {
+  const taken = new Set(fixed.map((f) => f.toLowerCase()));
+  const unique = (name: string): string => {
+    let out = taken.has(name.toLowerCase()) || name === '' ? `var.${name}` : name;
+    for (let i = 2; taken.has(out.toLowerCase()); i++) out = `var.${name}_${i}`;
+    taken.add(out.toLowerCase());
+    return out;
+  };
+  const out: VariableColumn[] = [];
+  for (const [key, facts] of keys) {
+    if (flattens(facts)) {
+      for (const [field, f] of facts.nested!) out.push({ name: unique(`${key}.${field}`), path: [key, field], ...scalarType(f.types) });
+    } else out.push({ name: unique(key), path: [key], ...scalarType(facts.types) });
+  }
+  return out;
+}
+
+/** A JSON Pointer (RFC 6901) to a variable inside `recData.data`. */
+export function pointer(path: readonly string[]): string {
+  return path.map((p) => `/${p.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
+/**
+ * Whether every key can be a DuckDB STRUCT field, which lets the JSON reader type the values as it
+ * parses (fast). DuckDB refuses an empty field name and two names that differ only in case.
+ */
+export function structSafe(keys: KeyTable): boolean {
+  const seen = new Set<string>();
+  for (const [k, f] of keys) {
+    if (k === '' || seen.has(k.toLowerCase())) return false;
+    seen.add(k.toLowerCase());
+    if (f.nested && !structSafe(f.nested)) return false;
+  }
+  return true;
+}
