@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '../helpers/gateway.js';
-import { PENDING_STATES } from '../helpers/gateway-process.js';
+import { PENDING_STATES, type GatewayProcess } from '../helpers/gateway-process.js';
 import { NAMESPACES, REQUEST_TIMEOUT_MS } from './config.js';
 import { listFiles } from './data-dir.js';
 import { planOf, type Action } from './families/index.js';
@@ -74,6 +74,7 @@ export async function runActions(h: Harness, actions: readonly Action[]): Promis
   const working = sent.filter(stillInGateway).map((s) => s.requestId);
   await waitFor('the gateway to finish the requests it read', () => gw.exit !== undefined || working.every((id) => gw.requestsDone.has(id)), SETTLE_MS)
     .catch(() => undefined);
+  await barrier(gw);
   mark(`${working.length} cut requests finished`);
   const v = replyViolations(sent);
   const drained = await waitFor('the sink queues and the spool to drain', async () => {
@@ -104,6 +105,7 @@ export async function runActions(h: Harness, actions: readonly Action[]): Promis
   await waitFor('leftover blobs to be referenced or removed', async () => { await h.observe(); left = await leftovers(gw, h, blobsBefore); return left.length === 0; }, unanswered ? SETTLE_MS : 0).catch(() => undefined);
   v.push(...left, ...(await strayFiles(gw)));
   mark('checked the data dir');
+  await barrier(gw);
   const health = await h.monitor!.take();
   mark(`health: ${health.probes} probes, ${health.failures.length} slow, max RSS ${Math.round(health.maxRssBytes / 2 ** 20)} MiB`);
   if (health.failures.length > 0) v.push(`/healthz did not answer within 1 s ${health.failures.length} of ${health.probes} times, e.g. ${JSON.stringify(health.failures.slice(0, 3))}`);
@@ -111,6 +113,16 @@ export async function runActions(h: Harness, actions: readonly Action[]): Promis
   if (gw.exit !== undefined) { h.broken = true; throw broken(run, [`the gateway process exited (${JSON.stringify(gw.exit)}); its last output:\n${tail(gw.output())}`], sent); }
   h.lastRun = sent.map((x) => x.step.label).join(' | ');
   if (v.length > 0) throw broken(run, v, sent);
+}
+
+/**
+ * One /healthz round trip: the gateway reads it after everything the run sent, so a crash those
+ * requests set off (an error emitted after the reply) has happened once it answers. If it does not
+ * answer, the process's exit is waited for (bounded), so that the crash is this run's finding.
+ */
+async function barrier(gw: GatewayProcess): Promise<void> {
+  const up = await fetch(`${gw.url}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+  if (!up) await waitFor('the gateway process to exit', () => gw.exit !== undefined, 5000).catch(() => undefined);
 }
 
 function broken(run: number, v: readonly string[], sent: readonly Sent[]): Error {

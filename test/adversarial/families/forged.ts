@@ -112,6 +112,10 @@ export function planFirstCaller(a: FirstCallerAction): Plan {
   let guess;
   if (a.route === 'file_upload') {
     guess = { ...real, body: Buffer.from(real.body.toString('latin1').replace(/(filename="blob"\r\nContent-Type: video\/webm\r\n\r\n)/, '$1FORGED'), 'latin1') };
+  } else if (a.route === 'recordTrial') {
+    // why: a trial's id already covers its recData; a forgery that changes anything else is the same trial.
+    const p = payloadOf(real)!;
+    guess = withBody('labvanced', real, Buffer.from(JSON.stringify({ ...p, recData: { data: { response: 'FORGED' }, scope: 'trial' } })));
   } else {
     guess = withBody('labvanced', real, Buffer.from(JSON.stringify({ ...payloadOf(real), forged: unique() })));
   }
