@@ -23,22 +23,22 @@ describe('adversarial suite checks (each fails the run when its invariant breaks
 
   it('fails a run when a file appears outside the data dir', async function () {
     this.timeout(30000);
-    const stray = join(h.gw!.cwd, 'stray.txt');
+    const stray = join((await h.ensure()).cwd, 'stray.txt');
     writeFileSync(stray, 'x');
     try {
       await assert.rejects(runActions(h, valid), /file written outside the data dir: .*stray\.txt/);
-    } finally { rmSync(stray); }
+    } finally { rmSync(stray, { force: true }); }
   });
 
   it('fails a run when a .part file is left in the blob store', async function () {
     this.timeout(30000);
-    const dir = join(h.gw!.dataDir, 'blobs', 'ab');
+    const dir = join((await h.ensure()).dataDir, 'blobs', 'ab');
     mkdirSync(dir, { recursive: true });
     const part = join(dir, `${randomUUID()}.part`);
     writeFileSync(part, 'partial');
     try {
       await assert.rejects(runActions(h, valid), /unfinished blob left: .*\.part \(7 B\)/);
-    } finally { rmSync(part); }
+    } finally { rmSync(part, { force: true }); }
   });
 
   it('fails a run when a sink received an event twice', async function () {

@@ -48,8 +48,13 @@ export const KNOWN: KnownCase[] = [
     actions: ['startFirstPlayerSession', 'recordStartTask', 'finishExpSession', 'file_upload'].map((route) => ({ family: 'first-caller', route })),
   },
   {
-    id: 'F6', title: 'keeps in quarantine a correctly signed Prolific body that is not valid JSON',
-    actions: [{ family: 'bomb', platform: 'prolific', route: '', namespace: 'signed', shape: 'truncated', n: 1, at: 'root' }],
+    id: 'F6', title: 'keeps in quarantine an authenticated body it cannot read (signed Prolific and ActiGraph, MyDataHelps token URL)',
+    actions: [
+      { family: 'bomb', platform: 'prolific', route: '', namespace: 'signed', shape: 'truncated', n: 1, at: 'root' },
+      { family: 'bomb', platform: 'actigraph', route: '', namespace: 'device', shape: 'truncated', n: 1, at: 'root' },
+      { family: 'bomb', platform: 'mydatahelps', route: 'schedule', namespace: 'app', shape: 'truncated', n: 1, at: 'root' },
+      { family: 'bomb', platform: 'actigraph', route: '', namespace: 'device', shape: 'string-width', n: 10, at: 'root' },
+    ],
   },
   {
     id: 'F7', title: 'acknowledges a MyDataHelps callback sent as application/octet-stream (JSON is read whatever the type)',
