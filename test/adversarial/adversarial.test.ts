@@ -14,7 +14,7 @@ import { FUZZ, fuzzParams } from './settings.js';
 describe('adversarial HTTP suite (real gateway process)', function () {
   const h = new Harness();
   before(async function () { this.timeout(60000); await h.ensure(); });
-  after(async function () { this.timeout(60000); await h.close(); });
+  after(async function () { this.timeout(120000); await h.shutdown(); });
 
   // why: the counterexamples found so far (FINDINGS.md), each its own test so that each is checked off by name.
   describe('known counterexamples', () => {

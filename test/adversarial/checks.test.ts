@@ -14,7 +14,7 @@ const valid: Action[] = [{ family: 'valid', platform: 'sensorlogger', route: '',
 describe('adversarial suite checks (each fails the run when its invariant breaks)', function () {
   const h = new Harness();
   before(async function () { this.timeout(60000); await h.ensure(); });
-  after(async function () { this.timeout(60000); await h.close(); });
+  after(async function () { this.timeout(120000); await h.shutdown(); });
 
   it('passes a run of valid requests on a healthy gateway', async function () {
     this.timeout(30000);

@@ -50,7 +50,21 @@ export class Harness {
   /** Labels of the requests of the last run, for a crash that shows only after its checks. */
   lastRun = '';
 
+  private closed = false;
+  private running: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs `fn` after the runs before it have ended. why: fast-check abandons a run it interrupts at its
+   * time limit; the run goes on in the background and must not overlap the next one on the same gateway.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.running.then(fn, fn);
+    this.running = next.catch(() => undefined);
+    return next;
+  }
+
   async ensure(): Promise<GatewayProcess> {
+    if (this.closed) throw new Error('the harness is closed (a run outlived its test)');
     if (this.gw && !this.broken && this.gw.exit === undefined) return this.gw;
     const late = this.gw && !this.broken ? this.gw : undefined;
     const lateOutput = late ? tail(late.output()) : '';
@@ -88,6 +102,13 @@ export class Harness {
       for (const b of f.blobs) this.referencedBlobs.add(b);
     }
     return { ledger, twice };
+  }
+
+  /** Waits for a run still going, then stops the gateway; no run may start a gateway afterwards. */
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    await this.running;
+    await this.close();
   }
 
   async close(): Promise<void> {

@@ -46,7 +46,11 @@ function stillInGateway(s: Sent): boolean {
  * One run: sends every action's requests (the actions at once, each action's stages in order), then
  * checks every invariant and throws one error listing each one that broke.
  */
-export async function runActions(h: Harness, actions: readonly Action[]): Promise<void> {
+export function runActions(h: Harness, actions: readonly Action[]): Promise<void> {
+  return h.exclusive(() => runExclusive(h, actions));
+}
+
+async function runExclusive(h: Harness, actions: readonly Action[]): Promise<void> {
   const started = Date.now();
   const mark = (what: string) => { if (DEBUG) console.error(`  run ${h.runs} ${what} at ${Date.now() - started} ms`); };
   const gw = await h.ensure();

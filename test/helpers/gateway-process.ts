@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,11 +108,15 @@ export async function spawnGatewayProcess(opts: GatewayProcessOptions): Promise<
         await gone;
         clearTimeout(timer);
       }
+      process.off('exit', reap);
       await Promise.all(queues.map(({ q }) => q.close().catch(() => undefined)));
       await deleteKeys(prefix);
       await rm(base, { recursive: true, force: true });
     },
   };
+  // why: mocha exits when the tests are done (`exit: true`); a gateway still running then would be orphaned.
+  const reap = (): void => { proc.kill('SIGKILL'); rmSync(base, { recursive: true, force: true }); };
+  process.once('exit', reap);
   const exited = new Promise<void>((resolve) => proc.once('exit', (code, signal) => { g.exit = { code, signal }; resolve(); }));
   const deadline = Date.now() + (opts.startTimeoutMs ?? 30000);
   for (;;) {
