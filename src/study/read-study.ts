@@ -37,6 +37,8 @@ export interface ReadStudyOptions {
   memoryLimit?: string;
   threads?: number;
   step?: (label: string) => void;
+  /** Also count events per hour per platform received since then (the study page's chart). */
+  hourlySince?: Date;
 }
 
 const bump = (r: Record<string, number>, k: string | null): void => { const key = k ?? '(none)'; r[key] = (r[key] ?? 0) + 1; };
@@ -72,7 +74,7 @@ export async function readStudy(opts: ReadStudyOptions): Promise<StudyState> {
       archiveDir: opts.archiveDir, namespace: study.name, namespaces: study.namespaces,
       ...(opts.memoryLimit !== undefined && { memoryLimit: opts.memoryLimit }), ...(opts.threads !== undefined && { threads: opts.threads }),
     });
-    const facts = await readStudyFacts(archive, study, opts.step);
+    const facts = await readStudyFacts(archive, study, opts.step, opts.hourlySince);
     const participants = classifyParticipants(study, facts);
     const quarantined: Record<string, number> = {};
     for (const [platform, ns] of Object.entries(study.namespaces)) quarantined[platform] = await quarantineCount(opts.dataDir, ns, [platform]);

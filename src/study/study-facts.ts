@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BadLine } from '../export/bad-lines.js';
 import { buildTables } from '../export/build-tables.js';
 import type { Archive } from '../export/open-archive.js';
-import { lit } from '../export/sql.js';
+import { fileList, lit } from '../export/sql.js';
 import { pointer } from '../export/variables.js';
 import type { StudyDef } from './study-config.js';
 
@@ -33,6 +33,8 @@ export interface StudyFacts {
   lastEvent: Record<string, string | null>;
   badLines: BadLine[];
   badLineCount: number;
+  /** Events received per hour (`YYYY-MM-DDTHH`) per platform, over the hours asked for (empty unless asked). */
+  hourly: { hour: string; platform: string; events: number }[];
 }
 
 /** The event type `study approve` records its approvals with. */
@@ -100,11 +102,28 @@ async function lastEvent(archive: Archive, platform: string): Promise<string | n
 }
 
 /**
+ * Events per hour per platform since `since`: only the files of the days from `since` on are read
+ * (files are named by the day received), and only their `receivedat`.
+ */
+async function hourlyEvents(archive: Archive, since: Date): Promise<StudyFacts['hourly']> {
+  const day = since.toISOString().slice(0, 10);
+  const out: StudyFacts['hourly'] = [];
+  for (const [platform, files] of archive.files) {
+    const recent = files.filter((f) => (/(\d{4}-\d{2}-\d{2})\.jsonl$/.exec(f)?.[1] ?? '9999') >= day);
+    if (recent.length === 0) continue;
+    const found = await rows(archive.conn, `SELECT substr(receivedat, 1, 13) AS h, count(*) AS n FROM read_json(${fileList(recent)}, format='newline_delimited', ignore_errors=true, columns={receivedat: 'VARCHAR', id: 'VARCHAR'})
+      WHERE id IS NOT NULL AND receivedat >= ${lit(since.toISOString())} GROUP BY 1 ORDER BY 1`);
+    for (const r of found) out.push({ hour: String(r['h']), platform, events: num(r['n']) });
+  }
+  return out;
+}
+
+/**
  * Reads what the study's archive says, with the export's engine and tables: the tables of the
  * platforms present are built (trials without their variables), then queried per unit
  * (submission, session, survey, upload) with the participant each unit names.
  */
-export async function readStudyFacts(archive: Archive, study: StudyDef, step?: (label: string) => void): Promise<StudyFacts> {
+export async function readStudyFacts(archive: Archive, study: StudyDef, step?: (label: string) => void, hourlySince?: Date): Promise<StudyFacts> {
   const only = ['labvanced_trials', 'labvanced_sessions', 'prolific_submissions', 'mydatahelps_surveys', 'actigraph_uploads', 'sensorlogger_uploads'];
   const { scan } = await buildTables(archive, { pseudonymize: false, only, trialVariables: false, ...(step && { step }) });
   const conn = archive.conn;
@@ -129,6 +148,6 @@ export async function readStudyFacts(archive: Archive, study: StudyDef, step?: (
   for (const p of archive.files.keys()) { events[p] = scan.lines.get(p) ?? 0; last[p] = await lastEvent(archive, p); }
   return {
     submissions, sessions: has('labvanced') ? await sessions(conn, study) : [], surveys, uploads, sensorlogger, approved,
-    events, lastEvent: last, badLines: scan.badLines, badLineCount: scan.badLineCount,
+    events, lastEvent: last, badLines: scan.badLines, badLineCount: scan.badLineCount, hourly: hourlySince ? await hourlyEvents(archive, hourlySince) : [],
   };
 }
