@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { appendFile, cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { study } from '../src/commands/study.js';
 import type { ParticipantRow } from '../src/study/classify.js';
 import { waitArchived } from './fixtures/export/drive-study.js';
@@ -94,12 +95,29 @@ describe('studyhook study: a Prolific + Labvanced study driven through HTTP', fu
       const day = (await readdir(join(copy, 'labvanced', 'stroop')))[0]!;
       const file = join(copy, 'labvanced', 'stroop', day);
       const lines = (await readFile(file, 'utf8')).split('\n').length;
-      await appendFile(file, '{"specversion":"1.0","id":"torn\n');
+      // A trial of PID-GAP archived twice (at-least-once) counts once.
+      const copyOfTrial = (await readFile(file, 'utf8')).split('\n').find((l) => l.includes('"labvanced.trial.recorded"') && l.includes('"expSessionNr":203'))!;
+      await appendFile(file, `${copyOfTrial}\n{"specversion":"1.0","id":"torn\n`);
       const r = await cli('participants', 'stroop', '--format', 'json', '--archive-dir', copy);
       assert.equal(r.code, 0, r.err);
-      assert.equal((JSON.parse(r.out) as ParticipantRow[]).length, Object.keys(EXPECTED).length);
-      assert.match(r.err, new RegExp(`skipped ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${lines}: not JSON`));
+      const rows = JSON.parse(r.out) as ParticipantRow[];
+      assert.equal(rows.length, Object.keys(EXPECTED).length);
+      assert.deepEqual(rows.find((p) => p.participant === 'PID-GAP')!.missing, ['trials 2 of 3 (task Stroop missing trial 2)']);
+      assert.match(r.err, new RegExp(`skipped ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${lines + 1}: not JSON`));
     } finally { await rm(copy, { recursive: true, force: true }); }
+  });
+
+  it('refuses to approve for a study without Prolific, and a bad --format, in one line', async () => {
+    const file = join(t.dataDir, 'labvanced-only.yml');
+    await writeFile(file, stringify({ dataDir: t.dataDir, studies: { lv: { namespaces: { labvanced: 'stroop' } } } }));
+    const r = await runCli(study, ['approve', 'lv', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.equal(r.err, "studyhook study: study 'lv' has no Prolific namespace: there is nothing to approve\n");
+    const rows = JSON.parse((await runCli(study, ['participants', 'lv', '--config', file, '--format', 'json'])).out) as ParticipantRow[];
+    assert.deepEqual(rows.map((p) => p.classification).sort(), ['complete', 'complete', 'complete', 'complete', 'incomplete', 'incomplete'], 'without Prolific: complete or incomplete');
+    const bad = await cli('status', 'stroop', '--format', 'csv');
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /--format must be text, json for study status, not 'csv'/);
   });
 
   it('approve prints the plan and changes nothing without --yes', async () => {

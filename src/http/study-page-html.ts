@@ -136,7 +136,9 @@ export const PAGE_SCRIPT = `'use strict';
 
   function render() {
     cards(data.summary); funnel(data); hourly(data); last(data.summary); problems(data); participants(data);
-    document.getElementById('updated').textContent = 'read from the archive at ' + data.computedAt + '; refreshes every ' + data.refreshSeconds + ' s';
+    var upd = document.getElementById('updated');
+    upd.textContent = 'read from the archive at ' + data.computedAt + '; refreshes every ' + data.refreshSeconds + ' s' + (data.error ? '; the last reading failed: ' + data.error : '');
+    upd.className = data.error ? 'bad' : '';
   }
 
   function load() {

@@ -29,7 +29,7 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 interface Cached { state?: StudyState; at: number; computing?: Promise<StudyState>; error?: string }
 
 /** What the page's script reads from `data.json`. */
-function pageData(state: StudyState, deadLetters: Record<string, number>, computedAt: number, computeMs: number) {
+function pageData(state: StudyState, deadLetters: Record<string, number>, computedAt: number, computeMs: number, error: string | undefined) {
   const { summary, facts } = state;
   const lv = facts.sessions;
   const funnel = [
@@ -39,7 +39,7 @@ function pageData(state: StudyState, deadLetters: Record<string, number>, comput
     ] : []),
     ...Object.entries(summary.statuses['prolific'] ?? {}).sort((a, b) => b[1] - a[1]).map(([k, v]) => [`Prolific ${k}`, v]),
   ];
-  return { summary, participants: state.participants, funnel, hourly: facts.hourly, deadLetters, computedAt: new Date(computedAt).toISOString(), computeMs, refreshSeconds: FRESH_MS / 1000 };
+  return { summary, participants: state.participants, funnel, hourly: facts.hourly, deadLetters, computedAt: new Date(computedAt).toISOString(), computeMs, refreshSeconds: FRESH_MS / 1000, ...(error !== undefined && { error }) };
 }
 
 /** Dead letters (failed jobs) per sink queue whose event belongs to one of the study's namespaces. */
@@ -76,7 +76,7 @@ export function createStudyPages(config: ResolvedConfig, queues: readonly { sink
     }
   }
 
-  async function state(study: StudyDef): Promise<{ state: StudyState; at: number }> {
+  async function state(study: StudyDef): Promise<{ state: StudyState; at: number; error?: string }> {
     const name = study.name;
     let c = cache.get(name);
     if (!c) cache.set(name, c = { at: 0 });
@@ -88,7 +88,7 @@ export function createStudyPages(config: ResolvedConfig, queues: readonly { sink
         .finally(() => { delete entry.computing; });
     }
     // why: a stale state is served at once while a fresh one is read; only the first view waits.
-    if (entry.state) { entry.computing?.catch(() => undefined); return { state: entry.state, at: entry.at }; }
+    if (entry.state) { entry.computing?.catch(() => undefined); return { state: entry.state, at: entry.at, ...(entry.error !== undefined && { error: entry.error }) }; }
     const s = await entry.computing!.catch((err: unknown) => { throw new StudyhookError('SH_INTERNAL', undefined, { cause: err }); });
     return { state: s, at: entry.at };
   }
@@ -101,10 +101,10 @@ export function createStudyPages(config: ResolvedConfig, queues: readonly { sink
     const started = Date.now();
     const study = await studyOr404(req.params['study']!, res);
     if (!study) return;
-    const { state: s, at } = await state(study);
+    const { state: s, at, error } = await state(study);
     const dead = await deadLetters(queues, s.summary.namespaces);
     res.setHeader('Cache-Control', 'no-store');
-    res.json(pageData(s, dead, at, Date.now() - started));
+    res.json(pageData(s, dead, at, Date.now() - started, error));
   });
   router.get('/admin/studies/:study/quarantine', async (req, res) => {
     const study = await studyOr404(req.params['study']!, res);

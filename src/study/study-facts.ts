@@ -80,8 +80,9 @@ async function sessions(conn: DuckDBConnection, study: StudyDef): Promise<Sessio
   }
   const found = await rows(conn, `SELECT s.session, p.participant, s.status, s.trials, s.files, s.error_message, s.assigned_at, s.started_at, s.finished_at, s.failed_at
     FROM labvanced_sessions s LEFT JOIN study_lv_people p ON p.session = s.session ORDER BY TRY_CAST(s.session AS DOUBLE) NULLS LAST, s.session`);
+  // why: a session's trials are its distinct trial numbers per task: a copy of an event archived twice, or a trial sent again, counts once.
   return found.map((r) => ({
-    session: String(r['session']), participant: str(r['participant']), status: str(r['status']), trials: num(r['trials']), files: num(r['files']), error: str(r['error_message']),
+    session: String(r['session']), participant: str(r['participant']), status: str(r['status']), trials: (bySession.get(String(r['session'])) ?? []).reduce((n, t) => n + t.trials, 0), files: num(r['files']), error: str(r['error_message']),
     assignedAt: str(r['assigned_at']), startedAt: str(r['started_at']), finishedAt: str(r['finished_at']), failedAt: str(r['failed_at']), tasks: bySession.get(String(r['session'])) ?? [],
   }));
 }

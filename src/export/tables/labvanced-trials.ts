@@ -22,11 +22,14 @@ export const labvancedTrials: TableBuilder = {
     const fast = vars.length > 0 && structSafe(keys);
     const varsType = fast ? structType(keys, vars) : 'JSON';
     const data = vars.length > 0 ? `STRUCT(${TRIAL_FIELDS}, recData STRUCT(data ${varsType}))` : `STRUCT(${TRIAL_FIELDS})`;
-    const source = ctx.archive.events('labvanced', { data }, { types: [TRIAL_TYPE], dedupe: false });
+    const narrow = ctx.trialVariables === false;
+    // why: without variables the scan kept each trial's place (lv_scan.place), so the archive is not read a second time.
+    const source = narrow ? '(SELECT place.id AS id, place.data AS data FROM lv_scan WHERE place IS NOT NULL)'
+      : ctx.archive.events('labvanced', { data }, { types: [TRIAL_TYPE], dedupe: false });
     const t = (f: string) => `t.data.${f}`;
-    // why: without variables (study status) only where each trial is matters; the wide columns cost most of the sort.
+    // why: without variables (study status) only where each trial is matters.
     const place = new Set(['session', 'task_id', 'task_name', 'rec_task_id', 'trial_nr', 'event_id']);
-    const keep = (c: ColumnSpec) => ctx.trialVariables !== false || place.has(c.name);
+    const keep = (c: ColumnSpec) => !narrow || place.has(c.name);
     return createTable(ctx, {
       name: 'labvanced_trials', platform: 'labvanced',
       description: 'One row per recorded trial (`/recordTrial`), then one column per variable of `recData.data` in first-seen order.',
@@ -44,8 +47,10 @@ export const labvancedTrials: TableBuilder = {
         ...vars.map((v) => col(v.name, v.type, fast ? structExpr(t('recData.data'), v) : jsonExpr(t('recData.data'), v), `Trial variable ${v.path.join(' → ')} as recorded`, `data.recData.data${v.path.map((p) => `[${JSON.stringify(p)}]`).join('')}`, { personal: EMAIL.test(v.name) })),
       ].filter(keep),
       from: `FROM ${source} t LEFT JOIN lv_people p ON p.session = t.data.expSessionNr LEFT JOIN lv_tasks k ON k.session = t.data.expSessionNr AND k.rec_task_id = t.data.recTaskId`,
-      orderBy: trialOrder(t('expSessionNr'), t('recTaskId'), `coalesce(${t('trialNr')}, ${t('trailNr')})`, 't.id', 't.receivedat, t.requestid'),
-      dedupe: 'event_id',
+      // why: without variables the table is only queried (study status counts distinct trial numbers), never written:
+      // sorting it and removing copies of an event cost most of its time at 2 million trials.
+      orderBy: narrow ? '' : trialOrder(t('expSessionNr'), t('recTaskId'), `coalesce(${t('trialNr')}, ${t('trailNr')})`, 't.id', 't.receivedat, t.requestid'),
+      ...(!narrow && { dedupe: 'event_id' }),
     });
   },
 };
