@@ -131,6 +131,9 @@ describe('studyhook study: a Prolific + Labvanced study driven through HTTP', fu
   });
 
   it('approve --yes stops when Prolific fails midway, says what was done, and a rerun approves the rest once', async () => {
+    // The archive as it is before any approval: read by the second run, it lacks the first run's record.
+    const before = await mkdtemp(join(tmpdir(), 'studyhook-study-'));
+    await cp(join(t.dataDir, 'events'), before, { recursive: true });
     fake.failAfter(1);
     const first = await cli('approve', 'stroop', '--yes', '--batch-size', '1');
     fake.failAfter(undefined);
@@ -139,8 +142,9 @@ describe('studyhook study: a Prolific + Labvanced study driven through HTTP', fu
     // The second batch was sent and answered 500.
     assert.deepEqual(approvals().map((a) => a.body), [{ submission_ids: ['SUB-PID-COMPLETE-1'] }, { submission_ids: ['SUB-PID-COMPLETE-2'] }]);
     assert.equal(fake.submissions.get('SUB-PID-COMPLETE-2')!['status'], 'AWAITING REVIEW');
-    // At once, before the archive sink wrote the record: the first approval is not sent again.
-    const second = await cli('approve', 'stroop', '--yes', '--batch-size', '1');
+    // As if the archive sink had not written the record yet: the record's job in its queue keeps the first approval from being sent again.
+    const second = await cli('approve', 'stroop', '--yes', '--batch-size', '1', '--archive-dir', before);
+    await rm(before, { recursive: true, force: true });
     assert.equal(second.code, 0, second.out);
     assert.deepEqual(approvals().slice(2).map((a) => a.body), [{ submission_ids: ['SUB-PID-COMPLETE-2'] }]);
     await waitArchived(t, events + 2);
