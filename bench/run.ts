@@ -9,6 +9,7 @@ import { deleteKeys } from '../test/helpers/gateway.js';
 import { capCpu, type CpuCap } from './cpu-cap.js';
 import { callgrindMissing, countInstructions, type InstructionTarget } from './instructions.js';
 import { exportBench } from './export.js';
+import { studyBench } from './study.js';
 import { readOptions, type BenchOptions } from './options.js';
 import { measureAll, type Target } from './measure.js';
 import { load, machineCpu, median, nodeTs, percentile, root, sleep, start, freePort, waitForPort, type Proc } from './procs.js';
@@ -202,4 +203,5 @@ async function main(): Promise<void> {
 
 // why: the export bench needs no server and no Redis; it is its own mode.
 if (opts.export) await exportBench({ quick: opts.quick, reps: opts.reps, work, log }).finally(() => rm(work, { recursive: true, force: true }));
+else if (opts.study) await studyBench({ quick: opts.quick, reps: opts.reps, work, log }).finally(() => rm(work, { recursive: true, force: true }));
 else await main();

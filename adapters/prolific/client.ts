@@ -32,6 +32,28 @@ export type SubmissionTransition =
   | { action: 'REJECT'; message: string; rejection_category: RejectionCategory }
   | { action: 'COMPLETE'; completion_code: string; completion_code_data?: { percentage_of_reward?: number; message_to_participant?: string } };
 
+/** One delivery in a subscription's log (`GET /api/v1/hooks/subscriptions/{id}/events/`). */
+export interface ProlificDelivery { id: string; datetime_created?: string; datetime_updated?: string; event_type?: string; resource_id?: string; status?: string; target_url?: string; payload?: Record<string, unknown> }
+
+/** A submission as the study's submissions list gives it (the list shape has `participant_id`, the detail shape `participant`). */
+export interface ProlificSubmission { id: string; status?: string; participant_id?: string; participant?: string; study_id?: string; started_at?: string; completed_at?: string }
+
+/** The most pages read from one list: a guard against a server whose `next` never ends. */
+const MAX_PAGES = 100_000;
+
+/**
+ * Whether another page follows: the `_links.next.href` Prolific's lists carry when present, else
+ * `meta.count`, else a full page.
+ */
+function hasNext(body: Json, got: number, pageSize: number, seen: number): boolean {
+  if (got === 0) return false;
+  const links = body['_links'] as { next?: { href?: unknown } | null } | undefined;
+  if (links && typeof links === 'object') return typeof links.next?.href === 'string' && links.next.href !== '';
+  const count = (body['meta'] as { count?: unknown } | undefined)?.count;
+  if (typeof count === 'number') return seen < count;
+  return got >= pageSize;
+}
+
 /** A webhook subscription as Prolific lists it. */
 export interface ProlificSubscription { id: string; event_type: string; target_url: string; workspace_id: string; is_enabled: boolean }
 
@@ -94,6 +116,28 @@ export function createProlificClient(opts: ProlificClientOptions) {
     },
     confirmSubscription: (id: string, secret: string) => post(`hooks/subscriptions/${enc(id)}/`, { secret }) as Promise<unknown> as Promise<ProlificSubscription>,
     deleteSubscription: async (id: string) => { await call('DELETE', `hooks/subscriptions/${enc(id)}/`); },
+    /** A subscription's delivery log, page by page (`offset`/`limit`), oldest first as Prolific lists it. */
+    async *subscriptionEvents(id: string, pageSize = 100): AsyncGenerator<ProlificDelivery[]> {
+      let seen = 0;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const body = await get(`hooks/subscriptions/${enc(id)}/events/?${q({ offset: String(seen), limit: String(pageSize) })}`);
+        const results = (Array.isArray(body.results) ? body.results : []) as ProlificDelivery[];
+        seen += results.length;
+        if (results.length) yield results;
+        if (!hasNext(body, results.length, pageSize, seen)) return;
+      }
+    },
+    /** A study's submissions, page by page (`GET /api/v1/submissions/?study=<id>&page=&page_size=`). */
+    async *studySubmissions(studyId: string, pageSize = 100): AsyncGenerator<ProlificSubmission[]> {
+      let seen = 0;
+      for (let page = 1; page <= MAX_PAGES; page++) {
+        const body = await get(`submissions/?${q({ study: studyId, page: String(page), page_size: String(pageSize) })}`);
+        const results = (Array.isArray(body.results) ? body.results : []) as ProlificSubmission[];
+        seen += results.length;
+        if (results.length) yield results;
+        if (!hasNext(body, results.length, pageSize, seen)) return;
+      }
+    },
   };
 }
 

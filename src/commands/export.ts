@@ -16,7 +16,7 @@ gateway received an event (ISO 8601; a date alone for --until means the end of t
 free-text fields that commonly carry personal data. The same archive gives the same files.`;
 
 /** The filesystem sink's directory (as replay finds it). */
-function archiveDirOf(config: ResolvedConfig): string {
+export function archiveDirOf(config: ResolvedConfig): string {
   const fs = config.sinks.find((s) => s.use === 'filesystem');
   const dir = fs?.options['dir'];
   return typeof dir === 'string' ? resolve(config.dataDir, dir) : join(config.dataDir, 'events');

@@ -5,6 +5,7 @@ import { quarantine } from './quarantine.js';
 import { replay } from './replay.js';
 import { sample } from './sample.js';
 import { api, start, worker } from './serve.js';
+import { study } from './study.js';
 import type { Command } from './types.js';
 
 /** Every CLI command, in one explicit list. A new command is one module and one entry here. */
@@ -18,4 +19,5 @@ export const commands: readonly Command[] = [
   quarantine,
   prolific,
   exportCommand,
+  study,
 ];

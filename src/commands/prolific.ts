@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { runBackfill } from '../../adapters/prolific/backfill-command.js';
 import { createProlificClient, type ProlificClientOptions } from '../../adapters/prolific/client.js';
 import { loadConfig } from '../config/load-config.js';
 import { defineCommand } from './types.js';
@@ -6,7 +7,7 @@ import { defineCommand } from './types.js';
 /** The event types with a documented payload (docs: api-reference/webhooks/receiving). */
 export const PROLIFIC_EVENT_TYPES = ['submission.status.change', 'study.status.change', 'study.progress.change', 'study.has_high_return_rate'];
 
-const USAGE = `Usage: studyhook prolific <subscribe|list|unsubscribe> --workspace ID [options]
+const USAGE = `Usage: studyhook prolific <subscribe|list|unsubscribe|backfill> --workspace ID [options]
 
   subscribe    --url https://hooks.example.org [--namespace NS] [--event TYPE ...] [--secret VALUE]
                Creates the workspace secret if there is none (or uses --secret), subscribes
@@ -15,6 +16,9 @@ const USAGE = `Usage: studyhook prolific <subscribe|list|unsubscribe> --workspac
   list         Lists the workspace's subscriptions.
   unsubscribe  [--id ID ...] [--url URL [--namespace NS] [--event TYPE ...]]
                Deletes the subscriptions given by id, or those pointing at the gateway URL.
+  backfill     --namespace NS [--since DATE] [--study-id ID ...] [--dry-run] [--archive-dir DIR]
+               Reads the delivery log of each subscription delivering to NS and the submissions
+               of each study, and publishes every event the archive lacks (marked backfilled).
 
 Common: --token TOKEN (else platforms.prolific.client.token of the config),
         --base-url URL (else platforms.prolific.client.baseUrl, else https://api.prolific.com).`;
@@ -30,9 +34,10 @@ export const prolific = defineCommand({
         config: { type: 'string', short: 'c' }, token: { type: 'string' }, 'base-url': { type: 'string' },
         workspace: { type: 'string', short: 'w' }, url: { type: 'string' }, namespace: { type: 'string', short: 'n', default: 'default' },
         event: { type: 'string', short: 'e', multiple: true }, secret: { type: 'string' }, id: { type: 'string', multiple: true },
+        since: { type: 'string' }, 'study-id': { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' }, 'archive-dir': { type: 'string' },
       },
     });
-    if (!sub || !['subscribe', 'list', 'unsubscribe'].includes(sub) || !values.workspace) { console.error(USAGE); return 2; }
+    if (!sub || !['subscribe', 'list', 'unsubscribe', 'backfill'].includes(sub) || !values.workspace) { console.error(USAGE); return 2; }
     // why: the config may reference a webhook secret that does not exist yet; read it only when asked or needed.
     const fromConfig = (values.config !== undefined || !values.token ? loadConfig({ path: values.config }).platforms['prolific']?.client ?? {} : {}) as ProlificClientOptions;
     const token = values.token ?? fromConfig.token;
@@ -42,6 +47,14 @@ export const prolific = defineCommand({
     const target = values.url && `${values.url.replace(/\/+$/, '')}/prolific/${values.namespace}`;
     const events = values.event ?? PROLIFIC_EVENT_TYPES;
 
+    if (sub === 'backfill') {
+      const since = values.since === undefined ? undefined : new Date(values.since);
+      if (since && Number.isNaN(since.getTime())) { console.error(`studyhook prolific: --since '${values.since}' is not a date (ISO 8601)`); return 2; }
+      return runBackfill(loadConfig({ path: values.config }), client, {
+        namespace: values.namespace, workspace, dryRun: values['dry-run'] === true, studyIds: values['study-id'] ?? [],
+        ...(since && { since }), ...(values['archive-dir'] !== undefined && { archiveDir: values['archive-dir'] }),
+      }, (l) => console.log(l));
+    }
     if (sub === 'list') {
       for (const s of await client.listSubscriptions(workspace)) console.log(`${s.id}  ${s.is_enabled ? 'enabled ' : 'disabled'}  ${s.event_type.padEnd(28)} ${s.target_url}`);
       return 0;

@@ -9,6 +9,7 @@ import type { EventFilter, SinkConfig, StudyhookConfig } from '../generated/conf
 import { type SchemaProblem, validateConfig } from '../schemas.js';
 import { normaliseOrigin } from '../http/normalise-origin.js';
 import { filterProblems } from '../sinks/filter.js';
+import { resolveStudies, type StudyDef } from '../study/study-config.js';
 import { own, ownRecord } from '../util/own.js';
 import { interpolate } from './interpolate.js';
 
@@ -52,6 +53,8 @@ export interface ResolvedConfig {
   dedupTtlSeconds: number;
   platforms: Record<string, ResolvedPlatform>;
   sinks: ResolvedSink[];
+  /** `studies`, defaults filled in (docs/studies.md). */
+  studies: Record<string, StudyDef>;
   /** Where the config came from (undefined: built-in defaults). */
   path: string | undefined;
   /** Values that came from the environment: masked by `studyhook check`, never logged. */
@@ -88,6 +91,7 @@ export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: s
   const baseDir = absPath ? dirname(absPath) : cwd;
   const platforms = resolvePlatforms(doc, problems);
   const sinks = resolveSinks(doc, baseDir, problems);
+  const studies = resolveStudies(doc.studies, problems);
   if (problems.length > 0) {
     const list = problems.map((p) => `  ${p.path}: ${p.message}`).join('\n');
     throw new StudyhookError('SH_CONFIG_INVALID', `Invalid configuration${absPath ? ` in ${absPath}` : ''}:\n${list}`, { details: problems });
@@ -95,7 +99,7 @@ export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: s
   const d = doc as Required<StudyhookConfig> & Pick<ResolvedConfig, 'server' | 'redis' | 'log' | 'spool' | 'workers' | 'admin'>;
   return {
     server: { ...d.server, trustProxy }, redis: d.redis, log: d.log, dedupTtlSeconds: d.dedupTtlSeconds, spool: d.spool, workers: d.workers, admin: d.admin,
-    dataDir: resolve(baseDir, d.dataDir), fileMode: parseInt(d.fileMode, 8), platforms, sinks, path: absPath, secretValues,
+    dataDir: resolve(baseDir, d.dataDir), fileMode: parseInt(d.fileMode, 8), platforms, sinks, studies, path: absPath, secretValues,
   };
 }
 

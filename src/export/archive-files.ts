@@ -24,7 +24,7 @@ function dayInRange(file: string, range: TimeRange): boolean {
  * Lists `<archiveDir>/<platform>/<namespace>/*.jsonl`. A platform appears when it has a directory for
  * the namespace, even with no file in the range (its tables are then empty).
  */
-export async function listArchiveFiles(archiveDir: string, namespace: string, range: TimeRange): Promise<ArchiveFiles> {
+export async function listArchiveFiles(archiveDir: string, namespace: string, range: TimeRange, perPlatform?: Readonly<Record<string, string>>): Promise<ArchiveFiles> {
   const s = await stat(archiveDir).catch(() => undefined);
   if (!s?.isDirectory()) throw new ExportError(`no archive at ${archiveDir} (give --archive-dir, or the --config whose dataDir holds events/)`);
   const out: ArchiveFiles = new Map();
@@ -32,14 +32,17 @@ export async function listArchiveFiles(archiveDir: string, namespace: string, ra
   for (const platform of await dirs(archiveDir)) {
     const names = await dirs(join(archiveDir, platform)).catch((): string[] => []);
     names.forEach((n) => namespaces.add(n));
-    if (!names.includes(namespace)) continue;
-    const dir = join(archiveDir, platform, namespace);
+    // why: a study spans platforms under a namespace each (`studies.<name>.namespaces`); only those are read.
+    const wanted = perPlatform ? (Object.hasOwn(perPlatform, platform) ? perPlatform[platform] : undefined) : namespace;
+    if (wanted === undefined || !names.includes(wanted)) continue;
+    const dir = join(archiveDir, platform, wanted);
     const files = (await readdir(dir)).filter((f) => f.endsWith('.jsonl')).sort().map((f) => join(dir, f));
     out.set(platform, files.filter((f) => dayInRange(f, range)));
   }
   if (out.size === 0) {
     const known = [...namespaces].sort().join(', ') || 'none';
-    throw new ExportError(`no namespace '${namespace}' in the archive ${archiveDir} (namespaces there: ${known})`);
+    const what = perPlatform ? Object.entries(perPlatform).map(([p, n]) => `${p}/${n}`).join(', ') : `namespace '${namespace}'`;
+    throw new ExportError(`no ${what} in the archive ${archiveDir} (namespaces there: ${known})`);
   }
   return out;
 }

@@ -9,6 +9,7 @@ export interface TableDef {
   columns: ColumnSpec[];
   /** `FROM ...` and any joins, `WHERE` or `QUALIFY`. */
   from: string;
+  /** The rows' order; empty: any order (a table only other queries read). */
   orderBy: string;
   /**
    * A column whose equal values in neighbouring rows are copies of one event: all but the first are
@@ -25,7 +26,7 @@ export async function createTable(ctx: TableContext, def: TableDef): Promise<Bui
   const kept = def.columns.filter((c) => !(ctx.pseudonymize && c.personal));
   const dropped = def.columns.filter((c) => ctx.pseudonymize && c.personal).map(({ expr: _e, pseudoExpr: _p, ...doc }) => doc);
   const select = kept.map((c) => `${ctx.pseudonymize && c.identifier ? c.pseudoExpr ?? `pseudo(${c.expr})` : c.expr} AS ${ident(c.name)}`);
-  await ctx.conn.run(`CREATE OR REPLACE TEMP TABLE ${ident(def.name)} AS SELECT ${select.join(', ')} ${def.from} ORDER BY ${def.orderBy}`);
+  await ctx.conn.run(`CREATE OR REPLACE TEMP TABLE ${ident(def.name)} AS SELECT ${select.join(', ')} ${def.from}${def.orderBy ? ` ORDER BY ${def.orderBy}` : ''}`);
   if (def.dedupe) {
     const d = ident(def.dedupe);
     await ctx.conn.run(`DELETE FROM ${ident(def.name)} WHERE rowid IN (SELECT r FROM (SELECT rowid AS r, ${d} AS id, lag(${d}) OVER (ORDER BY rowid) AS prev FROM ${ident(def.name)}) WHERE prev = id)`);

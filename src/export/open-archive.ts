@@ -10,6 +10,8 @@ import { fileList, lit } from './sql.js';
 export interface ArchiveOptions extends TimeRange {
   archiveDir: string;
   namespace: string;
+  /** Per platform, the namespace to read instead of `namespace` (a study spanning namespaces); platforms not listed are not read. */
+  namespaces?: Readonly<Record<string, string>>;
   /** Turns on `pseudo(x)`: a keyed HMAC pseudonym of a participant identifier. */
   pseudonymKey?: string;
   /** DuckDB's memory limit; past it, sorts and tables spill to a temporary directory. Default 400MB (peak RSS stays under 1 GiB). */
@@ -56,7 +58,7 @@ export function readJson(files: readonly string[], columns: Record<string, strin
 
 /** Opens the namespace's archive files in an in-process DuckDB whose temporary files live in a fresh directory. */
 export async function openArchive(options: ArchiveOptions): Promise<Archive> {
-  const files = await listArchiveFiles(options.archiveDir, options.namespace, options);
+  const files = await listArchiveFiles(options.archiveDir, options.namespace, options, options.namespaces);
   const temp = await mkdtemp(join(tmpdir(), 'studyhook-export-'));
   const instance = await DuckDBInstance.create(':memory:', {
     memory_limit: options.memoryLimit ?? '400MB',

@@ -9,11 +9,11 @@ async function countLines(file: string): Promise<number> {
   return n;
 }
 
-/** How many quarantined payloads the namespace has, over every platform (`<dataDir>/quarantine/<platform>/<namespace>/`). */
-export async function quarantineCount(dataDir: string, namespace: string): Promise<number> {
+/** How many quarantined payloads the namespace has, over every platform or the given ones (`<dataDir>/quarantine/<platform>/<namespace>/`). */
+export async function quarantineCount(dataDir: string, namespace: string, platforms?: readonly string[]): Promise<number> {
   const root = join(dataDir, 'quarantine');
   let n = 0;
-  for (const platform of await readdir(root).catch(() => [] as string[])) {
+  for (const platform of platforms ?? await readdir(root).catch(() => [] as string[])) {
     const dir = join(root, platform, namespace);
     for (const f of await readdir(dir).catch(() => [] as string[])) if (f.endsWith('.jsonl')) n += await countLines(join(dir, f));
   }

@@ -31,17 +31,21 @@ function inRange(a: Archive): string {
   return parts.join(' AND ');
 }
 
+/** A trial's fields that say where it belongs (kept per trial in `lv_scan.place` when variables are not read). */
+const TRIAL_PLACE = ['expId', 'expSessionNr', 'recTaskId', 'taskId', 'trialNr', 'trailNr'];
+
 /**
  * Labvanced's events once: each trial's variables as JSON (`vars`) with its sort key, and every other
  * event whole (`ev`), which the scan keeps in `lv_scan` for the Labvanced tables.
  */
-function labvancedSource(a: Archive, files: readonly string[]): string {
-  const columns = { ...BASE_COLUMNS, data: `STRUCT(${TRIAL_FIELDS}, ${LIFECYCLE_FIELDS}, recData STRUCT(data JSON))` };
+function labvancedSource(a: Archive, files: readonly string[], variables = true): string {
+  const columns = { ...BASE_COLUMNS, data: `STRUCT(${TRIAL_FIELDS}, ${LIFECYCLE_FIELDS}${variables ? ', recData STRUCT(data JSON)' : ''})` };
   const key = trialSortKey('data.expSessionNr', 'data.recTaskId', 'coalesce(data.trialNr, data.trailNr)', 'id');
   const ev = `{${Object.keys(BASE_COLUMNS).map((c) => `${c}: ${c}`).join(', ')}, data: data}`;
-  return `(SELECT filename, data.recData.data AS vars, (id IS NULL OR type IS NULL) AS bad,
+  return `(SELECT filename, ${variables ? 'data.recData.data' : 'NULL'} AS vars, (id IS NULL OR type IS NULL) AS bad,
     coalesce(type = ${lit(TRIAL_TYPE)} AND ${inRange(a)}, false) AS trial, CASE WHEN type = ${lit(TRIAL_TYPE)} THEN ${key} END AS k,
-    CASE WHEN type <> ${lit(TRIAL_TYPE)} THEN ${ev} END AS ev
+    CASE WHEN type <> ${lit(TRIAL_TYPE)} THEN ${ev} END AS ev,
+    ${variables ? 'NULL' : `CASE WHEN type = ${lit(TRIAL_TYPE)} AND ${inRange(a)} THEN {id: id, data: {${TRIAL_PLACE.map((f) => `${f}: data.${f}`).join(', ')}}} END`} AS place
     FROM ${readJson(files, columns, ', filename=true')})`;
 }
 
@@ -81,7 +85,8 @@ async function sampleKeys(a: Archive, files: readonly string[]): Promise<string[
  * why: the types are guessed from a sample of each file's first trials and checked in the same
  * pass; a second pass runs only for variables the sample missed.
  */
-export async function scanArchive(a: Archive): Promise<ScanResult> {
+export async function scanArchive(a: Archive, opts: { trialVariables?: boolean } = {}): Promise<ScanResult> {
+  const variables = opts.trialVariables !== false;
   const lines = new Map<string, number>();
   const badCounts: { file: string; bad: number }[] = [];
   const trialKeys: KeyTable = new Map();
@@ -95,15 +100,20 @@ export async function scanArchive(a: Archive): Promise<ScanResult> {
       counts.forEach((r) => badCounts.push({ file: String(r['filename']), bad: Number(r['bad']) }));
       continue;
     }
-    const src = labvancedSource(a, paths);
-    const guess = await sampleKeys(a, paths);
+    const src = labvancedSource(a, paths, variables);
+    const guess = variables ? await sampleKeys(a, paths) : [];
     const types = guess.length > 0 ? `json_type(vars, [${guess.map((k) => lit(pointer([k]))).join(', ')}])` : 'NULL';
+    const keys = variables ? 'json_keys(vars)' : 'NULL';
     // why: one pass does it all: bad lines, variables, types, and the few non-trial events kept whole.
     // why: grouped by the hashes of the key and type lists, not the lists: comparing lists of 20 strings per trial cost a third of the scan.
-    await a.conn.run(`CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, any_value(keys) AS keys, any_value(t) AS t, count(*) AS n, min(k) AS k, ev
-      FROM (SELECT filename, bad, ev, CASE WHEN trial THEN k END AS k, CASE WHEN trial THEN json_keys(vars) END AS keys, CASE WHEN trial THEN ${types} END AS t FROM ${src})
-      GROUP BY filename, bad, ev, hash(keys), hash(t)`);
-    const found = await rows(a, 'SELECT filename, bad, keys, t, n, k FROM lv_scan WHERE ev IS NULL ORDER BY k NULLS LAST');
+    // why: without variables (study status) each trial's place is kept instead, one row per line, so the
+    // trials' table needs no second read of the archive.
+    await a.conn.run(variables ? `CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, any_value(keys) AS keys, any_value(t) AS t, count(*) AS n, min(k) AS k, ev, NULL AS place
+      FROM (SELECT filename, bad, ev, CASE WHEN trial THEN k END AS k, CASE WHEN trial THEN ${keys} END AS keys, CASE WHEN trial THEN ${types} END AS t FROM ${src})
+      GROUP BY filename, bad, ev, hash(keys), hash(t)`
+      : `CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, NULL AS keys, NULL AS t, 1 AS n, NULL AS k, ev, place FROM ${src}`);
+    const found = await rows(a, variables ? 'SELECT filename, bad, keys, t, n, k FROM lv_scan WHERE ev IS NULL ORDER BY k NULLS LAST'
+      : 'SELECT filename, bad, NULL AS keys, NULL AS t, sum(n) AS n, NULL AS k FROM lv_scan WHERE ev IS NULL GROUP BY filename, bad');
     for (const r of found) {
       if (r['bad']) badCounts.push({ file: String(r['filename']), bad: Number(r['n']) });
       else lines.set(platform, (lines.get(platform) ?? 0) + Number(r['n']));

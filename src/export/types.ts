@@ -41,6 +41,8 @@ export interface TableContext {
   pseudonymize: boolean;
   /** What the scan found (the trials' variables among it). */
   scan: ScanResult;
+  /** False: `labvanced_trials` without its variable columns (study status needs only where each trial is). Default true. */
+  trialVariables?: boolean;
 }
 
 /** Builds one table into a temporary DuckDB table named `name`; returns its description. */

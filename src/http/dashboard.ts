@@ -8,6 +8,7 @@ import type { Envelope } from '../event/build-event.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { redisOptions, sinkQueueName } from '../queue/redis.js';
 import { renderEvents, type RecentEvent } from './dashboard-page.js';
+import { createStudyPages } from './study-pages.js';
 
 export interface Dashboard { router: Router; close(): Promise<void> }
 
@@ -46,6 +47,7 @@ export function createDashboard(config: ResolvedConfig, guard: RequestHandler, m
     if (req.accepts(['html', 'json']) === 'json') res.json({ events });
     else res.type('html').send(renderEvents(events, namespace));
   });
+  router.use(createStudyPages(config, queues));
   router.get('/admin', (_req, res) => { res.redirect('/admin/events'); });
   return { router, async close() { await Promise.all(queues.map((q) => q.queue.close())); } };
 }

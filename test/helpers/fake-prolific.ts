@@ -13,10 +13,14 @@ export interface FakeProlific {
   secrets: Map<string, { id: string; value: string; workspace_id: string }>;
   subscriptions: Map<string, FakeSubscription>;
   submissions: Map<string, Record<string, unknown>>;
+  /** Each subscription's delivery log (`GET /api/v1/hooks/subscriptions/{id}/events/`), oldest first. */
+  deliveries: Map<string, Record<string, unknown>[]>;
   /** Every request: method, path (with query) and parsed body. */
   requests: { method: string; path: string; body: unknown }[];
   /** Answer the next `count` requests with 429 (and this Retry-After, if given). */
   throttle(count: number, retryAfter?: string): void;
+  /** Answer 500 to every request after the next `count` ones that pass authentication (undefined: never). */
+  failAfter(count: number | undefined): void;
   /** `results`: create-subscription answers `{"results": [sub]}` as the docs show; `object`: a single object as the CLI expects. */
   createShape: 'results' | 'object';
   close(): Promise<void>;
@@ -29,9 +33,16 @@ const oid = () => randomBytes(12).toString('hex');
 export async function startFakeProlific(token = 'fake-api-token'): Promise<FakeProlific> {
   let throttled = 0;
   let retryAfter: string | undefined;
+  let untilFailure: number | undefined;
   const fake: Omit<FakeProlific, 'baseUrl' | 'close'> = {
-    token, secrets: new Map(), subscriptions: new Map(), submissions: new Map(), requests: [], createShape: 'results',
+    token, secrets: new Map(), subscriptions: new Map(), submissions: new Map(), deliveries: new Map(), requests: [], createShape: 'results',
     throttle(count, after) { throttled = count; retryAfter = after; },
+    failAfter(count) { untilFailure = count; },
+  };
+  /** One page of a list as Prolific pages it: `results`, `_links.next.href` (null on the last page) and `meta.count`. */
+  const page = (all: unknown[], from: number, size: number, next: string) => {
+    const results = all.slice(from, from + size);
+    return { results, _links: { next: { href: from + size < all.length ? next : null } }, meta: { count: all.length } };
   };
   const publicSub = ({ hookSecret: _h, ...s }: FakeSubscription) => s;
 
@@ -55,6 +66,22 @@ export async function startFakeProlific(token = 'fake-api-token'): Promise<FakeP
       const sub: FakeSubscription = { id: oid(), event_type, target_url, workspace_id, is_enabled: false, hookSecret: randomBytes(16).toString('hex') };
       fake.subscriptions.set(sub.id, sub);
       return [201, fake.createShape === 'results' ? { results: [publicSub(sub)] } : publicSub(sub), { 'X-Hook-Secret': sub.hookSecret }];
+    }
+    if (method === 'GET' && (m = p.match(/^\/api\/v1\/hooks\/subscriptions\/([^/]+)\/events\/$/))) {
+      if (!fake.subscriptions.has(m[1]!)) return [404, { error: 'not found' }];
+      const offset = Number(url.searchParams.get('offset') ?? 0);
+      const limit = Number(url.searchParams.get('limit') ?? 100);
+      if (!Number.isInteger(offset) || !Number.isInteger(limit) || limit < 1) return [400, { error: 'offset and limit are integers' }];
+      return [200, page(fake.deliveries.get(m[1]!) ?? [], offset, limit, `${p}?offset=${offset + limit}&limit=${limit}`)];
+    }
+    if (method === 'GET' && p === '/api/v1/submissions/') {
+      const study = url.searchParams.get('study');
+      if (!study) return [400, { error: 'study is required' }];
+      const n = Number(url.searchParams.get('page') ?? 1);
+      const size = Number(url.searchParams.get('page_size') ?? 20);
+      const all = [...fake.submissions.values()].filter((x) => x['study_id'] === study)
+        .map((x) => ({ id: x['id'], participant_id: x['participant'], status: x['status'], study_id: x['study_id'], started_at: x['started_at'] }));
+      return [200, page(all, (n - 1) * size, size, `${p}?study=${study}&page=${n + 1}&page_size=${size}`)];
     }
     if ((m = p.match(/^\/api\/v1\/hooks\/subscriptions\/([^/]+)\/$/))) {
       const sub = fake.subscriptions.get(m[1]!);
@@ -104,6 +131,7 @@ export async function startFakeProlific(token = 'fake-api-token'): Promise<FakeP
         res.end(payload === undefined ? undefined : JSON.stringify(payload));
       };
       if (req.headers.authorization !== `Token ${token}`) { send(401, { error: 'bad token' }); return; }
+      if (untilFailure !== undefined && untilFailure-- <= 0) { send(500, { error: 'Internal Server Error' }); return; }
       if (throttled > 0) { throttled -= 1; send(429, { error: 'Too Many Requests' }, retryAfter === undefined ? {} : { 'Retry-After': retryAfter }); return; }
       if (text && req.headers['content-type'] !== 'application/json') { send(415, { error: 'JSON only' }); return; }
       const [status, payload, headers] = route(req.method ?? 'GET', new URL(req.url ?? '/', 'http://x'), body);

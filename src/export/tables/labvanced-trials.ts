@@ -1,7 +1,7 @@
 import { col, createTable } from '../create-table.js';
 import { jsonExpr, structExpr, structType } from '../json-columns.js';
 import { TRIAL_FIELDS, TRIAL_TYPE, trialOrder } from '../trial-order.js';
-import type { TableBuilder } from '../types.js';
+import type { ColumnSpec, TableBuilder } from '../types.js';
 import { structSafe, variableColumns } from '../variables.js';
 import { labvancedEvents } from './labvanced-events.js';
 
@@ -15,13 +15,21 @@ export const labvancedTrials: TableBuilder = {
   async build(ctx) {
     await labvancedEvents(ctx);
     const keys = ctx.scan.trialKeys;
-    const vars = variableColumns(keys, FIXED);
+    // why: `study status` needs each trial's place (session, task, number), not its variables, which cost most of the read.
+    const vars = ctx.trialVariables === false ? [] : variableColumns(keys, FIXED);
     // why: typed STRUCT fields let the reader type values while it parses; names DuckDB refuses
     // as fields (empty, or equal but for case) fall back to JSON Pointer lookups.
     const fast = vars.length > 0 && structSafe(keys);
     const varsType = fast ? structType(keys, vars) : 'JSON';
-    const source = ctx.archive.events('labvanced', { data: `STRUCT(${TRIAL_FIELDS}, recData STRUCT(data ${varsType}))` }, { types: [TRIAL_TYPE], dedupe: false });
+    const data = vars.length > 0 ? `STRUCT(${TRIAL_FIELDS}, recData STRUCT(data ${varsType}))` : `STRUCT(${TRIAL_FIELDS})`;
+    const narrow = ctx.trialVariables === false;
+    // why: without variables the scan kept each trial's place (lv_scan.place), so the archive is not read a second time.
+    const source = narrow ? '(SELECT place.id AS id, place.data AS data FROM lv_scan WHERE place IS NOT NULL)'
+      : ctx.archive.events('labvanced', { data }, { types: [TRIAL_TYPE], dedupe: false });
     const t = (f: string) => `t.data.${f}`;
+    // why: without variables (study status) only where each trial is matters.
+    const place = new Set(['session', 'task_id', 'task_name', 'rec_task_id', 'trial_nr', 'event_id']);
+    const keep = (c: ColumnSpec) => !narrow || place.has(c.name);
     return createTable(ctx, {
       name: 'labvanced_trials', platform: 'labvanced',
       description: 'One row per recorded trial (`/recordTrial`), then one column per variable of `recData.data` in first-seen order.',
@@ -37,10 +45,12 @@ export const labvancedTrials: TableBuilder = {
         col('received_at', 'time', 't.receivedat', 'When the gateway received the trial (UTC)', 'receivedat'),
         col('event_id', 'text', 't.id', 'Event id (one row per id)', 'id'),
         ...vars.map((v) => col(v.name, v.type, fast ? structExpr(t('recData.data'), v) : jsonExpr(t('recData.data'), v), `Trial variable ${v.path.join(' → ')} as recorded`, `data.recData.data${v.path.map((p) => `[${JSON.stringify(p)}]`).join('')}`, { personal: EMAIL.test(v.name) })),
-      ],
+      ].filter(keep),
       from: `FROM ${source} t LEFT JOIN lv_people p ON p.session = t.data.expSessionNr LEFT JOIN lv_tasks k ON k.session = t.data.expSessionNr AND k.rec_task_id = t.data.recTaskId`,
-      orderBy: trialOrder(t('expSessionNr'), t('recTaskId'), `coalesce(${t('trialNr')}, ${t('trailNr')})`, 't.id', 't.receivedat, t.requestid'),
-      dedupe: 'event_id',
+      // why: without variables the table is only queried (study status counts distinct trial numbers), never written:
+      // sorting it and removing copies of an event cost most of its time at 2 million trials.
+      orderBy: narrow ? '' : trialOrder(t('expSessionNr'), t('recTaskId'), `coalesce(${t('trialNr')}, ${t('trailNr')})`, 't.id', 't.receivedat, t.requestid'),
+      ...(!narrow && { dedupe: 'event_id' }),
     });
   },
 };

@@ -1,0 +1,28 @@
+import type { ParticipantRow } from './classify.js';
+import { approvable } from './read-study.js';
+
+/** One submission to approve, and why. */
+export interface ApprovalItem { submission: string; participant: string; why: string }
+
+/**
+ * What `study approve` would do: approve the submissions that are AWAITING REVIEW and whose
+ * participant is complete; list those awaiting review that are not (they are left for a person,
+ * never rejected); count those it already approved.
+ */
+export interface ApprovalPlan {
+  approve: ApprovalItem[];
+  held: { submission: string; participant: string; classification: string; missing: string[] }[];
+  alreadyApproved: number;
+}
+
+export function approvalPlan(participants: readonly ParticipantRow[]): ApprovalPlan {
+  const plan: ApprovalPlan = { approve: [], held: [], alreadyApproved: 0 };
+  for (const p of participants) {
+    const sub = p.prolific;
+    if (!sub || sub.status !== 'AWAITING REVIEW') continue;
+    if (sub.approvedByStudyhook) plan.alreadyApproved += 1;
+    else if (approvable(p)) plan.approve.push({ submission: sub.submission, participant: p.participant, why: p.has.join('; ') || 'complete' });
+    else plan.held.push({ submission: sub.submission, participant: p.participant, classification: p.classification, missing: p.missing });
+  }
+  return plan;
+}
