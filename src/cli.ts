@@ -18,6 +18,9 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
+// why: `studyhook study participants … | head` closes the pipe early; that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
+
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
   if (err instanceof StudyhookError) console.error(`studyhook: ${err.code}: ${err.message}`);
   else console.error('studyhook: unexpected error:', err);
