@@ -108,7 +108,7 @@ describe('data at rest', () => {
       assert.equal(mode(archive), 0o640);
       assert.equal(mode(join(t.dataDir, 'events', 'sensorlogger')), 0o750);
       const file = readDeliveries(out).find((d) => d.event.id === up.body.file_guid)!.event['data'] as { file: { id: string } };
-      const blob = t.gateway.blobs.path(file.file.id);
+      const blob = t.gateway.blobs.location(file.file.id);
       assert.equal(mode(blob), 0o640);
       assert.equal(mode(join(blob, '..')), 0o750);
     } finally {
