@@ -8,7 +8,8 @@ import type { ByteBudget } from './blob-file.js';
  * budget it fails with SH_BLOB_TOO_LARGE. `sha256` is set once the last byte went through.
  */
 export class HashCounter extends Transform {
-  size = 0;
+  /** Bytes passed so far. why not `size`: lib-storage reads a body's `size` as its total length. */
+  bytes = 0;
   sha256 = '';
   private readonly hash = createHash('sha256');
 
@@ -17,7 +18,7 @@ export class HashCounter extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.size += chunk.length;
+    this.bytes += chunk.length;
     this.budget.left -= chunk.length;
     if (this.budget.left < 0) { done(new StudyhookError('SH_BLOB_TOO_LARGE', `File is larger than ${this.budget.total} bytes`)); return; }
     this.hash.update(chunk);

@@ -4,7 +4,8 @@ import type { Logger } from '../log/logger.js';
 import { createBlobStore, sweepPartialBlobs, type BlobStore, type FileRef } from './blob-store.js';
 import { createS3BlobStore } from './s3-blob-store.js';
 
-const local = (ref: FileRef | string): boolean => (typeof ref === 'string' ? !ref.startsWith('s3://') : ref.uri.startsWith('blob:'));
+// why: a bare id is the store's own; only a `blob:` reference names a file of the local directory.
+const local = (ref: FileRef | string): boolean => (typeof ref === 'string' ? ref : ref.uri).startsWith('blob:');
 
 /**
  * The blob store the config names, checked: `<dataDir>/blobs` (partial files of dead writers swept

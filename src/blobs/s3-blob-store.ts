@@ -69,7 +69,7 @@ export function createS3BlobStore(s: S3BlobSettings): BlobStore & { check(): Pro
       const done = upload.done();
       done.catch((err: unknown) => counter.destroy(err as Error));
       return finishPut(piped, done, key)
-        .then(() => ({ id, name: meta.name, contentType: meta.contentType, size: counter.size, sha256: counter.sha256, uri: `s3://${s.bucket}/${key}` }));
+        .then(() => ({ id, name: meta.name, contentType: meta.contentType, size: counter.bytes, sha256: counter.sha256, uri: `s3://${s.bucket}/${key}` }));
     },
     open(ref, range) {
       const out = new PassThrough();
