@@ -89,7 +89,7 @@ export async function startS3Server(opts: { dir: string; port?: number; bucket?:
   return { endpoint: `http://127.0.0.1:${port}`, bucket, dir: opts.dir, close: () => server.close() };
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/scripts\//, '/scripts/'))) {
+if (process.argv[1]?.endsWith('scripts/s3-server.ts')) {
   const { values } = parseArgs({ options: { port: { type: 'string', default: '4569' }, dir: { type: 'string', default: '/tmp/studyhook-s3' }, bucket: { type: 'string', default: 'studyhook' } } });
   const s = await startS3Server({ dir: values.dir!, port: Number(values.port), bucket: values.bucket! });
   process.stdout.write(`s3 server ${s.endpoint} bucket ${s.bucket} (credentials S3RVER / S3RVER)\n`);

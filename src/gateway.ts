@@ -81,7 +81,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   if (!redisDown) await direct.waitReady();
   // why: only the API takes requests; a worker-only process re-publishes nothing and needs no journal.
   const publisher = opts.roles.api && config.spool.enabled
-    ? createSpoolingPublisher(direct, { dir: join(config.dataDir, 'spool'), maxBytes: config.spool.maxBytes, logger, metrics })
+    ? createSpoolingPublisher(direct, { dir: join(config.dataDir, 'spool'), maxBytes: config.spool.maxBytes, heartbeatMs: config.spool.heartbeatMs, orphanAfterMs: config.spool.orphanAfterMs, logger, metrics })
     : direct;
   const byPlatform = new Map<string, Adapter>(adapters.map((a) => [a.platform, a]));
   // why: without an admin token the dashboard is not built at all (no queues opened for it).

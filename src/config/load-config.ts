@@ -45,7 +45,7 @@ export interface ResolvedConfig {
   redis: { url: string; prefix: string; deploymentId?: string; waitReplicas: number; waitTimeoutMs: number };
   /** Where files are kept (`blobs`, defaults filled in). */
   blobs: BlobsConfig;
-  spool: { enabled: boolean; maxBytes: number };
+  spool: { enabled: boolean; maxBytes: number; heartbeatMs: number; orphanAfterMs: number };
   workers: { stalledIntervalMs: number; lockDurationMs: number; maxStalls: number; metricsPort?: number };
   /** No token: admin surfaces are disabled. */
   admin: { token?: string };

@@ -134,6 +134,14 @@ export interface StudyhookConfig {
      * Journal size per process at which requests are refused with 503 (SH_SPOOL_FULL).
      */
     maxBytes?: number;
+    /**
+     * How often an API process writes its heartbeat (<dataDir>/spool/<host>-<pid>.alive) and looks for journals of processes that are gone, to drain them: on the same host those of dead processes, at once.
+     */
+    heartbeatMs?: number;
+    /**
+     * How long the heartbeat of a process on another host (replicas sharing the data volume) must stay unchanged before a live process takes over its journal. Keep it well above heartbeatMs.
+     */
+    orphanAfterMs?: number;
   };
   workers?: {
     /**
