@@ -58,7 +58,7 @@ export async function startRedisCluster(opts: { dir: string; masters?: number; r
     await mkdir(dir, { recursive: true });
     const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--cluster-enabled', 'yes',
       '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 1000), '--appendonly', 'yes',
-      '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+      '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction', '--repl-diskless-sync-delay', '0'], { stdio: 'ignore' });
     nodes.push({ port, proc });
   }
   for (const n of nodes) await until(`redis-server on ${n.port}`, () => ask(n.port, async (r) => (await r.ping()) === 'PONG'), 10000);
@@ -80,7 +80,13 @@ export async function startRedisCluster(opts: { dir: string; masters?: number; r
       await until('the cluster to be ok', async () => {
         const states = await Promise.all(live().map((n) => ask(n.port, async (r) => /cluster_state:ok/.test(String(await r.cluster('INFO'))))));
         const served = (await slots()).reduce((sum, [a, b]) => sum + (b - a + 1), 0);
-        return states.every(Boolean) && served === 16384 && (await this.masters()).every((m) => live().includes(m));
+        const masters = await this.masters();
+        // why: a replica counts once it holds its primary's data (state=online), not when it connects.
+        const synced = await Promise.all(masters.map((m) => ask(m.port, async (r) => {
+          const info = String(await r.info('replication'));
+          return (info.match(/^slave\d+:/gm)?.length ?? 0) === (info.match(/^slave\d+:.*state=online/gm)?.length ?? 0);
+        })));
+        return states.every(Boolean) && served === 16384 && masters.every((m) => live().includes(m)) && synced.every(Boolean);
       }, timeoutMs);
     },
     async stop() {

@@ -151,9 +151,25 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     if (wanted === 0) return;
     const ms = opts.waitTimeoutMs ?? 1000;
     const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
-    const acks = await Promise.all(nodes.map((node) => node.wait(wanted, ms)));
-    const least = Math.min(...acks);
-    if (least < wanted) throw new ReplicaAckError(wanted, least, ms);
+    await Promise.all(nodes.map(async (node) => {
+      // why: a primary without a replica (its own was promoted elsewhere, or is gone) has nothing to
+      // wait for, and nothing that a failover could promote in its place: its AOF keeps the write.
+      const n = Math.min(wanted, await connectedReplicas(node));
+      if (n === 0) return;
+      const acks = await node.wait(n, ms);
+      if (acks < n) throw new ReplicaAckError(n, acks, ms);
+    }));
+  }
+
+  const replicaCounts = new WeakMap<object, { at: number; n: Promise<number> }>();
+  /** Replicas of a primary that are in sync (INFO replication, state=online), asked at most once a second. */
+  function connectedReplicas(node: { info(section: string): Promise<string> }): Promise<number> {
+    const seen = replicaCounts.get(node);
+    if (seen && performance.now() - seen.at < 1000) return seen.n;
+    // why online only: a replica still loading its first copy acknowledges nothing until it is done.
+    const n = node.info('replication').then((info) => info.match(/^slave\d+:.*state=online/gm)?.length ?? 0);
+    replicaCounts.set(node, { at: performance.now(), n });
+    return n;
   }
 
   return {

@@ -47,6 +47,10 @@ export function connectRedis(url: string, role: RedisRole, extra: RedisOptions =
     // why: during a failover a slot answers CLUSTERDOWN or TRYAGAIN, or its node is gone, until a
     // replica is promoted (cluster-node-timeout); retrying within the publish timeout rides it out.
     retryDelayOnFailover: 200, retryDelayOnClusterDown: 300, retryDelayOnTryAgain: 100,
+    // why: ioredis learns of a promoted replica only from a MOVED reply or a refresh; commands to a
+    // dead primary fail before they can be MOVED (no offline queue), so without a periodic refresh a
+    // publisher never found the new primary (the chaos test's spool never drained).
+    slotsRefreshInterval: 1000,
     // why: managed clusters with TLS (ElastiCache) must keep the host names for the certificate check.
     ...(target.tls && { dnsLookup: (address: string, done: (err: Error | null, address: string) => void) => done(null, address) }),
     ...(extra.lazyConnect !== undefined && { lazyConnect: extra.lazyConnect }),
