@@ -13,12 +13,14 @@ export interface BenchOptions {
   export: boolean;
   /** `--study`: only the study bench (bench/study.ts), a separate mode. */
   study: boolean;
+  /** `--cluster`: only the scale-out bench on a Redis Cluster and S3 (bench/cluster.ts), a separate mode. */
+  cluster: boolean;
 }
 
 export function readOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
   const { values } = parseArgs({ args: argv, options: {
     quick: { type: 'boolean' }, duration: { type: 'string' }, reps: { type: 'string' }, connections: { type: 'string' },
-    'upload-mb': { type: 'string' }, soak: { type: 'boolean' }, 'soak-minutes': { type: 'string' }, scale: { type: 'string' }, 'scale-cpu': { type: 'string' }, profile: { type: 'boolean' }, forged: { type: 'boolean' }, instructions: { type: 'boolean' }, only: { type: 'string' }, export: { type: 'boolean' }, study: { type: 'boolean' },
+    'upload-mb': { type: 'string' }, soak: { type: 'boolean' }, 'soak-minutes': { type: 'string' }, scale: { type: 'string' }, 'scale-cpu': { type: 'string' }, profile: { type: 'boolean' }, forged: { type: 'boolean' }, instructions: { type: 'boolean' }, only: { type: 'string' }, export: { type: 'boolean' }, study: { type: 'boolean' }, cluster: { type: 'boolean' },
   }, allowPositionals: false });
   const quick = values.quick ?? env['BENCH_QUICK'] === '1';
   const num = (flag: string | undefined, key: string, full: number, short: number): number => Number(flag ?? env[key] ?? (quick ? short : full));
@@ -41,5 +43,6 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv = process.env
     redisUrl: env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
     export: values.export ?? false,
     study: values.study ?? false,
+    cluster: values.cluster ?? false,
   };
 }

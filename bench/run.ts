@@ -8,6 +8,7 @@ import { sinkQueueName } from '../src/queue/redis.js';
 import { deleteKeys } from '../test/helpers/gateway.js';
 import { capCpu, type CpuCap } from './cpu-cap.js';
 import { callgrindMissing, countInstructions, type InstructionTarget } from './instructions.js';
+import { clusterBench } from './cluster.js';
 import { exportBench } from './export.js';
 import { studyBench } from './study.js';
 import { readOptions, type BenchOptions } from './options.js';
@@ -204,4 +205,8 @@ async function main(): Promise<void> {
 // why: the export bench needs no server and no Redis; it is its own mode.
 if (opts.export) await exportBench({ quick: opts.quick, reps: opts.reps, work, log }).finally(() => rm(work, { recursive: true, force: true }));
 else if (opts.study) await studyBench({ quick: opts.quick, reps: opts.reps, work, log }).finally(() => rm(work, { recursive: true, force: true }));
-else await main();
+// why: its own mode too: it starts its own Redis Cluster and S3 server, and caps every process.
+else if (opts.cluster) {
+  await clusterBench({ quick: opts.quick, duration: opts.duration, reps: opts.reps, connections: opts.connections, uploadMb: opts.uploadMb, cpu: opts.scaleCpu ?? 0.15, redisUrl: opts.redisUrl, work, log })
+    .finally(() => rm(work, { recursive: true, force: true }));
+} else await main();

@@ -2,7 +2,8 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
 import { adapters } from '../adapters/index.js';
 import type { Adapter } from './adapter/types.js';
-import { createBlobStore, sweepPartialBlobs, type BlobStore } from './blobs/blob-store.js';
+import type { BlobStore } from './blobs/blob-store.js';
+import { openBlobStore } from './blobs/open-blob-store.js';
 import type { ResolvedConfig } from './config/load-config.js';
 import { requireAdmin } from './http/admin-auth.js';
 import { guardRequests } from './http/guard-requests.js';
@@ -69,11 +70,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const lease = createDeploymentLease(config.redis.url, config.redis.prefix, processInfo(id, config.dataDir, role));
   await lease.start(opts.onFatal ?? ((err) => logger.error({ err }, err.message)));
   const metrics = createMetrics();
-  const blobs = createBlobStore(join(config.dataDir, 'blobs'), config.fileMode);
-  // why: a process killed mid-upload (or mid-download, in a sink) leaves its partial file behind.
-  const swept = await sweepPartialBlobs(join(config.dataDir, 'blobs'));
-  if (swept.length > 0) logger.warn({ files: swept.length }, 'removed partial files left by a process that is gone');
+  const blobs = await openBlobStore(config.blobs, config.dataDir, config.fileMode, logger);
   const direct = createPublisher({ redisUrl: config.redis.url, prefix: config.redis.prefix, sinks: config.sinks, dedupTtlSeconds: config.dedupTtlSeconds, timeoutMs: config.server.publishTimeoutMs, metrics,
+    waitReplicas: config.redis.waitReplicas, waitTimeoutMs: config.redis.waitTimeoutMs,
     onReplay: (env, first) => {
       metrics.replays.inc({ platform: env.event.platform });
       logger.warn({ eventId: env.event.id, firstEventId: first, platform: env.event.platform, namespace: env.event.namespace }, 'a signed request was resent under another event id: acknowledged, not delivered again');
@@ -82,7 +81,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   if (!redisDown) await direct.waitReady();
   // why: only the API takes requests; a worker-only process re-publishes nothing and needs no journal.
   const publisher = opts.roles.api && config.spool.enabled
-    ? createSpoolingPublisher(direct, { dir: join(config.dataDir, 'spool'), maxBytes: config.spool.maxBytes, logger, metrics })
+    ? createSpoolingPublisher(direct, { dir: join(config.dataDir, 'spool'), maxBytes: config.spool.maxBytes, heartbeatMs: config.spool.heartbeatMs, orphanAfterMs: config.spool.orphanAfterMs, logger, metrics })
     : direct;
   const byPlatform = new Map<string, Adapter>(adapters.map((a) => [a.platform, a]));
   // why: without an admin token the dashboard is not built at all (no queues opened for it).

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { budgetOf, createBlobStore, sweepPartialBlobs, type BlobStore } from '../src/blobs/blob-store.js';
+import { budgetOf, createBlobStore, sweepPartialBlobs, type FsBlobStore } from '../src/blobs/blob-store.js';
 
 const MB = 1024 * 1024;
 
@@ -28,7 +28,7 @@ async function files(dir: string): Promise<string[]> {
 
 describe('blob store', () => {
   let dir: string;
-  let store: BlobStore;
+  let store: FsBlobStore;
   beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'studyhook-blobs-')); store = createBlobStore(dir); });
   afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { text } from 'node:stream/consumers';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import qs from 'qs';
@@ -113,7 +114,7 @@ describe('Labvanced external data storage through the real pipeline', () => {
     assert.deepEqual(events.map((e) => e.id).sort(), [forged.body.file_guid, real.body.file_guid, again.body.file_guid].sort());
     for (const [id, bytes] of [[real.body.file_guid, 'first recording'], [again.body.file_guid, 'second recording']]) {
       const file = (events.find((e) => e.id === id)!['data'] as { file: { id: string } }).file;
-      assert.equal(await readFile(t.gateway.blobs.path(file.id), 'utf8'), bytes);
+      assert.equal(await text(t.gateway.blobs.open(file.id)), bytes);
     }
   });
 
@@ -202,7 +203,7 @@ describe('Labvanced external data storage through the real pipeline', () => {
     const file = (d!.event['data'] as { file: { id: string; name: string; size: number; sha256: string } }).file;
     assert.equal(file.name, 'passwd');
     assert.equal(file.size, bytes.length);
-    assert.equal(await readFile(t.gateway.blobs.path(file.id), 'utf8'), bytes.toString());
+    assert.equal(await text(t.gateway.blobs.open(file.id)), bytes.toString());
   });
 
   it('keeps a /file_upload without myFile in quarantine and answers 422 with CORS headers', async () => {

@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { deleteKeys, recordingSink, REDIS_URL, waitFor } from './helpers/gateway.js';
 import { jobCount, jobEvent, labvancedUpload, leftovers, LABVANCED_ORIGIN, multipartBody, RawClient, rawPost, requestHead, sha256, type Part, type RawReply } from './helpers/multipart.js';
 import { freePort, spawnStudyhook, stop, type Studyhook } from './helpers/processes.js';
+import { testBlobs } from './helpers/test-blobs.js';
 
 const MB = 1024 * 1024;
 const B = 'x1';
@@ -28,7 +29,7 @@ describe('multipart uploads to a gateway process: no request takes it down, noth
     prefix = `{sh-test-${randomUUID().slice(0, 8)}}`;
     const config = join(dir, 'studyhook.yml');
     await writeFile(config, stringify({
-      dataDir: dir, archive: false, log: { level: 'info' },
+      dataDir: dir, archive: false, log: { level: 'info' }, ...(await testBlobs(dir)),
       redis: { url: REDIS_URL, prefix },
       server: { port, host: '127.0.0.1', uploadStallTimeoutMs: 5000 },
       platforms: { labvanced: { namespaces: { x: {} } } },
@@ -90,7 +91,8 @@ describe('multipart uploads to a gateway process: no request takes it down, noth
   });
 
   it('stays up and keeps nothing when the connection is reset at any phase of an upload', async () => {
-    const body = multipartBody(B, labvancedUpload('cut', 'cut.webm', Buffer.alloc(4 * MB, 7)));
+    // why 12 MiB: in a bucket a multipart upload (the partial file) exists only once a 5 MiB part is complete.
+    const body = multipartBody(B, labvancedUpload('cut', 'cut.webm', Buffer.alloc(12 * MB, 7)));
     // why small: a reset discards what the client's kernel has not sent yet, so only a body that fits in one segment surely arrives whole.
     const small = multipartBody(B, labvancedUpload('whole', 'whole.webm', 'a short recording'));
     const fileStart = body.indexOf('video/webm\r\n\r\n') + 14;
@@ -101,7 +103,7 @@ describe('multipart uploads to a gateway process: no request takes it down, noth
       { name: 'inside a part header', bytes: inPartHeader, seen: true },
       // why: busboy fails a file stream at once while the blob store is still creating its file (the crash of issue 21).
       { name: 'right after a file part header', bytes: fileStart, seen: true, delayMs: [0, 0, 0, 1, 1, 2, 2, 3] },
-      { name: 'in the middle of the file', bytes: fileStart + MB, seen: true, waitForPart: true },
+      { name: 'in the middle of the file', bytes: fileStart + 6 * MB, seen: true, waitForPart: true },
       { name: 'before the reply', body: small, bytes: small.length, seen: true },
     ];
     for (const phase of phases) {

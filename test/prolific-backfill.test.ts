@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
 import { prolific } from '../src/commands/prolific.js';
-import { redisOptions, sinkQueueName } from '../src/queue/redis.js';
+import { openQueue } from '../src/queue/redis.js';
 import { waitArchived } from './fixtures/export/drive-study.js';
 import { prolificEvent, studyConfig } from './fixtures/study/drive.js';
 import { startFakeProlific, type FakeProlific } from './helpers/fake-prolific.js';
@@ -27,7 +26,7 @@ describe('studyhook prolific backfill (fake Prolific API over real HTTP)', funct
   let live = 0;
   const cli = (...args: string[]) => runCli(prolific, ['backfill', '--workspace', WS, '--namespace', 'lab', '--config', join(t.dataDir, 'studyhook.yml'), ...args]);
   const counts = async () => {
-    const q = new Queue(sinkQueueName('archive'), { connection: redisOptions(REDIS_URL), prefix: t.prefix });
+    const q = openQueue('archive', REDIS_URL, t.prefix);
     try { const c = await q.getJobCounts('completed', 'waiting', 'active', 'delayed', 'failed'); return Object.values(c).reduce((a, b) => a + b, 0); } finally { await q.close(); }
   };
 

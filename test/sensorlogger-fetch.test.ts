@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
+import { buffer } from 'node:stream/consumers';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import request from 'supertest';
@@ -55,7 +55,7 @@ describe('sensorlogger-fetch: recordings into the blob store', () => {
     assert.equal(data.file.name, 'Walk-2026-11-23_10-00-00.zip');
     assert.equal(data.file.size, zip.length);
     assert.equal(data.file.sha256, createHash('sha256').update(zip).digest('hex'));
-    assert.deepEqual(await readFile(t.gateway.blobs.path(data.file as never)), zip);
+    assert.deepEqual(await buffer(t.gateway.blobs.open(data.file as never)), zip);
     assert.deepEqual(data.entries, files.map((f) => ({ name: f.name, size: Buffer.byteLength(f.data) })));
     assert.deepEqual(d!.secrets, { secretCode: CODE });
     const [get] = api.requests;

@@ -8,6 +8,7 @@ import { deleteKeys, recordingSink, REDIS_URL, startGateway, waitFor } from './h
 import { labvancedUpload, multipartBody, RawClient, rawPost, requestHead } from './helpers/multipart.js';
 import { startPrivateRedis } from './helpers/private-redis.js';
 import { freePort, spawnStudyhook, stop } from './helpers/processes.js';
+import { S3_MODE, storedBlobs } from './helpers/test-blobs.js';
 
 const B = 'leftBoundary';
 const PATH = '/labvanced/x/file_upload';
@@ -18,10 +19,19 @@ async function blobFiles(dataDir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile()).map((e) => e.name);
 }
 
+/** Every stored file, finished or partial, on the filesystem or in the test bucket. */
+async function anyBlobs(dataDir: string): Promise<string[]> {
+  const { files, partials } = await storedBlobs(dataDir);
+  return [...files, ...partials];
+}
+
 describe('upload leftovers', function () {
   this.timeout(60000);
 
-  it('removes at start the partial file of an upload whose gateway was SIGKILLed, and keeps a live writer\'s', async () => {
+  it('removes at start the partial file of an upload whose gateway was SIGKILLed, and keeps a live writer\'s', async function () {
+    // why: a bucket keeps no partial file; an upload cut by a killed process is a multipart upload
+    // that the bucket's lifecycle rule (AbortIncompleteMultipartUpload, docs/scaling.md) removes.
+    if (S3_MODE) this.skip();
     const dir = await mkdtemp(join(tmpdir(), 'studyhook-sweep-'));
     const port = await freePort();
     const prefix = `{sh-test-${randomUUID().slice(0, 8)}}`;
@@ -73,7 +83,7 @@ describe('upload leftovers', function () {
       const body = multipartBody(B, labvancedUpload('down', 'down.webm', Buffer.alloc(64 * 1024, 2)));
       const reply = await rawPost(port, requestHead(PATH, B, body.length, randomUUID()), body);
       assert.equal(reply?.status, 503);
-      assert.deepEqual(await blobFiles(t.dataDir), []);
+      assert.deepEqual(await anyBlobs(t.dataDir), []);
     } finally {
       await redis.stop();
       await t.close();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, type ReadStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -13,20 +13,40 @@ import { BlobFile, type ByteBudget } from './blob-file.js';
 export type { FileRef };
 export type { ByteBudget };
 
-/** Where files live. Only references ({@link FileRef}) travel through Redis, never the bytes. */
+/** A byte range of a file, both ends included (as `fs.createReadStream`'s `start` and `end`). */
+export interface ByteRange { start: number; end: number }
+
+/**
+ * Where files live: the local filesystem or an S3-compatible bucket. Only references
+ * ({@link FileRef}) travel through Redis, never the bytes. A reference's `uri` is `blob:<id>` on the
+ * filesystem and `s3://<bucket>/<key>` in a bucket.
+ */
 export interface BlobStore {
   /**
-   * Streams `source` to disk (hashing as it goes), fsyncs, and returns its reference. It handles
-   * `source`'s errors from the moment it is called (nothing is awaited first), so a source that
-   * fails at once cannot crash the process. On any failure, or over `maxBytes` (or the shared
-   * `budget`), nothing is left behind.
+   * Streams `source` into the store (hashing as it goes), makes it durable, and returns its
+   * reference. It handles `source`'s errors from the moment it is called (nothing is awaited first),
+   * so a source that fails at once cannot crash the process. On any failure, or over `maxBytes` (or
+   * the shared `budget`), nothing is left behind.
    */
   put(source: Readable, meta: { name: string; contentType: string; maxBytes?: number; budget?: ByteBudget }): Promise<FileRef>;
-  /** Opens a stored file for reading. */
-  open(ref: FileRef | string): ReadStream;
-  /** Absolute path of a stored file (for tools that want a path). */
-  path(ref: FileRef | string): string;
+  /** Streams a stored file, or a byte range of it; a missing file is an error on the stream. */
+  open(ref: FileRef | string, range?: ByteRange): Readable;
+  /** True when the file exists with the size its reference records. */
+  exists(ref: FileRef): Promise<boolean>;
   remove(ref: FileRef | string): Promise<void>;
+  /** Where a file is, for people and tools: an absolute path, or `s3://<bucket>/<key>`. */
+  location(ref: FileRef | string): string;
+}
+
+/** The filesystem store, which can also name a file's path (tests and local tools). */
+export interface FsBlobStore extends BlobStore {
+  /** Absolute path of a stored file. */
+  path(ref: FileRef | string): string;
+}
+
+/** True for a reference a blob store made (`blob:<id>`, `s3://…`), e.g. an event's `dataref`. */
+export function isBlobUri(uri: string): boolean {
+  return uri.startsWith('blob:') || uri.startsWith('s3://');
 }
 
 const ID = /^[0-9a-f-]{36}$/;
@@ -42,7 +62,7 @@ function alive(pid: number): boolean {
 }
 
 /** A blob store on the local filesystem: `<dir>/<id[0..2]>/<id>`, written to `<dir>/incoming/` and renamed after fsync. */
-export function createBlobStore(dir: string, fileMode = DEFAULT_FILE_MODE): BlobStore {
+export function createBlobStore(dir: string, fileMode = DEFAULT_FILE_MODE): FsBlobStore {
   const pathOf = (ref: FileRef | string): string => {
     const id = typeof ref === 'string' ? ref.replace(/^blob:/, '') : ref.id;
     if (!ID.test(id)) throw new Error(`not a blob id: ${id}`);
@@ -61,8 +81,10 @@ export function createBlobStore(dir: string, fileMode = DEFAULT_FILE_MODE): Blob
       return finishPut(written, file, temp, pathOf(id), dirModeOf(fileMode))
         .then(() => ({ id, name: meta.name, contentType: meta.contentType, size: file.size, sha256: file.sha256, uri: `blob:${id}` }));
     },
-    open: (ref) => createReadStream(pathOf(ref)),
+    open: (ref, range) => createReadStream(pathOf(ref), range ?? {}),
     path: pathOf,
+    location: pathOf,
+    async exists(ref) { return (await stat(pathOf(ref)).catch(() => undefined))?.size === ref.size; },
     async remove(ref) { await rm(pathOf(ref), { force: true }); },
   };
 }
@@ -113,10 +135,4 @@ async function finishPut(written: Promise<void>, file: BlobFile, temp: string, f
 async function syncDir(path: string): Promise<void> {
   const fh = await open(path, 'r');
   try { await fh.sync(); } finally { await fh.close(); }
-}
-
-/** True when the file of a reference exists with the recorded size. */
-export async function blobExists(store: BlobStore, ref: FileRef): Promise<boolean> {
-  const s = await stat(store.path(ref)).catch(() => undefined);
-  return s?.size === ref.size;
 }

@@ -1,9 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { buffer } from 'node:stream/consumers';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { adapters } from '../../adapters/index.js';
 import type { IncomingRequest } from '../adapter/types.js';
-import { createBlobStore, type BlobStore } from '../blobs/blob-store.js';
+import type { BlobStore } from '../blobs/blob-store.js';
+import { openBlobStore } from '../blobs/open-blob-store.js';
 import { loadConfig, type ResolvedConfig } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
 import type { Envelope } from '../event/build-event.js';
@@ -51,7 +53,7 @@ async function republishedKeys(dataDir: string): Promise<Set<string>> {
 /** The request a record describes, as the pipeline saw it (secrets excepted). */
 async function requestOf(r: QuarantineRecord, blobs: BlobStore): Promise<IncomingRequest> {
   const kept = r.request;
-  const body = r.body ? await readFile(blobs.path(r.body)) : Buffer.alloc(0);
+  const body = r.body ? await buffer(blobs.open(r.body)) : Buffer.alloc(0);
   const request: IncomingRequest = {
     method: kept?.method ?? 'POST', platform: r.platform, namespace: r.namespace, route: r.route, params: kept?.params ?? {},
     headers: kept?.headers ?? {}, query: kept?.query ?? {}, body, ip: kept?.ip ?? '', requestId: r.requestid, receivedAt: new Date(r.receivedat),
@@ -105,8 +107,8 @@ export const quarantine = defineCommand({
       return 0;
     }
     await assertRedisReachable(config.redis.url);
-    const publisher = createPublisher({ redisUrl: config.redis.url, prefix: config.redis.prefix, sinks: config.sinks, dedupTtlSeconds: config.dedupTtlSeconds, timeoutMs: config.server.publishTimeoutMs });
-    const blobs = createBlobStore(join(config.dataDir, 'blobs'), config.fileMode);
+    const publisher = createPublisher({ redisUrl: config.redis.url, prefix: config.redis.prefix, sinks: config.sinks, dedupTtlSeconds: config.dedupTtlSeconds, timeoutMs: config.server.publishTimeoutMs, waitReplicas: config.redis.waitReplicas, waitTimeoutMs: config.redis.waitTimeoutMs });
+    const blobs = await openBlobStore(config.blobs, config.dataDir, config.fileMode, undefined, { sweep: false });
     let published = 0;
     let skipped = 0;
     try {

@@ -11,6 +11,7 @@ import { normaliseOrigin } from '../http/normalise-origin.js';
 import { filterProblems } from '../sinks/filter.js';
 import { resolveStudies, type StudyDef } from '../study/study-config.js';
 import { own, ownRecord } from '../util/own.js';
+import { clusterUrl, isClusterUrl } from '../queue/redis-url.js';
 import { interpolate } from './interpolate.js';
 
 export type Env = Record<string, string | undefined>;
@@ -41,8 +42,11 @@ export interface ResolvedConfig {
     verifyFailureLimit: { enabled: boolean; perSecond: number; burst: number };
     parseLimits: { maxDepth: number; maxValues: number };
   };
-  redis: { url: string; prefix: string; deploymentId?: string };
-  spool: { enabled: boolean; maxBytes: number };
+  /** `url` is a redis+cluster:// URL when `redis.cluster` was given; `prefix` has its default for one server or a cluster. */
+  redis: { url: string; prefix: string; deploymentId?: string; waitReplicas: number; waitTimeoutMs: number };
+  /** Where files are kept (`blobs`, defaults filled in). */
+  blobs: BlobsConfig;
+  spool: { enabled: boolean; maxBytes: number; heartbeatMs: number; orphanAfterMs: number };
   workers: { stalledIntervalMs: number; lockDurationMs: number; maxStalls: number; metricsPort?: number };
   /** No token: admin surfaces are disabled. */
   admin: { token?: string };
@@ -60,6 +64,9 @@ export interface ResolvedConfig {
   /** Values that came from the environment: masked by `studyhook check`, never logged. */
   secretValues: ReadonlySet<string>;
 }
+
+/** The `blobs` section with its defaults. */
+export type BlobsConfig = { type: 'filesystem' } | { type: 's3'; bucket: string; endpoint?: string; region: string; prefix: string; forcePathStyle: boolean; partSizeBytes: number; queueSize: number };
 
 export const builtinSinks = [
   'filesystem',
@@ -96,11 +103,23 @@ export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: s
     const list = problems.map((p) => `  ${p.path}: ${p.message}`).join('\n');
     throw new StudyhookError('SH_CONFIG_INVALID', `Invalid configuration${absPath ? ` in ${absPath}` : ''}:\n${list}`, { details: problems });
   }
-  const d = doc as Required<StudyhookConfig> & Pick<ResolvedConfig, 'server' | 'redis' | 'log' | 'spool' | 'workers' | 'admin'>;
+  const d = doc as Required<StudyhookConfig> & Pick<ResolvedConfig, 'server' | 'log' | 'spool' | 'workers' | 'admin' | 'blobs'>;
   return {
-    server: { ...d.server, trustProxy }, redis: d.redis, log: d.log, dedupTtlSeconds: d.dedupTtlSeconds, spool: d.spool, workers: d.workers, admin: d.admin,
+    server: { ...d.server, trustProxy }, redis: resolveRedis(d.redis), blobs: d.blobs, log: d.log, dedupTtlSeconds: d.dedupTtlSeconds, spool: d.spool, workers: d.workers, admin: d.admin,
     dataDir: resolve(baseDir, d.dataDir), fileMode: parseInt(d.fileMode, 8), platforms, sinks, studies, path: absPath, secretValues,
   };
+}
+
+/**
+ * `redis.cluster` becomes a redis+cluster:// URL, so that every connection is made from one string.
+ * why the prefix default differs: one hash tag puts every key in one slot, which on a cluster means one
+ * node; without a tag each sink's queue gets its own (see sinkQueueName). One server keeps the
+ * tagged prefix of earlier versions, so its keys do not move on an upgrade.
+ */
+function resolveRedis(r: NonNullable<StudyhookConfig['redis']>): ResolvedConfig['redis'] {
+  const url = r.cluster ? clusterUrl(r.cluster) : r.url ?? 'redis://127.0.0.1:6379';
+  const prefix = r.prefix ?? (isClusterUrl(url) ? 'studyhook' : '{studyhook}');
+  return { url, prefix, waitReplicas: r.waitReplicas ?? 0, waitTimeoutMs: r.waitTimeoutMs ?? 1000, ...(r.deploymentId !== undefined && { deploymentId: r.deploymentId }) };
 }
 
 function applyEnvOverrides(doc: StudyhookConfig, env: Env, problems: SchemaProblem[]): void {
@@ -112,7 +131,8 @@ function applyEnvOverrides(doc: StudyhookConfig, env: Env, problems: SchemaProbl
     if (Number.isInteger(port)) doc.server.port = port;
     else problems.push({ path: 'env PORT', message: `must be an integer, got '${env['PORT']}'` });
   }
-  if (env['REDIS_URL']) doc.redis.url = env['REDIS_URL'];
+  // why: the variable wins over the whole section, a cluster list included.
+  if (env['REDIS_URL']) { doc.redis.url = env['REDIS_URL']; delete doc.redis.cluster; }
   if (env['STUDYHOOK_DATA_DIR']) doc.dataDir = env['STUDYHOOK_DATA_DIR'];
   if (env['LOG_LEVEL']) doc.log.level = env['LOG_LEVEL'] as 'info';
 }

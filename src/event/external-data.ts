@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import type { BlobStore, FileRef } from '../blobs/blob-store.js';
+import { isBlobUri, type BlobStore, type FileRef } from '../blobs/blob-store.js';
 import type { Envelope, StudyhookEvent } from './build-event.js';
 
 /**
@@ -25,7 +25,7 @@ export async function externaliseLargeData(envelopes: readonly Envelope[], blobs
 
 /** The event as sinks see it: with `data` loaded back from its `dataref` when it was kept outside the queue. */
 export async function withData(event: StudyhookEvent, blobs: BlobStore): Promise<StudyhookEvent> {
-  if (event.data !== null || typeof event.dataref !== 'string' || !event.dataref.startsWith('blob:')) return event;
+  if (event.data !== null || typeof event.dataref !== 'string' || !isBlobUri(event.dataref)) return event;
   const data = JSON.parse(await text(blobs.open(event.dataref))) as unknown;
   return { ...event, data };
 }

@@ -20,3 +20,12 @@ export function idOrder(expr: string): string {
 export function fileList(files: readonly string[]): string {
   return `[${files.map(lit).join(', ')}]`;
 }
+
+/**
+ * Where a file reference's bytes are, from its `uri`: `blobs/<id[0..2]>/<id>` (relative to the data
+ * directory) for a `blob:` reference, the `s3://<bucket>/<key>` URI itself for one in a bucket.
+ */
+export function blobPath(uriExpr: string): string {
+  const id = `regexp_replace(${uriExpr}, '^blob:', '')`;
+  return `CASE WHEN ${uriExpr} LIKE 'blob:%' THEN 'blobs/' || substr(${id}, 1, 2) || '/' || ${id} ELSE ${uriExpr} END`;
+}

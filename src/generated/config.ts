@@ -96,17 +96,31 @@ export interface StudyhookConfig {
   };
   redis?: {
     /**
-     * Redis connection URL (env REDIS_URL overrides).
+     * Redis connection URL (env REDIS_URL overrides): redis:// or rediss:// (TLS) for one server, or redis+cluster://host:port,host:port (rediss+cluster:// for TLS) for a Redis Cluster, where the hosts are seed nodes.
      */
     url?: string;
     /**
-     * Key prefix of every queue. The braces are a Redis Cluster hash tag: keep them so that one event's fan-out stays atomic on a cluster.
+     * Seed nodes of a Redis Cluster (redis://host:port, rediss:// for TLS; user and password of the first apply to all). Set: studyhook runs on the cluster and url is not used. The same as url: redis+cluster://host:port,host:port.
+     *
+     * @minItems 1
+     */
+    cluster?: [string, ...string[]];
+    /**
+     * Key prefix of every queue. Default: {studyhook} on one Redis server, studyhook on a cluster. With a hash tag ({...}) every key lands in one cluster slot (the layout of earlier versions); without one each sink's queue gets its own tag, so a cluster spreads the sinks over its nodes (docs/scaling.md).
      */
     prefix?: string;
     /**
      * Names this deployment in Redis, so that a second deployment on the same Redis and prefix is refused at start. Default: an id kept in <dataDir>/deployment-id. Set it explicitly when API or worker replicas on several hosts (each with its own data dir) form one deployment.
      */
     deploymentId?: string;
+    /**
+     * Replicas that must have every published event before the platform is answered (Redis WAIT). 0: the primary's answer is enough. On a cluster or a primary with replicas, 1 keeps an acknowledged event through a failover: replication is asynchronous, so without it the last events a killed primary acknowledged may be missing on the replica promoted in its place.
+     */
+    waitReplicas?: number;
+    /**
+     * How long a publish waits for waitReplicas; short of them in time, the request is treated as Redis being unavailable (spooled, or 503).
+     */
+    waitTimeoutMs?: number;
   };
   /**
    * Local journal under <dataDir>/spool that accepts events while Redis is unreachable and drains them into the queue when it is back. The journal holds request secrets (file mode 0600).
@@ -120,6 +134,14 @@ export interface StudyhookConfig {
      * Journal size per process at which requests are refused with 503 (SH_SPOOL_FULL).
      */
     maxBytes?: number;
+    /**
+     * How often an API process writes its heartbeat (<dataDir>/spool/<host>-<pid>.alive) and looks for journals of processes that are gone, to drain them: on the same host those of dead processes, at once.
+     */
+    heartbeatMs?: number;
+    /**
+     * How long the heartbeat of a process on another host (replicas sharing the data volume) must stay unchanged before a live process takes over its journal. Keep it well above heartbeatMs.
+     */
+    orphanAfterMs?: number;
   };
   workers?: {
     /**
@@ -152,6 +174,43 @@ export interface StudyhookConfig {
    * Where files, the filesystem sink's archive and quarantined payloads are written (env STUDYHOOK_DATA_DIR overrides).
    */
   dataDir?: string;
+  /**
+   * Where uploaded files (Labvanced uploads, Sensor Logger recordings, large event data, quarantined bodies) are kept: the filesystem under <dataDir>/blobs (default), or an S3-compatible object store. Credentials for S3 come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, or any source of the AWS SDK's default chain: a profile, an instance or task role), never from this file.
+   */
+  blobs?: {
+    /**
+     * filesystem: <dataDir>/blobs. s3: the bucket below.
+     */
+    type?: 'filesystem' | 's3';
+    /**
+     * S3 bucket (type s3). It must exist.
+     */
+    bucket?: string;
+    /**
+     * Endpoint of an S3-compatible store (MinIO, Ceph, Garage, Cloudflare R2, ...). Unset: AWS S3 of the region.
+     */
+    endpoint?: string;
+    /**
+     * Region (AWS S3) or the region name the store expects.
+     */
+    region?: string;
+    /**
+     * Key prefix of every object; empty or ending in /.
+     */
+    prefix?: string;
+    /**
+     * Address the bucket as <endpoint>/<bucket> instead of <bucket>.<endpoint> (most self-hosted stores need true).
+     */
+    forcePathStyle?: boolean;
+    /**
+     * Size of one part of a multipart upload. An upload holds at most (queueSize + 1) parts in memory.
+     */
+    partSizeBytes?: number;
+    /**
+     * Parts of one upload sent at once.
+     */
+    queueSize?: number;
+  };
   /**
    * Mode of the files studyhook writes under dataDir (archive, blobs, quarantine); directories get x where r is given. Default: owner read/write, group read, others nothing. The spool is always 0600 (it holds request secrets).
    */

@@ -6,7 +6,7 @@ import express, { type RequestHandler, type Router } from 'express';
 import type { ResolvedConfig } from '../config/load-config.js';
 import type { Envelope } from '../event/build-event.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { redisOptions, sinkQueueName } from '../queue/redis.js';
+import { openQueue } from '../queue/redis.js';
 import { renderEvents, type RecentEvent } from './dashboard-page.js';
 import { createStudyPages } from './study-pages.js';
 
@@ -19,8 +19,7 @@ export interface Dashboard { router: Router; close(): Promise<void> }
  */
 export function createDashboard(config: ResolvedConfig, guard: RequestHandler, metrics?: Metrics): Dashboard {
   const queues = config.sinks.map((s) => {
-    const q = new Queue(sinkQueueName(s.name), { connection: redisOptions(config.redis.url), prefix: config.redis.prefix });
-    q.on('error', () => undefined);
+    const q = openQueue(s.name, config.redis.url, config.redis.prefix);
     return { sink: s.name, queue: q };
   });
   // why: the API process is the one Prometheus scrapes; a worker-only process serves no HTTP.

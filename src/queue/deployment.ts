@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { StudyhookError } from '../errors.js';
+import { connectRedis, metaPrefix } from './redis.js';
 
 /** How long a deployment's or process's lease lives without a heartbeat, and how often it is renewed. */
 export const LEASE_MS = 30_000;
@@ -37,22 +37,29 @@ export interface DeploymentLease {
 /**
  * Two deployments with the same `redis.prefix` on one Redis take each other's events (each
  * worker delivers the other's jobs to its own sinks). Each deployment therefore holds a lease
- * `<prefix>:deployment:<id>` (expiring, so a stopped deployment frees the prefix by itself, with
- * no clock comparison between hosts) listed in `<prefix>:deployments`; a process that finds
+ * `<meta>:deployment:<id>` (expiring, so a stopped deployment frees the prefix by itself, with
+ * no clock comparison between hosts) listed in `<meta>:deployments`; a process that finds
  * another deployment's live lease refuses to run, naming the other's data dir and host and the fix.
+ * `<meta>` is the prefix, as a hash tag when it has none (metaPrefix), so that these keys share
+ * one cluster slot and one MULTI writes them; the processes are listed in a set, not found by SCAN,
+ * which a cluster would have to run on every node.
  */
 export function createDeploymentLease(redisUrl: string, prefix: string, me: ProcessInfo): DeploymentLease {
-  const redis = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(200 * n, 2000) });
-  redis.on('error', () => undefined);
-  const key = (id: string): string => `${prefix}:deployment:${id}`;
+  const redis = connectRedis(redisUrl, 'producer', { lazyConnect: true, connectTimeout: 10000 });
+  const meta = metaPrefix(prefix);
+  const key = (id: string): string => `${meta}:deployment:${id}`;
+  const deployments = `${meta}:deployments`;
+  const processes = `${meta}:processes`;
+  const self = `${me.host}-${me.pid}`;
+  const processKey = (name: string): string => `${meta}:process:${name}`;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
   async function conflict(): Promise<StudyhookError | undefined> {
-    for (const id of await redis.smembers(`${prefix}:deployments`)) {
+    for (const id of await redis.smembers(deployments)) {
       if (id === me.deployment) continue;
       const other = await redis.get(key(id));
-      if (!other) { await redis.srem(`${prefix}:deployments`, id); continue; }
+      if (!other) { await redis.srem(deployments, id); continue; }
       const o = JSON.parse(other) as ProcessInfo;
       return new StudyhookError('SH_DEPLOYMENT_CONFLICT',
         `Another studyhook deployment uses Redis prefix '${prefix}' (data dir ${o.dataDir} on host ${o.host}, deployment ${id}). `
@@ -68,8 +75,8 @@ export function createDeploymentLease(redisUrl: string, prefix: string, me: Proc
     if (found) return found;
     const info = JSON.stringify(me);
     await redis.multi()
-      .set(key(me.deployment), info, 'PX', LEASE_MS).sadd(`${prefix}:deployments`, me.deployment)
-      .set(`${prefix}:process:${me.host}-${me.pid}`, info, 'PX', LEASE_MS)
+      .set(key(me.deployment), info, 'PX', LEASE_MS).sadd(deployments, me.deployment)
+      .set(processKey(self), info, 'PX', LEASE_MS).sadd(processes, self)
       .exec();
     return undefined;
   }
@@ -77,17 +84,14 @@ export function createDeploymentLease(redisUrl: string, prefix: string, me: Proc
   /** Drops this process's entry, and the deployment's lease when no other process of it is left. */
   async function release(): Promise<void> {
     if (redis.status !== 'ready') return;
-    await redis.del(`${prefix}:process:${me.host}-${me.pid}`);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:process:*`, 'COUNT', 200);
-      cursor = next;
-      for (const k of keys) {
-        const info = await redis.get(k);
-        if (info && (JSON.parse(info) as ProcessInfo).deployment === me.deployment) return;
-      }
-    } while (cursor !== '0');
-    await redis.multi().del(key(me.deployment)).srem(`${prefix}:deployments`, me.deployment).exec();
+    await redis.multi().del(processKey(self)).srem(processes, self).exec();
+    for (const name of await redis.smembers(processes)) {
+      const info = await redis.get(processKey(name));
+      // why: a process that died without releasing is dropped from the set once its entry expired.
+      if (!info) { await redis.srem(processes, name); continue; }
+      if ((JSON.parse(info) as ProcessInfo).deployment === me.deployment) return;
+    }
+    await redis.multi().del(key(me.deployment)).srem(deployments, me.deployment).exec();
   }
 
   return {

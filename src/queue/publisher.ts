@@ -6,8 +6,8 @@ import type { ResolvedSink } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { compileFilter } from '../sinks/filter.js';
-import { createRedis, sinkQueueName } from './redis.js';
-import { isRedisUnavailable, RedisTimeoutError } from './redis-errors.js';
+import { Cluster, createRedis, sinkQueueName } from './redis.js';
+import { isRedisUnavailable, RedisTimeoutError, ReplicaAckError } from './redis-errors.js';
 
 /** Makes events durable: one job per matching sink, each added atomically with its deduplication key. */
 export interface Publisher {
@@ -31,6 +31,10 @@ export interface PublisherOptions {
   sinks: readonly ResolvedSink[];
   dedupTtlSeconds: number;
   timeoutMs: number;
+  /** Replicas that must confirm every publish (Redis WAIT) before it resolves; 0 or absent: none. */
+  waitReplicas?: number;
+  /** How long to wait for them; short of them in time, the publish fails as Redis being unavailable. */
+  waitTimeoutMs?: number;
   metrics?: Metrics;
   /** Told about each envelope dropped as a replay of a signed request under a new event id. */
   onReplay?: (env: Envelope, firstEventId: string) => void;
@@ -55,7 +59,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   // key make the ones already added no-ops.
   /** A Queue, and whether its connection set-up failed for good (see healQueues). */
   const openQueue = (sink: ResolvedSink): { queue: Queue; dead: boolean } => {
-    const q = { queue: new Queue(sinkQueueName(sink.name), { connection: redis, prefix: opts.prefix }), dead: false };
+    const q = { queue: new Queue(sinkQueueName(sink.name, opts.prefix), { connection: redis, prefix: opts.prefix }), dead: false };
     q.queue.on('error', () => undefined);
     q.queue.waitUntilReady().catch(() => { q.dead = true; });
     return q;
@@ -133,6 +137,39 @@ export function createPublisher(opts: PublisherOptions): Publisher {
       for (const r of routes) if (r.matches(env.event)) adds.push(r.q.queue.add(env.event.type, env, jobOpts(r, jobId)));
     }
     await Promise.all(adds);
+    if (adds.length > 0) await replicated();
+  }
+
+  /**
+   * Waits until `waitReplicas` replicas have every write this connection sent (WAIT, on each primary
+   * of a cluster: WAIT covers the writes of the connection it is sent on). why: replication is
+   * asynchronous, so a primary killed right after it answered may take acknowledged jobs with it
+   * when a replica is promoted in its place.
+   */
+  async function replicated(): Promise<void> {
+    const wanted = opts.waitReplicas ?? 0;
+    if (wanted === 0) return;
+    const ms = opts.waitTimeoutMs ?? 1000;
+    const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+    await Promise.all(nodes.map(async (node) => {
+      // why: a primary without a replica (its own was promoted elsewhere, or is gone) has nothing to
+      // wait for, and nothing that a failover could promote in its place: its AOF keeps the write.
+      const n = Math.min(wanted, await connectedReplicas(node));
+      if (n === 0) return;
+      const acks = await node.wait(n, ms);
+      if (acks < n) throw new ReplicaAckError(n, acks, ms);
+    }));
+  }
+
+  const replicaCounts = new WeakMap<object, { at: number; n: Promise<number> }>();
+  /** Replicas of a primary that are in sync (INFO replication, state=online), asked at most once a second. */
+  function connectedReplicas(node: { info(section: string): Promise<string> }): Promise<number> {
+    const seen = replicaCounts.get(node);
+    if (seen && performance.now() - seen.at < 1000) return seen.n;
+    // why online only: a replica still loading its first copy acknowledges nothing until it is done.
+    const n = node.info('replication').then((info) => info.match(/^slave\d+:.*state=online/gm)?.length ?? 0);
+    replicaCounts.set(node, { at: performance.now(), n });
+    return n;
   }
 
   return {

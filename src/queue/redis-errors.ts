@@ -6,6 +6,14 @@ export class RedisTimeoutError extends Error {
   }
 }
 
+/** Thrown when fewer replicas than `redis.waitReplicas` confirmed a publish in time: its durability is not known. */
+export class ReplicaAckError extends Error {
+  constructor(wanted: number, got: number, ms: number) {
+    super(`${got} of ${wanted} replica(s) confirmed the write within ${ms} ms`);
+    this.name = 'ReplicaAckError';
+  }
+}
+
 // ioredis' own words for "not connected", and socket errors.
 const CONNECTION = /Connection is closed|Stream isn't writeable|enableOfflineQueue|max retries per request|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available/i;
 // Redis replies that mean "cannot take writes now", not "this write is wrong".
@@ -20,7 +28,7 @@ const UNAVAILABLE_REPLY = /^(LOADING|BUSY|READONLY|OOM|MASTERDOWN|CLUSTERDOWN|TR
  */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  if (err instanceof RedisTimeoutError) return true;
+  if (err instanceof RedisTimeoutError || err instanceof ReplicaAckError) return true;
   if (err.name === 'MaxRetriesPerRequestError' || err.name === 'ClusterAllFailedError') return true;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && CONNECTION.test(code)) return true;

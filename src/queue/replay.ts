@@ -1,11 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { ResolvedSink } from '../config/load-config.js';
 import { jobIdOf, type Envelope, type StudyhookEvent } from '../event/build-event.js';
 import { compileFilter } from '../sinks/filter.js';
 import { readJsonLines, type BadLine } from '../util/read-lines.js';
-import { redisOptions, sinkQueueName } from './redis.js';
+import { openQueue as openSinkQueue } from './redis.js';
 
 /** Which events to replay: by event id and by the time the gateway received them (ISO, inclusive). */
 export interface ReplaySelection { ids?: readonly string[]; since?: Date; until?: Date }
@@ -20,9 +20,7 @@ function selects(sel: ReplaySelection, event: StudyhookEvent | undefined): boole
 }
 
 function openQueue(t: ReplayTarget): Queue<Envelope> {
-  const queue = new Queue<Envelope>(sinkQueueName(t.sink.name), { connection: redisOptions(t.redisUrl), prefix: t.prefix });
-  queue.on('error', () => undefined);
-  return queue;
+  return openSinkQueue<Envelope>(t.sink.name, t.redisUrl, t.prefix);
 }
 
 /** Moves a sink's selected dead letters back to its queue with fresh attempts; the running workers deliver them. */

@@ -10,6 +10,11 @@ export interface SpoolJournal {
   size(): number;
   /** Appends one line durably (fdatasync), or throws SH_SPOOL_FULL / SH_SPOOL_UNWRITABLE with the file as it was. */
   append(line: Buffer, maxBytes: number): Promise<void>;
+  /**
+   * True, with the file closed so that the next append starts a new one at `path`, when the file at
+   * `path` is no longer the one this journal writes (another process adopted it by a rename).
+   */
+  reopenIfMoved(): Promise<boolean>;
   /** Empties the file if nothing was appended after `drainedTo`; true when it did. */
   truncateIfDrained(drainedTo: number): Promise<boolean>;
   close(): Promise<void>;
@@ -51,6 +56,15 @@ export function createSpoolJournal(path: string): SpoolJournal {
     append: (line, maxBytes) => locked(async () => {
       if (bytes + line.length > maxBytes) throw new StudyhookError('SH_SPOOL_FULL', undefined, { headers: { 'Retry-After': '30' } });
       await write(line);
+    }),
+    reopenIfMoved: () => locked(async () => {
+      if (!handle) return false;
+      const [mine, there] = await Promise.all([handle.stat(), stat(path).catch(() => undefined)]);
+      if (there?.ino === mine.ino && there.dev === mine.dev) return false;
+      await handle.close().catch(() => undefined);
+      handle = undefined;
+      bytes = 0;
+      return true;
     }),
     truncateIfDrained: (drainedTo) => locked(async () => {
       const size = handle ? bytes : (await stat(path).catch(() => undefined))?.size ?? 0;

@@ -8,7 +8,8 @@ import type { Metrics } from '../metrics/metrics.js';
 import { appendLine } from '../util/append-line.js';
 import { readLines, type Line } from '../util/read-lines.js';
 import type { Publisher } from './publisher.js';
-import { adoptOrphans, journalName } from './spool-adoption.js';
+import { basename } from 'node:path';
+import { adoptOrphans, beat, journalName, stopBeating, type HeartbeatWatch } from './spool-adoption.js';
 import { createSpoolJournal } from './spool-journal.js';
 
 export interface SpoolOptions {
@@ -18,6 +19,10 @@ export interface SpoolOptions {
   maxBytes: number;
   /** Pause between drain attempts while Redis is still away. */
   retryMs?: number;
+  /** How often this process writes its heartbeat and looks for journals of processes that are gone (default 10 s). */
+  heartbeatMs?: number;
+  /** How long another host's heartbeat must stay the same before its journal is taken over (default 60 s). */
+  orphanAfterMs?: number;
   logger: Logger;
   metrics?: Metrics;
 }
@@ -40,6 +45,12 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
   const retryMs = opts.retryMs ?? 1000;
   const registers = opts.metrics ? [opts.metrics.registry] : [];
   const adopted: Pending[] = [];
+  const heartbeatMs = opts.heartbeatMs ?? 10_000;
+  const watch: HeartbeatWatch = new Map();
+  let beats = 0;
+  let lastBeat = performance.now();
+  let scanning: Promise<void> | undefined;
+  let beatTimer: NodeJS.Timeout | undefined;
   let ownOffset = 0;
   let draining: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -51,6 +62,9 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
   const setAside = new Counter({ name: 'studyhook_spool_rejected_total', help: 'Spool lines set aside in spool/rejected.jsonl because they could not be published for a reason other than Redis being away', registers });
 
   async function append(envelopes: readonly Envelope[]): Promise<void> {
+    // why: a process that could not beat for a while (frozen, or its disk hung) may have had its
+    // journal adopted meanwhile; it beats and checks before it writes another line to it.
+    if (performance.now() - lastBeat > 3 * heartbeatMs) await heartbeat();
     try {
       await journal.append(Buffer.from(`${JSON.stringify(envelopes)}\n`), opts.maxBytes);
     } catch (err) {
@@ -122,13 +136,41 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
     }, delay);
   }
 
+  /** Takes over the journals of processes that are gone (see adoptOrphans) and drains them. */
+  async function adopt(first: boolean): Promise<void> {
+    const skip = new Set(adopted.map((p) => basename(p.path)));
+    if (!first) skip.add(basename(journal.path));
+    const { adopted: paths, foreign } = await adoptOrphans(opts.dir, watch, opts.orphanAfterMs ?? 60_000, skip);
+    for (const path of paths) adopted.push({ path, offset: 0, size: (await stat(path)).size, own: false });
+    if (paths.length > 0) { opts.logger.warn({ journals: paths, bytes: backlog() }, 'spool journals of processes that are gone adopted: draining them into Redis'); schedule(0); }
+    if (first && foreign.length > 0) opts.logger.warn({ journals: foreign }, 'spool journals of processes on other hosts found: taken over if their heartbeat stops');
+  }
+
+  /** Writes the heartbeat, notices a journal adopted by another process (starting a new one), and looks for orphans. */
+  async function heartbeat(): Promise<void> {
+    await beat(opts.dir, ++beats);
+    lastBeat = performance.now();
+    if (await journal.reopenIfMoved()) {
+      ownOffset = 0;
+      opts.logger.error({ journal: journal.path }, 'this process\'s spool journal was taken over by another process (this one was silent too long): it drains it; a new journal is started');
+    }
+  }
+
+  function beatLoop(): void {
+    beatTimer = setTimeout(() => {
+      scanning = heartbeat().then(() => adopt(false))
+        .catch((err: unknown) => { opts.logger.error({ err, dir: opts.dir }, 'spool heartbeat or orphan check failed; retrying'); })
+        .finally(() => { scanning = undefined; if (!closed) beatLoop(); });
+    }, heartbeatMs);
+    beatTimer.unref();
+  }
+
   const started = (async () => {
     await mkdir(opts.dir, { recursive: true, mode: 0o700 });
-    const { adopted: paths, foreign } = await adoptOrphans(opts.dir);
-    for (const path of paths) adopted.push({ path, offset: 0, size: (await stat(path)).size, own: false });
-    if (adopted.length > 0) opts.logger.warn({ journals: paths, bytes: backlog() }, 'spool journals of earlier processes adopted: draining them into Redis');
-    if (foreign.length > 0) opts.logger.warn({ journals: foreign }, 'spool journals of other hosts found: each is drained by its own host when that host starts again');
+    await beat(opts.dir, ++beats);
+    await adopt(true);
     schedule(0);
+    beatLoop();
   })();
   started.catch((err: unknown) => opts.logger.error({ err, dir: opts.dir }, 'the spool directory cannot be used: a Redis outage will be answered 503'));
   const ready = started.then(() => true, () => false);
@@ -153,11 +195,16 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
       await ready;
       closed = true; // why: set first, so a drain round ending now schedules no further timer
       clearTimeout(timer);
+      clearTimeout(beatTimer);
       timer = undefined;
+      await scanning;
       await draining?.catch(() => undefined);
       if (backlog() > 0) await drain().catch(() => undefined);
       await journal.close();
       if (journal.size() === 0) await unlink(journal.path).catch(() => undefined);
+      // why: a journal left with lines (Redis still away) stays this host's to adopt at once; no
+      // heartbeat is left either way, so another host takes it over after orphanAfterMs.
+      await stopBeating(opts.dir);
       await inner.close();
     },
   };

@@ -5,7 +5,7 @@ import { publishStep } from '../pipeline/publish-step.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Publisher } from '../queue/publisher.js';
-import { createRedis, redisOptions, sinkQueueName, type Redis } from '../queue/redis.js';
+import { createRedis, openQueue, sinkQueueName, type RedisClient } from '../queue/redis.js';
 import type { LoadedSink } from './load-sinks.js';
 import { StudyhookError } from '../errors.js';
 import { createProcessor, dropSecrets } from './deliver-job.js';
@@ -48,7 +48,7 @@ function emitter(publisher: Publisher, blobs: SinkContext['blobs'], maxQueuedDat
  * QUIT, so that a command still in flight (BullMQ may still run a stalled-job check after the worker
  * closed) is answered rather than rejected; then disconnect, also when Redis is away and QUIT would wait.
  */
-async function closeConnection(redis: Redis): Promise<void> {
+async function closeConnection(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => { timer = setTimeout(r, 2000); })]);
@@ -65,7 +65,7 @@ export async function runWorkers(sinks: readonly LoadedSink[], deps: WorkerDeps)
     const logger = deps.logger.child({ sink: config.name });
     const ctx: SinkContext = { ...deps.base, name: config.name, logger };
     const state = await setUp(config.name, () => sink.setup?.(options, ctx));
-    const queueName = sinkQueueName(config.name);
+    const queueName = sinkQueueName(config.name, deps.prefix);
     const processor = createProcessor({ sinkName: config.name, sink, ctx, state, options, emit, logger, metrics: deps.metrics });
     // why: our own connection (BullMQ duplicates it for its blocking reads), so that its writes are batched (createRedis).
     const connection = createRedis(deps.redisUrl, 'worker');
@@ -78,8 +78,7 @@ export async function runWorkers(sinks: readonly LoadedSink[], deps: WorkerDeps)
     worker.on('completed', (job) => { void dropSecrets(job); });
     // why: a job failed for stalling too often never reaches our processor; drop its secrets here too.
     worker.on('failed', (job) => { if (job) void job.isFailed().then((dead) => (dead ? dropSecrets(job) : undefined)).catch(() => undefined); });
-    const queue = new Queue(queueName, { connection: redisOptions(deps.redisUrl), prefix: deps.prefix });
-    queue.on('error', () => undefined);
+    const queue = openQueue(config.name, deps.redisUrl, deps.prefix);
     deps.metrics.onScrape(async () => {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
       for (const [state, n] of Object.entries(counts)) deps.metrics.queueDepth.set({ sink: config.name, state }, n);

@@ -1,10 +1,9 @@
-import { Queue } from 'bullmq';
 import { ApprovalStopped, approveInBatches } from '../../adapters/prolific/approve.js';
 import { createProlificClient, type ProlificClientOptions } from '../../adapters/prolific/client.js';
 import type { ResolvedConfig } from '../config/load-config.js';
 import { jobIdOf, type Envelope } from '../event/build-event.js';
 import { createPublisher } from '../queue/publisher.js';
-import { assertRedisReachable, redisOptions, sinkQueueName } from '../queue/redis.js';
+import { assertRedisReachable, openQueue } from '../queue/redis.js';
 import { approvalPlan, type ApprovalItem } from './approval-plan.js';
 import type { ParticipantRow } from './classify.js';
 import { studyhookEvent } from './record-event.js';
@@ -40,7 +39,7 @@ async function recordedNotArchived(config: ResolvedConfig, envelopes: readonly E
   const archive = config.sinks.find((s) => s.use === 'filesystem');
   const out = new Set<string>();
   if (!archive) return out;
-  const queue = new Queue(sinkQueueName(archive.name), { connection: redisOptions(config.redis.url), prefix: config.redis.prefix });
+  const queue = openQueue(archive.name, config.redis.url, config.redis.prefix);
   queue.on('error', () => undefined);
   try {
     const jobs = await Promise.all(envelopes.map((e) => queue.getJob(jobIdOf(e.event.id))));

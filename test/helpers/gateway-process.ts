@@ -3,9 +3,8 @@ import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
 import { stringify } from 'yaml';
-import { redisOptions, sinkQueueName } from '../../src/queue/redis.js';
+import { openQueue } from '../../src/queue/redis.js';
 import { deleteKeys, REDIS_URL } from './gateway.js';
 import { freePort } from './processes.js';
 
@@ -85,7 +84,7 @@ export async function spawnGatewayProcess(opts: GatewayProcessOptions): Promise<
   proc.stderr!.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
   const queues = opts.sinks.map((s) => {
-    const q = new Queue(sinkQueueName(s), { connection: redisOptions(REDIS_URL), prefix });
+    const q = openQueue(s, REDIS_URL, prefix);
     q.on('error', () => undefined);
     return { sink: s, q };
   });

@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/log/logger.js';
+import { testBlobs } from './test-blobs.js';
 
 export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 export const fixtures = new URL('../fixtures/', import.meta.url).pathname;
@@ -30,7 +31,7 @@ export async function startGateway(config: Record<string, unknown> | ((dataDir: 
   const dataDir = await mkdtemp(join(tmpdir(), 'studyhook-test-'));
   const prefix = `{sh-test-${randomUUID().slice(0, 8)}}`;
   const file = join(dataDir, 'studyhook.yml');
-  await writeFile(file, stringify({ dataDir, redis: { url: REDIS_URL, prefix }, server: { port: 0, host: '127.0.0.1' }, ...(typeof config === 'function' ? config(dataDir) : config) }));
+  await writeFile(file, stringify({ dataDir, redis: { url: REDIS_URL, prefix }, server: { port: 0, host: '127.0.0.1' }, ...(await testBlobs(dataDir)), ...(typeof config === 'function' ? config(dataDir) : config) }));
   const resolved = loadConfig({ path: file, env: opts.env ?? {} });
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', secretValues: resolved.secretValues, destination: new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } }) });

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { jobIdOf } from '../../src/event/build-event.js';
 import { sinkQueueName } from '../../src/queue/redis.js';
 import { REDIS_URL } from './gateway.js';
+import { storedBlobs } from './test-blobs.js';
 
 export const LABVANCED_ORIGIN = 'https://www.labvanced.com';
 
@@ -94,7 +95,7 @@ export async function rawPost(port: number, head: string, body: Buffer): Promise
   return reply;
 }
 
-const BLOB = /blob:([0-9a-f-]{36})/g;
+const BLOB = /(?:blob:|s3:\/\/[^"]*\/)([0-9a-f-]{36})/g;
 
 /** Every blob id referenced by a job of `sink`'s queue (any state) or by a quarantine record. */
 export async function referencedBlobs(dataDir: string, prefix: string, sink: string): Promise<Set<string>> {
@@ -114,13 +115,15 @@ export async function referencedBlobs(dataDir: string, prefix: string, sink: str
   return ids;
 }
 
-/** Files under `<dataDir>/blobs`: partial ones (`.part`), finished blobs no job nor quarantine record refers to, and references to blobs that are gone. */
+/**
+ * The gateway's stored files (under `<dataDir>/blobs`, or its prefix in the test bucket): partial
+ * ones (`.part` files, incomplete multipart uploads), finished blobs no job nor quarantine record
+ * refers to, and references to blobs that are gone.
+ */
 export async function leftovers(dataDir: string, prefix: string, sink: string): Promise<{ partials: string[]; orphans: string[]; missing: string[]; blobs: string[] }> {
-  const entries = await readdir(join(dataDir, 'blobs'), { recursive: true, withFileTypes: true }).catch(() => []);
-  const names = entries.filter((e) => e.isFile()).map((e) => e.name);
+  const { files: blobs, partials } = await storedBlobs(dataDir);
   const referenced = await referencedBlobs(dataDir, prefix, sink);
-  const blobs = names.filter((n) => !n.endsWith('.part'));
-  return { partials: names.filter((n) => n.endsWith('.part')), orphans: blobs.filter((n) => !referenced.has(n)), missing: [...referenced].filter((id) => !blobs.includes(id)), blobs };
+  return { partials, orphans: blobs.filter((n) => !referenced.has(n)), missing: [...referenced].filter((id) => !blobs.includes(id)), blobs };
 }
 
 /** Jobs waiting in `sink`'s queue (an API-only process: nothing takes them). */

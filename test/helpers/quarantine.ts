@@ -1,4 +1,5 @@
 import { readFile, readdir } from 'node:fs/promises';
+import { buffer } from 'node:stream/consumers';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Envelope, StudyhookEvent } from '../../src/event/build-event.js';
@@ -18,7 +19,7 @@ export async function readQuarantine(t: TestGateway, platform: string, namespace
     for (const line of (await readFile(join(dir, f), 'utf8')).split('\n')) {
       if (!line) continue;
       const record = JSON.parse(line) as QuarantineRecord;
-      out.push({ record, body: record.body ? await readFile(t.gateway.blobs.path(record.body)) : undefined });
+      out.push({ record, body: record.body ? await buffer(t.gateway.blobs.open(record.body)) : undefined });
     }
   }
   return out;

@@ -1,5 +1,5 @@
 import { col, createTable } from '../create-table.js';
-import { idOrder, lit } from '../sql.js';
+import { blobPath, idOrder, lit } from '../sql.js';
 import type { TableBuilder } from '../types.js';
 import { labvancedEvents, LIFECYCLE } from './labvanced-events.js';
 
@@ -9,10 +9,9 @@ export const labvancedFiles: TableBuilder = {
   platform: 'labvanced',
   async build(ctx) {
     await labvancedEvents(ctx);
-    const blob = "regexp_replace(e.data.file.uri, '^blob:', '')";
     return createTable(ctx, {
       name: 'labvanced_files', platform: 'labvanced',
-      description: 'One row per file uploaded by the Labvanced player (`/file_upload`). The file itself is in the data directory at `blob_path`.',
+      description: 'One row per file uploaded by the Labvanced player (`/file_upload`). The file itself is at `blob_path`: in the data directory, or in the S3 bucket.',
       columns: [
         col('session', 'text', 'e.session', 'Labvanced recording session', 'data.expSessionNr'),
         col('participant', 'text', 'coalesce(e.participantid, p.participant)', "The session's participant", 'participantid of the session', { identifier: true, pseudoExpr: 'coalesce(pseudo(e.participantid), p.participant)' }),
@@ -21,7 +20,7 @@ export const labvancedFiles: TableBuilder = {
         col('size', 'integer', 'e.data.file.size', 'Size in bytes', 'data.file.size'),
         col('sha256', 'text', 'e.data.file.sha256', 'SHA-256 of the bytes (hex)', 'data.file.sha256'),
         col('content_type', 'text', 'e.data.file.contentType', 'Content type sent by the browser', 'data.file.contentType'),
-        col('blob_path', 'text', `'blobs/' || substr(${blob}, 1, 2) || '/' || ${blob}`, 'Path of the file relative to the data directory', 'data.file.uri'),
+        col('blob_path', 'text', blobPath('e.data.file.uri'), 'Where the file is: its path relative to the data directory, or its s3://bucket/key', 'data.file.uri'),
         col('received_at', 'time', 'e.receivedat', 'When the upload was received (UTC)', 'receivedat'),
       ],
       from: `FROM lv_events e LEFT JOIN lv_people p ON p.session = e.session WHERE e.type = ${lit(LIFECYCLE.file)}`,

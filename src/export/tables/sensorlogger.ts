@@ -1,5 +1,6 @@
 import { col, createTable } from '../create-table.js';
 import type { TableBuilder } from '../types.js';
+import { blobPath } from '../sql.js';
 import { history, latest } from './history.js';
 
 const DATA = { data: 'STRUCT(studyId VARCHAR, uploadId VARCHAR, format VARCHAR, entries JSON, file STRUCT(id VARCHAR, name VARCHAR, contentType VARCHAR, size BIGINT, sha256 VARCHAR, uri VARCHAR))' };
@@ -11,7 +12,6 @@ export const sensorloggerUploads: TableBuilder = {
   platform: 'sensorlogger',
   build(ctx) {
     const src = ctx.archive.events('sensorlogger', DATA, { types: ['sensorlogger.recording.uploaded', 'sensorlogger.recording.stored'] });
-    const blob = `regexp_replace(${latest('e.data.file.uri', STORED)}, '^blob:', '')`;
     return createTable(ctx, {
       name: 'sensorlogger_uploads', platform: 'sensorlogger',
       description: 'One row per Sensor Logger upload (study + upload id): when it was announced and, with the `sensorlogger-fetch` sink, the stored recording.',
@@ -27,7 +27,7 @@ export const sensorloggerUploads: TableBuilder = {
         col('sha256', 'text', latest('e.data.file.sha256', STORED), 'SHA-256 of the bytes (hex)', 'data.file.sha256'),
         col('format', 'text', latest('e.data.format', STORED), 'zip, or other', 'data.format'),
         col('entries', 'integer', `json_array_length(${latest('e.data.entries', STORED)})`, 'Files inside the zip (listed up to 1000)', 'data.entries'),
-        col('blob_path', 'text', `'blobs/' || substr(${blob}, 1, 2) || '/' || ${blob}`, 'Path of the recording relative to the data directory', 'data.file.uri'),
+        col('blob_path', 'text', blobPath(latest('e.data.file.uri', STORED)), 'Where the recording is: its path relative to the data directory, or its s3://bucket/key', 'data.file.uri'),
       ],
       from: `FROM ${src} e GROUP BY e.data.studyId, e.data.uploadId`,
       orderBy: 'e.data.studyId, e.data.uploadId',

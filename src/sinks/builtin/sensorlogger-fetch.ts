@@ -1,6 +1,6 @@
 import type { SensorLoggerClient } from '../../../adapters/sensorlogger/client.js';
 import { isZipFile, listZip } from '../../../adapters/sensorlogger/recording.js';
-import type { FileRef } from '../../blobs/blob-store.js';
+import type { BlobStore, FileRef } from '../../blobs/blob-store.js';
 import { StudyhookError } from '../../errors.js';
 import type { SensorLoggerStored } from '../../generated/sensorlogger-stored.js';
 import { defineSink, PermanentError } from '../types.js';
@@ -46,7 +46,7 @@ export default defineSink<Options, Options>({
       if (err instanceof StudyhookError && err.code === 'SH_BLOB_TOO_LARGE') throw new PermanentError(`recording ${uploadId}: ${err.message}`);
       throw err;
     }
-    const data = await describe(ref, ctx.blobs.path(ref), ctx.state.listEntries, (err) => ctx.logger.warn({ eventId: event.id, uploadId, err: err.message }, 'recording looks like a zip but its file list cannot be read'));
+    const data = await describe(ctx.blobs, ref, ctx.state.listEntries, (err) => ctx.logger.warn({ eventId: event.id, uploadId, err: err.message }, 'recording looks like a zip but its file list cannot be read'));
     // why: the key (study + upload) gives the follow-up a fixed id, so a retry after a lost ack is deduplicated.
     const stored = await ctx.emit({
       type: 'sensorlogger.recording.stored', key: [studyId, uploadId], subject: uploadId, studyid: studyId,
@@ -57,12 +57,12 @@ export default defineSink<Options, Options>({
 });
 
 // why: the download's Content-Type is undocumented (platforms/sensorlogger.md, open question 4), so a zip is known by its magic bytes.
-async function describe(ref: FileRef, path: string, listEntries: boolean, onBadZip: (err: Error) => void): Promise<Pick<SensorLoggerStored, 'file' | 'format' | 'entries' | 'entriesTruncated'>> {
-  if (!(await isZipFile(path))) return { file: ref, format: 'other' };
+async function describe(blobs: BlobStore, ref: FileRef, listEntries: boolean, onBadZip: (err: Error) => void): Promise<Pick<SensorLoggerStored, 'file' | 'format' | 'entries' | 'entriesTruncated'>> {
+  if (!(await isZipFile(blobs, ref))) return { file: ref, format: 'other' };
   const file = { ...ref, contentType: 'application/zip', name: /\.zip$/i.test(ref.name) ? ref.name : `${ref.name}.zip` };
   if (!listEntries) return { file, format: 'zip' };
   try {
-    const entries = await listZip(path);
+    const entries = await listZip(blobs, ref);
     return { file, format: 'zip', entries: entries.slice(0, MAX_ENTRIES), ...(entries.length > MAX_ENTRIES && { entriesTruncated: true }) };
   } catch (err) {
     // why: the bytes are kept and announced anyway: a recording is never dropped for an unreadable directory.
