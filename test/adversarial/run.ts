@@ -14,9 +14,13 @@ const DRAIN_MS = 10000;
 const SETTLE_MS = 3000;
 const DEBUG = process.env['FUZZ_DEBUG'] === '1';
 
+/** Bytes of spool journals (`*.jsonl`, `*.jsonl.adopted-<pid>`); heartbeats and set-aside lines are not a backlog. */
 async function spoolBytes(dataDir: string): Promise<number> {
   let n = 0;
-  for (const f of await listFiles(join(dataDir, 'spool'))) n += (await stat(f).catch(() => undefined))?.size ?? 0;
+  for (const f of await listFiles(join(dataDir, 'spool'))) {
+    if (!/\.jsonl(\.adopted-\d+)?$/.test(f) || f.endsWith('rejected.jsonl')) continue;
+    n += (await stat(f).catch(() => undefined))?.size ?? 0;
+  }
   return n;
 }
 
