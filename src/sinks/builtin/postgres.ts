@@ -24,11 +24,14 @@ function row(e: StudyhookEvent): unknown[] {
   return [e.id, e.type, e.platform, e.namespace, e.studyid ?? null, e.participantid ?? null, e.sessionid ?? null, e.subject ?? null, e.time, e.receivedat, JSON.stringify(e)];
 }
 
-/** A multi-row INSERT of `n` rows, named so that each pooled connection parses and plans it once. */
-function insertOf(table: string, n: number): { name: string; text: string } {
+/**
+ * A multi-row INSERT of `n` rows. why: unnamed (parsed per statement, a cost shared by its rows), so
+ * that it works behind PgBouncer in transaction mode, where a named statement may meet another connection.
+ */
+function insertOf(table: string, n: number): string {
   const k = COLUMNS.length;
   const values = Array.from({ length: n }, (_, r) => `(${COLUMNS.map((_c, c) => `$${r * k + c + 1}`).join(', ')})`);
-  return { name: `studyhook_insert_${n}`, text: `INSERT INTO ${table} (${COLUMNS.join(', ')}) VALUES ${values.join(', ')} ON CONFLICT (id) DO NOTHING` };
+  return `INSERT INTO ${table} (${COLUMNS.join(', ')}) VALUES ${values.join(', ')} ON CONFLICT (id) DO NOTHING`;
 }
 
 // why: a lost connection, a server shutting down or out of resources is no one row's fault; other
@@ -92,14 +95,14 @@ export default defineSink<Options, { pool: pg.Pool; batcher: Batcher<unknown[]> 
       await pool.end();
       throw err;
     }
-    const inserts = new Map<number, { name: string; text: string }>();
+    const inserts = new Map<number, string>();
     const batcher = ctx.createBatcher<unknown[]>({
       maxSize: batchSize, maxWaitMs: batchWaitMs, concurrency: poolSize,
       oneByOne: (err) => err instanceof DatabaseError && !CONNECTION_CLASSES.test(err.code ?? ''),
       async write(rows) {
         let insert = inserts.get(rows.length);
         if (!insert) inserts.set(rows.length, insert = insertOf(table, rows.length));
-        await pool.query({ ...insert, values: rows.flat() });
+        await pool.query(insert, rows.flat());
       },
     });
     return { pool, batcher };
