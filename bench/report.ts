@@ -31,7 +31,7 @@ export interface Results {
   /** `--forged`: valid and forged Prolific requests, the failure limit on and off. */
   forged?: ForgedResult | undefined;
   /** The sink rows (issue #26): sustained rows with their batch figures, drain rows, the archive's end-to-end. */
-  sinks?: (SinkResults & { e2e?: Results['e2e'] }) | undefined;
+  sinks?: (SinkResults & { e2e?: Results['e2e']; fsync?: { p50: number; p99: number; max: number; n: number } }) | undefined;
   machine?: Record<string, string>;
 }
 

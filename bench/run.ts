@@ -14,7 +14,7 @@ import { measureAll, type Target } from './measure.js';
 import { load, machineCpu, median, nodeTs, percentile, root, sleep, start, freePort, waitForPort, type Proc } from './procs.js';
 import { SUSTAINED, writeReport, type Results, type Row } from './report.js';
 import { scenarios } from './scenarios.js';
-import { reachablePg, sinkBench, sinkCleanup, sinkSetups, timedArchive, type SinkCtx } from './sinks.js';
+import { fsyncProbe, reachablePg, sinkBench, sinkCleanup, sinkSetups, timedArchive, type SinkCtx } from './sinks.js';
 import { soak } from './soak.js';
 import { forged } from './forged.js';
 import { summarise } from './profile-summary.js';
@@ -198,6 +198,8 @@ async function main(): Promise<void> {
     results.e2e = await e2e(config, peak);
     const timed = await timedArchive(sc);
     const archiveRow = results.sinks.rows.find((r) => r.key === 'archive')!;
+    results.sinks.fsync = await fsyncProbe(work, opts.quick ? 3 : 10);
+    log(`fdatasync of a 4 KiB append, alone: p50 ${results.sinks.fsync.p50} ms, p99 ${results.sinks.fsync.p99} ms, max ${results.sinks.fsync.max} ms`);
     // why: at half the archive's own delivered rate, as the no-op figure is taken at half the no-op's.
     try { results.sinks.e2e = await e2e(timed.config, archiveRow.deliveredRps ?? archiveRow.rps, timed); } finally { await deleteKeys(timed.prefix); }
     if (!opts.sinksOnly) results.upload = await uploads({ config, env, work, reps: opts.reps, uploadMb: opts.uploadMb, log });

@@ -1,6 +1,6 @@
 // The sink rows of `npm run bench` (issue #26): the default deployment (the archive, often with
 // Postgres) measured end to end next to its skeletons, in the same run. See bench/README.md, "Sinks".
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import pg from 'pg';
@@ -9,7 +9,7 @@ import { sinkQueueName } from '../src/queue/redis.js';
 import type { BenchOptions } from './options.js';
 import { measureAll, type Target } from './measure.js';
 import { createTable, insertText } from './pg-skeleton-sink.js';
-import { freePort, load, median, root } from './procs.js';
+import { freePort, load, median, percentile, root, sleep } from './procs.js';
 import type { Row } from './report.js';
 import { platformConfig } from './scenarios.js';
 import { SUSTAINED } from './report.js';
@@ -17,7 +17,7 @@ import { ADMIN_TOKEN, SINK, drain, startStudyhook, type Cluster } from './studyh
 
 /** One deployment under test: its own config, Redis prefix and data dir, one API and one worker process. */
 export interface SinkSetup {
-  key: 'noop' | 'archive' | 'postgres' | 'skeleton' | 'both';
+  key: 'noop' | 'archive' | 'postgres' | 'skeleton' | 'both' | 'noop2';
   name: string;
   sinks: Record<string, unknown>[];
   config: string; prefix: string; metricsPort: number;
@@ -50,6 +50,8 @@ export async function sinkSetups(c: SinkCtx): Promise<SinkSetup[]> {
       // why: the same concurrency as the postgres sink's default, so that both have as many rows to gather.
       { key: 'skeleton', name: `${SUSTAINED}: postgres skeleton (100-row INSERTs, one pool)`, sinks: [{ name: 'db', module: join(root, 'bench/pg-skeleton-sink.ts'), options: { url: c.pgUrl, table: SKELETON_TABLE(c.runId) }, concurrency: 256 }] },
       { key: 'both', name: `${SUSTAINED}: archive + postgres`, sinks: [{ name: 'archive', use: 'filesystem' }, pgSink('both')] },
+      // why: two sinks are two jobs per event, twice the queue's work; this is that work without the sinks'.
+      { key: 'noop2', name: `${SUSTAINED}: two no-op sinks`, sinks: [{ name: SINK, module: join(root, 'bench/noop-sink.js') }, { name: `${SINK}-2`, module: join(root, 'bench/noop-sink.js') }] },
     );
   }
   const out: SinkSetup[] = [];
@@ -132,7 +134,7 @@ export async function sinkBench(c: SinkCtx, setups: SinkSetup[]): Promise<{ rows
  */
 async function drainRows(c: SinkCtx, setups: SinkSetup[]): Promise<DrainRow[]> {
   const events = c.opts.quick ? 5000 : 10000;
-  const measured = setups.filter((s) => s.key !== 'both');
+  const measured = setups.filter((s) => s.key !== 'both' && s.key !== 'noop2');
   const runs = new Map<string, { rates: number[]; batches: BatchFigures[][] }>();
   for (let i = 0; i < c.opts.reps; i++) {
     for (const s of measured) {
@@ -220,4 +222,28 @@ export async function timedArchive(c: SinkCtx): Promise<{ config: string; prefix
     sinks: [{ name: 'archive', module: join(root, 'bench/timed-sink.ts'), options: { use: 'filesystem', options: { dir: join(dir, 'data', 'events'), fsync: true } }, concurrency: 64 }],
   }));
   return { config, prefix, queues: ['archive'] };
+}
+
+/**
+ * The disk's own fdatasync latency just before the archive's end-to-end windows: one 4 KiB append and
+ * fdatasync every 5 ms for `seconds`. why: on a shared disk a journal commit waits for other writers,
+ * and the archive's latency cannot be better than this.
+ */
+export async function fsyncProbe(dir: string, seconds: number): Promise<{ p50: number; p99: number; max: number; n: number }> {
+  const file = join(dir, 'fsync-probe.bin');
+  const fh = await open(file, 'a');
+  const block = Buffer.alloc(4096, 0x61);
+  const ms: number[] = [];
+  try {
+    const end = Date.now() + seconds * 1000;
+    while (Date.now() < end) {
+      const t = process.hrtime.bigint();
+      await fh.write(block);
+      await fh.datasync();
+      ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+      await sleep(5);
+    }
+  } finally { await fh.close(); await rm(file, { force: true }); }
+  const r = (x: number): number => Math.round(x * 10) / 10;
+  return { p50: r(percentile(ms, 50)), p99: r(percentile(ms, 99)), max: r(Math.max(...ms)), n: ms.length };
 }
