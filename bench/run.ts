@@ -3,7 +3,7 @@
 // See bench/README.md for the conditions and flags.
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { sinkQueueName } from '../src/queue/redis.js';
 import { deleteKeys } from '../test/helpers/gateway.js';
 import { capCpu, type CpuCap } from './cpu-cap.js';
@@ -201,7 +201,10 @@ async function main(): Promise<void> {
     results.sinks.fsync = await fsyncProbe(work, opts.quick ? 3 : 10);
     log(`fdatasync of a 4 KiB append, alone: p50 ${results.sinks.fsync.p50} ms, p99 ${results.sinks.fsync.p99} ms, max ${results.sinks.fsync.max} ms`);
     // why: at half the archive's own delivered rate, as the no-op figure is taken at half the no-op's.
-    try { results.sinks.e2e = await e2e(timed.config, archiveRow.deliveredRps ?? archiveRow.rps, timed); } finally { await deleteKeys(timed.prefix); }
+    try { results.sinks.e2e = await e2e(timed.config, archiveRow.deliveredRps ?? archiveRow.rps, timed); } finally {
+      await deleteKeys(timed.prefix);
+      await rm(dirname(timed.config), { recursive: true, force: true });
+    }
     if (!opts.sinksOnly) results.upload = await uploads({ config, env, work, reps: opts.reps, uploadMb: opts.uploadMb, log });
     if (opts.soakMinutes > 0) results.soak = await runSoak(config, peak);
     if (opts.scale) results.scale = await scaleOut(config, opts.scale);

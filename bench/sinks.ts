@@ -1,7 +1,7 @@
 // The sink rows of `npm run bench` (issue #26): the default deployment (the archive, often with
 // Postgres) measured end to end next to its skeletons, in the same run. See bench/README.md, "Sinks".
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { stringify } from 'yaml';
@@ -196,6 +196,8 @@ async function floor(pgUrl: string, from: string, to: string, events: number): P
 /** Stops the deployments and drops the bench's tables. */
 export async function sinkCleanup(c: SinkCtx, setups: SinkSetup[]): Promise<void> {
   await Promise.all(setups.map((s) => s.cluster?.stop()));
+  // why: the archives written under load are hundreds of MB over a run.
+  await Promise.all(setups.map((s) => rm(dirname(s.config), { recursive: true, force: true })));
   if (!c.pgUrl) return;
   const pool = new pg.Pool({ connectionString: c.pgUrl, max: 1 });
   try {
