@@ -51,12 +51,17 @@ export async function measureAll(targets: readonly Target[], o: Settings, log: (
   }
   const reps = targets.map((): Once[] => []);
   const drainMs = targets.map(() => 0);
+  const delivered = targets.map((): number[] => []);
   for (let i = 0; i < o.reps; i++) {
     for (const [k, t] of targets.entries()) {
-      reps[k]!.push(await once(t, o, o.duration));
+      const r = await once(t, o, o.duration);
+      reps[k]!.push(r);
       const started = Date.now();
       await t.between();
-      drainMs[k] = Math.max(drainMs[k]!, Date.now() - started);
+      const ms = Date.now() - started;
+      drainMs[k] = Math.max(drainMs[k]!, ms);
+      // why: a worker that falls behind still has a backlog when the load stops; its rate counts until it is delivered.
+      delivered[k]!.push(r.total / (o.duration + ms / 1000));
     }
   }
   return targets.map((t, k) => {
@@ -65,6 +70,7 @@ export async function measureAll(targets: readonly Target[], o: Settings, log: (
       name: t.name, rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
       non2xx: rs.reduce((s, r) => s + r.non2xx, 0), errors: rs.reduce((s, r) => s + r.errors, 0), reps: rs.map((r) => Math.round(r.rps)),
       cpuUs: Math.round(median(rs.map((r) => r.cpuUs))), drainMs: t.drains ? drainMs[k] : undefined,
+      deliveredRps: t.drains ? median(delivered[k]!) : undefined,
       redisUs: o.redisPid ? Math.round(median(rs.map((r) => r.redisUs))) : undefined,
     };
     log(`${t.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${row.cpuUs} µs CPU/req${row.redisUs === undefined ? '' : `, Redis ${row.redisUs} µs/req`} (reps ${row.reps.join(', ')}; non-2xx ${row.non2xx}${t.drains ? `; backlog after a rep drained in ≤ ${row.drainMs} ms` : ''})`);

@@ -15,12 +15,16 @@ export interface BenchOptions {
   study: boolean;
   /** `--cluster`: only the scale-out bench on a Redis Cluster and S3 (bench/cluster.ts), a separate mode. */
   cluster: boolean;
+  /** `--sinks-only`: the sustained, sink and drain rows and the end-to-end figures, without the ingest rows and the upload. */
+  sinksOnly: boolean;
+  /** The database of the postgres rows (`BENCH_PG_URL`); without one they are skipped. */
+  pgUrl: string;
 }
 
 export function readOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
   const { values } = parseArgs({ args: argv, options: {
     quick: { type: 'boolean' }, duration: { type: 'string' }, reps: { type: 'string' }, connections: { type: 'string' },
-    'upload-mb': { type: 'string' }, soak: { type: 'boolean' }, 'soak-minutes': { type: 'string' }, scale: { type: 'string' }, 'scale-cpu': { type: 'string' }, profile: { type: 'boolean' }, forged: { type: 'boolean' }, instructions: { type: 'boolean' }, only: { type: 'string' }, export: { type: 'boolean' }, study: { type: 'boolean' }, cluster: { type: 'boolean' },
+    'upload-mb': { type: 'string' }, soak: { type: 'boolean' }, 'soak-minutes': { type: 'string' }, scale: { type: 'string' }, 'scale-cpu': { type: 'string' }, profile: { type: 'boolean' }, forged: { type: 'boolean' }, instructions: { type: 'boolean' }, only: { type: 'string' }, export: { type: 'boolean' }, study: { type: 'boolean' }, cluster: { type: 'boolean' }, 'sinks-only': { type: 'boolean' },
   }, allowPositionals: false });
   const quick = values.quick ?? env['BENCH_QUICK'] === '1';
   const num = (flag: string | undefined, key: string, full: number, short: number): number => Number(flag ?? env[key] ?? (quick ? short : full));
@@ -44,5 +48,7 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv = process.env
     export: values.export ?? false,
     study: values.study ?? false,
     cluster: values.cluster ?? false,
+    sinksOnly: values['sinks-only'] ?? env['BENCH_SINKS_ONLY'] === '1',
+    pgUrl: env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
   };
 }

@@ -5,6 +5,8 @@ import type { BenchOptions } from './options.js';
 import { instructionLines, type InstructionRow } from './instructions.js';
 import type { Summary } from './profile-summary.js';
 import type { ForgedResult } from './forged.js';
+import { sinkSection, sinkTargets } from './report-sinks.js';
+import type { SinkResults } from './sinks.js';
 import type { SoakResult } from './soak.js';
 import { root } from './procs.js';
 import { cliArgs } from './studyhook.js';
@@ -13,7 +15,8 @@ import type { UploadResult } from './upload.js';
 /** One load target's medians over the repetitions. */
 /** `drainMs`: the longest wait, after a repetition, until the queue was empty (with a worker running during the load, a long one means the worker fell behind). */
 /** `redisUs`: the local Redis server's CPU time per request (undefined when Redis is not on this machine). */
-export interface Row { name: string; rps: number; p50: number; p99: number; non2xx: number; errors: number; reps: number[]; cpuUs: number; drainMs?: number | undefined; redisUs?: number | undefined }
+/** `deliveredRps`: requests of a repetition over its load time plus the time its backlog took to drain (median), where a worker delivers. */
+export interface Row { name: string; rps: number; p50: number; p99: number; non2xx: number; errors: number; reps: number[]; cpuUs: number; drainMs?: number | undefined; redisUs?: number | undefined; deliveredRps?: number | undefined }
 
 /** Everything a run measured (bench/results/latest.json). */
 export interface Results {
@@ -27,6 +30,8 @@ export interface Results {
   instructions: InstructionRow[] | undefined;
   /** `--forged`: valid and forged Prolific requests, the failure limit on and off. */
   forged?: ForgedResult | undefined;
+  /** The sink rows (issue #26): sustained rows with their batch figures, drain rows, the archive's end-to-end. */
+  sinks?: (SinkResults & { e2e?: Results['e2e']; fsync?: { p50: number; p99: number; max: number; n: number } }) | undefined;
   machine?: Record<string, string>;
 }
 
@@ -80,6 +85,7 @@ export function writeReport(r: Results): string {
     lines.push(`| Upload ≥ 90% of raw stream | ${(100 * u.studyhook.mbPerSec / u.raw.mbPerSec).toFixed(0)}% (${(100 * u.studyhook.mbPerSec / u.rawFsync.mbPerSec).toFixed(0)}% of raw + fsync, ${(100 * u.studyhook.mbPerSec / u.floor.mbPerSec).toFixed(0)}% of the floor: busboy + sha256 + fsync) | ${pass(u.studyhook.mbPerSec >= 0.9 * u.raw.mbPerSec)} |`);
     lines.push(`| Upload peak RSS < 150 MB | ${u.studyhook.peakRssMb.toFixed(0)} MB (idle ${u.studyhook.idleRssMb.toFixed(0)} MB) | ${pass(u.studyhook.peakRssMb < 150)} |`);
   } else lines.push('| Upload vs raw stream | no multipart route (Labvanced adapter) yet | not measured |');
+  lines.push(...sinkTargets(r));
   if (r.e2e) lines.push(`| Ingest-to-sink p50 ≤ 10 ms, p99 ≤ 50 ms at half peak | p50 ${r.e2e.p50} ms, p99 ${r.e2e.p99} ms (median of ${r.e2e.reps.length} windows; p99 of each: ${r.e2e.reps.map((x) => x.p99).join(', ')} ms) | ${pass(r.e2e.p50 <= 10 && r.e2e.p99 <= 50)} |`);
   if (r.forged) {
     const on = r.forged.ratios.filter((x) => x.limit);
@@ -99,6 +105,7 @@ export function writeReport(r: Results): string {
       '| Window | deliveries | p50 ms | p99 ms | max ms | HTTP p50 ms | HTTP p99 ms |', '|---:|---:|---:|---:|---:|---:|---:|',
       ...e.reps.map((x, i) => `| ${i + 1} | ${x.delivered} | ${x.p50} | ${x.p99} | ${x.max} | ${x.httpP50} | ${x.httpP99} |`));
   }
+  lines.push(...sinkSection(r));
   if (r.forged) {
     const f = r.forged;
     const base = (x: Row): number | undefined => f.rows[x.name.includes('170 KiB') ? 1 : 0]?.cpuUs;

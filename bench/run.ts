@@ -3,7 +3,7 @@
 // See bench/README.md for the conditions and flags.
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { sinkQueueName } from '../src/queue/redis.js';
 import { deleteKeys } from '../test/helpers/gateway.js';
 import { capCpu, type CpuCap } from './cpu-cap.js';
@@ -16,6 +16,7 @@ import { measureAll, type Target } from './measure.js';
 import { load, machineCpu, median, nodeTs, percentile, root, sleep, start, freePort, waitForPort, type Proc } from './procs.js';
 import { SUSTAINED, writeReport, type Results, type Row } from './report.js';
 import { scenarios } from './scenarios.js';
+import { fsyncProbe, reachablePg, sinkBench, sinkCleanup, sinkSetups, timedArchive, type SinkCtx } from './sinks.js';
 import { soak } from './soak.js';
 import { forged } from './forged.js';
 import { summarise } from './profile-summary.js';
@@ -79,13 +80,14 @@ async function drainWith(config: string): Promise<void> {
   try { await drain(opts.redisUrl, prefix); } finally { await w.stop(); }
 }
 
-async function e2e(config: string, peak: number): Promise<Results['e2e']> {
+async function e2e(config: string, peak: number, where: { prefix: string; queues: string[] } = { prefix, queues: [SINK] }): Promise<Results['e2e']> {
   const rate = Math.max(1, Math.round(peak / 2));
+  const drained = (): Promise<void> => drain(opts.redisUrl, where.prefix, 120000, where.queues);
   return withStudyhook(config, 1, 1, async (c) => {
     const url = `http://127.0.0.1:${c.ports[0]}`;
     // why: a warm-up at the same rate first (JIT, sockets, Redis scripts), as the throughput rows have.
     await load({ url, key: 'sensorlogger', connections: opts.connections, duration: opts.warmup, rate });
-    await drain(opts.redisUrl, prefix);
+    await drained();
     await sleep(300); // the sink flushes its notes every 200 ms
     // why: 20 s windows, not 5: at 950 req/s, five 5 s windows gave p99s of 23 to 75 ms (one slow moment is 1% of 4750), two 20 s windows 29 and 34 ms.
     // why: `reps` windows and their median, like every other figure here: one stall of the shared machine decided a single window's p99 (110 ms in one run, 18 and 23 ms in the next two).
@@ -94,7 +96,7 @@ async function e2e(config: string, peak: number): Promise<Results['e2e']> {
     for (let i = 0; i < opts.reps; i++) {
       await rm(e2eFile, { force: true });
       const r = await load({ url, key: 'sensorlogger', connections: opts.connections, duration: opts.quick ? 5 : Math.max(opts.duration, 20), rate });
-      await drain(opts.redisUrl, prefix);
+      await drained();
       await sleep(500); // the sink flushes its notes every 200 ms
       const ms = (await readFile(e2eFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
       all.push(...ms);
@@ -175,16 +177,37 @@ async function main(): Promise<void> {
   await mkdir(work, { recursive: true });
   redisPid = await localRedisPid(opts.redisUrl);
   const config = await writeConfig(work, opts.redisUrl, prefix);
-  const results: Results = { startedAt: new Date().toISOString(), options: opts, argv: process.argv.slice(2), prefix, rows: [], e2e: undefined, upload: undefined, soak: undefined, scale: undefined, profile: undefined, instructions: undefined, forged: undefined, skipped: [] };
+  const results: Results = { startedAt: new Date().toISOString(), options: opts, argv: process.argv.slice(2), prefix, rows: [], e2e: undefined, upload: undefined, soak: undefined, scale: undefined, profile: undefined, instructions: undefined, forged: undefined, sinks: undefined, skipped: [] };
   try {
-    results.rows.push(...await ingestRows(config, results.skipped));
-    // why: the whole system on the same cores: the API while its worker delivers everything. Its rate
-    // is what the machine sustains, so the end-to-end and soak loads are set at half of it.
-    const sustained = await withStudyhook(config, 1, 1, (c) => measure(`${SUSTAINED}: Sensor Logger, API + worker delivering`, c, 'sensorlogger', () => drain(opts.redisUrl, prefix)));
-    results.rows.push(sustained);
+    if (!opts.sinksOnly) results.rows.push(...await ingestRows(config, results.skipped));
+    // why: the whole system on the same cores: the API while its worker delivers everything, to the
+    // no-op sink (its rate is what the machine sustains, so the end-to-end and soak loads are set at
+    // half of it) and to the archive and Postgres next to their skeletons, the rows taking turns.
+    const pgUrl = await reachablePg(opts.pgUrl);
+    if (!pgUrl) results.skipped.push(`the postgres rows (no database at BENCH_PG_URL ${opts.pgUrl.replace(/\/\/[^@/]*@/, '//')})`);
+    const sc: SinkCtx = { opts, work, runId, env, redisPid, pgUrl, log };
+    const setups = await sinkSetups(sc);
+    try {
+      const s = await sinkBench(sc, setups);
+      results.rows.push(...s.rows);
+      results.sinks = { rows: s.rows, drains: s.drains, pg: pgUrl ? 'reachable' : undefined };
+    } finally {
+      await sinkCleanup(sc, setups);
+      for (const x of setups) await deleteKeys(x.prefix);
+    }
+    const sustained = results.rows.find((r) => r.name.startsWith(SUSTAINED))!;
     const peak = sustained.rps;
     results.e2e = await e2e(config, peak);
-    results.upload = await uploads({ config, env, work, reps: opts.reps, uploadMb: opts.uploadMb, log });
+    const timed = await timedArchive(sc);
+    const archiveRow = results.sinks.rows.find((r) => r.key === 'archive')!;
+    results.sinks.fsync = await fsyncProbe(work, opts.quick ? 3 : 10);
+    log(`fdatasync of a 4 KiB append, alone: p50 ${results.sinks.fsync.p50} ms, p99 ${results.sinks.fsync.p99} ms, max ${results.sinks.fsync.max} ms`);
+    // why: at half the archive's own delivered rate, as the no-op figure is taken at half the no-op's.
+    try { results.sinks.e2e = await e2e(timed.config, archiveRow.deliveredRps ?? archiveRow.rps, timed); } finally {
+      await deleteKeys(timed.prefix);
+      await rm(dirname(timed.config), { recursive: true, force: true });
+    }
+    if (!opts.sinksOnly) results.upload = await uploads({ config, env, work, reps: opts.reps, uploadMb: opts.uploadMb, log });
     if (opts.soakMinutes > 0) results.soak = await runSoak(config, peak);
     if (opts.scale) results.scale = await scaleOut(config, opts.scale);
     if (opts.profile) results.profile = await profile(config);

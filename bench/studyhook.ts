@@ -56,18 +56,18 @@ function connection(url: string): { host: string; port: number } {
 }
 
 /** Waits until the workers have delivered everything (so one repetition's backlog never slows the next). */
-export async function drain(redisUrl: string, prefix: string, timeoutMs = 120000): Promise<void> {
+export async function drain(redisUrl: string, prefix: string, timeoutMs = 120000, sinks: readonly string[] = [SINK], pollMs = 200): Promise<void> {
   // why: the sink's queue as the gateway names it (`sink-<name>`); a wrong name would count an empty queue and never wait.
-  const q = new Queue(sinkQueueName(SINK), { connection: connection(redisUrl), prefix });
+  const qs = sinks.map((s) => new Queue(sinkQueueName(s), { connection: connection(redisUrl), prefix }));
   try {
     const end = Date.now() + timeoutMs;
     while (Date.now() < end) {
-      const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
-      if (Object.values(c).every((n) => n === 0)) return;
-      await sleep(200);
+      const counts = await Promise.all(qs.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children')));
+      if (counts.every((c) => Object.values(c).every((n) => n === 0))) return;
+      await sleep(pollMs);
     }
     throw new Error('queue did not drain in time');
-  } finally { await q.close(); }
+  } finally { await Promise.all(qs.map((q) => q.close())); }
 }
 
 /** Empties a skeleton's queue (skeletons have no worker). */

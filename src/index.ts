@@ -4,6 +4,8 @@
  */
 export { defineSink, PermanentError } from './sinks/types.js';
 export type { Sink, SinkContext, DeliveryContext } from './sinks/types.js';
+export { createBatcher } from './sinks/create-batcher.js';
+export type { Batcher, BatcherOptions } from './sinks/create-batcher.js';
 export type { StudyhookEvent } from './generated/event.js';
 export type { FileRef } from './generated/file-ref.js';
 export type { StudyhookConfig, SinkConfig, EventFilter } from './generated/config.js';

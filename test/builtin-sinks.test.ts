@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
@@ -8,7 +9,10 @@ import request from 'supertest';
 import { createBlobStore } from '../src/blobs/blob-store.js';
 import { createLogger } from '../src/log/logger.js';
 import { sinkQueueName } from '../src/queue/redis.js';
+import { loadConfig } from '../src/config/load-config.js';
+import { createGateway } from '../src/gateway.js';
 import { retryAfterMs } from '../src/sinks/builtin/post-json.js';
+import { createBatcher } from '../src/sinks/create-batcher.js';
 import { loadSinks } from '../src/sinks/load-sinks.js';
 import { REDIS_URL, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
 import { startReceiver } from './helpers/receiver.js';
@@ -51,9 +55,35 @@ describe('built-in sink: postgres', () => {
     assert.equal((await client.query(`SELECT id FROM ${schema}.events`)).rows.length, 2);
   });
 
+  it('commits 99 rows of a batch of 100 when one breaks a constraint; the bad one is retried, then a dead letter', async function () {
+    this.timeout(30000);
+    // why: a table made beforehand with a CHECK the 100th row breaks; the sink adds its other columns.
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query(`CREATE TABLE ${schema}.checked (id text PRIMARY KEY, subject text CHECK (subject <> 'upload-bad'))`);
+    const sinks = [{ name: 'db', use: 'postgres', options: { connectionString: PG_URL, schema, table: 'checked', batchWaitMs: 1000 }, attempts: 2, backoff: { type: 'fixed', delayMs: 100 } }];
+    t = await startGateway({ archive: false, sinks }, { roles: { api: true, worker: false } });
+    for (let n = 1; n < 100; n++) await request(t.gateway.app!).post('/sensorlogger/lab').send(upload(n)).expect(200);
+    const bad = (await request(t.gateway.app!).post('/sensorlogger/lab').send(upload(0, { uploadId: 'upload-bad' })).expect(200)).body.id as string;
+    // The worker starts with all 100 deliveries waiting, so that they meet in one batch.
+    const worker = await createGateway({ config: loadConfig({ path: join(t.dataDir, 'studyhook.yml'), env: {} }), roles: { api: false, worker: true }, logger: createLogger({ level: 'silent' }), stalledIntervalMs: 1000 });
+    try {
+      const [failed] = await deadLetters(t, 'db');
+      assert.equal(failed!.data.event.id, bad);
+      assert.equal(failed!.attemptsMade, 2);
+      assert.match(failed!.failedReason, /check constraint/);
+      const ids = (await client.query<{ id: string }>(`SELECT id FROM ${schema}.checked`)).rows.map((r) => r.id);
+      assert.equal(ids.length, 99);
+      assert.ok(!ids.includes(bad));
+      // One INSERT of 100 rows, then each row alone (100), then the bad row's retry: 102 statements, 201 rows.
+      const counter = async (name: string) => (await worker.metrics.registry.getSingleMetric(name)!.get()).values.find((v) => v.labels['sink'] === 'db')?.value;
+      assert.equal(await counter('studyhook_sink_batches_total'), 102);
+      assert.equal(await counter('studyhook_sink_batched_items_total'), 201);
+    } finally { await worker.close(); }
+  });
+
   it('fails at start-up when the database cannot be reached', async () => {
     const [loaded] = await loadSinks([{ name: 'db', use: 'postgres', options: { host: '127.0.0.1', port: 1, user: 'postgres', database: 'test' }, filter: {}, attempts: 1, backoff: { type: 'fixed', delayMs: 0 }, concurrency: 1 }]);
-    const ctx = { name: 'db', logger: createLogger({ level: 'silent' }), blobs: createBlobStore(tmpdir()), dataDir: tmpdir(), fileMode: 0o640, clients: {} };
+    const ctx = { name: 'db', logger: createLogger({ level: 'silent' }), blobs: createBlobStore(tmpdir()), dataDir: tmpdir(), fileMode: 0o640, clients: {}, createBatcher };
     await assert.rejects(Promise.resolve(loaded!.sink.setup!(loaded!.options, ctx)), /ECONNREFUSED/);
   });
 });

@@ -62,6 +62,16 @@ describe('configuration', () => {
     });
   });
 
+  it('refuses a sink module whose own default concurrency is not a positive integer, and leaves concurrency unset unless configured', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'studyhook-conc-'));
+    await writeFile(join(dir, 'many.mjs'), 'export default { name: "many", concurrency: 0, deliver() {} };');
+    const file = await configFile({ archive: false, sinks: [{ name: 'many', module: join(dir, 'many.mjs') }, { name: 'set', module: recordingSink, options: { file: 'x' }, concurrency: 3 }] });
+    const c = loadConfig({ path: file, env: {} });
+    assert.equal(c.sinks[0]!.concurrency, undefined, 'unset: the sink module\'s default applies');
+    assert.equal(c.sinks[1]!.concurrency, 3);
+    await assert.rejects(loadSinks(c.sinks), /sink 'many' .*concurrency is not a positive integer/);
+  });
+
   it('says clearly when the config file named does not exist', () => {
     assert.throws(() => loadConfig({ path: '/nonexistent/studyhook.yml', env: {} }), (err: Error & { code: string }) => err.code === 'SH_CONFIG_NOT_FOUND');
   });

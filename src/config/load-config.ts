@@ -25,7 +25,8 @@ export interface ResolvedSink {
   filter: EventFilter;
   attempts: number;
   backoff: { type: 'exponential' | 'fixed'; delayMs: number };
-  concurrency: number;
+  /** Unset: the sink's own default (`Sink.concurrency`), else 8. */
+  concurrency?: number;
 }
 
 export interface ResolvedPlatform { enabled: boolean; namespaces: Record<string, Record<string, unknown>>; client: Record<string, unknown> }
@@ -205,7 +206,7 @@ function resolveSinks(doc: StudyhookConfig, baseDir: string, problems: SchemaPro
       filter: s.filter ?? {},
       attempts: s.attempts ?? 8,
       backoff: { type: s.backoff?.type ?? 'exponential', delayMs: s.backoff?.delayMs ?? 1000 },
-      concurrency: s.concurrency ?? 8,
+      ...(s.concurrency !== undefined && { concurrency: s.concurrency }),
     };
   });
 }

@@ -289,7 +289,7 @@ export interface SinkConfig {
     delayMs?: number;
   };
   /**
-   * Deliveries in flight at once per worker process.
+   * Deliveries in flight at once per worker process. Unset: the sink's own default (filesystem 64, postgres 256: batching sinks gather the deliveries in flight into one write), else 8.
    */
   concurrency?: number;
 }

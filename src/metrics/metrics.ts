@@ -38,6 +38,8 @@ export function createMetrics() {
     replays: new Counter({ name: 'studyhook_replays_total', help: 'Signed requests resent under a new event id: acknowledged, not delivered again', labelNames: ['platform'], registers: [registry] }),
     handshakes: new Counter({ name: 'studyhook_handshakes_total', help: 'Handshake requests answered without an event', labelNames: ['platform'], registers: [registry] }),
     deliveries: new Counter({ name: 'studyhook_deliveries_total', help: 'Sink deliveries by sink and outcome (ok, retry, failed)', labelNames: ['sink', 'outcome'], registers: [registry] }),
+    batches: new Counter({ name: 'studyhook_sink_batches_total', help: 'Writes of batching sinks (INSERT statements, fsyncs of the archive), by sink', labelNames: ['sink'], registers: [registry] }),
+    batchedItems: new Counter({ name: 'studyhook_sink_batched_items_total', help: 'Deliveries those writes held (over batches: items per write), by sink', labelNames: ['sink'], registers: [registry] }),
     queueDepth: new Gauge({ name: 'studyhook_queue_jobs', help: 'Jobs per sink queue and state', labelNames: ['sink', 'state'], registers: [registry],
       async collect() { await Promise.all(scrapeHooks.map((h) => h().catch(() => undefined))); } }),
     onScrape(hook: () => Promise<void>) { scrapeHooks.push(hook); },

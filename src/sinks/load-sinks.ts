@@ -47,6 +47,7 @@ function checkShape(value: unknown): string | undefined {
   if (typeof s.deliver !== 'function') return 'its default export has no deliver(event, ctx) function';
   if (s.setup !== undefined && typeof s.setup !== 'function') return 'setup is not a function';
   if (s.close !== undefined && typeof s.close !== 'function') return 'close is not a function';
+  if (s.concurrency !== undefined && !(Number.isInteger(s.concurrency) && s.concurrency >= 1)) return 'concurrency is not a positive integer';
   return undefined;
 }
 

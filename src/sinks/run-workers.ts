@@ -8,13 +8,14 @@ import type { Publisher } from '../queue/publisher.js';
 import { createRedis, openQueue, sinkQueueName, type RedisClient } from '../queue/redis.js';
 import type { LoadedSink } from './load-sinks.js';
 import { StudyhookError } from '../errors.js';
+import { createBatcher, type BatcherOptions } from './create-batcher.js';
 import { createProcessor, dropSecrets } from './deliver-job.js';
 import type { SinkContext } from './types.js';
 
 export interface WorkerDeps {
   redisUrl: string;
   prefix: string;
-  base: Omit<SinkContext, 'name' | 'logger'>;
+  base: Omit<SinkContext, 'name' | 'logger' | 'createBatcher'>;
   logger: Logger;
   metrics: Metrics;
   publisher: Publisher;
@@ -63,14 +64,15 @@ export async function runWorkers(sinks: readonly LoadedSink[], deps: WorkerDeps)
   const running: { worker: Worker; queue: Queue; close: () => Promise<void> }[] = [];
   for (const { config, sink, options } of sinks) {
     const logger = deps.logger.child({ sink: config.name });
-    const ctx: SinkContext = { ...deps.base, name: config.name, logger };
+    const counted = <T>(o: BatcherOptions<T>) => createBatcher(o, (size) => { deps.metrics.batches.inc({ sink: config.name }); deps.metrics.batchedItems.inc({ sink: config.name }, size); });
+    const ctx: SinkContext = { ...deps.base, name: config.name, logger, createBatcher: counted };
     const state = await setUp(config.name, () => sink.setup?.(options, ctx));
     const queueName = sinkQueueName(config.name, deps.prefix);
     const processor = createProcessor({ sinkName: config.name, sink, ctx, state, options, emit, logger, metrics: deps.metrics });
     // why: our own connection (BullMQ duplicates it for its blocking reads), so that its writes are batched (createRedis).
     const connection = createRedis(deps.redisUrl, 'worker');
     const worker = new Worker<Envelope>(queueName, processor, {
-      connection, prefix: deps.prefix, concurrency: config.concurrency,
+      connection, prefix: deps.prefix, concurrency: config.concurrency ?? sink.concurrency ?? 8,
       stalledInterval: deps.stalledIntervalMs ?? 30000, lockDuration: deps.lockDurationMs ?? 30000, maxStalledCount: deps.maxStalls ?? 2,
     });
     worker.on('error', (err) => logger.error({ err }, 'worker error'));

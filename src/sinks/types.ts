@@ -2,6 +2,7 @@ import type { EventDraft } from '../adapter/types.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Envelope, StudyhookEvent } from '../event/build-event.js';
 import type { Logger } from '../log/logger.js';
+import type { Batcher, BatcherOptions } from './create-batcher.js';
 
 /** What a sink gets once, at start-up. */
 export interface SinkContext {
@@ -17,6 +18,12 @@ export interface SinkContext {
   fileMode: number;
   /** Platform API clients keyed by platform (e.g. `ctx.clients.sensorlogger`), when the adapter offers one. */
   clients: Record<string, unknown>;
+  /**
+   * Gathers concurrent deliveries into batches (one INSERT of many rows, one fsync for many lines):
+   * make one in `setup`, `await ctx.state.batcher.add(x)` in `deliver`, close it in `close`. The same
+   * as `createBatcher` from 'studyhook', and counted in the sink's metrics (README, "Writing a sink").
+   */
+  createBatcher<T>(opts: BatcherOptions<T>): Batcher<T>;
 }
 
 /** What a sink gets with each delivery. */
@@ -45,6 +52,8 @@ export interface Sink<Options = Record<string, unknown>, State = unknown> {
   name: string;
   /** JSON Schema of the options; checked (and defaults filled) at start-up. */
   optionsSchema?: object;
+  /** Deliveries in flight per worker process when the config sets no `concurrency` (default 8); a batching sink wants more. */
+  concurrency?: number;
   setup?(options: Options, ctx: SinkContext): State | Promise<State>;
   deliver(event: StudyhookEvent, ctx: DeliveryContext<State>): void | Promise<void>;
   close?(state: State): void | Promise<void>;

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import type { StudyhookEvent } from '../../event/build-event.js';
+import type { Batcher } from '../create-batcher.js';
 import { defineSink } from '../types.js';
 
 interface Options {
@@ -12,7 +14,29 @@ interface Options {
   table: string;
   schema?: string;
   poolSize: number;
+  batchSize: number;
+  batchWaitMs: number;
 }
+
+const COLUMNS = ['id', 'type', 'platform', 'namespace', 'study', 'participant', 'session', 'subject', 'time', 'received_at', 'event'];
+
+function row(e: StudyhookEvent): unknown[] {
+  return [e.id, e.type, e.platform, e.namespace, e.studyid ?? null, e.participantid ?? null, e.sessionid ?? null, e.subject ?? null, e.time, e.receivedat, JSON.stringify(e)];
+}
+
+/**
+ * A multi-row INSERT of `n` rows. why: unnamed (parsed per statement, a cost shared by its rows), so
+ * that it works behind PgBouncer in transaction mode, where a named statement may meet another connection.
+ */
+function insertOf(table: string, n: number): string {
+  const k = COLUMNS.length;
+  const values = Array.from({ length: n }, (_, r) => `(${COLUMNS.map((_c, c) => `$${r * k + c + 1}`).join(', ')})`);
+  return `INSERT INTO ${table} (${COLUMNS.join(', ')}) VALUES ${values.join(', ')} ON CONFLICT (id) DO NOTHING`;
+}
+
+// why: a lost connection, a server shutting down or out of resources is no one row's fault; other
+// server errors (a constraint, a bad value) may be, so the batch is then written row by row.
+const CONNECTION_CLASSES = /^(08|53|57)/;
 
 const IDENT = '^[A-Za-z_][A-Za-z0-9_]{0,62}$';
 
@@ -23,9 +47,13 @@ function quote(id: string): string {
 /**
  * Writes every event to one table: the whole event as JSONB plus indexed columns for the attributes
  * people query by. Idempotent on the event id, so a retried delivery never duplicates a row.
+ * Concurrent deliveries share multi-row INSERTs; a delivery resolves when its statement has committed.
  */
-export default defineSink<Options, { pool: pg.Pool; insert: string }>({
+export default defineSink<Options, { pool: pg.Pool; batcher: Batcher<unknown[]> }>({
   name: 'postgres',
+  // why: a batch is made of the deliveries in flight: with poolSize statements running, up to
+  // batchSize rows each, 256 lets the statements of a busy study carry tens of rows (bench/README.md).
+  concurrency: 256,
   optionsSchema: {
     type: 'object',
     additionalProperties: false,
@@ -40,12 +68,14 @@ export default defineSink<Options, { pool: pg.Pool; insert: string }>({
       table: { type: 'string', pattern: IDENT, default: 'studyhook_events' },
       schema: { type: 'string', pattern: IDENT },
       poolSize: { type: 'integer', minimum: 1, default: 4 },
+      batchSize: { type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'Most rows per INSERT.' },
+      batchWaitMs: { type: 'integer', minimum: 0, maximum: 1000, default: 0, description: 'How long a row may wait for others while a connection is free (0: those delivered in the same event-loop turn).' },
     },
   },
   async setup(o, ctx) {
-    const { table: _t, schema: _s, poolSize, ssl, ...conn } = o;
+    const { table: _t, schema: _s, poolSize, ssl, batchSize, batchWaitMs, ...conn } = o;
     // why: loaded only when a postgres sink is configured, so other processes do not carry the driver.
-    const { default: { Pool } } = await import('pg');
+    const { default: { Pool, DatabaseError } } = await import('pg');
     const pool = new Pool({ ...conn, ...(ssl !== undefined && { ssl }), max: poolSize });
     pool.on('error', (err) => ctx.logger.warn({ err: err.message }, 'postgres pool error'));
     const table = o.schema ? `${quote(o.schema)}.${quote(o.table)}` : quote(o.table);
@@ -65,17 +95,23 @@ export default defineSink<Options, { pool: pg.Pool; insert: string }>({
       await pool.end();
       throw err;
     }
-    const insert = `INSERT INTO ${table} (id, type, platform, namespace, study, participant, session, subject, time, received_at, event)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`;
-    return { pool, insert };
+    const inserts = new Map<number, string>();
+    const batcher = ctx.createBatcher<unknown[]>({
+      maxSize: batchSize, maxWaitMs: batchWaitMs, concurrency: poolSize,
+      oneByOne: (err) => err instanceof DatabaseError && !CONNECTION_CLASSES.test(err.code ?? ''),
+      async write(rows) {
+        let insert = inserts.get(rows.length);
+        if (!insert) inserts.set(rows.length, insert = insertOf(table, rows.length));
+        await pool.query(insert, rows.flat());
+      },
+    });
+    return { pool, batcher };
   },
   async deliver(e, ctx) {
-    await ctx.state.pool.query(ctx.state.insert, [
-      e.id, e.type, e.platform, e.namespace, e.studyid ?? null, e.participantid ?? null, e.sessionid ?? null,
-      e.subject ?? null, e.time, e.receivedat, JSON.stringify(e),
-    ]);
+    await ctx.state.batcher.add(row(e));
   },
   async close(state) {
+    await state?.batcher.close();
     await state?.pool.end();
   },
 });
