@@ -20,6 +20,8 @@ RUN ln -s /app/dist/src/cli.js /usr/local/bin/studyhook && chmod +x /app/dist/sr
 USER node
 VOLUME ["/data"]
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" || exit 1
+# why HEALTHCHECK_PORT: a worker-only process serves /healthz on workers.metricsPort, not on PORT;
+# docker-compose.yml gives each service its own healthcheck, this default is for `docker run`.
+HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.HEALTHCHECK_PORT||process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" || exit 1
 ENTRYPOINT ["studyhook"]
 CMD ["start"]

@@ -94,6 +94,9 @@ export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: s
   const secretValues = new Set<string>();
   const doc = interpolate(raw, env, '', problems, secretValues) as StudyhookConfig;
   applyEnvOverrides(doc, env, problems);
+  // why: `token: "${ADMIN_TOKEN:-}"` lets one config serve deployments with and without the
+  // dashboard; an empty token means "off", as an absent one does, not "too short".
+  if (doc.admin?.token === '') delete doc.admin.token;
   problems.push(...validateConfig('studyhook/config', doc));
   const trustProxy = resolveTrustProxy(doc.server?.trustProxy, problems);
   const baseDir = absPath ? dirname(absPath) : cwd;
