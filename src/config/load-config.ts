@@ -150,7 +150,7 @@ function resolveTrustProxy(value: unknown, problems: SchemaProblem[]): string[] 
   const path = '/server/trustProxy';
   if (value === undefined || value === false || value === 0 || value === '') return [];
   if (value === true || typeof value === 'number') {
-    problems.push({ path, message: `${String(value)} believes X-Forwarded-For from any client that reaches the port directly; list your reverse proxy's address instead, e.g. trustProxy: ["127.0.0.1"] for a proxy on the same host (README, "Running in production")` });
+    problems.push({ path, message: `${String(value)} believes X-Forwarded-For from any client that reaches the port directly; list your reverse proxy's address instead, e.g. trustProxy: ["127.0.0.1"] for a proxy on the same host (docs/deployment.md, "Client addresses and trustProxy")` });
     return [];
   }
   const list = (typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value.map(String) : []).map((v) => v.trim()).filter((v) => v !== '');

@@ -27,7 +27,7 @@ const VARIANT = '89ab89ab89ab89ab';
  * why version 5 rather than 8: a strict validator that knows only RFC 4122 accepts versions 1–5,
  * and an id of the old form whose variant nibble was already 8–b keeps its value. Before 2026-12
  * the variant was not set (3 of 4 ids failed strict validation); what the id is derived from did not
- * change, so the same parts still give the same id (README, "The event").
+ * change, so the same parts still give the same id (docs/configuring.md, "The event").
  */
 export function hashId(first: string, parts: readonly (string | number)[]): string {
   let joined = first;

@@ -36,7 +36,7 @@ export type ActiGraphSettings = {
    */
   tokens?: [string, ...string[]];
   /**
-   * Source IPs accepted (exact addresses, IPv4-mapped IPv6 allowed). Checked for every type when given, validation requests included; required for `none`. ActiGraph's published list is in the README.
+   * Source IPs accepted (exact addresses, IPv4-mapped IPv6 allowed). Checked for every type when given, validation requests included; required for `none`. ActiGraph's published list is in docs/platforms/actigraph.md.
    */
   allowIps?: string[];
 };

@@ -21,7 +21,7 @@ export interface SinkContext {
   /**
    * Gathers concurrent deliveries into batches (one INSERT of many rows, one fsync for many lines):
    * make one in `setup`, `await ctx.state.batcher.add(x)` in `deliver`, close it in `close`. The same
-   * as `createBatcher` from 'studyhook', and counted in the sink's metrics (README, "Writing a sink").
+   * as `createBatcher` from 'studyhook', and counted in the sink's metrics (docs/sinks.md).
    */
   createBatcher<T>(opts: BatcherOptions<T>): Batcher<T>;
 }

@@ -72,7 +72,7 @@ export const contentTypeArb: fc.Arbitrary<ContentTypeAction> = fc.record({ t: ta
 
 /**
  * Prolific, Sensor Logger and ActiGraph read JSON whatever the Content-Type, and MyDataHelps too
- * unless a form is declared (README, each platform's section): there a valid body must be acknowledged.
+ * unless a form is declared (docs/platforms/<platform>.md): there a valid body must be acknowledged.
  */
 function readWhateverTheType(platform: string, type: string | null): boolean {
   if (['prolific', 'sensorlogger', 'actigraph'].includes(platform)) return true;
