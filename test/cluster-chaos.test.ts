@@ -47,7 +47,7 @@ describe('chaos: an API replica and a Redis primary killed under load', function
     const worker = spawnStudyhook('worker', configs[1]!);
     procs.push(...apis, worker);
     const healthy = async (port: number): Promise<boolean> => { try { return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok; } catch { return false; } };
-    for (const p of ports) await waitFor(`API on ${p}`, () => healthy(p), 30000);
+    for (const p of ports) await waitFor(`API on ${p}`, () => healthy(p), 120000);
 
     // The primary that serves the sink's queue ({sink-rec}): killing it forces a failover of the slot every job goes to.
     const probe = new Redis(cluster.nodes[0]!.port, '127.0.0.1');
