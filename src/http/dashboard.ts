@@ -1,21 +1,30 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { Queue } from 'bullmq';
 import express, { type RequestHandler, type Router } from 'express';
 import type { ResolvedConfig } from '../config/load-config.js';
-import type { Envelope } from '../event/build-event.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { archiveDirOf } from '../commands/export.js';
 import { openQueue } from '../queue/redis.js';
-import { renderEvents, type RecentEvent } from './dashboard-page.js';
+import { createArchiveCounts } from './archive-counts.js';
+import { renderEvents } from './dashboard-page.js';
+import { failures, quarantined, recentEvents, type EventRow } from './overview-data.js';
+import { OVERVIEW_CSS, OVERVIEW_HTML, OVERVIEW_SCRIPT } from './overview-page.js';
 import { createStudyPages } from './study-pages.js';
 
 export interface Dashboard { router: Router; close(): Promise<void> }
 
+/** How often the overview page reads its data again. */
+const REFRESH_SECONDS = 10;
+/** Scripts and styles from this origin only; nothing inline, nothing elsewhere (as the study pages). */
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /**
- * The operator's dashboard under `/admin`: Bull Board for the sink queues (counts, dead letters with
- * their error, retry buttons) and `/admin/events`, recent events per namespace with the sinks they
- * reached. Everything sits behind `guard` (the admin token).
+ * The operator's dashboard under `/admin`: `/admin/overview` (counts per platform and namespace from
+ * the archive, events per hour, dead letters with their errors, the quarantine, recent events; event
+ * ids searchable; it refreshes itself), Bull Board for the queues' internals (`/admin/queues`: jobs,
+ * retry buttons), `/admin/events` (the recent events as a plain table) and the study pages.
+ * Everything sits behind `guard` (the admin token).
  */
 export function createDashboard(config: ResolvedConfig, guard: RequestHandler, metrics?: Metrics): Dashboard {
   const queues = config.sinks.map((s) => {
@@ -42,29 +51,31 @@ export function createDashboard(config: ResolvedConfig, guard: RequestHandler, m
   router.use('/admin/queues', board.getRouter() as RequestHandler);
   router.get('/admin/events', async (req, res) => {
     const namespace = typeof req.query['namespace'] === 'string' ? req.query['namespace'] : undefined;
-    const events = await recentEvents(queues, namespace, 100);
+    const events = await recentEvents(queues, 100, namespace === undefined ? undefined : (e) => e.namespace === namespace);
     if (req.accepts(['html', 'json']) === 'json') res.json({ events });
     else res.type('html').send(renderEvents(events, namespace));
   });
+  const counts = createArchiveCounts(archiveDirOf(config));
+  const hasArchive = config.sinks.some((s) => s.use === 'filesystem');
+  router.get('/admin/overview', (_req, res) => { res.setHeader('Content-Security-Policy', CSP).setHeader('Cache-Control', 'no-store').type('html').send(OVERVIEW_HTML); });
+  router.get('/admin/assets/overview.js', (_req, res) => { res.type('js').send(OVERVIEW_SCRIPT); });
+  router.get('/admin/assets/overview.css', (_req, res) => { res.type('css').send(OVERVIEW_CSS); });
+  router.get('/admin/overview/data.json', async (req, res) => {
+    const q = typeof req.query['q'] === 'string' ? req.query['q'].trim().toLowerCase() : '';
+    const hit = (...values: (string | undefined)[]) => q === '' || values.some((v) => v?.toLowerCase().includes(q));
+    await counts.update();
+    const [events, failed, kept] = await Promise.all([
+      recentEvents(queues, 200, (e: EventRow) => hit(e.id, e.participantid, e.type, `${e.platform}/${e.namespace}`)),
+      failures(queues, 500),
+      quarantined(config.dataDir, 500),
+    ]);
+    res.setHeader('Cache-Control', 'no-store').json({
+      refreshSeconds: REFRESH_SECONDS, archive: hasArchive, namespaces: counts.namespaces(), hourly: counts.hourly(72), events,
+      failures: failed.filter((f) => hit(f.eventId, f.jobId, f.type, f.error, `${f.platform}/${f.namespace}`)),
+      quarantine: kept.filter((x) => hit(x.requestid, x.route, x.problems.join(' '), `${x.platform}/${x.namespace}`)),
+    });
+  });
   router.use(createStudyPages(config, queues));
-  router.get('/admin', (_req, res) => { res.redirect('/admin/events'); });
+  router.get('/admin', (_req, res) => { res.redirect('/admin/overview'); });
   return { router, async close() { await Promise.all(queues.map((q) => q.queue.close())); } };
-}
-
-/** Recent events read back from the sink queues (completed jobs are kept an hour), newest first. */
-async function recentEvents(queues: { sink: string; queue: Queue }[], namespace: string | undefined, limit: number): Promise<RecentEvent[]> {
-  const byId = new Map<string, RecentEvent>();
-  for (const { sink, queue } of queues) {
-    const jobs = await queue.getJobs(['completed', 'failed', 'waiting', 'active', 'delayed'], 0, limit * 2);
-    for (const job of jobs) {
-      const env = job?.data as Envelope | undefined;
-      if (!env?.event || (namespace && env.event.namespace !== namespace)) continue;
-      const e = env.event;
-      const row = byId.get(e.id) ?? { id: e.id, type: e.type, platform: e.platform, namespace: e.namespace, participantid: e.participantid, receivedat: e.receivedat, delivered: [], pending: [], failed: [] };
-      const state = job.finishedOn ? (job.failedReason ? 'failed' : 'delivered') : 'pending';
-      row[state].push(sink);
-      byId.set(e.id, row);
-    }
-  }
-  return [...byId.values()].sort((a, b) => b.receivedat.localeCompare(a.receivedat)).slice(0, limit);
 }

@@ -7,7 +7,7 @@ const href = (name: string) => `/admin/studies/${encodeURIComponent(name)}`;
 
 const head = (title: string, scripts = '') => `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)}</title><link rel="stylesheet" href="/admin/studies/assets/study.css">${scripts}</head>`;
-const nav = '<nav><a href="/admin/studies">studies</a> · <a href="/admin/events">recent events</a> · <a href="/admin/queues">queues and dead letters</a></nav>';
+const nav = '<nav><a href="/admin/overview">overview</a> · <a href="/admin/studies">studies</a> · <a href="/admin/events">recent events</a> · <a href="/admin/queues">queues and dead letters</a></nav>';
 
 /** `/admin/studies`: the configured studies. */
 export function studyListHtml(studies: readonly StudyDef[]): string {
