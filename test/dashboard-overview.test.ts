@@ -43,7 +43,7 @@ describe('the dashboard overview /admin/overview (real Chromium)', function () {
   before(async () => {
     t = await startGateway((dir) => {
       down = join(dir, 'flaky-is-down');
-      return { admin: { token: TOKEN }, platforms: { sensorlogger: { namespaces: { pilot: {}, sleep: {} } } }, sinks: [
+      return { admin: { token: TOKEN }, platforms: { sensorlogger: { namespaces: { pilot: {}, sleep: {}, quiet: {} } } }, sinks: [
         // One attempt while `down` exists, for the `sleep` namespace only: its event becomes a dead letter.
         { name: 'flaky', module: switchSink, attempts: 1, filter: { namespaces: ['sleep'] }, options: { file: join(dir, 'flaky.jsonl'), failWhile: down } },
       ] };
@@ -75,6 +75,7 @@ describe('the dashboard overview /admin/overview (real Chromium)', function () {
     assert.equal(await cell('sleep', 2), '1');
     assert.equal(await cell('sleep', 5), '1', 'dead letters of sleep');
     assert.equal(await cell('pilot', 6), '1', 'quarantined in pilot');
+    assert.equal(await cell('quiet', 2), '0', 'a configured namespace without events is listed');
     const failure = page.locator('#failures tbody tr');
     assert.equal(await failure.count(), 1);
     const text = await failure.innerText();

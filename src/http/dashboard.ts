@@ -6,7 +6,7 @@ import type { ResolvedConfig } from '../config/load-config.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { archiveDirOf } from '../commands/export.js';
 import { openQueue } from '../queue/redis.js';
-import { createArchiveCounts } from './archive-counts.js';
+import { createArchiveCounts, type NamespaceCount } from './archive-counts.js';
 import { renderEvents } from './dashboard-page.js';
 import { failures, quarantined, recentEvents, type EventRow } from './overview-data.js';
 import { OVERVIEW_CSS, OVERVIEW_HTML, OVERVIEW_SCRIPT } from './overview-page.js';
@@ -70,11 +70,18 @@ export function createDashboard(config: ResolvedConfig, guard: RequestHandler, m
       quarantined(config.dataDir, 500),
     ]);
     res.setHeader('Cache-Control', 'no-store').json({
-      refreshSeconds: REFRESH_SECONDS, archive: hasArchive, namespaces: counts.namespaces(), hourly: counts.hourly(72), events,
+      refreshSeconds: REFRESH_SECONDS, archive: hasArchive, namespaces: withConfigured(counts.namespaces()), hourly: counts.hourly(72), events,
       failures: failed.filter((f) => hit(f.eventId, f.jobId, f.type, f.error, `${f.platform}/${f.namespace}`)),
       quarantine: kept.filter((x) => hit(x.requestid, x.route, x.problems.join(' '), `${x.platform}/${x.namespace}`)),
     });
   });
+  /** The counted namespaces, plus the configured ones that have no event yet (a new study shows up at 0). */
+  function withConfigured(counted: NamespaceCount[]): NamespaceCount[] {
+    const have = new Set(counted.map((c) => `${c.platform}/${c.namespace}`));
+    const configured = Object.entries(config.platforms).filter(([, p]) => p.enabled)
+      .flatMap(([platform, p]) => Object.keys(p.namespaces).filter((ns) => ns !== '*' && !have.has(`${platform}/${ns}`)).map((namespace) => ({ platform, namespace, events: 0, last24h: 0, lastReceived: '' })));
+    return [...counted, ...configured].sort((a, b) => `${a.platform}/${a.namespace}`.localeCompare(`${b.platform}/${b.namespace}`));
+  }
   router.use(createStudyPages(config, queues));
   router.get('/admin', (_req, res) => { res.redirect('/admin/overview'); });
   return { router, async close() { await Promise.all(queues.map((q) => q.queue.close())); } };
