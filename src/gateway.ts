@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
 import { adapters } from '../adapters/index.js';
@@ -65,6 +66,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       opts.roles.api ? 'REDIS UNREACHABLE AT START: every request is spooled to the local journal and drained into Redis when it is back' : 'REDIS UNREACHABLE AT START: workers wait for it');
   }
   const sinks = await loadSinks(config.sinks);
+  // why: first, with the data files' mode (0750 for 0640), before the spool's 0700 journal directory
+  // would create it as a parent with 0700 and lock colleagues out of the archive.
+  await mkdir(config.dataDir, { recursive: true, mode: dirModeOf(config.fileMode) });
   const role = opts.roles.api ? (opts.roles.worker ? 'start' : 'api') : 'worker';
   const id = await deploymentId(config.dataDir, config.redis.deploymentId, dirModeOf(config.fileMode));
   const lease = createDeploymentLease(config.redis.url, config.redis.prefix, processInfo(id, config.dataDir, role));

@@ -1,5 +1,6 @@
 import { check } from './check.js';
 import { exportCommand } from './export.js';
+import { init } from './init.js';
 import { prolific } from './prolific.js';
 import { quarantine } from './quarantine.js';
 import { replay } from './replay.js';
@@ -10,6 +11,7 @@ import type { Command } from './types.js';
 
 /** Every CLI command, in one explicit list. A new command is one module and one entry here. */
 export const commands: readonly Command[] = [
+  init,
   start,
   api,
   worker,

@@ -7,6 +7,7 @@ function serve(name: 'start' | 'api' | 'worker', summary: string): Command {
   return defineCommand({
     name,
     summary,
+    usage: `Usage: studyhook ${name} [--config FILE]\n\n${summary}. Prints a start-up banner with the URL to register on each platform; SIGTERM or Ctrl-C drains and stops.`,
     async run(args) {
       const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
       const config = loadConfig({ path: values.config });
