@@ -6,6 +6,7 @@ import { quarantine } from './quarantine.js';
 import { replay } from './replay.js';
 import { sample } from './sample.js';
 import { api, start, worker } from './serve.js';
+import { status } from './status.js';
 import { study } from './study.js';
 import type { Command } from './types.js';
 
@@ -16,6 +17,7 @@ export const commands: readonly Command[] = [
   api,
   worker,
   check,
+  status,
   sample,
   replay,
   quarantine,

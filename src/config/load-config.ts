@@ -36,6 +36,8 @@ export interface ResolvedPlatform { enabled: boolean; namespaces: Record<string,
 export interface ResolvedConfig {
   server: {
     port: number; host: string;
+    /** The base URL the platforms reach the gateway at (`server.publicUrl`); unset: derived from host and port. */
+    publicUrl?: string;
     /** Addresses, subnets or proxy-addr names of the trusted reverse proxies; empty: forwarding headers are ignored. */
     trustProxy: readonly string[];
     bodyLimitBytes: number; publishTimeoutMs: number;
