@@ -106,8 +106,9 @@ export async function collectStatus(config: ResolvedConfig): Promise<Status> {
         status.sinks.push({ sink: sink.name, waiting: c['waiting'] ?? 0, active: c['active'] ?? 0, delayed: c['delayed'] ?? 0, deadLetters: c['failed'] ?? 0 });
       } finally { await queue.close(); }
     }
-    const redis = connectRedis(config.redis.url, 'handle');
+    const redis = connectRedis(config.redis.url, 'handle', { lazyConnect: true });
     try {
+      await redis.connect();
       const meta = metaPrefix(config.redis.prefix);
       for (const name of (await redis.smembers(`${meta}:processes`)).sort()) {
         const info = await redis.get(`${meta}:process:${name}`);
