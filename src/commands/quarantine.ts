@@ -91,6 +91,7 @@ async function republishRecord(config: ResolvedConfig, blobs: BlobStore, publish
 export const quarantine = defineCommand({
   name: 'quarantine',
   summary: 'list quarantined payloads, or republish those that pass the current schema (once each)',
+  usage: `${USAGE}\n\nlist: every quarantined payload with its problems, as JSON lines. republish: runs each through the current\nschema and sinks once more; those that pass are queued like live events.`,
   async run(args) {
     const [action, ...rest] = args;
     const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, platform: { type: 'string' }, namespace: { type: 'string' } } });
