@@ -47,6 +47,8 @@ export async function runMain(argv: string[]): Promise<number> {
     return await runCommand(command, rest);
   } catch (err) {
     if (err instanceof StudyhookError) console.error(`studyhook: ${err.code}: ${err.message}`);
+    // why: a platform's API refusing a call (bad token, unknown workspace) is the user's to fix, not a bug of ours.
+    else if (err instanceof Error && /ApiError$/.test(err.name)) console.error(`studyhook ${name}: ${err.message}`);
     else console.error('studyhook: unexpected error (please report it):', err);
     return 1;
   }

@@ -96,7 +96,8 @@ export const quarantine = defineCommand({
     const [action, ...rest] = args;
     const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, platform: { type: 'string' }, namespace: { type: 'string' } } });
     if (action !== 'list' && action !== 'republish') { console.error(USAGE); return 2; }
-    const config = loadConfig({ path: values.config });
+    // why: list reads files only; republish runs the pipeline and queues, never a sink's or the dashboard's secret.
+    const config = loadConfig({ path: values.config, secretsNotNeeded: ['/admin', '/studies', '/sinks/*/options', ...(action === 'list' ? ['/platforms', '/redis'] : [])] });
     const done = await republishedKeys(config.dataDir);
     const entries = (await readEntries(config.dataDir)).filter((e) => (!values.platform || e.record.platform === values.platform) && (!values.namespace || e.record.namespace === values.namespace));
     if (action === 'list') {
