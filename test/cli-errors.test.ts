@@ -47,4 +47,15 @@ describe('CLI: help and expected errors', () => {
       noStack(r.err);
     } finally { process.chdir(cwd); }
   });
+
+  it('status with Redis unreachable says so and exits 1, without a stack', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'studyhook-cli-'));
+    const port = await freePort();
+    await writeFile(join(dir, 'c.yml'), `redis: { url: "redis://127.0.0.1:${port}" }\ndataDir: ${dir}\n`);
+    const r = await keepingEnv(async () => { delete process.env['REDIS_URL']; return runMainCli(['status', '--config', join(dir, 'c.yml')]); });
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.out, new RegExp(`redis +redis://127\\.0\\.0\\.1:${port} .*UNREACHABLE`));
+    assert.match(r.out, /NEEDS ATTENTION:\n {2}- Redis redis:\/\/127\.0\.0\.1:\d+ cannot be reached/);
+    noStack(r.out + r.err);
+  });
 });

@@ -65,7 +65,7 @@ export interface ResolvedConfig {
   studies: Record<string, StudyDef>;
   /** Where the config came from (undefined: built-in defaults). */
   path: string | undefined;
-  /** The `.env` read next to the config (or in the working directory with the defaults), if any. */
+  /** The `.env` read next to the config file, if any. */
   envFile: string | undefined;
   /** Values that came from the environment: masked by `studyhook check`, never logged. */
   secretValues: ReadonlySet<string>;
@@ -100,7 +100,8 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
   const cwd = opts.cwd ?? process.cwd();
   const path = opts.path ?? (realEnv['STUDYHOOK_CONFIG'] || undefined) ?? (existsSync(resolve(cwd, 'studyhook.yml')) ? 'studyhook.yml' : undefined);
   const absPath = path === undefined ? undefined : resolve(cwd, path);
-  const dot = readDotEnv(absPath ? dirname(absPath) : cwd);
+  // why: only next to a config file; with the built-in defaults a .env in the working directory may be docker compose's, meant for containers.
+  const dot = absPath ? readDotEnv(dirname(absPath)) : undefined;
   if (opts.env === undefined) applyDotEnv(dot);
   const env = withDotEnv(realEnv, dot);
   let raw: unknown = {};

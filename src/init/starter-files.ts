@@ -30,7 +30,7 @@ platforms:
   prolific:
     namespaces:
       pilot:
-        # Your workspace's webhook secret: POST /api/v1/hooks/secrets/ (docs/prolific.md).
+        # Your workspace's webhook secret: POST /api/v1/hooks/secrets/ (README, "Prolific").
         # init wrote a random placeholder so that \`studyhook sample prolific\` works.
         secrets: ["\${PROLIFIC_WEBHOOK_SECRET}"]
   labvanced:
