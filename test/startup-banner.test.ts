@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import request from 'supertest';
 import { loadConfig } from '../src/config/load-config.js';
 import { formatBanner, startupInfo } from '../src/log/start-banner.js';
-import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { startGateway, type TestGateway, waitFor } from './helpers/gateway.js';
+import { freePort } from './helpers/processes.js';
+
+const root = new URL('../', import.meta.url).pathname;
 
 const TOKEN = 'tok0123456789abcdefXYZ';
 
@@ -60,5 +65,27 @@ describe('start-up banner and GET /', () => {
     assert.equal(html.status, 200);
     assert.match(html.headers['content-type']!, /text\/html/);
     assert.match(html.text, /<code>\/readyz<\/code>/);
+  });
+
+  it('start on a terminal prints the banner for people (run under script(1), which gives it a TTY)', async function () {
+    this.timeout(60000);
+    const port = await freePort();
+    const node = `${process.execPath} --import ${pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href} ${join(root, 'src/cli.ts')} start --config ${join(t.dataDir, 'studyhook.yml')}`;
+    // why detached: its own process group, so that the gateway under script(1) is stopped with it.
+    const proc = spawn('script', ['-qfc', node, '/dev/null'], { env: { ...process.env, PORT: String(port), STUDYHOOK_CONFIG: '' }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (c) => { out += String(c); });
+    const gone = new Promise((r) => proc.once('exit', r));
+    try {
+      await waitFor('the banner', () => out.includes('mydatahelps'), 50000);
+      assert.match(out, new RegExp(`studyhook start listening on 127\\.0\\.0\\.1:${port}`));
+      assert.match(out, /Register these URLs on the platforms \(derived from host and port; set server\.publicUrl/);
+      assert.match(out, new RegExp(`labvanced +pilot +IP http://127\\.0\\.0\\.1 +Port ${port} +URL Path /labvanced/pilot`));
+      assert.doesNotMatch(out, /"msg":"studyhook start/);
+      assert.ok(!out.includes(TOKEN));
+    } finally {
+      process.kill(-proc.pid!, 'SIGTERM');
+      await gone;
+    }
   });
 });
