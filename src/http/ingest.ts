@@ -6,7 +6,7 @@ import { removeBlobs, type BlobStore, type FileRef } from '../blobs/blob-store.j
 import type { ResolvedConfig } from '../config/load-config.js';
 import { errorBody, StudyhookError } from '../errors.js';
 import { sha256Hex } from '../event/build-event.js';
-import { accessLogger, type Logger } from '../log/logger.js';
+import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Publisher } from '../queue/publisher.js';
 import { processRequest, secretHeadersOf } from '../pipeline/process-request.js';
@@ -37,8 +37,14 @@ const ROUTE_CACHE = 1000;
 /** A client refused by the failure limit whose declared body is larger than this has its connection closed. */
 const CLOSE_ABOVE_BYTES = 16 * 1024;
 
-/** `unreferenced`: files written for this request that no event or quarantine record refers to yet (removed if it fails). */
-type IngestContext = ErrorContext & { requestId: string; unreferenced?: readonly FileRef[] | undefined };
+/**
+ * `unreferenced`: files written for this request that no event or quarantine record refers to yet
+ * (removed if it fails). `namespace` and `events` are for the access line.
+ */
+type IngestContext = ErrorContext & {
+  requestId: string; unreferenced?: readonly FileRef[] | undefined;
+  namespace?: string; events?: readonly { id: string; type: string }[];
+};
 
 function defaultReply(events: readonly { id: string }[]): Reply {
   return { status: 200, body: { ok: true, events: events.map((e) => e.id) } };
@@ -54,7 +60,6 @@ function defaultReply(events: readonly { id: string }[]): Reply {
  */
 export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<string, string>> = {}) {
   const { config, logger, metrics } = deps;
-  const access = accessLogger(logger);
   const rateLimit = createRateLimiter(config.server.rateLimit);
   const failures = createFailureLimiter(config.server.verifyFailureLimit);
   const clientIp = createClientIp(config.server.trustProxy);
@@ -89,6 +94,7 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
       throw m.error;
     }
     ctx.platform = m.platform;
+    ctx.namespace = m.namespace;
     ctx.route = m.routeName || '/';
     const { route } = m;
     const ip = clientIp(req);
@@ -144,6 +150,7 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     if ('published' in result) {
       ctx.unreferenced = undefined;
       const events = result.published.map((e) => ({ id: e.event.id, type: e.event.type, data: e.event.data }));
+      ctx.events = events;
       writeReply(req, res, route.reply?.(events, incoming) ?? defaultReply(events), ctx.base, ctx.requestId);
       return;
     }
@@ -160,13 +167,22 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     writeReply(req, res, route.invalidReply?.(refused.problems, incoming) ?? { status: kept.statusCode, body: errorBody(kept) }, ctx.base, ctx.requestId);
   }
 
-  /** Request metric and access log line (for requests that reached a platform route), once the reply is written. */
-  function done(req: IncomingMessage, res: ServerResponse, ctx: ErrorContext & { requestId: string }, start: bigint): void {
+  /**
+   * Request metric and access log line (for requests that reached a platform route), once the reply
+   * is written. The line names the route pattern (`:token`), never a matched value, and the events
+   * published, so a delivery can be traced back to its request.
+   */
+  function done(req: IncomingMessage, res: ServerResponse, ctx: IngestContext, start: bigint): void {
     const { platform } = ctx;
     metrics.countRequest(platform ?? 'none', platform === undefined ? 'other' : ctx.route ?? '/', res.statusCode);
     if (platform === undefined) return;
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    access({ requestId: ctx.requestId, method: req.method ?? '', platform, route: ctx.route ?? '/', status: res.statusCode, ms: Math.round(ms * 10) / 10 });
+    const events = ctx.events ?? [];
+    logger.info({
+      requestId: ctx.requestId, method: req.method ?? '', platform, namespace: ctx.namespace, route: ctx.route ?? '/',
+      status: res.statusCode, ms: Math.round(ms * 10) / 10,
+      types: [...new Set(events.map((e) => e.type))], events: events.map((e) => e.id),
+    }, 'request');
   }
 
   return function ingest(req: IncomingMessage, res: ServerResponse, path: string, query?: string): void {
