@@ -87,9 +87,8 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
       // why: on a platform with browser-facing routes, a mistyped URL Path must show as a readable 404, not as a CORS error.
       if (m.adapter && m.platform && m.adapter.routes.some((r) => r.cors)) {
         if (req.method === 'OPTIONS') res.setHeader('X-Request-Id', ctx.requestId);
-        const headers = applyCors(req, res, missOrigins(m.adapter, m.platform), ctx.base, false);
-        if (!headers) return; // preflight answered, so that the page gets to read the 404 of its request
-        ctx.base = headers;
+        // why: a preflight answered, so that the page gets to read the 404 of its request.
+        if (applyCors(req, res, missOrigins(m.adapter, m.platform), ctx.base, false)) return;
       }
       throw m.error;
     }
@@ -100,9 +99,7 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     const ip = clientIp(req);
     if (route.cors) {
       if (req.method === 'OPTIONS') res.setHeader('X-Request-Id', ctx.requestId); // why: a preflight is answered inside applyCors
-      const headers = applyCors(req, res, allowedOrigins(m.adapter, m.settings), ctx.base);
-      if (!headers) return; // preflight answered
-      ctx.base = headers;
+      if (applyCors(req, res, allowedOrigins(m.adapter, m.settings), ctx.base)) return; // preflight answered
       rateLimit(ip); // why: browser-facing routes are open to anyone's script; after CORS so a 429 is readable
     }
     const methods = route.methods ?? ['POST'];
@@ -189,7 +186,6 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     const start = process.hrtime.bigint();
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    // why: `base` is the shared helmet set, not a per-request copy: writeReply copies it once and adds the request id.
     const ctx: IngestContext = { requestId, path, base: headers };
     run(req, res, ctx, query)
       .catch(async (err: unknown) => {
