@@ -1,5 +1,4 @@
 import { defineAdapter, type EventDraft } from '../src/adapter/types.js';
-import { isoTime } from '../src/event/build-event.js';
 import type { ProlificEvent } from '../src/generated/prolific-event.js';
 import type { ProlificSettings } from '../src/generated/prolific-settings.js';
 import { createProlificClient, type ProlificClientOptions } from './prolific/client.js';
@@ -59,7 +58,7 @@ export default defineAdapter<ProlificSettings>({
       const draft: EventDraft = { type: eventType(p.event_type), subject: p.resource_id, extensions, data: p };
       if (isStudy) draft.studyid = p.resource_id;
       if (p.participant_id !== undefined) draft.participantid = p.participant_id;
-      if (sentMs !== undefined) draft.time = isoTime(new Date(sentMs));
+      if (sentMs !== undefined) draft.time = new Date(sentMs).toISOString();
       // why: X-Event-ID is the same on every retry (docs: idempotency-and-the-x-event-id-header); without it
       // the signed timestamp and the body identify the delivery.
       const eventId = h['x-event-id'];
