@@ -18,7 +18,7 @@ import { isMultipart } from './parse-body.js';
 import { parseMultipart, UPLOAD_FIELDS } from './parse-multipart.js';
 import { createFailureLimiter, createRateLimiter } from './rate-limit.js';
 import { readBody } from './read-body.js';
-import { findRoute, type RouteMatch, type RouteMiss } from './resolve-route.js';
+import { findRoute } from './resolve-route.js';
 import { writeError, writeReply, type ErrorContext } from './write-reply.js';
 
 export interface IngestDeps {
@@ -33,7 +33,6 @@ export interface IngestDeps {
 export { SECRET_HEADERS } from '../pipeline/process-request.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
-const ROUTE_CACHE = 1000;
 /** A client refused by the failure limit whose declared body is larger than this has its connection closed. */
 const CLOSE_ABOVE_BYTES = 16 * 1024;
 
@@ -63,26 +62,9 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
   const rateLimit = createRateLimiter(config.server.rateLimit);
   const failures = createFailureLimiter(config.server.verifyFailureLimit);
   const clientIp = createClientIp(config.server.trustProxy);
-  const routes = new Map<string, RouteMatch>();
-
-  // why: a lab's platforms call the same few paths over and over, and a lookup costs less than
-  // resolving. Only matches without path parameters are kept (a parameter may be a secret token),
-  // and at most ROUTE_CACHE of them, so that no caller can grow it.
-  function matchPath(path: string): RouteMatch | RouteMiss {
-    const hit = routes.get(path);
-    if (hit) return hit;
-    const m = findRoute(path, deps.adapters, config.platforms);
-    if ('error' in m) return m;
-    if (Object.keys(m.params).length === 0) {
-      if (routes.size >= ROUTE_CACHE) routes.clear();
-      Object.freeze(m.params);
-      routes.set(path, m);
-    }
-    return m;
-  }
 
   async function run(req: IncomingMessage, res: ServerResponse, ctx: IngestContext, query: string | undefined): Promise<void> {
-    const m = matchPath(ctx.path);
+    const m = findRoute(ctx.path, deps.adapters, config.platforms);
     if ('error' in m) {
       // why: on a platform with browser-facing routes, a mistyped URL Path must show as a readable 404, not as a CORS error.
       if (m.adapter && m.platform && m.adapter.routes.some((r) => r.cors)) {
