@@ -53,7 +53,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   const redis = createRedis(opts.redisUrl, 'producer');
   redis.defineCommand('studyhookClaim', { numberOfKeys: 1, lua: CLAIM });
   // why: one Queue per sink sharing one connection. A MULTI across sinks (FlowProducer.addBulk) cost
-  // ~5x the Redis-side time per request (bench/publish-micro.ts: 1.5k/s vs 7.4k/s) because ioredis
+  // several times the Redis-side time per request (bench/publish-micro.ts) because ioredis
   // copies every BullMQ script onto each pipeline. Atomicity across sinks is not needed: a partial
   // fan-out is answered 503 (or spooled) and the retry re-adds all jobs; the jobId and deduplication
   // key make the ones already added no-ops.
