@@ -1,5 +1,5 @@
-import { defineAdapter, type EventDraft } from '../src/adapter/types.js';
-import type { ProlificEvent } from '../src/generated/prolific-event.js';
+import { defineAdapter, defineRoute, type EventDraft } from '../src/adapter/types.js';
+import { prolificEventSchema } from '../src/generated/prolific-event.js';
 import type { ProlificSettings } from '../src/generated/prolific-settings.js';
 import { createProlificClient, type ProlificClientOptions } from './prolific/client.js';
 import { prolificSignedForm, timestampMs } from './prolific/verify.js';
@@ -20,7 +20,7 @@ export default defineAdapter<ProlificSettings>({
   settingsSchema: 'studyhook/prolific/settings',
   secretHeaders: ['x-prolific-request-signature'],
   retriesRefusedCalls: true,
-  routes: [{
+  routes: [defineRoute({
     path: '',
     // why: the Content-Type of deliveries is not documented; parse JSON whatever it says (prolific.md open question 3).
     body: 'json-any',
@@ -38,13 +38,13 @@ export default defineAdapter<ProlificSettings>({
       const ts = req.headers['x-prolific-request-timestamp'];
       return sig && ts !== undefined ? [ts, sig] : undefined;
     },
-    schema: 'studyhook/prolific/event',
+    schema: prolificEventSchema,
     // why: a signed body that fails validation is kept and answered 2xx, because Prolific retries any
     // non-2xx for 24 hours and disables a subscription after 5 days of failures (prolific.md open question 7).
     onInvalid: 'quarantine',
     invalidReply: () => ({ status: 202, body: { ok: true, quarantined: true } }),
     normalise({ payload, request }) {
-      const p = payload as ProlificEvent;
+      const p = payload;
       const h = request.headers;
       // why: Prolific does not keep order; X-Timestamp ("when the event was sent") lets sinks drop stale
       // changes (docs: handling-event-order-with-x-timestamp). Kept as received; the signing timestamp stands in.
@@ -67,6 +67,6 @@ export default defineAdapter<ProlificSettings>({
       return [draft];
     },
     reply: (events) => ({ status: 200, body: { ok: true, events: events.map((e) => e.id) } }),
-  }],
+  })],
   createClient: ({ config }) => createProlificClient(config as ProlificClientOptions),
 });

@@ -25,7 +25,14 @@ await mkdir(outDir, { recursive: true });
 for (const file of await listSchemas(schemaDir)) {
   const schema = JSON.parse(await readFile(file, 'utf8'));
   const name = relative(schemaDir, file).replace(/\.schema\.json$/, '').replaceAll('/', '-');
-  const ts = await compile(schema, schema.title ?? name, { bannerComment: banner, additionalProperties: false, unknownAny: true, format: true, style: { singleQuote: true } });
+  let ts = await compile(schema, schema.title ?? name, { bannerComment: banner, additionalProperties: false, unknownAny: true, format: true, style: { singleQuote: true } });
+  // why: the schema's id typed with the type it validates, so that validatePayload narrows to it and a
+  // route's normalise gets it without a cast; both come from this one schema file.
+  if (typeof schema.$id === 'string' && typeof schema.title === 'string') {
+    const constName = `${name.replace(/-([a-z])/g, (_m: string, c: string) => c.toUpperCase())}Schema`;
+    ts = ts.replace(banner, `${banner}\n\nimport type { SchemaId } from '../schema-id.js';`);
+    ts += `\n/** The schema id of {@link ${schema.title}}. */\nexport const ${constName} = '${schema.$id}' as SchemaId<${schema.title}>;\n`;
+  }
   const target = join(outDir, `${name}.ts`);
   if (check) {
     const current = await readFile(target, 'utf8').catch(() => '');

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { schemaDir } from './paths.js';
+import type { SchemaId } from './schema-id.js';
 
 // why: ajv-formats ships CommonJS; under NodeNext its default import is the module object.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -44,10 +45,15 @@ function toProblems(errors: ErrorObject[] | null | undefined): SchemaProblem[] {
   });
 }
 
-/** Validates a payload against a schema id; returns the problems (empty when valid). */
-export function validatePayload(id: string, data: unknown): SchemaProblem[] {
+/**
+ * Validates a payload against a schema id (one of src/generated/'s, typed): true narrows `data` to
+ * the schema's type; false leaves what was wrong in `problems`.
+ */
+export function validatePayload<T>(id: SchemaId<T>, data: unknown, problems: SchemaProblem[]): data is T {
   const fn = validator(id, false);
-  return fn(data) ? [] : toProblems(fn.errors);
+  if (fn(data)) return true;
+  problems.push(...toProblems(fn.errors));
+  return false;
 }
 
 /** Validates (and fills defaults into) a configuration section. */
