@@ -1,7 +1,8 @@
 import { once } from 'node:events';
-import { Queue, type JobsOptions } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Envelope } from '../event/build-event.js';
 import { jobIdOf } from '../event/build-event.js';
+import { jobOptions } from './job-options.js';
 import type { ResolvedSink } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -66,22 +67,9 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   };
   const routes = opts.sinks.map((sink) => {
     const q = openQueue(sink);
-    // why: built once per sink; BullMQ copies a job's options and only reads these nested ones.
-    const fixed = {
-      attempts: sink.attempts,
-      backoff: { type: sink.backoff.type, delay: sink.backoff.delayMs },
-      removeOnComplete: { age: 3600, count: 10000 },
-      removeOnFail: false,
-    } satisfies JobsOptions;
-    return { sink, q, matches: compileFilter(sink.filter), fixed };
+    return { sink, q, matches: compileFilter(sink.filter) };
   });
   const dedupTtlMs = opts.dedupTtlSeconds * 1000;
-
-  function jobOpts(r: (typeof routes)[number], jobId: string): JobsOptions {
-    const f = r.fixed;
-    // why: BullMQ's deduplication key outlives the job, so a redelivery days later is still recognised.
-    return { attempts: f.attempts, backoff: f.backoff, removeOnComplete: f.removeOnComplete, removeOnFail: f.removeOnFail, jobId, deduplication: { id: jobId, ttl: dedupTtlMs } };
-  }
 
   /**
    * Drops envelopes whose signed request was already published under another event id. why: a
@@ -133,8 +121,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   async function addAll(envelopes: readonly Envelope[]): Promise<void> {
     const adds: Promise<unknown>[] = [];
     for (const env of await withoutReplays(envelopes)) {
-      const jobId = jobIdOf(env.event.id);
-      for (const r of routes) if (r.matches(env.event)) adds.push(r.q.queue.add(env.event.type, env, jobOpts(r, jobId)));
+      for (const r of routes) if (r.matches(env.event)) adds.push(r.q.queue.add(env.event.type, env, jobOptions(r.sink, env.event.id, opts.dedupTtlSeconds)));
     }
     await Promise.all(adds);
     if (adds.length > 0) await replicated();
