@@ -8,6 +8,7 @@ import { StudyhookError } from '../errors.js';
 import type { EventFilter, SinkConfig, StudyhookConfig } from '../generated/config.js';
 import { type SchemaProblem, validateConfig } from '../schemas.js';
 import { normaliseOrigin } from '../http/normalise-origin.js';
+import { NAMESPACE_PATTERN } from '../http/path-segments.js';
 import { filterProblems } from '../sinks/filter.js';
 import { builtinSink, builtinSinks } from '../sinks/builtin/index.js';
 import { resolveStudies, type StudyDef } from '../study/study-config.js';
@@ -159,7 +160,7 @@ function resolvePlatforms(doc: StudyhookConfig, problems: SchemaProblem[]): Reco
     const p = own(given, adapter.platform);
     const namespaces = ownRecord((p?.namespaces ?? adapter.defaultNamespaces ?? {}) as Record<string, Record<string, unknown>>);
     for (const [ns, settings] of Object.entries(namespaces)) {
-      if (ns !== '*' && !/^[A-Za-z0-9_-]{1,64}$/.test(ns)) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}`, message: 'namespace names use letters, digits, _ and - (or * for any)' });
+      if (ns !== '*' && !NAMESPACE_PATTERN.test(ns)) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}`, message: 'namespace names use letters, digits, _ and - (or * for any)' });
       const invalid = adapter.settingsSchema ? validateConfig(adapter.settingsSchema, settings) : [];
       for (const pr of invalid) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}${pr.path === '/' ? '' : pr.path}`, message: pr.message });
       if (invalid.length === 0) problems.push(...originProblems(adapter, settings, `/platforms/${adapter.platform}/namespaces/${ns}`));
