@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { compileFilter } from '../sinks/filter.js';
 import { Cluster, createRedis, sinkQueueName } from './redis.js';
 import { isRedisUnavailable, RedisTimeoutError, ReplicaAckError } from './redis-errors.js';
+import { withTimeout } from '../util/timeout.js';
 
 /** Makes events durable: one job per matching sink, each added atomically with its deduplication key. */
 export interface Publisher {
@@ -163,12 +164,14 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     async publish(envelopes) {
       if (!envelopes.some((env) => routes.some((r) => r.matches(env.event)))) return;
       const end = opts.metrics?.publishSeconds.startTimer();
-      let timer: NodeJS.Timeout | undefined;
       try {
-        const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new RedisTimeoutError(opts.timeoutMs)), opts.timeoutMs); });
-        // why: while ioredis reconnects, wait (bounded by the timeout) rather than fail at once.
-        if (redis.status !== 'ready') await Promise.race([once(redis, 'ready'), timeout]);
-        await Promise.race([addAll(envelopes), timeout]);
+        let late = false;
+        await withTimeout((async () => {
+          // why: while ioredis reconnects, wait (bounded by the timeout) rather than fail at once.
+          if (redis.status !== 'ready') await once(redis, 'ready');
+          // why: a request already answered 503 (or spooled) is not published behind its sender's back.
+          if (!late) await addAll(envelopes);
+        })(), opts.timeoutMs, () => { late = true; throw new RedisTimeoutError(opts.timeoutMs); });
         for (const env of envelopes) opts.metrics?.countEvent(env.event.type);
       } catch (err) {
         if (isRedisUnavailable(err)) {
@@ -177,7 +180,6 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         }
         throw new StudyhookError('SH_PUBLISH_FAILED', `The event could not be stored: ${(err as Error).message}`, { cause: err });
       } finally {
-        clearTimeout(timer);
         end?.();
       }
     },

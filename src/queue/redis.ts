@@ -1,6 +1,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { Queue } from 'bullmq';
 import { StudyhookError } from '../errors.js';
+import { withTimeout } from '../util/timeout.js';
 import { isClusterUrl, parseClusterUrl } from './redis-url.js';
 
 export { Cluster, Redis };
@@ -105,22 +106,19 @@ export function safeRedisUrl(url: string): string {
 export async function redisProblem(url: string, timeoutMs = 3000): Promise<Error | undefined> {
   const redis = connectRedis(url, 'handle', { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
   if (redis instanceof Cluster) redis.options.clusterRetryStrategy = () => null;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs); });
-    await Promise.race([(async () => {
+    await withTimeout((async () => {
       await redis.connect();
       await redis.ping();
       if (redis instanceof Cluster) {
         const state = /cluster_state:(\w+)/.exec(String(await redis.cluster('INFO')))?.[1];
         if (state !== 'ok') throw new Error(`the cluster is ${state ?? 'in an unknown state'} (CLUSTER INFO)`);
       }
-    })(), late]);
+    })(), timeoutMs, () => { throw new Error(`no answer in ${timeoutMs} ms`); });
     return undefined;
   } catch (err) {
     return err as Error;
   } finally {
-    clearTimeout(timer);
     redis.disconnect();
   }
 }
