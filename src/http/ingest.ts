@@ -4,7 +4,7 @@ import { parse as parseQuery } from 'node:querystring';
 import type { Adapter, IncomingRequest, Reply } from '../adapter/types.js';
 import { removeBlobs, type BlobStore, type FileRef } from '../blobs/blob-store.js';
 import type { ResolvedConfig } from '../config/load-config.js';
-import { errorBody, StudyhookError } from '../errors.js';
+import { errorReply, StudyhookError } from '../errors.js';
 import { sha256Hex } from '../event/build-event.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -143,7 +143,7 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     metrics.quarantined.inc({ platform: m.platform, route: ctx.route });
     logger.warn({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace, route: m.routeName, reason: refused.reason, problems: refused.problems }, 'payload quarantined');
     const kept = new StudyhookError('SH_INVALID_PAYLOAD', 'Payload could not be used; it was kept in quarantine', { details: refused.problems });
-    writeReply(req, res, route.invalidReply?.(refused.problems, incoming) ?? { status: kept.statusCode, body: errorBody(kept) }, ctx.base, ctx.requestId);
+    writeReply(req, res, route.invalidReply?.(refused.problems, incoming) ?? errorReply(kept), ctx.base, ctx.requestId);
   }
 
   /**

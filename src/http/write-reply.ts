@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StudyhookError, errorBody } from '../errors.js';
+import { StudyhookError, errorReply } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Reply } from '../adapter/types.js';
 
@@ -42,12 +42,13 @@ export interface ErrorContext {
 export function writeError(err: unknown, req: IncomingMessage, res: ServerResponse, ctx: ErrorContext, logger: Logger): void {
   const known = err instanceof StudyhookError ? err
     : (err as { type?: string } | undefined)?.type === 'entity.too.large' ? new StudyhookError('SH_BODY_TOO_LARGE') : undefined;
-  const body = errorBody(known ?? err);
+  const reply = errorReply(known ?? err);
+  const { body } = reply;
   // why: a matched path may hold a secret (MyDataHelps' URL token); log the route pattern (':token') instead.
   const where = ctx.platform === undefined ? { path: ctx.path } : { platform: ctx.platform, route: ctx.route };
   if (body.statusCode >= 500) {
     logger.error({ requestId: ctx.requestId, method: req.method, ...where, code: body.code, err: known?.cause ?? err }, body.code === 'SH_QUEUE_UNAVAILABLE' ? 'event store unavailable' : 'request failed');
   }
   if (res.headersSent) { res.destroy(); return; }
-  writeReply(req, res, { status: body.statusCode, headers: known?.headers ?? {}, body }, ctx.base, ctx.requestId);
+  writeReply(req, res, reply, ctx.base, ctx.requestId);
 }
