@@ -3,7 +3,7 @@
 import type { SchemaId } from '../schema-id.js';
 
 /**
- * The studyhook configuration file (YAML or JSON). `${VAR}` anywhere in a string is replaced by the environment variable VAR at load time.
+ * The studyhook configuration file (YAML or JSON). `${VAR}` anywhere in a string is replaced by the environment variable VAR at load time (`${VAR:-default}` when VAR is unset or empty). The `.env` next to the config file is read too, with or without Docker; a variable of the real environment wins over it (docs/operations.md, "Environment and .env"). Relative paths (`dataDir`, sink modules) are relative to the config file's directory.
  */
 export interface StudyhookConfig {
   /**
@@ -18,6 +18,10 @@ export interface StudyhookConfig {
      * Interface the API binds to.
      */
     host?: string;
+    /**
+     * The base URL the platforms reach this gateway at (e.g. https://hooks.example.org, or with a path prefix behind a proxy). The start-up banner builds the URL to register on each platform from it; unset: derived from host and port (http, for trying things out locally).
+     */
+    publicUrl?: string;
     /**
      * The reverse proxies whose `X-Forwarded-For` is believed: their addresses or subnets (CIDR), e.g. `["127.0.0.1"]` for a proxy on the same host, or the names `loopback`, `linklocal`, `uniquelocal`. A request from any other address is taken to come from that address, whatever its headers say. Empty (the default): forwarding headers are ignored. `true` or a hop count is refused at start-up, since it believes any client that reaches the port directly (allow-lists, rate limits).
      */
@@ -173,7 +177,7 @@ export interface StudyhookConfig {
     token?: string;
   };
   /**
-   * Where files, the filesystem sink's archive and quarantined payloads are written (env STUDYHOOK_DATA_DIR overrides).
+   * Where files, the filesystem sink's archive and quarantined payloads are written (env STUDYHOOK_DATA_DIR overrides). A relative path is relative to the config file's directory (the working directory with the built-in defaults). Directories are created with `fileMode` plus x where r is given (0750 for the default 0640), so that the group can read the archive.
    */
   dataDir?: string;
   /**
@@ -217,8 +221,15 @@ export interface StudyhookConfig {
    * Mode of the files studyhook writes under dataDir (archive, blobs, quarantine); directories get x where r is given. Default: owner read/write, group read, others nothing. The spool is always 0600 (it holds request secrets).
    */
   fileMode?: string;
+  /**
+   * Structured JSON log lines on stdout (pino).
+   */
   log?: {
     level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+    /**
+     * How often an info line sums up activity (received / delivered / failed per platform) since the last one. Nothing is written for an interval without activity.
+     */
+    summaryIntervalMs?: number;
   };
   /**
    * How long an event id is remembered per sink, so that a redelivery within this time is acknowledged but not delivered again (default 7 days: longer than any platform's retry window).
