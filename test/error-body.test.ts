@@ -6,7 +6,7 @@ describe('error replies from the error table', () => {
     const reasons: Record<number, string> = {
       400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
       408: 'Request Timeout', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity',
-      429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+      429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable',
     };
     for (const code of Object.keys(errorCodes) as ErrorCode[]) {
       const body = errorBody(new StudyhookError(code));
