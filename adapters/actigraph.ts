@@ -1,7 +1,7 @@
 import { defineAdapter, defineRoute, type Verifier } from '../src/adapter/types.js';
 import { StudyhookError } from '../src/errors.js';
 import { actigraphEventSchema } from '../src/generated/actigraph-event.js';
-import type { ActiGraphSettings } from '../src/generated/actigraph-settings.js';
+import { actigraphSettingsSchema, type ActiGraphSettings } from '../src/generated/actigraph-settings.js';
 import { actigraphUploadSchema } from '../src/generated/actigraph-upload.js';
 import { parseJson } from '../src/http/parse-body.js';
 import { own } from '../src/util/own.js';
@@ -34,7 +34,7 @@ function eventOf(headers: Record<string, string | undefined>): string {
  */
 export default defineAdapter<ActiGraphSettings>({
   platform: 'actigraph',
-  settingsSchema: 'studyhook/actigraph/settings',
+  settingsSchema: actigraphSettingsSchema,
   secretHeaders: ['x-actigraph-signature', 'x-actigraph-hook-secret'],
   retriesRefusedCalls: true,
   routes: [defineRoute({

@@ -9,7 +9,7 @@ import { labvancedSessionMetaSchema } from '../src/generated/labvanced-session-m
 import { labvancedSessionStartedSchema } from '../src/generated/labvanced-session-started.js';
 import { labvancedTaskStartedSchema } from '../src/generated/labvanced-task-started.js';
 import { labvancedTrialSchema } from '../src/generated/labvanced-trial.js';
-import type { LabvancedSettings } from '../src/generated/labvanced-settings.js';
+import { labvancedSettingsSchema, type LabvancedSettings } from '../src/generated/labvanced-settings.js';
 import { coerce, coerceFields, hashOf, safeFileName, text, toTime } from './labvanced/values.js';
 
 /** Where the Labvanced player runs (docs 2.2 list it with a trailing slash, which a real Origin never has). */
@@ -74,7 +74,7 @@ const session = (type: string, route: string, timeField?: string) => (p: Data): 
  */
 export default defineAdapter<LabvancedSettings>({
   platform: 'labvanced',
-  settingsSchema: 'studyhook/labvanced/settings',
+  settingsSchema: labvancedSettingsSchema,
   defaultNamespaces: { '*': {} },
   allowedOrigins: (settings) => settings.allowedOrigins ?? [LABVANCED_ORIGIN],
   routes: [

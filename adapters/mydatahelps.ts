@@ -1,6 +1,6 @@
 import { defineAdapter, defineRoute, type IncomingRequest } from '../src/adapter/types.js';
 import { mydatahelpsCallbackSchema } from '../src/generated/mydatahelps-callback.js';
-import type { MyDataHelpsSettings } from '../src/generated/mydatahelps-settings.js';
+import { mydatahelpsSettingsSchema, type MyDataHelpsSettings } from '../src/generated/mydatahelps-settings.js';
 import { basicVerifier, equalsAny } from '../src/verify/presets.js';
 import { canonicalKeys } from './mydatahelps/canonical-keys.js';
 import { createMyDataHelpsClient } from './mydatahelps/client.js';
@@ -69,7 +69,7 @@ const callback = defineRoute({
  */
 export default defineAdapter<MyDataHelpsSettings>({
   platform: 'mydatahelps',
-  settingsSchema: 'studyhook/mydatahelps/settings',
+  settingsSchema: mydatahelpsSettingsSchema,
   secretParams: ['token'],
   routes: [callback, { ...callback, path: ':token' }],
   createClient: ({ config }) => createMyDataHelpsClient(config),

@@ -1,6 +1,6 @@
 import { defineAdapter, defineRoute, type EventDraft } from '../src/adapter/types.js';
 import { prolificEventSchema } from '../src/generated/prolific-event.js';
-import type { ProlificSettings } from '../src/generated/prolific-settings.js';
+import { prolificSettingsSchema, type ProlificSettings } from '../src/generated/prolific-settings.js';
 import { createProlificClient, type ProlificClientOptions } from './prolific/client.js';
 import { prolificSignedForm, timestampMs } from './prolific/verify.js';
 
@@ -17,7 +17,7 @@ function eventType(eventTypeName: string): string {
  */
 export default defineAdapter<ProlificSettings>({
   platform: 'prolific',
-  settingsSchema: 'studyhook/prolific/settings',
+  settingsSchema: prolificSettingsSchema,
   secretHeaders: ['x-prolific-request-signature'],
   retriesRefusedCalls: true,
   routes: [defineRoute({

@@ -1,5 +1,5 @@
 import { defineAdapter, defineRoute } from '../src/adapter/types.js';
-import type { SensorLoggerSettings } from '../src/generated/sensorlogger-settings.js';
+import { sensorloggerSettingsSchema, type SensorLoggerSettings } from '../src/generated/sensorlogger-settings.js';
 import { sensorloggerUploadSchema } from '../src/generated/sensorlogger-upload.js';
 import { parseJson } from '../src/http/parse-body.js';
 import { REDACTED } from '../src/quarantine/redact-raw.js';
@@ -12,7 +12,7 @@ import { createSensorLoggerClient } from './sensorlogger/client.js';
  */
 export default defineAdapter<SensorLoggerSettings>({
   platform: 'sensorlogger',
-  settingsSchema: 'studyhook/sensorlogger/settings',
+  settingsSchema: sensorloggerSettingsSchema,
   defaultNamespaces: { '*': {} },
   secretFields: ['secretCode'],
   routes: [defineRoute({

@@ -104,7 +104,7 @@ export interface RouteSpec<S = Record<string, unknown>, P = unknown> {
 export interface Adapter<S = any> {
   platform: string;
   /** Schema id of one namespace's settings; checked at start-up. */
-  settingsSchema?: string;
+  settingsSchema?: SchemaId<S>;
   /** Namespaces served when the config says nothing about this platform. */
   defaultNamespaces?: Record<string, S>;
   /**
