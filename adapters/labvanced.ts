@@ -1,4 +1,4 @@
-import type { EventDraft, MultipartBody, Reply, RouteSpec } from '../src/adapter/types.js';
+import type { EventDraft, Reply, RouteSpec } from '../src/adapter/types.js';
 import { defineAdapter } from '../src/adapter/types.js';
 import type { SchemaId } from '../src/schema-id.js';
 import { labvancedFileUploadSchema } from '../src/generated/labvanced-file-upload.js';
@@ -10,7 +10,7 @@ import { labvancedSessionStartedSchema } from '../src/generated/labvanced-sessio
 import { labvancedTaskStartedSchema } from '../src/generated/labvanced-task-started.js';
 import { labvancedTrialSchema } from '../src/generated/labvanced-trial.js';
 import { labvancedSettingsSchema, type LabvancedSettings } from '../src/generated/labvanced-settings.js';
-import { coerce, coerceFields, hashOf, safeFileName, text, toTime } from './labvanced/values.js';
+import { coerceFields, hashOf, safeFileName, text, toTime } from './labvanced/values.js';
 
 /** Where the Labvanced player runs (docs 2.2 list it with a trailing slash, which a real Origin never has). */
 export const LABVANCED_ORIGIN = 'https://www.labvanced.com';
@@ -107,14 +107,13 @@ export default defineAdapter<LabvancedSettings>({
       schema: labvancedFileUploadSchema,
       onInvalid: 'quarantine',
       normalise({ payload }) {
-        // why: the schema checks that myFile is there; what it holds is the FileRef the core streamed it to.
-        const { fields, files } = payload as MultipartBody & typeof payload;
+        const { fields, files } = payload;
         const session = fields['expSessionNr'] ?? '';
         const fileName = safeFileName(fields['newFileName'], `upload-${safeFileName(session, 'session')}`);
-        const file = { ...files['myFile']!, name: fileName };
+        const file = { ...files.myFile, name: fileName };
         // why: the file's sha256 is in the id, so neither a forged upload under a guessed session nor a
         // re-recording under the same name can take the place of other bytes; a retry of the same bytes collapses.
-        return [draft('labvanced.file.uploaded', [session, fields['newFileName'] ?? '', file.sha256], { ...coerce(fields) as Data, expSessionNr: session, fileName, file })];
+        return [draft('labvanced.file.uploaded', [session, fields['newFileName'] ?? '', file.sha256], { ...coerceFields(fields), expSessionNr: session, fileName, file })];
       },
       // why: without {file_guid, file_name} the experiment's onUploadComplete trigger never fires (docs 3.9).
       reply: (events) => {

@@ -12,10 +12,24 @@ export interface LabvancedFileUpload {
     [k: string]: string | undefined;
   };
   files: {
-    myFile: {};
+    myFile: FileRef;
     [k: string]: unknown;
   };
   [k: string]: unknown;
+}
+/**
+ * A stored file as it appears in event data: the bytes stay in the blob store.
+ */
+export interface FileRef {
+  id: string;
+  name: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  /**
+   * blob:<id>; open it with ctx.blobs.open(ref).
+   */
+  uri: string;
 }
 
 /** The schema id of {@link LabvancedFileUpload}. */
