@@ -27,7 +27,7 @@ export interface Scenario {
 }
 
 const json = { 'content-type': 'application/json' };
-/** The Origin of the Labvanced player (adapters/labvanced.ts allows it by default). */
+/** The Origin of the Labvanced player (adapters/labvanced/index.ts allows it by default). */
 const LABVANCED = 'https://www.labvanced.com';
 const b64hmac = (key: string, msg: string): string => createHmac('sha256', key).update(msg).digest('base64');
 let seq = 0;

@@ -1,10 +1,10 @@
-import { defineAdapter } from '../src/adapter/types.js';
-import type { SensorLoggerSettings } from '../src/generated/sensorlogger-settings.js';
-import type { SensorLoggerUpload } from '../src/generated/sensorlogger-upload.js';
-import { parseJson } from '../src/http/parse-body.js';
-import { REDACTED } from '../src/quarantine/redact-raw.js';
-import { equalsAny } from '../src/verify/presets.js';
-import { createSensorLoggerClient } from './sensorlogger/client.js';
+import { defineAdapter } from '../../src/adapter/types.js';
+import type { SensorLoggerSettings } from '../../src/generated/sensorlogger-settings.js';
+import type { SensorLoggerUpload } from '../../src/generated/sensorlogger-upload.js';
+import { parseJson } from '../../src/http/parse-body.js';
+import { REDACTED } from '../../src/quarantine/redact-raw.js';
+import { equalsAny } from '../../src/verify/presets.js';
+import { createSensorLoggerClient } from './client.js';
 
 /**
  * Sensor Logger Study webhooks: `POST /sensorlogger/<ns>` with `{studyId, uploadId, secretCode}`,

@@ -1,7 +1,7 @@
-import type { EventDraft, MultipartBody, Reply, RouteSpec } from '../src/adapter/types.js';
-import { defineAdapter } from '../src/adapter/types.js';
-import type { LabvancedSettings } from '../src/generated/labvanced-settings.js';
-import { coerce, hashOf, safeFileName, text, toTime } from './labvanced/values.js';
+import type { EventDraft, MultipartBody, Reply, RouteSpec } from '../../src/adapter/types.js';
+import { defineAdapter } from '../../src/adapter/types.js';
+import type { LabvancedSettings } from '../../src/generated/labvanced-settings.js';
+import { coerce, hashOf, safeFileName, text, toTime } from './values.js';
 
 /** Where the Labvanced player runs (docs 2.2 list it with a trailing slash, which a real Origin never has). */
 export const LABVANCED_ORIGIN = 'https://www.labvanced.com';

@@ -1,9 +1,9 @@
-import { defineAdapter, type EventDraft } from '../src/adapter/types.js';
-import { isoTime } from '../src/event/build-event.js';
-import type { ProlificEvent } from '../src/generated/prolific-event.js';
-import type { ProlificSettings } from '../src/generated/prolific-settings.js';
-import { createProlificClient, type ProlificClientOptions } from './prolific/client.js';
-import { prolificSignedForm, timestampMs } from './prolific/verify.js';
+import { defineAdapter, type EventDraft } from '../../src/adapter/types.js';
+import { isoTime } from '../../src/event/build-event.js';
+import type { ProlificEvent } from '../../src/generated/prolific-event.js';
+import type { ProlificSettings } from '../../src/generated/prolific-settings.js';
+import { createProlificClient, type ProlificClientOptions } from './client.js';
+import { prolificSignedForm, timestampMs } from './verify.js';
 
 /** `submission.status.change` → `prolific.submission.status.change`; odd characters of unknown types become `_`. */
 function eventType(eventTypeName: string): string {

@@ -1,8 +1,8 @@
-import { defineAdapter, type IncomingRequest } from '../src/adapter/types.js';
-import type { MyDataHelpsSettings } from '../src/generated/mydatahelps-settings.js';
-import { basicVerifier, equalsAny } from '../src/verify/presets.js';
-import { canonicalKeys } from './mydatahelps/canonical-keys.js';
-import { createMyDataHelpsClient } from './mydatahelps/client.js';
+import { defineAdapter, type IncomingRequest } from '../../src/adapter/types.js';
+import type { MyDataHelpsSettings } from '../../src/generated/mydatahelps-settings.js';
+import { basicVerifier, equalsAny } from '../../src/verify/presets.js';
+import { canonicalKeys } from './canonical-keys.js';
+import { createMyDataHelpsClient } from './client.js';
 
 // why: a Map, so an EventType named like an Object.prototype member (`constructor`) is not found in it.
 const TYPES = new Map([

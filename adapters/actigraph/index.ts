@@ -1,12 +1,12 @@
-import { defineAdapter, type Verifier } from '../src/adapter/types.js';
-import { StudyhookError } from '../src/errors.js';
-import type { ActiGraphEvent } from '../src/generated/actigraph-event.js';
-import type { ActiGraphSettings } from '../src/generated/actigraph-settings.js';
-import { parseJson } from '../src/http/parse-body.js';
-import { own } from '../src/util/own.js';
-import { basicVerifier, bearerVerifier, hmacVerifier, ipAllowVerifier } from '../src/verify/presets.js';
-import { createActiGraphClient } from './actigraph/client.js';
-import { normaliseActiGraph } from './actigraph/normalise.js';
+import { defineAdapter, type Verifier } from '../../src/adapter/types.js';
+import { StudyhookError } from '../../src/errors.js';
+import type { ActiGraphEvent } from '../../src/generated/actigraph-event.js';
+import type { ActiGraphSettings } from '../../src/generated/actigraph-settings.js';
+import { parseJson } from '../../src/http/parse-body.js';
+import { own } from '../../src/util/own.js';
+import { basicVerifier, bearerVerifier, hmacVerifier, ipAllowVerifier } from '../../src/verify/presets.js';
+import { createActiGraphClient } from './client.js';
+import { normaliseActiGraph } from './normalise.js';
 
 const hmac = hmacVerifier<ActiGraphSettings>({
   header: 'x-actigraph-signature',
