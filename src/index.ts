@@ -2,7 +2,8 @@
  * studyhook's public API for plugin authors and embedders:
  * `import { defineSink, PermanentError, type Sink } from 'studyhook'`.
  */
-export { defineSink, PermanentError } from './sinks/types.js';
+export { defineSink } from './sinks/types.js';
+export { PermanentError } from './errors.js';
 export type { Sink, SinkContext, DeliveryContext } from './sinks/types.js';
 export { createBatcher } from './sinks/create-batcher.js';
 export type { Batcher, BatcherOptions } from './sinks/create-batcher.js';

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/load-config.js';
 import type { StudyhookEvent } from '../src/generated/event.js';
-import { compileFilter } from '../src/sinks/filter.js';
+import { compileFilter } from '../src/event/filter.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { recordingSink, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
 

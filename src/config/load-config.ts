@@ -8,7 +8,7 @@ import { StudyhookError } from '../errors.js';
 import type { EventFilter, SinkConfig, StudyhookConfig } from '../generated/config.js';
 import { type SchemaProblem, validateConfig } from '../schemas.js';
 import { normaliseOrigin } from '../http/normalise-origin.js';
-import { filterProblems } from '../sinks/filter.js';
+import { filterProblems } from '../event/filter.js';
 import { resolveStudies, type StudyDef } from '../study/study-config.js';
 import { own, ownRecord } from '../util/own.js';
 import { clusterUrl, isClusterUrl } from '../queue/redis-url.js';

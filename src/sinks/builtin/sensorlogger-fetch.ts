@@ -3,7 +3,8 @@ import { isZipFile, listZip } from '../../../adapters/sensorlogger/recording.js'
 import type { BlobStore, FileRef } from '../../blobs/blob-store.js';
 import { StudyhookError } from '../../errors.js';
 import type { SensorLoggerStored } from '../../generated/sensorlogger-stored.js';
-import { defineSink, PermanentError } from '../types.js';
+import { PermanentError } from '../../errors.js';
+import { defineSink } from '../types.js';
 
 interface Options { maxBytes: number; listEntries: boolean }
 
