@@ -39,7 +39,7 @@ describe('studyhook sample', () => {
 
   const signed: [string, Record<string, unknown>, string[][], string[]][] = [
     ['a Prolific event signed with the namespace secret', { prolific: { namespaces: { lab: { secrets: ['sample-test-secret'] } } } }, [['prolific']], ['prolific.submission.status.change']],
-    ['an ActiGraph upload signed with the passcode, and a validation handshake', { actigraph: { namespaces: { cp: { auth: 'hmac', passcodes: ['sample-passcode'] } } } }, [['actigraph'], ['actigraph', '--route', 'validation']], ['actigraph.upload.completed']],
+    ['an ActiGraph upload signed with the passcode, and a validation handshake', { actigraph: { namespaces: { cp: { auth: 'hmac', passcodes: ['sample-passcode'] } } } }, [['actigraph'], ['actigraph', '--event', 'validation']], ['actigraph.upload.completed']],
     ['every Labvanced route from the allowed origin, the upload as multipart', { labvanced: { namespaces: { stroop: {} } } }, [['labvanced', '--all']], ['labvanced.trial.recorded', 'labvanced.session.assigned', 'labvanced.session.started', 'labvanced.session.meta', 'labvanced.task.started', 'labvanced.session.finished', 'labvanced.session.failed', 'labvanced.file.uploaded']],
     ['MyDataHelps callbacks on the token URL', { mydatahelps: { namespaces: { live: { tokens: ['0123456789abcdef0123'] } } } }, [['mydatahelps', '--all']], ['mydatahelps.survey.submitted', 'mydatahelps.schedule.triggered']],
   ];

@@ -7,6 +7,7 @@ import { own } from '../../src/util/own.js';
 import { basicVerifier, bearerVerifier, hmacVerifier, ipAllowVerifier } from '../../src/verify/presets.js';
 import { createActiGraphClient } from './client.js';
 import { normaliseActiGraph } from './normalise.js';
+import { actigraphSample } from './sample.js';
 
 const hmac = hmacVerifier<ActiGraphSettings>({
   header: 'x-actigraph-signature',
@@ -79,4 +80,5 @@ export default defineAdapter<ActiGraphSettings>({
     reply: () => ({ status: 200 }),
   }],
   createClient: ({ config }) => createActiGraphClient(config),
+  sample: actigraphSample,
 });

@@ -1,10 +1,8 @@
 import type { EventDraft, MultipartBody, Reply, RouteSpec } from '../../src/adapter/types.js';
 import { defineAdapter } from '../../src/adapter/types.js';
 import type { LabvancedSettings } from '../../src/generated/labvanced-settings.js';
-import { coerce, hashOf, safeFileName, text, toTime } from './values.js';
-
-/** Where the Labvanced player runs (docs 2.2 list it with a trailing slash, which a real Origin never has). */
-export const LABVANCED_ORIGIN = 'https://www.labvanced.com';
+import { labvancedSample } from './sample.js';
+import { coerce, hashOf, LABVANCED_ORIGIN, safeFileName, text, toTime } from './values.js';
 
 type Data = Record<string, unknown>;
 const ok: Reply = { status: 200, body: { success: true } };
@@ -113,4 +111,5 @@ export default defineAdapter<LabvancedSettings>({
       },
     },
   ],
+  sample: labvancedSample,
 });

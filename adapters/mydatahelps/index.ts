@@ -3,6 +3,7 @@ import type { MyDataHelpsSettings } from '../../src/generated/mydatahelps-settin
 import { basicVerifier, equalsAny } from '../../src/verify/presets.js';
 import { canonicalKeys } from './canonical-keys.js';
 import { createMyDataHelpsClient } from './client.js';
+import { mydatahelpsSample } from './sample.js';
 
 // why: a Map, so an EventType named like an Object.prototype member (`constructor`) is not found in it.
 const TYPES = new Map([
@@ -71,4 +72,5 @@ export default defineAdapter<MyDataHelpsSettings>({
   secretParams: ['token'],
   routes: [{ path: '', ...callback }, { path: ':token', ...callback }],
   createClient: ({ config }) => createMyDataHelpsClient(config),
+  sample: mydatahelpsSample,
 });

@@ -3,6 +3,7 @@ import { isoTime } from '../../src/event/build-event.js';
 import type { ProlificEvent } from '../../src/generated/prolific-event.js';
 import type { ProlificSettings } from '../../src/generated/prolific-settings.js';
 import { createProlificClient, type ProlificClientOptions } from './client.js';
+import { prolificSample } from './sample.js';
 import { prolificSignedForm, timestampMs } from './verify.js';
 
 /** `submission.status.change` → `prolific.submission.status.change`; odd characters of unknown types become `_`. */
@@ -70,4 +71,5 @@ export default defineAdapter<ProlificSettings>({
     reply: (events) => ({ status: 200, body: { ok: true, events: events.map((e) => e.id) } }),
   }],
   createClient: ({ config }) => createProlificClient(config as ProlificClientOptions),
+  sample: prolificSample,
 });

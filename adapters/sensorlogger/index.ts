@@ -5,6 +5,7 @@ import { parseJson } from '../../src/http/parse-body.js';
 import { REDACTED } from '../../src/quarantine/redact-raw.js';
 import { equalsAny } from '../../src/verify/presets.js';
 import { createSensorLoggerClient } from './client.js';
+import { sensorloggerSample } from './sample.js';
 
 /**
  * Sensor Logger Study webhooks: `POST /sensorlogger/<ns>` with `{studyId, uploadId, secretCode}`,
@@ -48,4 +49,5 @@ export default defineAdapter<SensorLoggerSettings>({
     reply: (events) => ({ status: 200, body: { status: 'accepted', id: events[0]?.id } }),
   }],
   createClient: ({ config, namespaces }) => createSensorLoggerClient(config, namespaces),
+  sample: sensorloggerSample,
 });

@@ -1,5 +1,6 @@
 import type { FileRef } from '../blobs/blob-store.js';
 import type { SchemaProblem } from '../schemas.js';
+import type { PlatformSample } from './sample.js';
 
 /** What an adapter sees of an HTTP request: the raw bytes and lower-cased headers, nothing parsed by express. */
 export interface IncomingRequest {
@@ -123,6 +124,8 @@ export interface Adapter<S = any> {
   routes: readonly RouteSpec<S>[];
   /** Builds the platform's API client offered to sinks as ctx.clients[platform]. */
   createClient?: (opts: { config: Record<string, unknown>; namespaces: Record<string, S> }) => unknown;
+  /** Realistic, correctly signed requests: `studyhook sample <platform>`, and the requests of the bench and the tests. */
+  sample?: PlatformSample<S>;
 }
 
 /** Typed identity helper for adapter modules. */

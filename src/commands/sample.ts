@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
+import { adapters } from '../../adapters/index.js';
+import type { SampleRequest } from '../adapter/sample.js';
 import { loadConfig } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
-import { samples } from '../samples/index.js';
-import type { SampleRequest } from '../samples/types.js';
 import { defineCommand } from './types.js';
 
 function printRequest(base: URL, r: SampleRequest): string {
@@ -19,21 +19,24 @@ export const sample = defineCommand({
   async run(args) {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
       config: { type: 'string', short: 'c' }, route: { type: 'string' }, namespace: { type: 'string', short: 'n' },
-      url: { type: 'string' }, print: { type: 'boolean' }, all: { type: 'boolean' },
+      url: { type: 'string' }, print: { type: 'boolean' }, all: { type: 'boolean' }, event: { type: 'string' },
     } });
-    const builder = samples.find((s) => s.platform === positionals[0]);
-    if (!builder) { console.error(`Usage: studyhook sample <${samples.map((s) => s.platform).join('|')}> [--route R] [--namespace N] [--url BASE] [--print] [--all]`); return 2; }
+    const platforms = adapters.filter((a) => a.sample);
+    const adapter = platforms.find((a) => a.platform === positionals[0]);
+    const builder = adapter?.sample;
+    if (!adapter || !builder) { console.error(`Usage: studyhook sample <${platforms.map((a) => a.platform).join('|')}> [--route R] [--event E] [--namespace N] [--url BASE] [--print] [--all]`); return 2; }
     const config = loadConfig({ path: values.config });
-    const namespaces = config.platforms[builder.platform]?.namespaces ?? {};
+    const namespaces = config.platforms[adapter.platform]?.namespaces ?? {};
     const namespace = values.namespace ?? Object.keys(namespaces).find((n) => n !== '*') ?? 'sample';
     const settings = namespaces[namespace] ?? namespaces['*'];
-    if (!settings) throw new StudyhookError('SH_UNKNOWN_NAMESPACE', `Namespace '${namespace}' is not configured for ${builder.platform} (configured: ${Object.keys(namespaces).join(', ') || 'none'})`);
+    if (!settings) throw new StudyhookError('SH_UNKNOWN_NAMESPACE', `Namespace '${namespace}' is not configured for ${adapter.platform} (configured: ${Object.keys(namespaces).join(', ') || 'none'})`);
     const routes = values.all ? builder.routes : [values.route ?? builder.routes[0]!];
-    for (const route of routes) if (!builder.routes.includes(route)) { console.error(`Unknown route '${route}' for ${builder.platform}; routes: ${builder.routes.map((r) => r || "''").join(', ')}`); return 2; }
+    for (const route of routes) if (!builder.routes.includes(route)) { console.error(`Unknown route '${route}' for ${adapter.platform}; routes: ${builder.routes.map((r) => r || "''").join(', ')}`); return 2; }
+    const events: readonly (string | undefined)[] = values.all && builder.events ? builder.events : [values.event];
+    for (const event of events) if (event !== undefined && !builder.events?.includes(event)) { console.error(`Unknown event '${event}' for ${adapter.platform}; events: ${builder.events?.join(', ') ?? 'none'}`); return 2; }
     const base = new URL(values.url ?? `http://127.0.0.1:${config.server.port}`);
     let failed = 0;
-    for (const route of routes) {
-      const req = builder.build(route, namespace, settings);
+    for (const req of routes.flatMap((route) => events.map((event) => builder.build({ route, namespace, settings, ...(event !== undefined && { event }) })))) {
       if (values.print) { console.log(printRequest(base, req)); continue; }
       const target = new URL(`${base.pathname.replace(/\/$/, '')}${req.path}`, base);
       const res = await fetch(target, { method: req.method, headers: req.headers, body: new Uint8Array(req.body) });
