@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import request from 'supertest';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { recordingSink, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
 import { queuedEvents, readQuarantine } from './helpers/quarantine.js';
+import { actigraphSignature } from './helpers/sign.js';
 
 // The recorded real upload body (actigraph.md, "Complete example delivery"): 269 bytes, no trailing newline.
 const UPLOAD = '{"status":"completed","firstEpochUTC":"2018-03-08T00:20:00.0000000","firstEpochSubjectTZ":"2018-03-08T05:50:00.0000000","lastEpochUTC":"2018-03-08T00:34:00.0000000","lastEpochSubjectTZ":"2018-03-08T06:04:00.0000000","uploadId":"362288","studyId":"8","subjectId":"2358"}';
@@ -18,7 +18,7 @@ const VENDOR_BODY = '{"Test":"Value"}';
 const VENDOR_SIG = 'Ri20SCicySZmIf2D4kCY5KWEJrsqI7W8sWXMADj1RaQ=';
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
-const sign = (secret: string, body: Buffer | string): string => createHmac('sha256', secret).update(body).digest('base64');
+const sign = actigraphSignature;
 
 describe('ActiGraph CentrePoint webhook through the real pipeline', () => {
   let t: TestGateway;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,9 +8,10 @@ import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { B1, B2, B3, S, SIG_B1, T } from './fixtures/prolific/vectors.js';
 import { deleteKeys, fixtures, recordingSink, REDIS_URL, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
 import { queuedEvents, readQuarantine } from './helpers/quarantine.js';
+import { prolificSignature } from './helpers/sign.js';
 
 const orderingSink = join(fixtures, 'sinks', 'prolific-ordering-sink.ts');
-const sign = (body: string, ts: string, secret = S) => createHmac('sha256', secret).update(ts + body).digest('base64');
+const sign = (body: string, ts: string, secret = S) => prolificSignature(secret, ts, body);
 
 describe('Prolific webhooks through the real pipeline', () => {
   let t: TestGateway;
