@@ -1,4 +1,5 @@
 import { defineAdapter, type EventDraft } from '../../src/adapter/types.js';
+import { defineCommand } from '../../src/command.js';
 import { isoTime } from '../../src/event/build-event.js';
 import type { ProlificEvent } from '../../src/generated/prolific-event.js';
 import type { ProlificSettings } from '../../src/generated/prolific-settings.js';
@@ -72,4 +73,10 @@ export default defineAdapter<ProlificSettings>({
   }],
   createClient: ({ config }) => createProlificClient(config as ProlificClientOptions),
   sample: prolificSample,
+  commands: [defineCommand({
+    name: 'prolific',
+    summary: 'subscribe the gateway to Prolific webhooks, list or delete subscriptions, backfill missed events',
+    // why: loaded when run: the command uses the core's config loading and queues, which read this adapter from the registry.
+    run: async (args) => (await import('./command.js')).runProlificCommand(args),
+  })],
 });

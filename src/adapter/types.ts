@@ -1,4 +1,5 @@
 import type { FileRef } from '../blobs/blob-store.js';
+import type { Command } from '../command.js';
 import type { SchemaProblem } from '../schemas.js';
 import type { PlatformSample } from './sample.js';
 
@@ -126,6 +127,8 @@ export interface Adapter<S = any> {
   createClient?: (opts: { config: Record<string, unknown>; namespaces: Record<string, S> }) => unknown;
   /** Realistic, correctly signed requests: `studyhook sample <platform>`, and the requests of the bench and the tests. */
   sample?: PlatformSample<S>;
+  /** The platform's own CLI commands (`studyhook prolific subscribe ...`), listed after the core's. */
+  commands?: readonly Command[];
 }
 
 /** Typed identity helper for adapter modules. */

@@ -1,14 +1,17 @@
+import { adapters } from '../../adapters/index.js';
+import type { Command } from '../command.js';
 import { check } from './check.js';
 import { exportCommand } from './export.js';
-import { prolific } from './prolific.js';
 import { quarantine } from './quarantine.js';
 import { replay } from './replay.js';
 import { sample } from './sample.js';
 import { api, start, worker } from './serve.js';
 import { study } from './study.js';
-import type { Command } from './types.js';
 
-/** Every CLI command, in one explicit list. A new command is one module and one entry here. */
+/**
+ * Every CLI command, in one explicit list: the core's, then each platform's own (`studyhook
+ * prolific ...`, from the adapter's `commands`). A new core command is one module and one entry here.
+ */
 export const commands: readonly Command[] = [
   start,
   api,
@@ -17,7 +20,7 @@ export const commands: readonly Command[] = [
   sample,
   replay,
   quarantine,
-  prolific,
   exportCommand,
   study,
+  ...adapters.flatMap((a) => a.commands ?? []),
 ];

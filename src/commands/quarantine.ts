@@ -15,7 +15,7 @@ import { createPublisher, type Publisher } from '../queue/publisher.js';
 import { assertRedisReachable } from '../queue/redis.js';
 import type { QuarantineRecord } from '../quarantine/quarantine.js';
 import { appendLine } from '../util/append-line.js';
-import { defineCommand } from './types.js';
+import { defineCommand } from '../command.js';
 
 interface Entry { file: string; line: number; key: string; record: QuarantineRecord }
 

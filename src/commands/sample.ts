@@ -3,7 +3,7 @@ import { adapters } from '../../adapters/index.js';
 import type { SampleRequest } from '../adapter/sample.js';
 import { loadConfig } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
-import { defineCommand } from './types.js';
+import { defineCommand } from '../command.js';
 
 function printRequest(base: URL, r: SampleRequest): string {
   const head = [`${r.method} ${base.pathname.replace(/\/$/, '')}${r.path} HTTP/1.1`, `Host: ${base.host}`,

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
 import { createGateway } from '../gateway.js';
-import { defineCommand, type Command } from './types.js';
+import { defineCommand, type Command } from '../command.js';
 
 function serve(name: 'start' | 'api' | 'worker', summary: string): Command {
   return defineCommand({

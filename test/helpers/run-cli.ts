@@ -1,4 +1,4 @@
-import type { Command } from '../../src/commands/types.js';
+import type { Command } from '../../src/command.js';
 
 /** Runs a CLI command in-process with these arguments; returns its exit code and what it printed on stdout and stderr. */
 export async function runCli(command: Command, args: string[]): Promise<{ code: number; out: string; err: string }> {
