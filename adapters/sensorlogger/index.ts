@@ -5,6 +5,7 @@ import { parseJson } from '../../src/http/parse-body.js';
 import { REDACTED } from '../../src/quarantine/redact-raw.js';
 import { equalsAny } from '../../src/verify/presets.js';
 import { createSensorLoggerClient } from './client.js';
+import sensorloggerFetch from './fetch-sink.js';
 import { sensorloggerSample } from './sample.js';
 
 /**
@@ -50,4 +51,5 @@ export default defineAdapter<SensorLoggerSettings>({
   }],
   createClient: ({ config, namespaces }) => createSensorLoggerClient(config, namespaces),
   sample: sensorloggerSample,
+  sinks: [sensorloggerFetch],
 });

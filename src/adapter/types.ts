@@ -1,7 +1,11 @@
 import type { FileRef } from '../blobs/blob-store.js';
 import type { Command } from '../command.js';
+import type { EventDraft } from '../event/draft.js';
+import type { Sink } from '../sinks/types.js';
 import type { SchemaProblem } from '../schemas.js';
 import type { PlatformSample } from './sample.js';
+
+export type { EventDraft };
 
 /** What an adapter sees of an HTTP request: the raw bytes and lower-cased headers, nothing parsed by express. */
 export interface IncomingRequest {
@@ -32,26 +36,6 @@ export type BodyKind = 'json' | 'json-any' | 'form' | 'json-or-form' | 'multipar
 
 /** A multipart body: text fields and the files already streamed (fsync'd) into the blob store. */
 export interface MultipartBody { fields: Record<string, string>; files: Record<string, FileRef> }
-
-/** Adapter output: one event to publish. The core adds specversion, source, receivedat and the raw-request link. */
-export interface EventDraft {
-  /** `<platform>.<entity>.<action>` */
-  type: string;
-  /** Parts of the platform's own identity (e.g. [studyId, uploadId]); the same parts give the same event id. Omit for a generated id. */
-  key?: readonly (string | number)[];
-  /** Use this exact id (e.g. Prolific's X-Event-ID) instead of one derived from `key`. */
-  id?: string;
-  subject?: string;
-  time?: string;
-  studyid?: string;
-  participantid?: string;
-  sessionid?: string;
-  /** Further CloudEvents extension attributes (lower-case names; string, integer or boolean values). */
-  extensions?: Record<string, string | number | boolean>;
-  data: unknown;
-  /** Values sinks may need but that must never be logged or archived (e.g. Sensor Logger's secretCode): reach sinks via ctx.secrets. */
-  secrets?: Record<string, string>;
-}
 
 /** A reply in the platform's own shape. */
 export interface Reply { status: number; headers?: Record<string, string>; body?: unknown }
@@ -129,6 +113,8 @@ export interface Adapter<S = any> {
   sample?: PlatformSample<S>;
   /** The platform's own CLI commands (`studyhook prolific subscribe ...`), listed after the core's. */
   commands?: readonly Command[];
+  /** Sinks that work on this platform's events (Sensor Logger's `sensorlogger-fetch`): built-in sinks, picked by name with `use`. */
+  sinks?: readonly Sink<any, any>[];
 }
 
 /** Typed identity helper for adapter modules. */

@@ -9,6 +9,7 @@ import type { EventFilter, SinkConfig, StudyhookConfig } from '../generated/conf
 import { type SchemaProblem, validateConfig } from '../schemas.js';
 import { normaliseOrigin } from '../http/normalise-origin.js';
 import { filterProblems } from '../event/filter.js';
+import { builtinSinks } from '../sinks/builtin/index.js';
 import { resolveStudies, type StudyDef } from '../study/study-config.js';
 import { own, ownRecord } from '../util/own.js';
 import { clusterUrl, isClusterUrl } from '../queue/redis-url.js';
@@ -69,13 +70,6 @@ export interface ResolvedConfig {
 /** The `blobs` section with its defaults. */
 export type BlobsConfig = { type: 'filesystem' } | { type: 's3'; bucket: string; endpoint?: string; region: string; prefix: string; forcePathStyle: boolean; partSizeBytes: number; queueSize: number };
 
-export const builtinSinks = [
-  'filesystem',
-  'postgres',
-  'http',
-  'chat',
-  'sensorlogger-fetch',
-] as const;
 
 /** Reads, interpolates, overrides from env, validates and resolves the config. Every problem is reported at once. */
 export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: string } = {}): ResolvedConfig {
@@ -194,7 +188,7 @@ function resolveSinks(doc: StudyhookConfig, baseDir: string, problems: SchemaPro
     if (seen.has(s.name)) problems.push({ path: `${path}/name`, message: `duplicate sink name '${s.name}'` });
     seen.add(s.name);
     if ((s.use === undefined) === (s.module === undefined)) problems.push({ path, message: 'give exactly one of `use` (a built-in sink) or `module` (your own)' });
-    if (s.use !== undefined && !(builtinSinks as readonly string[]).includes(s.use)) problems.push({ path: `${path}/use`, message: `unknown built-in sink '${s.use}' (known: ${builtinSinks.join(', ')})` });
+    if (s.use !== undefined && !Object.hasOwn(builtinSinks, s.use)) problems.push({ path: `${path}/use`, message: `unknown built-in sink '${s.use}' (known: ${Object.keys(builtinSinks).join(', ')})` });
     problems.push(...filterProblems(s.filter, `${path}/filter`));
     const module = s.module === undefined ? undefined
       : s.module.startsWith('.') || isAbsolute(s.module) ? resolve(baseDir, s.module) : s.module;

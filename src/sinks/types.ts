@@ -1,6 +1,6 @@
-import type { EventDraft } from '../adapter/types.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Envelope, StudyhookEvent } from '../event/build-event.js';
+import type { EventDraft } from '../event/draft.js';
 import type { Logger } from '../log/logger.js';
 import { PermanentError } from '../errors.js';
 import type { Batcher, BatcherOptions } from './create-batcher.js';
