@@ -1,6 +1,8 @@
 /**
  * studyhook's public API for plugin authors and embedders:
- * `import { defineSink, PermanentError, type Sink } from 'studyhook'`.
+ * `import { defineSink, PermanentError, type Sink } from 'studyhook'`. A platform's API client types
+ * and errors come from its own subpath: `studyhook/prolific`, `studyhook/actigraph`,
+ * `studyhook/sensorlogger`, `studyhook/mydatahelps` (adapters/<platform>/public.ts).
  */
 export { defineSink } from './sinks/types.js';
 export { PermanentError } from './errors.js';
@@ -16,9 +18,3 @@ export type { Adapter, RouteSpec, EventDraft, IncomingRequest, Reply, Verifier }
 export { StudyhookError, errorCodes } from './errors.js';
 export { loadConfig } from './config/load-config.js';
 export { createGateway } from './gateway.js';
-export type { ProlificClient, SubmissionTransition, RejectionCategory } from '../adapters/prolific/client.js';
-export { ProlificApiError } from '../adapters/prolific/client.js';
-export { isStale } from '../adapters/prolific/ordering.js';
-export type { SensorLoggerClient } from '../adapters/sensorlogger/client.js';
-export type { ActiGraphClient } from '../adapters/actigraph/client.js';
-export { ActiGraphApiError } from '../adapters/actigraph/client.js';

@@ -27,7 +27,7 @@ describe('plugin author kit: the example sinks', () => {
     await waitFor('the log line', () => t!.logs.some((l) => l.includes('"msg":"received: sensorlogger.recording.uploaded"')));
   });
 
-  it("type-checks the TS example against the package's exported types (import type { Sink } from 'studyhook')", async () => {
+  it("type-checks the TS example against the package's exported types (import type { Sink } from 'studyhook'), and the platform clients' subpaths", async () => {
     const tmp = await mkdtemp(join(tmpdir(), 'studyhook-kit-'));
     try {
       // The package as a plugin author installs it: package.json (its `exports`) and the built declarations.
@@ -42,7 +42,16 @@ describe('plugin author kit: the example sinks', () => {
       await symlink(join(root, 'node_modules', '@types', 'node'), join(app, 'node_modules', '@types', 'node'));
       await copyFile(join(examples, 'participant-log.ts'), join(app, 'participant-log.ts'));
       await writeFile(join(app, 'package.json'), JSON.stringify({ type: 'module' }));
-      await writeFile(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, noEmit: true, skipLibCheck: true, types: ['node'] }, files: ['participant-log.ts'] }));
+      // The platform clients' types and errors, from the package's subpaths (`studyhook/prolific`, ...).
+      await writeFile(join(app, 'clients.ts'), [
+        "import { isStale, ProlificApiError, type ProlificClient } from 'studyhook/prolific';",
+        "import { ActiGraphApiError, type ActiGraphClient } from 'studyhook/actigraph';",
+        "import type { SensorLoggerClient } from 'studyhook/sensorlogger';",
+        "import type { MyDataHelpsClient } from 'studyhook/mydatahelps';",
+        'export const errors = [ProlificApiError, ActiGraphApiError, isStale];',
+        "export type Clients = [ProlificClient['getSubmission'], ActiGraphClient, SensorLoggerClient['download'], MyDataHelpsClient];",
+      ].join('\n'));
+      await writeFile(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, noEmit: true, skipLibCheck: true, types: ['node'] }, files: ['participant-log.ts', 'clients.ts'] }));
       await run(process.execPath, [tsc, '-p', join(app, 'tsconfig.json')]).catch((err: { stdout: string }) => assert.fail(`tsc: ${err.stdout}`));
       // ...and a wrong sink is refused, so the check has teeth.
       await writeFile(join(app, 'participant-log.ts'), "import type { Sink } from 'studyhook';\nconst s: Sink = { name: 'x', deliver(e) { const n: number = e.type; void n; } };\nexport default s;\n");
