@@ -97,7 +97,7 @@ describe('spool journal left by a dead process', () => {
     const t = await startGateway((dir) => {
       out = join(dir, 'rec.jsonl');
       const env = buildEvent({ type: 'sensorlogger.recording.uploaded', key: ['s', 'orphan'], data: { studyId: 's', uploadId: 'orphan' } },
-        { method: 'POST', platform: 'sensorlogger', namespace: 'default', route: '', params: {}, headers: {}, query: {}, body: Buffer.alloc(0), ip: '', requestId: 'r1', receivedAt: new Date() }, 'ab', new Set());
+        { platform: 'sensorlogger', namespace: 'default', requestId: 'r1', receivedAt: new Date() }, 'ab', { method: 'POST', path: '/sensorlogger/default', headers: {}, bodySize: 0, ip: '' });
       mkdirSync(join(dir, 'spool'), { recursive: true });
       writeFileSync(join(dir, 'spool', `${hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}-${dead}.jsonl`), `${JSON.stringify([env])}\n`, { mode: 0o600 });
       return { archive: false, sinks: [{ name: 'rec', module: recordingSink, options: { file: out } }] };

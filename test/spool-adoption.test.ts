@@ -12,7 +12,7 @@ const me = hostname().replace(/[^A-Za-z0-9_.-]/g, '_');
 
 function spooledLine(uploadId: string): string {
   const env = buildEvent({ type: 'sensorlogger.recording.uploaded', key: ['s', uploadId], data: { studyId: 's', uploadId } },
-    { method: 'POST', platform: 'sensorlogger', namespace: 'default', route: '', params: {}, headers: {}, query: {}, body: Buffer.alloc(0), ip: '', requestId: uploadId, receivedAt: new Date() }, 'ab', new Set());
+    { platform: 'sensorlogger', namespace: 'default', requestId: uploadId, receivedAt: new Date() }, 'ab', { method: 'POST', path: '/sensorlogger/default', headers: {}, bodySize: 0, ip: '' });
   return `${JSON.stringify([env])}\n`;
 }
 

@@ -21,7 +21,7 @@ const DEAD2 = 2 ** 22 + 4322;
 
 function envelope(uploadId: string, data: unknown = { studyId: 's', uploadId }): Envelope {
   return buildEvent({ type: 'sensorlogger.recording.uploaded', key: ['s', uploadId], data },
-    { method: 'POST', platform: 'sensorlogger', namespace: 'default', route: '', params: {}, headers: {}, query: {}, body: Buffer.alloc(0), ip: '', requestId: `r-${uploadId}`, receivedAt: new Date() }, 'ab', new Set());
+    { platform: 'sensorlogger', namespace: 'default', requestId: `r-${uploadId}`, receivedAt: new Date() }, 'ab', { method: 'POST', path: '/sensorlogger/default', headers: {}, bodySize: 0, ip: '' });
 }
 
 const line = (...envs: Envelope[]): string => `${JSON.stringify(envs)}\n`;

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import type { Adapter, IncomingRequest, RouteSpec } from '../adapter/types.js';
 import { StudyhookError } from '../errors.js';
-import { buildEvent, type Envelope } from '../event/build-event.js';
+import { buildEvent, type Envelope, type RawRequest } from '../event/build-event.js';
 import { parseBody } from '../http/parse-body.js';
 import type { ParseLimits } from '../http/parse-limits.js';
 import type { QuarantineReason } from '../quarantine/quarantine.js';
@@ -17,6 +17,16 @@ export function secretHeadersOf(adapter: Adapter): ReadonlySet<string> {
   let set = secretHeaderSets.get(adapter);
   if (!set) secretHeaderSets.set(adapter, set = new Set([...SECRET_HEADERS, ...(adapter.secretHeaders ?? [])]));
   return set;
+}
+
+/** What of `req` travels beside its events: everything but the body, with secret headers redacted. */
+export function rawRequestOf(req: IncomingRequest, secretHeaders: ReadonlySet<string>): RawRequest {
+  const headers: Record<string, string> = {};
+  for (const name in req.headers) {
+    const value = req.headers[name];
+    if (value !== undefined) headers[name] = secretHeaders.has(name) ? '[redacted]' : value;
+  }
+  return { method: req.method, path: `/${req.platform}/${req.namespace}${req.route ? `/${req.route}` : ''}`, headers, bodySize: req.body.length, ip: req.ip };
 }
 
 /** A verified request on its way to the queue: from a live call, or rebuilt from a quarantined record. */
@@ -68,9 +78,10 @@ export async function processRequest(input: PipelineInput, publish: (envelopes: 
     return { refused: { reason: 'invalid', problems, payload, error: new StudyhookError('SH_INVALID_PAYLOAD', undefined, { details: problems }) } };
   }
   const drafts = route.normalise({ payload, request, settings: input.settings });
-  const secretHeaders = secretHeadersOf(input.adapter);
+  const raw = rawRequestOf(request, secretHeadersOf(input.adapter));
   const { fallbackKey } = input;
-  const envelopes = drafts.map((d, i) => buildEvent(fallbackKey && d.id === undefined && d.key === undefined ? { ...d, key: [...fallbackKey, i] } : d, request, input.bodySha256, secretHeaders));
+  // why: every event of one request shares its raw-request record (it is serialised per job, never mutated).
+  const envelopes = drafts.map((d, i) => buildEvent(fallbackKey && d.id === undefined && d.key === undefined ? { ...d, key: [...fallbackKey, i] } : d, request, input.bodySha256, raw));
   const signed = route.replayKey?.(request);
   if (signed) {
     const base = hash('sha256', [request.platform, request.namespace, input.bodySha256, ...signed].join('\u001f'));
