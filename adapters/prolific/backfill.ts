@@ -131,7 +131,7 @@ function requestOf(namespace: string, m: MissingEvent): IncomingRequest {
   if (!Number.isNaN(at)) headers['x-timestamp'] = String(at / 1000);
   return {
     method: 'POST', platform: 'prolific', namespace, route: '', params: {}, headers, query: {}, body, ip: '',
-    requestId: randomUUID(), receivedAt: new Date(), verified: { signedform: 'api' },
+    requestId: randomUUID(), receivedAt: new Date(),
   };
 }
 
@@ -150,7 +150,7 @@ export async function publishMissing(missing: readonly MissingEvent[], namespace
       for (const e of envelopes) (e.event as Record<string, unknown>)[BACKFILL_ATTRIBUTE] = `prolific-${m.from}`;
       await publish(envelopes);
     };
-    const result = await processRequest({ adapter, route, settings, request, limits, bodySha256: sha256Hex(request.body) }, mark);
+    const result = await processRequest({ adapter, route, settings, request, limits, bodySha256: sha256Hex(request.body), verified: { signedform: 'api' } }, mark);
     if ('refused' in result) { report.refused.push(`${m.from} ${m.delivery ?? String(m.body['resource_id'])}: ${result.refused.problems.map((p) => `${p.path} ${p.message}`).join('; ')}`); continue; }
     report.published.push(...result.published.map((e) => e.event.id));
   }

@@ -31,8 +31,7 @@ export default defineAdapter<ProlificSettings>({
     verify(req, settings) {
       const form = prolificSignedForm(req, settings);
       // why: normalise reports which form was signed; it cannot check again on a republished request, whose signature is not kept.
-      if (form) req.verified = { signedform: form };
-      return form !== undefined;
+      return form !== undefined && { signedform: form };
     },
     // why: the signature covers timestamp + body, whatever X-Event-ID says; a captured request resent
     // under another (or no) X-Event-ID is the same signed request (issue: replays under a new id).
@@ -46,7 +45,7 @@ export default defineAdapter<ProlificSettings>({
     // non-2xx for 24 hours and disables a subscription after 5 days of failures (prolific.md open question 7).
     onInvalid: 'quarantine',
     invalidReply: () => ({ status: 202, body: { ok: true, quarantined: true } }),
-    normalise({ payload, request }) {
+    normalise({ payload, request, verified }) {
       const p = payload as ProlificEvent;
       const h = request.headers;
       // why: Prolific does not keep order; X-Timestamp ("when the event was sent") lets sinks drop stale
@@ -54,7 +53,7 @@ export default defineAdapter<ProlificSettings>({
       const sent = h['x-timestamp'] ?? h['x-prolific-request-timestamp'];
       const sentMs = timestampMs(sent);
       const isStudy = p.event_type.startsWith('study.');
-      const extensions: Record<string, string> = { signedform: request.verified?.['signedform'] ?? 'raw' };
+      const extensions: Record<string, string> = { signedform: verified['signedform'] ?? 'raw' };
       if (sent !== undefined) extensions['prolifictimestamp'] = sent;
       if (typeof p.status === 'string') extensions['status'] = p.status;
       // why: fields set one by one on one object: this runs for every delivery, and spread copies cost more than the rest of normalise.

@@ -23,13 +23,14 @@ export interface IncomingRequest {
   ip: string;
   requestId: string;
   receivedAt: Date;
-  /**
-   * What verification established beyond yes/no (e.g. which form of a Prolific body was signed),
-   * set by the verifier for normalise to read. Kept with a quarantined request, so a republish
-   * normalises it the same way without the secret headers it was verified with.
-   */
-  verified?: Record<string, string>;
 }
+
+/**
+ * What verification established beyond yes/no (e.g. which form of a Prolific body was signed):
+ * returned by the verifier, handed to normalise by the pipeline, and kept with a quarantined
+ * request, so a republish normalises it the same way without the secret headers it was verified with.
+ */
+export type Verified = Readonly<Record<string, string>>;
 
 /** How a route's body is parsed after verification. */
 export type BodyKind = 'json' | 'json-any' | 'form' | 'json-or-form' | 'multipart' | 'none';
@@ -40,10 +41,14 @@ export interface MultipartBody { fields: Record<string, string>; files: Record<s
 /** A reply in the platform's own shape. */
 export interface Reply { status: number; headers?: Record<string, string>; body?: unknown }
 
-/** Checks a request on its raw bytes. Return false (or throw a StudyhookError) to refuse it with 401. */
-export type Verifier<S> = (req: IncomingRequest, settings: S) => boolean | Promise<boolean>;
+/**
+ * Checks a request on its raw bytes. Return false (or throw a StudyhookError) to refuse it with 401;
+ * true, or what the check established ({@link Verified}), to accept it.
+ */
+export type Verifier<S> = (req: IncomingRequest, settings: S) => boolean | Verified | Promise<boolean | Verified>;
 
-export interface NormaliseInput<S, P> { payload: P; request: IncomingRequest; settings: S }
+/** `verified`: what the route's verifier returned beyond `true` (empty when it returned `true`). */
+export interface NormaliseInput<S, P> { payload: P; request: IncomingRequest; settings: S; verified: Verified }
 
 /** One route of an adapter, in the order the core runs it: limits, verify, parse, validate, normalise, publish, reply. */
 export interface RouteSpec<S = Record<string, unknown>, P = any> {

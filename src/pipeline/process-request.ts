@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { Adapter, IncomingRequest, RouteSpec } from '../adapter/types.js';
+import type { Adapter, IncomingRequest, RouteSpec, Verified } from '../adapter/types.js';
 import { StudyhookError } from '../errors.js';
 import { buildEvent, type Envelope, type RawRequest } from '../event/build-event.js';
 import { parseBody } from '../http/parse-body.js';
@@ -37,6 +37,8 @@ export interface PipelineInput {
   request: IncomingRequest;
   /** Shape limits of JSON and form bodies (server.parseLimits). */
   limits: ParseLimits;
+  /** What the verifier established (a republish passes what was kept with the record). */
+  verified?: Verified;
   /** sha256 of the body as received (a kept copy may differ: its secrets are redacted). */
   bodySha256: string;
   /** An already parsed payload (a multipart body, streamed into the blob store): the body is then not parsed. Its problems (a second file) make it invalid. */
@@ -77,7 +79,7 @@ export async function processRequest(input: PipelineInput, publish: (envelopes: 
   if (problems.length > 0) {
     return { refused: { reason: 'invalid', problems, payload, error: new StudyhookError('SH_INVALID_PAYLOAD', undefined, { details: problems }) } };
   }
-  const drafts = route.normalise({ payload, request, settings: input.settings });
+  const drafts = route.normalise({ payload, request, settings: input.settings, verified: input.verified ?? {} });
   const raw = rawRequestOf(request, secretHeadersOf(input.adapter));
   const { fallbackKey } = input;
   // why: every event of one request shares its raw-request record (it is serialised per job, never mutated).
