@@ -2,10 +2,12 @@ import { adapters } from '../../adapters/index.js';
 import type { Command } from '../command.js';
 import { check } from './check.js';
 import { exportCommand } from './export.js';
+import { init } from './init.js';
 import { quarantine } from './quarantine.js';
 import { replay } from './replay.js';
 import { sample } from './sample.js';
 import { api, start, worker } from './serve.js';
+import { status } from './status.js';
 import { study } from './study.js';
 
 /**
@@ -13,10 +15,12 @@ import { study } from './study.js';
  * prolific ...`, from the adapter's `commands`). A new core command is one module and one entry here.
  */
 export const commands: readonly Command[] = [
+  init,
   start,
   api,
   worker,
   check,
+  status,
   sample,
   replay,
   quarantine,

@@ -42,9 +42,29 @@ function curlOf(url: URL, r: SampleRequest): string {
   return [...head, `--data-binary @${shellQuote(file)}`].join(' \\\n  ');
 }
 
+/** Why the namespace is missing and how to add it: a config from `studyhook init` has one per platform. */
+function namespaceHint(platform: string, namespace: string, configured: string[], path: string | undefined): string {
+  const where = path ? `in ${path}` : 'in the built-in defaults (no studyhook.yml found)';
+  const fix = configured.length > 0 ? `use --namespace ${configured.join('|')}, or add '${namespace}' under platforms.${platform}.namespaces`
+    : path ? `add one under platforms.${platform}.namespaces (docs/configuration.md), or run \`studyhook init\` in a new directory for a starter config`
+      : 'run `studyhook init` for a starter config covering every platform, then run this command in that directory';
+  return `Namespace '${namespace}' is not configured for ${platform} ${where} (configured: ${configured.join(', ') || 'none'}): ${fix}`;
+}
+
+/** Sends one sample request; a gateway that cannot be reached is one line with the fix, not a `fetch failed` stack. */
+async function send(target: URL, req: SampleRequest): Promise<Response> {
+  try {
+    return await fetch(target, { method: req.method, headers: req.headers, body: new Uint8Array(req.body) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new StudyhookError('SH_GATEWAY_UNREACHABLE', `No gateway answers at ${target.origin} (${cause?.code ?? cause?.message ?? (err as Error).message}): start one with \`studyhook start\`, or point --url at it`);
+  }
+}
+
 export const sample = defineCommand({
   name: 'sample',
   summary: 'send (or --print as curl) a realistic, correctly signed request for a platform: sample <platform> [--event E] [--status S] [--all] (--help)',
+  usage: USAGE,
   async run(args) {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
       config: { type: 'string', short: 'c' }, route: { type: 'string' }, namespace: { type: 'string', short: 'n' },
@@ -63,11 +83,13 @@ export const sample = defineCommand({
     if (values.body !== undefined) {
       try { body = readFileSync(values.body); } catch (err) { console.error(`studyhook sample: cannot read --body ${values.body}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); return 2; }
     }
-    const config = loadConfig({ path: values.config });
+    // why: a sample is signed with its own platform's secret; the others, the sinks' and Redis' are not needed.
+    const others = adapters.filter((a) => a !== adapter).map((a) => `/platforms/${a.platform}`);
+    const config = loadConfig({ path: values.config, secretsNotNeeded: [...others, '/admin', '/studies', '/sinks', '/redis', '/blobs'] });
     const namespaces = config.platforms[adapter.platform]?.namespaces ?? {};
     const namespace = values.namespace ?? Object.keys(namespaces).find((n) => n !== '*') ?? 'sample';
     const settings = namespaces[namespace] ?? namespaces['*'];
-    if (!settings) throw new StudyhookError('SH_UNKNOWN_NAMESPACE', `Namespace '${namespace}' is not configured for ${adapter.platform} (configured: ${Object.keys(namespaces).join(', ') || 'none'})`);
+    if (!settings) throw new StudyhookError('SH_UNKNOWN_NAMESPACE', namespaceHint(adapter.platform, namespace, Object.keys(namespaces), config.path));
     const base = new URL(values.url ?? `http://127.0.0.1:${config.server.port}`);
     const calls = routes.flatMap((route) => events.map((event) => ({ route, event })));
     let failed = 0;
@@ -77,7 +99,7 @@ export const sample = defineCommand({
       const label = calls.length > 1 ? [adapter.platform, route && `/${route}`, req.label ?? event].filter(Boolean).join(' ') : undefined;
       const target = new URL(`${base.pathname.replace(/\/$/, '')}${req.path}`, base);
       if (values.print) { console.log(`${label ? `# ${label}\n` : ''}${curlOf(target, req)}`); continue; }
-      const res = await fetch(target, { method: req.method, headers: req.headers, body: new Uint8Array(req.body) });
+      const res = await send(target, req);
       const text = await res.text();
       console.log(`${label ? `[${label}] ` : ''}${req.method} ${target.href} → ${res.status} ${res.statusText}\n${text}`);
       if (!res.ok) failed += 1;
