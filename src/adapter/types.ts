@@ -2,6 +2,7 @@ import type { FileRef } from '../blobs/blob-store.js';
 import type { Command } from '../command.js';
 import type { EventDraft } from '../event/draft.js';
 import type { Sink } from '../sinks/types.js';
+import type { SchemaId } from '../schema-id.js';
 import type { SchemaProblem } from '../schemas.js';
 import type { PlatformSample } from './sample.js';
 
@@ -51,7 +52,7 @@ export type Verifier<S> = (req: IncomingRequest, settings: S) => boolean | Verif
 export interface NormaliseInput<S, P> { payload: P; request: IncomingRequest; settings: S; verified: Verified }
 
 /** One route of an adapter, in the order the core runs it: limits, verify, parse, validate, normalise, publish, reply. */
-export interface RouteSpec<S = Record<string, unknown>, P = any> {
+export interface RouteSpec<S = Record<string, unknown>, P = unknown> {
   /** '' for the base URL, a literal segment ('recordTrial') or a parameter (':token'). */
   path: string;
   /** Methods answered (POST by default). OPTIONS is answered by the core when `cors` is on. */
@@ -63,8 +64,11 @@ export interface RouteSpec<S = Record<string, unknown>, P = any> {
   verify?: Verifier<S>;
   /** A request answered without publishing anything (e.g. ActiGraph's validation handshake). */
   handshake?: (req: IncomingRequest, settings: S) => Reply | undefined;
-  /** Payload schema id (a file in schemas/), or a function choosing it from the request (e.g. from an event-type header). */
-  schema?: string | ((req: IncomingRequest) => string | undefined);
+  /**
+   * Payload schema id (src/generated/'s constant for a file in schemas/), or a function choosing it
+   * from the request (e.g. from an event-type header). normalise gets the payload as its type.
+   */
+  schema?: SchemaId<P> | ((req: IncomingRequest) => SchemaId<P> | undefined);
   /**
    * What a payload that cannot be used gets (unreadable, over the parse limits, or failing the
    * schema), once verification passed: 'reject' answers 400/413/415/422 and keeps nothing;
@@ -91,7 +95,7 @@ export interface RouteSpec<S = Record<string, unknown>, P = any> {
 export interface Adapter<S = any> {
   platform: string;
   /** Schema id of one namespace's settings; checked at start-up. */
-  settingsSchema?: string;
+  settingsSchema?: SchemaId<S>;
   /** Namespaces served when the config says nothing about this platform. */
   defaultNamespaces?: Record<string, S>;
   /**
@@ -111,7 +115,8 @@ export interface Adapter<S = any> {
   secretHeaders?: readonly string[];
   /** Route parameters (`:token` → 'token') that are secrets: never kept with a quarantined request. */
   secretParams?: readonly string[];
-  routes: readonly RouteSpec<S>[];
+  /** Each made with {@link defineRoute} when it has a schema, so that its normalise gets the schema's type. */
+  routes: readonly RouteSpec<S, any>[];
   /** Builds the platform's API client offered to sinks as ctx.clients[platform]. */
   createClient?: (opts: { config: Record<string, unknown>; namespaces: Record<string, S> }) => unknown;
   /** Realistic, correctly signed requests: `studyhook sample <platform>`, and the requests of the bench and the tests. */
@@ -120,6 +125,11 @@ export interface Adapter<S = any> {
   commands?: readonly Command[];
   /** Sinks that work on this platform's events (Sensor Logger's `sensorlogger-fetch`): built-in sinks, picked by name with `use`. */
   sinks?: readonly Sink<any, any>[];
+}
+
+/** Typed identity helper for one route: the payload type of `normalise` is the type of its `schema`. */
+export function defineRoute<S, P>(route: RouteSpec<S, P>): RouteSpec<S, P> {
+  return route;
 }
 
 /** Typed identity helper for adapter modules. */

@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { ResolvedSink } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
 import { validateWith } from '../schemas.js';
-import { builtinSinks } from './builtin/index.js';
+import { builtinSink } from './builtin/index.js';
 import type { Sink } from './types.js';
 
 /** A sink module loaded and its options checked, not yet set up. */
@@ -45,7 +45,7 @@ export async function loadSinks(configs: readonly ResolvedSink[]): Promise<Loade
   for (const config of configs) {
     let sink: unknown;
     try {
-      sink = config.use !== undefined ? builtinSinks[config.use] : await importSink(config.module!);
+      sink = config.use !== undefined ? builtinSink(config.use) : await importSink(config.module!);
     } catch (err) {
       problems.push(`sink '${config.name}': cannot load module ${config.module}: ${(err as Error).message}`);
       continue;
