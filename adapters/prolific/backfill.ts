@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingRequest } from '../../src/adapter/types.js';
+import type { Adapter, IncomingRequest } from '../../src/adapter/types.js';
 import type { Envelope } from '../../src/event/build-event.js';
 import { sha256Hex } from '../../src/event/build-event.js';
 import { ExportError } from '../../src/export/export-error.js';
 import { openArchive } from '../../src/export/open-archive.js';
 import type { ParseLimits } from '../../src/http/parse-limits.js';
 import { processRequest } from '../../src/pipeline/process-request.js';
-import { adapters } from '../index.js';
 import type { ProlificClient, ProlificDelivery, ProlificSubmission, ProlificSubscription } from './client.js';
 
 /** What the archive already holds of a namespace's Prolific events. */
@@ -141,8 +140,14 @@ function requestOf(namespace: string, m: MissingEvent): IncomingRequest {
  * named in `report.refused` and left out. Stops at the first other failure (Redis away);
  * `report.published` says what was done, and a rerun finds the rest (same ids: nothing twice).
  */
-export async function publishMissing(missing: readonly MissingEvent[], namespace: string, settings: Record<string, unknown>, limits: ParseLimits, publish: (envelopes: Envelope[]) => Promise<void>, report: BackfillReport): Promise<void> {
-  const adapter = adapters.find((x) => x.platform === 'prolific')!;
+/** Prolific's adapter, from the registry the CLI passes (importing it here would import the registry into itself). */
+export function adapterOf(adapters: readonly Adapter[]): Adapter {
+  const adapter = adapters.find((x) => x.platform === 'prolific');
+  if (!adapter) throw new Error('the Prolific adapter is not registered');
+  return adapter;
+}
+
+export async function publishMissing(adapter: Adapter, missing: readonly MissingEvent[], namespace: string, settings: Record<string, unknown>, limits: ParseLimits, publish: (envelopes: Envelope[]) => Promise<void>, report: BackfillReport): Promise<void> {
   const route = adapter.routes[0]!;
   for (const m of missing) {
     const request = requestOf(namespace, m);

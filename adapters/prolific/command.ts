@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../src/config/load-config.js';
+import type { CommandContext } from '../../src/command.js';
 import { runBackfill } from './backfill-command.js';
 import { createProlificClient, type ProlificClientOptions } from './client.js';
 import { PROLIFIC_EVENT_TYPES } from './sample.js';
@@ -21,7 +21,7 @@ Common: --token TOKEN (else platforms.prolific.client.token of the config),
         --base-url URL (else platforms.prolific.client.baseUrl, else https://api.prolific.com).`;
 
 /** `studyhook prolific <subscribe|list|unsubscribe|backfill> ...`; returns the exit code. */
-export async function runProlificCommand(args: string[]): Promise<number> {
+export async function runProlificCommand(args: string[], ctx: CommandContext): Promise<number> {
   const [sub, ...rest] = args;
   const { values } = parseArgs({
     args: rest,
@@ -34,7 +34,7 @@ export async function runProlificCommand(args: string[]): Promise<number> {
   });
   if (!sub || !['subscribe', 'list', 'unsubscribe', 'backfill'].includes(sub) || !values.workspace) { console.error(USAGE); return 2; }
   // why: the config may reference a webhook secret that does not exist yet; read it only when asked or needed.
-  const fromConfig = (values.config !== undefined || !values.token ? loadConfig({ path: values.config }).platforms['prolific']?.client ?? {} : {}) as ProlificClientOptions;
+  const fromConfig = (values.config !== undefined || !values.token ? ctx.loadConfig({ path: values.config }).platforms['prolific']?.client ?? {} : {}) as ProlificClientOptions;
   const token = values.token ?? fromConfig.token;
   if (!token) { console.error('studyhook prolific: no API token (--token, or platforms.prolific.client.token in the config, e.g. ${PROLIFIC_TOKEN})'); return 2; }
   const client = createProlificClient({ ...fromConfig, token, ...(values['base-url'] !== undefined && { baseUrl: values['base-url'] }) });
@@ -45,7 +45,7 @@ export async function runProlificCommand(args: string[]): Promise<number> {
   if (sub === 'backfill') {
     const since = values.since === undefined ? undefined : new Date(values.since);
     if (since && Number.isNaN(since.getTime())) { console.error(`studyhook prolific: --since '${values.since}' is not a date (ISO 8601)`); return 2; }
-    return runBackfill(loadConfig({ path: values.config }), client, {
+    return runBackfill(ctx.loadConfig({ path: values.config }), ctx.adapters, client, {
       namespace: values.namespace, workspace, dryRun: values['dry-run'] === true, studyIds: values['study-id'] ?? [],
       ...(since && { since }), ...(values['archive-dir'] !== undefined && { archiveDir: values['archive-dir'] }),
     }, (l) => console.log(l));

@@ -74,7 +74,10 @@ export default defineAdapter<ProlificSettings>({
   commands: [defineCommand({
     name: 'prolific',
     summary: 'subscribe the gateway to Prolific webhooks, list or delete subscriptions, backfill missed events',
-    // why: loaded when run: the command uses the core's config loading and queues, which read this adapter from the registry.
-    run: async (args) => (await import('./command.js')).runProlificCommand(args),
+    // why: loaded when run, so that loading the registry does not load the queues and the Prolific API client.
+    run: async (args, ctx) => {
+      if (!ctx) throw new Error('studyhook prolific needs the CLI context (the config loader and the adapter registry)');
+      return (await import('./command.js')).runProlificCommand(args, ctx);
+    },
   })],
 });

@@ -1,5 +1,6 @@
 import { adapters } from '../../adapters/index.js';
-import type { Command } from '../command.js';
+import type { Command, CommandContext } from '../command.js';
+import { loadConfig } from '../config/load-config.js';
 import { check } from './check.js';
 import { exportCommand } from './export.js';
 import { init } from './init.js';
@@ -28,3 +29,6 @@ export const commands: readonly Command[] = [
   study,
   ...adapters.flatMap((a) => a.commands ?? []),
 ];
+
+/** The context the CLI runs commands with (see CommandContext). */
+export const cliContext: CommandContext = { loadConfig, adapters };
