@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -15,7 +15,7 @@ const EVENTS = 600;
 const CONCURRENCY = 8;
 
 describe('chaos: an API replica and a Redis primary killed under load', function () {
-  this.timeout(180000);
+  this.timeout(300000);
   let dir: string;
   let cluster: LocalCluster;
   const procs: Studyhook[] = [];
@@ -47,7 +47,7 @@ describe('chaos: an API replica and a Redis primary killed under load', function
     const worker = spawnStudyhook('worker', configs[1]!);
     procs.push(...apis, worker);
     const healthy = async (port: number): Promise<boolean> => { try { return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok; } catch { return false; } };
-    for (const p of ports) await waitFor(`API on ${p}`, () => healthy(p), 30000);
+    for (const p of ports) await waitFor(`API on ${p}`, () => healthy(p), 120000);
 
     // The primary that serves the sink's queue ({sink-rec}): killing it forces a failover of the slot every job goes to.
     const probe = new Redis(cluster.nodes[0]!.port, '127.0.0.1');
@@ -78,16 +78,28 @@ describe('chaos: an API replica and a Redis primary killed under load', function
     await Promise.all(Array.from({ length: CONCURRENCY }, send));
     await cluster.waitHealthy(60000);
     const delivered = (): Set<string> => new Set(readDeliveries(out).map((d) => (d.event['data'] as { uploadId: string }).uploadId));
-    await waitFor('every acknowledged event delivered', () => [...acked].every((id) => delivered().has(id)), 90000).catch(() => undefined);
+    const q = openQueue('rec', cluster.url, prefix);
+    // why: done is a state, not a time: every acknowledged event delivered, or nothing left anywhere
+    // that could still deliver one (the surviving API's spool empty, the sink's queue idle, twice in
+    // a row). The cap only bounds a hung run; a loaded machine drains slowly, not wrongly.
+    const settled = async (): Promise<boolean> => {
+      const got = delivered();
+      if ([...acked].every((id) => got.has(id))) return true;
+      const ready = (await (await fetch(`http://127.0.0.1:${ports[1]!}/readyz`)).json()) as { spoolBytes: number };
+      const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+      return ready.spoolBytes === 0 && Object.values(c).every((n) => n === 0);
+    };
+    await waitFor('the acknowledged events delivered, or nothing left to deliver', async () => (await settled()) && (await settled()), 150000).catch(() => undefined);
     const got = delivered();
     const lost = [...acked].filter((id) => !got.has(id));
     if (lost.length > 0) {
-      const q = openQueue('rec', cluster.url, prefix);
-      process.stdout.write(`queue: ${JSON.stringify(await q.getJobCounts())}\nworker: ${worker.output().slice(-3000)}\napi2: ${apis[1]!.output().slice(-3000)}\n`);
-      await q.close();
+      const ready = await (await fetch(`http://127.0.0.1:${ports[1]!}/readyz`)).text().catch((e: unknown) => String(e));
+      const spool = await readdir(join(dir, 'data', 'spool')).catch(() => []);
+      process.stderr.write(`chaos diagnostics: queue ${JSON.stringify(await q.getJobCounts())}; api2 /readyz ${ready}; spool dir ${JSON.stringify(spool)}\nworker: ${worker.output().slice(-3000)}\napi2: ${apis[1]!.output().slice(-3000)}\n`);
     }
+    await q.close();
     process.stdout.write(`      (sent ${EVENTS}, acknowledged ${acked.size}, delivered ${[...acked].filter((id) => got.has(id)).length}, lost ${lost.length})\n`);
     assert.ok(acked.size > EVENTS / 2, `only ${acked.size} of ${EVENTS} acknowledged: the surviving API did not carry the load`);
-    assert.deepEqual(lost, [], 'acknowledged events that were never delivered');
+    assert.equal(lost.length, 0, `${lost.length} acknowledged events never delivered, e.g. ${lost.slice(0, 5).join(', ')} (diagnostics above)`);
   });
 });

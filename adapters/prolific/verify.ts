@@ -25,7 +25,10 @@ function matches(given: string, timestamp: string, body: Buffer | string, secret
 export function timestampMs(value: string | undefined): number | undefined {
   if (value === undefined || !/^\d+(\.\d+)?$/.test(value.trim())) return undefined;
   const n = Number(value);
-  return n > 1e12 ? n : n * 1000;
+  const ms = n > 1e12 ? n : n * 1000;
+  // why: a header of 20 digits is a well-formed number but no date (beyond ±8.64e15 ms); read as
+  // absent rather than let `new Date(ms).toISOString()` throw on a request that is otherwise fine.
+  return Math.abs(ms) <= 8.64e15 ? ms : undefined;
 }
 
 /**
