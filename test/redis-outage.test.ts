@@ -71,7 +71,10 @@ describe('Redis outage', () => {
       const ids = ['before', 'down-0', 'down-1', 'down-2', 'down-3', 'down-4'];
       const got = await waitFor('every spooled event delivered', () => { const d = readDeliveries(out); return d.length >= ids.length && d; }, 20000);
       assert.deepEqual(got.map((d) => (d.event['data'] as { uploadId: string }).uploadId).sort(), ids.sort());
-      assert.equal((await stat(join(dir, 'spool', journals[0]!))).size, 0);
+      // why a wait: the journal is emptied after its lines were published, which may be after their delivery.
+      await waitFor('the journal emptied', async () => (await stat(join(dir, 'spool', journals[0]!))).size === 0);
+      assert.equal((await request(gateway.app!).get('/readyz').expect(200)).body.status, 'ready');
+      assert.equal((await settled({ prefix: '{studyhook}', redisUrl: `redis://127.0.0.1:${port}` }, 'rec')).jobs, ids.length, 'each event once');
     } finally {
       await gateway.close();
       redis.kill('SIGKILL');
