@@ -58,10 +58,10 @@ async function deployment(name: string, extra: Record<string, unknown> = {}, sin
      * Sends `n` uploads to a paused queue while `count` worker processes start, then lets them at the
      * backlog together (their start-up overlaps the sending; no worker gets a head start).
      */
-    async backlog(n: number, count: number, note = ''): Promise<{ ids: string[]; started: Studyhook[] }> {
+    async backlog(n: number, count: number): Promise<{ ids: string[]; started: Studyhook[] }> {
       await queue.pause();
       const started = Array.from({ length: count }, () => this.worker());
-      const ids = await this.send(n, note);
+      const ids = await this.send(n);
       await waitFor('the workers to run', () => started.every((w) => w.output().includes('studyhook worker running')), 60000);
       await queue.resume();
       return { ids, started };
@@ -95,11 +95,12 @@ describe('the archive with worker processes', () => {
     const d = await deployment('two-writers');
     try {
       // why: lines of ~30 KB, so that a batch is a write of megabytes: one not taken whole would interleave.
-      const { ids, started: [a, b] } = await d.backlog(300, 2, 'x'.repeat(30000));
+      const ids = await d.send(300, 'x'.repeat(30000));
+      const [a, b] = [d.worker(), d.worker()];
       await waitFor('every event archived', async () => (await completed(d.queue)) === ids.length, 90000);
       const delivered = (w: Studyhook) => w.output().split('\n').filter((l) => l.includes('"msg":"delivered"')).length;
-      console.log(`      two workers on one file: ${delivered(a!)} and ${delivered(b!)} deliveries`);
-      assert.ok(delivered(a!) > 0 && delivered(b!) > 0, 'both processes wrote to the file');
+      console.log(`      two workers on one file: ${delivered(a)} and ${delivered(b)} deliveries`);
+      assert.ok(delivered(a) > 0 && delivered(b) > 0, 'both processes wrote to the file');
       const lines = archivedIds(d.archived);
       assert.equal(lines.length, ids.length, 'one line per event');
       assert.deepEqual([...lines].sort(), [...ids].sort());
