@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-import { runCli } from './run-cli.js';
+import { runMain } from './cli-main.js';
 
 // why: `studyhook study participants … | head` closes the pipe early; that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
 
-void runCli(process.argv.slice(2)).then(({ code, failed }) => {
+void runMain(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
   // why: a command that failed half-way (a sink whose setup threw, a busy port) may leave Redis
   // connections and workers open; the process must still end at once so Docker or systemd restart it.
-  if (failed) setTimeout(() => process.exit(1), 100).unref();
+  if (code !== 0) setTimeout(() => process.exit(code), 100).unref();
 });

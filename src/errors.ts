@@ -25,6 +25,7 @@ export const errorCodes = {
   SH_DEPLOYMENT_CONFLICT: { status: 500, message: 'Another deployment uses this Redis prefix' },
   SH_PORT_IN_USE: { status: 500, message: 'The port cannot be listened on' },
   SH_BLOB_TOO_LARGE: { status: 413, message: 'File is larger than this route accepts' },
+  SH_GATEWAY_UNREACHABLE: { status: 502, message: 'No gateway answers at this URL' },
   SH_BLOB_STORE_UNAVAILABLE: { status: 503, message: 'File store unavailable; retry later' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
 import { adapters } from '../adapters/index.js';
@@ -17,6 +18,7 @@ import { createSpoolingPublisher } from './queue/spooling-publisher.js';
 import { createDeploymentLease, deploymentId, processInfo } from './queue/deployment.js';
 import { dirModeOf } from './util/append-line.js';
 import { loadSinks } from './sinks/load-sinks.js';
+import { createActivitySummary, type ActivitySummary } from './log/activity-summary.js';
 import { runWorkers, type RunningWorkers } from './sinks/run-workers.js';
 
 export interface GatewayOptions {
@@ -65,6 +67,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       opts.roles.api ? 'REDIS UNREACHABLE AT START: every request is spooled to the local journal and drained into Redis when it is back' : 'REDIS UNREACHABLE AT START: workers wait for it');
   }
   const sinks = await loadSinks(config.sinks);
+  // why: first, with the data files' mode (0750 for 0640), before the spool's 0700 journal directory
+  // would create it as a parent with 0700 and lock colleagues out of the archive.
+  await mkdir(config.dataDir, { recursive: true, mode: dirModeOf(config.fileMode) });
   const role = opts.roles.api ? (opts.roles.worker ? 'start' : 'api') : 'worker';
   const id = await deploymentId(config.dataDir, config.redis.deploymentId, dirModeOf(config.fileMode));
   const lease = createDeploymentLease(config.redis.url, config.redis.prefix, processInfo(id, config.dataDir, role));
@@ -83,17 +88,18 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const publisher = opts.roles.api && config.spool.enabled
     ? createSpoolingPublisher(direct, { dir: join(config.dataDir, 'spool'), maxBytes: config.spool.maxBytes, heartbeatMs: config.spool.heartbeatMs, orphanAfterMs: config.spool.orphanAfterMs, logger, metrics })
     : direct;
+  const activity = createActivitySummary(logger, config.log.summaryIntervalMs);
   const byPlatform = new Map<string, Adapter>(adapters.map((a) => [a.platform, a]));
   // why: without an admin token the dashboard is not built at all (no queues opened for it).
   // why: imported only then, so an API without a dashboard does not load Bull Board (about 5 MB resident).
   const dashboard = opts.roles.api && config.admin.token ? (await import('./http/dashboard.js')).createDashboard(config, requireAdmin(config.admin.token, logger), opts.roles.worker ? undefined : metrics) : undefined;
-  const app = opts.roles.api ? createApp({ adapters: byPlatform, config, publisher, blobs, logger, metrics }, dashboard ? { dashboard: dashboard.router } : {}) : undefined;
+  const app = opts.roles.api ? createApp({ adapters: byPlatform, config, publisher: countReceived(publisher, activity), blobs, logger, metrics }, dashboard ? { dashboard: dashboard.router } : {}) : undefined;
   let workers: RunningWorkers | undefined;
   if (opts.roles.worker) {
     workers = await runWorkers(sinks, {
       redisUrl: config.redis.url, prefix: config.redis.prefix, logger, metrics, publisher,
       base: { blobs, dataDir: config.dataDir, fileMode: config.fileMode, clients: createClients(config) },
-      stalledIntervalMs: opts.stalledIntervalMs ?? config.workers.stalledIntervalMs, maxStalls: config.workers.maxStalls, lockDurationMs: config.workers.lockDurationMs, maxQueuedDataBytes: config.server.maxQueuedDataBytes,
+      activity, stalledIntervalMs: opts.stalledIntervalMs ?? config.workers.stalledIntervalMs, maxStalls: config.workers.maxStalls, lockDurationMs: config.workers.lockDurationMs, maxQueuedDataBytes: config.server.maxQueuedDataBytes,
     });
   }
   let server: Server | undefined;
@@ -120,9 +126,22 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     },
     async close() {
       await closeBounded(server, workers, config.server.shutdownTimeoutMs, logger);
+      activity.stop();
+      activity.flush();
       await dashboard?.close();
       await publisher.close();
       await lease.stop();
+    },
+  };
+}
+
+/** The API's publisher, counting each acknowledged event for the activity line. */
+function countReceived(publisher: Publisher, activity: ActivitySummary): Publisher {
+  return {
+    ...publisher,
+    async publish(envelopes) {
+      await publisher.publish(envelopes);
+      for (const e of envelopes) activity.count(e.event.platform, 'received');
     },
   };
 }

@@ -122,7 +122,7 @@ describe('lookups keyed by input or config see own keys only (Object.prototype n
         assert.deepEqual(problems, []);
       } else {
         assert.deepEqual(out, { a: 'xy', b: 'fallback' });
-        assert.deepEqual(problems, [{ path: '/a', message: `environment variable ${name} is not set` }]);
+        assert.deepEqual(problems, [{ path: '/a', message: `environment variable ${name} is not set (set it in the environment or in the .env next to the config)`, env: name }]);
       }
       for (const s of secrets) assert.equal(typeof s, 'string');
     }), { seed: SEED, numRuns: 100, examples: PROTO_NAMES.filter((n) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(n)).map((n) => [n, false] as [string, boolean]) });

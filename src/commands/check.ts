@@ -7,6 +7,7 @@ import { defineCommand } from './types.js';
 export const check = defineCommand({
   name: 'check',
   summary: 'validate the config and the sinks, print the effective config (secrets masked)',
+  usage: 'Usage: studyhook check [--config FILE]\n\nValidates the config (and the .env next to it) and loads every sink; prints the effective config with secrets masked. Exit 1 lists every problem.',
   async run(args) {
     const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
     const config = loadConfig({ path: values.config });

@@ -42,7 +42,8 @@ export const replay = defineCommand({
       'archive-dir': { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     } });
     if (values.help) { console.log(HELP); return 0; }
-    const config = loadConfig({ path: values.config });
+    // why: replay moves jobs between queues; it needs Redis and the sink names, never a platform's or a sink's secrets.
+    const config = loadConfig({ path: values.config, secretsNotNeeded: ['/platforms', '/admin', '/studies', '/sinks/*/options', '/blobs'] });
     const sel: ReplaySelection = {
       ...(values.id && { ids: values.id }),
       ...(values.since !== undefined && { since: date(values.since, '--since')! }),

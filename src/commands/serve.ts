@@ -1,12 +1,14 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
 import { createGateway } from '../gateway.js';
+import { formatBanner, startupInfo } from '../log/start-banner.js';
 import { defineCommand, type Command } from './types.js';
 
 function serve(name: 'start' | 'api' | 'worker', summary: string): Command {
   return defineCommand({
     name,
     summary,
+    usage: `Usage: studyhook ${name} [--config FILE]\n\n${summary}. Prints a start-up banner with the URL to register on each platform; SIGTERM or Ctrl-C drains and stops.`,
     async run(args) {
       const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
       const config = loadConfig({ path: values.config });
@@ -15,15 +17,12 @@ function serve(name: 'start' | 'api' | 'worker', summary: string): Command {
         // why: exit so that the operator sees it at once, and Docker or systemd do not keep two deployments mixing events.
         onFatal: (err) => { gateway.logger.fatal({ err }, err.message); setTimeout(() => process.exit(1), 100); },
       });
-      if (gateway.app) {
-        const port = await gateway.listen();
-        gateway.logger.info({ port, host: config.server.host, sinks: config.sinks.map((s) => s.name) }, `studyhook ${name} listening on ${config.server.host}:${port}`);
-      } else if (config.workers.metricsPort !== undefined) {
-        const port = await gateway.listen(config.workers.metricsPort);
-        gateway.logger.info({ port, sinks: config.sinks.map((s) => s.name) }, `studyhook worker running; ops routes on port ${port}`);
-      } else {
-        gateway.logger.info({ sinks: config.sinks.map((s) => s.name) }, 'studyhook worker running');
-      }
+      const sinks = config.sinks.map((s) => s.name);
+      const port = gateway.app ? await gateway.listen() : config.workers.metricsPort !== undefined ? await gateway.listen(config.workers.metricsPort) : undefined;
+      const info = startupInfo(config, name, sinks, port);
+      // why: a person at a terminal reads the banner; a log collector gets the same facts as one JSON line.
+      if (process.stdout.isTTY) console.log(formatBanner(info));
+      else gateway.logger.info(info, `studyhook ${name} ${port === undefined ? 'running' : `listening on ${config.server.host}:${port}`}`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           gateway.logger.info({ signal, timeoutMs: config.server.shutdownTimeoutMs }, 'shutting down: draining requests and deliveries');

@@ -3,6 +3,8 @@ export interface Command {
   name: string;
   /** One line for the usage text. */
   summary: string;
+  /** What `studyhook <name> --help` prints; without it the command handles --help itself (or gets its summary). */
+  usage?: string;
   run(args: string[]): Promise<number>;
 }
 

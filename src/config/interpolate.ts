@@ -1,15 +1,20 @@
 import { own } from '../util/own.js';
 
+export interface InterpolationProblem { path: string; message: string; /** The variable, for problems about one. */ env?: string }
+
 /** Replaces `${VAR}` (and `${VAR:-default}`) in every string of a parsed config; `$${` escapes. */
-export function interpolate(value: unknown, env: Record<string, string | undefined>, path: string, problems: { path: string; message: string }[], secrets: Set<string>): unknown {
+export function interpolate(value: unknown, env: Record<string, string | undefined>, path: string, problems: InterpolationProblem[], secrets: Set<string>): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (match, name: string, fallback: string | undefined) => {
       if (match.startsWith('$$')) return match.slice(1);
       // why: own keys only: `${constructor}` or `${__proto__}` must be "not set", not a member of Object.prototype.
       const found = own(env, name);
       if (found !== undefined && found !== '') { secrets.add(found); return found; }
+      // why: as in the shell, `:-` also covers a variable set to the empty string.
       if (fallback !== undefined) return fallback;
-      problems.push({ path, message: `environment variable ${name} is not set` });
+      problems.push({ path, message: found === undefined
+        ? `environment variable ${name} is not set (set it in the environment or in the .env next to the config)`
+        : `environment variable ${name} is set but empty (give it a value, or write \${${name}:-default})`, env: name });
       return '';
     });
   }

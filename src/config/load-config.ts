@@ -12,7 +12,8 @@ import { filterProblems } from '../sinks/filter.js';
 import { resolveStudies, type StudyDef } from '../study/study-config.js';
 import { own, ownRecord } from '../util/own.js';
 import { clusterUrl, isClusterUrl } from '../queue/redis-url.js';
-import { interpolate } from './interpolate.js';
+import { applyDotEnv, readDotEnv, withDotEnv } from './dot-env.js';
+import { interpolate, type InterpolationProblem } from './interpolate.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -35,6 +36,8 @@ export interface ResolvedPlatform { enabled: boolean; namespaces: Record<string,
 export interface ResolvedConfig {
   server: {
     port: number; host: string;
+    /** The base URL the platforms reach the gateway at (`server.publicUrl`); unset: derived from host and port. */
+    publicUrl?: string;
     /** Addresses, subnets or proxy-addr names of the trusted reverse proxies; empty: forwarding headers are ignored. */
     trustProxy: readonly string[];
     bodyLimitBytes: number; publishTimeoutMs: number;
@@ -54,7 +57,7 @@ export interface ResolvedConfig {
   dataDir: string;
   /** Mode of data files (numeric, from the config's octal string). */
   fileMode: number;
-  log: { level: string };
+  log: { level: string; summaryIntervalMs: number };
   dedupTtlSeconds: number;
   platforms: Record<string, ResolvedPlatform>;
   sinks: ResolvedSink[];
@@ -62,6 +65,8 @@ export interface ResolvedConfig {
   studies: Record<string, StudyDef>;
   /** Where the config came from (undefined: built-in defaults). */
   path: string | undefined;
+  /** The `.env` read next to the config file, if any. */
+  envFile: string | undefined;
   /** Values that came from the environment: masked by `studyhook check`, never logged. */
   secretValues: ReadonlySet<string>;
 }
@@ -77,12 +82,28 @@ export const builtinSinks = [
   'sensorlogger-fetch',
 ] as const;
 
+export interface LoadOptions {
+  path?: string | undefined;
+  /** The environment (default process.env, which then also receives the `.env` values it lacks). */
+  env?: Env;
+  cwd?: string;
+  /**
+   * Parts of the config (JSON-pointer paths, matched as a prefix; `*` is one segment) whose `${VAR}`
+   * may be unset: a command that does not use them (replay needs no platform secret) must not demand them.
+   */
+  secretsNotNeeded?: readonly string[];
+}
+
 /** Reads, interpolates, overrides from env, validates and resolves the config. Every problem is reported at once. */
-export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: string } = {}): ResolvedConfig {
-  const env = opts.env ?? process.env;
+export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
+  const realEnv = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
-  const path = opts.path ?? (env['STUDYHOOK_CONFIG'] || undefined) ?? (existsSync(resolve(cwd, 'studyhook.yml')) ? 'studyhook.yml' : undefined);
+  const path = opts.path ?? (realEnv['STUDYHOOK_CONFIG'] || undefined) ?? (existsSync(resolve(cwd, 'studyhook.yml')) ? 'studyhook.yml' : undefined);
   const absPath = path === undefined ? undefined : resolve(cwd, path);
+  // why: only next to a config file; with the built-in defaults a .env in the working directory may be docker compose's, meant for containers.
+  const dot = absPath ? readDotEnv(dirname(absPath)) : undefined;
+  if (opts.env === undefined) applyDotEnv(dot);
+  const env = withDotEnv(realEnv, dot);
   let raw: unknown = {};
   if (absPath) {
     if (!existsSync(absPath)) throw new StudyhookError('SH_CONFIG_NOT_FOUND', `Config file ${absPath} does not exist (from --config or STUDYHOOK_CONFIG)`);
@@ -92,7 +113,11 @@ export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: s
   }
   const problems: SchemaProblem[] = [];
   const secretValues = new Set<string>();
-  const doc = interpolate(raw, env, '', problems, secretValues) as StudyhookConfig;
+  const envProblems: InterpolationProblem[] = [];
+  const doc = interpolate(raw, env, '', envProblems, secretValues) as StudyhookConfig;
+  const notNeeded = (opts.secretsNotNeeded ?? []).map(pathPattern);
+  const skipped = envProblems.filter((p) => notNeeded.some((re) => re.test(p.path)));
+  problems.push(...envProblems.filter((p) => !skipped.includes(p)));
   applyEnvOverrides(doc, env, problems);
   problems.push(...validateConfig('studyhook/config', doc));
   const trustProxy = resolveTrustProxy(doc.server?.trustProxy, problems);
@@ -100,6 +125,11 @@ export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: s
   const platforms = resolvePlatforms(doc, problems);
   const sinks = resolveSinks(doc, baseDir, problems);
   const studies = resolveStudies(doc.studies, problems);
+  // why: a field whose variable is missing would also fail its schema (too short, not a URL): one line per cause.
+  const causes = envProblems.map((p) => p.path);
+  const reported = problems.filter((p) => !causes.some((c) => (p.path === c || p.path.startsWith(`${c}/`)) && !envProblems.includes(p as InterpolationProblem)));
+  problems.length = 0;
+  problems.push(...reported);
   if (problems.length > 0) {
     const list = problems.map((p) => `  ${p.path}: ${p.message}`).join('\n');
     throw new StudyhookError('SH_CONFIG_INVALID', `Invalid configuration${absPath ? ` in ${absPath}` : ''}:\n${list}`, { details: problems });
@@ -107,8 +137,14 @@ export function loadConfig(opts: { path?: string | undefined; env?: Env; cwd?: s
   const d = doc as Required<StudyhookConfig> & Pick<ResolvedConfig, 'server' | 'log' | 'spool' | 'workers' | 'admin' | 'blobs'>;
   return {
     server: { ...d.server, trustProxy }, redis: resolveRedis(d.redis), blobs: d.blobs, log: d.log, dedupTtlSeconds: d.dedupTtlSeconds, spool: d.spool, workers: d.workers, admin: d.admin,
-    dataDir: resolve(baseDir, d.dataDir), fileMode: parseInt(d.fileMode, 8), platforms, sinks, studies, path: absPath, secretValues,
+    dataDir: resolve(baseDir, d.dataDir), fileMode: parseInt(d.fileMode, 8), platforms, sinks, studies, path: absPath, envFile: dot?.file, secretValues,
   };
+}
+
+/** A path pattern (`*` for one segment) as a regular expression matching that path and everything under it. */
+function pathPattern(pattern: string): RegExp {
+  const body = pattern.split('/').map((seg) => (seg === '*' ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+  return new RegExp(`^${body}(/|$)`);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Envelope } from '../event/build-event.js';
 import { withData } from '../event/external-data.js';
+import type { ActivitySummary } from '../log/activity-summary.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { LoadedSink } from './load-sinks.js';
@@ -15,6 +16,7 @@ export interface JobDeps {
   emit: DeliveryContext['emit'];
   logger: Logger;
   metrics: Metrics;
+  activity?: ActivitySummary | undefined;
 }
 
 /**
@@ -44,12 +46,17 @@ export function createProcessor(d: JobDeps): (job: Job<Envelope>) => Promise<voi
     } catch (err) {
       const final = err instanceof PermanentError || attempt >= (job.opts.attempts ?? 1);
       d.metrics.deliveries.inc({ sink: d.sinkName, outcome: final ? 'failed' : 'retry' });
-      d.logger.warn({ eventId: event.id, type: event.type, attempt, err, final }, final ? 'delivery failed: dead letter' : 'delivery failed: will retry');
+      d.activity?.count(event.platform, 'failed');
+      if (final) d.activity?.count(event.platform, 'deadLetters');
+      // why: the sink's own message in the line itself, so that `grep 'delivery failed'` shows the cause without parsing err.
+      d.logger.warn({ eventId: event.id, type: event.type, platform: event.platform, namespace: event.namespace, attempt, err, final },
+        `delivery failed (${final ? 'dead letter: studyhook replay re-delivers it' : 'will retry'}): ${err instanceof Error ? err.message : String(err)}`);
       if (final) await dropSecrets(job);
       if (err instanceof PermanentError) throw new UnrecoverableError(err.message);
       throw err;
     }
     d.metrics.deliveries.inc({ sink: d.sinkName, outcome: 'ok' });
-    d.logger.debug({ eventId: event.id, type: event.type, attempt }, 'delivered');
+    d.activity?.count(event.platform, 'delivered');
+    d.logger.debug({ eventId: event.id, type: event.type, platform: event.platform, namespace: event.namespace, attempt }, 'delivered');
   };
 }

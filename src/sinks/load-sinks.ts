@@ -22,21 +22,21 @@ const builtins: Record<string, Sink<any, any>> = {
 /** A sink module loaded and its options checked, not yet set up. */
 export interface LoadedSink { config: ResolvedSink; sink: Sink<any, any>; options: Record<string, unknown> }
 
-let tsxRegistered = false;
+const TS_FILE = /\.(c|m)?tsx?$/;
 
-// why: lets a lab write its sink in TypeScript without a build step (tsx's ESM loader, Node >= 20.6).
-async function ensureTsLoader(spec: string): Promise<void> {
-  if (tsxRegistered || !/\.(c|m)?tsx?$/.test(spec)) return;
-  const { register } = await import('tsx/esm/api');
-  register();
-  tsxRegistered = true;
-}
-
+/**
+ * A lab may write its sink in TypeScript without a build step. why tsImport, not register(): with
+ * tsx's global loader, Node 20 loads a `.ts` file outside a "type": "module" package through
+ * require(esm), which fails with "Cannot require() ES Module ... in a cycle"; tsImport loads that
+ * one module (and its imports) in its own namespace, as ESM, wherever the file lives.
+ */
 async function importSink(spec: string): Promise<unknown> {
   const isPath = spec.startsWith('/');
   if (isPath && !existsSync(spec)) throw new Error(`file ${spec} does not exist`);
-  await ensureTsLoader(spec);
-  const mod = (await import(isPath ? pathToFileURL(spec).href : spec)) as { default?: unknown };
+  const url = isPath ? pathToFileURL(spec).href : spec;
+  const mod = (TS_FILE.test(spec)
+    ? await (await import('tsx/esm/api')).tsImport(url, import.meta.url)
+    : await import(url)) as { default?: unknown };
   const exported = mod.default && typeof mod.default === 'object' && 'default' in mod.default ? (mod.default as { default: unknown }).default : mod.default;
   return exported;
 }

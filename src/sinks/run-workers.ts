@@ -2,6 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import type { EventDraft, IncomingRequest } from '../adapter/types.js';
 import { buildEvent, sha256Hex, type Envelope, type StudyhookEvent } from '../event/build-event.js';
 import { publishStep } from '../pipeline/publish-step.js';
+import type { ActivitySummary } from '../log/activity-summary.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Publisher } from '../queue/publisher.js';
@@ -27,6 +28,8 @@ export interface WorkerDeps {
   maxStalls?: number;
   /** Follow-up events (`ctx.emit`) with larger data keep it in the blob store (`server.maxQueuedDataBytes`). */
   maxQueuedDataBytes?: number;
+  /** Counts deliveries for the periodic activity line. */
+  activity?: ActivitySummary;
 }
 
 export interface RunningWorkers { close(): Promise<void> }
@@ -68,7 +71,7 @@ export async function runWorkers(sinks: readonly LoadedSink[], deps: WorkerDeps)
     const ctx: SinkContext = { ...deps.base, name: config.name, logger, createBatcher: counted };
     const state = await setUp(config.name, () => sink.setup?.(options, ctx));
     const queueName = sinkQueueName(config.name, deps.prefix);
-    const processor = createProcessor({ sinkName: config.name, sink, ctx, state, options, emit, logger, metrics: deps.metrics });
+    const processor = createProcessor({ sinkName: config.name, sink, ctx, state, options, emit, logger, metrics: deps.metrics, activity: deps.activity });
     // why: our own connection (BullMQ duplicates it for its blocking reads), so that its writes are batched (createRedis).
     const connection = createRedis(deps.redisUrl, 'worker');
     const worker = new Worker<Envelope>(queueName, processor, {

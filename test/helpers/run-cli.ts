@@ -1,5 +1,5 @@
 import type { Command } from '../../src/commands/types.js';
-import { runCli as runArgv } from '../../src/run-cli.js';
+import { runMain } from '../../src/cli-main.js';
 
 export interface CliResult { code: number; out: string; err: string }
 
@@ -37,7 +37,7 @@ export async function studyhook(argv: string[], env: Record<string, string> = {}
   const saved = Object.fromEntries(Object.keys({ STUDYHOOK_CONFIG: '', ...env }).map((k) => [k, process.env[k]]));
   Object.assign(process.env, { STUDYHOOK_CONFIG: '', ...env });
   try {
-    return await capture(async () => (await runArgv(argv)).code);
+    return await capture(() => runMain(argv));
   } finally {
     for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
   }
