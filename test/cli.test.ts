@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { studyhook as run } from './helpers/run-cli.js';
+import { runMainCli as run } from './helpers/run-main.js';
 
 describe('studyhook CLI', () => {
   it('check prints the effective config with secrets from the environment masked', async () => {

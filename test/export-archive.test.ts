@@ -9,7 +9,7 @@ import { csvObjects } from './fixtures/export/csv.js';
 import { driveStudy, EMAIL, IDENTIFIERS, labvanced, ORIGIN, studyPlatforms, TRIALS, waitArchived } from './fixtures/export/drive-study.js';
 import { exportCli } from './fixtures/export/run.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
-import { studyhook } from './helpers/run-cli.js';
+import { runMainCli } from './helpers/run-main.js';
 
 const KEY = 'a-secret-export-key';
 
@@ -197,7 +197,7 @@ describe('studyhook export: duplicates, damage, reruns, formats, pseudonyms, err
       assert.match(r.err.trim(), message);
     }
     // Through the CLI's entry (command dispatch included): exit status 1 and the same single line.
-    const cli = await studyhook(['export', '--config', config(), '--namespace', 'nope', '--out', await dir('x5')]);
+    const cli = await runMainCli(['export', '--config', config(), '--namespace', 'nope', '--out', await dir('x5')]);
     assert.equal(cli.code, 1);
     assert.match(cli.err, /^studyhook export: no namespace 'nope' in the archive [^\n]*\n$/);
   });

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { createProlificClient, ProlificApiError } from '../adapters/prolific/client.js';
 import { PermanentError } from '../src/sinks/types.js';
 import { startFakeProlific, type FakeProlific } from './helpers/fake-prolific.js';
-import { studyhook } from './helpers/run-cli.js';
+import { runMainCli } from './helpers/run-main.js';
 
 /** The real CLI, in this process (the fake API in this process keeps answering while it awaits). */
 async function run(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const r = await studyhook(args);
+  const r = await runMainCli(args);
   return { status: r.code, stdout: r.out, stderr: r.err };
 }
 
