@@ -1,7 +1,8 @@
-import { defineAdapter, type Verifier } from '../src/adapter/types.js';
+import { defineAdapter, defineRoute, type Verifier } from '../src/adapter/types.js';
 import { StudyhookError } from '../src/errors.js';
-import type { ActiGraphEvent } from '../src/generated/actigraph-event.js';
-import type { ActiGraphSettings } from '../src/generated/actigraph-settings.js';
+import { actigraphEventSchema } from '../src/generated/actigraph-event.js';
+import { actigraphSettingsSchema, type ActiGraphSettings } from '../src/generated/actigraph-settings.js';
+import { actigraphUploadSchema } from '../src/generated/actigraph-upload.js';
 import { parseJson } from '../src/http/parse-body.js';
 import { own } from '../src/util/own.js';
 import { basicVerifier, bearerVerifier, hmacVerifier, ipAllowVerifier } from '../src/verify/presets.js';
@@ -33,10 +34,10 @@ function eventOf(headers: Record<string, string | undefined>): string {
  */
 export default defineAdapter<ActiGraphSettings>({
   platform: 'actigraph',
-  settingsSchema: 'studyhook/actigraph/settings',
+  settingsSchema: actigraphSettingsSchema,
   secretHeaders: ['x-actigraph-signature', 'x-actigraph-hook-secret'],
   retriesRefusedCalls: true,
-  routes: [{
+  routes: [defineRoute({
     path: '',
     // why: Content-Type varies (with or without charset); the core strips a leading UTF-8 BOM before parsing (actigraph.md, open question 3).
     body: 'json-any',
@@ -69,14 +70,14 @@ export default defineAdapter<ActiGraphSettings>({
       return { status: 200, headers: { 'X-ActiGraph-Hook-Secret': code } };
     },
     // why: only the upload event has a documented required shape; any other event is kept as sent (an object).
-    schema: (req) => eventOf(req.headers) === 'upload' ? 'studyhook/actigraph/upload' : 'studyhook/actigraph/event',
+    schema: (req) => eventOf(req.headers) === 'upload' ? actigraphUploadSchema : actigraphEventSchema,
     // why: CentrePoint retries a failed delivery a couple of times, then after 24 h and 48 h (actigraph.md "Retries");
     // a body that fails the schema is kept and answered 200, since repeating it cannot help.
     onInvalid: 'quarantine',
     invalidReply: () => ({ status: 200 }),
-    normalise: ({ payload, request }) => normaliseActiGraph(request, payload as ActiGraphEvent),
+    normalise: ({ payload, request }) => normaliseActiGraph(request, payload),
     // why: CentrePoint expects exactly 200; the recorded real receiver answered with an empty body (webhooks.md history).
     reply: () => ({ status: 200 }),
-  }],
+  })],
   createClient: ({ config }) => createActiGraphClient(config),
 });

@@ -1,7 +1,16 @@
-import type { EventDraft, MultipartBody, Reply, RouteSpec } from '../src/adapter/types.js';
+import type { EventDraft, Reply, RouteSpec } from '../src/adapter/types.js';
 import { defineAdapter } from '../src/adapter/types.js';
-import type { LabvancedSettings } from '../src/generated/labvanced-settings.js';
-import { coerce, hashOf, safeFileName, text, toTime } from './labvanced/values.js';
+import type { SchemaId } from '../src/schema-id.js';
+import { labvancedFileUploadSchema } from '../src/generated/labvanced-file-upload.js';
+import { labvancedSessionAssignedSchema } from '../src/generated/labvanced-session-assigned.js';
+import { labvancedSessionFailedSchema } from '../src/generated/labvanced-session-failed.js';
+import { labvancedSessionFinishedSchema } from '../src/generated/labvanced-session-finished.js';
+import { labvancedSessionMetaSchema } from '../src/generated/labvanced-session-meta.js';
+import { labvancedSessionStartedSchema } from '../src/generated/labvanced-session-started.js';
+import { labvancedTaskStartedSchema } from '../src/generated/labvanced-task-started.js';
+import { labvancedTrialSchema } from '../src/generated/labvanced-trial.js';
+import { labvancedSettingsSchema, type LabvancedSettings } from '../src/generated/labvanced-settings.js';
+import { coerceFields, hashOf, safeFileName, text, toTime } from './labvanced/values.js';
 
 /** Where the Labvanced player runs (docs 2.2 list it with a trailing slash, which a real Origin never has). */
 export const LABVANCED_ORIGIN = 'https://www.labvanced.com';
@@ -33,7 +42,7 @@ function draft(type: string, key: readonly (string | number)[], p: Data, time?: 
  * A JSON-or-urlencoded data route. Every one is fire-and-forget except /recordTrial, so an invalid
  * payload is kept in quarantine and acknowledged like a valid one.
  */
-function dataRoute(path: string, schema: string, toEvent: (p: Data) => EventDraft): RouteSpec<LabvancedSettings> {
+function dataRoute<P extends object>(path: string, schema: SchemaId<P>, toEvent: (p: Data) => EventDraft): RouteSpec<LabvancedSettings, P> {
   return {
     path,
     // why: the docs say JSON, the 2020 player sends jQuery's urlencoded bracket notation (labvanced.md "Encoding sent by the 2020 player").
@@ -43,11 +52,11 @@ function dataRoute(path: string, schema: string, toEvent: (p: Data) => EventDraf
     // many values is kept in quarantine and answered success before one with too many bytes is refused.
     maxBytes: 16 * 1024 * 1024,
     cors: true,
-    schema: `studyhook/labvanced/${schema}`,
+    schema,
     // why: the player keeps no copy and /recordTrial retries forever on anything but success (labvanced.md "Responses, timeouts, retries").
     onInvalid: 'quarantine',
     invalidReply: () => ok,
-    normalise: ({ payload }) => [toEvent(coerce(payload) as Data)],
+    normalise: ({ payload }) => [toEvent(coerceFields(payload))],
     reply: () => ok,
   };
 }
@@ -65,15 +74,15 @@ const session = (type: string, route: string, timeField?: string) => (p: Data): 
  */
 export default defineAdapter<LabvancedSettings>({
   platform: 'labvanced',
-  settingsSchema: 'studyhook/labvanced/settings',
+  settingsSchema: labvancedSettingsSchema,
   defaultNamespaces: { '*': {} },
   allowedOrigins: (settings) => settings.allowedOrigins ?? [LABVANCED_ORIGIN],
   routes: [
-    dataRoute('startFirstPlayerSession', 'session-assigned', session('labvanced.session.assigned', 'startFirstPlayerSession')),
-    dataRoute('setPlayerSessionStartedTime', 'session-started', session('labvanced.session.started', 'setPlayerSessionStartedTime', 'start_time')),
-    dataRoute('addMetaInfo', 'session-meta', session('labvanced.session.meta', 'addMetaInfo')),
-    dataRoute('recordStartTask', 'task-started', (p) => draft('labvanced.task.started', [String(p['expSessionNr']), String(p['recTaskId']), hashOf(p)], p, p['start_time'])),
-    dataRoute('recordTrial', 'trial', (p) => {
+    dataRoute('startFirstPlayerSession', labvancedSessionAssignedSchema, session('labvanced.session.assigned', 'startFirstPlayerSession')),
+    dataRoute('setPlayerSessionStartedTime', labvancedSessionStartedSchema, session('labvanced.session.started', 'setPlayerSessionStartedTime', 'start_time')),
+    dataRoute('addMetaInfo', labvancedSessionMetaSchema, session('labvanced.session.meta', 'addMetaInfo')),
+    dataRoute('recordStartTask', labvancedTaskStartedSchema, (p) => draft('labvanced.task.started', [String(p['expSessionNr']), String(p['recTaskId']), hashOf(p)], p, p['start_time'])),
+    dataRoute('recordTrial', labvancedTrialSchema, (p) => {
       // why: the docs spell it trailNr, the player sends trialNr (labvanced.md "Docs vs 2020 player").
       const trialNr = p['trialNr'] ?? p['trailNr'];
       // why: one trial may be recorded twice with different data (open question 6), so the data's hash is part of the identity.
@@ -81,8 +90,8 @@ export default defineAdapter<LabvancedSettings>({
       if (trialNr !== undefined) d.extensions = { trialnr: String(trialNr) };
       return d;
     }),
-    dataRoute('finishExpSession', 'session-finished', session('labvanced.session.finished', 'finishExpSession', 'end_time')),
-    dataRoute('errExpSession', 'session-failed', session('labvanced.session.failed', 'errExpSession')),
+    dataRoute('finishExpSession', labvancedSessionFinishedSchema, session('labvanced.session.finished', 'finishExpSession', 'end_time')),
+    dataRoute('errExpSession', labvancedSessionFailedSchema, session('labvanced.session.failed', 'errExpSession')),
     {
       // why: /startExpPlayer only ever goes to Labvanced's own server (docs 3.1); answer a stray one harmlessly.
       path: 'startExpPlayer', body: 'none', maxBytes: 1024 * 1024, cors: true,
@@ -95,16 +104,16 @@ export default defineAdapter<LabvancedSettings>({
       // why: the player refuses files over 100 MB itself; the gateway's cap is ten times that (labvanced.md "/file_upload").
       maxBytes: (settings) => settings.maxUploadBytes ?? 1024 * 1024 * 1024,
       cors: true,
-      schema: 'studyhook/labvanced/file-upload',
+      schema: labvancedFileUploadSchema,
       onInvalid: 'quarantine',
       normalise({ payload }) {
-        const { fields, files } = payload as MultipartBody;
+        const { fields, files } = payload;
         const session = fields['expSessionNr'] ?? '';
         const fileName = safeFileName(fields['newFileName'], `upload-${safeFileName(session, 'session')}`);
-        const file = { ...files['myFile']!, name: fileName };
+        const file = { ...files.myFile, name: fileName };
         // why: the file's sha256 is in the id, so neither a forged upload under a guessed session nor a
         // re-recording under the same name can take the place of other bytes; a retry of the same bytes collapses.
-        return [draft('labvanced.file.uploaded', [session, fields['newFileName'] ?? '', file.sha256], { ...coerce(fields) as Data, expSessionNr: session, fileName, file })];
+        return [draft('labvanced.file.uploaded', [session, fields['newFileName'] ?? '', file.sha256], { ...coerceFields(fields), expSessionNr: session, fileName, file })];
       },
       // why: without {file_guid, file_name} the experiment's onUploadComplete trigger never fires (docs 3.9).
       reply: (events) => {

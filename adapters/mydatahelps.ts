@@ -1,5 +1,6 @@
-import { defineAdapter, type IncomingRequest } from '../src/adapter/types.js';
-import type { MyDataHelpsSettings } from '../src/generated/mydatahelps-settings.js';
+import { defineAdapter, defineRoute, type IncomingRequest } from '../src/adapter/types.js';
+import { mydatahelpsCallbackSchema } from '../src/generated/mydatahelps-callback.js';
+import { mydatahelpsSettingsSchema, type MyDataHelpsSettings } from '../src/generated/mydatahelps-settings.js';
 import { basicVerifier, equalsAny } from '../src/verify/presets.js';
 import { canonicalKeys } from './mydatahelps/canonical-keys.js';
 import { createMyDataHelpsClient } from './mydatahelps/client.js';
@@ -27,15 +28,16 @@ function text(value: unknown): string | undefined {
   return (typeof value === 'string' && value !== '') || typeof value === 'number' ? String(value) : undefined;
 }
 
-const callback = {
+const callback = defineRoute({
+  path: '',
   // why: the docs only say "JSON payload" (no Content-Type documented): JSON is read whatever the type, urlencoded when declared.
   body: 'json-or-form' as const,
   maxBytes: 256 * 1024,
   verify,
-  schema: 'studyhook/mydatahelps/callback',
+  schema: mydatahelpsCallbackSchema,
   // why: MyDataHelps documents no retries, so a call our schema dislikes is kept, never dropped.
   onInvalid: 'quarantine' as const,
-  normalise({ payload, settings }: { payload: Record<string, unknown>; settings: MyDataHelpsSettings }) {
+  normalise({ payload, settings }) {
     // why: PascalCase and camelCase samples both exist for the same event (MDH-DEV-SCHED versions A and B).
     const data = canonicalKeys(payload);
     // why: webhooks created before the rename send PatientIdentifier / PatientID (MDH-SUP-DEV).
@@ -59,7 +61,7 @@ const callback = {
       data,
     }];
   },
-};
+});
 
 /**
  * MyDataHelps webhooks (Survey Submitted, Schedule Triggered): `POST /mydatahelps/<ns>/<token>`
@@ -67,8 +69,8 @@ const callback = {
  */
 export default defineAdapter<MyDataHelpsSettings>({
   platform: 'mydatahelps',
-  settingsSchema: 'studyhook/mydatahelps/settings',
+  settingsSchema: mydatahelpsSettingsSchema,
   secretParams: ['token'],
-  routes: [{ path: '', ...callback }, { path: ':token', ...callback }],
+  routes: [callback, { ...callback, path: ':token' }],
   createClient: ({ config }) => createMyDataHelpsClient(config),
 });

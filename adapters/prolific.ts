@@ -1,7 +1,6 @@
-import { defineAdapter, type EventDraft } from '../src/adapter/types.js';
-import { isoTime } from '../src/event/build-event.js';
-import type { ProlificEvent } from '../src/generated/prolific-event.js';
-import type { ProlificSettings } from '../src/generated/prolific-settings.js';
+import { defineAdapter, defineRoute, type EventDraft } from '../src/adapter/types.js';
+import { prolificEventSchema } from '../src/generated/prolific-event.js';
+import { prolificSettingsSchema, type ProlificSettings } from '../src/generated/prolific-settings.js';
 import { createProlificClient, type ProlificClientOptions } from './prolific/client.js';
 import { prolificSignedForm, timestampMs } from './prolific/verify.js';
 
@@ -18,10 +17,10 @@ function eventType(eventTypeName: string): string {
  */
 export default defineAdapter<ProlificSettings>({
   platform: 'prolific',
-  settingsSchema: 'studyhook/prolific/settings',
+  settingsSchema: prolificSettingsSchema,
   secretHeaders: ['x-prolific-request-signature'],
   retriesRefusedCalls: true,
-  routes: [{
+  routes: [defineRoute({
     path: '',
     // why: the Content-Type of deliveries is not documented; parse JSON whatever it says (prolific.md open question 3).
     body: 'json-any',
@@ -39,13 +38,13 @@ export default defineAdapter<ProlificSettings>({
       const ts = req.headers['x-prolific-request-timestamp'];
       return sig && ts !== undefined ? [ts, sig] : undefined;
     },
-    schema: 'studyhook/prolific/event',
+    schema: prolificEventSchema,
     // why: a signed body that fails validation is kept and answered 2xx, because Prolific retries any
     // non-2xx for 24 hours and disables a subscription after 5 days of failures (prolific.md open question 7).
     onInvalid: 'quarantine',
     invalidReply: () => ({ status: 202, body: { ok: true, quarantined: true } }),
     normalise({ payload, request }) {
-      const p = payload as ProlificEvent;
+      const p = payload;
       const h = request.headers;
       // why: Prolific does not keep order; X-Timestamp ("when the event was sent") lets sinks drop stale
       // changes (docs: handling-event-order-with-x-timestamp). Kept as received; the signing timestamp stands in.
@@ -59,7 +58,7 @@ export default defineAdapter<ProlificSettings>({
       const draft: EventDraft = { type: eventType(p.event_type), subject: p.resource_id, extensions, data: p };
       if (isStudy) draft.studyid = p.resource_id;
       if (p.participant_id !== undefined) draft.participantid = p.participant_id;
-      if (sentMs !== undefined) draft.time = isoTime(new Date(sentMs));
+      if (sentMs !== undefined) draft.time = new Date(sentMs).toISOString();
       // why: X-Event-ID is the same on every retry (docs: idempotency-and-the-x-event-id-header); without it
       // the signed timestamp and the body identify the delivery.
       const eventId = h['x-event-id'];
@@ -68,6 +67,6 @@ export default defineAdapter<ProlificSettings>({
       return [draft];
     },
     reply: (events) => ({ status: 200, body: { ok: true, events: events.map((e) => e.id) } }),
-  }],
+  })],
   createClient: ({ config }) => createProlificClient(config as ProlificClientOptions),
 });

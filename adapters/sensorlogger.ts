@@ -1,6 +1,6 @@
-import { defineAdapter } from '../src/adapter/types.js';
-import type { SensorLoggerSettings } from '../src/generated/sensorlogger-settings.js';
-import type { SensorLoggerUpload } from '../src/generated/sensorlogger-upload.js';
+import { defineAdapter, defineRoute } from '../src/adapter/types.js';
+import { sensorloggerSettingsSchema, type SensorLoggerSettings } from '../src/generated/sensorlogger-settings.js';
+import { sensorloggerUploadSchema } from '../src/generated/sensorlogger-upload.js';
 import { parseJson } from '../src/http/parse-body.js';
 import { REDACTED } from '../src/quarantine/redact-raw.js';
 import { equalsAny } from '../src/verify/presets.js';
@@ -12,10 +12,10 @@ import { createSensorLoggerClient } from './sensorlogger/client.js';
  */
 export default defineAdapter<SensorLoggerSettings>({
   platform: 'sensorlogger',
-  settingsSchema: 'studyhook/sensorlogger/settings',
+  settingsSchema: sensorloggerSettingsSchema,
   defaultNamespaces: { '*': {} },
   secretFields: ['secretCode'],
-  routes: [{
+  routes: [defineRoute({
     path: '',
     // why: the Content-Type of the call is not documented; the demo parses JSON whatever it is (STUDY_WEBHOOKS.md).
     body: 'json-any',
@@ -30,11 +30,11 @@ export default defineAdapter<SensorLoggerSettings>({
       const code = body !== null && typeof body === 'object' && !Array.isArray(body) && Object.hasOwn(body, 'secretCode') ? (body as { secretCode: unknown }).secretCode : undefined;
       return typeof code === 'string' && equalsAny(code, settings.secretCodes);
     },
-    schema: 'studyhook/sensorlogger/upload',
+    schema: sensorloggerUploadSchema,
     // why: Sensor Logger never calls again, so a malformed or unreadable call is kept (quarantine) and answered 422 like the official demo.
     onInvalid: 'quarantine',
     normalise({ payload }) {
-      const { secretCode, ...rest } = payload as SensorLoggerUpload & Record<string, unknown>;
+      const { secretCode, ...rest } = payload;
       return [{
         type: 'sensorlogger.recording.uploaded',
         key: [payload.studyId, payload.uploadId],
@@ -46,6 +46,6 @@ export default defineAdapter<SensorLoggerSettings>({
       }];
     },
     reply: (events) => ({ status: 200, body: { status: 'accepted', id: events[0]?.id } }),
-  }],
+  })],
   createClient: ({ config, namespaces }) => createSensorLoggerClient(config, namespaces),
 });

@@ -1,11 +1,9 @@
 // A built-in sink (filesystem or postgres) with a clock: after each delivery it notes how long the
 // event took from receipt to delivered (BENCH_E2E_FILE, one ms per line), like bench/noop-sink.js.
 import { appendFileSync } from 'node:fs';
-import filesystem from '../src/sinks/builtin/filesystem.js';
-import postgres from '../src/sinks/builtin/postgres.js';
+import { builtinSink } from '../src/sinks/builtin/index.js';
 import type { Sink } from '../src/sinks/types.js';
 
-const builtins = { filesystem, postgres } as unknown as Record<string, Sink<Record<string, unknown>, unknown>>;
 const file = process.env['BENCH_E2E_FILE'];
 let pending: number[] = [];
 const flush = (): void => { if (file && pending.length > 0) appendFileSync(file, pending.join('\n') + '\n'); pending = []; };
@@ -15,7 +13,7 @@ setInterval(flush, 200).unref();
 const timed: Sink<{ use: string; options: Record<string, unknown> }, { inner: Sink<Record<string, unknown>, unknown>; state: unknown }> = {
   name: 'timed',
   async setup(o, ctx) {
-    const inner = builtins[o.use]!;
+    const inner = builtinSink(o.use) as Sink<Record<string, unknown>, unknown>;
     return { inner, state: await inner.setup?.(o.options, ctx) };
   },
   async deliver(event, ctx) {

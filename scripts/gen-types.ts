@@ -1,7 +1,7 @@
 // Generates src/generated/*.ts from schemas/**/*.schema.json. `--check` fails when the committed
 // files differ from what the schemas produce, so types can never drift from the schemas.
 import { readFile, readdir, writeFile, mkdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { compile } from 'json-schema-to-typescript';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -25,7 +25,18 @@ await mkdir(outDir, { recursive: true });
 for (const file of await listSchemas(schemaDir)) {
   const schema = JSON.parse(await readFile(file, 'utf8'));
   const name = relative(schemaDir, file).replace(/\.schema\.json$/, '').replaceAll('/', '-');
-  const ts = await compile(schema, schema.title ?? name, { bannerComment: banner, additionalProperties: false, unknownAny: true, format: true, style: { singleQuote: true } });
+  let ts = await compile(schema, schema.title ?? name, {
+    bannerComment: banner, additionalProperties: false, unknownAny: true, format: true, style: { singleQuote: true }, cwd: dirname(file),
+    // why: a schema refers to another by its id, relative to its own (`../file-ref`), as ajv resolves it; here that is a file.
+    $refOptions: { resolve: { schemaIds: { order: 1, canRead: (f: { url: string }) => f.url.startsWith(schemaDir) && !f.url.endsWith('.json'), read: (f: { url: string }) => readFile(`${f.url}.schema.json`, 'utf8') } } },
+  });
+  // why: the schema's id typed with the type it validates, so that validatePayload narrows to it and a
+  // route's normalise gets it without a cast; both come from this one schema file.
+  if (typeof schema.$id === 'string' && typeof schema.title === 'string') {
+    const constName = `${name.replace(/-([a-z])/g, (_m: string, c: string) => c.toUpperCase())}Schema`;
+    ts = ts.replace(banner, `${banner}\n\nimport type { SchemaId } from '../schema-id.js';`);
+    ts += `\n/** The schema id of {@link ${schema.title}}. */\nexport const ${constName} = '${schema.$id}' as SchemaId<${schema.title}>;\n`;
+  }
   const target = join(outDir, `${name}.ts`);
   if (check) {
     const current = await readFile(target, 'utf8').catch(() => '');

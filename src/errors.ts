@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+
 /** Every error studyhook reports, in one table: a code, an HTTP status and a message. */
 export const errorCodes = {
   SH_NOT_FOUND: { status: 404, message: 'No such route' },
@@ -56,17 +58,15 @@ export function errorBody(err: unknown): { statusCode: number; code: string; err
   const body = {
     statusCode: known.statusCode,
     code: known.code,
-    error: httpReason(known.statusCode),
+    // why: the reason phrase of the table's status, as node:http writes it on the status line.
+    error: STATUS_CODES[known.statusCode] ?? 'Error',
     message: internal ? errorCodes.SH_INTERNAL.message : known.message,
   };
   return known.details === undefined || internal ? body : { ...body, details: known.details };
 }
 
-function httpReason(status: number): string {
-  const reasons: Record<number, string> = {
-    400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-    408: 'Request Timeout', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests',
-    500: 'Internal Server Error', 503: 'Service Unavailable',
-  };
-  return reasons[status] ?? 'Error';
+/** The reply for an error: its status from the table, its headers, and {@link errorBody}. */
+export function errorReply(err: unknown): { status: number; headers: Record<string, string>; body: ReturnType<typeof errorBody> } {
+  const body = errorBody(err);
+  return { status: body.statusCode, headers: err instanceof StudyhookError ? err.headers : {}, body };
 }

@@ -17,6 +17,7 @@ import { StudyhookError } from './errors.js';
 import { createSpoolingPublisher } from './queue/spooling-publisher.js';
 import { createDeploymentLease, deploymentId, processInfo } from './queue/deployment.js';
 import { dirModeOf } from './util/append-line.js';
+import { withTimeout } from './util/timeout.js';
 import { loadSinks } from './sinks/load-sinks.js';
 import { createActivitySummary, type ActivitySummary } from './log/activity-summary.js';
 import { runWorkers, type RunningWorkers } from './sinks/run-workers.js';
@@ -151,11 +152,8 @@ function countReceived(publisher: Publisher, activity: ActivitySummary): Publish
  * left. A delivery cut off this way is not lost: its job stalls and another worker takes it up.
  */
 async function closeBounded(server: Server | undefined, workers: RunningWorkers | undefined, ms: number, logger: Logger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); });
   const httpDone = server ? new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); }) : Promise.resolve();
-  const outcome = await Promise.race([Promise.all([httpDone, workers?.close()]), expired]);
-  clearTimeout(timer);
+  const outcome = await withTimeout(Promise.all([httpDone, workers?.close()]), ms, () => 'timeout' as const);
   if (outcome === 'timeout') {
     logger.warn({ timeoutMs: ms }, 'shutdown timeout: cutting remaining connections and deliveries');
     server?.closeAllConnections();

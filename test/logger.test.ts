@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
-import { accessLogger, createLogger } from '../src/log/logger.js';
+import request from 'supertest';
+import { createLogger } from '../src/log/logger.js';
+import { routes } from './fixtures/labvanced/routes.js';
+import { recordingSink, startGateway, type TestGateway } from './helpers/gateway.js';
+import { queuedEvents } from './helpers/quarantine.js';
 
 function capture(secretValues: string[] = []): { lines: string[]; logger: ReturnType<typeof createLogger> } {
   const lines: string[] = [];
@@ -42,36 +46,38 @@ describe('logger: secrets never reach a line', () => {
 });
 
 describe('logger: the access line', () => {
-  const entry = { requestId: 'req-1.a_b', method: 'POST', platform: 'labvanced', route: 'recordTrial', status: 200, ms: 2.6 };
-  const withoutTime = (line: string): Record<string, unknown> => { const o = JSON.parse(line) as Record<string, unknown>; assert.equal(typeof o['time'], 'number'); delete o['time']; return o; };
+  let t: TestGateway;
+  // why: no workers, so the event is still in its sink's queue right after the ack.
+  before(async () => {
+    t = await startGateway((dir) => ({ platforms: { labvanced: { namespaces: { lab: {} } } }, sinks: [{ name: 'rec', module: recordingSink, options: { file: join(dir, 'out.jsonl') } }] }), { roles: { api: true, worker: false } });
+  });
+  after(async () => { await t.close(); });
 
-  it('is the line logger.info would write, key for key and in the same order, and a child\'s bindings are on it', async () => {
-    const { lines, logger } = capture();
-    for (const l of [logger, logger.child({ worker: 'w1' })]) {
-      lines.length = 0;
-      accessLogger(l)(entry);
-      l.info({ ...entry }, 'request');
-      await flush();
-      assert.equal(lines.length, 2);
-      assert.deepEqual(Object.entries(withoutTime(lines[0]!)), Object.entries(withoutTime(lines[1]!)));
-      assert.ok(lines[0]!.endsWith('}\n'));
-    }
-    assert.equal(withoutTime(lines[0]!)['worker'], 'w1');
+  const accessLines = (): Record<string, unknown>[] => t.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'request');
+
+  it('names the namespace, the route pattern, and the type and id of every event the request published', async () => {
+    const res = await request(t.gateway.app!).post('/labvanced/lab/recordTrial').set('Content-Type', 'application/json').set('X-Request-Id', 'req-access-1').send(routes.recordTrial.body).expect(200);
+    assert.deepEqual(res.body, { success: true });
+    const [stored, more] = await queuedEvents(t.prefix, 'rec');
+    assert.equal(more, undefined);
+    const line = accessLines().find((l) => l['requestId'] === 'req-access-1');
+    assert.ok(line, 'an access line for the request');
+    assert.equal(typeof line['time'], 'number');
+    assert.equal(typeof line['ms'], 'number');
+    delete line['time']; delete line['ms'];
+    assert.deepEqual(line, {
+      level: 30, service: 'studyhook', requestId: 'req-access-1', method: 'POST', platform: 'labvanced', namespace: 'lab',
+      route: 'recordTrial', status: 200, types: ['labvanced.trial.recorded'], events: [stored!.id], msg: 'request',
+    });
   });
 
-  it('follows the level, goes through the secret-value scrub, and falls back to logger.info for a logger from elsewhere', async () => {
-    const { lines, logger } = capture(['recordTrial']);
-    const access = accessLogger(logger);
-    access(entry);
-    logger.level = 'warn';
-    access(entry); // why: the same writer, as the ingest handler keeps one: it must read the level per line
-    await flush();
-    assert.equal(lines.length, 1);
-    assert.equal(withoutTime(lines[0]!)['route'], '********');
-    const other: string[] = [];
-    const foreign = pino({ messageKey: 'message' }, { write: (l: string) => { other.push(l); } });
-    accessLogger(foreign)(entry);
-    assert.equal(JSON.parse(other[0]!).message, 'request');
+  it('is written for a refused request too, with no events', async () => {
+    await request(t.gateway.app!).get('/labvanced/lab/recordTrial').set('X-Request-Id', 'req-access-2').expect(405);
+    const line = accessLines().find((l) => l['requestId'] === 'req-access-2');
+    assert.ok(line);
+    assert.equal(line['status'], 405);
+    assert.equal(line['namespace'], 'lab');
+    assert.deepEqual(line['events'], []);
+    assert.deepEqual(line['types'], []);
   });
 });
-

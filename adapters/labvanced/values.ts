@@ -17,6 +17,11 @@ export function coerce(value: unknown): unknown {
   }
   if (Array.isArray(value)) return value.map(coerce);
   if (value === null || typeof value !== 'object') return value;
+  return coerceFields(value);
+}
+
+/** {@link coerce} of an object's fields. */
+export function coerceFields(value: object): Record<string, unknown> {
   // why: a loop, not Object.fromEntries(Object.entries(...).map(...)): this runs on every trial, and the three arrays per object cost more than the rest.
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(value)) {

@@ -1,4 +1,5 @@
 import type { FileRef } from '../blobs/blob-store.js';
+import type { SchemaId } from '../schema-id.js';
 import type { SchemaProblem } from '../schemas.js';
 
 /** What an adapter sees of an HTTP request: the raw bytes and lower-cased headers, nothing parsed by express. */
@@ -60,7 +61,7 @@ export type Verifier<S> = (req: IncomingRequest, settings: S) => boolean | Promi
 export interface NormaliseInput<S, P> { payload: P; request: IncomingRequest; settings: S }
 
 /** One route of an adapter, in the order the core runs it: limits, verify, parse, validate, normalise, publish, reply. */
-export interface RouteSpec<S = Record<string, unknown>, P = any> {
+export interface RouteSpec<S = Record<string, unknown>, P = unknown> {
   /** '' for the base URL, a literal segment ('recordTrial') or a parameter (':token'). */
   path: string;
   /** Methods answered (POST by default). OPTIONS is answered by the core when `cors` is on. */
@@ -72,8 +73,11 @@ export interface RouteSpec<S = Record<string, unknown>, P = any> {
   verify?: Verifier<S>;
   /** A request answered without publishing anything (e.g. ActiGraph's validation handshake). */
   handshake?: (req: IncomingRequest, settings: S) => Reply | undefined;
-  /** Payload schema id (a file in schemas/), or a function choosing it from the request (e.g. from an event-type header). */
-  schema?: string | ((req: IncomingRequest) => string | undefined);
+  /**
+   * Payload schema id (src/generated/'s constant for a file in schemas/), or a function choosing it
+   * from the request (e.g. from an event-type header). normalise gets the payload as its type.
+   */
+  schema?: SchemaId<P> | ((req: IncomingRequest) => SchemaId<P> | undefined);
   /**
    * What a payload that cannot be used gets (unreadable, over the parse limits, or failing the
    * schema), once verification passed: 'reject' answers 400/413/415/422 and keeps nothing;
@@ -100,7 +104,7 @@ export interface RouteSpec<S = Record<string, unknown>, P = any> {
 export interface Adapter<S = any> {
   platform: string;
   /** Schema id of one namespace's settings; checked at start-up. */
-  settingsSchema?: string;
+  settingsSchema?: SchemaId<S>;
   /** Namespaces served when the config says nothing about this platform. */
   defaultNamespaces?: Record<string, S>;
   /**
@@ -120,9 +124,15 @@ export interface Adapter<S = any> {
   secretHeaders?: readonly string[];
   /** Route parameters (`:token` → 'token') that are secrets: never kept with a quarantined request. */
   secretParams?: readonly string[];
-  routes: readonly RouteSpec<S>[];
+  /** Each made with {@link defineRoute} when it has a schema, so that its normalise gets the schema's type. */
+  routes: readonly RouteSpec<S, any>[];
   /** Builds the platform's API client offered to sinks as ctx.clients[platform]. */
   createClient?: (opts: { config: Record<string, unknown>; namespaces: Record<string, S> }) => unknown;
+}
+
+/** Typed identity helper for one route: the payload type of `normalise` is the type of its `schema`. */
+export function defineRoute<S, P>(route: RouteSpec<S, P>): RouteSpec<S, P> {
+  return route;
 }
 
 /** Typed identity helper for adapter modules. */

@@ -5,10 +5,12 @@ import { parse as parseYaml } from 'yaml';
 import { adapters } from '../../adapters/index.js';
 import type { Adapter } from '../adapter/types.js';
 import { StudyhookError } from '../errors.js';
-import type { EventFilter, SinkConfig, StudyhookConfig } from '../generated/config.js';
+import type { SinkConfig, StudyhookConfig } from '../generated/config.js';
 import { type SchemaProblem, validateConfig } from '../schemas.js';
 import { normaliseOrigin } from '../http/normalise-origin.js';
+import { NAMESPACE_PATTERN } from '../http/path-segments.js';
 import { filterProblems } from '../sinks/filter.js';
+import { builtinSink, builtinSinks } from '../sinks/builtin/index.js';
 import { resolveStudies, type StudyDef } from '../study/study-config.js';
 import { own, ownRecord } from '../util/own.js';
 import { clusterUrl, isClusterUrl } from '../queue/redis-url.js';
@@ -17,47 +19,42 @@ import { interpolate, type InterpolationProblem } from './interpolate.js';
 
 export type Env = Record<string, string | undefined>;
 
-/** A sink entry after defaults: exactly one of `use` or `module` (absolute when it is a path). */
-export interface ResolvedSink {
-  name: string;
-  use?: string;
-  module?: string;
-  options: Record<string, unknown>;
-  filter: EventFilter;
-  attempts: number;
-  backoff: { type: 'exponential' | 'fixed'; delayMs: number };
-  /** Unset: the sink's own default (`Sink.concurrency`), else 8. */
-  concurrency?: number;
-}
+/** Every property required, in nested objects too: a section whose every field has a default in the schema. */
+type Filled<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]-?: Filled<T[K]> } : T;
+/** `T` with the properties `K`, which have defaults in the schema, required. */
+type WithDefaults<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
+type Section<K extends keyof StudyhookConfig> = NonNullable<StudyhookConfig[K]>;
+
+/**
+ * A sink entry after the schema's defaults (ajv's useDefaults): exactly one of `use` or `module`
+ * (absolute when it is a path). `concurrency` unset: the sink's own default (`Sink.concurrency`), else 8.
+ */
+export type ResolvedSink = WithDefaults<SinkConfig, 'options' | 'filter' | 'attempts'> & { backoff: Filled<NonNullable<SinkConfig['backoff']>> };
 
 export interface ResolvedPlatform { enabled: boolean; namespaces: Record<string, Record<string, unknown>>; client: Record<string, unknown> }
 
-/** The configuration after interpolation, env overrides, defaults and validation. */
+/**
+ * The configuration after interpolation, env overrides, validation and the schema's defaults: the
+ * generated StudyhookConfig with the defaulted fields required, and the few resolved here.
+ */
 export interface ResolvedConfig {
-  server: {
-    port: number; host: string;
-    /** The base URL the platforms reach the gateway at (`server.publicUrl`); unset: derived from host and port. */
-    publicUrl?: string;
-    /** Addresses, subnets or proxy-addr names of the trusted reverse proxies; empty: forwarding headers are ignored. */
-    trustProxy: readonly string[];
-    bodyLimitBytes: number; publishTimeoutMs: number;
-    maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; uploadStallTimeoutMs: number; shutdownTimeoutMs: number; maxQueuedDataBytes: number;
-    rateLimit: { enabled: boolean; perSecond: number; burst: number };
-    verifyFailureLimit: { enabled: boolean; perSecond: number; burst: number };
-    parseLimits: { maxDepth: number; maxValues: number };
-  };
+  /**
+   * `trustProxy`: addresses, subnets or proxy-addr names of the trusted reverse proxies; empty: forwarding headers are ignored.
+   * `publicUrl`: the base URL the platforms reach the gateway at; unset: derived from host and port.
+   */
+  server: Filled<Omit<Section<'server'>, 'trustProxy' | 'publicUrl'>> & Pick<Section<'server'>, 'publicUrl'> & { trustProxy: readonly string[] };
   /** `url` is a redis+cluster:// URL when `redis.cluster` was given; `prefix` has its default for one server or a cluster. */
-  redis: { url: string; prefix: string; deploymentId?: string; waitReplicas: number; waitTimeoutMs: number };
+  redis: WithDefaults<Omit<Section<'redis'>, 'cluster'>, 'url' | 'prefix' | 'waitReplicas' | 'waitTimeoutMs'>;
   /** Where files are kept (`blobs`, defaults filled in). */
   blobs: BlobsConfig;
-  spool: { enabled: boolean; maxBytes: number; heartbeatMs: number; orphanAfterMs: number };
-  workers: { stalledIntervalMs: number; lockDurationMs: number; maxStalls: number; metricsPort?: number };
+  spool: Filled<Section<'spool'>>;
+  workers: WithDefaults<Section<'workers'>, 'stalledIntervalMs' | 'lockDurationMs' | 'maxStalls'>;
   /** No token: admin surfaces are disabled. */
-  admin: { token?: string };
+  admin: Section<'admin'>;
   dataDir: string;
   /** Mode of data files (numeric, from the config's octal string). */
   fileMode: number;
-  log: { level: string; summaryIntervalMs: number };
+  log: Filled<Section<'log'>>;
   dedupTtlSeconds: number;
   platforms: Record<string, ResolvedPlatform>;
   sinks: ResolvedSink[];
@@ -73,14 +70,6 @@ export interface ResolvedConfig {
 
 /** The `blobs` section with its defaults. */
 export type BlobsConfig = { type: 'filesystem' } | { type: 's3'; bucket: string; endpoint?: string; region: string; prefix: string; forcePathStyle: boolean; partSizeBytes: number; queueSize: number };
-
-export const builtinSinks = [
-  'filesystem',
-  'postgres',
-  'http',
-  'chat',
-  'sensorlogger-fetch',
-] as const;
 
 export interface LoadOptions {
   path?: string | undefined;
@@ -119,6 +108,7 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
   const skipped = envProblems.filter((p) => notNeeded.some((re) => re.test(p.path)));
   problems.push(...envProblems.filter((p) => !skipped.includes(p)));
   applyEnvOverrides(doc, env, problems);
+  addArchive(doc);
   problems.push(...validateConfig('studyhook/config', doc));
   const trustProxy = resolveTrustProxy(doc.server?.trustProxy, problems);
   const baseDir = absPath ? dirname(absPath) : cwd;
@@ -134,7 +124,8 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
     const list = problems.map((p) => `  ${p.path}: ${p.message}`).join('\n');
     throw new StudyhookError('SH_CONFIG_INVALID', `Invalid configuration${absPath ? ` in ${absPath}` : ''}:\n${list}`, { details: problems });
   }
-  const d = doc as Required<StudyhookConfig> & Pick<ResolvedConfig, 'server' | 'log' | 'spool' | 'workers' | 'admin' | 'blobs'>;
+  // why: a valid document has every default of the schema filled in (validateConfig uses ajv's useDefaults).
+  const d = doc as Pick<ResolvedConfig, 'log' | 'spool' | 'workers' | 'admin' | 'blobs' | 'dedupTtlSeconds' | 'dataDir'> & { server: ResolvedConfig['server']; redis: Section<'redis'>; fileMode: string };
   return {
     server: { ...d.server, trustProxy }, redis: resolveRedis(d.redis), blobs: d.blobs, log: d.log, dedupTtlSeconds: d.dedupTtlSeconds, spool: d.spool, workers: d.workers, admin: d.admin,
     dataDir: resolve(baseDir, d.dataDir), fileMode: parseInt(d.fileMode, 8), platforms, sinks, studies, path: absPath, envFile: dot?.file, secretValues,
@@ -154,9 +145,9 @@ function pathPattern(pattern: string): RegExp {
  * tagged prefix of earlier versions, so its keys do not move on an upgrade.
  */
 function resolveRedis(r: NonNullable<StudyhookConfig['redis']>): ResolvedConfig['redis'] {
-  const url = r.cluster ? clusterUrl(r.cluster) : r.url ?? 'redis://127.0.0.1:6379';
-  const prefix = r.prefix ?? (isClusterUrl(url) ? 'studyhook' : '{studyhook}');
-  return { url, prefix, waitReplicas: r.waitReplicas ?? 0, waitTimeoutMs: r.waitTimeoutMs ?? 1000, ...(r.deploymentId !== undefined && { deploymentId: r.deploymentId }) };
+  const { cluster, ...rest } = r as WithDefaults<typeof r, 'url' | 'waitReplicas' | 'waitTimeoutMs'>;
+  const url = cluster ? clusterUrl(cluster) : rest.url;
+  return { ...rest, url, prefix: rest.prefix ?? (isClusterUrl(url) ? 'studyhook' : '{studyhook}') };
 }
 
 function applyEnvOverrides(doc: StudyhookConfig, env: Env, problems: SchemaProblem[]): void {
@@ -202,7 +193,7 @@ function resolvePlatforms(doc: StudyhookConfig, problems: SchemaProblem[]): Reco
     const p = own(given, adapter.platform);
     const namespaces = ownRecord((p?.namespaces ?? adapter.defaultNamespaces ?? {}) as Record<string, Record<string, unknown>>);
     for (const [ns, settings] of Object.entries(namespaces)) {
-      if (ns !== '*' && !/^[A-Za-z0-9_-]{1,64}$/.test(ns)) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}`, message: 'namespace names use letters, digits, _ and - (or * for any)' });
+      if (ns !== '*' && !NAMESPACE_PATTERN.test(ns)) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}`, message: 'namespace names use letters, digits, _ and - (or * for any)' });
       const invalid = adapter.settingsSchema ? validateConfig(adapter.settingsSchema, settings) : [];
       for (const pr of invalid) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}${pr.path === '/' ? '' : pr.path}`, message: pr.message });
       if (invalid.length === 0) problems.push(...originProblems(adapter, settings, `/platforms/${adapter.platform}/namespaces/${ns}`));
@@ -220,29 +211,31 @@ function originProblems(adapter: Adapter, settings: unknown, path: string): Sche
   });
 }
 
+/**
+ * The archive sink, unless the config has a filesystem sink or `archive: false`: added before
+ * validation, so that the schema's defaults fill it like any other entry. why appended, not
+ * prepended: error paths (/sinks/<i>) then name the user's own entries.
+ */
+function addArchive(doc: StudyhookConfig): void {
+  const list = doc.sinks ?? [];
+  if (!Array.isArray(list)) return; // the schema reports it
+  if (doc.archive !== false && !list.some((s) => s?.use === 'filesystem')) doc.sinks = [...list, { name: 'archive', use: 'filesystem' }];
+}
+
+/** The sinks as validated (the schema's defaults filled in), module paths resolved against the config's folder. */
 function resolveSinks(doc: StudyhookConfig, baseDir: string, problems: SchemaProblem[]): ResolvedSink[] {
-  const list: SinkConfig[] = [...(doc.sinks ?? [])];
-  // why: appended, not prepended, so that error paths (/sinks/<i>) name the user's own entries.
-  if (doc.archive !== false && !list.some((s) => s.use === 'filesystem')) list.push({ name: 'archive', use: 'filesystem' });
+  // why: a valid document has the schema's defaults filled in; an invalid one is refused below anyway.
+  const list = (doc.sinks ?? []) as ResolvedSink[];
   const seen = new Set<string>();
   return list.map((s, i) => {
     const path = `/sinks/${i}`;
     if (seen.has(s.name)) problems.push({ path: `${path}/name`, message: `duplicate sink name '${s.name}'` });
     seen.add(s.name);
     if ((s.use === undefined) === (s.module === undefined)) problems.push({ path, message: 'give exactly one of `use` (a built-in sink) or `module` (your own)' });
-    if (s.use !== undefined && !(builtinSinks as readonly string[]).includes(s.use)) problems.push({ path: `${path}/use`, message: `unknown built-in sink '${s.use}' (known: ${builtinSinks.join(', ')})` });
+    if (s.use !== undefined && !builtinSink(s.use)) problems.push({ path: `${path}/use`, message: `unknown built-in sink '${s.use}' (known: ${Object.keys(builtinSinks).join(', ')})` });
     problems.push(...filterProblems(s.filter, `${path}/filter`));
     const module = s.module === undefined ? undefined
       : s.module.startsWith('.') || isAbsolute(s.module) ? resolve(baseDir, s.module) : s.module;
-    return {
-      name: s.name,
-      ...(s.use !== undefined && { use: s.use }),
-      ...(module !== undefined && { module }),
-      options: (s.options ?? {}) as Record<string, unknown>,
-      filter: s.filter ?? {},
-      attempts: s.attempts ?? 8,
-      backoff: { type: s.backoff?.type ?? 'exponential', delayMs: s.backoff?.delayMs ?? 1000 },
-      ...(s.concurrency !== undefined && { concurrency: s.concurrency }),
-    };
+    return { ...s, ...(module !== undefined && { module }) };
   });
 }

@@ -5,6 +5,7 @@ import { StudyhookError } from '../errors.js';
 import { createErrorHandler } from './error-handler.js';
 import { createIngestHandler, type IngestDeps } from './ingest.js';
 import { createOpsRouter } from './ops-routes.js';
+import { pathSegments } from './path-segments.js';
 
 /**
  * helmet configured for replies that are never rendered as a page: the headers OWASP's REST
@@ -39,15 +40,6 @@ function helmetHeaders(): Readonly<Record<string, string>> {
   return Object.freeze(Object.fromEntries(headers));
 }
 
-/** The platform segment of a path (`/sensorlogger/pilot` → `sensorlogger`), as resolveRoute reads it: empty segments skipped. */
-function firstSegment(path: string): string {
-  let start = 0;
-  while (path.charCodeAt(start) === 47) start++; // why: '//sensorlogger/x' is the same route to resolveRoute
-  const end = path.indexOf('/', start);
-  const s = path.slice(start, end < 0 ? undefined : end);
-  if (!s.includes('%')) return s;
-  try { return decodeURIComponent(s); } catch { return s; }
-}
 
 /**
  * The HTTP API: a platform's paths (`/<platform>/...`) go straight to the one ingest pipeline on
@@ -60,7 +52,7 @@ export function createApp(deps: IngestDeps, extra: { dashboard?: Router } = {}):
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    if (deps.adapters.has(firstSegment(path))) ingest(req, res, path, q < 0 ? undefined : url.slice(q + 1));
+    if (deps.adapters.has(pathSegments(path)[0] ?? '')) ingest(req, res, path, q < 0 ? undefined : url.slice(q + 1));
     else void ops(req, res);
   };
 }

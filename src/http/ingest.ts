@@ -4,9 +4,9 @@ import { parse as parseQuery } from 'node:querystring';
 import type { Adapter, IncomingRequest, Reply } from '../adapter/types.js';
 import { removeBlobs, type BlobStore, type FileRef } from '../blobs/blob-store.js';
 import type { ResolvedConfig } from '../config/load-config.js';
-import { errorBody, StudyhookError } from '../errors.js';
+import { errorReply, StudyhookError } from '../errors.js';
 import { sha256Hex } from '../event/build-event.js';
-import { accessLogger, type Logger } from '../log/logger.js';
+import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Publisher } from '../queue/publisher.js';
 import { processRequest, secretHeadersOf } from '../pipeline/process-request.js';
@@ -18,7 +18,7 @@ import { isMultipart } from './parse-body.js';
 import { parseMultipart, UPLOAD_FIELDS } from './parse-multipart.js';
 import { createFailureLimiter, createRateLimiter } from './rate-limit.js';
 import { readBody } from './read-body.js';
-import { findRoute, type RouteMatch, type RouteMiss } from './resolve-route.js';
+import { findRoute } from './resolve-route.js';
 import { writeError, writeReply, type ErrorContext } from './write-reply.js';
 
 export interface IngestDeps {
@@ -33,12 +33,17 @@ export interface IngestDeps {
 export { SECRET_HEADERS } from '../pipeline/process-request.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
-const ROUTE_CACHE = 1000;
 /** A client refused by the failure limit whose declared body is larger than this has its connection closed. */
 const CLOSE_ABOVE_BYTES = 16 * 1024;
 
-/** `unreferenced`: files written for this request that no event or quarantine record refers to yet (removed if it fails). */
-type IngestContext = ErrorContext & { requestId: string; unreferenced?: readonly FileRef[] | undefined };
+/**
+ * `unreferenced`: files written for this request that no event or quarantine record refers to yet
+ * (removed if it fails). `namespace` and `events` are for the access line.
+ */
+type IngestContext = ErrorContext & {
+  requestId: string; unreferenced?: readonly FileRef[] | undefined;
+  namespace?: string; events?: readonly { id: string; type: string }[];
+};
 
 function defaultReply(events: readonly { id: string }[]): Reply {
   return { status: 200, body: { ok: true, events: events.map((e) => e.id) } };
@@ -54,49 +59,29 @@ function defaultReply(events: readonly { id: string }[]): Reply {
  */
 export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<string, string>> = {}) {
   const { config, logger, metrics } = deps;
-  const access = accessLogger(logger);
   const rateLimit = createRateLimiter(config.server.rateLimit);
   const failures = createFailureLimiter(config.server.verifyFailureLimit);
   const clientIp = createClientIp(config.server.trustProxy);
-  const routes = new Map<string, RouteMatch>();
-
-  // why: a lab's platforms call the same few paths over and over, and a lookup costs less than
-  // resolving. Only matches without path parameters are kept (a parameter may be a secret token),
-  // and at most ROUTE_CACHE of them, so that no caller can grow it.
-  function matchPath(path: string): RouteMatch | RouteMiss {
-    const hit = routes.get(path);
-    if (hit) return hit;
-    const m = findRoute(path, deps.adapters, config.platforms);
-    if ('error' in m) return m;
-    if (Object.keys(m.params).length === 0) {
-      if (routes.size >= ROUTE_CACHE) routes.clear();
-      Object.freeze(m.params);
-      routes.set(path, m);
-    }
-    return m;
-  }
 
   async function run(req: IncomingMessage, res: ServerResponse, ctx: IngestContext, query: string | undefined): Promise<void> {
-    const m = matchPath(ctx.path);
+    const m = findRoute(ctx.path, deps.adapters, config.platforms);
     if ('error' in m) {
       // why: on a platform with browser-facing routes, a mistyped URL Path must show as a readable 404, not as a CORS error.
       if (m.adapter && m.platform && m.adapter.routes.some((r) => r.cors)) {
         if (req.method === 'OPTIONS') res.setHeader('X-Request-Id', ctx.requestId);
-        const headers = applyCors(req, res, missOrigins(m.adapter, m.platform), ctx.base, false);
-        if (!headers) return; // preflight answered, so that the page gets to read the 404 of its request
-        ctx.base = headers;
+        // why: a preflight answered, so that the page gets to read the 404 of its request.
+        if (applyCors(req, res, missOrigins(m.adapter, m.platform), ctx.base, false)) return;
       }
       throw m.error;
     }
     ctx.platform = m.platform;
+    ctx.namespace = m.namespace;
     ctx.route = m.routeName || '/';
     const { route } = m;
     const ip = clientIp(req);
     if (route.cors) {
       if (req.method === 'OPTIONS') res.setHeader('X-Request-Id', ctx.requestId); // why: a preflight is answered inside applyCors
-      const headers = applyCors(req, res, allowedOrigins(m.adapter, m.settings), ctx.base);
-      if (!headers) return; // preflight answered
-      ctx.base = headers;
+      if (applyCors(req, res, allowedOrigins(m.adapter, m.settings), ctx.base)) return; // preflight answered
       rateLimit(ip); // why: browser-facing routes are open to anyone's script; after CORS so a 429 is readable
     }
     const methods = route.methods ?? ['POST'];
@@ -144,6 +129,7 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     if ('published' in result) {
       ctx.unreferenced = undefined;
       const events = result.published.map((e) => ({ id: e.event.id, type: e.event.type, data: e.event.data }));
+      ctx.events = events;
       writeReply(req, res, route.reply?.(events, incoming) ?? defaultReply(events), ctx.base, ctx.requestId);
       return;
     }
@@ -157,23 +143,31 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     metrics.quarantined.inc({ platform: m.platform, route: ctx.route });
     logger.warn({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace, route: m.routeName, reason: refused.reason, problems: refused.problems }, 'payload quarantined');
     const kept = new StudyhookError('SH_INVALID_PAYLOAD', 'Payload could not be used; it was kept in quarantine', { details: refused.problems });
-    writeReply(req, res, route.invalidReply?.(refused.problems, incoming) ?? { status: kept.statusCode, body: errorBody(kept) }, ctx.base, ctx.requestId);
+    writeReply(req, res, route.invalidReply?.(refused.problems, incoming) ?? errorReply(kept), ctx.base, ctx.requestId);
   }
 
-  /** Request metric and access log line (for requests that reached a platform route), once the reply is written. */
-  function done(req: IncomingMessage, res: ServerResponse, ctx: ErrorContext & { requestId: string }, start: bigint): void {
+  /**
+   * Request metric and access log line (for requests that reached a platform route), once the reply
+   * is written. The line names the route pattern (`:token`), never a matched value, and the events
+   * published, so a delivery can be traced back to its request.
+   */
+  function done(req: IncomingMessage, res: ServerResponse, ctx: IngestContext, start: bigint): void {
     const { platform } = ctx;
     metrics.countRequest(platform ?? 'none', platform === undefined ? 'other' : ctx.route ?? '/', res.statusCode);
     if (platform === undefined) return;
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    access({ requestId: ctx.requestId, method: req.method ?? '', platform, route: ctx.route ?? '/', status: res.statusCode, ms: Math.round(ms * 10) / 10 });
+    const events = ctx.events ?? [];
+    logger.info({
+      requestId: ctx.requestId, method: req.method ?? '', platform, namespace: ctx.namespace, route: ctx.route ?? '/',
+      status: res.statusCode, ms: Math.round(ms * 10) / 10,
+      types: [...new Set(events.map((e) => e.type))], events: events.map((e) => e.id),
+    }, 'request');
   }
 
   return function ingest(req: IncomingMessage, res: ServerResponse, path: string, query?: string): void {
     const start = process.hrtime.bigint();
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    // why: `base` is the shared helmet set, not a per-request copy: writeReply copies it once and adds the request id.
     const ctx: IngestContext = { requestId, path, base: headers };
     run(req, res, ctx, query)
       .catch(async (err: unknown) => {

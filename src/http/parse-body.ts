@@ -5,19 +5,8 @@ import { hasBom } from '../verify/presets.js';
 import { parseForm } from './parse-form.js';
 import { checkJsonShape, type ParseLimits } from './parse-limits.js';
 
-// why: senders repeat the same few Content-Type values; a lookup costs less than split, trim and
-// lower-case each time. Bounded, since the value comes from the caller.
-const mediaTypes = new Map<string, string>();
-
 function mediaType(contentType: string | undefined): string {
-  if (contentType === undefined) return '';
-  let type = mediaTypes.get(contentType);
-  if (type === undefined) {
-    type = contentType.split(';')[0]!.trim().toLowerCase();
-    if (mediaTypes.size >= 64) mediaTypes.clear();
-    mediaTypes.set(contentType, type);
-  }
-  return type;
+  return contentType === undefined ? '' : contentType.split(';')[0]!.trim().toLowerCase();
 }
 
 /** Text of the body: a leading UTF-8 BOM dropped (ActiGraph may send one), invalid UTF-8 refused rather than replaced by U+FFFD. */

@@ -2,6 +2,7 @@ import type { Adapter, RouteSpec } from '../adapter/types.js';
 import type { ResolvedPlatform } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
 import { own } from '../util/own.js';
+import { NAMESPACE_PATTERN, pathSegments } from './path-segments.js';
 
 export interface RouteMatch {
   adapter: Adapter;
@@ -43,8 +44,7 @@ export interface RouteMiss { error: StudyhookError; adapter?: Adapter; platform?
 
 /** resolveRoute, with a miss returned rather than thrown. */
 export function findRoute(path: string, adapters: ReadonlyMap<string, Adapter>, platforms: Record<string, ResolvedPlatform>): RouteMatch | RouteMiss {
-  const segments = path.split('/').filter((s) => s.length > 0).map((s) => { try { return decodeURIComponent(s); } catch { return s; } });
-  const [platform, a, b, ...rest] = segments;
+  const [platform, a, b, ...rest] = pathSegments(path);
   const adapter = platform === undefined ? undefined : adapters.get(platform);
   const conf = platform === undefined ? undefined : own(platforms, platform);
   if (!adapter || !conf?.enabled) return { error: new StudyhookError(adapter ? 'SH_NOT_FOUND' : 'SH_UNKNOWN_PLATFORM') };
@@ -63,7 +63,7 @@ export function findRoute(path: string, adapters: ReadonlyMap<string, Adapter>, 
     found = matchRoute(adapter, undefined);
   }
   if (!found) return miss(new StudyhookError('SH_NOT_FOUND', `No ${adapter.platform} route at ${path.slice(0, 200)}`));
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(namespace)) return miss(unknownNamespace(adapter, namespace));
+  if (!NAMESPACE_PATTERN.test(namespace)) return miss(unknownNamespace(adapter, namespace));
   // why: own keys only: `/sensorlogger/constructor` must not find Object.prototype.constructor as a namespace's settings.
   const settingsKey = Object.hasOwn(conf.namespaces, namespace) ? namespace : '*';
   const settings = own(conf.namespaces, settingsKey);

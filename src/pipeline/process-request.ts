@@ -63,7 +63,8 @@ export async function processRequest(input: PipelineInput, publish: (envelopes: 
     try { payload = parseBody(route.body, request.body, request.headers['content-type'], input.limits); } catch (err) { return { refused: refusalOf(err) }; }
   }
   const schema = typeof route.schema === 'function' ? route.schema(request) : route.schema;
-  const problems = [...input.parsed?.problems ?? [], ...schema ? validatePayload(schema, payload) : []];
+  const problems = [...input.parsed?.problems ?? []];
+  if (schema) validatePayload(schema, payload, problems);
   if (problems.length > 0) {
     return { refused: { reason: 'invalid', problems, payload, error: new StudyhookError('SH_INVALID_PAYLOAD', undefined, { details: problems }) } };
   }

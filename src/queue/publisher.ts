@@ -1,13 +1,15 @@
 import { once } from 'node:events';
-import { Queue, type JobsOptions } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Envelope } from '../event/build-event.js';
 import { jobIdOf } from '../event/build-event.js';
+import { jobOptions } from './job-options.js';
 import type { ResolvedSink } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { compileFilter } from '../sinks/filter.js';
 import { Cluster, createRedis, sinkQueueName } from './redis.js';
 import { isRedisUnavailable, RedisTimeoutError, ReplicaAckError } from './redis-errors.js';
+import { withTimeout } from '../util/timeout.js';
 
 /** Makes events durable: one job per matching sink, each added atomically with its deduplication key. */
 export interface Publisher {
@@ -53,7 +55,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   const redis = createRedis(opts.redisUrl, 'producer');
   redis.defineCommand('studyhookClaim', { numberOfKeys: 1, lua: CLAIM });
   // why: one Queue per sink sharing one connection. A MULTI across sinks (FlowProducer.addBulk) cost
-  // ~5x the Redis-side time per request (bench/publish-micro.ts: 1.5k/s vs 7.4k/s) because ioredis
+  // several times the Redis-side time per request (bench/publish-micro.ts) because ioredis
   // copies every BullMQ script onto each pipeline. Atomicity across sinks is not needed: a partial
   // fan-out is answered 503 (or spooled) and the retry re-adds all jobs; the jobId and deduplication
   // key make the ones already added no-ops.
@@ -66,22 +68,9 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   };
   const routes = opts.sinks.map((sink) => {
     const q = openQueue(sink);
-    // why: built once per sink; BullMQ copies a job's options and only reads these nested ones.
-    const fixed = {
-      attempts: sink.attempts,
-      backoff: { type: sink.backoff.type, delay: sink.backoff.delayMs },
-      removeOnComplete: { age: 3600, count: 10000 },
-      removeOnFail: false,
-    } satisfies JobsOptions;
-    return { sink, q, matches: compileFilter(sink.filter), fixed };
+    return { sink, q, matches: compileFilter(sink.filter) };
   });
   const dedupTtlMs = opts.dedupTtlSeconds * 1000;
-
-  function jobOpts(r: (typeof routes)[number], jobId: string): JobsOptions {
-    const f = r.fixed;
-    // why: BullMQ's deduplication key outlives the job, so a redelivery days later is still recognised.
-    return { attempts: f.attempts, backoff: f.backoff, removeOnComplete: f.removeOnComplete, removeOnFail: f.removeOnFail, jobId, deduplication: { id: jobId, ttl: dedupTtlMs } };
-  }
 
   /**
    * Drops envelopes whose signed request was already published under another event id. why: a
@@ -133,8 +122,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   async function addAll(envelopes: readonly Envelope[]): Promise<void> {
     const adds: Promise<unknown>[] = [];
     for (const env of await withoutReplays(envelopes)) {
-      const jobId = jobIdOf(env.event.id);
-      for (const r of routes) if (r.matches(env.event)) adds.push(r.q.queue.add(env.event.type, env, jobOpts(r, jobId)));
+      for (const r of routes) if (r.matches(env.event)) adds.push(r.q.queue.add(env.event.type, env, jobOptions(r.sink, env.event.id, opts.dedupTtlSeconds)));
     }
     await Promise.all(adds);
     if (adds.length > 0) await replicated();
@@ -176,12 +164,14 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     async publish(envelopes) {
       if (!envelopes.some((env) => routes.some((r) => r.matches(env.event)))) return;
       const end = opts.metrics?.publishSeconds.startTimer();
-      let timer: NodeJS.Timeout | undefined;
       try {
-        const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new RedisTimeoutError(opts.timeoutMs)), opts.timeoutMs); });
-        // why: while ioredis reconnects, wait (bounded by the timeout) rather than fail at once.
-        if (redis.status !== 'ready') await Promise.race([once(redis, 'ready'), timeout]);
-        await Promise.race([addAll(envelopes), timeout]);
+        let late = false;
+        await withTimeout((async () => {
+          // why: while ioredis reconnects, wait (bounded by the timeout) rather than fail at once.
+          if (redis.status !== 'ready') await once(redis, 'ready');
+          // why: a request already answered 503 (or spooled) is not published behind its sender's back.
+          if (!late) await addAll(envelopes);
+        })(), opts.timeoutMs, () => { late = true; throw new RedisTimeoutError(opts.timeoutMs); });
         for (const env of envelopes) opts.metrics?.countEvent(env.event.type);
       } catch (err) {
         if (isRedisUnavailable(err)) {
@@ -190,7 +180,6 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         }
         throw new StudyhookError('SH_PUBLISH_FAILED', `The event could not be stored: ${(err as Error).message}`, { cause: err });
       } finally {
-        clearTimeout(timer);
         end?.();
       }
     },

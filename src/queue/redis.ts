@@ -1,6 +1,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { Queue } from 'bullmq';
 import { StudyhookError } from '../errors.js';
+import { withTimeout } from '../util/timeout.js';
 import { isClusterUrl, parseClusterUrl } from './redis-url.js';
 
 export { Cluster, Redis };
@@ -66,9 +67,8 @@ export function connectRedis(url: string, role: RedisRole, extra: RedisOptions =
  */
 export function createRedis(url: string, role: 'producer' | 'worker'): RedisClient {
   // why: no auto-pipelining. Each auto-pipeline is a new ioredis Pipeline, which copies every
-  // script BullMQ defines (about 50, twice) onto itself; that cost more than the writes it saved.
-  // Off: 495k against 642-716k instructions per request (callgrind), 157 against 177 µs CPU and
-  // 5.9k against 5.1k req/s (8 alternating runs; see the commit). batchWrites batches instead.
+  // script BullMQ defines (about 50, twice) onto itself; that cost more than the writes it saved
+  // (the figures are in the commit that turned it off). batchWrites batches instead.
   const redis = connectRedis(url, role);
   if (redis instanceof Redis) return batchWrites(redis);
   // why: a cluster sends each command through the connection of the node that serves its slot.
@@ -80,8 +80,7 @@ export function createRedis(url: string, role: 'producer' | 'worker'): RedisClie
  * Makes the commands sent in one event-loop turn go out to Redis in one write: the socket is
  * corked at the first and uncorked in setImmediate. why: a write per command is a syscall here and
  * a read and wake-up in Redis, which shares the cores. No object per batch, unlike auto-pipelining.
- * A/B with and without (commits): API 145 -> 121 us per request, Redis 58 -> 41 us; worker 105 -> 82 us,
- * Redis 182 -> 157 us (API and worker together).
+ * The A/B with and without is in the commits and the README's performance section.
  */
 function batchWrites(redis: Redis): Redis {
   const send = redis.sendCommand.bind(redis);
@@ -107,22 +106,19 @@ export function safeRedisUrl(url: string): string {
 export async function redisProblem(url: string, timeoutMs = 3000): Promise<Error | undefined> {
   const redis = connectRedis(url, 'handle', { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
   if (redis instanceof Cluster) redis.options.clusterRetryStrategy = () => null;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs); });
-    await Promise.race([(async () => {
+    await withTimeout((async () => {
       await redis.connect();
       await redis.ping();
       if (redis instanceof Cluster) {
         const state = /cluster_state:(\w+)/.exec(String(await redis.cluster('INFO')))?.[1];
         if (state !== 'ok') throw new Error(`the cluster is ${state ?? 'in an unknown state'} (CLUSTER INFO)`);
       }
-    })(), late]);
+    })(), timeoutMs, () => { throw new Error(`no answer in ${timeoutMs} ms`); });
     return undefined;
   } catch (err) {
     return err as Error;
   } finally {
-    clearTimeout(timer);
     redis.disconnect();
   }
 }

@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import type { Queue } from 'bullmq';
 import type { ResolvedSink } from '../config/load-config.js';
 import { jobIdOf, type Envelope, type StudyhookEvent } from '../event/build-event.js';
+import { jobOptions } from './job-options.js';
 import { compileFilter } from '../sinks/filter.js';
 import { readJsonLines, type BadLine } from '../util/read-lines.js';
 import { openQueue as openSinkQueue } from './redis.js';
@@ -75,11 +76,7 @@ export async function replayArchive(t: ReplayTarget, archiveDir: string, dedupTt
         const request = { method: 'REPLAY', path: `archive:${file}`, headers: {}, bodySize: 0, ip: '' };
         // why: data kept in the blob store stays there; the queue gets the reference, as live traffic does.
         if (typeof event.dataref === 'string') event.data = null;
-        await queue.add(event.type, { event, request }, {
-          jobId, deduplication: { id: jobId, ttl: dedupTtlSeconds * 1000 },
-          attempts: t.sink.attempts, backoff: { type: t.sink.backoff.type, delay: t.sink.backoff.delayMs },
-          removeOnComplete: { age: 3600, count: 10000 }, removeOnFail: false,
-        });
+        await queue.add(event.type, { event, request }, jobOptions(t.sink, event.id, dedupTtlSeconds));
       }
     }
     return { queued, skipped, bad };

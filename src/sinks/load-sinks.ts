@@ -3,21 +3,8 @@ import { pathToFileURL } from 'node:url';
 import type { ResolvedSink } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
 import { validateWith } from '../schemas.js';
-import chat from './builtin/chat.js';
-import filesystem from './builtin/filesystem.js';
-import sensorloggerFetch from './builtin/sensorlogger-fetch.js';
-import http from './builtin/http.js';
-import postgres from './builtin/postgres.js';
+import { builtinSink } from './builtin/index.js';
 import type { Sink } from './types.js';
-
-/** Built-in sinks by name; the config's `use` picks one. */
-const builtins: Record<string, Sink<any, any>> = {
-  filesystem,
-  postgres,
-  http,
-  chat,
-  'sensorlogger-fetch': sensorloggerFetch,
-};
 
 /** A sink module loaded and its options checked, not yet set up. */
 export interface LoadedSink { config: ResolvedSink; sink: Sink<any, any>; options: Record<string, unknown> }
@@ -58,7 +45,7 @@ export async function loadSinks(configs: readonly ResolvedSink[]): Promise<Loade
   for (const config of configs) {
     let sink: unknown;
     try {
-      sink = config.use !== undefined ? builtins[config.use] : await importSink(config.module!);
+      sink = config.use !== undefined ? builtinSink(config.use) : await importSink(config.module!);
     } catch (err) {
       problems.push(`sink '${config.name}': cannot load module ${config.module}: ${(err as Error).message}`);
       continue;

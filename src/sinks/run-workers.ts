@@ -12,6 +12,7 @@ import { StudyhookError } from '../errors.js';
 import { createBatcher, type BatcherOptions } from './create-batcher.js';
 import { createProcessor, dropSecrets } from './deliver-job.js';
 import type { SinkContext } from './types.js';
+import { withTimeout } from '../util/timeout.js';
 
 export interface WorkerDeps {
   redisUrl: string;
@@ -54,9 +55,7 @@ function emitter(publisher: Publisher, blobs: SinkContext['blobs'], maxQueuedDat
  */
 async function closeConnection(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => { timer = setTimeout(r, 2000); })]);
-    clearTimeout(timer);
+    await withTimeout(redis.quit().catch(() => undefined), 2000, () => undefined);
   }
   redis.disconnect();
 }

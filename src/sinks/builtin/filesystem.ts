@@ -11,7 +11,7 @@ import { defineSink } from '../types.js';
 export default defineSink<{ dir?: string; fsync: boolean }, { dir: string; writer: LineWriter }>({
   name: 'filesystem',
   // why: a batch holds the lines that arrive during one fdatasync, so deliveries in flight bound it: at
-  // the 8 of other sinks one fsync (~0.5 ms here) covered at most 8 lines. 64 let the bench's sustained
+  // the 8 of other sinks one fsync covered at most 8 lines. 64 let the bench's sustained
   // load share each fsync among many lines while a job's lock renewals stay cheap for BullMQ.
   concurrency: 64,
   optionsSchema: {
