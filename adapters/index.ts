@@ -1,9 +1,9 @@
 import type { Adapter } from '../src/adapter/types.js';
-import actigraph from './actigraph.js';
-import labvanced from './labvanced.js';
-import mydatahelps from './mydatahelps.js';
-import prolific from './prolific.js';
-import sensorlogger from './sensorlogger.js';
+import actigraph from './actigraph/index.js';
+import labvanced from './labvanced/index.js';
+import mydatahelps from './mydatahelps/index.js';
+import prolific from './prolific/index.js';
+import sensorlogger from './sensorlogger/index.js';
 
 /** Every platform studyhook serves, in one explicit list. A new platform is one more line here. */
 export const adapters: readonly Adapter[] = [

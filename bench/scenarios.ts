@@ -1,4 +1,5 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { adapters } from '../adapters/index.js';
 
 /**
  * Secrets and per-namespace settings the bench puts into the generated studyhook config. The key
@@ -7,7 +8,7 @@ import { createHmac, randomUUID } from 'node:crypto';
  */
 export const SECRETS = { prolific: 'bench-prolific-secret', actigraph: 'bench-actigraph-passcode' };
 export const NAMESPACE = 'bench';
-export const platformConfig: Record<string, Record<string, unknown>> = {
+export const platformConfig: Record<string, { namespaces: Record<string, Record<string, unknown>> }> = {
   sensorlogger: { namespaces: { [NAMESPACE]: {} } },
   prolific: { namespaces: { [NAMESPACE]: { secrets: [SECRETS.prolific] } } },
   // why: the upload bench sends up to BENCH_UPLOAD_MB (1 GiB by default); leave room above it.
@@ -27,9 +28,15 @@ export interface Scenario {
 }
 
 const json = { 'content-type': 'application/json' };
-/** The Origin of the Labvanced player (adapters/labvanced.ts allows it by default). */
+/** The Origin of the Labvanced player (adapters/labvanced/index.ts allows it by default). */
 const LABVANCED = 'https://www.labvanced.com';
-const b64hmac = (key: string, msg: string): string => createHmac('sha256', key).update(msg).digest('base64');
+
+/** `req` signed as `platform` signs (the adapter's own sample signer) with `settings` (default: the bench namespace's). */
+function signed(platform: string, req: BuiltRequest, settings = platformConfig[platform]!['namespaces']![NAMESPACE]): BuiltRequest {
+  const sign = adapters.find((a) => a.platform === platform)?.sample?.sign;
+  if (!sign) throw new Error(`adapter '${platform}' has no sample signer`);
+  return { ...req, headers: sign({ ...req, body: Buffer.from(req.body) }, settings).headers };
+}
 let seq = 0;
 const next = (): string => `${process.pid}-${++seq}-${randomUUID().slice(0, 8)}`;
 
@@ -48,9 +55,7 @@ export const scenarios: readonly Scenario[] = [
     name: 'Prolific signed event',
     platform: 'prolific',
     build() {
-      const body = JSON.stringify({ event_type: 'study.status.change', resource_id: `study-${next()}`, status: 'AWAITING REVIEW', timestamp: new Date().toISOString() });
-      const ts = String(Math.floor(Date.now() / 1000));
-      return { method: 'POST', path: `/prolific/${NAMESPACE}`, body, headers: { ...json, 'x-prolific-request-timestamp': ts, 'x-prolific-request-signature': b64hmac(SECRETS.prolific, ts + body) } };
+      return prolific(JSON.stringify({ event_type: 'study.status.change', resource_id: `study-${next()}`, status: 'AWAITING REVIEW', timestamp: new Date().toISOString() }), SECRETS.prolific);
     },
   },
   {
@@ -67,7 +72,7 @@ export const scenarios: readonly Scenario[] = [
     platform: 'actigraph',
     build() {
       const body = JSON.stringify({ status: 'completed', firstEpochUTC: '2018-03-08T00:20:00.0000000', firstEpochSubjectTZ: '2018-03-08T05:50:00.0000000', lastEpochUTC: '2018-03-08T00:34:00.0000000', lastEpochSubjectTZ: '2018-03-08T06:04:00.0000000', uploadId: next(), studyId: '8', subjectId: '2358' });
-      return { method: 'POST', path: `/actigraph/${NAMESPACE}`, body, headers: { ...json, 'x-actigraph-event': 'upload', 'x-actigraph-delivery': randomUUID(), 'x-actigraph-signature': b64hmac(SECRETS.actigraph, body) } };
+      return signed('actigraph', { method: 'POST', path: `/actigraph/${NAMESPACE}`, body, headers: { ...json, 'x-actigraph-event': 'upload', 'x-actigraph-delivery': randomUUID() } });
     },
   },
 ];
@@ -91,8 +96,7 @@ function largeBody(resourceId: string): string {
 }
 
 function prolific(body: string, key: string): BuiltRequest {
-  const ts = String(Math.floor(Date.now() / 1000));
-  return { method: 'POST', path: `/prolific/${NAMESPACE}`, body, headers: { ...json, 'x-prolific-request-timestamp': ts, 'x-prolific-request-signature': b64hmac(key, ts + body) } };
+  return signed('prolific', { method: 'POST', path: `/prolific/${NAMESPACE}`, body, headers: json }, { secrets: [key] });
 }
 
 /** The multipart upload route (Labvanced `/file_upload`), if that adapter exists. */

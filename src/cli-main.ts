@@ -1,5 +1,5 @@
-import { commands } from './commands/index.js';
-import type { Command } from './commands/types.js';
+import { cliContext, commands } from './commands/index.js';
+import type { Command } from './command.js';
 import { StudyhookError } from './errors.js';
 
 export const USAGE = `Usage: studyhook <command> [--config FILE] [options]
@@ -23,7 +23,7 @@ function parseProblem(err: unknown): string | undefined {
 async function runCommand(command: Command, args: string[]): Promise<number> {
   if (wantsHelp(args) && command.usage !== undefined) { console.log(command.usage); return 0; }
   try {
-    return await command.run(args);
+    return await command.run(args, cliContext);
   } catch (err) {
     const problem = parseProblem(err);
     if (problem === undefined) throw err;

@@ -70,3 +70,21 @@ export function errorReply(err: unknown): { status: number; headers: Record<stri
   const body = errorBody(err);
   return { status: body.statusCode, headers: err instanceof StudyhookError ? err.headers : {}, body };
 }
+
+const PERMANENT = Symbol.for('studyhook.permanent-error');
+
+/** Marks a failure that retrying cannot fix (bad data, 4xx from a remote): no more attempts. */
+export class PermanentError extends Error {
+  constructor(message: string, opts?: { cause?: unknown }) {
+    super(message, opts);
+    this.name = 'PermanentError';
+  }
+
+  // why: a plugin may bring its own copy of studyhook (another node_modules, another loader), so
+  // `instanceof` alone would miss its errors; the brand is shared through the global symbol registry.
+  readonly [PERMANENT] = true;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PERMANENT] === true;
+  }
+}

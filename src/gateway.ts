@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
 import { adapters } from '../adapters/index.js';
+import { logSecretKeys } from './adapter/secrets.js';
 import type { Adapter } from './adapter/types.js';
 import type { BlobStore } from './blobs/blob-store.js';
 import { openBlobStore } from './blobs/open-blob-store.js';
@@ -58,7 +59,7 @@ function createClients(config: ResolvedConfig): Record<string, unknown> {
 /** Wires one process: checks Redis and the sinks first, so a bad set-up fails at start with a clear message. */
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config } = opts;
-  const logger = opts.logger ?? createLogger({ level: config.log.level, secretValues: config.secretValues });
+  const logger = opts.logger ?? createLogger({ level: config.log.level, secretValues: config.secretValues, secretKeys: logSecretKeys(adapters) });
   const redisDown = await redisProblem(config.redis.url);
   if (redisDown) {
     // why: refusing to start would turn a Redis outage during a deploy or crash into lost calls from

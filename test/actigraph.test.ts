@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
-import { recordingSink, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { recordingSink, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { queueState, settled } from './helpers/queue-state.js';
 import { queuedEvents, readQuarantine } from './helpers/quarantine.js';
+import { actigraphSignature } from './helpers/sign.js';
 
 // The recorded real upload body (actigraph.md, "Complete example delivery"): 269 bytes, no trailing newline.
 const UPLOAD = '{"status":"completed","firstEpochUTC":"2018-03-08T00:20:00.0000000","firstEpochSubjectTZ":"2018-03-08T05:50:00.0000000","lastEpochUTC":"2018-03-08T00:34:00.0000000","lastEpochSubjectTZ":"2018-03-08T06:04:00.0000000","uploadId":"362288","studyId":"8","subjectId":"2358"}';
@@ -18,7 +19,7 @@ const VENDOR_BODY = '{"Test":"Value"}';
 const VENDOR_SIG = 'Ri20SCicySZmIf2D4kCY5KWEJrsqI7W8sWXMADj1RaQ=';
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
-const sign = (secret: string, body: Buffer | string): string => createHmac('sha256', secret).update(body).digest('base64');
+const sign = actigraphSignature;
 
 describe('ActiGraph CentrePoint webhook through the real pipeline', () => {
   let t: TestGateway;
@@ -87,8 +88,7 @@ describe('ActiGraph CentrePoint webhook through the real pipeline', () => {
     await deliver('upload', UPLOAD, { passcode: 'another-passcode' }).expect(401);
     await request(t.gateway.app!).post('/actigraph/hmac').set('X-ActiGraph-Event', 'upload').set('Content-Type', 'application/json').send(UPLOAD).expect(401);
     await deliver('upload', UPLOAD, { signature: `sha1=${'E2316FED'.repeat(16)}` }).expect(401);
-    await sleep(300);
-    assert.equal(readDeliveries(out).length, 0);
+    assert.equal((await queueState(t, 'rec')).jobs, 0, 'no job for any refused call');
   });
 
   it('verifies a body that starts with a UTF-8 BOM, signed with or without the BOM, and parses it', async () => {
@@ -139,8 +139,7 @@ describe('ActiGraph CentrePoint webhook through the real pipeline', () => {
     await request(t.gateway.app!).post('/actigraph/faraway').set('X-ActiGraph-Event', 'validation').set('X-ActiGraph-Hook-Secret', code).send('{}').expect(401);
     const metrics = await request(t.gateway.app!).get('/metrics').set('Authorization', 'Bearer actigraph-test-admin-token').expect(200);
     assert.match(metrics.text, /studyhook_handshakes_total\{platform="actigraph"\} 5/);
-    await sleep(300);
-    assert.equal(readDeliveries(out).length, 0);
+    assert.equal((await queueState(t, 'rec')).jobs, 0, 'a handshake publishes nothing');
     assert.ok(!t.logs.join('').includes(code), 'the validation code is never logged');
   });
 
@@ -149,9 +148,11 @@ describe('ActiGraph CentrePoint webhook through the real pipeline', () => {
     const a = await deliver('upload', UPLOAD, { delivery: 'dup-1' }).expect(200);
     const b = await deliver('upload', asNumbers, { delivery: 'dup-1' }).expect(200);
     assert.equal(a.status, b.status);
-    await waitFor('a delivery', () => readDeliveries(out).length >= 1);
+    assert.equal((await queueState(t, 'rec')).jobs, 1, 'the repeat added no job');
+    await settled(t, 'rec');
     await deliver('upload', UPLOAD, { delivery: 'dup-1' }).expect(200);
-    await sleep(500);
+    assert.equal((await queueState(t, 'rec')).jobs, 1, 'nor does a repeat after the delivery');
+    await settled(t, 'rec');
     assert.equal(readDeliveries(out).length, 1);
     // why: another upload: the same signed body under a new delivery id would be a replay (acknowledged, not delivered).
     await deliver('upload', asNumbers.replace('362288', '362289'), { delivery: 'dup-2' }).expect(200);

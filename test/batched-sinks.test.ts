@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import pg from 'pg';
-import request from 'supertest';
 import { stringify } from 'yaml';
 import { replay } from '../src/commands/replay.js';
 import { loadConfig } from '../src/config/load-config.js';
@@ -30,20 +29,47 @@ async function deployment(name: string, extra: Record<string, unknown> = {}, sin
   const base = { dataDir: dir, redis: { url: REDIS_URL, prefix }, log: { level: 'debug' }, ...extra };
   await writeFile(file, stringify(base));
   const api: Gateway = await createGateway({ config: loadConfig({ path: file, env: {} }), roles: { api: true, worker: false }, logger: createLogger({ level: 'silent' }) });
+  const url = `http://127.0.0.1:${await api.listen(0, '127.0.0.1')}/sensorlogger/lab`;
   const queue = new Queue(sinkQueueName(sink), { connection: { url: REDIS_URL }, prefix });
   const workers: Studyhook[] = [];
+  const local: Gateway[] = [];
   return {
     dir, file, api, queue, workers, archived: join(dir, 'events', 'sensorlogger', 'lab', `${day()}.jsonl`),
-    /** Sends `n` Sensor Logger uploads; returns the acknowledged event ids. */
+    /** Sends `n` Sensor Logger uploads, 8 at a time over kept-alive connections; returns the acknowledged event ids. */
     async send(n: number, note = ''): Promise<string[]> {
       const ids: string[] = [];
-      for (let i = 0; i < n; i++) ids.push((await request(api.app!).post('/sensorlogger/lab').send({ studyId: 's', uploadId: `u-${i}`, secretCode: 'c', note }).expect(200)).body.id as string);
+      let next = 0;
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        for (let i = next++; i < n; i = next++) {
+          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ studyId: 's', uploadId: `u-${i}`, secretCode: 'c', note }) });
+          const body = await res.text();
+          assert.equal(res.status, 200, body);
+          ids[i] = (JSON.parse(body) as { id: string }).id;
+        }
+      }));
       return ids;
     },
     worker(): Studyhook { const w = spawnStudyhook('worker', file); workers.push(w); return w; },
+    /** A worker in this process, for the deliveries after a kill (it starts without a process's start-up). */
+    async localWorker(): Promise<void> {
+      local.push(await createGateway({ config: loadConfig({ path: file, env: {} }), roles: { api: false, worker: true }, logger: createLogger({ level: 'silent' }) }));
+    },
+    /**
+     * Sends `n` uploads to a paused queue while `count` worker processes start, then lets them at the
+     * backlog together (their start-up overlaps the sending; no worker gets a head start).
+     */
+    async backlog(n: number, count: number): Promise<{ ids: string[]; started: Studyhook[] }> {
+      await queue.pause();
+      const started = Array.from({ length: count }, () => this.worker());
+      const ids = await this.send(n);
+      await waitFor('the workers to run', () => started.every((w) => w.output().includes('studyhook worker running')), 60000);
+      await queue.resume();
+      return { ids, started };
+    },
     async rewrite(more: Record<string, unknown>): Promise<void> { await writeFile(file, stringify({ ...base, ...more })); },
     async close(): Promise<void> {
       for (const w of workers) await stop(w.proc, 'SIGKILL');
+      for (const g of local) await g.close();
       await queue.close();
       await api.close();
       await deleteKeys(prefix);
@@ -85,17 +111,16 @@ describe('the archive with worker processes', () => {
     this.timeout(120000);
     const d = await deployment('kill-archive', { workers: { stalledIntervalMs: 500, lockDurationMs: 3000, maxStalls: 5 } });
     try {
-      const ids = await d.send(1500);
-      const first = d.worker();
+      const { ids, started: [first] } = await d.backlog(1500, 1);
       await waitFor('a few hundred deliveries', async () => (await completed(d.queue)) >= 300, 60000);
-      await stop(first.proc, 'SIGKILL');
+      await stop(first!.proc, 'SIGKILL');
       const inFlight = (await d.queue.getJobCounts('active')).active ?? 0;
       const done = (await d.queue.getCompleted(0, -1)).map((j) => j.data.event.id);
       assert.ok(inFlight > 0 && done.length < ids.length, `killed with ${inFlight} deliveries in flight, ${done.length} done`);
       const before = new Set(archivedIds(d.archived));
       assert.deepEqual(done.filter((id) => !before.has(id)), [], 'every event reported delivered is in the file');
 
-      d.worker();
+      await d.localWorker();
       await waitFor('every event archived after the restart', async () => (await completed(d.queue)) === ids.length, 90000);
       const lines = archivedIds(d.archived);
       const distinct = new Set(lines);
@@ -135,16 +160,15 @@ describe('the postgres sink with worker processes', () => {
     }, 'db');
     const rows = async (): Promise<string[]> => (await client.query<{ id: string }>(`SELECT id FROM ${schema}.events`)).rows.map((r) => r.id);
     try {
-      const ids = await d.send(1500);
-      const first = d.worker();
+      const { ids, started: [first] } = await d.backlog(1500, 1);
       await waitFor('a few hundred deliveries', async () => (await completed(d.queue)) >= 300, 60000);
-      await stop(first.proc, 'SIGKILL');
+      await stop(first!.proc, 'SIGKILL');
       const inFlight = (await d.queue.getJobCounts('active')).active ?? 0;
       const done = (await d.queue.getCompleted(0, -1)).map((j) => j.data.event.id);
       assert.ok(inFlight > 0 && done.length < ids.length, `killed with ${inFlight} deliveries in flight, ${done.length} done`);
       const before = new Set(await rows());
       assert.deepEqual(done.filter((id) => !before.has(id)), [], 'every event reported delivered is in the table');
-      d.worker();
+      await d.localWorker();
       await waitFor('every event written after the restart', async () => (await completed(d.queue)) === ids.length, 90000);
       const after = await rows();
       console.log(`      SIGKILL with ${inFlight} deliveries in flight: ${done.length} reported delivered before, ${before.size} rows then, ${after.length} rows for ${ids.length} events after`);

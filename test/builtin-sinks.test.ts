@@ -14,7 +14,8 @@ import { createGateway } from '../src/gateway.js';
 import { retryAfterMs } from '../src/sinks/builtin/post-json.js';
 import { createBatcher } from '../src/sinks/create-batcher.js';
 import { loadSinks } from '../src/sinks/load-sinks.js';
-import { REDIS_URL, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { REDIS_URL, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { queueState, settled } from './helpers/queue-state.js';
 import { startReceiver } from './helpers/receiver.js';
 
 const PG_URL = process.env['PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -50,8 +51,8 @@ describe('built-in sink: postgres', () => {
     t = await startGateway({ archive: false, sinks: [{ name: 'db', use: 'postgres', options: { connectionString: PG_URL, schema, table: 'events' } }] });
     await request(t.gateway.app!).post('/sensorlogger/lab').send(upload(1)).expect(200);
     await request(t.gateway.app!).post('/sensorlogger/lab').send(upload(2)).expect(200);
-    await waitFor('the second row', async () => (await client.query(`SELECT id FROM ${schema}.events`)).rows.length === 2);
-    await sleep(200);
+    assert.equal((await queueState(t, 'db')).jobs, 2, 'this gateway queued both deliveries, the re-delivered one included');
+    assert.deepEqual(await settled(t, 'db'), { jobs: 2, pending: 0, completed: 2, failed: 0 });
     assert.equal((await client.query(`SELECT id FROM ${schema}.events`)).rows.length, 2);
   });
 
@@ -161,11 +162,12 @@ describe('built-in sink: chat', () => {
       t = await startGateway({ archive: false, sinks: [{ name: 'ping', use: 'chat', options: { url: rx.url, format, template: 'New {{type}} {{subject}} in {{studyid}}{{data.nothing}}' }, filter: { namespaces: ['lab'] } }] });
       await request(t.gateway.app!).post('/sensorlogger/other').send(upload(1)).expect(200);
       await request(t.gateway.app!).post('/sensorlogger/lab').send(upload(2)).expect(200);
-      const [got] = await waitFor('the message', () => rx!.received.length > 0 && rx!.received);
+      assert.equal((await queueState(t, 'ping')).jobs, 1, 'only the matching event has a job');
+      assert.equal((await settled(t, 'ping')).completed, 1);
+      assert.equal(rx.received.length, 1);
+      const [got] = rx.received;
       assert.equal(got!.headers['content-type'], 'application/json');
       assert.equal(text(JSON.parse(got!.body) as Msg), 'New sensorlogger.recording.uploaded upload-2 in study-1');
-      await sleep(200);
-      assert.equal(rx.received.length, 1);
     });
   }
 });

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import request from 'supertest';
 import { buildTables, openArchive, pseudonymOf } from '../src/export/index.js';
@@ -11,6 +9,7 @@ import { csvObjects } from './fixtures/export/csv.js';
 import { driveStudy, EMAIL, IDENTIFIERS, labvanced, ORIGIN, studyPlatforms, TRIALS, waitArchived } from './fixtures/export/drive-study.js';
 import { exportCli } from './fixtures/export/run.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { runMainCli } from './helpers/run-main.js';
 
 const KEY = 'a-secret-export-key';
 
@@ -197,10 +196,10 @@ describe('studyhook export: duplicates, damage, reruns, formats, pseudonyms, err
       assert.equal(r.err.trim().split('\n').length, 1, r.err);
       assert.match(r.err.trim(), message);
     }
-    // The real CLI process: exit status 1 and the same single line.
-    const cli = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'export', '--config', config(), '--namespace', 'nope', '--out', await dir('x5')]).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+    // Through the CLI's entry (command dispatch included): exit status 1 and the same single line.
+    const cli = await runMainCli(['export', '--config', config(), '--namespace', 'nope', '--out', await dir('x5')]);
     assert.equal(cli.code, 1);
-    assert.match(cli.stderr, /^studyhook export: no namespace 'nope' in the archive [^\n]*\n$/);
+    assert.match(cli.err, /^studyhook export: no namespace 'nope' in the archive [^\n]*\n$/);
   });
 
   it('builds the tables in DuckDB without writing a file, for other commands to query', async function () {

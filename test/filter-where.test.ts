@@ -6,9 +6,10 @@ import request from 'supertest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/load-config.js';
 import type { StudyhookEvent } from '../src/generated/event.js';
-import { compileFilter } from '../src/sinks/filter.js';
+import { compileFilter } from '../src/event/filter.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
-import { recordingSink, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { recordingSink, startGateway, type TestGateway } from './helpers/gateway.js';
+import { queueState, settled } from './helpers/queue-state.js';
 
 const event = (data: unknown, extra: Partial<StudyhookEvent> = {}) => ({
   specversion: '1.0', id: 'x', source: '/prolific/lab', type: 'prolific.submission.status.change', time: '2026-01-01T00:00:00Z',
@@ -56,8 +57,8 @@ describe('sink filter: where conditions', () => {
       for (const [studyId, uploadId] of [['study-a', 'u1'], ['study-b', 'u2'], ['study-a', 'skip']]) {
         await request(t.gateway.app!).post('/sensorlogger/s').send({ studyId, uploadId, secretCode: 'c' }).expect(200);
       }
-      await waitFor('the matching event', () => readDeliveries(file).length === 1);
-      await sleep(200);
+      assert.equal((await queueState(t, 'a')).jobs, 1, 'only the matching event has a job');
+      await settled(t, 'a');
       assert.deepEqual(readDeliveries(file).map((d) => d.event.subject), ['u1']);
     });
   });

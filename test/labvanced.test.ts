@@ -7,7 +7,8 @@ import request from 'supertest';
 import { safeFileName } from '../adapters/labvanced/values.js';
 import { routes } from './fixtures/labvanced/routes.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
-import { recordingSink, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { recordingSink, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { queueState, settled } from './helpers/queue-state.js';
 import { queuedEvents, readQuarantine } from './helpers/quarantine.js';
 
 const ORIGIN = 'https://www.labvanced.com';
@@ -61,8 +62,8 @@ describe('Labvanced external data storage through the real pipeline', () => {
     await post('/labvanced/json/recordTrial').send(body).expect(200, { success: true });
     await post('/labvanced/json/recordTrial').type('form').send(jquery(body)).expect(200, { success: true });
     await post('/labvanced/json/recordTrial').send({ ...body, recData: { data: { response: 'right', rt: 600 }, scope: 'trial' } }).expect(200);
-    await waitFor('two deliveries', () => readDeliveries(out).length >= 2);
-    await sleep(400);
+    assert.equal((await queueState(t, 'rec')).jobs, 2, 'the retry added no job');
+    await settled(t, 'rec');
     assert.equal(readDeliveries(out).length, 2);
   });
 
@@ -150,8 +151,7 @@ describe('Labvanced external data storage through the real pipeline', () => {
     assert.equal(bad.status, 403);
     assert.equal(bad.body.code, 'SH_FORBIDDEN_ORIGIN');
     assert.equal(bad.headers['access-control-allow-origin'], undefined);
-    await sleep(200);
-    assert.equal(readDeliveries(out).length, 0);
+    assert.equal((await queueState(t, 'rec')).jobs, 0, 'no job for the refused origin');
   });
 
   it('keeps a trial it cannot read (broken JSON, a form it would have to reshape) in quarantine, raw, and still answers {"success": true}', async () => {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import request from 'supertest';
+import { adapters } from '../adapters/index.js';
+import { logSecretKeys } from '../src/adapter/secrets.js';
 import { createLogger } from '../src/log/logger.js';
 import { routes } from './fixtures/labvanced/routes.js';
 import { recordingSink, startGateway, type TestGateway } from './helpers/gateway.js';
@@ -10,26 +12,27 @@ import { queuedEvents } from './helpers/quarantine.js';
 function capture(secretValues: string[] = []): { lines: string[]; logger: ReturnType<typeof createLogger> } {
   const lines: string[] = [];
   const destination = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
-  return { lines, logger: createLogger({ level: 'debug', secretValues: new Set(secretValues), destination }) };
+  return { lines, logger: createLogger({ level: 'debug', secretValues: new Set(secretValues), secretKeys: logSecretKeys(adapters), destination }) };
 }
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('logger: secrets never reach a line', () => {
-  it('censors secret field names at any depth and in arrays, leaving other fields and the caller\'s object as they were', async () => {
+  it('censors secret field names (the platforms\' secret headers and fields among them) at any depth and in arrays, leaving other fields and the caller\'s object as they were', async () => {
     const { lines, logger } = capture();
-    const headers = { authorization: 'Bearer abc-123', 'X-Prolific-Request-Signature': 'sig-xyz', 'content-type': 'application/json' };
+    const headers = { authorization: 'Bearer abc-123', 'X-Prolific-Request-Signature': 'sig-xyz', 'x-actigraph-hook-secret': 'hook-77', 'content-type': 'application/json' };
     const fields = { requestId: 'r1', request: { headers }, items: [{ secretCode: 'code-1' }, { ok: 1 }], deep: { a: { b: { c: { token: 'tok-9' } } } } };
     logger.info(fields, 'hello');
     await flush();
     const line = JSON.parse(lines[0]!) as typeof fields;
     assert.equal(line.request.headers.authorization, '[redacted]');
     assert.equal(line.request.headers['X-Prolific-Request-Signature'], '[redacted]');
+    assert.equal((line.request.headers as Record<string, string>)['x-actigraph-hook-secret'], '[redacted]');
     assert.equal(line.request.headers['content-type'], 'application/json');
     assert.deepEqual(line.items, [{ secretCode: '[redacted]' }, { ok: 1 }]);
     assert.equal(line.deep.a.b.c.token, '[redacted]');
     assert.equal(line.requestId, 'r1');
     assert.equal(headers.authorization, 'Bearer abc-123'); // copy on write: the caller's object is untouched
-    for (const s of ['abc-123', 'sig-xyz', 'code-1', 'tok-9']) assert.ok(!lines[0]!.includes(s), s);
+    for (const s of ['abc-123', 'sig-xyz', 'hook-77', 'code-1', 'tok-9']) assert.ok(!lines[0]!.includes(s), s);
   });
 
   it('censors fields of a logged error and scrubs configured secret values from messages', async () => {

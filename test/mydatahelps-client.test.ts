@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
-import mydatahelps from '../adapters/mydatahelps.js';
+import mydatahelps from '../adapters/mydatahelps/index.js';
 import type { MyDataHelpsClient } from '../adapters/mydatahelps/client.js';
 import { fixtures, startGateway, waitFor } from './helpers/gateway.js';
 

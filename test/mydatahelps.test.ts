@@ -6,7 +6,8 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { startPrivateRedis } from './helpers/private-redis.js';
-import { REDIS_URL, recordingSink, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { REDIS_URL, recordingSink, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { queueState, settled } from './helpers/queue-state.js';
 import { queuedEvents, readQuarantine } from './helpers/quarantine.js';
 
 const TOKEN = '3f9c1e5a7b2d4c6e8f0a1b3c5d7e9f10aabbccddeeff0011';
@@ -83,6 +84,7 @@ describe('MyDataHelps webhooks through the real pipeline', () => {
     const a = await request(t.gateway.app!).post(`/mydatahelps/live/${TOKEN}`).send(body).expect(200);
     const b = await request(t.gateway.app!).post(`/mydatahelps/live/${TOKEN}`).send(body).expect(200);
     assert.equal(a.body.events[0], b.body.events[0]);
+    assert.equal((await queueState(t, 'rec')).jobs, 1, 'the repeat added no job');
     const d = await byId(a.body.events[0]);
     assert.equal(d.event.type, 'mydatahelps.survey.submitted');
     assert.equal(d.event['subject'], survey.surveyResultID);
@@ -91,7 +93,7 @@ describe('MyDataHelps webhooks through the real pipeline', () => {
     assert.equal(data['SurveyResultID'], survey.surveyResultID);
     assert.equal(data['SurveyName'], 'PHQ-9');
     assert.deepEqual(data['someNewField'], { kept: true });
-    await sleep(300);
+    await settled(t, 'rec');
     assert.equal(deliveries().length, 1);
   });
 
@@ -156,8 +158,7 @@ describe('MyDataHelps webhooks through the real pipeline', () => {
     await request(t.gateway.app!).post('/mydatahelps/closed').send(scheduleB).expect(401);
     await request(t.gateway.app!).post(`/mydatahelps/closed/${TOKEN}`).send(scheduleB).expect(401);
     await request(t.gateway.app!).post(`/mydatahelps/elsewhere/${TOKEN}`).send(scheduleB).expect(404);
-    await sleep(200);
-    assert.equal(deliveries().length, 0);
+    assert.equal((await queueState(t, 'rec')).jobs, 0, 'no job for any refused call');
   });
 
   it('accepts calls without a token on an open namespace, and Basic credentials where configured', async () => {

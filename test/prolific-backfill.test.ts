@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { prolific } from '../src/commands/prolific.js';
+import prolificAdapter from '../adapters/prolific/index.js';
 import { openQueue } from '../src/queue/redis.js';
 import { waitArchived } from './fixtures/export/drive-study.js';
 import { prolificEvent, studyConfig } from './fixtures/study/drive.js';
@@ -24,7 +24,7 @@ describe('studyhook prolific backfill (fake Prolific API over real HTTP)', funct
   let t: TestGateway;
   let fake: FakeProlific;
   let live = 0;
-  const cli = (...args: string[]) => runCli(prolific, ['backfill', '--workspace', WS, '--namespace', 'lab', '--config', join(t.dataDir, 'studyhook.yml'), ...args]);
+  const cli = (...args: string[]) => runCli(prolificAdapter.commands![0]!, ['backfill', '--workspace', WS, '--namespace', 'lab', '--config', join(t.dataDir, 'studyhook.yml'), ...args]);
   const counts = async () => {
     const q = openQueue('archive', REDIS_URL, t.prefix);
     try { const c = await q.getJobCounts('completed', 'waiting', 'active', 'delayed', 'failed'); return Object.values(c).reduce((a, b) => a + b, 0); } finally { await q.close(); }

@@ -1,24 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createProlificClient, ProlificApiError } from '../adapters/prolific/client.js';
 import { PermanentError } from '../src/sinks/types.js';
 import { startFakeProlific, type FakeProlific } from './helpers/fake-prolific.js';
+import { runMainCli } from './helpers/run-main.js';
 
-const cli = new URL('../src/cli.ts', import.meta.url).pathname;
-
-/** Runs the real CLI in a child process (asynchronously, so the fake API in this process keeps answering). */
-function run(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { env: { ...process.env, STUDYHOOK_CONFIG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += String(c); });
-    child.stderr.on('data', (c: Buffer) => { stderr += String(c); });
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+/** The real CLI, in this process (the fake API in this process keeps answering while it awaits). */
+async function run(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const r = await runMainCli(args);
+  return { status: r.code, stdout: r.out, stderr: r.err };
 }
 
 describe('Prolific API client for sinks (against a fake Prolific API)', () => {

@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { B1, B2, B3, S, SIG_B1, T } from './fixtures/prolific/vectors.js';
-import { deleteKeys, fixtures, recordingSink, REDIS_URL, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { deleteKeys, fixtures, recordingSink, REDIS_URL, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { queueState, settled } from './helpers/queue-state.js';
 import { queuedEvents, readQuarantine } from './helpers/quarantine.js';
+import { prolificSignature } from './helpers/sign.js';
 
 const orderingSink = join(fixtures, 'sinks', 'prolific-ordering-sink.ts');
-const sign = (body: string, ts: string, secret = S) => createHmac('sha256', secret).update(ts + body).digest('base64');
+const sign = (body: string, ts: string, secret = S) => prolificSignature(secret, ts, body);
 
 describe('Prolific webhooks through the real pipeline', () => {
   let t: TestGateway;
@@ -83,8 +85,8 @@ describe('Prolific webhooks through the real pipeline', () => {
     for (const headers of cases) await deliver(B1, headers).expect(401);
     await deliver(B1.replace('APPROVED', 'APPROVEE'), { 'X-Prolific-Request-Signature': SIG_B1 }).expect(401);
     await deliver(B1, {}, 'nowhere').expect(404);
-    await sleep(300);
-    assert.equal(deliveries().length, 0);
+    assert.equal((await queueState(t, 'rec')).jobs, 0, 'no job for any refused call');
+    assert.equal((await queueState(t, 'archive')).jobs, 0);
     const archive = join(t.dataDir, 'events', 'prolific', 'lab', `${new Date().toISOString().slice(0, 10)}.jsonl`);
     assert.equal(await readFile(archive, 'utf8').catch(() => ''), '');
     assert.ok(!t.logs.join('').includes(SIG_B1), 'the signature is never logged');
@@ -109,11 +111,13 @@ describe('Prolific webhooks through the real pipeline', () => {
 
   it('acknowledges a redelivered X-Event-ID with 2xx and delivers it once', async () => {
     const first = await deliver(B3, { 'X-Event-ID': 'evt-retried' }).expect(200);
-    await waitFor('the first delivery', () => deliveries().length === 1);
+    await settled(t, 'rec');
+    assert.equal(deliveries().length, 1);
     const again = await deliver(B3, { 'X-Event-ID': 'evt-retried', 'X-Prolific-Request-Timestamp': '1700000060' });
     assert.ok(again.status >= 200 && again.status < 300);
     assert.deepEqual(again.body.events, first.body.events);
-    await sleep(500);
+    assert.equal((await queueState(t, 'rec')).jobs, 1, 'the redelivery added no job');
+    await settled(t, 'rec');
     assert.equal(deliveries().length, 1);
   });
 
@@ -122,8 +126,7 @@ describe('Prolific webhooks through the real pipeline', () => {
     assert.equal(res.status, 202);
     const kept = readFileSync(join(t.dataDir, 'quarantine', 'prolific', 'lab', `${new Date().toISOString().slice(0, 10)}.jsonl`), 'utf8');
     assert.match(kept, /participant_id/);
-    await sleep(200);
-    assert.equal(deliveries().length, 0);
+    assert.equal((await queueState(t, 'rec')).jobs, 0, 'nothing is queued for a quarantined body');
   });
 
   it('keeps a signed body that is not valid JSON in quarantine, raw, and answers 202 so Prolific stops retrying; an unsigned one gets 401 and nothing is kept', async () => {

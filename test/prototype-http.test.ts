@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { Queue } from 'bullmq';
 import fc from 'fast-check';
 import request from 'supertest';
@@ -9,6 +8,7 @@ import { sinkQueueName } from '../src/queue/redis.js';
 import { routes } from './fixtures/labvanced/routes.js';
 import { REDIS_URL, recordingSink, startGateway, type TestGateway } from './helpers/gateway.js';
 import { PROTO_NAMES } from './helpers/proto-names.js';
+import { actigraphSignature, prolificSignature } from './helpers/sign.js';
 
 const SEED = 22;
 const PROLIFIC_SECRET = 'proto-prolific-secret';
@@ -16,7 +16,6 @@ const PASSCODE = 'proto-actigraph-passcode';
 const MDH_TOKEN = 'proto-mydatahelps-token-0123456789';
 const CODE = 'proto-sensorlogger-code';
 const ORIGIN = 'https://www.labvanced.com';
-const b64 = (key: string, msg: string): string => createHmac('sha256', key).update(msg).digest('base64');
 /** A namespace or route segment: every prototype name first, then ordinary ones that are not configured either. */
 const name = fc.oneof(fc.constantFrom(...PROTO_NAMES), fc.stringMatching(/^[a-z][a-z0-9_-]{0,11}$/).filter((n) => n !== 'locked'));
 const examples = PROTO_NAMES.map((n) => [n] as [string]);
@@ -53,12 +52,12 @@ describe('prototype names over real HTTP, every platform (namespaces listed: onl
     prolific: (ns) => {
       const body = JSON.stringify({ event_type: 'study.status.change', resource_id: `r-${ns}`, status: 'ACTIVE' });
       return request(app()).post(`/prolific/${ns}`).set('Content-Type', 'application/json').set('X-Prolific-Request-Timestamp', '1700000000')
-        .set('X-Prolific-Request-Signature', b64(PROLIFIC_SECRET, `1700000000${body}`)).send(body);
+        .set('X-Prolific-Request-Signature', prolificSignature(PROLIFIC_SECRET, '1700000000', body)).send(body);
     },
     actigraph: (ns) => {
       const body = JSON.stringify({ status: 'completed', uploadId: `u-${ns}`, studyId: '8', subjectId: '2358' });
       return request(app()).post(`/actigraph/${ns}`).set('Content-Type', 'application/json').set('X-ActiGraph-Event', 'upload')
-        .set('X-ActiGraph-Signature', b64(PASSCODE, body)).send(body);
+        .set('X-ActiGraph-Signature', actigraphSignature(PASSCODE, body)).send(body);
     },
     mydatahelps: (ns) => request(app()).post(`/mydatahelps/${ns}/${MDH_TOKEN}`).send({ EventType: 'SurveySubmitted', ParticipantIdentifier: 'p', SurveyResultID: `r-${ns}` }),
     labvanced: (ns) => request(app()).post(`/labvanced/${ns}/recordTrial`).set('Origin', ORIGIN).send(routes.recordTrial.body),
@@ -106,14 +105,14 @@ describe('prototype names over real HTTP, every platform (namespaces listed: onl
     await fc.assert(fc.asyncProperty(fc.constantFrom(...PROTO_NAMES), async (n) => {
       const ag = JSON.stringify({ studyId: '8', subjectId: '2358', status: 'completed' });
       const a = await request(app()).post('/actigraph/locked').set('Content-Type', 'application/json').set('X-ActiGraph-Event', n)
-        .set('X-ActiGraph-Delivery', `d-${n}`).set('X-ActiGraph-Signature', b64(PASSCODE, ag)).send(ag);
+        .set('X-ActiGraph-Delivery', `d-${n}`).set('X-ActiGraph-Signature', actigraphSignature(PASSCODE, ag)).send(ag);
       assert.equal(a.status, 200, `actigraph ${n}: ${a.text}`);
       const m = await request(app()).post(`/mydatahelps/locked/${MDH_TOKEN}`).send({ EventType: n, ParticipantIdentifier: 'p' });
       assert.equal(m.status, 200, `mydatahelps ${n}: ${m.text}`);
       assert.equal((await eventOf(m.body.events[0])).type, `mydatahelps.${n.toLowerCase()}`);
       const body = JSON.stringify({ event_type: n, resource_id: `r-${n}` });
       const p = await request(app()).post('/prolific/locked').set('Content-Type', 'application/json').set('X-Prolific-Request-Timestamp', '1700000000')
-        .set('X-Prolific-Request-Signature', b64(PROLIFIC_SECRET, `1700000000${body}`)).set('X-Event-ID', `e-${n}`).send(body);
+        .set('X-Prolific-Request-Signature', prolificSignature(PROLIFIC_SECRET, '1700000000', body)).set('X-Event-ID', `e-${n}`).send(body);
       assert.equal(p.status, 200, `prolific ${n}: ${p.text}`);
       assert.match((await eventOf(p.body.events[0])).type, /^prolific\.[a-z0-9_.]+$/);
     }), { seed: SEED, numRuns: PROTO_NAMES.length, examples });

@@ -12,7 +12,7 @@ import { loadConfig } from '../src/config/load-config.js';
 import type { StudyhookEvent } from '../src/generated/event.js';
 import { resolveRoute } from '../src/http/resolve-route.js';
 import { renderTemplate } from '../src/sinks/builtin/chat.js';
-import { compileFilter } from '../src/sinks/filter.js';
+import { compileFilter } from '../src/event/filter.js';
 import { own, ownField } from '../src/util/own.js';
 import { PROTO_NAMES } from './helpers/proto-names.js';
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { quarantine } from '../src/commands/quarantine.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
-import { recordingSink, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { recordingSink, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { queueState, settled } from './helpers/queue-state.js';
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const [log, error] = [console.log, console.error];
@@ -50,7 +51,8 @@ describe('studyhook quarantine', () => {
 
     const second = await run(['republish', '--config', config]);
     assert.match(second.err, /republished 0 record\(s\)/);
-    await sleep(300);
+    assert.equal((await queueState(t, 'rec')).jobs, 1, 'the second republish queued nothing');
+    await settled(t, 'rec');
     assert.equal(readDeliveries(out).length, 1);
     assert.match((await run(['list', '--config', config])).out, /"status":"republished"/);
   });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import qs from 'qs';
@@ -10,6 +9,7 @@ import { routes } from './fixtures/labvanced/routes.js';
 import { B1, B2, B3, S, SIG_B1, T } from './fixtures/prolific/vectors.js';
 import { recordingSink, startGateway, type TestGateway } from './helpers/gateway.js';
 import { queuedEnvelopes, queuedEvents, readQuarantine } from './helpers/quarantine.js';
+import { actigraphSignature, prolificSignature } from './helpers/sign.js';
 
 const CODE = 'sl-republish-secret-code';
 const PASSCODE = 'actigraph-republish-passcode';
@@ -29,11 +29,11 @@ interface Call { name: string; path: string; headers: Record<string, string>; bo
 
 const prolific = (name: string, body: string, headers: Record<string, string>): Call => ({
   name, path: '/prolific/lab', body, quarantinedStatus: 202,
-  headers: { 'Content-Type': 'application/json', 'X-Timestamp': T, 'X-Prolific-Request-Timestamp': T, 'X-Prolific-Request-Signature': createHmac('sha256', S).update(T + body).digest('base64'), ...headers },
+  headers: { 'Content-Type': 'application/json', 'X-Timestamp': T, 'X-Prolific-Request-Timestamp': T, 'X-Prolific-Request-Signature': prolificSignature(S, T, body), ...headers },
 });
 const actigraph = (name: string, event: string, body: string, delivery?: string): Call => ({
   name, path: '/actigraph/hmac', body, quarantinedStatus: 200,
-  headers: { 'Content-Type': 'application/json; charset=utf-8', 'X-ActiGraph-Event': event, 'X-ActiGraph-Signature': createHmac('sha256', PASSCODE).update(body).digest('base64'), ...(delivery && { 'X-ActiGraph-Delivery': delivery }) },
+  headers: { 'Content-Type': 'application/json; charset=utf-8', 'X-ActiGraph-Event': event, 'X-ActiGraph-Signature': actigraphSignature(PASSCODE, body), ...(delivery && { 'X-ActiGraph-Delivery': delivery }) },
 });
 const labvanced = (route: keyof typeof routes, form: boolean, change: Record<string, unknown> = {}): Call => {
   const data = { ...routes[route].body, ...change };

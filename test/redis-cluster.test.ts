@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { connectRedis, openQueue } from '../src/queue/redis.js';
 import { replayDeadLetters } from '../src/queue/replay.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { fixtures, recordingSink, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { prolificSignature } from './helpers/sign.js';
 
 const SECRET = 'prolific-cluster-secret';
 const switchSink = join(fixtures, 'sinks', 'switch-sink.ts');
@@ -107,7 +108,7 @@ describe('the gateway on a 3-primary Redis Cluster (each primary with a replica)
   it('acknowledges a signed request resent under another event id without queueing it again (replay keys on the cluster)', async () => {
     const body = JSON.stringify({ event_type: 'submission.status.change', resource_id: 'sub-c', participant_id: 'p-c', study_id: 'st-1', status: 'APPROVED' });
     const ts = String(Math.floor(Date.now() / 1000));
-    const headers = { 'content-type': 'application/json', 'x-prolific-request-timestamp': ts, 'x-prolific-request-signature': createHmac('sha256', SECRET).update(ts + body).digest('base64') };
+    const headers = { 'content-type': 'application/json', 'x-prolific-request-timestamp': ts, 'x-prolific-request-signature': prolificSignature(SECRET, ts, body) };
     const before = await jobs(cluster.url, prefix, sinks[0]!);
     await request(t.gateway.app!).post('/prolific/lab').set({ ...headers, 'x-event-id': 'evt-c1' }).send(body).expect(200);
     await request(t.gateway.app!).post('/prolific/lab').set({ ...headers, 'x-event-id': 'evt-c2' }).send(body).expect(200);

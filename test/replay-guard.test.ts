@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { createHmac, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { sinkQueueName } from '../src/queue/redis.js';
 import { REDIS_URL, startGateway, type TestGateway } from './helpers/gateway.js';
+import { actigraphSignature, prolificSignature } from './helpers/sign.js';
 
 const SECRET = 'prolific-workspace-secret';
 const PASSCODE = 'actigraph-passcode';
-const sign = (message: string, key: string) => createHmac('sha256', key).update(message).digest('base64');
 
 /** Jobs in the archive queue right after the acknowledgements: the ack means they exist. */
 async function jobs(t: TestGateway): Promise<number> {
@@ -29,7 +29,7 @@ describe('a signed request resent under another event id', () => {
   it('is acknowledged but delivered once (Prolific: a new, or no, X-Event-ID)', async () => {
     const body = JSON.stringify({ event_type: 'submission.status.change', resource_id: 'sub-1', participant_id: 'p-1', study_id: 'st-1', status: 'APPROVED' });
     const ts = String(Math.floor(Date.now() / 1000));
-    const headers = { 'content-type': 'application/json', 'x-prolific-request-timestamp': ts, 'x-prolific-request-signature': sign(ts + body, SECRET) };
+    const headers = { 'content-type': 'application/json', 'x-prolific-request-timestamp': ts, 'x-prolific-request-signature': prolificSignature(SECRET, ts, body) };
     const before = await jobs(t);
     await request(t.gateway.app!).post('/prolific/lab').set({ ...headers, 'x-event-id': 'evt-original' }).send(body).expect(200);
     await request(t.gateway.app!).post('/prolific/lab').set({ ...headers, 'x-event-id': 'evt-forged' }).send(body).expect(200);
@@ -41,7 +41,7 @@ describe('a signed request resent under another event id', () => {
 
   it('is acknowledged but delivered once (ActiGraph: a new X-ActiGraph-Delivery)', async () => {
     const body = JSON.stringify({ status: 'completed', uploadId: 'up-9', studyId: '8', subjectId: '2358' });
-    const headers = { 'content-type': 'application/json', 'x-actigraph-event': 'upload', 'x-actigraph-signature': sign(body, PASSCODE) };
+    const headers = { 'content-type': 'application/json', 'x-actigraph-event': 'upload', 'x-actigraph-signature': actigraphSignature(PASSCODE, body) };
     const before = await jobs(t);
     for (const delivery of ['d-1', 'd-2', 'd-3']) await request(t.gateway.app!).post('/actigraph/wear').set({ ...headers, 'x-actigraph-delivery': delivery }).send(body).expect(200);
     assert.equal(await jobs(t) - before, 1);
@@ -50,7 +50,7 @@ describe('a signed request resent under another event id', () => {
   it('is delivered when the request that claimed it first never reached a queue', async () => {
     const body = JSON.stringify({ event_type: 'submission.status.change', resource_id: 'sub-2', participant_id: 'p-2', study_id: 'st-1', status: 'RETURNED' });
     const ts = String(Math.floor(Date.now() / 1000));
-    const sig = sign(ts + body, SECRET);
+    const sig = prolificSignature(SECRET, ts, body);
     // A first attempt that claimed the signed request, then failed before its jobs were added.
     const key = hash('sha256', ['prolific', 'lab', hash('sha256', body), ts, sig].join('\u001f'));
     const redis = new Redis(REDIS_URL);

@@ -12,7 +12,8 @@ import { createGateway, type Gateway } from '../src/gateway.js';
 import { createLogger } from '../src/log/logger.js';
 import { sinkQueueName } from '../src/queue/redis.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
-import { deleteKeys, REDIS_URL, recordingSink, sleep, waitFor } from './helpers/gateway.js';
+import { deleteKeys, REDIS_URL, recordingSink, waitFor } from './helpers/gateway.js';
+import { queueState, settled } from './helpers/queue-state.js';
 
 const upload = (n: number) => ({ studyId: 'study-1', uploadId: `replay-${n}`, secretCode: 'code' });
 
@@ -59,8 +60,7 @@ describe('studyhook replay', () => {
       assert.equal(readDeliveries(out)[0]!.event.id, ids[1]);
       assert.equal(await queue.getFailedCount(), 2);
       assert.equal(await replay.run(['--config', file()]), 0);
-      await waitFor('all three', () => readDeliveries(out).length === 3);
-      await sleep(300);
+      assert.equal((await settled({ prefix }, 'flaky')).jobs, 3, 'replaying re-queues the dead letters, it adds no jobs');
       assert.deepEqual(readDeliveries(out).map((d) => d.event.id).sort(), [...ids].sort());
       assert.equal(await queue.getFailedCount(), 0);
     } finally { await queue.close(); }
@@ -77,14 +77,16 @@ describe('studyhook replay', () => {
     const day = new Date().toISOString().slice(0, 10);
     await waitFor('three archived events', () => readFile(join(dir, 'events', 'sensorlogger', 'lab', `${day}.jsonl`), 'utf8').then((t) => t.trim().split('\n').length === 3, () => false));
     assert.equal(await replay.run(['--config', file(), '--from-archive', '--sink', 'late', '--since', '2999-01-01']), 0);
-    await sleep(200);
-    assert.equal(readDeliveries(late).length, 0, '--since in the future selects nothing');
+    assert.equal((await queueState({ prefix }, 'late')).jobs, 0, '--since in the future selects nothing');
     assert.equal(await replay.run(['--config', file(), '--from-archive', '--sink', 'late']), 0);
     await waitFor('the late sink filled', () => readDeliveries(late).length === 3);
     assert.equal(await replay.run(['--config', file(), '--from-archive', '--sink', 'late']), 0);
     assert.equal(await replay.run(['--config', file(), '--from-archive', '--sink', 'first']), 0);
-    await sleep(400);
-    assert.equal(readDeliveries(late).length, 3, 'a second replay adds nothing');
+    assert.equal((await queueState({ prefix }, 'late')).jobs, 3, 'a second replay adds nothing');
+    assert.equal((await queueState({ prefix }, 'first')).jobs, 3, 'a sink that already had the events gets no job');
+    await settled({ prefix }, 'late');
+    await settled({ prefix }, 'first');
+    assert.equal(readDeliveries(late).length, 3);
     assert.equal(readDeliveries(first).length, 3, 'a sink that already had the events gets none again');
     assert.equal(readDeliveries(late)[0]!.event.subject, readDeliveries(first).find((d) => d.event.id === readDeliveries(late)[0]!.event.id)!.event.subject);
   });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { connect } from 'node:net';
 import { Queue } from 'bullmq';
 import request from 'supertest';
@@ -8,13 +7,13 @@ import { pythonJsonDumps } from '../adapters/prolific/python-json.js';
 import { createFailureLimiter } from '../src/http/rate-limit.js';
 import { sinkQueueName } from '../src/queue/redis.js';
 import { REDIS_URL, startGateway, type TestGateway } from './helpers/gateway.js';
+import { actigraphSignature, prolificSignature } from './helpers/sign.js';
 
 const PROLIFIC = 'forged-test-prolific-secret';
 const PASSCODE = 'forged-test-actigraph-passcode';
 const CODE = 'forged-test-sensorlogger-code';
 const TOKEN = 'forged-test-mydatahelps-token-0123';
 const T = '1700000000';
-const b64 = (key: string, msg: string): string => createHmac('sha256', key).update(msg).digest('base64');
 
 /** A Prolific body of about `bytes` bytes in compact JSON (so its json.dumps form differs from it). */
 function prolificBody(bytes: number, id: string): string {
@@ -35,12 +34,12 @@ describe('forged requests cost little: the json.dumps fallback and the per-clien
     prolific: (ip: string, sign: boolean, ns = 'lab') => {
       const body = prolificBody(300, `r-${ip}-${Math.random()}`);
       return request(app()).post(`/prolific/${ns}`).set('X-Forwarded-For', ip).set('Content-Type', 'application/json').set('X-Prolific-Request-Timestamp', T)
-        .set('X-Prolific-Request-Signature', sign ? b64(PROLIFIC, T + body) : b64('guessed', T + body)).send(body);
+        .set('X-Prolific-Request-Signature', prolificSignature(sign ? PROLIFIC : 'guessed', T, body)).send(body);
     },
     actigraph: (ip: string, sign: boolean, ns = 'lab') => {
       const body = JSON.stringify({ status: 'completed', uploadId: `u-${Math.random()}`, studyId: '8', subjectId: '1' });
       return request(app()).post(`/actigraph/${ns}`).set('X-Forwarded-For', ip).set('Content-Type', 'application/json').set('X-ActiGraph-Event', 'upload')
-        .set('X-ActiGraph-Signature', sign ? b64(PASSCODE, body) : b64('guessed', body)).send(body);
+        .set('X-ActiGraph-Signature', actigraphSignature(sign ? PASSCODE : 'guessed', body)).send(body);
     },
     sensorlogger: (ip: string, sign: boolean, ns = 'lab') => request(app()).post(`/sensorlogger/${ns}`).set('X-Forwarded-For', ip)
       .send({ studyId: 's', uploadId: `u-${Math.random()}`, secretCode: sign ? CODE : 'guessed-code' }),
@@ -69,13 +68,13 @@ describe('forged requests cost little: the json.dumps fallback and the per-clien
     for (const [bytes, expected] of [[2000, 200], [JSON_DUMPS_MAX_BYTES + 1000, 401]] as const) {
       const body = prolificBody(bytes, `r-${bytes}`);
       const res = await request(app()).post('/prolific/lab').set('X-Forwarded-For', `10.0.0.${bytes % 200}`).set('Content-Type', 'application/json')
-        .set('X-Prolific-Request-Timestamp', T).set('X-Prolific-Request-Signature', b64(PROLIFIC, T + pythonJsonDumps(body))).send(body);
+        .set('X-Prolific-Request-Timestamp', T).set('X-Prolific-Request-Signature', prolificSignature(PROLIFIC, T, pythonJsonDumps(body))).send(body);
       assert.equal(res.status, expected, `${bytes} bytes signed in json.dumps form: ${res.text}`);
     }
     // The raw form verifies at any size up to the route's limit.
     const big = prolificBody(100 * 1024, 'r-big');
     await request(app()).post('/prolific/lab').set('Content-Type', 'application/json').set('X-Prolific-Request-Timestamp', T)
-      .set('X-Prolific-Request-Signature', b64(PROLIFIC, T + big)).send(big).expect(200);
+      .set('X-Prolific-Request-Signature', prolificSignature(PROLIFIC, T, big)).send(big).expect(200);
   });
 
   const retrying = ['prolific', 'actigraph'];

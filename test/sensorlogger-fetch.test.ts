@@ -7,7 +7,8 @@ import request from 'supertest';
 import { sinkQueueName } from '../src/queue/redis.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { startFakeSensorLogger, type FakeSensorLogger } from './helpers/fake-sensorlogger.js';
-import { REDIS_URL, recordingSink, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { REDIS_URL, recordingSink, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { queueState, settled } from './helpers/queue-state.js';
 import { makeZip } from './helpers/make-zip.js';
 
 const CODE = 'sl-study-secret-code';
@@ -82,8 +83,11 @@ describe('sensorlogger-fetch: recordings into the blob store', () => {
     await request(t.gateway.app!).post('/sensorlogger/pilot').send(uploaded('u-zip')).expect(200);
     await waitFor('the stored event', () => readDeliveries(out).length > 0);
     assert.equal(api.requests.filter((r) => r.path === '/api/study/file/v1').length, 3);
+    // why: the fetch queue also holds the stored event the fetch emitted (the sink is unfiltered).
+    const fetches = (await settled(t, 'fetch')).jobs;
     await request(t.gateway.app!).post('/sensorlogger/pilot').send(uploaded('u-zip')).expect(200);
-    await sleep(400);
+    assert.equal((await queueState(t, 'fetch')).jobs, fetches, 'the repeated call added no fetch');
+    assert.equal((await settled(t, 'rec')).jobs, 1);
     assert.equal(readDeliveries(out).length, 1);
   });
 
@@ -99,7 +103,8 @@ describe('sensorlogger-fetch: recordings into the blob store', () => {
       await waitFor('the second download', () => api.requests.filter((r) => r.path === '/api/study/file/v1').length === 2);
       await waitFor('the second fetch to finish', async () => (await queue.getJobState('redelivered')) === 'completed');
     } finally { await queue.close(); }
-    await sleep(300);
+    // why final: a fetch publishes its stored event before it completes.
+    assert.equal((await settled(t, 'rec')).jobs, 1, 'the second fetch announced nothing new');
     assert.equal(readDeliveries(out).length, 1);
   });
 

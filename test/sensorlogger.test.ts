@@ -5,7 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
-import { recordingSink, sleep, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { recordingSink, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { queueState, settled } from './helpers/queue-state.js';
 import { queuedEvents, readQuarantine } from './helpers/quarantine.js';
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -52,9 +53,11 @@ describe('Sensor Logger webhook through the real pipeline', () => {
     const a = await request(t.gateway.app!).post('/sensorlogger/pilot').send(body).expect(200);
     const b = await request(t.gateway.app!).post('/sensorlogger/pilot').send(body).expect(200);
     assert.equal(a.body.id, b.body.id);
-    await waitFor('a delivery', () => readDeliveries(out).length >= 1);
+    assert.equal((await queueState(t, 'rec')).jobs, 1, 'the repeat added no job');
+    await settled(t, 'rec');
     await request(t.gateway.app!).post('/sensorlogger/pilot').send(body).expect(200);
-    await sleep(500);
+    assert.equal((await queueState(t, 'rec')).jobs, 1, 'nor does a repeat after the delivery');
+    await settled(t, 'rec');
     assert.equal(readDeliveries(out).length, 1);
   });
 

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import request from 'supertest';
 import { sinkQueueName } from '../src/queue/redis.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { REDIS_URL, recordingSink, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import { queueState, settled } from './helpers/queue-state.js';
 
 const upload = (n: number) => ({ studyId: 'study-1', uploadId: `upload-${n}`, secretCode: 'code' });
 
@@ -21,7 +23,7 @@ describe('sink runtime: retries, dead letters, isolation', () => {
     await request(t.gateway.app!).post('/sensorlogger/s').send(upload(1)).expect(200);
     const [d] = await waitFor('delivery after retries', () => { const all = readDeliveries(file); return all.length > 0 && all; });
     assert.equal(d!.attempt, 3);
-    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(await settled(t, 'flaky'), { jobs: 1, pending: 0, completed: 1, failed: 0 });
     assert.equal(readDeliveries(file).length, 1);
   });
 
@@ -50,17 +52,24 @@ describe('sink runtime: retries, dead letters, isolation', () => {
   it('does not let a slow sink delay another sink', async () => {
     let fast = '';
     let slow = '';
+    let release = '';
     t = await startGateway((dir) => {
       fast = join(dir, 'fast.jsonl');
       slow = join(dir, 'slow.jsonl');
+      release = join(dir, 'release-slow');
       return { archive: false, sinks: [
-        { name: 'slow', module: recordingSink, options: { file: slow, delayMs: 3000 }, concurrency: 1 },
+        // why: it holds its first delivery until the test releases it, however long the fast sink takes.
+        { name: 'slow', module: recordingSink, options: { file: slow, holdUntil: release }, concurrency: 1 },
         { name: 'fast', module: recordingSink, options: { file: fast } },
       ] };
     });
     for (let i = 0; i < 5; i += 1) await request(t.gateway.app!).post('/sensorlogger/s').send(upload(10 + i)).expect(200);
-    await waitFor('all five in the fast sink', () => readDeliveries(fast).length === 5, 2500);
+    assert.equal((await settled(t, 'fast')).completed, 5);
+    assert.equal(readDeliveries(fast).length, 5);
     assert.equal(readDeliveries(slow).length, 0, 'the slow sink is still busy with its first event');
+    assert.equal((await queueState(t, 'slow')).pending, 5);
+    await writeFile(release, '');
+    assert.equal((await settled(t, 'slow')).completed, 5);
   });
 
   it('delivers only events that match a sink filter', async () => {
@@ -76,8 +85,9 @@ describe('sink runtime: retries, dead letters, isolation', () => {
     });
     await request(t.gateway.app!).post('/sensorlogger/s').send(upload(20)).expect(200);
     await request(t.gateway.app!).post('/sensorlogger/other').send(upload(21)).expect(200);
-    await waitFor('the matching event', () => readDeliveries(all).length === 1);
-    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await queueState(t, 'uploads')).jobs, 1, 'only the event of namespace s has a job');
+    assert.equal((await queueState(t, 'trials')).jobs, 0);
+    await settled(t, 'uploads');
     assert.equal(readDeliveries(all).length, 1);
     assert.equal(readDeliveries(none).length, 0);
   });

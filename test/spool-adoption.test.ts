@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildEvent } from '../src/event/build-event.js';
@@ -12,7 +12,7 @@ const me = hostname().replace(/[^A-Za-z0-9_.-]/g, '_');
 
 function spooledLine(uploadId: string): string {
   const env = buildEvent({ type: 'sensorlogger.recording.uploaded', key: ['s', uploadId], data: { studyId: 's', uploadId } },
-    { method: 'POST', platform: 'sensorlogger', namespace: 'default', route: '', params: {}, headers: {}, query: {}, body: Buffer.alloc(0), ip: '', requestId: uploadId, receivedAt: new Date() }, 'ab', new Set());
+    { platform: 'sensorlogger', namespace: 'default', requestId: uploadId, receivedAt: new Date() }, 'ab', { method: 'POST', path: '/sensorlogger/default', headers: {}, bodySize: 0, ip: '' });
   return `${JSON.stringify([env])}\n`;
 }
 
@@ -60,11 +60,14 @@ describe('spool journals of API replicas on other hosts (a shared data volume)',
     });
     try {
       const spool = join(t.dataDir, 'spool');
+      // why: the gateway creates its spool directory in the background after it starts; the replicas
+      // simulated here create it themselves, as a replica on another host sharing the volume would.
+      await mkdir(spool, { recursive: true });
       await writeFile(join(spool, 'gone-host-9.jsonl'), spooledLine('from-gone'));
       await writeFile(join(spool, 'gone-host-9.alive'), '41\n');
       await writeFile(join(spool, 'live-host-3.jsonl'), spooledLine('from-live'));
       let n = 0;
-      beating = setInterval(() => { void writeFile(join(spool, 'live-host-3.alive'), `${++n}\n`); }, 50);
+      beating = setInterval(() => { writeFile(join(spool, 'live-host-3.alive'), `${++n}\n`).catch(() => undefined); }, 50);
       await waitFor('the gone replica\'s event delivered', () => readDeliveries(out).length === 1, 20000);
       assert.equal((readDeliveries(out)[0]!.event['data'] as { uploadId: string }).uploadId, 'from-gone');
       assert.ok((await readdir(spool)).includes('live-host-3.jsonl'), 'the journal of a replica that beats is left alone');

@@ -13,6 +13,7 @@ import { sinkQueueName } from '../src/queue/redis.js';
 import { isRedisUnavailable, RedisTimeoutError } from '../src/queue/redis-errors.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { recordingSink, REDIS_URL, startGateway, waitFor } from './helpers/gateway.js';
+import { settled } from './helpers/queue-state.js';
 import { freePort, spawnStudyhook, startRedis, stop, type Studyhook } from './helpers/processes.js';
 
 const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '_');
@@ -21,7 +22,7 @@ const DEAD2 = 2 ** 22 + 4322;
 
 function envelope(uploadId: string, data: unknown = { studyId: 's', uploadId }): Envelope {
   return buildEvent({ type: 'sensorlogger.recording.uploaded', key: ['s', uploadId], data },
-    { method: 'POST', platform: 'sensorlogger', namespace: 'default', route: '', params: {}, headers: {}, query: {}, body: Buffer.alloc(0), ip: '', requestId: `r-${uploadId}`, receivedAt: new Date() }, 'ab', new Set());
+    { platform: 'sensorlogger', namespace: 'default', requestId: `r-${uploadId}`, receivedAt: new Date() }, 'ab', { method: 'POST', path: '/sensorlogger/default', headers: {}, bodySize: 0, ip: '' });
 }
 
 const line = (...envs: Envelope[]): string => `${JSON.stringify(envs)}\n`;
@@ -165,11 +166,12 @@ describe('spool recovery across process deaths (real processes, a private Redis)
       await up();
       await send('second', 20);
       await stop(procs[1]!.proc, 'SIGKILL');
-      // Redis back: a third API and a worker deliver everything.
+      // Redis back: a third process (API and worker in one) delivers everything.
       redis = await startRedis(redisPort, dir);
-      procs.push(spawnStudyhook('api', config), spawnStudyhook('worker', config));
+      procs.push(spawnStudyhook('start', config));
       await up();
       await waitFor('every acknowledged call delivered', () => readDeliveries(out).length >= acked.length, 60000);
+      await settled({ prefix: '{orphans}', redisUrl: `redis://127.0.0.1:${redisPort}` }, 'rec', 30000);
       const ids = readDeliveries(out).map((d) => (d.event['data'] as { uploadId: string }).uploadId);
       const lost = acked.filter((id) => !ids.includes(id));
       console.log(`      orphans: sent ${sent}, acknowledged ${acked.length}, delivered ${new Set(ids).size} distinct (${ids.length} deliveries), lost ${lost.length}`);

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { loadConfig } from '../src/config/load-config.js';
+import { createGateway, type Gateway } from '../src/gateway.js';
+import { createLogger } from '../src/log/logger.js';
 import { deleteKeys, recordingSink, REDIS_URL, startGateway, waitFor } from './helpers/gateway.js';
 import { labvancedUpload, multipartBody, RawClient, rawPost, requestHead } from './helpers/multipart.js';
 import { startPrivateRedis } from './helpers/private-redis.js';
@@ -42,7 +46,9 @@ describe('upload leftovers', function () {
       sinks: [{ name: 'rec', module: recordingSink, options: { file: join(dir, 'out.jsonl') } }],
     }));
     const healthy = async (): Promise<boolean> => { try { return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok; } catch { return false; } };
-    let gw = spawnStudyhook('api', config);
+    const gw = spawnStudyhook('api', config);
+    let again: Gateway | undefined;
+    let writer: ChildProcess | undefined;
     try {
       await waitFor('the API to answer', healthy, 20000);
       const body = multipartBody(B, labvancedUpload('killed', 'killed.webm', Buffer.alloc(8 * 1024 * 1024, 1)));
@@ -52,18 +58,22 @@ describe('upload leftovers', function () {
       await stop(gw.proc, 'SIGKILL');
       c.socket.destroy();
       assert.deepEqual(await blobFiles(dir), [partial], 'the killed upload left its partial file');
-      // A partial file of a writer that is alive (this test process, on this host) is not the new gateway's to remove.
-      const live = `${randomUUID()}.${hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}-${process.pid}.part`;
+      // A partial file of a writer that is alive (another process on this host) is not the new gateway's to remove.
+      writer = spawn('sleep', ['60']);
+      const live = `${randomUUID()}.${hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}-${writer.pid}.part`;
       await mkdir(join(dir, 'blobs', 'incoming'), { recursive: true });
       await writeFile(join(dir, 'blobs', 'incoming', live), 'in progress elsewhere');
 
-      gw = spawnStudyhook('api', config);
-      await waitFor('the API to answer again', healthy, 20000);
+      // why in this process: the sweep runs while the gateway starts; a second process start adds nothing.
+      again = await createGateway({ config: loadConfig({ path: config, env: {} }), roles: { api: true, worker: false }, logger: createLogger({ level: 'silent' }) });
+      await again.listen(port, '127.0.0.1');
       assert.deepEqual(await blobFiles(dir), [live]);
       const next = multipartBody(B, labvancedUpload('after', 'a.webm', 'x'));
       assert.equal((await rawPost(port, requestHead(PATH, B, next.length, randomUUID()), next))?.status, 200);
     } finally {
-      await stop(gw.proc, 'SIGTERM');
+      await stop(gw.proc, 'SIGKILL');
+      await again?.close();
+      writer?.kill('SIGKILL');
       await deleteKeys(prefix);
       await rm(dir, { recursive: true, force: true });
     }

@@ -36,15 +36,19 @@ describe('an event that crashes its worker', () => {
     try {
       const poison = (await request(api.app!).post('/sensorlogger/x').send(upload('poison')).expect(200)).body.id as string;
       for (const id of ['a', 'b', 'c']) await request(api.app!).post('/sensorlogger/x').send(upload(id)).expect(200);
-      // A supervisor, as Docker or systemd would be: start a worker again whenever one dies.
+      // A supervisor, as Docker or systemd would be, of two worker replicas: it starts a worker again
+      // whenever one dies. why two: the survivor takes the crashing event back while the dead one
+      // restarts, so that the test does not wait for a process start after every crash.
       let crashes = 0;
+      const replicas: (Studyhook | undefined)[] = [undefined, undefined];
       const deadLettered = async (): Promise<boolean> => (await queue.getFailed()).some((j) => j.id === jobIdOf(poison));
       await waitFor('the crashing event to become a dead letter', async () => {
-        const current = workers.at(-1);
-        if (!current || current.proc.exitCode !== null || current.proc.signalCode !== null) {
+        replicas.forEach((current, i) => {
+          if (current && current.proc.exitCode === null && current.proc.signalCode === null) return;
           if (current) crashes++;
-          workers.push(spawnStudyhook('worker', file));
-        }
+          replicas[i] = spawnStudyhook('worker', file);
+          workers.push(replicas[i]!);
+        });
         return deadLettered();
       }, 60000);
       await waitFor('the other events delivered', () => { try { return readFileSync(out, 'utf8').trim().split('\n').length === 3; } catch { return false; } }, 20000);

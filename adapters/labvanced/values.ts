@@ -1,5 +1,8 @@
 import { hash } from 'node:crypto';
 
+/** Where the Labvanced player runs (docs 2.2 list it with a trailing slash, which a real Origin never has). */
+export const LABVANCED_ORIGIN = 'https://www.labvanced.com';
+
 const NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
 
 /**

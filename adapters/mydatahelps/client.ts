@@ -1,9 +1,8 @@
 import { createPrivateKey, createSign, randomUUID, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { StudyhookError } from '../../src/errors.js';
+import { PermanentError, StudyhookError } from '../../src/errors.js';
 import type { MyDataHelpsClientConfig } from '../../src/generated/mydatahelps-client.js';
 import { validateConfig } from '../../src/schemas.js';
-import { PermanentError } from '../../src/sinks/types.js';
 import { createTokenCache } from '../../src/util/token-cache.js';
 
 /** One answer of a survey result, as the MyDataHelps REST API returns it (fields beyond these are kept). */

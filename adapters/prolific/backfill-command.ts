@@ -1,11 +1,12 @@
 import { join } from 'node:path';
+import type { Adapter } from '../../src/adapter/types.js';
 import { createBlobStore } from '../../src/blobs/blob-store.js';
 import { archiveDirOf } from '../../src/commands/export.js';
 import type { ResolvedConfig } from '../../src/config/load-config.js';
 import { publishStep } from '../../src/pipeline/publish-step.js';
 import { createPublisher } from '../../src/queue/publisher.js';
 import { assertRedisReachable } from '../../src/queue/redis.js';
-import { findMissing, knownEvents, publishMissing, subscriptionsOf, type BackfillReport } from './backfill.js';
+import { adapterOf, findMissing, knownEvents, publishMissing, subscriptionsOf, type BackfillReport } from './backfill.js';
 import type { ProlificClient } from './client.js';
 
 export interface BackfillArgs { namespace: string; workspace: string; since?: Date; dryRun: boolean; studyIds: readonly string[]; archiveDir?: string }
@@ -20,7 +21,7 @@ function print(r: BackfillReport, out: (l: string) => void): void {
  * publishes it through the normal pipeline. Returns the exit code; on a failure midway it says what
  * was published (a rerun continues: published events have the same ids and are not published twice).
  */
-export async function runBackfill(config: ResolvedConfig, client: ProlificClient, a: BackfillArgs, out: (l: string) => void): Promise<number> {
+export async function runBackfill(config: ResolvedConfig, adapters: readonly Adapter[], client: ProlificClient, a: BackfillArgs, out: (l: string) => void): Promise<number> {
   const ns = config.platforms['prolific']?.namespaces ?? {};
   const settings = Object.hasOwn(ns, a.namespace) ? ns[a.namespace] : Object.hasOwn(ns, '*') ? ns['*'] : undefined;
   if (!settings) { out(`studyhook prolific backfill: namespace '${a.namespace}' is not configured under platforms.prolific.namespaces`); return 1; }
@@ -32,7 +33,7 @@ export async function runBackfill(config: ResolvedConfig, client: ProlificClient
     if (subs.length === 0) out(`no subscription of workspace ${a.workspace} delivers to …/prolific/${a.namespace}`);
     const publish = publisher && publishStep(publisher, createBlobStore(join(config.dataDir, 'blobs'), config.fileMode), config.server.maxQueuedDataBytes);
     await findMissing(client, subs, a.studyIds, known, a.since, report, async (missing) => {
-      if (publish) await publishMissing(missing, a.namespace, settings, config.server.parseLimits, publish, report);
+      if (publish) await publishMissing(adapterOf(adapters), missing, a.namespace, settings, config.server.parseLimits, publish, report);
     });
     print(report, out);
     if (!publisher) { out(`dry run: ${report.missing.length} event(s) would be published (${report.missing.filter((m) => m.from === 'delivery-log').length} from the delivery log, ${report.missing.filter((m) => m.from === 'submissions').length} from the submissions lists)`); return 0; }

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingRequest } from '../../src/adapter/types.js';
+import type { Adapter, IncomingRequest } from '../../src/adapter/types.js';
 import type { Envelope } from '../../src/event/build-event.js';
 import { sha256Hex } from '../../src/event/build-event.js';
 import { ExportError } from '../../src/export/export-error.js';
 import { openArchive } from '../../src/export/open-archive.js';
 import type { ParseLimits } from '../../src/http/parse-limits.js';
 import { processRequest } from '../../src/pipeline/process-request.js';
-import { adapters } from '../index.js';
 import type { ProlificClient, ProlificDelivery, ProlificSubmission, ProlificSubscription } from './client.js';
 
 /** What the archive already holds of a namespace's Prolific events. */
@@ -131,7 +130,7 @@ function requestOf(namespace: string, m: MissingEvent): IncomingRequest {
   if (!Number.isNaN(at)) headers['x-timestamp'] = String(at / 1000);
   return {
     method: 'POST', platform: 'prolific', namespace, route: '', params: {}, headers, query: {}, body, ip: '',
-    requestId: randomUUID(), receivedAt: new Date(), verified: { signedform: 'api' },
+    requestId: randomUUID(), receivedAt: new Date(),
   };
 }
 
@@ -141,8 +140,14 @@ function requestOf(namespace: string, m: MissingEvent): IncomingRequest {
  * named in `report.refused` and left out. Stops at the first other failure (Redis away);
  * `report.published` says what was done, and a rerun finds the rest (same ids: nothing twice).
  */
-export async function publishMissing(missing: readonly MissingEvent[], namespace: string, settings: Record<string, unknown>, limits: ParseLimits, publish: (envelopes: Envelope[]) => Promise<void>, report: BackfillReport): Promise<void> {
-  const adapter = adapters.find((x) => x.platform === 'prolific')!;
+/** Prolific's adapter, from the registry the CLI passes (importing it here would import the registry into itself). */
+export function adapterOf(adapters: readonly Adapter[]): Adapter {
+  const adapter = adapters.find((x) => x.platform === 'prolific');
+  if (!adapter) throw new Error('the Prolific adapter is not registered');
+  return adapter;
+}
+
+export async function publishMissing(adapter: Adapter, missing: readonly MissingEvent[], namespace: string, settings: Record<string, unknown>, limits: ParseLimits, publish: (envelopes: Envelope[]) => Promise<void>, report: BackfillReport): Promise<void> {
   const route = adapter.routes[0]!;
   for (const m of missing) {
     const request = requestOf(namespace, m);
@@ -150,7 +155,7 @@ export async function publishMissing(missing: readonly MissingEvent[], namespace
       for (const e of envelopes) (e.event as Record<string, unknown>)[BACKFILL_ATTRIBUTE] = `prolific-${m.from}`;
       await publish(envelopes);
     };
-    const result = await processRequest({ adapter, route, settings, request, limits, bodySha256: sha256Hex(request.body) }, mark);
+    const result = await processRequest({ adapter, route, settings, request, limits, bodySha256: sha256Hex(request.body), verified: { signedform: 'api' } }, mark);
     if ('refused' in result) { report.refused.push(`${m.from} ${m.delivery ?? String(m.body['resource_id'])}: ${result.refused.problems.map((p) => `${p.path} ${p.message}`).join('; ')}`); continue; }
     report.published.push(...result.published.map((e) => e.event.id));
   }

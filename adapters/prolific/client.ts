@@ -19,7 +19,7 @@ export class ProlificApiError extends Error {
   constructor(readonly status: number, readonly body: unknown, what: string) {
     super(`Prolific API ${what} answered ${status}`);
     this.name = 'ProlificApiError';
-    // why: the brand PermanentError checks (src/sinks/types.ts), set only for answers a retry cannot fix.
+    // why: the brand PermanentError checks (src/errors.ts), set only for answers a retry cannot fix.
     Object.defineProperty(this, Symbol.for('studyhook.permanent-error'), { value: status >= 400 && status < 500 && status !== 408 && status !== 429 });
   }
 }

@@ -1,12 +1,11 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { BlobStore } from '../../src/blobs/blob-store.js';
-import { StudyhookError } from '../../src/errors.js';
+import { PermanentError, StudyhookError } from '../../src/errors.js';
 import type { StudyhookEvent } from '../../src/generated/event.js';
 import type { SensorLoggerClientConfig } from '../../src/generated/sensorlogger-client.js';
 import type { SensorLoggerSettings } from '../../src/generated/sensorlogger-settings.js';
 import { validateConfig } from '../../src/schemas.js';
-import { PermanentError } from '../../src/sinks/types.js';
 import { openRecording, type Recording } from './recording.js';
 
 /** A recording as the Study API sends it; stream `body` exactly once. */

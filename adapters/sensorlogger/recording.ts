@@ -2,9 +2,9 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import type { BlobStore, FileRef } from '../../src/blobs/blob-store.js';
+import { PermanentError } from '../../src/errors.js';
 import type { StudyhookEvent } from '../../src/generated/event.js';
 import type { SensorLoggerStored } from '../../src/generated/sensorlogger-stored.js';
-import { PermanentError } from '../../src/sinks/types.js';
 
 /** One file inside a recording's zip. */
 export interface RecordingEntry { name: string; size: number }

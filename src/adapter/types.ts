@@ -1,6 +1,12 @@
 import type { FileRef } from '../blobs/blob-store.js';
+import type { Command } from '../command.js';
+import type { EventDraft } from '../event/draft.js';
+import type { Sink } from '../sinks/types.js';
 import type { SchemaId } from '../schema-id.js';
 import type { SchemaProblem } from '../schemas.js';
+import type { PlatformSample } from './sample.js';
+
+export type { EventDraft };
 
 /** What an adapter sees of an HTTP request: the raw bytes and lower-cased headers, nothing parsed by express. */
 export interface IncomingRequest {
@@ -18,13 +24,14 @@ export interface IncomingRequest {
   ip: string;
   requestId: string;
   receivedAt: Date;
-  /**
-   * What verification established beyond yes/no (e.g. which form of a Prolific body was signed),
-   * set by the verifier for normalise to read. Kept with a quarantined request, so a republish
-   * normalises it the same way without the secret headers it was verified with.
-   */
-  verified?: Record<string, string>;
 }
+
+/**
+ * What verification established beyond yes/no (e.g. which form of a Prolific body was signed):
+ * returned by the verifier, handed to normalise by the pipeline, and kept with a quarantined
+ * request, so a republish normalises it the same way without the secret headers it was verified with.
+ */
+export type Verified = Readonly<Record<string, string>>;
 
 /** How a route's body is parsed after verification. */
 export type BodyKind = 'json' | 'json-any' | 'form' | 'json-or-form' | 'multipart' | 'none';
@@ -32,33 +39,17 @@ export type BodyKind = 'json' | 'json-any' | 'form' | 'json-or-form' | 'multipar
 /** A multipart body: text fields and the files already streamed (fsync'd) into the blob store. */
 export interface MultipartBody { fields: Record<string, string>; files: Record<string, FileRef> }
 
-/** Adapter output: one event to publish. The core adds specversion, source, receivedat and the raw-request link. */
-export interface EventDraft {
-  /** `<platform>.<entity>.<action>` */
-  type: string;
-  /** Parts of the platform's own identity (e.g. [studyId, uploadId]); the same parts give the same event id. Omit for a generated id. */
-  key?: readonly (string | number)[];
-  /** Use this exact id (e.g. Prolific's X-Event-ID) instead of one derived from `key`. */
-  id?: string;
-  subject?: string;
-  time?: string;
-  studyid?: string;
-  participantid?: string;
-  sessionid?: string;
-  /** Further CloudEvents extension attributes (lower-case names; string, integer or boolean values). */
-  extensions?: Record<string, string | number | boolean>;
-  data: unknown;
-  /** Values sinks may need but that must never be logged or archived (e.g. Sensor Logger's secretCode): reach sinks via ctx.secrets. */
-  secrets?: Record<string, string>;
-}
-
 /** A reply in the platform's own shape. */
 export interface Reply { status: number; headers?: Record<string, string>; body?: unknown }
 
-/** Checks a request on its raw bytes. Return false (or throw a StudyhookError) to refuse it with 401. */
-export type Verifier<S> = (req: IncomingRequest, settings: S) => boolean | Promise<boolean>;
+/**
+ * Checks a request on its raw bytes. Return false (or throw a StudyhookError) to refuse it with 401;
+ * true, or what the check established ({@link Verified}), to accept it.
+ */
+export type Verifier<S> = (req: IncomingRequest, settings: S) => boolean | Verified | Promise<boolean | Verified>;
 
-export interface NormaliseInput<S, P> { payload: P; request: IncomingRequest; settings: S }
+/** `verified`: what the route's verifier returned beyond `true` (empty when it returned `true`). */
+export interface NormaliseInput<S, P> { payload: P; request: IncomingRequest; settings: S; verified: Verified }
 
 /** One route of an adapter, in the order the core runs it: limits, verify, parse, validate, normalise, publish, reply. */
 export interface RouteSpec<S = Record<string, unknown>, P = unknown> {
@@ -128,6 +119,12 @@ export interface Adapter<S = any> {
   routes: readonly RouteSpec<S, any>[];
   /** Builds the platform's API client offered to sinks as ctx.clients[platform]. */
   createClient?: (opts: { config: Record<string, unknown>; namespaces: Record<string, S> }) => unknown;
+  /** Realistic, correctly signed requests: `studyhook sample <platform>`, and the requests of the bench and the tests. */
+  sample?: PlatformSample<S>;
+  /** The platform's own CLI commands (`studyhook prolific subscribe ...`), listed after the core's. */
+  commands?: readonly Command[];
+  /** Sinks that work on this platform's events (Sensor Logger's `sensorlogger-fetch`): built-in sinks, picked by name with `use`. */
+  sinks?: readonly Sink<any, any>[];
 }
 
 /** Typed identity helper for one route: the payload type of `normalise` is the type of its `schema`. */

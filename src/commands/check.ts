@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { maskSecrets } from '../config/interpolate.js';
 import { loadConfig } from '../config/load-config.js';
 import { loadSinks } from '../sinks/load-sinks.js';
-import { defineCommand } from './types.js';
+import { defineCommand } from '../command.js';
 
 export const check = defineCommand({
   name: 'check',

@@ -4,7 +4,7 @@ import { loadConfig, type ResolvedConfig } from '../config/load-config.js';
 import { ExportError } from '../export/export-error.js';
 import { quarantineCount } from '../export/quarantine-count.js';
 import { runExport } from '../export/run-export.js';
-import { defineCommand } from './types.js';
+import { defineCommand } from '../command.js';
 
 const HELP = `Usage: studyhook export --namespace NS --out DIR [--format csv|parquet] [--since DATE] [--until DATE]
                         [--pseudonymize KEY] [--archive-dir DIR] [--config FILE]

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exampleSink, starterConfig, starterEnv } from '../init/starter-files.js';
-import { defineCommand } from './types.js';
+import { defineCommand } from '../command.js';
 
 const USAGE = `Usage: studyhook init [DIR]
 

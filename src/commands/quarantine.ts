@@ -15,7 +15,7 @@ import { createPublisher, type Publisher } from '../queue/publisher.js';
 import { assertRedisReachable } from '../queue/redis.js';
 import type { QuarantineRecord } from '../quarantine/quarantine.js';
 import { appendLine } from '../util/append-line.js';
-import { defineCommand } from './types.js';
+import { defineCommand } from '../command.js';
 
 interface Entry { file: string; line: number; key: string; record: QuarantineRecord }
 
@@ -54,12 +54,10 @@ async function republishedKeys(dataDir: string): Promise<Set<string>> {
 async function requestOf(r: QuarantineRecord, blobs: BlobStore): Promise<IncomingRequest> {
   const kept = r.request;
   const body = r.body ? await buffer(blobs.open(r.body)) : Buffer.alloc(0);
-  const request: IncomingRequest = {
+  return {
     method: kept?.method ?? 'POST', platform: r.platform, namespace: r.namespace, route: r.route, params: kept?.params ?? {},
     headers: kept?.headers ?? {}, query: kept?.query ?? {}, body, ip: kept?.ip ?? '', requestId: r.requestid, receivedAt: new Date(r.receivedat),
   };
-  if (kept?.verified) request.verified = kept.verified;
-  return request;
 }
 
 /**
@@ -79,7 +77,7 @@ async function republishRecord(config: ResolvedConfig, blobs: BlobStore, publish
   // why: a multipart body was streamed, not kept as bytes; records written before bytes were kept hold only the payload.
   const parsed = r.body === undefined && r.payload !== undefined ? { payload: r.payload } : undefined;
   try {
-    const result = await processRequest({ adapter, route, settings, request, limits: config.server.parseLimits, bodySha256: r.bodysha256, fallbackKey: [r.requestid, r.bodysha256], ...(parsed && { parsed }) }, publishStep(publisher, blobs, config.server.maxQueuedDataBytes));
+    const result = await processRequest({ adapter, route, settings, request, limits: config.server.parseLimits, bodySha256: r.bodysha256, fallbackKey: [r.requestid, r.bodysha256], ...(r.request?.verified && { verified: r.request.verified }), ...(parsed && { parsed }) }, publishStep(publisher, blobs, config.server.maxQueuedDataBytes));
     if ('published' in result) return { envelopes: result.published };
     return { problem: `still ${result.refused.reason}: ${result.refused.problems.map((p) => `${p.path} ${p.message}`).join('; ')}` };
   } catch (err) {

@@ -4,7 +4,7 @@ import { loadConfig, type ResolvedConfig } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
 import { assertRedisReachable } from '../queue/redis.js';
 import { replayArchive, replayDeadLetters, type ReplaySelection } from '../queue/replay.js';
-import { defineCommand } from './types.js';
+import { defineCommand } from '../command.js';
 
 const HELP = `Usage: studyhook replay [--sink NAME] [--id EVENT_ID]... [--since ISO] [--until ISO] [--dry-run]
        studyhook replay --from-archive --sink NAME [--archive-dir DIR] [--id ...] [--since ...] [--until ...] [--dry-run]

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
 import { createGateway } from '../gateway.js';
+import { defineCommand, type Command } from '../command.js';
 import { formatBanner, startupInfo } from '../log/start-banner.js';
-import { defineCommand, type Command } from './types.js';
 
 function serve(name: 'start' | 'api' | 'worker', summary: string): Command {
   return defineCommand({

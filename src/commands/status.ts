@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
 import { collectStatus, type Status } from '../status/collect-status.js';
-import { defineCommand } from './types.js';
+import { defineCommand } from '../command.js';
 
 const USAGE = `Usage: studyhook status [--config FILE] [--json]
 

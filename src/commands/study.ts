@@ -8,7 +8,7 @@ import { readStudy } from '../study/read-study.js';
 import { runApprove } from '../study/run-approve.js';
 import { StudyError } from '../study/study-error.js';
 import { archiveDirOf } from './export.js';
-import { defineCommand } from './types.js';
+import { defineCommand } from '../command.js';
 
 const HELP = `Usage: studyhook study <status|participants|approve> <study> [options]
 

@@ -1,14 +1,19 @@
 import { hash, randomUUID } from 'node:crypto';
-import type { EventDraft, IncomingRequest } from '../adapter/types.js';
 import type { StudyhookEvent } from '../generated/event.js';
+import type { EventDraft } from './draft.js';
 
 export type { StudyhookEvent };
+
+/** The raw request an event came from, minus secret headers. The body itself is linked by `event.bodysha256`. */
+export interface RawRequest { method: string; path: string; headers: Record<string, string>; bodySize: number; ip: string }
+
+/** Where an event comes from: its platform and namespace, the request (or action) that made it, and when that arrived. */
+export interface EventOrigin { platform: string; namespace: string; requestId: string; receivedAt: Date }
 
 /** The event with what travels beside it on the queue (never archived as part of the event). */
 export interface Envelope {
   event: StudyhookEvent;
-  /** The raw request, minus secret headers. The body itself is linked by `event.bodysha256`. */
-  request: { method: string; path: string; headers: Record<string, string>; bodySize: number; ip: string };
+  request: RawRequest;
   secrets?: Record<string, string>;
   /**
    * Hash of what a signed request's signature covered (signature, timestamp, body): the same signed
@@ -45,23 +50,23 @@ export function sha256Hex(body: Buffer): string {
   return hash('sha256', body);
 }
 
-/** Turns an adapter's draft into a CloudEvents 1.0 event with studyhook's extensions. */
-export function buildEvent(draft: EventDraft, req: IncomingRequest, bodySha256: string, secretHeaders: ReadonlySet<string>): Envelope {
-  const receivedat = req.receivedAt.toISOString();
-  const id = draft.id ?? (draft.key ? hashId(`${req.platform}\u001f${req.namespace}\u001f${draft.type}`, draft.key) : randomUUID());
+/** Turns an adapter's draft into a CloudEvents 1.0 event with studyhook's extensions; `request` travels beside it. */
+export function buildEvent(draft: EventDraft, origin: EventOrigin, bodySha256: string, request: RawRequest): Envelope {
+  const receivedat = origin.receivedAt.toISOString();
+  const id = draft.id ?? (draft.key ? hashId(`${origin.platform}\u001f${origin.namespace}\u001f${draft.type}`, draft.key) : randomUUID());
   // why: assigned one by one rather than spread from temporary objects: this runs for every event.
   const event = {
     specversion: '1.0',
     id,
-    source: `/${req.platform}/${req.namespace}`,
+    source: `/${origin.platform}/${origin.namespace}`,
     type: draft.type,
     time: draft.time ?? receivedat,
     datacontenttype: 'application/json',
-    platform: req.platform,
-    namespace: req.namespace,
+    platform: origin.platform,
+    namespace: origin.namespace,
     receivedat,
     bodysha256: bodySha256,
-    requestid: req.requestId,
+    requestid: origin.requestId,
   } as StudyhookEvent;
   if (draft.subject !== undefined) event.subject = draft.subject;
   if (draft.studyid !== undefined) event.studyid = draft.studyid;
@@ -69,11 +74,5 @@ export function buildEvent(draft: EventDraft, req: IncomingRequest, bodySha256: 
   if (draft.sessionid !== undefined) event.sessionid = draft.sessionid;
   if (draft.extensions) Object.assign(event, draft.extensions);
   event.data = draft.data;
-  const headers: Record<string, string> = {};
-  for (const name in req.headers) {
-    const value = req.headers[name];
-    if (value !== undefined) headers[name] = secretHeaders.has(name) ? '[redacted]' : value;
-  }
-  const request = { method: req.method, path: `/${req.platform}/${req.namespace}${req.route ? `/${req.route}` : ''}`, headers, bodySize: req.body.length, ip: req.ip };
   return draft.secrets ? { event, request, secrets: draft.secrets } : { event, request };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
-import type { Adapter, IncomingRequest, Reply } from '../adapter/types.js';
+import type { Adapter, IncomingRequest, Reply, Verified } from '../adapter/types.js';
 import { removeBlobs, type BlobStore, type FileRef } from '../blobs/blob-store.js';
 import type { ResolvedConfig } from '../config/load-config.js';
 import { errorReply, StudyhookError } from '../errors.js';
@@ -111,9 +111,12 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
       headers: req.headers as Record<string, string | undefined>, query: query ? parseQuery(query) as Record<string, string> : {},
       body, ip, requestId: ctx.requestId, receivedAt: new Date(),
     };
+    let verified: Verified | undefined;
     if (verify) {
-      if (!(await verify(incoming, m.settings))) { if (limited) failures.failed(failureKey); throw new StudyhookError('SH_UNAUTHORIZED'); }
+      const result = await verify(incoming, m.settings);
+      if (!result) { if (limited) failures.failed(failureKey); throw new StudyhookError('SH_UNAUTHORIZED'); }
       if (limited) failures.passed(failureKey);
+      if (result !== true) verified = result;
     }
 
     const handshake = route.handshake?.(incoming, m.settings);
@@ -125,7 +128,7 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     const bodySha256 = sha256Hex(body);
     const parsed = upload && { payload: upload.body, problems: upload.problems };
     const publish = publishStep(deps.publisher, deps.blobs, config.server.maxQueuedDataBytes, stored);
-    const result = await processRequest({ adapter: m.adapter, route, settings: m.settings, request: incoming, limits: config.server.parseLimits, bodySha256, ...(parsed && { parsed }) }, publish);
+    const result = await processRequest({ adapter: m.adapter, route, settings: m.settings, request: incoming, limits: config.server.parseLimits, bodySha256, ...(verified && { verified }), ...(parsed && { parsed }) }, publish);
     if ('published' in result) {
       ctx.unreferenced = undefined;
       const events = result.published.map((e) => ({ id: e.event.id, type: e.event.type, data: e.event.data }));
@@ -136,7 +139,7 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     const { refused } = result;
     if (route.onInvalid !== 'quarantine') throw refused.error;
     const secrets = { headers: secretHeadersOf(m.adapter), params: m.adapter.secretParams ?? [], fields: m.adapter.secretFields ?? [] };
-    await keepQuarantined({ dataDir: config.dataDir, blobs: deps.blobs, fileMode: config.fileMode }, incoming, { reason: refused.reason, problems: refused.problems, bodysha256: bodySha256, ...(parsed && { payload: parsed.payload }), ...(upload && { files: upload.stored }) }, secrets);
+    await keepQuarantined({ dataDir: config.dataDir, blobs: deps.blobs, fileMode: config.fileMode }, incoming, { reason: refused.reason, problems: refused.problems, bodysha256: bodySha256, ...(verified && { verified }), ...(parsed && { payload: parsed.payload }), ...(upload && { files: upload.stored }) }, secrets);
     // why: the upload's files are now referenced by the record; large data stored for events never published is not.
     await removeBlobs(deps.blobs, stored.filter((f) => !upload?.stored.includes(f)), logger);
     ctx.unreferenced = undefined;

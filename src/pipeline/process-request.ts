@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
-import type { Adapter, IncomingRequest, RouteSpec } from '../adapter/types.js';
+import type { Adapter, IncomingRequest, RouteSpec, Verified } from '../adapter/types.js';
 import { StudyhookError } from '../errors.js';
-import { buildEvent, type Envelope } from '../event/build-event.js';
+import { buildEvent, type Envelope, type RawRequest } from '../event/build-event.js';
 import { parseBody } from '../http/parse-body.js';
 import type { ParseLimits } from '../http/parse-limits.js';
 import type { QuarantineReason } from '../quarantine/quarantine.js';
@@ -19,6 +19,16 @@ export function secretHeadersOf(adapter: Adapter): ReadonlySet<string> {
   return set;
 }
 
+/** What of `req` travels beside its events: everything but the body, with secret headers redacted. */
+export function rawRequestOf(req: IncomingRequest, secretHeaders: ReadonlySet<string>): RawRequest {
+  const headers: Record<string, string> = {};
+  for (const name in req.headers) {
+    const value = req.headers[name];
+    if (value !== undefined) headers[name] = secretHeaders.has(name) ? '[redacted]' : value;
+  }
+  return { method: req.method, path: `/${req.platform}/${req.namespace}${req.route ? `/${req.route}` : ''}`, headers, bodySize: req.body.length, ip: req.ip };
+}
+
 /** A verified request on its way to the queue: from a live call, or rebuilt from a quarantined record. */
 export interface PipelineInput {
   adapter: Adapter;
@@ -27,6 +37,8 @@ export interface PipelineInput {
   request: IncomingRequest;
   /** Shape limits of JSON and form bodies (server.parseLimits). */
   limits: ParseLimits;
+  /** What the verifier established (a republish passes what was kept with the record). */
+  verified?: Verified;
   /** sha256 of the body as received (a kept copy may differ: its secrets are redacted). */
   bodySha256: string;
   /** An already parsed payload (a multipart body, streamed into the blob store): the body is then not parsed. Its problems (a second file) make it invalid. */
@@ -68,10 +80,11 @@ export async function processRequest(input: PipelineInput, publish: (envelopes: 
   if (problems.length > 0) {
     return { refused: { reason: 'invalid', problems, payload, error: new StudyhookError('SH_INVALID_PAYLOAD', undefined, { details: problems }) } };
   }
-  const drafts = route.normalise({ payload, request, settings: input.settings });
-  const secretHeaders = secretHeadersOf(input.adapter);
+  const drafts = route.normalise({ payload, request, settings: input.settings, verified: input.verified ?? {} });
+  const raw = rawRequestOf(request, secretHeadersOf(input.adapter));
   const { fallbackKey } = input;
-  const envelopes = drafts.map((d, i) => buildEvent(fallbackKey && d.id === undefined && d.key === undefined ? { ...d, key: [...fallbackKey, i] } : d, request, input.bodySha256, secretHeaders));
+  // why: every event of one request shares its raw-request record (it is serialised per job, never mutated).
+  const envelopes = drafts.map((d, i) => buildEvent(fallbackKey && d.id === undefined && d.key === undefined ? { ...d, key: [...fallbackKey, i] } : d, request, input.bodySha256, raw));
   const signed = route.replayKey?.(request);
   if (signed) {
     const base = hash('sha256', [request.platform, request.namespace, input.bodySha256, ...signed].join('\u001f'));

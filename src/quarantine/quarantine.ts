@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { IncomingRequest } from '../adapter/types.js';
+import type { IncomingRequest, Verified } from '../adapter/types.js';
 import type { BlobStore, FileRef } from '../blobs/blob-store.js';
 import type { SchemaProblem } from '../schemas.js';
 import { appendLine, dayOf } from '../util/append-line.js';
@@ -19,6 +19,7 @@ export interface QuarantinedRequest {
   query: Record<string, string>;
   ip: string;
   bodySize: number;
+  /** What verification established (e.g. `{signedform: 'json.dumps'}`), for a republish to normalise the same way. */
   verified?: Record<string, string>;
 }
 
@@ -63,12 +64,12 @@ export function redactFields(payload: unknown, fields: readonly string[]): unkno
   return copy;
 }
 
-function keptRequest(req: IncomingRequest, secrets: QuarantineSecrets): QuarantinedRequest {
+function keptRequest(req: IncomingRequest, secrets: QuarantineSecrets, verified: Verified | undefined): QuarantinedRequest {
   // why: Object.fromEntries defines own properties, so a header or parameter named `__proto__` stays data.
   const headers = Object.fromEntries(Object.entries(req.headers).flatMap(([name, value]) => typeof value === 'string' ? [[name, secrets.headers.has(name) ? REDACTED : value]] : []));
   const params = Object.fromEntries(Object.entries(req.params).filter(([name]) => !secrets.params.includes(name)));
   const kept: QuarantinedRequest = { method: req.method, headers, params, query: { ...req.query }, ip: req.ip, bodySize: req.body.length };
-  if (req.verified) kept.verified = req.verified;
+  if (verified) kept.verified = { ...verified };
   return kept;
 }
 
@@ -77,10 +78,10 @@ function keptRequest(req: IncomingRequest, secrets: QuarantineSecrets): Quaranti
  * secret fields redacted), and one line referring to it is appended to
  * `<dataDir>/quarantine/<platform>/<namespace>/<day>.jsonl` (fsync'd), both before the reply.
  */
-export async function keepQuarantined(store: { dataDir: string; blobs: BlobStore; fileMode?: number }, req: IncomingRequest, kept: { reason: QuarantineReason; problems: SchemaProblem[]; bodysha256: string; payload?: unknown; files?: FileRef[] }, secrets: QuarantineSecrets): Promise<QuarantineRecord> {
+export async function keepQuarantined(store: { dataDir: string; blobs: BlobStore; fileMode?: number }, req: IncomingRequest, kept: { reason: QuarantineReason; problems: SchemaProblem[]; bodysha256: string; verified?: Verified; payload?: unknown; files?: FileRef[] }, secrets: QuarantineSecrets): Promise<QuarantineRecord> {
   const record: QuarantineRecord = {
     receivedat: req.receivedAt.toISOString(), requestid: req.requestId, platform: req.platform, namespace: req.namespace, route: req.route,
-    reason: kept.reason, bodysha256: kept.bodysha256, problems: kept.problems, request: keptRequest(req, secrets),
+    reason: kept.reason, bodysha256: kept.bodysha256, problems: kept.problems, request: keptRequest(req, secrets, kept.verified),
   };
   if (req.body.length > 0) {
     const bytes = redactRaw(req.body, secrets.fields, req.headers['content-type']);

@@ -6,7 +6,7 @@ import { jobOptions } from './job-options.js';
 import type { ResolvedSink } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { compileFilter } from '../sinks/filter.js';
+import { compileFilter } from '../event/filter.js';
 import { Cluster, createRedis, sinkQueueName } from './redis.js';
 import { isRedisUnavailable, RedisTimeoutError, ReplicaAckError } from './redis-errors.js';
 import { withTimeout } from '../util/timeout.js';

@@ -3,8 +3,8 @@ import { basename, join } from 'node:path';
 import type { Queue } from 'bullmq';
 import type { ResolvedSink } from '../config/load-config.js';
 import { jobIdOf, type Envelope, type StudyhookEvent } from '../event/build-event.js';
+import { compileFilter } from '../event/filter.js';
 import { jobOptions } from './job-options.js';
-import { compileFilter } from '../sinks/filter.js';
 import { readJsonLines, type BadLine } from '../util/read-lines.js';
 import { openQueue as openSinkQueue } from './redis.js';
 

@@ -1,11 +1,12 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Envelope } from '../event/build-event.js';
+import { PermanentError } from '../errors.js';
 import { withData } from '../event/external-data.js';
 import type { ActivitySummary } from '../log/activity-summary.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { LoadedSink } from './load-sinks.js';
-import { PermanentError, type DeliveryContext, type SinkContext } from './types.js';
+import type { DeliveryContext, SinkContext } from './types.js';
 
 export interface JobDeps {
   sinkName: string;

@@ -1,6 +1,6 @@
 import { Queue, Worker } from 'bullmq';
-import type { EventDraft, IncomingRequest } from '../adapter/types.js';
 import { buildEvent, sha256Hex, type Envelope, type StudyhookEvent } from '../event/build-event.js';
+import type { EventDraft } from '../event/draft.js';
 import { publishStep } from '../pipeline/publish-step.js';
 import type { ActivitySummary } from '../log/activity-summary.js';
 import type { Logger } from '../log/logger.js';
@@ -38,12 +38,8 @@ export interface RunningWorkers { close(): Promise<void> }
 function emitter(publisher: Publisher, blobs: SinkContext['blobs'], maxQueuedDataBytes: number) {
   return async (draft: EventDraft, from: StudyhookEvent): Promise<StudyhookEvent> => {
     const body = Buffer.from(JSON.stringify(draft.data ?? null));
-    const req: IncomingRequest = {
-      method: 'EMIT', platform: from.platform, namespace: from.namespace, route: '', params: {}, headers: {}, query: {},
-      body, ip: '', requestId: from.requestid ?? from.id, receivedAt: new Date(),
-    };
-    const env = buildEvent(draft, req, sha256Hex(body), new Set());
-    env.request.path = `emit:${from.id}`;
+    const origin = { platform: from.platform, namespace: from.namespace, requestId: from.requestid ?? from.id, receivedAt: new Date() };
+    const env = buildEvent(draft, origin, sha256Hex(body), { method: 'EMIT', path: `emit:${from.id}`, headers: {}, bodySize: body.length, ip: '' });
     await publishStep(publisher, blobs, maxQueuedDataBytes)([env]);
     return env.event;
   };

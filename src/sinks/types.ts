@@ -1,8 +1,12 @@
-import type { EventDraft } from '../adapter/types.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Envelope, StudyhookEvent } from '../event/build-event.js';
+import type { EventDraft } from '../event/draft.js';
 import type { Logger } from '../log/logger.js';
+import { PermanentError } from '../errors.js';
 import type { Batcher, BatcherOptions } from './create-batcher.js';
+
+// why: sink authors import PermanentError with the sink contract (here and from 'studyhook'); it lives with the other errors.
+export { PermanentError };
 
 /** What a sink gets once, at start-up. */
 export interface SinkContext {
@@ -57,24 +61,6 @@ export interface Sink<Options = Record<string, unknown>, State = unknown> {
   setup?(options: Options, ctx: SinkContext): State | Promise<State>;
   deliver(event: StudyhookEvent, ctx: DeliveryContext<State>): void | Promise<void>;
   close?(state: State): void | Promise<void>;
-}
-
-const PERMANENT = Symbol.for('studyhook.permanent-error');
-
-/** Marks a failure that retrying cannot fix (bad data, 4xx from a remote): no more attempts. */
-export class PermanentError extends Error {
-  constructor(message: string, opts?: { cause?: unknown }) {
-    super(message, opts);
-    this.name = 'PermanentError';
-  }
-
-  // why: a plugin may bring its own copy of studyhook (another node_modules, another loader), so
-  // `instanceof` alone would miss its errors; the brand is shared through the global symbol registry.
-  readonly [PERMANENT] = true;
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PERMANENT] === true;
-  }
 }
 
 /** Typed identity helper for sink modules: `export default defineSink({...})`. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { EventDraft, IncomingRequest } from '../adapter/types.js';
 import { buildEvent, sha256Hex, type Envelope } from '../event/build-event.js';
+import type { EventDraft } from '../event/draft.js';
 
 /**
  * An event studyhook itself records about a study (`studyhook.*`, e.g. an approval), filed under a
@@ -9,11 +9,6 @@ import { buildEvent, sha256Hex, type Envelope } from '../event/build-event.js';
  */
 export function studyhookEvent(platform: string, namespace: string, draft: EventDraft, what: string): Envelope {
   const body = Buffer.from(JSON.stringify(draft.data ?? null));
-  const req: IncomingRequest = {
-    method: 'STUDYHOOK', platform, namespace, route: '', params: {}, headers: {}, query: {},
-    body, ip: '', requestId: randomUUID(), receivedAt: new Date(),
-  };
-  const env = buildEvent(draft, req, sha256Hex(body), new Set());
-  env.request.path = `studyhook:${what}`;
-  return env;
+  const origin = { platform, namespace, requestId: randomUUID(), receivedAt: new Date() };
+  return buildEvent(draft, origin, sha256Hex(body), { method: 'STUDYHOOK', path: `studyhook:${what}`, headers: {}, bodySize: body.length, ip: '' });
 }

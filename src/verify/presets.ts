@@ -1,5 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { IncomingRequest, Verifier } from '../adapter/types.js';
+import type { IncomingRequest } from '../adapter/types.js';
+
+/** A yes/no check of a request: a verifier that establishes nothing beyond yes or no. */
+export type Check<S> = (req: IncomingRequest, settings: S) => boolean | Promise<boolean>;
 
 /** Constant-time string comparison (lengths may differ without leaking where). */
 export function safeEqual(a: string, b: string): boolean {
@@ -31,7 +34,7 @@ export function hmacVerifier<S>(opts: {
   message?: (req: IncomingRequest) => Buffer | string;
   /** Also accept the HMAC of the body without a leading UTF-8 BOM (tried first) when the body has one. */
   stripBom?: boolean;
-}): Verifier<S> {
+}): Check<S> {
   return (req, settings) => {
     const given = req.headers[opts.header];
     if (!given) return false;
@@ -48,7 +51,7 @@ export function hasBom(body: Buffer): boolean {
 }
 
 /** Preset: the request's source IP (after `server.trustProxy`) must be one of `ips`; IPv4-mapped IPv6 addresses match their IPv4 form. */
-export function ipAllowVerifier<S>(ips: (settings: S) => readonly string[]): Verifier<S> {
+export function ipAllowVerifier<S>(ips: (settings: S) => readonly string[]): Check<S> {
   return (req, settings) => {
     const ip = req.ip.startsWith('::ffff:') ? req.ip.slice(7) : req.ip;
     return ips(settings).some((allowed) => (allowed.startsWith('::ffff:') ? allowed.slice(7) : allowed) === ip);
@@ -56,7 +59,7 @@ export function ipAllowVerifier<S>(ips: (settings: S) => readonly string[]): Ver
 }
 
 /** Preset: Basic auth against `user:password` pairs. */
-export function basicVerifier<S>(credentials: (settings: S) => readonly { username: string; password: string }[]): Verifier<S> {
+export function basicVerifier<S>(credentials: (settings: S) => readonly { username: string; password: string }[]): Check<S> {
   return (req, settings) => {
     const h = req.headers['authorization'] ?? '';
     if (!h.toLowerCase().startsWith('basic ')) return false;
@@ -66,7 +69,7 @@ export function basicVerifier<S>(credentials: (settings: S) => readonly { userna
 }
 
 /** Preset: a bearer token (Authorization header) against the accepted tokens. */
-export function bearerVerifier<S>(tokens: (settings: S) => readonly string[]): Verifier<S> {
+export function bearerVerifier<S>(tokens: (settings: S) => readonly string[]): Check<S> {
   return (req, settings) => {
     const h = req.headers['authorization'] ?? '';
     return h.toLowerCase().startsWith('bearer ') && equalsAny(h.slice(7).trim(), tokens(settings));
@@ -74,4 +77,4 @@ export function bearerVerifier<S>(tokens: (settings: S) => readonly string[]): V
 }
 
 /** Preset: accept everything (platforms that sign nothing). */
-export const noneVerifier: Verifier<unknown> = () => true;
+export const noneVerifier: Check<unknown> = () => true;

@@ -8,8 +8,8 @@ export const PROTO_KEYS: readonly string[] = [...new Set([
   ...Object.getOwnPropertyNames(Object.prototype), ...Object.getOwnPropertyNames(Function.prototype),
 ])].filter((k) => /^[A-Za-z0-9_-]+$/.test(k));
 
-/** A request the sample builders can make: platform, route ('' = the base URL) and a namespace that takes it. */
-export interface Target { platform: string; route: string; namespace: string }
+/** A request the sample builders can make: platform, route ('' = the base URL), kind of call (Prolific's event type) and a namespace that takes it. */
+export interface Target { platform: string; route: string; event?: string; namespace: string }
 
 export const targetArb: fc.Arbitrary<Target> = fc.constantFrom(...SAMPLE_TARGETS)
   .chain((t) => fc.constantFrom(...VALID_NAMESPACES[t.platform]!).map((namespace) => ({ ...t, namespace })));

@@ -1,7 +1,6 @@
 import qs from 'qs';
-import { samples } from '../../src/samples/index.js';
-import type { SampleRequest } from '../../src/samples/types.js';
-import { hmac } from '../../src/verify/presets.js';
+import { adapters } from '../../adapters/index.js';
+import type { PlatformSample, SampleRequest } from '../../src/adapter/sample.js';
 import { SECRETS, settingsOf } from './config.js';
 import type { Delivery, WireRequest } from './wire.js';
 
@@ -40,26 +39,31 @@ export function unique(): string {
   return `${Date.now() % 1e9}${String(serial).padStart(6, '0')}`;
 }
 
+function builderOf(platform: string): PlatformSample {
+  const builder = adapters.find((a) => a.platform === platform)?.sample;
+  if (!builder) throw new Error(`no sample builder for ${platform}`);
+  return builder;
+}
+
 /**
- * A request built by the project's own sample builder for `platform`/`route` on `namespace`.
+ * A request built by the project's own sample builder (the adapter's `sample`) for `platform`/`route`
+ * on `namespace` (`event`: one of the kinds of call the builder sends, default its first).
  * why: the builders draw Labvanced session numbers and ActiGraph upload ids from a million values,
  * so two samples of a long run would share an identity (or, for ActiGraph, a whole signed body) by
  * chance; such a pair is not two platform calls that must both arrive. Those ids are made unique here.
  */
-export function sample(platform: string, route: string, namespace: string): SampleRequest {
-  const builder = samples.find((s) => s.platform === platform);
-  if (!builder) throw new Error(`no sample builder for ${platform}`);
-  const s = builder.build(route, namespace, settingsOf(platform, namespace));
+export function sample(platform: string, route: string, namespace: string, event?: string): SampleRequest {
+  const s = builderOf(platform).build({ route, namespace, settings: settingsOf(platform, namespace), ...(event !== undefined && { event }) });
   if (platform === 'labvanced' && route === 'file_upload') {
     return { ...s, body: Buffer.from(s.body.toString('latin1').replace(/(name="expSessionNr"\r\n\r\n)\d+/, `$1${unique()}`), 'latin1') };
   }
   if (platform === 'labvanced') return withBody(platform, s, Buffer.from(JSON.stringify({ ...payloadOf(s), expSessionNr: Number(unique()) })));
-  if (platform === 'actigraph' && route === '') return withBody(platform, s, Buffer.from(JSON.stringify({ ...payloadOf(s), uploadId: unique() })));
+  if (platform === 'actigraph' && event !== 'validation') return withBody(platform, s, Buffer.from(JSON.stringify({ ...payloadOf(s), uploadId: unique() })));
   return s;
 }
 
-/** Every (platform, route) the sample builders know. */
-export const SAMPLE_TARGETS: readonly { platform: string; route: string }[] = samples.flatMap((b) => b.routes.map((route) => ({ platform: b.platform, route })));
+/** Every (platform, route, kind of call) the sample builders know. */
+export const SAMPLE_TARGETS: readonly { platform: string; route: string; event?: string }[] = adapters.flatMap(({ platform, sample: b }) => !b ? [] : b.routes.flatMap((route) => (b.events ?? [undefined]).map((event) => ({ platform, route, ...(event !== undefined && { event }) }))));
 
 export function toWire(s: SampleRequest, delivery: Delivery = { kind: 'whole' }): WireRequest {
   return { method: s.method, path: s.path, headers: Object.entries(s.headers), body: s.body, framing: 'length', delivery };
@@ -73,11 +77,6 @@ export function setHeader(s: SampleRequest, name: string, value: string | undefi
   return { ...s, headers };
 }
 
-/** Prolific's signature: base64 HMAC-SHA256(secret, timestamp + body). */
-export function prolificSignature(secret: string, timestamp: string, body: Buffer): string {
-  return hmac('sha256', secret, Buffer.concat([Buffer.from(timestamp), body]), 'base64');
-}
-
 /**
  * `s` with a new body, signed again as its platform signs (Prolific, ActiGraph hmac) with `secret`
  * (default: the configured one), so that only the body differs from a valid request.
@@ -85,13 +84,8 @@ export function prolificSignature(secret: string, timestamp: string, body: Buffe
 export function withBody(platform: string, s: SampleRequest, body: Buffer, contentType?: string, secret?: string): SampleRequest {
   let out: SampleRequest = { ...s, body };
   if (contentType !== undefined) out = setHeader(out, 'content-type', contentType);
-  if (platform === 'prolific') {
-    const ts = s.headers['x-prolific-request-timestamp'] ?? String(Math.floor(Date.now() / 1000));
-    out = setHeader(out, 'x-prolific-request-signature', prolificSignature(secret ?? SECRETS.prolific, ts, body));
-  }
-  if (platform === 'actigraph' && s.headers['x-actigraph-signature'] !== undefined) {
-    out = setHeader(out, 'x-actigraph-signature', hmac('sha256', secret ?? SECRETS.actigraph, body, 'base64'));
-  }
+  if (platform === 'prolific') return builderOf(platform).sign!(out, { secrets: [secret ?? SECRETS.prolific] });
+  if (platform === 'actigraph' && s.headers['x-actigraph-signature'] !== undefined) return builderOf(platform).sign!(out, { auth: 'hmac', passcodes: [secret ?? SECRETS.actigraph] });
   return out;
 }
 

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
+import { adapters } from '../../adapters/index.js';
+import { logSecretKeys } from '../../src/adapter/secrets.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -34,7 +36,7 @@ export async function startGateway(config: Record<string, unknown> | ((dataDir: 
   await writeFile(file, stringify({ dataDir, redis: { url: REDIS_URL, prefix }, server: { port: 0, host: '127.0.0.1' }, ...(await testBlobs(dataDir)), ...(typeof config === 'function' ? config(dataDir) : config) }));
   const resolved = loadConfig({ path: file, env: opts.env ?? {} });
   const logs: string[] = [];
-  const logger = createLogger({ level: 'debug', secretValues: resolved.secretValues, destination: new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } }) });
+  const logger = createLogger({ level: 'debug', secretValues: resolved.secretValues, secretKeys: logSecretKeys(adapters), destination: new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } }) });
   const gateway = await createGateway({ config: resolved, roles: opts.roles ?? { api: true, worker: true }, logger, stalledIntervalMs: 1000 });
   return {
     gateway, dataDir, prefix, logs,

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PermanentError } from '../types.js';
+import { PermanentError } from '../../errors.js';
 
 export interface PostOptions {
   headers: Record<string, string>;

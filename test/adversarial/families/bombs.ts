@@ -54,7 +54,7 @@ function formText(shape: FormShape, n: number): string {
 }
 
 export function planBomb(a: BombAction): Plan {
-  const s = sample(a.platform, a.route, a.namespace);
+  const s = sample(a.platform, a.route, a.namespace, a.event);
   const payload = payloadOf(s)!;
   let body: Buffer;
   let type: string | undefined;

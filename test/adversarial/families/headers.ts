@@ -52,7 +52,7 @@ export const headersArb: fc.Arbitrary<HeadersAction> = fc.record({
 }).map(({ t, ...rest }) => ({ family: 'headers' as const, ...t, ...rest }));
 
 export function planHeaders(a: HeadersAction): Plan {
-  const s = sample(a.platform, a.route, a.namespace);
+  const s = sample(a.platform, a.route, a.namespace, a.event);
   const kept = Object.entries(s.headers).filter(([k]) => !a.drop.includes(k.toLowerCase()));
   const framed = a.add.some(([k]) => ['content-length', 'transfer-encoding'].includes(k.toLowerCase()));
   const wire = { ...toWire(s), method: a.method, headers: [...kept, ...a.add], framing: framed ? 'none' as const : 'length' as const };
@@ -80,7 +80,7 @@ function readWhateverTheType(platform: string, type: string | null): boolean {
 }
 
 export function planContentType(a: ContentTypeAction): Plan {
-  const s = sample(a.platform, a.route, a.namespace);
+  const s = sample(a.platform, a.route, a.namespace, a.event);
   const headers = Object.entries(s.headers).filter(([k]) => k.toLowerCase() !== 'content-type');
   if (a.contentType !== null) headers.push(['Content-Type', a.contentType]);
   return [[{ label: `${a.platform}/${a.namespace}/${a.route} as ${JSON.stringify(a.contentType)}`, wire: { ...toWire(s), headers }, expect: readWhateverTheType(a.platform, a.contentType) ? 'valid' : 'any' }]];

@@ -36,6 +36,6 @@ export function expectationOf(path: string): Expectation {
 }
 
 export function planPath(a: PathAction): Plan {
-  const s = sample(a.platform, a.route, a.namespace);
+  const s = sample(a.platform, a.route, a.namespace, a.event);
   return [[{ label: `${a.platform}/${a.route} body to ${a.path.length > 80 ? `${a.path.slice(0, 80)}…` : a.path}`, wire: { ...toWire(s), path: a.path }, expect: expectationOf(a.path) }]];
 }

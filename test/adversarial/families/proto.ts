@@ -42,7 +42,7 @@ export function planProto(a: ProtoAction): Plan {
     });
     return [[{ label: `${name} on a labvanced upload`, wire, expect: 'any' }]];
   }
-  const s = sample(a.platform, a.route, a.namespace);
+  const s = sample(a.platform, a.route, a.namespace, a.event);
   const where = `${a.platform}/${a.namespace}/${a.route}`;
   const segment = a.encoded ? encodeAll(a.key) : a.key;
   let expect: Expectation = 'any';

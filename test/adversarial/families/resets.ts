@@ -45,7 +45,7 @@ function phases(wire: WireRequest): Record<Exclude<Phase, 'before-reply'>, [numb
 }
 
 function planOne(a: ResetAction, afterMs: number): PlannedStep {
-  const s = a.base === 'upload' ? sample('labvanced', 'file_upload', 'web') : sample(a.base.platform, a.base.route, a.base.namespace);
+  const s = a.base === 'upload' ? sample('labvanced', 'file_upload', 'web') : sample(a.base.platform, a.base.route, a.base.namespace, a.base.event);
   const wire = toWire(s);
   const name = a.base === 'upload' ? 'labvanced upload' : `${a.base.platform}/${a.base.namespace}/${a.base.route}`;
   if (a.phase === 'before-reply') {

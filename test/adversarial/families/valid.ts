@@ -8,7 +8,7 @@ export interface ValidAction extends Target { family: 'valid' }
 export const validArb: fc.Arbitrary<ValidAction> = targetArb.map((t) => ({ family: 'valid' as const, ...t }));
 
 export function planValid(a: ValidAction): Plan {
-  return [[{ label: `valid ${a.platform}/${a.namespace}/${a.route}`, wire: toWire(sample(a.platform, a.route, a.namespace)), expect: 'valid' }]];
+  return [[{ label: `valid ${a.platform}/${a.namespace}/${a.route}`, wire: toWire(sample(a.platform, a.route, a.namespace, a.event)), expect: 'valid' }]];
 }
 
 /** A valid request whose bytes trickle in: it must be acknowledged all the same (it ends well within the request timeout). */
@@ -22,7 +22,7 @@ export const slowArb: fc.Arbitrary<SlowAction> = fc.record({
 const DRIP_MS = 1000;
 
 export function planSlow(a: SlowAction): Plan {
-  const wire = toWire(sample(a.platform, a.route, a.namespace));
+  const wire = toWire(sample(a.platform, a.route, a.namespace, a.event));
   const size = wire.body.length + 400;
   const chunkBytes = Math.max(a.chunkBytes, Math.ceil(size / Math.max(1, DRIP_MS / a.delayMs)));
   return [[{ label: `slow ${a.platform}/${a.namespace}/${a.route} (${chunkBytes} B every ${a.delayMs} ms)`, wire: { ...wire, delivery: { kind: 'slow', chunkBytes, delayMs: a.delayMs } }, expect: 'valid' }]];

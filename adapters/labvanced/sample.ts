@@ -1,5 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { jsonBody, samplePath, type SampleBuilder } from './types.js';
+import { jsonBody, samplePath, type PlatformSample } from '../../src/adapter/sample.js';
+import type { LabvancedSettings } from '../../src/generated/labvanced-settings.js';
+import { LABVANCED_ORIGIN } from './values.js';
 
 const ROUTES = ['recordTrial', 'startFirstPlayerSession', 'setPlayerSessionStartedTime', 'addMetaInfo', 'recordStartTask', 'finishExpSession', 'errExpSession', 'file_upload'] as const;
 
@@ -17,20 +19,19 @@ function bodyOf(route: string, s: { expId: number; expSessionNr: number }): Reco
 }
 
 /** Labvanced player requests (as the participant's browser sends them, with the Labvanced Origin); `file_upload` is multipart. */
-export const labvanced: SampleBuilder = {
-  platform: 'labvanced',
+export const labvancedSample: PlatformSample<LabvancedSettings> = {
   routes: ROUTES,
-  build(route, namespace, settings) {
-    const origin = (settings['allowedOrigins'] as string[] | undefined)?.[0] ?? 'https://www.labvanced.com';
+  build({ route, namespace, settings, body: given }) {
+    const origin = settings.allowedOrigins?.[0] ?? LABVANCED_ORIGIN;
     const session = { expId: 4242, expSessionNr: randomInt(1e6) };
     const path = samplePath('labvanced', namespace, route);
     if (route !== 'file_upload') {
       const { body, headers } = jsonBody(bodyOf(route, session));
-      return { method: 'POST', path, headers: { ...headers, origin }, body };
+      return { method: 'POST', path, headers: { ...headers, origin }, body: given ?? body };
     }
     const boundary = `----studyhook${randomBytes(8).toString('hex')}`;
     const part = (name: string, value: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
-    const body = Buffer.concat([
+    const body = given ?? Buffer.concat([
       Buffer.from(part('expSessionNr', String(session.expSessionNr)) + part('newFileName', 'sample-recording.webm')),
       Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="myFile"; filename="blob"\r\nContent-Type: video/webm\r\n\r\n`),
       randomBytes(64 * 1024),

@@ -1,8 +1,10 @@
-import { defineAdapter, defineRoute, type EventDraft } from '../src/adapter/types.js';
-import { prolificEventSchema } from '../src/generated/prolific-event.js';
-import { prolificSettingsSchema, type ProlificSettings } from '../src/generated/prolific-settings.js';
-import { createProlificClient, type ProlificClientOptions } from './prolific/client.js';
-import { prolificSignedForm, timestampMs } from './prolific/verify.js';
+import { defineAdapter, defineRoute, type EventDraft } from '../../src/adapter/types.js';
+import { defineCommand } from '../../src/command.js';
+import { prolificEventSchema } from '../../src/generated/prolific-event.js';
+import { prolificSettingsSchema, type ProlificSettings } from '../../src/generated/prolific-settings.js';
+import { createProlificClient, type ProlificClientOptions } from './client.js';
+import { prolificSample } from './sample.js';
+import { prolificSignedForm, timestampMs } from './verify.js';
 
 /** `submission.status.change` → `prolific.submission.status.change`; odd characters of unknown types become `_`. */
 function eventType(eventTypeName: string): string {
@@ -28,8 +30,7 @@ export default defineAdapter<ProlificSettings>({
     verify(req, settings) {
       const form = prolificSignedForm(req, settings);
       // why: normalise reports which form was signed; it cannot check again on a republished request, whose signature is not kept.
-      if (form) req.verified = { signedform: form };
-      return form !== undefined;
+      return form !== undefined && { signedform: form };
     },
     // why: the signature covers timestamp + body, whatever X-Event-ID says; a captured request resent
     // under another (or no) X-Event-ID is the same signed request (issue: replays under a new id).
@@ -43,7 +44,7 @@ export default defineAdapter<ProlificSettings>({
     // non-2xx for 24 hours and disables a subscription after 5 days of failures (prolific.md open question 7).
     onInvalid: 'quarantine',
     invalidReply: () => ({ status: 202, body: { ok: true, quarantined: true } }),
-    normalise({ payload, request }) {
+    normalise({ payload, request, verified }) {
       const p = payload;
       const h = request.headers;
       // why: Prolific does not keep order; X-Timestamp ("when the event was sent") lets sinks drop stale
@@ -51,7 +52,7 @@ export default defineAdapter<ProlificSettings>({
       const sent = h['x-timestamp'] ?? h['x-prolific-request-timestamp'];
       const sentMs = timestampMs(sent);
       const isStudy = p.event_type.startsWith('study.');
-      const extensions: Record<string, string> = { signedform: request.verified?.['signedform'] ?? 'raw' };
+      const extensions: Record<string, string> = { signedform: verified['signedform'] ?? 'raw' };
       if (sent !== undefined) extensions['prolifictimestamp'] = sent;
       if (typeof p.status === 'string') extensions['status'] = p.status;
       // why: fields set one by one on one object: this runs for every delivery, and spread copies cost more than the rest of normalise.
@@ -69,4 +70,14 @@ export default defineAdapter<ProlificSettings>({
     reply: (events) => ({ status: 200, body: { ok: true, events: events.map((e) => e.id) } }),
   })],
   createClient: ({ config }) => createProlificClient(config as ProlificClientOptions),
+  sample: prolificSample,
+  commands: [defineCommand({
+    name: 'prolific',
+    summary: 'subscribe the gateway to Prolific webhooks, list or delete subscriptions, backfill missed events',
+    // why: loaded when run, so that loading the registry does not load the queues and the Prolific API client.
+    run: async (args, ctx) => {
+      if (!ctx) throw new Error('studyhook prolific needs the CLI context (the config loader and the adapter registry)');
+      return (await import('./command.js')).runProlificCommand(args, ctx);
+    },
+  })],
 });

@@ -1,9 +1,9 @@
-import type { SensorLoggerClient } from '../../../adapters/sensorlogger/client.js';
-import { isZipFile, listZip } from '../../../adapters/sensorlogger/recording.js';
-import type { BlobStore, FileRef } from '../../blobs/blob-store.js';
-import { StudyhookError } from '../../errors.js';
-import type { SensorLoggerStored } from '../../generated/sensorlogger-stored.js';
-import { defineSink, PermanentError } from '../types.js';
+import type { BlobStore, FileRef } from '../../src/blobs/blob-store.js';
+import { PermanentError, StudyhookError } from '../../src/errors.js';
+import type { SensorLoggerStored } from '../../src/generated/sensorlogger-stored.js';
+import { defineSink } from '../../src/sinks/types.js';
+import type { SensorLoggerClient } from './client.js';
+import { isZipFile, listZip } from './recording.js';
 
 interface Options { maxBytes: number; listEntries: boolean }
 

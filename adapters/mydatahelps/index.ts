@@ -1,9 +1,10 @@
-import { defineAdapter, defineRoute, type IncomingRequest } from '../src/adapter/types.js';
-import { mydatahelpsCallbackSchema } from '../src/generated/mydatahelps-callback.js';
-import { mydatahelpsSettingsSchema, type MyDataHelpsSettings } from '../src/generated/mydatahelps-settings.js';
-import { basicVerifier, equalsAny } from '../src/verify/presets.js';
-import { canonicalKeys } from './mydatahelps/canonical-keys.js';
-import { createMyDataHelpsClient } from './mydatahelps/client.js';
+import { defineAdapter, defineRoute, type IncomingRequest } from '../../src/adapter/types.js';
+import { mydatahelpsCallbackSchema } from '../../src/generated/mydatahelps-callback.js';
+import { mydatahelpsSettingsSchema, type MyDataHelpsSettings } from '../../src/generated/mydatahelps-settings.js';
+import { basicVerifier, equalsAny } from '../../src/verify/presets.js';
+import { canonicalKeys } from './canonical-keys.js';
+import { createMyDataHelpsClient } from './client.js';
+import { mydatahelpsSample } from './sample.js';
 
 // why: a Map, so an EventType named like an Object.prototype member (`constructor`) is not found in it.
 const TYPES = new Map([
@@ -73,4 +74,5 @@ export default defineAdapter<MyDataHelpsSettings>({
   secretParams: ['token'],
   routes: [callback, { ...callback, path: ':token' }],
   createClient: ({ config }) => createMyDataHelpsClient(config),
+  sample: mydatahelpsSample,
 });

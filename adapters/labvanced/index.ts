@@ -1,19 +1,17 @@
-import type { EventDraft, Reply, RouteSpec } from '../src/adapter/types.js';
-import { defineAdapter } from '../src/adapter/types.js';
-import type { SchemaId } from '../src/schema-id.js';
-import { labvancedFileUploadSchema } from '../src/generated/labvanced-file-upload.js';
-import { labvancedSessionAssignedSchema } from '../src/generated/labvanced-session-assigned.js';
-import { labvancedSessionFailedSchema } from '../src/generated/labvanced-session-failed.js';
-import { labvancedSessionFinishedSchema } from '../src/generated/labvanced-session-finished.js';
-import { labvancedSessionMetaSchema } from '../src/generated/labvanced-session-meta.js';
-import { labvancedSessionStartedSchema } from '../src/generated/labvanced-session-started.js';
-import { labvancedTaskStartedSchema } from '../src/generated/labvanced-task-started.js';
-import { labvancedTrialSchema } from '../src/generated/labvanced-trial.js';
-import { labvancedSettingsSchema, type LabvancedSettings } from '../src/generated/labvanced-settings.js';
-import { coerceFields, hashOf, safeFileName, text, toTime } from './labvanced/values.js';
-
-/** Where the Labvanced player runs (docs 2.2 list it with a trailing slash, which a real Origin never has). */
-export const LABVANCED_ORIGIN = 'https://www.labvanced.com';
+import type { EventDraft, Reply, RouteSpec } from '../../src/adapter/types.js';
+import { defineAdapter } from '../../src/adapter/types.js';
+import type { SchemaId } from '../../src/schema-id.js';
+import { labvancedFileUploadSchema } from '../../src/generated/labvanced-file-upload.js';
+import { labvancedSessionAssignedSchema } from '../../src/generated/labvanced-session-assigned.js';
+import { labvancedSessionFailedSchema } from '../../src/generated/labvanced-session-failed.js';
+import { labvancedSessionFinishedSchema } from '../../src/generated/labvanced-session-finished.js';
+import { labvancedSessionMetaSchema } from '../../src/generated/labvanced-session-meta.js';
+import { labvancedSessionStartedSchema } from '../../src/generated/labvanced-session-started.js';
+import { labvancedTaskStartedSchema } from '../../src/generated/labvanced-task-started.js';
+import { labvancedTrialSchema } from '../../src/generated/labvanced-trial.js';
+import { labvancedSettingsSchema, type LabvancedSettings } from '../../src/generated/labvanced-settings.js';
+import { labvancedSample } from './sample.js';
+import { coerceFields, hashOf, LABVANCED_ORIGIN, safeFileName, text, toTime } from './values.js';
 
 type Data = Record<string, unknown>;
 const ok: Reply = { status: 200, body: { success: true } };
@@ -122,4 +120,5 @@ export default defineAdapter<LabvancedSettings>({
       },
     },
   ],
+  sample: labvancedSample,
 });

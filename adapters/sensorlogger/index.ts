@@ -1,10 +1,12 @@
-import { defineAdapter, defineRoute } from '../src/adapter/types.js';
-import { sensorloggerSettingsSchema, type SensorLoggerSettings } from '../src/generated/sensorlogger-settings.js';
-import { sensorloggerUploadSchema } from '../src/generated/sensorlogger-upload.js';
-import { parseJson } from '../src/http/parse-body.js';
-import { REDACTED } from '../src/quarantine/redact-raw.js';
-import { equalsAny } from '../src/verify/presets.js';
-import { createSensorLoggerClient } from './sensorlogger/client.js';
+import { defineAdapter, defineRoute } from '../../src/adapter/types.js';
+import { sensorloggerSettingsSchema, type SensorLoggerSettings } from '../../src/generated/sensorlogger-settings.js';
+import { sensorloggerUploadSchema } from '../../src/generated/sensorlogger-upload.js';
+import { parseJson } from '../../src/http/parse-body.js';
+import { REDACTED } from '../../src/quarantine/redact-raw.js';
+import { equalsAny } from '../../src/verify/presets.js';
+import { createSensorLoggerClient } from './client.js';
+import sensorloggerFetch from './fetch-sink.js';
+import { sensorloggerSample } from './sample.js';
 
 /**
  * Sensor Logger Study webhooks: `POST /sensorlogger/<ns>` with `{studyId, uploadId, secretCode}`,
@@ -48,4 +50,6 @@ export default defineAdapter<SensorLoggerSettings>({
     reply: (events) => ({ status: 200, body: { status: 'accepted', id: events[0]?.id } }),
   })],
   createClient: ({ config, namespaces }) => createSensorLoggerClient(config, namespaces),
+  sample: sensorloggerSample,
+  sinks: [sensorloggerFetch],
 });

@@ -1,13 +1,14 @@
-import { defineAdapter, defineRoute, type Verifier } from '../src/adapter/types.js';
-import { StudyhookError } from '../src/errors.js';
-import { actigraphEventSchema } from '../src/generated/actigraph-event.js';
-import { actigraphSettingsSchema, type ActiGraphSettings } from '../src/generated/actigraph-settings.js';
-import { actigraphUploadSchema } from '../src/generated/actigraph-upload.js';
-import { parseJson } from '../src/http/parse-body.js';
-import { own } from '../src/util/own.js';
-import { basicVerifier, bearerVerifier, hmacVerifier, ipAllowVerifier } from '../src/verify/presets.js';
-import { createActiGraphClient } from './actigraph/client.js';
-import { normaliseActiGraph } from './actigraph/normalise.js';
+import { defineAdapter, defineRoute, type Verifier } from '../../src/adapter/types.js';
+import { StudyhookError } from '../../src/errors.js';
+import { actigraphEventSchema } from '../../src/generated/actigraph-event.js';
+import { actigraphSettingsSchema, type ActiGraphSettings } from '../../src/generated/actigraph-settings.js';
+import { actigraphUploadSchema } from '../../src/generated/actigraph-upload.js';
+import { parseJson } from '../../src/http/parse-body.js';
+import { own } from '../../src/util/own.js';
+import { basicVerifier, bearerVerifier, hmacVerifier, ipAllowVerifier } from '../../src/verify/presets.js';
+import { createActiGraphClient } from './client.js';
+import { normaliseActiGraph } from './normalise.js';
+import { actigraphSample } from './sample.js';
 
 const hmac = hmacVerifier<ActiGraphSettings>({
   header: 'x-actigraph-signature',
@@ -80,4 +81,5 @@ export default defineAdapter<ActiGraphSettings>({
     reply: () => ({ status: 200 }),
   })],
   createClient: ({ config }) => createActiGraphClient(config),
+  sample: actigraphSample,
 });
