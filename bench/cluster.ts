@@ -15,65 +15,169 @@ import { startRedisCluster } from '../scripts/redis-cluster.js';
 import { S3_TEST_ENV } from '../scripts/s3-server.js';
 import { openQueue } from '../src/queue/redis.js';
 import { capCpu } from './cpu-cap.js';
-import { freePort, load, median, nodeTs, root, sleep, start, waitForPort, type Proc } from './procs.js';
+import {
+  freePort,
+  load,
+  median,
+  nodeTs,
+  root,
+  sleep,
+  start,
+  waitForPort,
+  type Proc,
+} from './procs.js';
 import { cliArgs, startStudyhook } from './studyhook.js';
 import { upload, type UploadResult } from './upload.js';
 
-interface Setup { name: string; redisUrl: string; prefix: string; apis: number; workers: number; s3: boolean }
-interface Row { name: string; rps: number; deliveredPerSec: number; reps: { rps: number; delivered: number }[]; non2xx: number }
+interface Setup {
+  name: string;
+  redisUrl: string;
+  prefix: string;
+  apis: number;
+  workers: number;
+  s3: boolean;
+}
+interface Row {
+  name: string;
+  rps: number;
+  deliveredPerSec: number;
+  reps: { rps: number; delivered: number }[];
+  non2xx: number;
+}
 const SINKS = ['noop-a', 'noop-b', 'noop-c'];
 const MB = 1024 * 1024;
 
-export async function clusterBench(o: { quick: boolean; duration: number; reps: number; connections: number; uploadMb: number; cpu: number; redisUrl: string; work: string; log: (m: string) => void }): Promise<void> {
+export async function clusterBench(o: {
+  quick: boolean;
+  duration: number;
+  reps: number;
+  connections: number;
+  uploadMb: number;
+  cpu: number;
+  redisUrl: string;
+  work: string;
+  log: (m: string) => void;
+}): Promise<void> {
   const run = randomUUID().slice(0, 8);
   await mkdir(o.work, { recursive: true });
   const s3Port = await freePort();
-  const s3 = start(nodeTs('scripts/s3-server.ts', '--port', String(s3Port), '--dir', join(o.work, 's3')), { ...S3_TEST_ENV });
+  const s3 = start(
+    nodeTs('scripts/s3-server.ts', '--port', String(s3Port), '--dir', join(o.work, 's3')),
+    { ...S3_TEST_ENV },
+  );
   await waitForPort(s3Port, s3);
   const endpoint = `http://127.0.0.1:${s3Port}`;
   o.log('starting a 3-primary Redis Cluster with replicas');
   const cluster = await startRedisCluster({ dir: join(o.work, 'redis-cluster') });
   const setups: Setup[] = [
-    { name: '1 API + 1 worker, one Redis node, filesystem blobs', redisUrl: o.redisUrl, prefix: `{bench-c-${run}}`, apis: 1, workers: 1, s3: false },
-    { name: '2 API + 2 workers, 3-primary Redis Cluster, S3 blobs', redisUrl: cluster.url, prefix: `bench-c-${run}`, apis: 2, workers: 2, s3: true },
+    {
+      name: '1 API + 1 worker, one Redis node, filesystem blobs',
+      redisUrl: o.redisUrl,
+      prefix: `{bench-c-${run}}`,
+      apis: 1,
+      workers: 1,
+      s3: false,
+    },
+    {
+      name: '2 API + 2 workers, 3-primary Redis Cluster, S3 blobs',
+      redisUrl: cluster.url,
+      prefix: `bench-c-${run}`,
+      apis: 2,
+      workers: 2,
+      s3: true,
+    },
   ];
   const config = async (s: Setup, name: string): Promise<string> => {
     const dataDir = join(o.work, name);
     await mkdir(dataDir, { recursive: true });
     const file = join(o.work, `${name}.yml`);
-    await writeFile(file, stringify({
-      dataDir, redis: { url: s.redisUrl, prefix: s.prefix }, archive: false, log: { level: 'warn' },
-      server: { host: '127.0.0.1', port: 0, rateLimit: { enabled: false } },
-      ...(s.s3 && { blobs: { type: 's3', bucket: 'studyhook', endpoint, region: 'us-east-1', prefix: `bench-${run}/`, forcePathStyle: true, partSizeBytes: 8 * MB, queueSize: 4 } }),
-      platforms: { sensorlogger: { namespaces: { '*': {} } }, labvanced: { namespaces: { '*': {} } } },
-      sinks: SINKS.map((n) => ({ name: n, module: join(root, 'bench/noop-sink.js') })),
-    }));
+    await writeFile(
+      file,
+      stringify({
+        dataDir,
+        redis: { url: s.redisUrl, prefix: s.prefix },
+        archive: false,
+        log: { level: 'warn' },
+        server: { host: '127.0.0.1', port: 0, rateLimit: { enabled: false } },
+        ...(s.s3 && {
+          blobs: {
+            type: 's3',
+            bucket: 'studyhook',
+            endpoint,
+            region: 'us-east-1',
+            prefix: `bench-${run}/`,
+            forcePathStyle: true,
+            partSizeBytes: 8 * MB,
+            queueSize: 4,
+          },
+        }),
+        platforms: {
+          sensorlogger: { namespaces: { '*': {} } },
+          labvanced: { namespaces: { '*': {} } },
+        },
+        sinks: SINKS.map((n) => ({ name: n, module: join(root, 'bench/noop-sink.js') })),
+      }),
+    );
     return file;
   };
   const rows: Row[] = [];
-  let uploadRow: { studyhook: UploadResult; rawPut: { mbPerSec: number }; rawMultipart: { mbPerSec: number } } | undefined;
+  let uploadRow:
+    | { studyhook: UploadResult; rawPut: { mbPerSec: number }; rawMultipart: { mbPerSec: number } }
+    | undefined;
   try {
     for (const s of setups) {
       const file = await config(s, s.s3 ? 'cluster' : 'single');
-      const c = await startStudyhook(file, { apis: s.apis, workers: s.workers, env: { ...S3_TEST_ENV } });
-      const cap = capCpu([...c.apis, ...c.workers].map((p) => p.pid), o.cpu, `cluster-${run}-${s.apis}`);
+      const c = await startStudyhook(file, {
+        apis: s.apis,
+        workers: s.workers,
+        env: { ...S3_TEST_ENV },
+      });
+      const cap = capCpu(
+        [...c.apis, ...c.workers].map((p) => p.pid),
+        o.cpu,
+        `cluster-${run}-${s.apis}`,
+      );
       const queues = SINKS.map((n) => openQueue(n, s.redisUrl, s.prefix));
-      const pending = async (): Promise<number> => (await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized'))))
-        .reduce((n, cnt) => n + Object.values(cnt).reduce((a, b) => a + b, 0), 0);
+      const pending = async (): Promise<number> =>
+        (
+          await Promise.all(
+            queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')),
+          )
+        ).reduce((n, cnt) => n + Object.values(cnt).reduce((a, b) => a + b, 0), 0);
       try {
         const reps: Row['reps'] = [];
         let non2xx = 0;
         for (let r = 0; r < o.reps + 1; r++) {
           const t0 = performance.now();
-          const results = await Promise.all(c.ports.map((port) => load({ url: `http://127.0.0.1:${port}/sensorlogger/bench`, key: 'sensorlogger', connections: o.connections, duration: o.duration })));
+          const results = await Promise.all(
+            c.ports.map((port) =>
+              load({
+                url: `http://127.0.0.1:${port}/sensorlogger/bench`,
+                key: 'sensorlogger',
+                connections: o.connections,
+                duration: o.duration,
+              }),
+            ),
+          );
           while ((await pending()) > 0) await sleep(100);
           const seconds = (performance.now() - t0) / 1000;
           const acked = results.reduce((n, x) => n + x.total - x.non2xx, 0);
           // why the first round is dropped: it warms the processes (and the cluster's connections) up.
-          if (r > 0) { reps.push({ rps: results.reduce((n, x) => n + x.rps, 0), delivered: acked / seconds }); non2xx += results.reduce((n, x) => n + x.non2xx + x.errors, 0); }
-          o.log(`${s.name}: ${results.reduce((n, x) => n + x.rps, 0).toFixed(0)} req/s, ${(acked / seconds).toFixed(0)} events/s delivered to ${SINKS.length} sinks${r === 0 ? ' (warm-up)' : ''}`);
+          if (r > 0) {
+            reps.push({ rps: results.reduce((n, x) => n + x.rps, 0), delivered: acked / seconds });
+            non2xx += results.reduce((n, x) => n + x.non2xx + x.errors, 0);
+          }
+          o.log(
+            `${s.name}: ${results.reduce((n, x) => n + x.rps, 0).toFixed(0)} req/s, ${(acked / seconds).toFixed(0)} events/s delivered to ${SINKS.length} sinks${r === 0 ? ' (warm-up)' : ''}`,
+          );
         }
-        rows.push({ name: s.name, rps: median(reps.map((x) => x.rps)), deliveredPerSec: median(reps.map((x) => x.delivered)), reps, non2xx });
+        rows.push({
+          name: s.name,
+          rps: median(reps.map((x) => x.rps)),
+          deliveredPerSec: median(reps.map((x) => x.delivered)),
+          reps,
+          non2xx,
+        });
       } finally {
         await Promise.all(queues.map((q) => q.close()));
         await c.stop();
@@ -87,53 +191,125 @@ export async function clusterBench(o: { quick: boolean; duration: number; reps: 
   }
   const base = rows[0]!;
   const md = [
-    `# studyhook scale-out on real engines — ${new Date().toISOString()}`, '',
+    `# studyhook scale-out on real engines — ${new Date().toISOString()}`,
+    '',
     `Every API and worker process capped at ${o.cpu} of a core (cgroup); ${o.connections} connections per API process, ${o.reps} × ${o.duration} s after a warm-up round, median.`,
     `Each event goes to ${SINKS.length} no-op sinks (on the cluster each sink's queue has its own hash tag). "delivered/s" is the events acknowledged in a round over the time until every sink's queue was empty again.`,
-    `Redis Cluster: 3 primaries + 3 replicas on loopback (AOF, appendfsync always), \`redis.waitReplicas\` 0; S3: scripts/s3-server.ts (s3rver) on loopback.`, '',
-    '| setup | req/s | delivered/s | vs 1+1 (req/s) | vs 1+1 (delivered/s) | non-2xx | reps (req/s / delivered/s) |', '|---|---:|---:|---:|---:|---:|---|',
-    ...rows.map((r) => `| ${r.name} | ${r.rps.toFixed(0)} | ${r.deliveredPerSec.toFixed(0)} | ${(r.rps / base.rps).toFixed(2)}× | ${(r.deliveredPerSec / base.deliveredPerSec).toFixed(2)}× | ${r.non2xx} | ${r.reps.map((x) => `${x.rps.toFixed(0)} / ${x.delivered.toFixed(0)}`).join(', ')} |`),
-    '', `## Upload: ${o.uploadMb} MiB of random bytes into S3 (uncapped API process)`, '',
-    '| path | MB/s | vs raw PUT | API peak RSS (idle) |', '|---|---:|---:|---:|',
-    ...(uploadRow ? [
-      `| raw streaming PutObject to the same server (SDK, one request) | ${uploadRow.rawPut.mbPerSec.toFixed(0)} | 1.00× | |`,
-      `| raw multipart upload, lib-storage alone (8 MiB parts, 4 at a time) | ${uploadRow.rawMultipart.mbPerSec.toFixed(0)} | ${(uploadRow.rawMultipart.mbPerSec / uploadRow.rawPut.mbPerSec).toFixed(2)}× | |`,
-      `| studyhook \`/labvanced/<ns>/file_upload\` → S3 (multipart, sha256, ack after CompleteMultipartUpload) | ${uploadRow.studyhook.mbPerSec.toFixed(0)} | ${(uploadRow.studyhook.mbPerSec / uploadRow.rawPut.mbPerSec).toFixed(2)}× | ${uploadRow.studyhook.peakRssMb.toFixed(0)} MB (${uploadRow.studyhook.idleRssMb.toFixed(0)} MB) |`,
-    ] : []),
+    `Redis Cluster: 3 primaries + 3 replicas on loopback (AOF, appendfsync always), \`redis.waitReplicas\` 0; S3: scripts/s3-server.ts (s3rver) on loopback.`,
+    '',
+    '| setup | req/s | delivered/s | vs 1+1 (req/s) | vs 1+1 (delivered/s) | non-2xx | reps (req/s / delivered/s) |',
+    '|---|---:|---:|---:|---:|---:|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${r.rps.toFixed(0)} | ${r.deliveredPerSec.toFixed(0)} | ${(r.rps / base.rps).toFixed(2)}× | ${(r.deliveredPerSec / base.deliveredPerSec).toFixed(2)}× | ${r.non2xx} | ${r.reps.map((x) => `${x.rps.toFixed(0)} / ${x.delivered.toFixed(0)}`).join(', ')} |`,
+    ),
+    '',
+    `## Upload: ${o.uploadMb} MiB of random bytes into S3 (uncapped API process)`,
+    '',
+    '| path | MB/s | vs raw PUT | API peak RSS (idle) |',
+    '|---|---:|---:|---:|',
+    ...(uploadRow
+      ? [
+          `| raw streaming PutObject to the same server (SDK, one request) | ${uploadRow.rawPut.mbPerSec.toFixed(0)} | 1.00× | |`,
+          `| raw multipart upload, lib-storage alone (8 MiB parts, 4 at a time) | ${uploadRow.rawMultipart.mbPerSec.toFixed(0)} | ${(uploadRow.rawMultipart.mbPerSec / uploadRow.rawPut.mbPerSec).toFixed(2)}× | |`,
+          `| studyhook \`/labvanced/<ns>/file_upload\` → S3 (multipart, sha256, ack after CompleteMultipartUpload) | ${uploadRow.studyhook.mbPerSec.toFixed(0)} | ${(uploadRow.studyhook.mbPerSec / uploadRow.rawPut.mbPerSec).toFixed(2)}× | ${uploadRow.studyhook.peakRssMb.toFixed(0)} MB (${uploadRow.studyhook.idleRssMb.toFixed(0)} MB) |`,
+        ]
+      : []),
     '',
   ].join('\n');
   const out = join(root, 'bench/results');
   await mkdir(out, { recursive: true });
   await writeFile(join(out, 'cluster.md'), md);
-  await writeFile(join(out, 'cluster.json'), JSON.stringify({ at: new Date().toISOString(), cpu: o.cpu, rows, upload: uploadRow }, null, 2) + '\n');
+  await writeFile(
+    join(out, 'cluster.json'),
+    JSON.stringify({ at: new Date().toISOString(), cpu: o.cpu, rows, upload: uploadRow }, null, 2) +
+      '\n',
+  );
   o.log('wrote bench/results/cluster.md and bench/results/cluster.json');
   process.stdout.write(md);
 }
 
 /** The upload row: studyhook's /file_upload into S3, and the SDK's own PUT and multipart upload of the same bytes. */
-async function uploads(o: { uploadMb: number; log: (m: string) => void }, config: string, endpoint: string, run: string): Promise<{ studyhook: UploadResult; rawPut: { mbPerSec: number }; rawMultipart: { mbPerSec: number } }> {
+async function uploads(
+  o: { uploadMb: number; log: (m: string) => void },
+  config: string,
+  endpoint: string,
+  run: string,
+): Promise<{
+  studyhook: UploadResult;
+  rawPut: { mbPerSec: number };
+  rawMultipart: { mbPerSec: number };
+}> {
   const bytes = o.uploadMb * MB;
-  const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', credentials: { accessKeyId: S3_TEST_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: S3_TEST_ENV.AWS_SECRET_ACCESS_KEY } });
+  const client = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    credentials: {
+      accessKeyId: S3_TEST_ENV.AWS_ACCESS_KEY_ID,
+      secretAccessKey: S3_TEST_ENV.AWS_SECRET_ACCESS_KEY,
+    },
+  });
   // why random: the bytes /file_upload gets (bench/upload.ts sends 1 MiB of random bytes, repeated).
   const chunk = randomBytes(MB);
-  const body = (): Readable => { let left = bytes; return new Readable({ read() { if (left <= 0) { this.push(null); return; } const n = Math.min(left, MB); left -= n; this.push(n === MB ? chunk : chunk.subarray(0, n)); } }); };
+  const body = (): Readable => {
+    let left = bytes;
+    return new Readable({
+      read() {
+        if (left <= 0) {
+          this.push(null);
+          return;
+        }
+        const n = Math.min(left, MB);
+        left -= n;
+        this.push(n === MB ? chunk : chunk.subarray(0, n));
+      },
+    });
+  };
   let t0 = performance.now();
-  await client.send(new PutObjectCommand({ Bucket: 'studyhook', Key: `raw-${run}`, Body: body(), ContentLength: bytes }));
+  await client.send(
+    new PutObjectCommand({
+      Bucket: 'studyhook',
+      Key: `raw-${run}`,
+      Body: body(),
+      ContentLength: bytes,
+    }),
+  );
   const rawPut = { mbPerSec: bytes / 1e6 / ((performance.now() - t0) / 1000) };
   o.log(`raw PUT: ${rawPut.mbPerSec.toFixed(0)} MB/s`);
   t0 = performance.now();
-  await new Upload({ client, partSize: 8 * MB, queueSize: 4, params: { Bucket: 'studyhook', Key: `raw-mpu-${run}`, Body: body() } }).done();
+  await new Upload({
+    client,
+    partSize: 8 * MB,
+    queueSize: 4,
+    params: { Bucket: 'studyhook', Key: `raw-mpu-${run}`, Body: body() },
+  }).done();
   const rawMultipart = { mbPerSec: bytes / 1e6 / ((performance.now() - t0) / 1000) };
   o.log(`raw multipart: ${rawMultipart.mbPerSec.toFixed(0)} MB/s`);
   client.destroy();
   const port = await freePort();
-  const api: Proc = start([...cliArgs(), 'api', '--config', config], { ...S3_TEST_ENV, PORT: String(port) });
+  const api: Proc = start([...cliArgs(), 'api', '--config', config], {
+    ...S3_TEST_ENV,
+    PORT: String(port),
+  });
   try {
     await waitForPort(port, api);
     await sleep(1000);
-    const studyhook = await upload({ port, path: '/labvanced/bench/file_upload', bytes, server: api, multipart: { field: 'myFile', fields: { expSessionNr: '1', newFileName: 'bench.bin' } } });
-    if (studyhook.status !== 200) throw new Error(`upload answered ${studyhook.status}: ${api.output()}`);
-    o.log(`studyhook /file_upload → S3: ${studyhook.mbPerSec.toFixed(0)} MB/s, peak RSS ${studyhook.peakRssMb.toFixed(0)} MB`);
+    const studyhook = await upload({
+      port,
+      path: '/labvanced/bench/file_upload',
+      bytes,
+      server: api,
+      multipart: { field: 'myFile', fields: { expSessionNr: '1', newFileName: 'bench.bin' } },
+    });
+    if (studyhook.status !== 200)
+      throw new Error(`upload answered ${studyhook.status}: ${api.output()}`);
+    o.log(
+      `studyhook /file_upload → S3: ${studyhook.mbPerSec.toFixed(0)} MB/s, peak RSS ${studyhook.peakRssMb.toFixed(0)} MB`,
+    );
     return { studyhook, rawPut, rawMultipart };
-  } finally { await api.stop(); }
+  } finally {
+    await api.stop();
+  }
 }

@@ -12,19 +12,37 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, load, sleep, start, waitForPort, type Proc } from './procs.js';
 
-export interface InstructionTarget { name: string; key: string; args: string[]; env: Record<string, string>; after: () => Promise<void> }
-export interface InstructionRow { name: string; key: string; perRequest: number; requests: number; warmup: number }
+export interface InstructionTarget {
+  name: string;
+  key: string;
+  args: string[];
+  env: Record<string, string>;
+  after: () => Promise<void>;
+}
+export interface InstructionRow {
+  name: string;
+  key: string;
+  perRequest: number;
+  requests: number;
+  warmup: number;
+}
 
 /** Why the count cannot run here, or undefined when valgrind and callgrind_control are installed. */
 export function callgrindMissing(): string | undefined {
-  const ok = (cmd: string): boolean => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
-  return ok('valgrind') && ok('callgrind_control') ? undefined : 'valgrind is not installed (Debian: apt-get install valgrind)';
+  const ok = (cmd: string): boolean =>
+    spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
+  return ok('valgrind') && ok('callgrind_control')
+    ? undefined
+    : 'valgrind is not installed (Debian: apt-get install valgrind)';
 }
 
 /** `amount` requests from the bench's load generator; any error reply makes the count meaningless. */
 async function send(port: number, key: string, amount: number, connections: number): Promise<void> {
   const r = await load({ url: `http://127.0.0.1:${port}`, key, connections, duration: 0, amount });
-  if (r.non2xx || r.errors || r.timeouts) throw new Error(`port ${port}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+  if (r.non2xx || r.errors || r.timeouts)
+    throw new Error(
+      `port ${port}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`,
+    );
 }
 
 /** The total of a callgrind dump: its `totals:` line, the last one callgrind writes. */
@@ -50,11 +68,28 @@ async function kill(p: Proc): Promise<void> {
  * on for `requests` more, then a dump. `node --single-threaded` runs V8's compiler and GC on the
  * main thread, so their work falls in the count in the same order each run.
  */
-async function countOne(t: InstructionTarget, dir: string, o: { warmup: number; requests: number; connections: number }): Promise<InstructionRow> {
+async function countOne(
+  t: InstructionTarget,
+  dir: string,
+  o: { warmup: number; requests: number; connections: number },
+): Promise<InstructionRow> {
   const port = await freePort();
   const out = join(dir, `${t.key}-${port}.callgrind`);
-  const p = start(t.args, { ...t.env, PORT: String(port) }, ['--single-threaded'], ['valgrind', '--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', `--callgrind-out-file=${out}`]);
-  const control = (arg: string): void => { execFileSync('callgrind_control', [arg, String(p.pid)], { stdio: 'ignore', timeout: 60000 }); };
+  const p = start(
+    t.args,
+    { ...t.env, PORT: String(port) },
+    ['--single-threaded'],
+    [
+      'valgrind',
+      '--tool=callgrind',
+      '--smc-check=all-non-file',
+      '--instr-atstart=no',
+      `--callgrind-out-file=${out}`,
+    ],
+  );
+  const control = (arg: string): void => {
+    execFileSync('callgrind_control', [arg, String(p.pid)], { stdio: 'ignore', timeout: 60000 });
+  };
   try {
     await waitForPort(port, p, 300000);
     await send(port, t.key, o.warmup, o.connections);
@@ -62,9 +97,17 @@ async function countOne(t: InstructionTarget, dir: string, o: { warmup: number; 
     await send(port, t.key, o.requests, o.connections);
     control('--dump');
     const total = await readTotal(`${out}.1`);
-    return { name: t.name, key: t.key, perRequest: total / o.requests, requests: o.requests, warmup: o.warmup };
+    return {
+      name: t.name,
+      key: t.key,
+      perRequest: total / o.requests,
+      requests: o.requests,
+      warmup: o.warmup,
+    };
   } catch (err) {
-    throw new Error(`${t.name} under callgrind: ${(err as Error).message}\n${p.output()}`, { cause: err });
+    throw new Error(`${t.name} under callgrind: ${(err as Error).message}\n${p.output()}`, {
+      cause: err,
+    });
   } finally {
     await kill(p);
     await t.after().catch(() => undefined);
@@ -72,11 +115,18 @@ async function countOne(t: InstructionTarget, dir: string, o: { warmup: number; 
 }
 
 /** Each target in turn (each alone on the machine: valgrind uses one core, the load generator the other). */
-export async function countInstructions(targets: readonly InstructionTarget[], dir: string, o: { warmup: number; requests: number; connections: number }, log: (msg: string) => void): Promise<InstructionRow[]> {
+export async function countInstructions(
+  targets: readonly InstructionTarget[],
+  dir: string,
+  o: { warmup: number; requests: number; connections: number },
+  log: (msg: string) => void,
+): Promise<InstructionRow[]> {
   const rows: InstructionRow[] = [];
   for (const t of targets) {
     const row = await countOne(t, dir, o);
-    log(`instructions: ${t.name}: ${(row.perRequest / 1000).toFixed(1)}k per request (${row.requests} requests counted after ${o.warmup} to warm up)`);
+    log(
+      `instructions: ${t.name}: ${(row.perRequest / 1000).toFixed(1)}k per request (${row.requests} requests counted after ${o.warmup} to warm up)`,
+    );
     rows.push(row);
   }
   return rows;
@@ -84,10 +134,21 @@ export async function countInstructions(targets: readonly InstructionTarget[], d
 
 /** The report's section: per request, and the skeletons' counts over ours (the req/s ratio a CPU-bound server would reach). */
 export function instructionLines(rows: readonly InstructionRow[]): string[] {
-  const a = rows.find((x) => x.name === 'Skeleton A')?.perRequest, b = rows.find((x) => x.name === 'Skeleton B')?.perRequest;
-  const over = (base: number | undefined, x: number): string => (base ? `${(base / x).toFixed(2)}` : '–');
-  return ['', '## Instructions per request (callgrind, `--instructions`)', '',
-    `Each server alone under \`valgrind --tool=callgrind\` (\`node --single-threaded\`), 10 connections, ${rows[0]?.requests ?? 0} requests counted after ${rows[0]?.warmup ?? 0} to warm up. User-space instructions only: the kernel's part of each request is not in them. "A / this" and "B / this" are the skeleton's count over the row's: the req/s ratio a server limited by its own CPU would reach (0.60 is the 60%-of-B target).`, '',
-    '| Target | k instructions / request | A / this | B / this |', '|---|---:|---:|---:|',
-    ...rows.map((x) => `| ${x.name} | ${(x.perRequest / 1000).toFixed(1)} | ${over(a, x.perRequest)} | ${over(b, x.perRequest)} |`)];
+  const a = rows.find((x) => x.name === 'Skeleton A')?.perRequest,
+    b = rows.find((x) => x.name === 'Skeleton B')?.perRequest;
+  const over = (base: number | undefined, x: number): string =>
+    base ? `${(base / x).toFixed(2)}` : '–';
+  return [
+    '',
+    '## Instructions per request (callgrind, `--instructions`)',
+    '',
+    `Each server alone under \`valgrind --tool=callgrind\` (\`node --single-threaded\`), 10 connections, ${rows[0]?.requests ?? 0} requests counted after ${rows[0]?.warmup ?? 0} to warm up. User-space instructions only: the kernel's part of each request is not in them. "A / this" and "B / this" are the skeleton's count over the row's: the req/s ratio a server limited by its own CPU would reach (0.60 is the 60%-of-B target).`,
+    '',
+    '| Target | k instructions / request | A / this | B / this |',
+    '|---|---:|---:|---:|',
+    ...rows.map(
+      (x) =>
+        `| ${x.name} | ${(x.perRequest / 1000).toFixed(1)} | ${over(a, x.perRequest)} | ${over(b, x.perRequest)} |`,
+    ),
+  ];
 }

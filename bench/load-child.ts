@@ -5,12 +5,29 @@ import { pacedLoad } from './paced-load.js';
 import { builderFor } from './scenarios.js';
 
 /** `rate`: a steady open-loop load at that many requests per second (bench/paced-load.ts); else autocannon as fast as it can, for `duration` s or, given, `amount` requests. */
-interface LoadOptions { url: string; key: string; connections: number; duration: number; rate?: number; amount?: number }
+interface LoadOptions {
+  url: string;
+  key: string;
+  connections: number;
+  duration: number;
+  rate?: number;
+  amount?: number;
+}
 const opts = JSON.parse(process.argv[2] ?? '{}') as LoadOptions;
 const build = builderFor(opts.key);
 const first = build();
 if (opts.rate) {
-  process.stdout.write(JSON.stringify(await pacedLoad({ url: opts.url, rate: opts.rate, duration: opts.duration, connections: opts.connections, build })) + '\n');
+  process.stdout.write(
+    JSON.stringify(
+      await pacedLoad({
+        url: opts.url,
+        rate: opts.rate,
+        duration: opts.duration,
+        connections: opts.connections,
+        build,
+      }),
+    ) + '\n',
+  );
   process.exit(0);
 }
 
@@ -18,9 +35,27 @@ const result = await autocannon({
   url: opts.url,
   connections: opts.connections,
   ...(opts.amount ? { amount: opts.amount, timeout: 120 } : { duration: opts.duration }),
-  requests: [{ method: first.method, path: first.path, headers: first.headers, body: first.body, setupRequest: (req) => { const r = build(); return { ...req, headers: r.headers, body: r.body }; } }],
+  requests: [
+    {
+      method: first.method,
+      path: first.path,
+      headers: first.headers,
+      body: first.body,
+      setupRequest: (req) => {
+        const r = build();
+        return { ...req, headers: r.headers, body: r.body };
+      },
+    },
+  ],
 });
-process.stdout.write(JSON.stringify({
-  rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99,
-  total: result.requests.total, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts,
-}) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    total: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  }) + '\n',
+);

@@ -22,5 +22,7 @@ export default {
   deliver(event) {
     if (file && event.receivedat) pending.push(Date.now() - Date.parse(event.receivedat));
   },
-  close() { flush(); },
+  close() {
+    flush();
+  },
 };

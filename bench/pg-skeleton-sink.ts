@@ -4,23 +4,48 @@
 import pg from 'pg';
 import type { Sink } from '../src/sinks/types.js';
 
-interface Pending { row: unknown[]; resolve: () => void; reject: (err: unknown) => void }
-interface State { pool: pg.Pool; table: string; buffer: Pending[]; timer: NodeJS.Timeout | undefined }
+interface Pending {
+  row: unknown[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+interface State {
+  pool: pg.Pool;
+  table: string;
+  buffer: Pending[];
+  timer: NodeJS.Timeout | undefined;
+}
 
-const COLUMNS = ['id', 'type', 'platform', 'namespace', 'study', 'participant', 'session', 'subject', 'time', 'received_at', 'event'];
+const COLUMNS = [
+  'id',
+  'type',
+  'platform',
+  'namespace',
+  'study',
+  'participant',
+  'session',
+  'subject',
+  'time',
+  'received_at',
+  'event',
+];
 const INDEXED = ['type', 'platform', 'namespace', 'study', 'participant', 'session', 'time'];
 
 /** The postgres sink's table: the same columns and indexes (src/sinks/builtin/postgres.ts). */
 export async function createTable(pool: pg.Pool, table: string): Promise<void> {
   await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (id text PRIMARY KEY, type text, platform text, namespace text, study text,
     participant text, session text, subject text, time timestamptz, received_at timestamptz DEFAULT now(), event jsonb)`);
-  for (const c of INDEXED) await pool.query(`CREATE INDEX IF NOT EXISTS ${table}_${c}_idx ON ${table} (${c})`);
+  for (const c of INDEXED)
+    await pool.query(`CREATE INDEX IF NOT EXISTS ${table}_${c}_idx ON ${table} (${c})`);
 }
 
 /** A multi-row INSERT of `n` rows of COLUMNS. */
 export function insertText(table: string, n: number): string {
   const k = COLUMNS.length;
-  const rows = Array.from({ length: n }, (_, r) => `(${COLUMNS.map((_c, i) => `$${r * k + i + 1}`).join(',')})`);
+  const rows = Array.from(
+    { length: n },
+    (_, r) => `(${COLUMNS.map((_c, i) => `$${r * k + i + 1}`).join(',')})`,
+  );
   return `INSERT INTO ${table} (${COLUMNS.join(',')}) VALUES ${rows.join(',')} ON CONFLICT (id) DO NOTHING`;
 }
 
@@ -29,8 +54,19 @@ function flush(s: State): void {
   s.timer = undefined;
   const batch = s.buffer.splice(0, 100);
   if (batch.length === 0) return;
-  s.pool.query(insertText(s.table, batch.length), batch.flatMap((b) => b.row))
-    .then(() => { for (const b of batch) b.resolve(); }, (err: unknown) => { for (const b of batch) b.reject(err); });
+  s.pool
+    .query(
+      insertText(s.table, batch.length),
+      batch.flatMap((b) => b.row),
+    )
+    .then(
+      () => {
+        for (const b of batch) b.resolve();
+      },
+      (err: unknown) => {
+        for (const b of batch) b.reject(err);
+      },
+    );
 }
 
 const skeleton: Sink<{ url: string; table: string }, State> = {
@@ -43,7 +79,23 @@ const skeleton: Sink<{ url: string; table: string }, State> = {
   deliver(e, ctx) {
     const s = ctx.state;
     return new Promise<void>((resolve, reject) => {
-      s.buffer.push({ resolve, reject, row: [e.id, e.type, e.platform, e.namespace, e.studyid ?? null, e.participantid ?? null, e.sessionid ?? null, e.subject ?? null, e.time, e.receivedat, JSON.stringify(e)] });
+      s.buffer.push({
+        resolve,
+        reject,
+        row: [
+          e.id,
+          e.type,
+          e.platform,
+          e.namespace,
+          e.studyid ?? null,
+          e.participantid ?? null,
+          e.sessionid ?? null,
+          e.subject ?? null,
+          e.time,
+          e.receivedat,
+          JSON.stringify(e),
+        ],
+      });
       if (s.buffer.length >= 100) flush(s);
       else s.timer ??= setTimeout(() => flush(s), 5);
     });

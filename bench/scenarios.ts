@@ -8,7 +8,10 @@ import { adapters } from '../adapters/index.js';
  */
 export const SECRETS = { prolific: 'bench-prolific-secret', actigraph: 'bench-actigraph-passcode' };
 export const NAMESPACE = 'bench';
-export const platformConfig: Record<string, { namespaces: Record<string, Record<string, unknown>> }> = {
+export const platformConfig: Record<
+  string,
+  { namespaces: Record<string, Record<string, unknown>> }
+> = {
   sensorlogger: { namespaces: { [NAMESPACE]: {} } },
   prolific: { namespaces: { [NAMESPACE]: { secrets: [SECRETS.prolific] } } },
   // why: the upload bench sends up to BENCH_UPLOAD_MB (1 GiB by default); leave room above it.
@@ -17,7 +20,12 @@ export const platformConfig: Record<string, { namespaces: Record<string, Record<
 };
 
 /** One request as autocannon sends it. */
-export interface BuiltRequest { method: 'POST'; path: string; headers: Record<string, string>; body: string }
+export interface BuiltRequest {
+  method: 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
 
 /** A studyhook route under load: measured only when its adapter is in adapters/index.ts. */
 export interface Scenario {
@@ -32,7 +40,11 @@ const json = { 'content-type': 'application/json' };
 const LABVANCED = 'https://www.labvanced.com';
 
 /** `req` signed as `platform` signs (the adapter's own sample signer) with `settings` (default: the bench namespace's). */
-function signed(platform: string, req: BuiltRequest, settings = platformConfig[platform]!['namespaces']![NAMESPACE]): BuiltRequest {
+function signed(
+  platform: string,
+  req: BuiltRequest,
+  settings = platformConfig[platform]!['namespaces']![NAMESPACE],
+): BuiltRequest {
   const sign = adapters.find((a) => a.platform === platform)?.sample?.sign;
   if (!sign) throw new Error(`adapter '${platform}' has no sample signer`);
   return { ...req, headers: sign({ ...req, body: Buffer.from(req.body) }, settings).headers };
@@ -42,37 +54,79 @@ const next = (): string => `${process.pid}-${++seq}-${randomUUID().slice(0, 8)}`
 
 /** About 300 bytes, like the figures in issue #11. */
 export function sensorLoggerBody(): string {
-  return JSON.stringify({ studyId: 'study-bench-0001', uploadId: `upload-${next()}`, secretCode: 'bench-code-0001', note: 'x'.repeat(180) });
+  return JSON.stringify({
+    studyId: 'study-bench-0001',
+    uploadId: `upload-${next()}`,
+    secretCode: 'bench-code-0001',
+    note: 'x'.repeat(180),
+  });
 }
 
 export const scenarios: readonly Scenario[] = [
   {
     name: 'Sensor Logger upload webhook',
     platform: 'sensorlogger',
-    build: () => ({ method: 'POST', path: `/sensorlogger/${NAMESPACE}`, headers: json, body: sensorLoggerBody() }),
+    build: () => ({
+      method: 'POST',
+      path: `/sensorlogger/${NAMESPACE}`,
+      headers: json,
+      body: sensorLoggerBody(),
+    }),
   },
   {
     name: 'Prolific signed event',
     platform: 'prolific',
     build() {
-      return prolific(JSON.stringify({ event_type: 'study.status.change', resource_id: `study-${next()}`, status: 'AWAITING REVIEW', timestamp: new Date().toISOString() }), SECRETS.prolific);
+      return prolific(
+        JSON.stringify({
+          event_type: 'study.status.change',
+          resource_id: `study-${next()}`,
+          status: 'AWAITING REVIEW',
+          timestamp: new Date().toISOString(),
+        }),
+        SECRETS.prolific,
+      );
     },
   },
   {
     name: 'Labvanced /recordTrial',
     platform: 'labvanced',
     build() {
-      const body = JSON.stringify({ expSessionNr: next(), recTaskId: 3, trialNr: 1, recData: { rt: 512, answer: 'left', correct: true, stimulus: 'img_017.png' } });
+      const body = JSON.stringify({
+        expSessionNr: next(),
+        recTaskId: 3,
+        trialNr: 1,
+        recData: { rt: 512, answer: 'left', correct: true, stimulus: 'img_017.png' },
+      });
       // why: the player runs on Labvanced's site and posts cross-origin, so a browser always sends its Origin.
-      return { method: 'POST', path: `/labvanced/${NAMESPACE}/recordTrial`, headers: { ...json, origin: LABVANCED }, body };
+      return {
+        method: 'POST',
+        path: `/labvanced/${NAMESPACE}/recordTrial`,
+        headers: { ...json, origin: LABVANCED },
+        body,
+      };
     },
   },
   {
     name: 'ActiGraph upload event',
     platform: 'actigraph',
     build() {
-      const body = JSON.stringify({ status: 'completed', firstEpochUTC: '2018-03-08T00:20:00.0000000', firstEpochSubjectTZ: '2018-03-08T05:50:00.0000000', lastEpochUTC: '2018-03-08T00:34:00.0000000', lastEpochSubjectTZ: '2018-03-08T06:04:00.0000000', uploadId: next(), studyId: '8', subjectId: '2358' });
-      return signed('actigraph', { method: 'POST', path: `/actigraph/${NAMESPACE}`, body, headers: { ...json, 'x-actigraph-event': 'upload', 'x-actigraph-delivery': randomUUID() } });
+      const body = JSON.stringify({
+        status: 'completed',
+        firstEpochUTC: '2018-03-08T00:20:00.0000000',
+        firstEpochSubjectTZ: '2018-03-08T05:50:00.0000000',
+        lastEpochUTC: '2018-03-08T00:34:00.0000000',
+        lastEpochSubjectTZ: '2018-03-08T06:04:00.0000000',
+        uploadId: next(),
+        studyId: '8',
+        subjectId: '2358',
+      });
+      return signed('actigraph', {
+        method: 'POST',
+        path: `/actigraph/${NAMESPACE}`,
+        body,
+        headers: { ...json, 'x-actigraph-event': 'upload', 'x-actigraph-delivery': randomUUID() },
+      });
     },
   },
 ];
@@ -84,7 +138,16 @@ export const scenarios: readonly Scenario[] = [
  * resource id each) or forged.
  */
 const forgedBuilders: Record<string, () => BuiltRequest> = {
-  'prolific-forged': () => prolific(JSON.stringify({ event_type: 'study.status.change', resource_id: `study-${next()}`, status: 'AWAITING REVIEW', timestamp: new Date().toISOString() }), 'not-the-secret'),
+  'prolific-forged': () =>
+    prolific(
+      JSON.stringify({
+        event_type: 'study.status.change',
+        resource_id: `study-${next()}`,
+        status: 'AWAITING REVIEW',
+        timestamp: new Date().toISOString(),
+      }),
+      'not-the-secret',
+    ),
   'prolific-170k': () => prolific(largeBody(`study-${next()}`), SECRETS.prolific),
   'prolific-forged-170k': () => prolific(largeBody('study-forged'), 'not-the-secret'),
 };
@@ -96,15 +159,29 @@ function largeBody(resourceId: string): string {
 }
 
 function prolific(body: string, key: string): BuiltRequest {
-  return signed('prolific', { method: 'POST', path: `/prolific/${NAMESPACE}`, body, headers: json }, { secrets: [key] });
+  return signed(
+    'prolific',
+    { method: 'POST', path: `/prolific/${NAMESPACE}`, body, headers: json },
+    { secrets: [key] },
+  );
 }
 
 /** The multipart upload route (Labvanced `/file_upload`), if that adapter exists. */
-export const uploadRoute = { platform: 'labvanced', path: `/labvanced/${NAMESPACE}/file_upload`, field: 'myFile' };
+export const uploadRoute = {
+  platform: 'labvanced',
+  path: `/labvanced/${NAMESPACE}/file_upload`,
+  field: 'myFile',
+};
 
 /** Builders by key, for the load-generator child (skeletons get the Sensor Logger body). */
 export function builderFor(key: string): () => BuiltRequest {
-  if (key === 'skeleton') return () => ({ method: 'POST', path: `/sensorlogger/${NAMESPACE}`, headers: json, body: sensorLoggerBody() });
+  if (key === 'skeleton')
+    return () => ({
+      method: 'POST',
+      path: `/sensorlogger/${NAMESPACE}`,
+      headers: json,
+      body: sensorLoggerBody(),
+    });
   const forged = forgedBuilders[key];
   if (forged) return forged;
   const s = scenarios.find((x) => x.platform === key);

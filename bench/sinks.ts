@@ -20,18 +20,46 @@ export interface SinkSetup {
   key: 'noop' | 'archive' | 'postgres' | 'skeleton' | 'both' | 'noop2';
   name: string;
   sinks: Record<string, unknown>[];
-  config: string; prefix: string; metricsPort: number;
+  config: string;
+  prefix: string;
+  metricsPort: number;
   cluster?: Cluster;
 }
 
 /** Per sink of a row: writes (fsyncs of the archive, INSERT statements) per second and items per write. */
-export interface BatchFigures { sink: string; perSecond: number; perWrite: number }
-export interface SinkRow extends Row { key: SinkSetup['key']; batches: BatchFigures[] }
-export interface DrainRow { key: SinkSetup['key'] | 'floor'; name: string; events: number; eventsPerSec: number[]; median: number; batches: BatchFigures[] }
+export interface BatchFigures {
+  sink: string;
+  perSecond: number;
+  perWrite: number;
+}
+export interface SinkRow extends Row {
+  key: SinkSetup['key'];
+  batches: BatchFigures[];
+}
+export interface DrainRow {
+  key: SinkSetup['key'] | 'floor';
+  name: string;
+  events: number;
+  eventsPerSec: number[];
+  median: number;
+  batches: BatchFigures[];
+}
 /** What the sink rows add to bench/results/latest.json (the rows themselves are in `rows` too). */
-export interface SinkResults { rows: SinkRow[]; drains: DrainRow[]; pg: string | undefined }
+export interface SinkResults {
+  rows: SinkRow[];
+  drains: DrainRow[];
+  pg: string | undefined;
+}
 
-export interface SinkCtx { opts: BenchOptions; work: string; runId: string; env: Record<string, string>; redisPid: number | undefined; pgUrl: string | undefined; log: (m: string) => void }
+export interface SinkCtx {
+  opts: BenchOptions;
+  work: string;
+  runId: string;
+  env: Record<string, string>;
+  redisPid: number | undefined;
+  pgUrl: string | undefined;
+  log: (m: string) => void;
+}
 
 const SKELETON_TABLE = (runId: string): string => `bench_${runId}_skeleton`;
 const queuesOf = (s: SinkSetup): string[] => s.sinks.map((x) => String(x['name']));
@@ -39,19 +67,53 @@ const queuesOf = (s: SinkSetup): string[] => s.sinks.map((x) => String(x['name']
 /** The deployments: the no-op sink (the archive's skeleton), the archive, and with a database Postgres, its skeleton and both. */
 export async function sinkSetups(c: SinkCtx): Promise<SinkSetup[]> {
   const table = (k: string): string => `bench_${c.runId}_${k}`;
-  const pgSink = (k: string) => ({ name: 'db', use: 'postgres', options: { connectionString: c.pgUrl, table: table(k) } });
+  const pgSink = (k: string) => ({
+    name: 'db',
+    use: 'postgres',
+    options: { connectionString: c.pgUrl, table: table(k) },
+  });
   const wanted: Array<Pick<SinkSetup, 'key' | 'name' | 'sinks'>> = [
-    { key: 'noop', name: `${SUSTAINED}: Sensor Logger, API + worker, no-op sink`, sinks: [{ name: SINK, module: join(root, 'bench/noop-sink.js') }] },
-    { key: 'archive', name: `${SUSTAINED}: archive sink (fsync)`, sinks: [{ name: 'archive', use: 'filesystem' }] },
+    {
+      key: 'noop',
+      name: `${SUSTAINED}: Sensor Logger, API + worker, no-op sink`,
+      sinks: [{ name: SINK, module: join(root, 'bench/noop-sink.js') }],
+    },
+    {
+      key: 'archive',
+      name: `${SUSTAINED}: archive sink (fsync)`,
+      sinks: [{ name: 'archive', use: 'filesystem' }],
+    },
   ];
   if (c.pgUrl) {
     wanted.push(
       { key: 'postgres', name: `${SUSTAINED}: postgres sink`, sinks: [pgSink('postgres')] },
       // why: the same concurrency as the postgres sink's default, so that both have as many rows to gather.
-      { key: 'skeleton', name: `${SUSTAINED}: postgres skeleton (100-row INSERTs, one pool)`, sinks: [{ name: 'db', module: join(root, 'bench/pg-skeleton-sink.ts'), options: { url: c.pgUrl, table: SKELETON_TABLE(c.runId) }, concurrency: 256 }] },
-      { key: 'both', name: `${SUSTAINED}: archive + postgres`, sinks: [{ name: 'archive', use: 'filesystem' }, pgSink('both')] },
+      {
+        key: 'skeleton',
+        name: `${SUSTAINED}: postgres skeleton (100-row INSERTs, one pool)`,
+        sinks: [
+          {
+            name: 'db',
+            module: join(root, 'bench/pg-skeleton-sink.ts'),
+            options: { url: c.pgUrl, table: SKELETON_TABLE(c.runId) },
+            concurrency: 256,
+          },
+        ],
+      },
+      {
+        key: 'both',
+        name: `${SUSTAINED}: archive + postgres`,
+        sinks: [{ name: 'archive', use: 'filesystem' }, pgSink('both')],
+      },
       // why: two sinks are two jobs per event, twice the queue's work; this is that work without the sinks'.
-      { key: 'noop2', name: `${SUSTAINED}: two no-op sinks`, sinks: [{ name: SINK, module: join(root, 'bench/noop-sink.js') }, { name: `${SINK}-2`, module: join(root, 'bench/noop-sink.js') }] },
+      {
+        key: 'noop2',
+        name: `${SUSTAINED}: two no-op sinks`,
+        sinks: [
+          { name: SINK, module: join(root, 'bench/noop-sink.js') },
+          { name: `${SINK}-2`, module: join(root, 'bench/noop-sink.js') },
+        ],
+      },
     );
   }
   const out: SinkSetup[] = [];
@@ -61,68 +123,114 @@ export async function sinkSetups(c: SinkCtx): Promise<SinkSetup[]> {
     const prefix = `{bench-${c.runId}-${w.key}}`;
     const metricsPort = await freePort();
     const config = join(dir, 'studyhook.yml');
-    await writeFile(config, stringify({
-      dataDir: join(dir, 'data'), redis: { url: c.opts.redisUrl, prefix }, server: { host: '127.0.0.1', port: 0, rateLimit: { enabled: false } },
-      admin: { token: ADMIN_TOKEN }, archive: false, platforms: { sensorlogger: platformConfig['sensorlogger'] }, workers: { metricsPort }, sinks: w.sinks,
-    }));
+    await writeFile(
+      config,
+      stringify({
+        dataDir: join(dir, 'data'),
+        redis: { url: c.opts.redisUrl, prefix },
+        server: { host: '127.0.0.1', port: 0, rateLimit: { enabled: false } },
+        admin: { token: ADMIN_TOKEN },
+        archive: false,
+        platforms: { sensorlogger: platformConfig['sensorlogger'] },
+        workers: { metricsPort },
+        sinks: w.sinks,
+      }),
+    );
     out.push({ ...w, config, prefix, metricsPort });
   }
   return out;
 }
 
 /** The worker's counters of batched writes and their items, by sink (its /metrics). */
-async function batchCounters(s: SinkSetup): Promise<Map<string, { batches: number; items: number }>> {
+async function batchCounters(
+  s: SinkSetup,
+): Promise<Map<string, { batches: number; items: number }>> {
   const out = new Map<string, { batches: number; items: number }>();
   try {
-    const text = await (await fetch(`http://127.0.0.1:${s.metricsPort}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
-    for (const m of text.matchAll(/^studyhook_sink_(batches|batched_items)_total\{sink="([^"]+)"\} (\S+)$/gm)) {
+    const text = await (
+      await fetch(`http://127.0.0.1:${s.metricsPort}/metrics`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      })
+    ).text();
+    for (const m of text.matchAll(
+      /^studyhook_sink_(batches|batched_items)_total\{sink="([^"]+)"\} (\S+)$/gm,
+    )) {
       const e = out.get(m[2]!) ?? { batches: 0, items: 0 };
       e[m[1] === 'batches' ? 'batches' : 'items'] = Number(m[3]);
       out.set(m[2]!, e);
     }
-  } catch { /* no worker metrics: no batch figures */ }
+  } catch {
+    /* no worker metrics: no batch figures */
+  }
   return out;
 }
 
 /** What happened between two readings of the counters, over `seconds`. */
-function figures(before: Awaited<ReturnType<typeof batchCounters>>, after: Awaited<ReturnType<typeof batchCounters>>, seconds: number): BatchFigures[] {
+function figures(
+  before: Awaited<ReturnType<typeof batchCounters>>,
+  after: Awaited<ReturnType<typeof batchCounters>>,
+  seconds: number,
+): BatchFigures[] {
   return [...after].map(([sink, a]) => {
     const b = before.get(sink) ?? { batches: 0, items: 0 };
     const batches = a.batches - b.batches;
-    return { sink, perSecond: batches / seconds, perWrite: batches ? (a.items - b.items) / batches : 0 };
+    return {
+      sink,
+      perSecond: batches / seconds,
+      perWrite: batches ? (a.items - b.items) / batches : 0,
+    };
   });
 }
 
 /** Starts every deployment (API + worker), measures the sustained rows interleaved, then the drain rows. */
-export async function sinkBench(c: SinkCtx, setups: SinkSetup[]): Promise<{ rows: SinkRow[]; drains: DrainRow[] }> {
-  for (const s of setups) s.cluster = await startStudyhook(s.config, { apis: 1, workers: 1, env: { ...c.env, BENCH_PREFIX: s.prefix } });
+export async function sinkBench(
+  c: SinkCtx,
+  setups: SinkSetup[],
+): Promise<{ rows: SinkRow[]; drains: DrainRow[] }> {
+  for (const s of setups)
+    s.cluster = await startStudyhook(s.config, {
+      apis: 1,
+      workers: 1,
+      env: { ...c.env, BENCH_PREFIX: s.prefix },
+    });
   const batchLog = new Map<SinkSetup['key'], BatchFigures[][]>();
   const targets: Target[] = setups.map((s) => {
     let last: Promise<Awaited<ReturnType<typeof batchCounters>>> = batchCounters(s);
     let round = 0;
     return {
-      name: s.name, ports: s.cluster!.ports, pids: s.cluster!.apis.map((p) => p.pid), key: 'sensorlogger', drains: true,
+      name: s.name,
+      ports: s.cluster!.ports,
+      pids: s.cluster!.apis.map((p) => p.pid),
+      key: 'sensorlogger',
+      drains: true,
       between: async () => {
         const started = Date.now();
         await drain(c.opts.redisUrl, s.prefix, 300000, queuesOf(s));
         const now = await batchCounters(s);
         // why: the first reading after start covers the warm-up; the others one repetition each (load + drain).
-        const seconds = (round++ === 0 ? c.opts.warmup : c.opts.duration) + (Date.now() - started) / 1000;
+        const seconds =
+          (round++ === 0 ? c.opts.warmup : c.opts.duration) + (Date.now() - started) / 1000;
         const f = figures(await last, now, seconds);
         if (round > 1) batchLog.set(s.key, [...(batchLog.get(s.key) ?? []), f]);
         last = Promise.resolve(now);
       },
     };
   });
-  const rows = (await measureAll(targets, { ...c.opts, redisPid: c.redisPid }, c.log)).map((r, i): SinkRow => {
-    const reps = batchLog.get(setups[i]!.key) ?? [];
-    const sinks = [...new Set(reps.flat().map((f) => f.sink))];
-    const batches = sinks.map((sink) => {
-      const mine = reps.map((r2) => r2.find((f) => f.sink === sink)!).filter(Boolean);
-      return { sink, perSecond: median(mine.map((f) => f.perSecond)), perWrite: median(mine.map((f) => f.perWrite)) };
-    });
-    return { ...r, key: setups[i]!.key, batches };
-  });
+  const rows = (await measureAll(targets, { ...c.opts, redisPid: c.redisPid }, c.log)).map(
+    (r, i): SinkRow => {
+      const reps = batchLog.get(setups[i]!.key) ?? [];
+      const sinks = [...new Set(reps.flat().map((f) => f.sink))];
+      const batches = sinks.map((sink) => {
+        const mine = reps.map((r2) => r2.find((f) => f.sink === sink)!).filter(Boolean);
+        return {
+          sink,
+          perSecond: median(mine.map((f) => f.perSecond)),
+          perWrite: median(mine.map((f) => f.perWrite)),
+        };
+      });
+      return { ...r, key: setups[i]!.key, batches };
+    },
+  );
   const drains = await drainRows(c, setups);
   return { rows, drains };
 }
@@ -138,10 +246,19 @@ async function drainRows(c: SinkCtx, setups: SinkSetup[]): Promise<DrainRow[]> {
   const runs = new Map<string, { rates: number[]; batches: BatchFigures[][] }>();
   for (let i = 0; i < c.opts.reps; i++) {
     for (const s of measured) {
-      const queues = queuesOf(s).map((q) => new Queue(sinkQueueName(q), { connection: { url: c.opts.redisUrl }, prefix: s.prefix }));
+      const queues = queuesOf(s).map(
+        (q) =>
+          new Queue(sinkQueueName(q), { connection: { url: c.opts.redisUrl }, prefix: s.prefix }),
+      );
       try {
         await Promise.all(queues.map((q) => q.pause()));
-        await load({ url: `http://127.0.0.1:${s.cluster!.ports[0]}`, key: 'sensorlogger', connections: c.opts.connections, duration: 0, amount: events });
+        await load({
+          url: `http://127.0.0.1:${s.cluster!.ports[0]}`,
+          key: 'sensorlogger',
+          connections: c.opts.connections,
+          duration: 0,
+          amount: events,
+        });
         const before = await batchCounters(s);
         const started = Date.now();
         await Promise.all(queues.map((q) => q.resume()));
@@ -152,21 +269,43 @@ async function drainRows(c: SinkCtx, setups: SinkSetup[]): Promise<DrainRow[]> {
         r.batches.push(figures(before, await batchCounters(s), seconds));
         runs.set(s.key, r);
         c.log(`drain of ${events} events, ${s.key}: ${(events / seconds).toFixed(0)} events/s`);
-      } finally { await Promise.all(queues.map((q) => q.close())); }
+      } finally {
+        await Promise.all(queues.map((q) => q.close()));
+      }
     }
     if (c.pgUrl && setups.some((s) => s.key === 'postgres')) {
-      const rate = await floor(c.pgUrl, `bench_${c.runId}_postgres`, `bench_${c.runId}_floor`, events);
+      const rate = await floor(
+        c.pgUrl,
+        `bench_${c.runId}_postgres`,
+        `bench_${c.runId}_floor`,
+        events,
+      );
       runs.set('floor', { rates: [...(runs.get('floor')?.rates ?? []), rate], batches: [] });
-      c.log(`floor: ${events} rows re-inserted, 100 per INSERT from one pool: ${rate.toFixed(0)} rows/s`);
+      c.log(
+        `floor: ${events} rows re-inserted, 100 per INSERT from one pool: ${rate.toFixed(0)} rows/s`,
+      );
     }
   }
-  const names: Record<string, string> = { floor: 'floor: the same rows, 100-row INSERTs from one pool, no queue' };
-  for (const s of setups) names[s.key] = s.name.replace(`${SUSTAINED}: `, 'drain: ').replace('Sensor Logger, API + worker, ', '');
+  const names: Record<string, string> = {
+    floor: 'floor: the same rows, 100-row INSERTs from one pool, no queue',
+  };
+  for (const s of setups)
+    names[s.key] = s.name
+      .replace(`${SUSTAINED}: `, 'drain: ')
+      .replace('Sensor Logger, API + worker, ', '');
   return [...runs].map(([key, r]) => ({
-    key: key as DrainRow['key'], name: names[key]!, events, eventsPerSec: r.rates.map(Math.round), median: median(r.rates),
+    key: key as DrainRow['key'],
+    name: names[key]!,
+    events,
+    eventsPerSec: r.rates.map(Math.round),
+    median: median(r.rates),
     batches: [...new Set(r.batches.flat().map((f) => f.sink))].map((sink) => {
       const mine = r.batches.map((b) => b.find((f) => f.sink === sink)!).filter(Boolean);
-      return { sink, perSecond: median(mine.map((f) => f.perSecond)), perWrite: median(mine.map((f) => f.perWrite)) };
+      return {
+        sink,
+        perSecond: median(mine.map((f) => f.perSecond)),
+        perWrite: median(mine.map((f) => f.perWrite)),
+      };
     }),
   }));
 }
@@ -177,8 +316,22 @@ async function floor(pgUrl: string, from: string, to: string, events: number): P
   try {
     await pool.query(`DROP TABLE IF EXISTS ${to}`);
     await createTable(pool, to);
-    const { rows } = await pool.query<Record<string, unknown>>(`SELECT id, type, platform, namespace, study, participant, session, subject, time, received_at, event::text AS event FROM ${from} ORDER BY received_at DESC LIMIT ${events}`);
-    const values = rows.map((r) => [r['id'], r['type'], r['platform'], r['namespace'], r['study'], r['participant'], r['session'], r['subject'], r['time'], r['received_at'], r['event']]);
+    const { rows } = await pool.query<Record<string, unknown>>(
+      `SELECT id, type, platform, namespace, study, participant, session, subject, time, received_at, event::text AS event FROM ${from} ORDER BY received_at DESC LIMIT ${events}`,
+    );
+    const values = rows.map((r) => [
+      r['id'],
+      r['type'],
+      r['platform'],
+      r['namespace'],
+      r['study'],
+      r['participant'],
+      r['session'],
+      r['subject'],
+      r['time'],
+      r['received_at'],
+      r['event'],
+    ]);
     const started = Date.now();
     let next = 0;
     const lane = async (): Promise<void> => {
@@ -190,7 +343,9 @@ async function floor(pgUrl: string, from: string, to: string, events: number): P
     };
     await Promise.all([lane(), lane(), lane(), lane()]);
     return values.length / ((Date.now() - started) / 1000);
-  } finally { await pool.end(); }
+  } finally {
+    await pool.end();
+  }
 }
 
 /** Stops the deployments and drops the bench's tables. */
@@ -201,28 +356,59 @@ export async function sinkCleanup(c: SinkCtx, setups: SinkSetup[]): Promise<void
   if (!c.pgUrl) return;
   const pool = new pg.Pool({ connectionString: c.pgUrl, max: 1 });
   try {
-    for (const k of ['postgres', 'both', 'skeleton', 'floor']) await pool.query(`DROP TABLE IF EXISTS bench_${c.runId}_${k}`);
-  } catch { /* the database went away: nothing to drop */ } finally { await pool.end(); }
+    for (const k of ['postgres', 'both', 'skeleton', 'floor'])
+      await pool.query(`DROP TABLE IF EXISTS bench_${c.runId}_${k}`);
+  } catch {
+    /* the database went away: nothing to drop */
+  } finally {
+    await pool.end();
+  }
 }
 
 /** The database for the postgres rows (BENCH_PG_URL), or undefined when it cannot be reached. */
 export async function reachablePg(url: string): Promise<string | undefined> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-  try { await client.connect(); await client.query('SELECT 1'); return url; } catch { return undefined; } finally { await client.end().catch(() => undefined); }
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return url;
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 /** A deployment whose archive sink notes each delivery's ingest-to-delivered time (bench/timed-sink.ts), for the end-to-end figure. */
-export async function timedArchive(c: SinkCtx): Promise<{ config: string; prefix: string; queues: string[] }> {
+export async function timedArchive(
+  c: SinkCtx,
+): Promise<{ config: string; prefix: string; queues: string[] }> {
   const dir = join(c.work, 'sink-archive-timed');
   await mkdir(join(dir, 'data'), { recursive: true });
   const prefix = `{bench-${c.runId}-archive-timed}`;
   const config = join(dir, 'studyhook.yml');
-  await writeFile(config, stringify({
-    dataDir: join(dir, 'data'), redis: { url: c.opts.redisUrl, prefix }, server: { host: '127.0.0.1', port: 0, rateLimit: { enabled: false } }, archive: false,
-    platforms: { sensorlogger: platformConfig['sensorlogger'] },
-    // why: the wrapper has no default of its own; the archive's, written out.
-    sinks: [{ name: 'archive', module: join(root, 'bench/timed-sink.ts'), options: { use: 'filesystem', options: { dir: join(dir, 'data', 'events'), fsync: true } }, concurrency: 64 }],
-  }));
+  await writeFile(
+    config,
+    stringify({
+      dataDir: join(dir, 'data'),
+      redis: { url: c.opts.redisUrl, prefix },
+      server: { host: '127.0.0.1', port: 0, rateLimit: { enabled: false } },
+      archive: false,
+      platforms: { sensorlogger: platformConfig['sensorlogger'] },
+      // why: the wrapper has no default of its own; the archive's, written out.
+      sinks: [
+        {
+          name: 'archive',
+          module: join(root, 'bench/timed-sink.ts'),
+          options: {
+            use: 'filesystem',
+            options: { dir: join(dir, 'data', 'events'), fsync: true },
+          },
+          concurrency: 64,
+        },
+      ],
+    }),
+  );
   return { config, prefix, queues: ['archive'] };
 }
 
@@ -231,7 +417,10 @@ export async function timedArchive(c: SinkCtx): Promise<{ config: string; prefix
  * fdatasync every 5 ms for `seconds`. why: on a shared disk a journal commit waits for other writers,
  * and the archive's latency cannot be better than this.
  */
-export async function fsyncProbe(dir: string, seconds: number): Promise<{ p50: number; p99: number; max: number; n: number }> {
+export async function fsyncProbe(
+  dir: string,
+  seconds: number,
+): Promise<{ p50: number; p99: number; max: number; n: number }> {
   const file = join(dir, 'fsync-probe.bin');
   const fh = await open(file, 'a');
   const block = Buffer.alloc(4096, 0x61);
@@ -245,7 +434,15 @@ export async function fsyncProbe(dir: string, seconds: number): Promise<{ p50: n
       ms.push(Number(process.hrtime.bigint() - t) / 1e6);
       await sleep(5);
     }
-  } finally { await fh.close(); await rm(file, { force: true }); }
+  } finally {
+    await fh.close();
+    await rm(file, { force: true });
+  }
   const r = (x: number): number => Math.round(x * 10) / 10;
-  return { p50: r(percentile(ms, 50)), p99: r(percentile(ms, 99)), max: r(Math.max(...ms)), n: ms.length };
+  return {
+    p50: r(percentile(ms, 50)),
+    p99: r(percentile(ms, 99)),
+    max: r(Math.max(...ms)),
+    n: ms.length,
+  };
 }

@@ -11,10 +11,16 @@ const [what, archiveDir, config] = process.argv.slice(2) as [string, string, str
 const started = performance.now();
 let events = 0;
 if (what === 'floor') {
-  for (const [platform, ns] of [['prolific', 'lab'], ['labvanced', 'stroop']] as const) {
+  for (const [platform, ns] of [
+    ['prolific', 'lab'],
+    ['labvanced', 'stroop'],
+  ] as const) {
     const dir = join(archiveDir, platform, ns);
     for (const f of (await readdir(dir)).sort()) {
-      for await (const line of createInterface({ input: createReadStream(join(dir, f)), crlfDelay: Infinity })) {
+      for await (const line of createInterface({
+        input: createReadStream(join(dir, f)),
+        crlfDelay: Infinity,
+      })) {
         if (!line) continue;
         JSON.parse(line);
         events += 1;
@@ -24,13 +30,28 @@ if (what === 'floor') {
 } else {
   const { write } = process.stdout;
   let out = '';
-  process.stdout.write = ((chunk: string) => { out += chunk; return true; }) as typeof process.stdout.write;
-  const code = await study.run(['status', 'bench', '--config', config, '--archive-dir', archiveDir, '--format', 'json']).finally(() => { process.stdout.write = write; });
+  process.stdout.write = ((chunk: string) => {
+    out += chunk;
+    return true;
+  }) as typeof process.stdout.write;
+  const code = await study
+    .run(['status', 'bench', '--config', config, '--archive-dir', archiveDir, '--format', 'json'])
+    .finally(() => {
+      process.stdout.write = write;
+    });
   if (code !== 0) throw new Error(`study status exited ${code}`);
-  const summary = JSON.parse(out) as { events: Record<string, number>; participants: number; classifications: Record<string, number> };
+  const summary = JSON.parse(out) as {
+    events: Record<string, number>;
+    participants: number;
+    classifications: Record<string, number>;
+  };
   events = Object.values(summary.events).reduce((a, b) => a + b, 0);
-  process.stderr.write(`participants ${summary.participants}: ${JSON.stringify(summary.classifications)}\n`);
+  process.stderr.write(
+    `participants ${summary.participants}: ${JSON.stringify(summary.classifications)}\n`,
+  );
 }
 const ms = performance.now() - started;
 // why: maxRSS covers the whole process, DuckDB's native memory included.
-process.stdout.write(`${JSON.stringify({ what, events, ms, peakRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ what, events, ms, peakRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
+);

@@ -7,7 +7,14 @@ import { uploadRoute } from './scenarios.js';
 import { available, startStudyhook } from './studyhook.js';
 import { upload, type UploadResult } from './upload.js';
 
-export interface UploadRunOptions { config: string; env: Record<string, string>; work: string; reps: number; uploadMb: number; log: (msg: string) => void }
+export interface UploadRunOptions {
+  config: string;
+  env: Record<string, string>;
+  work: string;
+  reps: number;
+  uploadMb: number;
+  log: (msg: string) => void;
+}
 
 /**
  * Round `i`'s order of `n` kinds, a Williams design (0, 1, n-1, 2, n-2, ... shifted by i): over n
@@ -17,7 +24,10 @@ export interface UploadRunOptions { config: string; env: Record<string, string>;
  */
 function roundOrder(n: number, i: number): number[] {
   const first = [0];
-  for (let k = 1; first.length < n; k++) { first.push(k); if (first.length < n) first.push(n - k); }
+  for (let k = 1; first.length < n; k++) {
+    first.push(k);
+    if (first.length < n) first.push(n - k);
+  }
   return first.map((x) => (x + i) % n);
 }
 
@@ -25,7 +35,10 @@ function roundOrder(n: number, i: number): number[] {
 export async function uploads(o: UploadRunOptions): Promise<Results['upload']> {
   const { config, env, work, log } = o;
   const bytes = o.uploadMb * 1024 * 1024;
-  const server = async (file: string, extra: Record<string, string> = {}): Promise<{ port: number; proc: Proc }> => {
+  const server = async (
+    file: string,
+    extra: Record<string, string> = {},
+  ): Promise<{ port: number; proc: Proc }> => {
     const port = await freePort();
     const proc = start(nodeTs(`bench/servers/${file}`), { ...env, ...extra, PORT: String(port) });
     await waitForPort(port, proc);
@@ -34,15 +47,39 @@ export async function uploads(o: UploadRunOptions): Promise<Results['upload']> {
   const raw = await server('raw-upload.ts', { BENCH_RAW_FSYNC: '0' });
   const rawSync = await server('raw-upload.ts', { BENCH_RAW_FSYNC: '1' });
   const floor = await server('floor-upload.ts');
-  const sh = available(uploadRoute.platform) ? await startStudyhook(config, { apis: 1, workers: 0, env }) : undefined;
-  const runs: { raw: UploadResult[]; rawFsync: UploadResult[]; floor: UploadResult[]; studyhook: UploadResult[] } = { raw: [], rawFsync: [], floor: [], studyhook: [] };
-  const form = { field: uploadRoute.field, fields: { expSessionNr: '4711', newFileName: 'bench.bin' } };
+  const sh = available(uploadRoute.platform)
+    ? await startStudyhook(config, { apis: 1, workers: 0, env })
+    : undefined;
+  const runs: {
+    raw: UploadResult[];
+    rawFsync: UploadResult[];
+    floor: UploadResult[];
+    studyhook: UploadResult[];
+  } = { raw: [], rawFsync: [], floor: [], studyhook: [] };
+  const form = {
+    field: uploadRoute.field,
+    fields: { expSessionNr: '4711', newFileName: 'bench.bin' },
+  };
   const kinds: Array<[keyof typeof runs, () => Promise<UploadResult>]> = [
     ['raw', () => upload({ port: raw.port, path: '/', bytes, server: raw.proc })],
     ['rawFsync', () => upload({ port: rawSync.port, path: '/', bytes, server: rawSync.proc })],
-    ['floor', () => upload({ port: floor.port, path: '/', bytes, server: floor.proc, multipart: form })],
+    [
+      'floor',
+      () => upload({ port: floor.port, path: '/', bytes, server: floor.proc, multipart: form }),
+    ],
   ];
-  if (sh) kinds.push(['studyhook', () => upload({ port: sh.ports[0]!, path: uploadRoute.path, bytes, server: sh.apis[0]!, multipart: form })]);
+  if (sh)
+    kinds.push([
+      'studyhook',
+      () =>
+        upload({
+          port: sh.ports[0]!,
+          path: uploadRoute.path,
+          bytes,
+          server: sh.apis[0]!,
+          multipart: form,
+        }),
+    ]);
   try {
     for (let i = 0; i < o.reps; i++) {
       for (const k of roundOrder(kinds.length, i)) {
@@ -55,13 +92,33 @@ export async function uploads(o: UploadRunOptions): Promise<Results['upload']> {
   } finally {
     await Promise.all([raw.proc.stop(), rawSync.proc.stop(), floor.proc.stop(), sh?.stop()]);
   }
-  const mid = (xs: UploadResult[]): UploadResult | undefined => (xs.length === 0 ? undefined : { ...xs[0]!, mbPerSec: median(xs.map((x) => x.mbPerSec)), seconds: median(xs.map((x) => x.seconds)), peakRssMb: Math.max(...xs.map((x) => x.peakRssMb)), reps: xs.map((x) => Math.round(x.mbPerSec)) });
-  const out = { mb: o.uploadMb, raw: mid(runs.raw)!, rawFsync: mid(runs.rawFsync)!, floor: mid(runs.floor)!, studyhook: mid(runs.studyhook) };
-  for (const [k, v] of Object.entries(out)) if (typeof v === 'object' && v) log(`upload ${k}: ${v.mbPerSec.toFixed(0)} MB/s (reps ${v.reps?.join(', ')}), peak RSS ${v.peakRssMb.toFixed(0)} MB (idle ${v.idleRssMb.toFixed(0)} MB, HTTP ${v.status})`);
+  const mid = (xs: UploadResult[]): UploadResult | undefined =>
+    xs.length === 0
+      ? undefined
+      : {
+          ...xs[0]!,
+          mbPerSec: median(xs.map((x) => x.mbPerSec)),
+          seconds: median(xs.map((x) => x.seconds)),
+          peakRssMb: Math.max(...xs.map((x) => x.peakRssMb)),
+          reps: xs.map((x) => Math.round(x.mbPerSec)),
+        };
+  const out = {
+    mb: o.uploadMb,
+    raw: mid(runs.raw)!,
+    rawFsync: mid(runs.rawFsync)!,
+    floor: mid(runs.floor)!,
+    studyhook: mid(runs.studyhook),
+  };
+  for (const [k, v] of Object.entries(out))
+    if (typeof v === 'object' && v)
+      log(
+        `upload ${k}: ${v.mbPerSec.toFixed(0)} MB/s (reps ${v.reps?.join(', ')}), peak RSS ${v.peakRssMb.toFixed(0)} MB (idle ${v.idleRssMb.toFixed(0)} MB, HTTP ${v.status})`,
+      );
   return out;
 }
 
 /** Removes the raw servers' files from the bench's work folder. */
 export async function cleanUploads(work: string): Promise<void> {
-  for (const f of await readdir(work)) if (f.startsWith('raw-')) await rm(join(work, f), { force: true });
+  for (const f of await readdir(work))
+    if (f.startsWith('raw-')) await rm(join(work, f), { force: true });
 }

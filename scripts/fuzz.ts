@@ -27,19 +27,38 @@ const { values } = parseArgs({
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
-if (values.help) { console.log(USAGE); process.exit(0); }
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 for (const k of ['runs', 'scale', 'time-limit', 'rss-mb'] as const) {
-  if (!/^\d+$/.test(values[k])) { console.error(`--${k} takes a positive integer\n\n${USAGE}`); process.exit(2); }
+  if (!/^\d+$/.test(values[k])) {
+    console.error(`--${k} takes a positive integer\n\n${USAGE}`);
+    process.exit(2);
+  }
 }
 const seed = values.seed ?? String(Math.floor(Math.random() * 2 ** 31));
-if (!/^\d+$/.test(seed)) { console.error(`--seed takes an integer\n\n${USAGE}`); process.exit(2); }
-console.log(`fuzz: ${values.runs} runs per property, seed ${seed}, scale ${values.scale}${values.only ? `, only '${values.only}'` : ''}`);
+if (!/^\d+$/.test(seed)) {
+  console.error(`--seed takes an integer\n\n${USAGE}`);
+  process.exit(2);
+}
+console.log(
+  `fuzz: ${values.runs} runs per property, seed ${seed}, scale ${values.scale}${values.only ? `, only '${values.only}'` : ''}`,
+);
 
 const env = {
   ...process.env,
-  FUZZ_RUNS: values.runs, FUZZ_SEED: seed, FUZZ_SCALE: values.scale, FUZZ_TIME_LIMIT_S: values['time-limit'],
-  FUZZ_RSS_MB: values['rss-mb'], FUZZ_ONLY: values.only, ...(values.debug && { FUZZ_DEBUG: '1' }),
+  FUZZ_RUNS: values.runs,
+  FUZZ_SEED: seed,
+  FUZZ_SCALE: values.scale,
+  FUZZ_TIME_LIMIT_S: values['time-limit'],
+  FUZZ_RSS_MB: values['rss-mb'],
+  FUZZ_ONLY: values.only,
+  ...(values.debug && { FUZZ_DEBUG: '1' }),
 };
 // why: mocha's own timeout is set per property from the time limit; --bail is not used, so every family reports.
-const result = spawnSync('npx', ['mocha', 'test/adversarial/adversarial.test.ts'], { stdio: 'inherit', env });
+const result = spawnSync('npx', ['mocha', 'test/adversarial/adversarial.test.ts'], {
+  stdio: 'inherit',
+  env,
+});
 process.exit(result.status ?? 1);

@@ -2,7 +2,10 @@
 import { runMain } from './cli-main.js';
 
 // why: `studyhook study participants … | head` closes the pipe early; that is the reader's choice, not an error.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 void runMain(process.argv.slice(2)).then((code) => {
   process.exitCode = code;

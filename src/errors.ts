@@ -4,7 +4,10 @@ import { STATUS_CODES } from 'node:http';
 export const errorCodes = {
   SH_NOT_FOUND: { status: 404, message: 'No such route' },
   SH_UNKNOWN_PLATFORM: { status: 404, message: 'No adapter serves this platform' },
-  SH_UNKNOWN_NAMESPACE: { status: 404, message: 'This namespace is not configured for the platform' },
+  SH_UNKNOWN_NAMESPACE: {
+    status: 404,
+    message: 'This namespace is not configured for the platform',
+  },
   SH_METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed on this route' },
   SH_BODY_TOO_LARGE: { status: 413, message: 'Request body is larger than this route accepts' },
   SH_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Content type not accepted on this route' },
@@ -14,8 +17,15 @@ export const errorCodes = {
   SH_INVALID_PAYLOAD: { status: 422, message: 'Payload does not match the platform schema' },
   SH_QUEUE_UNAVAILABLE: { status: 503, message: 'Event store (Redis) unavailable; retry later' },
   SH_REQUEST_TIMEOUT: { status: 408, message: 'Request took too long to arrive' },
-  SH_SPOOL_FULL: { status: 503, message: 'Event store (Redis) unavailable and the local spool is full; retry later' },
-  SH_SPOOL_UNWRITABLE: { status: 503, message: 'Event store (Redis) unavailable and the local spool cannot be written (disk full?); retry later' },
+  SH_SPOOL_FULL: {
+    status: 503,
+    message: 'Event store (Redis) unavailable and the local spool is full; retry later',
+  },
+  SH_SPOOL_UNWRITABLE: {
+    status: 503,
+    message:
+      'Event store (Redis) unavailable and the local spool cannot be written (disk full?); retry later',
+  },
   SH_PUBLISH_FAILED: { status: 500, message: 'The event could not be stored' },
   SH_RATE_LIMITED: { status: 429, message: 'Too many requests from this client; retry later' },
   SH_INTERNAL: { status: 500, message: 'Internal error' },
@@ -40,7 +50,11 @@ export class StudyhookError extends Error {
   readonly details: unknown;
   readonly headers: Record<string, string>;
 
-  constructor(code: ErrorCode, message?: string, opts: { details?: unknown; cause?: unknown; headers?: Record<string, string> } = {}) {
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    opts: { details?: unknown; cause?: unknown; headers?: Record<string, string> } = {},
+  ) {
     super(message ?? errorCodes[code].message, { cause: opts.cause });
     this.name = 'StudyhookError';
     this.code = code;
@@ -51,7 +65,13 @@ export class StudyhookError extends Error {
 }
 
 /** The fixed JSON error body `{statusCode, code, error, message, details?}`. A 500 never echoes internals. */
-export function errorBody(err: unknown): { statusCode: number; code: string; error: string; message: string; details?: unknown } {
+export function errorBody(err: unknown): {
+  statusCode: number;
+  code: string;
+  error: string;
+  message: string;
+  details?: unknown;
+} {
   const known = err instanceof StudyhookError ? err : new StudyhookError('SH_INTERNAL');
   // why: a 503 tells the sender to come back later, which is what it must know; other 5xx are ours.
   const internal = known.statusCode >= 500 && known.statusCode !== 503;
@@ -66,9 +86,17 @@ export function errorBody(err: unknown): { statusCode: number; code: string; err
 }
 
 /** The reply for an error: its status from the table, its headers, and {@link errorBody}. */
-export function errorReply(err: unknown): { status: number; headers: Record<string, string>; body: ReturnType<typeof errorBody> } {
+export function errorReply(err: unknown): {
+  status: number;
+  headers: Record<string, string>;
+  body: ReturnType<typeof errorBody>;
+} {
   const body = errorBody(err);
-  return { status: body.statusCode, headers: err instanceof StudyhookError ? err.headers : {}, body };
+  return {
+    status: body.statusCode,
+    headers: err instanceof StudyhookError ? err.headers : {},
+    body,
+  };
 }
 
 const PERMANENT = Symbol.for('studyhook.permanent-error');
@@ -85,6 +113,10 @@ export class PermanentError extends Error {
   readonly [PERMANENT] = true;
 
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PERMANENT] === true;
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[PERMANENT] === true
+    );
   }
 }

@@ -14,7 +14,15 @@ export type { FileRef } from './generated/file-ref.js';
 export type { StudyhookConfig, SinkConfig, EventFilter } from './generated/config.js';
 export type { BlobStore } from './blobs/blob-store.js';
 export { defineAdapter } from './adapter/types.js';
-export type { Adapter, RouteSpec, EventDraft, IncomingRequest, Reply, Verifier, Verified } from './adapter/types.js';
+export type {
+  Adapter,
+  RouteSpec,
+  EventDraft,
+  IncomingRequest,
+  Reply,
+  Verifier,
+  Verified,
+} from './adapter/types.js';
 export type { PlatformSample, SampleOptions, SampleRequest } from './adapter/sample.js';
 export { StudyhookError, errorCodes } from './errors.js';
 export { loadConfig } from './config/load-config.js';

@@ -9,7 +9,10 @@ import type { SchemaId } from './schema-id.js';
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 /** One validation problem, with a JSON-pointer-like path into the checked document. */
-export interface SchemaProblem { path: string; message: string }
+export interface SchemaProblem {
+  path: string;
+  message: string;
+}
 
 function listSchemaFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -22,7 +25,8 @@ function listSchemaFiles(dir: string): string[] {
 function createAjv(useDefaults: boolean): Ajv {
   const ajv = new Ajv({ allErrors: true, useDefaults, strict: false });
   addFormats(ajv);
-  for (const file of listSchemaFiles(schemaDir)) ajv.addSchema(JSON.parse(readFileSync(file, 'utf8')));
+  for (const file of listSchemaFiles(schemaDir))
+    ajv.addSchema(JSON.parse(readFileSync(file, 'utf8')));
   return ajv;
 }
 
@@ -39,8 +43,12 @@ function validator(id: string, forConfig: boolean): ValidateFunction {
 
 function toProblems(errors: ErrorObject[] | null | undefined): SchemaProblem[] {
   return (errors ?? []).map((e) => {
-    const extra = e.keyword === 'additionalProperties' ? ` '${String(e.params['additionalProperty'])}'`
-      : e.keyword === 'enum' ? ` (${(e.params['allowedValues'] as unknown[]).join(', ')})` : '';
+    const extra =
+      e.keyword === 'additionalProperties'
+        ? ` '${String(e.params['additionalProperty'])}'`
+        : e.keyword === 'enum'
+          ? ` (${(e.params['allowedValues'] as unknown[]).join(', ')})`
+          : '';
     return { path: e.instancePath || '/', message: `${e.message ?? 'is invalid'}${extra}` };
   });
 }
@@ -49,7 +57,11 @@ function toProblems(errors: ErrorObject[] | null | undefined): SchemaProblem[] {
  * Validates a payload against a schema id (one of src/generated/'s, typed): true narrows `data` to
  * the schema's type; false leaves what was wrong in `problems`.
  */
-export function validatePayload<T>(id: SchemaId<T>, data: unknown, problems: SchemaProblem[]): data is T {
+export function validatePayload<T>(
+  id: SchemaId<T>,
+  data: unknown,
+  problems: SchemaProblem[],
+): data is T {
   const fn = validator(id, false);
   if (fn(data)) return true;
   problems.push(...toProblems(fn.errors));

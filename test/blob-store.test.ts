@@ -4,12 +4,21 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { budgetOf, createBlobStore, sweepPartialBlobs, type FsBlobStore } from '../src/blobs/blob-store.js';
+import {
+  budgetOf,
+  createBlobStore,
+  sweepPartialBlobs,
+  type FsBlobStore,
+} from '../src/blobs/blob-store.js';
 
 const MB = 1024 * 1024;
 
 /** `size` bytes in `chunk`-sized pieces, every piece different, as a stream that yields to the event loop between pieces. */
-function source(size: number, seed: number, chunk = 256 * 1024): { stream: Readable; sha256: string } {
+function source(
+  size: number,
+  seed: number,
+  chunk = 256 * 1024,
+): { stream: Readable; sha256: string } {
   const hash = createHash('sha256');
   const parts: Buffer[] = [];
   for (let at = 0; at < size; at += chunk) {
@@ -23,23 +32,39 @@ function source(size: number, seed: number, chunk = 256 * 1024): { stream: Reada
 
 /** Every file under `dir` (finished blobs and `.part` files alike). */
 async function files(dir: string): Promise<string[]> {
-  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+  return (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => e.name);
 }
 
 describe('blob store', () => {
   let dir: string;
   let store: FsBlobStore;
-  beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'studyhook-blobs-')); store = createBlobStore(dir); });
-  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'studyhook-blobs-'));
+    store = createBlobStore(dir);
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('gives each of several files written at once its own size and sha256, and stores the bytes', async () => {
     // why: 24 MiB each: a dozen writev batches per file, interleaved between the three.
     const inputs = [0, 1, 2].map((i) => source(24 * MB + i * 4097, i));
-    const refs = await Promise.all(inputs.map((s, i) => store.put(s.stream, { name: `f${i}.bin`, contentType: 'application/octet-stream' })));
+    const refs = await Promise.all(
+      inputs.map((s, i) =>
+        store.put(s.stream, { name: `f${i}.bin`, contentType: 'application/octet-stream' }),
+      ),
+    );
     for (const [i, ref] of refs.entries()) {
       assert.equal(ref.size, 24 * MB + i * 4097);
       assert.equal(ref.sha256, inputs[i]!.sha256);
-      assert.equal(createHash('sha256').update(await readFile(store.path(ref))).digest('hex'), inputs[i]!.sha256);
+      assert.equal(
+        createHash('sha256')
+          .update(await readFile(store.path(ref)))
+          .digest('hex'),
+        inputs[i]!.sha256,
+      );
     }
   });
 
@@ -51,9 +76,24 @@ describe('blob store', () => {
 
   it('leaves nothing behind when the source fails or the file is too large, and the next file still hashes right', async () => {
     let n = 0;
-    const failing = new Readable({ read() { if (++n > 4) this.destroy(new Error('connection reset')); else this.push(randomBytes(MB)); } });
-    await assert.rejects(store.put(failing, { name: 'cut', contentType: 'application/octet-stream' }), /connection reset/);
-    await assert.rejects(store.put(source(5 * MB, 7).stream, { name: 'big', contentType: 'application/octet-stream', maxBytes: 4 * MB }), (err: Error & { code?: string }) => err.code === 'SH_BLOB_TOO_LARGE');
+    const failing = new Readable({
+      read() {
+        if (++n > 4) this.destroy(new Error('connection reset'));
+        else this.push(randomBytes(MB));
+      },
+    });
+    await assert.rejects(
+      store.put(failing, { name: 'cut', contentType: 'application/octet-stream' }),
+      /connection reset/,
+    );
+    await assert.rejects(
+      store.put(source(5 * MB, 7).stream, {
+        name: 'big',
+        contentType: 'application/octet-stream',
+        maxBytes: 4 * MB,
+      }),
+      (err: Error & { code?: string }) => err.code === 'SH_BLOB_TOO_LARGE',
+    );
     assert.deepEqual(await files(dir), []);
     const ok = source(3 * MB, 8);
     const ref = await store.put(ok.stream, { name: 'ok', contentType: 'application/octet-stream' });
@@ -77,13 +117,25 @@ describe('blob store', () => {
 
   it('shares one byte budget between the files of a request', async () => {
     const budget = budgetOf(5 * MB);
-    const first = await store.put(source(3 * MB, 1).stream, { name: 'a', contentType: 'application/octet-stream', budget });
+    const first = await store.put(source(3 * MB, 1).stream, {
+      name: 'a',
+      contentType: 'application/octet-stream',
+      budget,
+    });
     assert.equal(first.size, 3 * MB);
-    await assert.rejects(store.put(source(3 * MB, 2).stream, { name: 'b', contentType: 'application/octet-stream', budget }), (err: Error & { code?: string }) => err.code === 'SH_BLOB_TOO_LARGE' && /5242880/.test(err.message));
+    await assert.rejects(
+      store.put(source(3 * MB, 2).stream, {
+        name: 'b',
+        contentType: 'application/octet-stream',
+        budget,
+      }),
+      (err: Error & { code?: string }) =>
+        err.code === 'SH_BLOB_TOO_LARGE' && /5242880/.test(err.message),
+    );
     assert.deepEqual(await files(dir), [first.id]);
   });
 
-  it('sweeps the partial files of dead writers on this host, and keeps live writers\' and other hosts\'', async () => {
+  it("sweeps the partial files of dead writers on this host, and keeps live writers' and other hosts'", async () => {
     const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '_');
     const incoming = join(dir, 'incoming');
     await mkdir(incoming, { recursive: true });
@@ -95,7 +147,10 @@ describe('blob store', () => {
       otherHost: `44444444-4444-4444-8444-444444444444.elsewhere-${dead}.part`,
     };
     for (const n of Object.values(names)) await writeFile(join(incoming, n), 'partial');
-    const kept = await store.put(source(1024, 3).stream, { name: 'done', contentType: 'text/plain' });
+    const kept = await store.put(source(1024, 3).stream, {
+      name: 'done',
+      contentType: 'text/plain',
+    });
     assert.deepEqual((await sweepPartialBlobs(dir)).sort(), [names.dead, names.predecessor].sort());
     assert.deepEqual((await files(dir)).sort(), [kept.id, names.live, names.otherHost].sort());
   });

@@ -23,17 +23,33 @@ describe('CLI: help and expected errors', () => {
   it('an unknown option is one line that names it and where to read the valid ones', async () => {
     const r = await runMainCli(['check', '--frobnicate']);
     assert.equal(r.code, 2);
-    assert.equal(r.err, "studyhook check: Unknown option '--frobnicate'. See `studyhook check --help`.\n");
+    assert.equal(
+      r.err,
+      "studyhook check: Unknown option '--frobnicate'. See `studyhook check --help`.\n",
+    );
     noStack(r.err);
   });
 
   it('sample with no gateway running is one line with the fix', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'studyhook-cli-'));
-    await writeFile(join(dir, 'c.yml'), 'platforms:\n  sensorlogger:\n    namespaces:\n      pilot: {}\n');
+    await writeFile(
+      join(dir, 'c.yml'),
+      'platforms:\n  sensorlogger:\n    namespaces:\n      pilot: {}\n',
+    );
     const port = await freePort();
-    const r = await runMainCli(['sample', 'sensorlogger', '--config', join(dir, 'c.yml'), '--url', `http://127.0.0.1:${port}`]);
+    const r = await runMainCli([
+      'sample',
+      'sensorlogger',
+      '--config',
+      join(dir, 'c.yml'),
+      '--url',
+      `http://127.0.0.1:${port}`,
+    ]);
     assert.equal(r.code, 1);
-    assert.match(r.err, /^studyhook: SH_GATEWAY_UNREACHABLE: No gateway answers at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\): start one with `studyhook start`, or point --url at it\n$/);
+    assert.match(
+      r.err,
+      /^studyhook: SH_GATEWAY_UNREACHABLE: No gateway answers at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\): start one with `studyhook start`, or point --url at it\n$/,
+    );
   });
 
   it('sample on the built-in defaults says to run init, for a platform without a default namespace', async () => {
@@ -41,21 +57,35 @@ describe('CLI: help and expected errors', () => {
     const cwd = process.cwd();
     process.chdir(dir);
     try {
-      const r = await keepingEnv(async () => { delete process.env['STUDYHOOK_CONFIG']; return runMainCli(['sample', 'prolific']); });
+      const r = await keepingEnv(async () => {
+        delete process.env['STUDYHOOK_CONFIG'];
+        return runMainCli(['sample', 'prolific']);
+      });
       assert.equal(r.code, 1);
       assert.match(r.err, /SH_UNKNOWN_NAMESPACE: .*built-in defaults.*run `studyhook init`/);
       noStack(r.err);
-    } finally { process.chdir(cwd); }
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it('status with Redis unreachable says so and exits 1, without a stack', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'studyhook-cli-'));
     const port = await freePort();
-    await writeFile(join(dir, 'c.yml'), `redis: { url: "redis://127.0.0.1:${port}" }\ndataDir: ${dir}\n`);
-    const r = await keepingEnv(async () => { delete process.env['REDIS_URL']; return runMainCli(['status', '--config', join(dir, 'c.yml')]); });
+    await writeFile(
+      join(dir, 'c.yml'),
+      `redis: { url: "redis://127.0.0.1:${port}" }\ndataDir: ${dir}\n`,
+    );
+    const r = await keepingEnv(async () => {
+      delete process.env['REDIS_URL'];
+      return runMainCli(['status', '--config', join(dir, 'c.yml')]);
+    });
     assert.equal(r.code, 1, r.err);
     assert.match(r.out, new RegExp(`redis +redis://127\\.0\\.0\\.1:${port} .*UNREACHABLE`));
-    assert.match(r.out, /NEEDS ATTENTION:\n {2}- Redis redis:\/\/127\.0\.0\.1:\d+ cannot be reached/);
+    assert.match(
+      r.out,
+      /NEEDS ATTENTION:\n {2}- Redis redis:\/\/127\.0\.0\.1:\d+ cannot be reached/,
+    );
     noStack(r.out + r.err);
   });
 });

@@ -8,7 +8,10 @@ describe('studyhook CLI', () => {
   it('check prints the effective config with secrets from the environment masked', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'studyhook-cli-'));
     const file = join(dir, 'c.yml');
-    await writeFile(file, 'platforms:\n  sensorlogger:\n    namespaces:\n      s: { secretCodes: ["${SL_CODE}"] }\n');
+    await writeFile(
+      file,
+      'platforms:\n  sensorlogger:\n    namespaces:\n      s: { secretCodes: ["${SL_CODE}"] }\n',
+    );
     const r = await run(['check', '--config', file], { SL_CODE: 'cli-secret-code' });
     assert.equal(r.code, 0, r.err);
     assert.match(r.err, /config OK/);
@@ -30,7 +33,9 @@ describe('studyhook CLI', () => {
   it('start exits with the fix when Redis cannot be reached and the spool is off', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'studyhook-cli-'));
     await writeFile(join(dir, 'c.yml'), `dataDir: ${dir}\nspool: { enabled: false }\n`);
-    const r = await run(['start', '--config', join(dir, 'c.yml')], { REDIS_URL: 'redis://127.0.0.1:1' });
+    const r = await run(['start', '--config', join(dir, 'c.yml')], {
+      REDIS_URL: 'redis://127.0.0.1:1',
+    });
     assert.equal(r.code, 1);
     assert.match(r.err, /SH_REDIS_UNREACHABLE/);
     assert.match(r.err, /REDIS_URL/);

@@ -9,7 +9,15 @@ import { Redis } from 'ioredis';
 import proxyaddr from 'proxy-addr';
 import { loadConfig } from '../src/config/load-config.js';
 import { waitFor } from './helpers/gateway.js';
-import { durationMs, loadCompose, publishedOn, serviceEnv, studyhookServices, substitute, type ComposeService } from './helpers/compose.js';
+import {
+  durationMs,
+  loadCompose,
+  publishedOn,
+  serviceEnv,
+  studyhookServices,
+  substitute,
+  type ComposeService,
+} from './helpers/compose.js';
 import { freePort } from './helpers/processes.js';
 
 const root = new URL('../', import.meta.url).pathname;
@@ -33,7 +41,13 @@ function probedPort(service: ComposeService): number {
 
 describe('docker-compose.yml', () => {
   it('runs the API and the worker from the example config (sanity of the parse)', () => {
-    assert.deepEqual(services.map(([name, s]) => [name, s.command![0]]), [['api', 'api'], ['worker', 'worker']]);
+    assert.deepEqual(
+      services.map(([name, s]) => [name, s.command![0]]),
+      [
+        ['api', 'api'],
+        ['worker', 'worker'],
+      ],
+    );
   });
 
   it("probes each studyhook service's health on the port that service serves", () => {
@@ -48,7 +62,10 @@ describe('docker-compose.yml', () => {
   it('lets a stopping process finish: stop_grace_period covers shutdownTimeoutMs and the exit 5 s after it', () => {
     for (const [name, s] of services) {
       const { shutdownTimeoutMs } = configOf(s).server;
-      assert.ok(durationMs(s.stop_grace_period ?? '10s') >= shutdownTimeoutMs + 5000, `${name}: ${s.stop_grace_period} < ${shutdownTimeoutMs} ms + 5 s`);
+      assert.ok(
+        durationMs(s.stop_grace_period ?? '10s') >= shutdownTimeoutMs + 5000,
+        `${name}: ${s.stop_grace_period} < ${shutdownTimeoutMs} ms + 5 s`,
+      );
     }
   });
 
@@ -57,7 +74,11 @@ describe('docker-compose.yml', () => {
     // `--scale api=N` replicas would share one journal; adoption across hosts drains a recreated one.
     const api = compose.services['api']!;
     assert.equal(api.hostname, undefined);
-    assert.match(api.ports![0]!, /\$\{STUDYHOOK_PORT:-8080\}-\$\{STUDYHOOK_PORT_LAST:-8089\}:8080/, 'a host port range, for --scale api=N');
+    assert.match(
+      api.ports![0]!,
+      /\$\{STUDYHOOK_PORT:-8080\}-\$\{STUDYHOOK_PORT_LAST:-8089\}:8080/,
+      'a host port range, for --scale api=N',
+    );
     const { spool } = configOf(api);
     assert.equal(spool.enabled, true);
     assert.ok(spool.orphanAfterMs > spool.heartbeatMs && spool.orphanAfterMs <= 5 * 60_000);
@@ -67,7 +88,8 @@ describe('docker-compose.yml', () => {
     for (const [name, s] of Object.entries(compose.services)) {
       for (const entry of s.ports ?? []) {
         const ip = publishedOn(substitute(entry));
-        if (s.profiles?.includes('tls')) assert.equal(ip, '0.0.0.0', `${name} is the public HTTPS entry`);
+        if (s.profiles?.includes('tls'))
+          assert.equal(ip, '0.0.0.0', `${name} is the public HTTPS entry`);
         else assert.equal(ip, '127.0.0.1', `${name} publishes ${entry}`);
       }
     }
@@ -85,8 +107,16 @@ describe('docker-compose.yml', () => {
   it('starts studyhook after Redis, and after PostgreSQL and the bucket when their profiles are on', () => {
     for (const [name, s] of services) {
       assert.deepEqual(s.depends_on?.['redis'], { condition: 'service_healthy' }, name);
-      assert.deepEqual(s.depends_on?.['postgres'], { condition: 'service_healthy', required: false }, name);
-      assert.deepEqual(s.depends_on?.['minio-init'], { condition: 'service_completed_successfully', required: false }, name);
+      assert.deepEqual(
+        s.depends_on?.['postgres'],
+        { condition: 'service_healthy', required: false },
+        name,
+      );
+      assert.deepEqual(
+        s.depends_on?.['minio-init'],
+        { condition: 'service_completed_successfully', required: false },
+        name,
+      );
     }
     assert.ok(compose.services['postgres']!.healthcheck, 'postgres has a healthcheck to wait for');
   });
@@ -100,29 +130,44 @@ describe('docker-compose.yml', () => {
 
   it("believes X-Forwarded-For from the compose file's own proxies only", () => {
     const trust = proxyaddr.compile([...configOf(compose.services['api']!).server.trustProxy]);
-    const proxies = Object.entries(compose.services).filter(([, s]) => s.profiles?.some((p) => p === 'tls' || p === 'proxy'));
+    const proxies = Object.entries(compose.services).filter(([, s]) =>
+      s.profiles?.some((p) => p === 'tls' || p === 'proxy'),
+    );
     assert.deepEqual(proxies.map(([n]) => n).sort(), ['proxy', 'tls']);
-    for (const [name, s] of proxies) assert.ok(trust(substitute(s.networks!['default']!.ipv4_address!), 0), name);
+    for (const [name, s] of proxies)
+      assert.ok(trust(substitute(s.networks!['default']!.ipv4_address!), 0), name);
     const [net] = compose.networks!['default']!.ipam!.config!;
     const base = substitute(net!.subnet).replace(/\.0\/24$/, '');
     assert.equal(substitute(net!.ip_range!), `${base}.0/25`, 'Docker hands out .0-.127 only');
     // The network's gateway (where published-port connections come from) and any other container.
-    for (const host of [1, 2, 127]) assert.equal(trust(`${base}.${host}`, 0), false, `${base}.${host}`);
+    for (const host of [1, 2, 127])
+      assert.equal(trust(`${base}.${host}`, 0), false, `${base}.${host}`);
     // The example config without compose (no TRUST_PROXY) believes no forwarding header.
     assert.deepEqual(loadConfig({ path: exampleConfig, env: {} }).server.trustProxy, []);
   });
 
   it('keeps node_modules, .git, .env, data and dist out of the build context', () => {
-    const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-    for (const p of ['node_modules', '.git', '.env', 'data', 'dist']) assert.ok(ignored.includes(p), p);
+    const ignored = readFileSync(join(root, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
+    for (const p of ['node_modules', '.git', '.env', 'data', 'dist'])
+      assert.ok(ignored.includes(p), p);
   });
 
   it('refuses to start the TLS proxy without STUDYHOOK_DOMAIN, with one line saying so', async () => {
     const tls = compose.services['tls']!;
     const script = substitute(tls.command![0]!);
-    const err = await run(tls.entrypoint![0]!, [...tls.entrypoint!.slice(1), script], { env: { PATH: process.env['PATH'], STUDYHOOK_SITE: '' } }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    const err = await run(tls.entrypoint![0]!, [...tls.entrypoint!.slice(1), script], {
+      env: { PATH: process.env['PATH'], STUDYHOOK_SITE: '' },
+    }).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
     assert.equal(err?.code, 1);
-    assert.equal(err.stderr, 'tls profile: set STUDYHOOK_DOMAIN (e.g. hooks.example.org) in .env\n');
+    assert.equal(
+      err.stderr,
+      'tls profile: set STUDYHOOK_DOMAIN (e.g. hooks.example.org) in .env\n',
+    );
   });
 });
 
@@ -133,7 +178,18 @@ describe('docker-compose.yml: the commands it runs, run here', function () {
   // why db 9: the example config uses the default prefix; its own database keeps it from other tests' queues.
   const redisUrl = 'redis://127.0.0.1:6379/9';
   after(async () => {
-    await Promise.all(procs.map((p) => new Promise((r) => { if (p.exitCode !== null) r(null); else { p.once('exit', r); p.kill('SIGTERM'); } })));
+    await Promise.all(
+      procs.map(
+        (p) =>
+          new Promise((r) => {
+            if (p.exitCode !== null) r(null);
+            else {
+              p.once('exit', r);
+              p.kill('SIGTERM');
+            }
+          }),
+      ),
+    );
     const redis = new Redis(redisUrl);
     const keys = await redis.keys('{studyhook}*');
     if (keys.length > 0) await redis.del(...keys);
@@ -141,15 +197,26 @@ describe('docker-compose.yml: the commands it runs, run here', function () {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it("starts every studyhook service with its command and environment; each passes its own healthcheck; an event goes API → worker → archive", async () => {
+  it('starts every studyhook service with its command and environment; each passes its own healthcheck; an event goes API → worker → archive', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'studyhook-compose-'));
     const apiPort = await freePort();
     const output: string[] = [];
     for (const [name, s] of services) {
       const args = s.command!.map((a) => a.replace('/config/studyhook.yml', exampleConfig));
       // The image's ENV (Dockerfile), then the service's environment; Redis and the API port made local.
-      const env = { PATH: process.env['PATH'], NODE_ENV: 'production', STUDYHOOK_DATA_DIR: dataDir, ...serviceEnv(s), REDIS_URL: redisUrl, ...(name === 'api' && { PORT: String(apiPort) }) };
-      const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli.ts'), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const env = {
+        PATH: process.env['PATH'],
+        NODE_ENV: 'production',
+        STUDYHOOK_DATA_DIR: dataDir,
+        ...serviceEnv(s),
+        REDIS_URL: redisUrl,
+        ...(name === 'api' && { PORT: String(apiPort) }),
+      };
+      const proc = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(root, 'src', 'cli.ts'), ...args],
+        { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       proc.stdout!.on('data', (c) => output.push(`${name}: ${String(c)}`));
       proc.stderr!.on('data', (c) => output.push(`${name}: ${String(c)}`));
       procs.push(proc);
@@ -158,18 +225,30 @@ describe('docker-compose.yml: the commands it runs, run here', function () {
       // The healthcheck exactly as Docker runs it (the API's port made local).
       const [, node, ...rest] = s.healthcheck!.test;
       const argv = rest.map((a) => (name === 'api' ? a.replace(':8080/', `:${apiPort}/`) : a));
-      const healthy = () => run(node === 'node' ? process.execPath : node!, argv).then(() => true, () => false);
+      const healthy = () =>
+        run(node === 'node' ? process.execPath : node!, argv).then(
+          () => true,
+          () => false,
+        );
       await waitFor(`${name} to pass its healthcheck\n${output.join('')}`, healthy, 30_000);
     }
-    const res = await fetch(`http://127.0.0.1:${apiPort}/sensorlogger/compose-check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ studyId: 'study-c', uploadId: 'up-c', secretCode: 'x' }) });
+    const res = await fetch(`http://127.0.0.1:${apiPort}/sensorlogger/compose-check`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ studyId: 'study-c', uploadId: 'up-c', secretCode: 'x' }),
+    });
     assert.equal(res.status, 200, await res.clone().text());
-    const { id } = await res.json() as { id: string };
+    const { id } = (await res.json()) as { id: string };
     const dir = join(dataDir, 'events', 'sensorlogger', 'compose-check');
-    const line = await waitFor('the archive line the worker writes', async () => {
-      const files = existsSync(dir) ? await readdir(dir) : [];
-      const text = (await Promise.all(files.map((f) => readFile(join(dir, f), 'utf8')))).join('');
-      return text.split('\n').find((l) => l.includes(id));
-    }, 20_000);
+    const line = await waitFor(
+      'the archive line the worker writes',
+      async () => {
+        const files = existsSync(dir) ? await readdir(dir) : [];
+        const text = (await Promise.all(files.map((f) => readFile(join(dir, f), 'utf8')))).join('');
+        return text.split('\n').find((l) => l.includes(id));
+      },
+      20_000,
+    );
     assert.equal((JSON.parse(line) as { type: string }).type, 'sensorlogger.recording.uploaded');
   });
 });

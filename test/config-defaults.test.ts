@@ -14,17 +14,53 @@ async function configFile(doc: unknown): Promise<string> {
 
 describe('configuration defaults come from the schema', () => {
   it('fills a sink and the added archive sink alike, and keeps what the config gives', async () => {
-    const c = loadConfig({ path: await configFile({ sinks: [{ name: 'hook', use: 'http', options: { url: 'https://example.org/x' }, backoff: { delayMs: 50 } }] }), env: {} });
+    const c = loadConfig({
+      path: await configFile({
+        sinks: [
+          {
+            name: 'hook',
+            use: 'http',
+            options: { url: 'https://example.org/x' },
+            backoff: { delayMs: 50 },
+          },
+        ],
+      }),
+      env: {},
+    });
     const [hook, archive] = c.sinks;
-    assert.deepEqual(hook, { name: 'hook', use: 'http', options: { url: 'https://example.org/x' }, filter: {}, attempts: 8, backoff: { type: 'exponential', delayMs: 50 } });
-    assert.deepEqual(archive, { name: 'archive', use: 'filesystem', options: {}, filter: {}, attempts: 8, backoff: { type: 'exponential', delayMs: 1000 } });
-    assert.deepEqual(c.redis, { url: 'redis://127.0.0.1:6379', prefix: '{studyhook}', waitReplicas: 0, waitTimeoutMs: 1000 });
+    assert.deepEqual(hook, {
+      name: 'hook',
+      use: 'http',
+      options: { url: 'https://example.org/x' },
+      filter: {},
+      attempts: 8,
+      backoff: { type: 'exponential', delayMs: 50 },
+    });
+    assert.deepEqual(archive, {
+      name: 'archive',
+      use: 'filesystem',
+      options: {},
+      filter: {},
+      attempts: 8,
+      backoff: { type: 'exponential', delayMs: 1000 },
+    });
+    assert.deepEqual(c.redis, {
+      url: 'redis://127.0.0.1:6379',
+      prefix: '{studyhook}',
+      waitReplicas: 0,
+      waitTimeoutMs: 1000,
+    });
     assert.equal(c.log.level, 'info');
     assert.equal(c.server.rateLimit.burst, 200);
   });
 
   it('turns redis.cluster into one URL with the untagged prefix', async () => {
-    const c = loadConfig({ path: await configFile({ redis: { cluster: ['redis://10.0.0.1:7000', 'redis://10.0.0.2:7000'] } }), env: {} });
+    const c = loadConfig({
+      path: await configFile({
+        redis: { cluster: ['redis://10.0.0.1:7000', 'redis://10.0.0.2:7000'] },
+      }),
+      env: {},
+    });
     assert.equal(c.redis.url, 'redis+cluster://10.0.0.1:7000,10.0.0.2:7000');
     assert.equal(c.redis.prefix, 'studyhook');
   });
@@ -32,10 +68,18 @@ describe('configuration defaults come from the schema', () => {
   it('refuses a built-in sink name that is not in the table, also one named like an Object member', async () => {
     for (const use of ['nope', 'constructor', '__proto__']) {
       const file = await configFile({ sinks: [{ name: 'x', use }] });
-      assert.throws(() => loadConfig({ path: file, env: {} }), (err: Error) => {
-        assert.match(err.message, new RegExp(`/sinks/0/use: unknown built-in sink '${use}' \\(known: filesystem, postgres, http, chat, sensorlogger-fetch\\)`));
-        return true;
-      });
+      assert.throws(
+        () => loadConfig({ path: file, env: {} }),
+        (err: Error) => {
+          assert.match(
+            err.message,
+            new RegExp(
+              `/sinks/0/use: unknown built-in sink '${use}' \\(known: filesystem, postgres, http, chat, sensorlogger-fetch\\)`,
+            ),
+          );
+          return true;
+        },
+      );
     }
   });
 });

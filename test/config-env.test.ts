@@ -18,9 +18,13 @@ async function configDir(yml: string, dotEnv?: string): Promise<string> {
 }
 
 function problemsOf(fn: () => unknown): string[] {
-  try { fn(); } catch (err) {
+  try {
+    fn();
+  } catch (err) {
     assert.ok(err instanceof StudyhookError, String(err));
-    return (err.details as { path: string; message: string }[]).map((p) => `${p.path}: ${p.message}`);
+    return (err.details as { path: string; message: string }[]).map(
+      (p) => `${p.path}: ${p.message}`,
+    );
   }
   assert.fail('the config loaded');
 }
@@ -31,12 +35,18 @@ describe('config: .env next to the config, empty and missing variables, secrets 
   it('reads the .env next to the config; a variable of the real environment wins over it', async () => {
     const file = await configDir(ADMIN, 'ADMIN_TOKEN=from-dot-env-0123456789\n');
     assert.equal(loadConfig({ path: file, env: {} }).admin.token, 'from-dot-env-0123456789');
-    assert.equal(loadConfig({ path: file, env: { ADMIN_TOKEN: 'from-real-env-0123456789' } }).admin.token, 'from-real-env-0123456789');
+    assert.equal(
+      loadConfig({ path: file, env: { ADMIN_TOKEN: 'from-real-env-0123456789' } }).admin.token,
+      'from-real-env-0123456789',
+    );
     assert.equal(loadConfig({ path: file, env: {} }).envFile, join(file, '..', '.env'));
   });
 
   it('with process.env, copies the .env values it lacks into it (for libraries that read process.env)', async () => {
-    const file = await configDir(ADMIN, 'ADMIN_TOKEN=from-dot-env-0123456789\nSH_TEST_EXTRA=extra\n');
+    const file = await configDir(
+      ADMIN,
+      'ADMIN_TOKEN=from-dot-env-0123456789\nSH_TEST_EXTRA=extra\n',
+    );
     await keepingEnv(async () => {
       delete process.env['ADMIN_TOKEN'];
       delete process.env['SH_TEST_EXTRA'];
@@ -47,28 +57,42 @@ describe('config: .env next to the config, empty and missing variables, secrets 
 
   it('says a variable set to the empty string is empty, not "not set"', async () => {
     const file = await configDir(ADMIN);
-    assert.deepEqual(problemsOf(() => loadConfig({ path: file, env: { ADMIN_TOKEN: '' } })),
-      ['/admin/token: environment variable ADMIN_TOKEN is set but empty (give it a value, or write ${ADMIN_TOKEN:-default})']);
+    assert.deepEqual(
+      problemsOf(() => loadConfig({ path: file, env: { ADMIN_TOKEN: '' } })),
+      [
+        '/admin/token: environment variable ADMIN_TOKEN is set but empty (give it a value, or write ${ADMIN_TOKEN:-default})',
+      ],
+    );
   });
 
   it('reports a missing variable once, without follow-up schema errors on the same field', async () => {
-    const file = await configDir(`${ADMIN}platforms:\n  prolific:\n    namespaces:\n      lab: { secrets: ["\${PROLIFIC_SECRET}"] }\n`);
-    assert.deepEqual(problemsOf(() => loadConfig({ path: file, env: {} })), [
-      '/admin/token: environment variable ADMIN_TOKEN is not set (set it in the environment or in the .env next to the config)',
-      '/platforms/prolific/namespaces/lab/secrets/0: environment variable PROLIFIC_SECRET is not set (set it in the environment or in the .env next to the config)',
-    ]);
+    const file = await configDir(
+      `${ADMIN}platforms:\n  prolific:\n    namespaces:\n      lab: { secrets: ["\${PROLIFIC_SECRET}"] }\n`,
+    );
+    assert.deepEqual(
+      problemsOf(() => loadConfig({ path: file, env: {} })),
+      [
+        '/admin/token: environment variable ADMIN_TOKEN is not set (set it in the environment or in the .env next to the config)',
+        '/platforms/prolific/namespaces/lab/secrets/0: environment variable PROLIFIC_SECRET is not set (set it in the environment or in the .env next to the config)',
+      ],
+    );
   });
 
   it('replay runs without the platform and sink secrets it does not use', async () => {
     const prefix = `{sh-env-${randomUUID().slice(0, 8)}}`;
-    const file = await configDir(`redis: { url: "${REDIS_URL}", prefix: "${prefix}" }\n${ADMIN}platforms:\n  prolific:\n    namespaces:\n      lab: { secrets: ["\${PROLIFIC_SECRET}"] }\nsinks:\n  - { name: fwd, use: http, options: { url: "https://lab.example.org/hook", secret: "\${FORWARD_SECRET}" } }\n`);
+    const file = await configDir(
+      `redis: { url: "${REDIS_URL}", prefix: "${prefix}" }\n${ADMIN}platforms:\n  prolific:\n    namespaces:\n      lab: { secrets: ["\${PROLIFIC_SECRET}"] }\nsinks:\n  - { name: fwd, use: http, options: { url: "https://lab.example.org/hook", secret: "\${FORWARD_SECRET}" } }\n`,
+    );
     try {
       const r = await keepingEnv(async () => {
-        for (const k of ['ADMIN_TOKEN', 'PROLIFIC_SECRET', 'FORWARD_SECRET', 'REDIS_URL']) delete process.env[k];
+        for (const k of ['ADMIN_TOKEN', 'PROLIFIC_SECRET', 'FORWARD_SECRET', 'REDIS_URL'])
+          delete process.env[k];
         return runCli(replay, ['--config', file, '--dry-run']);
       });
       assert.equal(r.code, 0, r.err);
       assert.match(r.out, /sink 'fwd': 0 dead letter\(s\) would be/);
-    } finally { await deleteKeys(prefix); }
+    } finally {
+      await deleteKeys(prefix);
+    }
   });
 });

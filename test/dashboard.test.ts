@@ -9,7 +9,14 @@ import request from 'supertest';
 import { sample } from '../src/commands/sample.js';
 import { sinkQueueName } from '../src/queue/redis.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
-import { REDIS_URL, fixtures, recordingSink, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
+import {
+  REDIS_URL,
+  fixtures,
+  recordingSink,
+  startGateway,
+  waitFor,
+  type TestGateway,
+} from './helpers/gateway.js';
 
 const switchSink = join(fixtures, 'sinks', 'switch-sink.ts');
 
@@ -25,22 +32,39 @@ describe('dashboard (real Chromium)', function () {
   before(async () => {
     t = await startGateway((dir) => {
       out = join(dir, 'out.jsonl');
-      return { admin: { token: TOKEN }, platforms: { sensorlogger: { namespaces: { pilot: {} } } }, sinks: [{ name: 'rec', module: recordingSink, options: { file: out } }] };
+      return {
+        admin: { token: TOKEN },
+        platforms: { sensorlogger: { namespaces: { pilot: {} } } },
+        sinks: [{ name: 'rec', module: recordingSink, options: { file: out } }],
+      };
     });
     base = `http://127.0.0.1:${await t.gateway.listen(0, '127.0.0.1')}`;
     browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium', headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   });
-  after(async () => { await browser?.close(); await t?.close(); });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
 
   it('refuses the dashboard without the admin token, in the browser and over plain HTTP', async () => {
     // Headless Chromium cannot show the Basic login box, so the 401 challenge ends the navigation.
     const page = await browser.newPage();
     await assert.rejects(page.goto(`${base}/admin/events`), /ERR_INVALID_AUTH_CREDENTIALS/);
     await page.close();
-    const wrong = await browser.newContext({ httpCredentials: { username: 'admin', password: 'not-the-token' } });
+    const wrong = await browser.newContext({
+      httpCredentials: { username: 'admin', password: 'not-the-token' },
+    });
     const refused = await (await wrong.newPage()).goto(`${base}/admin/queues`);
     assert.equal(refused?.status(), 401);
     await wrong.close();
@@ -52,22 +76,42 @@ describe('dashboard (real Chromium)', function () {
     const log = console.log;
     console.log = () => undefined;
     try {
-      assert.equal(await sample.run(['sensorlogger', '--config', join(t.dataDir, 'studyhook.yml'), '--url', base]), 0);
-    } finally { console.log = log; }
-    const [d] = await waitFor('the delivery', () => { const all = readDeliveries(out); return all.length > 0 && all; });
-    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: TOKEN } });
+      assert.equal(
+        await sample.run([
+          'sensorlogger',
+          '--config',
+          join(t.dataDir, 'studyhook.yml'),
+          '--url',
+          base,
+        ]),
+        0,
+      );
+    } finally {
+      console.log = log;
+    }
+    const [d] = await waitFor('the delivery', () => {
+      const all = readDeliveries(out);
+      return all.length > 0 && all;
+    });
+    const context = await browser.newContext({
+      httpCredentials: { username: 'admin', password: TOKEN },
+    });
     const page = await context.newPage();
     const res = await page.goto(`${base}/admin/events?namespace=pilot`);
     assert.equal(res?.status(), 200);
     const row = page.locator('tr', { hasText: d!.event.id });
     await row.waitFor();
     assert.match(await row.innerText(), /sensorlogger\.recording\.uploaded/);
-    await waitFor('delivered-to column', async () => /rec/.test(await row.locator('td.ok').innerText()));
+    await waitFor('delivered-to column', async () =>
+      /rec/.test(await row.locator('td.ok').innerText()),
+    );
     await context.close();
   });
 
   it('loads the queue board (Bull Board) with the token and lists the sink queues', async () => {
-    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: TOKEN } });
+    const context = await browser.newContext({
+      httpCredentials: { username: 'admin', password: TOKEN },
+    });
     const page = await context.newPage();
     const res = await page.goto(`${base}/admin/queues`);
     assert.equal(res?.status(), 200);
@@ -88,32 +132,55 @@ describe('dashboard writes from another site (real Chromium)', function () {
   let evilOrigin = '';
   let rec: Queue;
   let flaky: Queue;
-  const total = async (q: Queue) => Object.values(await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized')).reduce((a, b) => a + b, 0);
+  const total = async (q: Queue) =>
+    Object.values(
+      await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'),
+    ).reduce((a, b) => a + b, 0);
 
   before(async () => {
     t = await startGateway((dir) => {
       flakyOut = join(dir, 'flaky.jsonl');
       down = join(dir, 'flaky-is-down');
-      return { admin: { token: TOKEN }, platforms: { sensorlogger: { namespaces: { pilot: {} } } }, sinks: [
-        { name: 'rec', module: recordingSink, options: { file: join(dir, 'rec.jsonl') } },
-        // why: one attempt while `down` exists, so a dead letter appears; its retry succeeds once `down` is gone.
-        { name: 'flaky', module: switchSink, attempts: 1, options: { file: flakyOut, failWhile: down } },
-      ] };
+      return {
+        admin: { token: TOKEN },
+        platforms: { sensorlogger: { namespaces: { pilot: {} } } },
+        sinks: [
+          { name: 'rec', module: recordingSink, options: { file: join(dir, 'rec.jsonl') } },
+          // why: one attempt while `down` exists, so a dead letter appears; its retry succeeds once `down` is gone.
+          {
+            name: 'flaky',
+            module: switchSink,
+            attempts: 1,
+            options: { file: flakyOut, failWhile: down },
+          },
+        ],
+      };
     });
     base = `http://127.0.0.1:${await t.gateway.listen(0, '127.0.0.1')}`;
-    rec = new Queue(sinkQueueName('rec'), { connection: { url: REDIS_URL } as never, prefix: t.prefix });
-    flaky = new Queue(sinkQueueName('flaky'), { connection: { url: REDIS_URL } as never, prefix: t.prefix });
+    rec = new Queue(sinkQueueName('rec'), {
+      connection: { url: REDIS_URL } as never,
+      prefix: t.prefix,
+    });
+    flaky = new Queue(sinkQueueName('flaky'), {
+      connection: { url: REDIS_URL } as never,
+      prefix: t.prefix,
+    });
     // A page on another origin that tries to add a job to a sink queue: a text/plain form (no preflight) and a no-cors fetch.
     const target = `${base}/admin/queues/api/queues/${sinkQueueName('rec')}/add`;
     evil = createServer((req, res) => {
-      const page = req.url === '/form'
-        ? `<form id="f" method="POST" action="${target}" enctype="text/plain"><input name='{"name":"junk","data":{"x":"' value='"}}'></form><script>document.getElementById('f').submit()</script>`
-        : '<title>elsewhere</title>';
+      const page =
+        req.url === '/form'
+          ? `<form id="f" method="POST" action="${target}" enctype="text/plain"><input name='{"name":"junk","data":{"x":"' value='"}}'></form><script>document.getElementById('f').submit()</script>`
+          : '<title>elsewhere</title>';
       res.writeHead(200, { 'Content-Type': 'text/html' }).end(`<!doctype html>${page}`);
     });
     await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
     evilOrigin = `http://localhost:${(evil.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
+    });
   });
   after(async () => {
     await browser?.close();
@@ -124,15 +191,34 @@ describe('dashboard writes from another site (real Chromium)', function () {
     await t?.close();
   });
 
-  it('refuses a job added by another site\'s form or fetch carrying the browser\'s Basic credentials, and logs the attempt', async () => {
-    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: TOKEN } });
+  it("refuses a job added by another site's form or fetch carrying the browser's Basic credentials, and logs the attempt", async () => {
+    const context = await browser.newContext({
+      httpCredentials: { username: 'admin', password: TOKEN },
+    });
     const before = await total(rec);
     const page = await context.newPage();
     const reply = page.waitForResponse((r) => r.url().endsWith('/add') && r.status() !== 401);
     await page.goto(`${evilOrigin}/form`);
-    assert.equal((await reply).status(), 403, 'the form post, once the browser sent the credentials');
+    assert.equal(
+      (await reply).status(),
+      403,
+      'the form post, once the browser sent the credentials',
+    );
     await page.goto(`${evilOrigin}/`);
-    const fetched = await page.evaluate((url) => fetch(url, { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'Content-Type': 'text/plain' }, body: '{"name":"junk","data":{}}' }).then((r) => r.type, (e) => String(e)), `${base}/admin/queues/api/queues/${sinkQueueName('rec')}/add`);
+    const fetched = await page.evaluate(
+      (url) =>
+        fetch(url, {
+          method: 'POST',
+          mode: 'no-cors',
+          credentials: 'include',
+          headers: { 'Content-Type': 'text/plain' },
+          body: '{"name":"junk","data":{}}',
+        }).then(
+          (r) => r.type,
+          (e) => String(e),
+        ),
+      `${base}/admin/queues/api/queues/${sinkQueueName('rec')}/add`,
+    );
     // why: the reply is withheld from the page either way (Cross-Origin-Resource-Policy); what matters is that no job appears.
     assert.match(fetched, /^(opaque|TypeError: Failed to fetch)$/);
     assert.equal(await total(rec), before, 'no job was added');
@@ -147,21 +233,33 @@ describe('dashboard writes from another site (real Chromium)', function () {
 
   it('still lets the dashboard\'s own "Retry all" button retry a dead letter, and logs the write', async () => {
     await writeFile(down, '');
-    await request(t.gateway.app!).post('/sensorlogger/pilot').send({ studyId: 's', uploadId: 'retry-me', secretCode: 'c' }).expect(200);
+    await request(t.gateway.app!)
+      .post('/sensorlogger/pilot')
+      .send({ studyId: 's', uploadId: 'retry-me', secretCode: 'c' })
+      .expect(200);
     await waitFor('the dead letter', async () => (await flaky.getJobCounts('failed')).failed === 1);
     await rm(down);
-    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: TOKEN } });
+    const context = await browser.newContext({
+      httpCredentials: { username: 'admin', password: TOKEN },
+    });
     const page = await context.newPage();
     await page.goto(`${base}/admin/queues/queue/${sinkQueueName('flaky')}?status=failed`);
     await page.getByRole('button', { name: 'Retry all' }).click();
     const put = page.waitForResponse((r) => r.request().method() === 'PUT' && r.status() !== 401);
     await page.getByRole('button', { name: 'Confirm' }).click();
     assert.equal((await put).status(), 200);
-    const line0 = await waitFor('the retried delivery', () => readFile(flakyOut, 'utf8').catch(() => ''), 15000);
+    const line0 = await waitFor(
+      'the retried delivery',
+      () => readFile(flakyOut, 'utf8').catch(() => ''),
+      15000,
+    );
     assert.equal((JSON.parse(line0) as { uploadId: string }).uploadId, 'retry-me');
     const line = t.logs.find((l) => l.includes('"msg":"admin write"'));
     assert.ok(line, 'the write is logged');
-    assert.match(line, /"method":"PUT".*"path":"\/admin\/queues\/api\/queues\/sink-flaky\/retry\/failed".*"auth":"basic".*"user":"admin"/);
+    assert.match(
+      line,
+      /"method":"PUT".*"path":"\/admin\/queues\/api\/queues\/sink-flaky\/retry\/failed".*"auth":"basic".*"user":"admin"/,
+    );
     assert.match(line, /"status":200/);
     await context.close();
   });
@@ -169,12 +267,24 @@ describe('dashboard writes from another site (real Chromium)', function () {
   it('lets a script write with the Bearer header, and refuses Basic credentials without Sec-Fetch-Site: same-origin', async () => {
     const path = `/admin/queues/api/queues/${sinkQueueName('rec')}/pause`;
     await request(t.gateway.app!).put(path).auth('admin', TOKEN).expect(403);
-    await request(t.gateway.app!).put(path).auth('admin', TOKEN).set('Sec-Fetch-Site', 'same-site').expect(403);
-    await request(t.gateway.app!).post(`/admin/queues/api/queues/${sinkQueueName('rec')}/add`).auth('admin', TOKEN).set('Sec-Fetch-Site', 'cross-site')
-      .set('Content-Type', 'text/plain').send('{"name":"junk","data":{}}').expect(403);
+    await request(t.gateway.app!)
+      .put(path)
+      .auth('admin', TOKEN)
+      .set('Sec-Fetch-Site', 'same-site')
+      .expect(403);
+    await request(t.gateway.app!)
+      .post(`/admin/queues/api/queues/${sinkQueueName('rec')}/add`)
+      .auth('admin', TOKEN)
+      .set('Sec-Fetch-Site', 'cross-site')
+      .set('Content-Type', 'text/plain')
+      .send('{"name":"junk","data":{}}')
+      .expect(403);
     await request(t.gateway.app!).put(path).set('Authorization', `Bearer ${TOKEN}`).expect(200);
     assert.equal(await rec.isPaused(), true);
-    await request(t.gateway.app!).put(`/admin/queues/api/queues/${sinkQueueName('rec')}/resume`).set('Authorization', `Bearer ${TOKEN}`).expect(200);
+    await request(t.gateway.app!)
+      .put(`/admin/queues/api/queues/${sinkQueueName('rec')}/resume`)
+      .set('Authorization', `Bearer ${TOKEN}`)
+      .expect(200);
     await request(t.gateway.app!).get('/admin/events').auth('admin', TOKEN).expect(200); // reading needs no mark
   });
 });

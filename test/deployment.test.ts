@@ -15,11 +15,18 @@ describe('two deployments on one Redis prefix', () => {
   const open: Gateway[] = [];
 
   async function gateway(dataDir?: string, extra: Record<string, unknown> = {}): Promise<Gateway> {
-    const dir = dataDir ?? await mkdtemp(join(tmpdir(), 'studyhook-deploy-'));
+    const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'studyhook-deploy-')));
     dirs.push(dir);
     const file = join(dir, `studyhook-${randomUUID()}.yml`);
-    await writeFile(file, stringify({ dataDir: dir, redis: { url: REDIS_URL, prefix, ...extra }, archive: false }));
-    const g = await createGateway({ config: loadConfig({ path: file, env: {} }), roles: { api: true, worker: true }, logger: createLogger({ level: 'silent' }) });
+    await writeFile(
+      file,
+      stringify({ dataDir: dir, redis: { url: REDIS_URL, prefix, ...extra }, archive: false }),
+    );
+    const g = await createGateway({
+      config: loadConfig({ path: file, env: {} }),
+      roles: { api: true, worker: true },
+      logger: createLogger({ level: 'silent' }),
+    });
     open.push(g);
     return g;
   }
@@ -30,11 +37,16 @@ describe('two deployments on one Redis prefix', () => {
     await deleteKeys(prefix);
   });
 
-  it('refuses the second deployment at start, naming the other\'s data dir and the fix', async () => {
+  it("refuses the second deployment at start, naming the other's data dir and the fix", async () => {
     await gateway();
     const first = dirs[0]!;
-    await assert.rejects(gateway(), (err: Error & { code?: string }) =>
-      err.code === 'SH_DEPLOYMENT_CONFLICT' && err.message.includes(first) && /redis\.prefix/.test(err.message));
+    await assert.rejects(
+      gateway(),
+      (err: Error & { code?: string }) =>
+        err.code === 'SH_DEPLOYMENT_CONFLICT' &&
+        err.message.includes(first) &&
+        /redis\.prefix/.test(err.message),
+    );
   });
 
   it('lets processes of one deployment (one data dir, or one redis.deploymentId) run side by side', async () => {
@@ -43,7 +55,10 @@ describe('two deployments on one Redis prefix', () => {
     for (const g of open.splice(0)) await g.close();
     await gateway(undefined, { deploymentId: 'lab-one' });
     await gateway(undefined, { deploymentId: 'lab-one' });
-    await assert.rejects(gateway(undefined, { deploymentId: 'lab-two' }), /SH_DEPLOYMENT_CONFLICT|Another studyhook deployment/);
+    await assert.rejects(
+      gateway(undefined, { deploymentId: 'lab-two' }),
+      /SH_DEPLOYMENT_CONFLICT|Another studyhook deployment/,
+    );
   });
 
   it('frees the prefix when the last process of a deployment stops', async () => {

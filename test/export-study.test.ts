@@ -8,7 +8,17 @@ import { exportCli } from './fixtures/export/run.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
 
 const GOLDEN = new URL('./fixtures/export/golden/', import.meta.url).pathname;
-const TABLES = ['labvanced_trials', 'labvanced_sessions', 'labvanced_files', 'prolific_submissions', 'prolific_studies', 'sensorlogger_uploads', 'actigraph_uploads', 'mydatahelps_surveys', 'mydatahelps_schedules'];
+const TABLES = [
+  'labvanced_trials',
+  'labvanced_sessions',
+  'labvanced_files',
+  'prolific_submissions',
+  'prolific_studies',
+  'sensorlogger_uploads',
+  'actigraph_uploads',
+  'mydatahelps_surveys',
+  'mydatahelps_schedules',
+];
 
 /** One study driven through the real gateway for all five platforms; every test exports its archive. */
 describe('studyhook export: every table from a study driven through the pipeline', () => {
@@ -26,14 +36,27 @@ describe('studyhook export: every table from a study driven through the pipeline
     window.to = new Date().toISOString();
     out = await mkdtemp(join(tmpdir(), 'studyhook-export-'));
   });
-  after(async () => { await t?.close(); if (out) await rm(out, { recursive: true, force: true }); });
+  after(async () => {
+    await t?.close();
+    if (out) await rm(out, { recursive: true, force: true });
+  });
 
   it('writes every table of the five platforms with the exact rows and columns of the golden files, and a codebook', async function () {
     this.timeout(30000);
-    const r = await exportCli(['--config', config(), '--namespace', 'study', '--out', join(out, 'csv')]);
+    const r = await exportCli([
+      '--config',
+      config(),
+      '--namespace',
+      'study',
+      '--out',
+      join(out, 'csv'),
+    ]);
     assert.equal(r.code, 0, r.err);
     const files = (await readdir(join(out, 'csv'))).sort();
-    assert.deepEqual(files, [...TABLES.map((x) => `${x}.csv`), 'codebook.json', 'codebook.md'].sort());
+    assert.deepEqual(
+      files,
+      [...TABLES.map((x) => `${x}.csv`), 'codebook.json', 'codebook.md'].sort(),
+    );
     for (const table of TABLES) {
       const got = maskCsv(await readFile(join(out, 'csv', `${table}.csv`), 'utf8'), window);
       if (process.env['UPDATE_GOLDEN']) await writeFile(join(GOLDEN, `${table}.csv`), got);
@@ -47,14 +70,31 @@ describe('studyhook export: every table from a study driven through the pipeline
 
   it('gives each trial its event id and the session its counts, joined on session', async function () {
     this.timeout(30000);
-    const r = await exportCli(['--config', config(), '--namespace', 'study', '--out', join(out, 'ids')]);
+    const r = await exportCli([
+      '--config',
+      config(),
+      '--namespace',
+      'study',
+      '--out',
+      join(out, 'ids'),
+    ]);
     assert.equal(r.code, 0, r.err);
     const day = (await readdir(join(t.dataDir, 'events', 'labvanced', 'study')))[0]!;
-    const archived = (await readFile(join(t.dataDir, 'events', 'labvanced', 'study', day), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { id: string; type: string });
+    const archived = (await readFile(join(t.dataDir, 'events', 'labvanced', 'study', day), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; type: string });
     const trials = csvObjects(await readFile(join(out, 'ids', 'labvanced_trials.csv'), 'utf8'));
-    assert.deepEqual(trials.map((x) => x['event_id']).sort(), archived.filter((e) => e.type === 'labvanced.trial.recorded').map((e) => e.id).sort());
+    assert.deepEqual(
+      trials.map((x) => x['event_id']).sort(),
+      archived
+        .filter((e) => e.type === 'labvanced.trial.recorded')
+        .map((e) => e.id)
+        .sort(),
+    );
     const sessions = csvObjects(await readFile(join(out, 'ids', 'labvanced_sessions.csv'), 'utf8'));
-    for (const s of sessions) assert.equal(Number(s['trials']), trials.filter((x) => x['session'] === s['session']).length);
+    for (const s of sessions)
+      assert.equal(Number(s['trials']), trials.filter((x) => x['session'] === s['session']).length);
     const files = csvObjects(await readFile(join(out, 'ids', 'labvanced_files.csv'), 'utf8'));
     const blob = await readFile(join(t.dataDir, files[0]!['blob_path']!), 'utf8');
     assert.equal(blob, 'RIFF-not-really-audio', 'blob_path leads to the uploaded bytes');

@@ -9,15 +9,27 @@ import { waitFor } from './helpers/gateway.js';
 
 /** This process's open descriptors on files under `dir`. */
 function openFiles(dir: string): string[] {
-  return readdirSync('/proc/self/fd').flatMap((fd) => { try { const p = readlinkSync(`/proc/self/fd/${fd}`); return p.startsWith(dir) ? [p] : []; } catch { return []; } });
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const p = readlinkSync(`/proc/self/fd/${fd}`);
+      return p.startsWith(dir) ? [p] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
-const lines = (file: string): string[] => readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+const lines = (file: string): string[] =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('the archive line writer (group commit)', () => {
   let dir = '';
-  beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'studyhook-lines-')); });
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'studyhook-lines-'));
+  });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   it('writes the lines that arrive during a write and fdatasync together, in one batch', async () => {
@@ -31,9 +43,14 @@ describe('the archive line writer (group commit)', () => {
       const rest = Array.from({ length: 50 }, (_, i) => w.append(file, `{"n":${i + 1}}`));
       await Promise.all([first, ...rest]);
       assert.deepEqual(sizes, [1, 50]);
-      assert.deepEqual(lines(file).map((l) => (JSON.parse(l) as { n: number }).n), Array.from({ length: 51 }, (_, i) => i));
+      assert.deepEqual(
+        lines(file).map((l) => (JSON.parse(l) as { n: number }).n),
+        Array.from({ length: 51 }, (_, i) => i),
+      );
       assert.equal((statSync(file).mode & 0o777).toString(8), '640');
-    } finally { await w.close(); }
+    } finally {
+      await w.close();
+    }
   });
 
   it('keeps one handle per file, closes it after idleMs without a line, and closes all at close()', async function () {
@@ -48,7 +65,9 @@ describe('the archive line writer (group commit)', () => {
       await waitFor('idle handles to close', () => openFiles(dir).length === 0, 5000);
       await w.append(b, '{"day":2,"again":true}');
       assert.deepEqual(openFiles(dir), [b]);
-    } finally { await w.close(); }
+    } finally {
+      await w.close();
+    }
     assert.deepEqual(openFiles(dir), []);
     assert.equal(lines(a).length, 5);
     assert.equal(lines(b).length, 2);
@@ -57,10 +76,14 @@ describe('the archive line writer (group commit)', () => {
   it('keeps at most maxOpen handles over many namespaces', async () => {
     const w = createLineWriter({ maxOpen: 4 });
     try {
-      for (let i = 0; i < 20; i++) await w.append(join(dir, `ns-${i}`, '2026-01-01.jsonl'), `{"ns":${i}}`);
+      for (let i = 0; i < 20; i++)
+        await w.append(join(dir, `ns-${i}`, '2026-01-01.jsonl'), `{"ns":${i}}`);
       assert.ok(openFiles(dir).length <= 4, `open: ${openFiles(dir).length}`);
-      for (let i = 0; i < 20; i++) assert.deepEqual(lines(join(dir, `ns-${i}`, '2026-01-01.jsonl')), [`{"ns":${i}}`]);
-    } finally { await w.close(); }
+      for (let i = 0; i < 20; i++)
+        assert.deepEqual(lines(join(dir, `ns-${i}`, '2026-01-01.jsonl')), [`{"ns":${i}}`]);
+    } finally {
+      await w.close();
+    }
   });
 
   it('writes to the file at the path when the open one was moved away', async () => {
@@ -72,6 +95,8 @@ describe('the archive line writer (group commit)', () => {
       await w.append(file, '{"n":2}');
       assert.deepEqual(lines(file), ['{"n":2}']);
       assert.deepEqual(lines(`${file}.old`), ['{"n":1}']);
-    } finally { await w.close(); }
+    } finally {
+      await w.close();
+    }
   });
 });

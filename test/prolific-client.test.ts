@@ -17,24 +17,60 @@ describe('Prolific API client for sinks (against a fake Prolific API)', () => {
   let fake: FakeProlific;
   beforeEach(async () => {
     fake = await startFakeProlific();
-    fake.submissions.set('sub1', { id: 'sub1', status: 'AWAITING REVIEW', study_id: 'st1', participant: 'p1' });
+    fake.submissions.set('sub1', {
+      id: 'sub1',
+      status: 'AWAITING REVIEW',
+      study_id: 'st1',
+      participant: 'p1',
+    });
   });
-  afterEach(async () => { await fake.close(); });
-  const client = () => createProlificClient({ baseUrl: `${fake.baseUrl}/`, token: fake.token, backoffMs: 10 });
+  afterEach(async () => {
+    await fake.close();
+  });
+  const client = () =>
+    createProlificClient({ baseUrl: `${fake.baseUrl}/`, token: fake.token, backoffMs: 10 });
 
   it('reads a submission and a study with Token auth on the versioned, trailing-slash paths', async () => {
     assert.equal((await client().getSubmission('sub1'))['status'], 'AWAITING REVIEW');
     assert.equal((await client().getStudy('st1'))['id'], 'st1');
-    assert.deepEqual(fake.requests.map((r) => r.path), ['/api/v1/submissions/sub1/', '/api/v1/studies/st1/']);
+    assert.deepEqual(
+      fake.requests.map((r) => r.path),
+      ['/api/v1/submissions/sub1/', '/api/v1/studies/st1/'],
+    );
   });
 
   it('approves and rejects a submission with the documented bodies, and bulk-approves', async () => {
-    assert.equal((await client().transitionSubmission('sub1', { action: 'APPROVE' }))['status'], 'APPROVED');
-    const message = 'The completion code you entered does not match the one shown at the end of the study, so we cannot accept it.';
-    assert.equal((await client().transitionSubmission('sub1', { action: 'REJECT', message, rejection_category: 'BAD_CODE' }))['status'], 'REJECTED');
-    assert.throws(() => client().transitionSubmission('sub1', { action: 'REJECT', message: 'too short', rejection_category: 'OTHER' }), /100 characters/);
+    assert.equal(
+      (await client().transitionSubmission('sub1', { action: 'APPROVE' }))['status'],
+      'APPROVED',
+    );
+    const message =
+      'The completion code you entered does not match the one shown at the end of the study, so we cannot accept it.';
+    assert.equal(
+      (
+        await client().transitionSubmission('sub1', {
+          action: 'REJECT',
+          message,
+          rejection_category: 'BAD_CODE',
+        })
+      )['status'],
+      'REJECTED',
+    );
+    assert.throws(
+      () =>
+        client().transitionSubmission('sub1', {
+          action: 'REJECT',
+          message: 'too short',
+          rejection_category: 'OTHER',
+        }),
+      /100 characters/,
+    );
     await client().bulkApprove({ submission_ids: ['sub1'] });
-    assert.deepEqual(fake.requests.at(-1), { method: 'POST', path: '/api/v1/submissions/bulk-approve/', body: { submission_ids: ['sub1'] } });
+    assert.deepEqual(fake.requests.at(-1), {
+      method: 'POST',
+      path: '/api/v1/submissions/bulk-approve/',
+      body: { submission_ids: ['sub1'] },
+    });
   });
 
   it('backs off on 429, honouring Retry-After, then succeeds', async () => {
@@ -46,30 +82,58 @@ describe('Prolific API client for sinks (against a fake Prolific API)', () => {
   });
 
   it('throws a permanent ProlificApiError on 4xx and a retryable one when 429s do not stop', async () => {
-    const missing = await client().getSubmission('nope').catch((e: unknown) => e);
+    const missing = await client()
+      .getSubmission('nope')
+      .catch((e: unknown) => e);
     assert.ok(missing instanceof ProlificApiError);
     assert.equal(missing.status, 404);
     assert.ok(missing instanceof PermanentError, 'a sink that lets it escape is not retried');
     fake.throttle(10, '0');
-    const busy = await createProlificClient({ baseUrl: fake.baseUrl, token: fake.token, maxAttempts: 3 }).getStudy('s').catch((e: unknown) => e);
+    const busy = await createProlificClient({
+      baseUrl: fake.baseUrl,
+      token: fake.token,
+      maxAttempts: 3,
+    })
+      .getStudy('s')
+      .catch((e: unknown) => e);
     assert.ok(busy instanceof ProlificApiError && busy.status === 429);
     assert.ok(!(busy instanceof PermanentError));
-    await assert.rejects(createProlificClient({ baseUrl: fake.baseUrl, token: 'wrong' }).getStudy('s'), (e: unknown) => e instanceof ProlificApiError && e.status === 401);
+    await assert.rejects(
+      createProlificClient({ baseUrl: fake.baseUrl, token: 'wrong' }).getStudy('s'),
+      (e: unknown) => e instanceof ProlificApiError && e.status === 401,
+    );
   });
 });
 
 describe('studyhook prolific subscribe / list / unsubscribe (against a fake Prolific API)', () => {
   let fake: FakeProlific;
-  beforeEach(async () => { fake = await startFakeProlific(); });
-  afterEach(async () => { await fake.close(); });
+  beforeEach(async () => {
+    fake = await startFakeProlific();
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
   const common = () => ['--workspace', 'ws1', '--token', fake.token, '--base-url', fake.baseUrl];
 
   it('creates the workspace secret, subscribes and confirms every event type, and prints the config', async () => {
-    const r = await run(['prolific', 'subscribe', ...common(), '--url', 'https://hooks.example.org/', '--namespace', 'lab']);
+    const r = await run([
+      'prolific',
+      'subscribe',
+      ...common(),
+      '--url',
+      'https://hooks.example.org/',
+      '--namespace',
+      'lab',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     const secret = fake.secrets.get('ws1')!.value;
     const subs = [...fake.subscriptions.values()];
-    assert.deepEqual(subs.map((s) => s.event_type).sort(), ['study.has_high_return_rate', 'study.progress.change', 'study.status.change', 'submission.status.change']);
+    assert.deepEqual(subs.map((s) => s.event_type).sort(), [
+      'study.has_high_return_rate',
+      'study.progress.change',
+      'study.status.change',
+      'submission.status.change',
+    ]);
     for (const s of subs) {
       assert.equal(s.target_url, 'https://hooks.example.org/prolific/lab');
       assert.equal(s.is_enabled, true, 'confirmed with the X-Hook-Secret of its create response');
@@ -79,7 +143,19 @@ describe('studyhook prolific subscribe / list / unsubscribe (against a fake Prol
 
     // Again, with the CLI's single-object create answer: the existing secret is kept, nothing is duplicated.
     fake.createShape = 'object';
-    const again = await run(['prolific', 'subscribe', ...common(), '--url', 'https://hooks.example.org', '--namespace', 'lab', '--event', 'study.status.change', '--event', 'participant.submission.created']);
+    const again = await run([
+      'prolific',
+      'subscribe',
+      ...common(),
+      '--url',
+      'https://hooks.example.org',
+      '--namespace',
+      'lab',
+      '--event',
+      'study.status.change',
+      '--event',
+      'participant.submission.created',
+    ]);
     assert.equal(again.status, 0, again.stderr);
     assert.equal(fake.secrets.get('ws1')!.value, secret);
     assert.equal(fake.subscriptions.size, 5);
@@ -88,12 +164,23 @@ describe('studyhook prolific subscribe / list / unsubscribe (against a fake Prol
 
     const list = await run(['prolific', 'list', ...common()]);
     assert.equal(list.stdout.trim().split('\n').length, 5);
-    assert.match(list.stdout, /enabled\s+participant\.submission\.created\s+https:\/\/hooks\.example\.org\/prolific\/lab/);
+    assert.match(
+      list.stdout,
+      /enabled\s+participant\.submission\.created\s+https:\/\/hooks\.example\.org\/prolific\/lab/,
+    );
 
     const one = [...fake.subscriptions.values()][0]!.id;
     assert.equal((await run(['prolific', 'unsubscribe', ...common(), '--id', one])).status, 0);
     assert.equal(fake.subscriptions.size, 4);
-    const rest = await run(['prolific', 'unsubscribe', ...common(), '--url', 'https://hooks.example.org', '--namespace', 'lab']);
+    const rest = await run([
+      'prolific',
+      'unsubscribe',
+      ...common(),
+      '--url',
+      'https://hooks.example.org',
+      '--namespace',
+      'lab',
+    ]);
     assert.equal(rest.status, 0, rest.stderr);
     assert.equal(fake.subscriptions.size, 0);
     assert.equal((rest.stdout.match(/^deleted /gm) ?? []).length, 4);
@@ -103,14 +190,45 @@ describe('studyhook prolific subscribe / list / unsubscribe (against a fake Prol
     const dir = await mkdtemp(join(tmpdir(), 'studyhook-prolific-'));
     try {
       const config = join(dir, 'c.yml');
-      await writeFile(config, `platforms:\n  prolific:\n    client: { token: "${fake.token}", baseUrl: "${fake.baseUrl}" }\n`);
+      await writeFile(
+        config,
+        `platforms:\n  prolific:\n    client: { token: "${fake.token}", baseUrl: "${fake.baseUrl}" }\n`,
+      );
       fake.secrets.set('ws1', { id: 's', value: 'already-there', workspace_id: 'ws1' });
-      const r = await run(['prolific', 'subscribe', '--config', config, '--workspace', 'ws1', '--url', 'https://gw.example.org', '--secret', 'given-secret', '--event', 'study.status.change']);
+      const r = await run([
+        'prolific',
+        'subscribe',
+        '--config',
+        config,
+        '--workspace',
+        'ws1',
+        '--url',
+        'https://gw.example.org',
+        '--secret',
+        'given-secret',
+        '--event',
+        'study.status.change',
+      ]);
       assert.equal(r.status, 0, r.stderr);
-      assert.ok(!fake.requests.some((q) => q.path.startsWith('/api/v1/hooks/secrets/')), 'no secret call');
+      assert.ok(
+        !fake.requests.some((q) => q.path.startsWith('/api/v1/hooks/secrets/')),
+        'no secret call',
+      );
       assert.ok(r.stdout.includes(`PROLIFIC_WEBHOOK_SECRET='given-secret'`));
-      assert.equal([...fake.subscriptions.values()][0]!.target_url, 'https://gw.example.org/prolific/default');
-      const http = await run(['prolific', 'subscribe', '--config', config, '--workspace', 'ws1', '--url', 'http://gw.example.org']);
+      assert.equal(
+        [...fake.subscriptions.values()][0]!.target_url,
+        'https://gw.example.org/prolific/default',
+      );
+      const http = await run([
+        'prolific',
+        'subscribe',
+        '--config',
+        config,
+        '--workspace',
+        'ws1',
+        '--url',
+        'http://gw.example.org',
+      ]);
       assert.equal(http.status, 2);
       assert.match(http.stderr, /https:\/\//);
       assert.equal((await run(['prolific', 'subscribe'])).status, 2);

@@ -6,11 +6,27 @@ import { prolificSignedForm, timestampMs } from '../adapters/prolific/verify.js'
 import type { IncomingRequest } from '../src/adapter/types.js';
 import { B1, B2, B3, S, SIG_B1, SIG_B2, SIG_B3, T } from './fixtures/prolific/vectors.js';
 
-
-function req(body: string, headers: Record<string, string | undefined>, receivedAt = new Date(Number(T) * 1000)): IncomingRequest {
-  return { method: 'POST', platform: 'prolific', namespace: 'n', route: '', params: {}, headers, query: {}, body: Buffer.from(body), ip: '127.0.0.1', requestId: 'r', receivedAt };
+function req(
+  body: string,
+  headers: Record<string, string | undefined>,
+  receivedAt = new Date(Number(T) * 1000),
+): IncomingRequest {
+  return {
+    method: 'POST',
+    platform: 'prolific',
+    namespace: 'n',
+    route: '',
+    params: {},
+    headers,
+    query: {},
+    body: Buffer.from(body),
+    ip: '127.0.0.1',
+    requestId: 'r',
+    receivedAt,
+  };
 }
-const signed = (body: string, sig: string, ts = T) => req(body, { 'x-prolific-request-signature': sig, 'x-prolific-request-timestamp': ts });
+const signed = (body: string, sig: string, ts = T) =>
+  req(body, { 'x-prolific-request-signature': sig, 'x-prolific-request-timestamp': ts });
 
 describe('Prolific signature verification (doc test vectors)', () => {
   it('has the documented byte lengths for the worked examples', () => {
@@ -29,12 +45,24 @@ describe('Prolific signature verification (doc test vectors)', () => {
   });
 
   it('refuses one changed body byte, a changed timestamp, another secret or a missing header', () => {
-    assert.equal(prolificSignedForm(signed(B1.replace('APPROVED', 'APPROVEE'), SIG_B1), { secrets: [S] }), undefined);
+    assert.equal(
+      prolificSignedForm(signed(B1.replace('APPROVED', 'APPROVEE'), SIG_B1), { secrets: [S] }),
+      undefined,
+    );
     assert.equal(prolificSignedForm(signed(B1, SIG_B1, '1700000001'), { secrets: [S] }), undefined);
     assert.equal(prolificSignedForm(signed(B1, SIG_B1), { secrets: [`${S}x`] }), undefined);
-    assert.equal(prolificSignedForm(signed(B1, SIG_B1.replace('9QF', '9QG')), { secrets: [S] }), undefined);
-    assert.equal(prolificSignedForm(req(B1, { 'x-prolific-request-signature': SIG_B1 }), { secrets: [S] }), undefined);
-    assert.equal(prolificSignedForm(req(B1, { 'x-prolific-request-timestamp': T }), { secrets: [S] }), undefined);
+    assert.equal(
+      prolificSignedForm(signed(B1, SIG_B1.replace('9QF', '9QG')), { secrets: [S] }),
+      undefined,
+    );
+    assert.equal(
+      prolificSignedForm(req(B1, { 'x-prolific-request-signature': SIG_B1 }), { secrets: [S] }),
+      undefined,
+    );
+    assert.equal(
+      prolificSignedForm(req(B1, { 'x-prolific-request-timestamp': T }), { secrets: [S] }),
+      undefined,
+    );
     assert.equal(prolificSignedForm(signed('{not json', SIG_B1), { secrets: [S] }), undefined);
   });
 
@@ -44,10 +72,17 @@ describe('Prolific signature verification (doc test vectors)', () => {
 
   it('enforces the timestamp tolerance only when the namespace sets one', () => {
     const late = new Date((Number(T) + 600) * 1000);
-    const r = req(B1, { 'x-prolific-request-signature': SIG_B1, 'x-prolific-request-timestamp': T }, late);
+    const r = req(
+      B1,
+      { 'x-prolific-request-signature': SIG_B1, 'x-prolific-request-timestamp': T },
+      late,
+    );
     assert.equal(prolificSignedForm(r, { secrets: [S] }), 'raw');
     assert.equal(prolificSignedForm(r, { secrets: [S], timestampToleranceSeconds: 900 }), 'raw');
-    assert.equal(prolificSignedForm(r, { secrets: [S], timestampToleranceSeconds: 300 }), undefined);
+    assert.equal(
+      prolificSignedForm(r, { secrets: [S], timestampToleranceSeconds: 300 }),
+      undefined,
+    );
   });
 
   it('reads timestamps as seconds, fractional seconds or milliseconds', () => {
@@ -60,25 +95,41 @@ describe('Prolific signature verification (doc test vectors)', () => {
 });
 
 describe('Python json.dumps re-serialisation', () => {
-  const fixture = JSON.parse(readFileSync(new URL('./fixtures/prolific/python-json-dumps.json', import.meta.url), 'utf8')) as { cases: { input: string; output: string }[] };
+  const fixture = JSON.parse(
+    readFileSync(new URL('./fixtures/prolific/python-json-dumps.json', import.meta.url), 'utf8'),
+  ) as { cases: { input: string; output: string }[] };
 
   it('prints exactly what CPython prints for the recorded cases (order, floats, big ints, escapes, duplicate keys)', () => {
     for (const c of fixture.cases) assert.equal(pythonJsonDumps(c.input), c.output, c.input);
   });
 
   it('prints floats like Python repr', () => {
-    const cases: [number, string][] = [[1, '1.0'], [0.1, '0.1'], [1e16, '1e+16'], [1e15, '1000000000000000.0'], [1e-5, '1e-05'], [0.0001, '0.0001'], [-2.5e-7, '-2.5e-07'], [123.456, '123.456'], [-0, '-0.0']];
+    const cases: [number, string][] = [
+      [1, '1.0'],
+      [0.1, '0.1'],
+      [1e16, '1e+16'],
+      [1e15, '1000000000000000.0'],
+      [1e-5, '1e-05'],
+      [0.0001, '0.0001'],
+      [-2.5e-7, '-2.5e-07'],
+      [123.456, '123.456'],
+      [-0, '-0.0'],
+    ];
     for (const [x, s] of cases) assert.equal(pythonFloat(x), s, String(x));
   });
 
   it('round-trips to the same JSON value as JSON.parse for any JSON document', () => {
-    fc.assert(fc.property(fc.json(), (text) => {
-      const again = pythonJsonDumps(text).replace(/\bInfinity\b/g, '1e999');
-      assert.deepEqual(JSON.parse(again), JSON.parse(text));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.json(), (text) => {
+        const again = pythonJsonDumps(text).replace(/\bInfinity\b/g, '1e999');
+        assert.deepEqual(JSON.parse(again), JSON.parse(text));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('refuses what json.loads refuses', () => {
-    for (const bad of ['{"a":1,}', '[1 2]', '{"a":01}', '"\u0001"', '{} x', '']) assert.throws(() => pythonJsonDumps(bad), SyntaxError, bad);
+    for (const bad of ['{"a":1,}', '[1 2]', '{"a":01}', '"\u0001"', '{} x', ''])
+      assert.throws(() => pythonJsonDumps(bad), SyntaxError, bad);
   });
 });

@@ -25,30 +25,84 @@ const platforms = {
 };
 
 /** One request, sent byte for byte the same to both gateways. */
-interface Call { name: string; path: string; headers: Record<string, string>; body: string; quarantinedStatus: number }
+interface Call {
+  name: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  quarantinedStatus: number;
+}
 
 const prolific = (name: string, body: string, headers: Record<string, string>): Call => ({
-  name, path: '/prolific/lab', body, quarantinedStatus: 202,
-  headers: { 'Content-Type': 'application/json', 'X-Timestamp': T, 'X-Prolific-Request-Timestamp': T, 'X-Prolific-Request-Signature': prolificSignature(S, T, body), ...headers },
+  name,
+  path: '/prolific/lab',
+  body,
+  quarantinedStatus: 202,
+  headers: {
+    'Content-Type': 'application/json',
+    'X-Timestamp': T,
+    'X-Prolific-Request-Timestamp': T,
+    'X-Prolific-Request-Signature': prolificSignature(S, T, body),
+    ...headers,
+  },
 });
 const actigraph = (name: string, event: string, body: string, delivery?: string): Call => ({
-  name, path: '/actigraph/hmac', body, quarantinedStatus: 200,
-  headers: { 'Content-Type': 'application/json; charset=utf-8', 'X-ActiGraph-Event': event, 'X-ActiGraph-Signature': actigraphSignature(PASSCODE, body), ...(delivery && { 'X-ActiGraph-Delivery': delivery }) },
+  name,
+  path: '/actigraph/hmac',
+  body,
+  quarantinedStatus: 200,
+  headers: {
+    'Content-Type': 'application/json; charset=utf-8',
+    'X-ActiGraph-Event': event,
+    'X-ActiGraph-Signature': actigraphSignature(PASSCODE, body),
+    ...(delivery && { 'X-ActiGraph-Delivery': delivery }),
+  },
 });
-const labvanced = (route: keyof typeof routes, form: boolean, change: Record<string, unknown> = {}): Call => {
+const labvanced = (
+  route: keyof typeof routes,
+  form: boolean,
+  change: Record<string, unknown> = {},
+): Call => {
   const data = { ...routes[route].body, ...change };
   return {
-    name: `labvanced ${route}${form ? ' (form)' : ''}`, path: `/labvanced/ns/${route}`, quarantinedStatus: 200,
-    headers: { Origin: ORIGIN, 'Content-Type': form ? 'application/x-www-form-urlencoded; charset=UTF-8' : 'application/json' },
+    name: `labvanced ${route}${form ? ' (form)' : ''}`,
+    path: `/labvanced/ns/${route}`,
+    quarantinedStatus: 200,
+    headers: {
+      Origin: ORIGIN,
+      'Content-Type': form
+        ? 'application/x-www-form-urlencoded; charset=UTF-8'
+        : 'application/json',
+    },
     body: form ? qs.stringify(data, { arrayFormat: 'indices' }) : JSON.stringify(data),
   };
 };
-const upload = '{"status":"completed","firstEpochUTC":"2018-03-08T00:20:00.0000000","uploadId":"362288","studyId":"8","subjectId":"2358"}';
-const survey = (id: string) => JSON.stringify({ eventType: 'SurveySubmitted', projectID: 'p-1', participantIdentifier: 'PT-1', surveyResultID: id, surveyName: 'PHQ-9' });
+const upload =
+  '{"status":"completed","firstEpochUTC":"2018-03-08T00:20:00.0000000","uploadId":"362288","studyId":"8","subjectId":"2358"}';
+const survey = (id: string) =>
+  JSON.stringify({
+    eventType: 'SurveySubmitted',
+    projectID: 'p-1',
+    participantIdentifier: 'PT-1',
+    surveyResultID: id,
+    surveyName: 'PHQ-9',
+  });
 
 const calls: Call[] = [
-  { name: 'sensorlogger', path: '/sensorlogger/locked', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ studyId: 's1', uploadId: 'u1', secretCode: CODE }), quarantinedStatus: 422 },
-  { name: 'sensorlogger, another upload', path: '/sensorlogger/locked', headers: {}, body: JSON.stringify({ studyId: 's1', uploadId: 'u2', secretCode: CODE }), quarantinedStatus: 422 },
+  {
+    name: 'sensorlogger',
+    path: '/sensorlogger/locked',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ studyId: 's1', uploadId: 'u1', secretCode: CODE }),
+    quarantinedStatus: 422,
+  },
+  {
+    name: 'sensorlogger, another upload',
+    path: '/sensorlogger/locked',
+    headers: {},
+    body: JSON.stringify({ studyId: 's1', uploadId: 'u2', secretCode: CODE }),
+    quarantinedStatus: 422,
+  },
   // The two submissions of the reported bug: each has its own X-Event-ID, and must keep it.
   prolific('prolific with X-Event-ID', B1, { 'X-Event-ID': 'evt-republish-a' }),
   prolific('prolific, another X-Event-ID', B3, { 'X-Event-ID': 'evt-republish-b' }),
@@ -56,15 +110,40 @@ const calls: Call[] = [
   // why: other bytes than the first call (a space): the same signed bytes under another id would be a replay, not delivered.
   prolific('prolific without X-Event-ID', B1.replace('{', '{ '), {}),
   prolific('prolific without X-Event-ID, other bytes', B1.replace('APPROVED', 'RETURNED'), {}),
-  { ...prolific('prolific signed in json.dumps form', B2, { 'X-Event-ID': 'evt-republish-c' }), headers: { 'Content-Type': 'application/json', 'X-Timestamp': T, 'X-Prolific-Request-Timestamp': T, 'X-Prolific-Request-Signature': SIG_B1, 'X-Event-ID': 'evt-republish-c' } },
+  {
+    ...prolific('prolific signed in json.dumps form', B2, { 'X-Event-ID': 'evt-republish-c' }),
+    headers: {
+      'Content-Type': 'application/json',
+      'X-Timestamp': T,
+      'X-Prolific-Request-Timestamp': T,
+      'X-Prolific-Request-Signature': SIG_B1,
+      'X-Event-ID': 'evt-republish-c',
+    },
+  },
   labvanced('recordTrial', false),
   labvanced('recordTrial', true, { trialNr: 4 }),
   labvanced('finishExpSession', true),
   labvanced('recordStartTask', false),
   actigraph('actigraph upload with delivery id', 'upload', upload, 'd-republish-1'),
-  actigraph('actigraph upload without delivery id', 'upload', upload.replace('completed', 'started')),
-  { name: 'mydatahelps survey', path: `/mydatahelps/live/${TOKEN}`, headers: { 'Content-Type': 'application/json' }, body: survey('sr-1'), quarantinedStatus: 422 },
-  { name: 'mydatahelps another survey', path: `/mydatahelps/live/${TOKEN}`, headers: { 'Content-Type': 'application/json' }, body: survey('sr-2'), quarantinedStatus: 422 },
+  actigraph(
+    'actigraph upload without delivery id',
+    'upload',
+    upload.replace('completed', 'started'),
+  ),
+  {
+    name: 'mydatahelps survey',
+    path: `/mydatahelps/live/${TOKEN}`,
+    headers: { 'Content-Type': 'application/json' },
+    body: survey('sr-1'),
+    quarantinedStatus: 422,
+  },
+  {
+    name: 'mydatahelps another survey',
+    path: `/mydatahelps/live/${TOKEN}`,
+    headers: { 'Content-Type': 'application/json' },
+    body: survey('sr-2'),
+    quarantinedStatus: 422,
+  },
 ];
 
 function send(t: TestGateway, c: Call) {
@@ -76,30 +155,50 @@ function send(t: TestGateway, c: Call) {
 async function run(args: string[]): Promise<{ code: number; err: string }> {
   const error = console.error;
   let err = '';
-  console.error = (...a: unknown[]) => { err += `${a.join(' ')}\n`; };
-  try { return { code: await quarantine.run(args), err }; } finally { console.error = error; }
+  console.error = (...a: unknown[]) => {
+    err += `${a.join(' ')}\n`;
+  };
+  try {
+    return { code: await quarantine.run(args), err };
+  } finally {
+    console.error = error;
+  }
 }
 
 describe('quarantine republish gives what the live path gives', () => {
   let live: TestGateway;
   let kept: TestGateway;
   let republishConfig: string;
-  const sinks = (dir: string) => [{ name: 'rec', module: recordingSink, options: { file: join(dir, 'deliveries.jsonl') } }];
+  const sinks = (dir: string) => [
+    { name: 'rec', module: recordingSink, options: { file: join(dir, 'deliveries.jsonl') } },
+  ];
 
   beforeEach(async () => {
     // why: no workers, so every published event stays in the sink's queue to be read right after the reply.
     const roles = { api: true, worker: false };
     live = await startGateway((dir) => ({ platforms, sinks: sinks(dir) }), { roles });
     // A gateway whose parse limits no real payload fits: every call is kept in quarantine, raw bytes and all.
-    kept = await startGateway((dir) => ({ platforms, sinks: sinks(dir), server: { port: 0, host: '127.0.0.1', parseLimits: { maxValues: 1 } } }), { roles });
-    const doc = parse(await readFile(join(kept.dataDir, 'studyhook.yml'), 'utf8')) as { server: Record<string, unknown> };
+    kept = await startGateway(
+      (dir) => ({
+        platforms,
+        sinks: sinks(dir),
+        server: { port: 0, host: '127.0.0.1', parseLimits: { maxValues: 1 } },
+      }),
+      { roles },
+    );
+    const doc = parse(await readFile(join(kept.dataDir, 'studyhook.yml'), 'utf8')) as {
+      server: Record<string, unknown>;
+    };
     delete doc.server['parseLimits'];
     republishConfig = join(kept.dataDir, 'republish.yml');
     await writeFile(republishConfig, stringify(doc));
   });
-  afterEach(async () => { await live.close(); await kept.close(); });
+  afterEach(async () => {
+    await live.close();
+    await kept.close();
+  });
 
-  it('republishes every platform\'s kept request, once the limits take it, under exactly the id the live request got, and never merges two records', async () => {
+  it("republishes every platform's kept request, once the limits take it, under exactly the id the live request got, and never merges two records", async () => {
     for (const c of calls) {
       const a = await send(live, c);
       assert.ok(a.status >= 200 && a.status < 300, `${c.name}: live ${a.status} ${a.text}`);
@@ -108,7 +207,11 @@ describe('quarantine republish gives what the live path gives', () => {
     }
     const liveEvents = await queuedEvents(live.prefix, 'rec');
     assert.equal(liveEvents.length, calls.length);
-    assert.equal((await queuedEvents(kept.prefix, 'rec')).length, 0, 'nothing over the limits was published');
+    assert.equal(
+      (await queuedEvents(kept.prefix, 'rec')).length,
+      0,
+      'nothing over the limits was published',
+    );
 
     const result = await run(['republish', '--config', republishConfig]);
     assert.match(result.err, new RegExp(`republished ${calls.length} record\\(s\\); 0 still`));
@@ -118,21 +221,46 @@ describe('quarantine republish gives what the live path gives', () => {
     for (const e of republished) {
       const twin = liveById.get(e.id);
       assert.ok(twin, `republished ${e.type} ${e.id} has the id of a live event`);
-      for (const field of ['type', 'subject', 'studyid', 'participantid', 'sessionid', 'bodysha256', 'signedform', 'prolifictimestamp', 'deliveryid', 'status', 'data'] as const) {
+      for (const field of [
+        'type',
+        'subject',
+        'studyid',
+        'participantid',
+        'sessionid',
+        'bodysha256',
+        'signedform',
+        'prolifictimestamp',
+        'deliveryid',
+        'status',
+        'data',
+      ] as const) {
         assert.deepEqual(e[field], twin[field], `${e.type} ${field}`);
       }
       // A platform's own time is kept; without one, an event is timed when the gateway received it, not when it was republished.
-      assert.equal(e.time, twin.time === twin['receivedat'] ? e['receivedat'] : twin.time, `${e.type} time`);
+      assert.equal(
+        e.time,
+        twin.time === twin['receivedat'] ? e['receivedat'] : twin.time,
+        `${e.type} time`,
+      );
     }
-    assert.equal(republished.find((e) => e.id === 'evt-republish-c')!['signedform'], 'json.dumps', 'what verification found is kept');
+    assert.equal(
+      republished.find((e) => e.id === 'evt-republish-c')!['signedform'],
+      'json.dumps',
+      'what verification found is kept',
+    );
   });
 
   it('keeps what the request held except its secrets, and republishes a Sensor Logger upload without its code', async () => {
-    for (const c of [calls[0]!, calls[2]!, calls.find((x) => x.name === 'mydatahelps survey')!]) await send(kept, c).expect(c.quarantinedStatus);
+    for (const c of [calls[0]!, calls[2]!, calls.find((x) => x.name === 'mydatahelps survey')!])
+      await send(kept, c).expect(c.quarantinedStatus);
     const [sl] = await readQuarantine(kept, 'sensorlogger', 'locked');
     assert.equal(sl!.record.reason, 'over-limits');
     assert.ok(!sl!.body!.toString().includes(CODE), 'the Study code is not in the kept bytes');
-    assert.deepEqual(JSON.parse(sl!.body!.toString()), { studyId: 's1', uploadId: 'u1', secretCode: '[redacted]' });
+    assert.deepEqual(JSON.parse(sl!.body!.toString()), {
+      studyId: 's1',
+      uploadId: 'u1',
+      secretCode: '[redacted]',
+    });
     const [pr] = await readQuarantine(kept, 'prolific', 'lab');
     assert.equal(pr!.body!.toString(), B1, 'the exact bytes are kept');
     assert.equal(pr!.record.request!.headers['x-prolific-request-signature'], '[redacted]');
@@ -141,7 +269,16 @@ describe('quarantine republish gives what the live path gives', () => {
     const [mdh] = await readQuarantine(kept, 'mydatahelps', 'live');
     assert.equal(mdh!.record.route, ':token');
     assert.deepEqual(mdh!.record.request!.params, {});
-    const all = await readFile(join(kept.dataDir, 'quarantine', 'mydatahelps', 'live', `${mdh!.record.receivedat.slice(0, 10)}.jsonl`), 'utf8');
+    const all = await readFile(
+      join(
+        kept.dataDir,
+        'quarantine',
+        'mydatahelps',
+        'live',
+        `${mdh!.record.receivedat.slice(0, 10)}.jsonl`,
+      ),
+      'utf8',
+    );
     assert.ok(!all.includes(TOKEN), 'the URL token is not kept');
 
     await run(['republish', '--config', republishConfig]);
@@ -149,11 +286,26 @@ describe('quarantine republish gives what the live path gives', () => {
     assert.equal(envelopes.length, 3);
     const sensorlogger = envelopes.find((e) => e.event.platform === 'sensorlogger')!;
     assert.equal(sensorlogger.secrets, undefined, 'a redacted code is not passed on as a secret');
-    assert.equal(envelopes.find((e) => e.event.platform === 'prolific')!.request.headers['x-prolific-request-signature'], '[redacted]');
+    assert.equal(
+      envelopes.find((e) => e.event.platform === 'prolific')!.request.headers[
+        'x-prolific-request-signature'
+      ],
+      '[redacted]',
+    );
   });
 
   it('publishes a kept Schedule Triggered call once even when republish runs again after a crash before it marked the record', async () => {
-    const schedule = { name: 'schedule', path: `/mydatahelps/live/${TOKEN}`, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ EventType: 'ScheduleTriggered', ParticipantIdentifier: 'PT-1', ScheduleID: 's-1' }), quarantinedStatus: 422 };
+    const schedule = {
+      name: 'schedule',
+      path: `/mydatahelps/live/${TOKEN}`,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        EventType: 'ScheduleTriggered',
+        ParticipantIdentifier: 'PT-1',
+        ScheduleID: 's-1',
+      }),
+      quarantinedStatus: 422,
+    };
     await send(kept, schedule).expect(422);
     await run(['republish', '--config', republishConfig]);
     await rm(join(kept.dataDir, 'quarantine', 'republished.jsonl'));

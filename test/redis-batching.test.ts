@@ -15,7 +15,10 @@ describe('Redis connections (writes batched per turn)', () => {
       try {
         if (redis.status !== 'ready') await once(redis, 'ready');
         const first = await Promise.all(Array.from({ length: 500 }, () => redis.incr(key)));
-        assert.deepEqual(first, Array.from({ length: 500 }, (_, i) => i + 1));
+        assert.deepEqual(
+          first,
+          Array.from({ length: 500 }, (_, i) => i + 1),
+        );
         redis.disconnect(true);
         await once(redis, 'ready');
         const [a, b] = await Promise.all([redis.incr(key), redis.incr(key)]);

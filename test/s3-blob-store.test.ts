@@ -19,10 +19,15 @@ const MB = 1024 * 1024;
 
 /** `size` random bytes in 1 MiB pieces that yield between them, then `fail` (if given) instead of the end. */
 function source(bytes: Buffer, fail?: Error): Readable {
-  return Readable.from((async function* () {
-    for (let at = 0; at < bytes.length; at += MB) { yield bytes.subarray(at, at + MB); await new Promise((r) => setImmediate(r)); }
-    if (fail) throw fail;
-  })());
+  return Readable.from(
+    (async function* () {
+      for (let at = 0; at < bytes.length; at += MB) {
+        yield bytes.subarray(at, at + MB);
+        await new Promise((r) => setImmediate(r));
+      }
+      if (fail) throw fail;
+    })(),
+  );
 }
 
 describe('S3 blob store against a real S3-protocol server on loopback', function () {
@@ -36,27 +41,57 @@ describe('S3 blob store against a real S3-protocol server on loopback', function
     Object.assign(process.env, S3_TEST_ENV);
     dir = await mkdtemp(join(tmpdir(), 'studyhook-s3-test-'));
     s3 = await startS3Server({ dir: join(dir, 's3') });
-    settings = { bucket: s3.bucket, endpoint: s3.endpoint, region: 'us-east-1', prefix: 'blobs/', forcePathStyle: true, partSizeBytes: 5 * MB, queueSize: 2 };
+    settings = {
+      bucket: s3.bucket,
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      prefix: 'blobs/',
+      forcePathStyle: true,
+      partSizeBytes: 5 * MB,
+      queueSize: 2,
+    };
     store = createS3BlobStore(settings);
   });
-  after(async () => { store.client.destroy(); await s3.close(); await rm(dir, { recursive: true, force: true }); });
+  after(async () => {
+    store.client.destroy();
+    await s3.close();
+    await rm(dir, { recursive: true, force: true });
+  });
 
   /** Objects and incomplete multipart uploads under the store's prefix. */
   async function inBucket(): Promise<{ objects: string[]; uploads: string[] }> {
-    const objects = await store.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: settings.prefix }));
-    const uploads = await store.client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: settings.prefix }));
-    return { objects: (objects.Contents ?? []).map((o) => o.Key!), uploads: (uploads.Uploads ?? []).map((u) => u.Key!) };
+    const objects = await store.client.send(
+      new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: settings.prefix }),
+    );
+    const uploads = await store.client.send(
+      new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: settings.prefix }),
+    );
+    return {
+      objects: (objects.Contents ?? []).map((o) => o.Key!),
+      uploads: (uploads.Uploads ?? []).map((u) => u.Key!),
+    };
   }
 
   it('streams a file over several parts with its sha256 and size, reads it back whole and by range, and removes it', async () => {
     const bytes = randomBytes(13 * MB + 7);
-    const ref = await store.put(source(bytes), { name: 'rec.bin', contentType: 'application/octet-stream' });
+    const ref = await store.put(source(bytes), {
+      name: 'rec.bin',
+      contentType: 'application/octet-stream',
+    });
     assert.equal(ref.size, bytes.length);
     assert.equal(ref.sha256, createHash('sha256').update(bytes).digest('hex'));
     assert.equal(ref.uri, `s3://${s3.bucket}/blobs/${ref.id.slice(0, 2)}/${ref.id}`);
-    assert.deepEqual(await inBucket(), { objects: [`blobs/${ref.id.slice(0, 2)}/${ref.id}`], uploads: [] }, 'one object, no upload left open');
+    assert.deepEqual(
+      await inBucket(),
+      { objects: [`blobs/${ref.id.slice(0, 2)}/${ref.id}`], uploads: [] },
+      'one object, no upload left open',
+    );
     assert.ok((await buffer(store.open(ref))).equals(bytes));
-    assert.ok((await buffer(store.open(ref, { start: 5 * MB - 3, end: 5 * MB + 3 }))).equals(bytes.subarray(5 * MB - 3, 5 * MB + 4)));
+    assert.ok(
+      (await buffer(store.open(ref, { start: 5 * MB - 3, end: 5 * MB + 3 }))).equals(
+        bytes.subarray(5 * MB - 3, 5 * MB + 4),
+      ),
+    );
     assert.equal(await store.exists(ref), true);
     await store.remove(ref);
     assert.equal(await store.exists(ref), false);
@@ -64,35 +99,67 @@ describe('S3 blob store against a real S3-protocol server on loopback', function
   });
 
   it('aborts the multipart upload of a file over its budget: no object and no incomplete upload is left', async () => {
-    await assert.rejects(store.put(source(randomBytes(16 * MB)), { name: 'big', contentType: 'x', budget: budgetOf(12 * MB) }),
-      (err: unknown) => err instanceof StudyhookError && err.code === 'SH_BLOB_TOO_LARGE');
+    await assert.rejects(
+      store.put(source(randomBytes(16 * MB)), {
+        name: 'big',
+        contentType: 'x',
+        budget: budgetOf(12 * MB),
+      }),
+      (err: unknown) => err instanceof StudyhookError && err.code === 'SH_BLOB_TOO_LARGE',
+    );
     assert.deepEqual(await inBucket(), { objects: [], uploads: [] });
   });
 
   it('aborts the multipart upload when the source fails after some parts: nothing is left', async () => {
-    await assert.rejects(store.put(source(randomBytes(11 * MB), new Error('connection reset')), { name: 'cut', contentType: 'x' }), /connection reset/);
+    await assert.rejects(
+      store.put(source(randomBytes(11 * MB), new Error('connection reset')), {
+        name: 'cut',
+        contentType: 'x',
+      }),
+      /connection reset/,
+    );
     assert.deepEqual(await inBucket(), { objects: [], uploads: [] });
   });
 
   it('refuses a reference to another bucket', () => {
-    assert.throws(() => store.open(`s3://elsewhere/blobs/aa/${'a'.repeat(8)}-aaaa-aaaa-aaaa-${'a'.repeat(12)}`), /not a blob of this store/);
+    assert.throws(
+      () => store.open(`s3://elsewhere/blobs/aa/${'a'.repeat(8)}-aaaa-aaaa-aaaa-${'a'.repeat(12)}`),
+      /not a blob of this store/,
+    );
   });
 
   it('answers SH_BLOB_STORE_UNAVAILABLE (503) when the store cannot be reached, and start-up names the bucket and the fix', async () => {
-    const down = createS3BlobStore({ ...settings, endpoint: `http://127.0.0.1:${await freePort()}` });
+    const down = createS3BlobStore({
+      ...settings,
+      endpoint: `http://127.0.0.1:${await freePort()}`,
+    });
     down.client.config.maxAttempts = async () => 1;
-    await assert.rejects(down.put(source(randomBytes(1000)), { name: 'x', contentType: 'x' }),
-      (err: unknown) => err instanceof StudyhookError && err.code === 'SH_BLOB_STORE_UNAVAILABLE' && err.statusCode === 503);
-    await assert.rejects(openBlobStore({ type: 's3', ...settings, bucket: 'no-such-bucket' }, dir, 0o640), /Cannot use the S3 bucket 'no-such-bucket'.*\n.*Fix: create the bucket/);
+    await assert.rejects(
+      down.put(source(randomBytes(1000)), { name: 'x', contentType: 'x' }),
+      (err: unknown) =>
+        err instanceof StudyhookError &&
+        err.code === 'SH_BLOB_STORE_UNAVAILABLE' &&
+        err.statusCode === 503,
+    );
+    await assert.rejects(
+      openBlobStore({ type: 's3', ...settings, bucket: 'no-such-bucket' }, dir, 0o640),
+      /Cannot use the S3 bucket 'no-such-bucket'.*\n.*Fix: create the bucket/,
+    );
     down.client.destroy();
   });
 
   it('still reads and removes the blob: files of the local directory that older events refer to', async () => {
     const local = createBlobStore(join(dir, 'blobs'));
-    const old = await local.put(Readable.from([Buffer.from('before the switch')]), { name: 'old', contentType: 'text/plain' });
+    const old = await local.put(Readable.from([Buffer.from('before the switch')]), {
+      name: 'old',
+      contentType: 'text/plain',
+    });
     const both = await openBlobStore({ type: 's3', ...settings }, dir, 0o640);
     assert.equal((await buffer(both.open(old))).toString(), 'before the switch');
-    const fresh = await both.put(Readable.from([Buffer.from('after')]), { name: 'new', contentType: 'text/plain' });
+    const fresh = await both.put(Readable.from([Buffer.from('after')]), {
+      name: 'new',
+      contentType: 'text/plain',
+    });
     assert.match(fresh.uri, /^s3:\/\//);
     assert.equal((await buffer(both.open(fresh.uri))).toString(), 'after');
     await both.remove(old);
@@ -101,9 +168,15 @@ describe('S3 blob store against a real S3-protocol server on loopback', function
   });
 
   it('lists a recording zip in the bucket through ranged reads, without a local copy', async () => {
-    const zip = makeZip([{ name: 'Accelerometer.csv', data: 'time,x\n1,0.5\n' }, { name: 'Metadata.csv', data: randomBytes(3 * MB) }]);
+    const zip = makeZip([
+      { name: 'Accelerometer.csv', data: 'time,x\n1,0.5\n' },
+      { name: 'Metadata.csv', data: randomBytes(3 * MB) },
+    ]);
     const ref = await store.put(source(zip), { name: 'r.zip', contentType: 'application/zip' });
-    assert.deepEqual(await listZip(store, ref), [{ name: 'Accelerometer.csv', size: 13 }, { name: 'Metadata.csv', size: 3 * MB }]);
+    assert.deepEqual(await listZip(store, ref), [
+      { name: 'Accelerometer.csv', size: 13 },
+      { name: 'Metadata.csv', size: 3 * MB },
+    ]);
     await store.remove(ref);
   });
 });

@@ -14,44 +14,91 @@ const cli = new URL('../src/cli.ts', import.meta.url).pathname;
 
 /** Runs the CLI as a real process; resolves with its exit code and output, or fails if it is still running after `ms`. */
 function run(args: string[], ms = 30000): Promise<{ code: number | null; out: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  proc.stdout.on('data', (c) => { out += String(c); });
-  proc.stderr.on('data', (c) => { out += String(c); });
+  proc.stdout.on('data', (c) => {
+    out += String(c);
+  });
+  proc.stderr.on('data', (c) => {
+    out += String(c);
+  });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`still running after ${ms} ms (it hangs):\n${out}`)); }, ms);
-    proc.once('exit', (code) => { clearTimeout(timer); resolve({ code, out }); });
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`still running after ${ms} ms (it hangs):\n${out}`));
+    }, ms);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
   });
 }
 
 describe('start-up failures end the process, naming the cause and the fix', () => {
   let dir: string;
   let prefix: string;
-  beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'studyhook-startup-')); prefix = `{startup-${randomUUID().slice(0, 8)}}`; });
-  afterEach(async () => { await rm(dir, { recursive: true, force: true }); await deleteKeys(prefix); });
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'studyhook-startup-'));
+    prefix = `{startup-${randomUUID().slice(0, 8)}}`;
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+    await deleteKeys(prefix);
+  });
 
   async function config(extra: Record<string, unknown>): Promise<string> {
     const file = join(dir, 'studyhook.yml');
-    await writeFile(file, stringify({ dataDir: dir, redis: { url: REDIS_URL, prefix }, server: { host: '127.0.0.1' }, ...extra }));
+    await writeFile(
+      file,
+      stringify({
+        dataDir: dir,
+        redis: { url: REDIS_URL, prefix },
+        server: { host: '127.0.0.1' },
+        ...extra,
+      }),
+    );
     return file;
   }
 
-  it('exits 1 when a sink\'s setup throws, instead of running workers with no API', async () => {
+  it("exits 1 when a sink's setup throws, instead of running workers with no API", async () => {
     const sink = join(dir, 'broken-sink.mjs');
-    await writeFile(sink, 'export default { name: "broken", setup() { throw new Error("database password rejected"); }, deliver() {} };\n');
-    const { code, out } = await run(['start', '--config', await config({ server: { port: await freePort(), host: '127.0.0.1' }, sinks: [{ name: 'db', module: sink }] })]);
+    await writeFile(
+      sink,
+      'export default { name: "broken", setup() { throw new Error("database password rejected"); }, deliver() {} };\n',
+    );
+    const { code, out } = await run([
+      'start',
+      '--config',
+      await config({
+        server: { port: await freePort(), host: '127.0.0.1' },
+        sinks: [{ name: 'db', module: sink }],
+      }),
+    ]);
     assert.equal(code, 1);
     assert.match(out, /SH_SINK_SETUP: Sink 'db' failed to set up: database password rejected/);
   });
 
   it('exits 1 when the port is taken, naming the port and the setting to change', async () => {
     const busy = createServer();
-    const port = await new Promise<number>((r) => busy.listen(0, '127.0.0.1', () => r((busy.address() as { port: number }).port)));
+    const port = await new Promise<number>((r) =>
+      busy.listen(0, '127.0.0.1', () => r((busy.address() as { port: number }).port)),
+    );
     try {
-      const { code, out } = await run(['start', '--config', await config({ server: { port, host: '127.0.0.1' } })]);
+      const { code, out } = await run([
+        'start',
+        '--config',
+        await config({ server: { port, host: '127.0.0.1' } }),
+      ]);
       assert.equal(code, 1);
-      assert.match(out, new RegExp(`SH_PORT_IN_USE: Port ${port} on 127.0.0.1 is in use .*server\\.port`));
-    } finally { busy.close(); }
+      assert.match(
+        out,
+        new RegExp(`SH_PORT_IN_USE: Port ${port} on 127.0.0.1 is in use .*server\\.port`),
+      );
+    } finally {
+      busy.close();
+    }
   });
 
   it('replay exits 1 at once when Redis cannot be reached', async () => {
@@ -64,12 +111,29 @@ describe('start-up failures end the process, naming the cause and the fix', () =
 
 describe('delivery failures in the log', () => {
   it('show the error message itself', async () => {
-    const t = await startGateway((d) => ({ archive: false, sinks: [{ name: 'rec', module: recordingSink, options: { file: join(d, 'r.jsonl'), alwaysFail: true }, attempts: 1 }] }));
+    const t = await startGateway((d) => ({
+      archive: false,
+      sinks: [
+        {
+          name: 'rec',
+          module: recordingSink,
+          options: { file: join(d, 'r.jsonl'), alwaysFail: true },
+          attempts: 1,
+        },
+      ],
+    }));
     try {
-      await request(t.gateway.app!).post('/sensorlogger/x').send({ studyId: 's', uploadId: 'u', secretCode: 'c' }).expect(200);
-      const line = await waitFor('the failure logged', () => t.logs.find((l) => l.includes('delivery failed')));
+      await request(t.gateway.app!)
+        .post('/sensorlogger/x')
+        .send({ studyId: 's', uploadId: 'u', secretCode: 'c' })
+        .expect(200);
+      const line = await waitFor('the failure logged', () =>
+        t.logs.find((l) => l.includes('delivery failed')),
+      );
       const entry = JSON.parse(line) as { err: { message: string } };
       assert.match(entry.err.message, /failing attempt 1 of /);
-    } finally { await t.close(); }
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -14,14 +14,27 @@ async function load(doc: unknown) {
 
 describe('studies in the configuration', () => {
   it('links Prolific to Labvanced without any participant setting (PROLIFIC_PID is recorded as subject_code)', async () => {
-    const c = await load({ studies: { stroop: { namespaces: { prolific: 'lab', labvanced: 'stroop' } } } });
+    const c = await load({
+      studies: { stroop: { namespaces: { prolific: 'lab', labvanced: 'stroop' } } },
+    });
     const s = c.studies['stroop']!;
-    assert.deepEqual(s.participant, { prolific: ['participant_id'], labvanced: ['subject_code', 'var_data.crowdsourcinSubjId'] });
+    assert.deepEqual(s.participant, {
+      prolific: ['participant_id'],
+      labvanced: ['subject_code', 'var_data.crowdsourcinSubjId'],
+    });
     assert.deepEqual(s.expect.labvanced, { sessions: 1 });
   });
 
   it('keeps the given linking fields and expectations', async () => {
-    const c = await load({ studies: { s: { namespaces: { prolific: 'lab', labvanced: 'x', mydatahelps: 'y' }, participant: { labvanced: ['survey_data.pid', 'token'], mydatahelps: 'ParticipantID' }, expect: { labvanced: { trials: { Stroop: 120 }, files: 2 }, mydatahelps: { surveys: 3 } } } } });
+    const c = await load({
+      studies: {
+        s: {
+          namespaces: { prolific: 'lab', labvanced: 'x', mydatahelps: 'y' },
+          participant: { labvanced: ['survey_data.pid', 'token'], mydatahelps: 'ParticipantID' },
+          expect: { labvanced: { trials: { Stroop: 120 }, files: 2 }, mydatahelps: { surveys: 3 } },
+        },
+      },
+    });
     const s = c.studies['s']!;
     assert.deepEqual(s.participant.labvanced, ['survey_data.pid', 'token']);
     assert.deepEqual(s.participant.mydatahelps, ['ParticipantID']);
@@ -30,24 +43,42 @@ describe('studies in the configuration', () => {
   });
 
   it('refuses a mistyped study with every problem at its path and the fix', async () => {
-    await assert.rejects(load({ studies: {
-      a: { namespaces: { prolific: 'lab', labvance: 'x' }, expect: { labvanced: { trials: -1 } } },
-      b: { namespaces: { labvanced: 'x' }, participant: { labvanced: 'subjet_code', prolific: 'participant_id' }, expect: { mydatahelps: { surveys: 1 } } },
-      c: { participant: {} },
-      'bad name!': { namespaces: { prolific: 'lab' } },
-    } }), (err: Error & { code: string; details: { path: string; message: string }[] }) => {
-      assert.equal(err.code, 'SH_CONFIG_INVALID');
-      const got = err.details.map((d) => `${d.path}: ${d.message}`);
-      for (const want of [
-        "/studies/a/namespaces: must NOT have additional properties 'labvance'",
-        '/studies/a/expect/labvanced/trials: must be >= 0',
-        "/studies/b/participant/labvanced: 'subjet_code' is not a labvanced field studyhook links on (use subject_code, token, var_data.<name> or survey_data.<name>)",
-        '/studies/b/participant/prolific: the study has no prolific namespace (add studies.b.namespaces.prolific)',
-        '/studies/b/expect/mydatahelps: the study has no mydatahelps namespace (add studies.b.namespaces.mydatahelps)',
-        "/studies/c: must have required property 'namespaces'",
-      ]) assert.ok(got.includes(want), `missing "${want}" in\n${got.join('\n')}`);
-      assert.ok(got.some((g) => g.startsWith('/studies: property name must be valid') || g.includes('bad name!')), got.join('\n'));
-      return true;
-    });
+    await assert.rejects(
+      load({
+        studies: {
+          a: {
+            namespaces: { prolific: 'lab', labvance: 'x' },
+            expect: { labvanced: { trials: -1 } },
+          },
+          b: {
+            namespaces: { labvanced: 'x' },
+            participant: { labvanced: 'subjet_code', prolific: 'participant_id' },
+            expect: { mydatahelps: { surveys: 1 } },
+          },
+          c: { participant: {} },
+          'bad name!': { namespaces: { prolific: 'lab' } },
+        },
+      }),
+      (err: Error & { code: string; details: { path: string; message: string }[] }) => {
+        assert.equal(err.code, 'SH_CONFIG_INVALID');
+        const got = err.details.map((d) => `${d.path}: ${d.message}`);
+        for (const want of [
+          "/studies/a/namespaces: must NOT have additional properties 'labvance'",
+          '/studies/a/expect/labvanced/trials: must be >= 0',
+          "/studies/b/participant/labvanced: 'subjet_code' is not a labvanced field studyhook links on (use subject_code, token, var_data.<name> or survey_data.<name>)",
+          '/studies/b/participant/prolific: the study has no prolific namespace (add studies.b.namespaces.prolific)',
+          '/studies/b/expect/mydatahelps: the study has no mydatahelps namespace (add studies.b.namespaces.mydatahelps)',
+          "/studies/c: must have required property 'namespaces'",
+        ])
+          assert.ok(got.includes(want), `missing "${want}" in\n${got.join('\n')}`);
+        assert.ok(
+          got.some(
+            (g) => g.startsWith('/studies: property name must be valid') || g.includes('bad name!'),
+          ),
+          got.join('\n'),
+        );
+        return true;
+      },
+    );
   });
 });

@@ -6,17 +6,42 @@ import { createTokenCache } from '../../src/util/token-cache.js';
 type Id = string | number;
 
 /** Where a subject's data lives: the ids every `upload` event carries. */
-export interface UploadRef { studyId: Id; subjectId: Id; uploadId: Id }
+export interface UploadRef {
+  studyId: Id;
+  subjectId: Id;
+  uploadId: Id;
+}
 
 /** Body of `POST /dataretrieval/v3/EpochRequests` (epoch_data_requests.md); the defaults fill the rest. */
-export interface EpochRequest { studyId: Id; subjectId: Id; activityMonitorSerial: string; beginTimestampUtc: string; endTimestampUtc: string; summaryLengthSeconds?: number; includePartialEpochs?: boolean; fileFormat?: 'csv' }
+export interface EpochRequest {
+  studyId: Id;
+  subjectId: Id;
+  activityMonitorSerial: string;
+  beginTimestampUtc: string;
+  endTimestampUtc: string;
+  summaryLengthSeconds?: number;
+  includePartialEpochs?: boolean;
+  fileFormat?: 'csv';
+}
 
 /** Body of `POST /dataretrieval/v3/RawActivityRequests` (raw_data_request.md). */
-export interface RawRequest { studyId: Id; subjectId: Id; beginTimestampUtc: string; endTimestampUtc: string; fileFormat?: 'gt3x' | 'csv' | 'avro' }
+export interface RawRequest {
+  studyId: Id;
+  subjectId: Id;
+  beginTimestampUtc: string;
+  endTimestampUtc: string;
+  fileFormat?: 'gt3x' | 'csv' | 'avro';
+}
 
 /** A failed CentrePoint API call; `status` is the HTTP status (0 when the request never got an answer). */
 export class ActiGraphApiError extends Error {
-  constructor(readonly status: number, message: string) { super(message); this.name = 'ActiGraphApiError'; }
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ActiGraphApiError';
+  }
 }
 
 /** The CentrePoint V3 API client offered to sinks as `ctx.clients.actigraph`. */
@@ -50,7 +75,11 @@ function retryAfterMs(header: string | null): number {
 export function createActiGraphClient(raw: Record<string, unknown>): ActiGraphClient {
   const config = { ...raw };
   const problems = validateConfig('studyhook/actigraph/client-config', config);
-  if (problems.length > 0) throw new StudyhookError('SH_CONFIG_INVALID', `platforms.actigraph.client: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`);
+  if (problems.length > 0)
+    throw new StudyhookError(
+      'SH_CONFIG_INVALID',
+      `platforms.actigraph.client: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`,
+    );
   const c = config as Required<ActiGraphClientConfig>;
 
   async function fetchWithRetry(url: string, init: RequestInit): Promise<Response> {
@@ -58,17 +87,37 @@ export function createActiGraphClient(raw: Record<string, unknown>): ActiGraphCl
       const res = await fetch(url, init);
       if (res.status !== 429 || attempt >= c.maxRetries) return res;
       await res.body?.cancel();
-      await new Promise((r) => setTimeout(r, Math.min(retryAfterMs(res.headers.get('retry-after')), c.maxRetryWaitSeconds * 1000)));
+      await new Promise((r) =>
+        setTimeout(
+          r,
+          Math.min(retryAfterMs(res.headers.get('retry-after')), c.maxRetryWaitSeconds * 1000),
+        ),
+      );
     }
   }
 
   async function fetchToken(): Promise<{ token: string; expiresIn: number }> {
-    if (!c.clientId || !c.clientSecret) throw new ActiGraphApiError(0, 'platforms.actigraph.client needs clientId and clientSecret');
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.clientSecret, scope: c.scope });
-    const res = await fetchWithRetry(c.tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form });
-    if (!res.ok) throw new ActiGraphApiError(res.status, `CentrePoint token request failed with ${res.status}`);
-    const t = await res.json() as { access_token?: string; expires_in?: number };
-    if (!t.access_token) throw new ActiGraphApiError(res.status, 'CentrePoint token response has no access_token');
+    if (!c.clientId || !c.clientSecret)
+      throw new ActiGraphApiError(0, 'platforms.actigraph.client needs clientId and clientSecret');
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: c.clientId,
+      client_secret: c.clientSecret,
+      scope: c.scope,
+    });
+    const res = await fetchWithRetry(c.tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: form,
+    });
+    if (!res.ok)
+      throw new ActiGraphApiError(
+        res.status,
+        `CentrePoint token request failed with ${res.status}`,
+      );
+    const t = (await res.json()) as { access_token?: string; expires_in?: number };
+    if (!t.access_token)
+      throw new ActiGraphApiError(res.status, 'CentrePoint token response has no access_token');
     return { token: t.access_token, expiresIn: t.expires_in ?? 3600 };
   }
 
@@ -79,24 +128,58 @@ export function createActiGraphClient(raw: Record<string, unknown>): ActiGraphCl
   async function request(method: string, path: string, body?: unknown): Promise<unknown> {
     const url = new URL(path, c.baseUrl).toString();
     for (let fresh = false; ; fresh = true) {
-      const headers: Record<string, string> = { authorization: `Bearer ${await token()}`, accept: 'application/json' };
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${await token()}`,
+        accept: 'application/json',
+      };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetchWithRetry(url, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
+      const res = await fetchWithRetry(url, {
+        method,
+        headers,
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      });
       // why: a token revoked before its expiry gets one retry with a new token.
-      if (res.status === 401 && !fresh) { tokens.invalidate(); await res.body?.cancel(); continue; }
-      if (!res.ok) throw new ActiGraphApiError(res.status, `CentrePoint ${method} ${path} failed with ${res.status}`);
+      if (res.status === 401 && !fresh) {
+        tokens.invalidate();
+        await res.body?.cancel();
+        continue;
+      }
+      if (!res.ok)
+        throw new ActiGraphApiError(
+          res.status,
+          `CentrePoint ${method} ${path} failed with ${res.status}`,
+        );
       const text = await res.text();
       return text ? JSON.parse(text) : undefined;
     }
   }
 
-  const call = (method: string, path: string, body?: unknown) => request(method, path, body) as Promise<Record<string, unknown>>;
+  const call = (method: string, path: string, body?: unknown) =>
+    request(method, path, body) as Promise<Record<string, unknown>>;
   return {
     token,
     request,
-    getUpload: (r) => call('GET', `/centrepoint/v3/Studies/${seg(r.studyId)}/Subjects/${seg(r.subjectId)}/Uploads/${seg(r.uploadId)}`),
-    requestEpochData: (r) => call('POST', '/dataretrieval/v3/EpochRequests', { fileFormat: 'csv', summaryLengthSeconds: 60, includePartialEpochs: false, ...r, studyId: Number(r.studyId), subjectId: Number(r.subjectId) }),
-    requestRawData: (r) => call('POST', '/dataretrieval/v3/RawActivityRequests', { fileFormat: 'csv', ...r, studyId: Number(r.studyId), subjectId: Number(r.subjectId) }),
+    getUpload: (r) =>
+      call(
+        'GET',
+        `/centrepoint/v3/Studies/${seg(r.studyId)}/Subjects/${seg(r.subjectId)}/Uploads/${seg(r.uploadId)}`,
+      ),
+    requestEpochData: (r) =>
+      call('POST', '/dataretrieval/v3/EpochRequests', {
+        fileFormat: 'csv',
+        summaryLengthSeconds: 60,
+        includePartialEpochs: false,
+        ...r,
+        studyId: Number(r.studyId),
+        subjectId: Number(r.subjectId),
+      }),
+    requestRawData: (r) =>
+      call('POST', '/dataretrieval/v3/RawActivityRequests', {
+        fileFormat: 'csv',
+        ...r,
+        studyId: Number(r.studyId),
+        subjectId: Number(r.subjectId),
+      }),
     getDownloadUrl: (id) => call('GET', `/dataretrieval/v3/DataFiles/${seg(id)}/downloadurl`),
   };
 }

@@ -16,13 +16,19 @@ const ENTITIES = new Map([
 
 /** Lower-case token safe inside a CloudEvents type. */
 function token(value: unknown, fallback: string): string {
-  const t = String(value ?? '').trim().toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
+  const t = String(value ?? '')
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '');
   return t.slice(0, 64) || fallback;
 }
 
 /** Ids arrive as strings or integers: both become the same string. */
 function id(value: unknown): string | undefined {
-  return typeof value === 'string' || typeof value === 'number' ? String(value).trim() || undefined : undefined;
+  return typeof value === 'string' || typeof value === 'number'
+    ? String(value).trim() || undefined
+    : undefined;
 }
 
 /** why: the `…UTC` date-times carry no zone designator (upload_event.md); mark them as UTC. */
@@ -36,14 +42,42 @@ function action(status: unknown): string {
   return status === undefined || status === null ? 'completed' : token(status, 'completed');
 }
 
-function describe(event: string, body: Body): { action: string; subject?: string | undefined; start?: string | undefined; end?: string | undefined } {
+function describe(
+  event: string,
+  body: Body,
+): {
+  action: string;
+  subject?: string | undefined;
+  start?: string | undefined;
+  end?: string | undefined;
+} {
   switch (event) {
-    case 'upload': return { action: token(body['status'], 'unknown'), subject: id(body['uploadId']), start: utc(body['firstEpochUTC']), end: utc(body['lastEpochUTC']) };
-    case 'raw_processing_complete': return { action: action(body['status']), start: utc(body['min_event_timestamp']), end: utc(body['max_event_timestamp']) };
-    case 'data_retrieval_complete': return { action: action(body['request_status']), subject: id(body['tracking_id']) };
-    case 'daily_statistics_complete': return { action: 'completed', subject: id(body['id']), start: utc(body['firstEpochDateTimeUtc']), end: utc(body['lastEpochDateTimeUtc']) };
-    case 'cp2_daily_statistics_complete': return { action: 'completed', subject: id(body['dayStatId']) };
-    default: return { action: '' };
+    case 'upload':
+      return {
+        action: token(body['status'], 'unknown'),
+        subject: id(body['uploadId']),
+        start: utc(body['firstEpochUTC']),
+        end: utc(body['lastEpochUTC']),
+      };
+    case 'raw_processing_complete':
+      return {
+        action: action(body['status']),
+        start: utc(body['min_event_timestamp']),
+        end: utc(body['max_event_timestamp']),
+      };
+    case 'data_retrieval_complete':
+      return { action: action(body['request_status']), subject: id(body['tracking_id']) };
+    case 'daily_statistics_complete':
+      return {
+        action: 'completed',
+        subject: id(body['id']),
+        start: utc(body['firstEpochDateTimeUtc']),
+        end: utc(body['lastEpochDateTimeUtc']),
+      };
+    case 'cp2_daily_statistics_complete':
+      return { action: 'completed', subject: id(body['dayStatId']) };
+    default:
+      return { action: '' };
   }
 }
 
@@ -58,7 +92,11 @@ export function normaliseActiGraph(req: IncomingRequest, body: ActiGraphEvent): 
   const delivery = req.headers['x-actigraph-delivery']?.trim();
   const upload = body as unknown as ActiGraphUpload;
   // why: X-ActiGraph-Delivery is the documented idempotency key; without it, fall back to the payload's own identity.
-  const key = delivery ? ['delivery', delivery] : event === 'upload' ? ['upload', id(upload.studyId) ?? '', id(upload.uploadId) ?? '', d.action] : undefined;
+  const key = delivery
+    ? ['delivery', delivery]
+    : event === 'upload'
+      ? ['upload', id(upload.studyId) ?? '', id(upload.uploadId) ?? '', d.action]
+      : undefined;
   const extensions: Record<string, string> = { actigraphevent: event };
   if (delivery) extensions['deliveryid'] = delivery;
   const webhook = req.headers['x-actigraph-webhook-id']?.trim();
@@ -66,13 +104,15 @@ export function normaliseActiGraph(req: IncomingRequest, body: ActiGraphEvent): 
   if (typeof body['status'] === 'string') extensions['status'] = body['status'].toLowerCase();
   if (d.start) extensions['epochstart'] = d.start;
   if (d.end) extensions['epochend'] = d.end;
-  return [{
-    type,
-    ...(key && { key }),
-    ...(d.subject !== undefined && { subject: d.subject }),
-    ...(studyid !== undefined && { studyid }),
-    ...(participantid !== undefined && { participantid }),
-    extensions,
-    data: body,
-  }];
+  return [
+    {
+      type,
+      ...(key && { key }),
+      ...(d.subject !== undefined && { subject: d.subject }),
+      ...(studyid !== undefined && { studyid }),
+      ...(participantid !== undefined && { participantid }),
+      extensions,
+      data: body,
+    },
+  ];
 }

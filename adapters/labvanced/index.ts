@@ -9,7 +9,10 @@ import { labvancedSessionMetaSchema } from '../../src/generated/labvanced-sessio
 import { labvancedSessionStartedSchema } from '../../src/generated/labvanced-session-started.js';
 import { labvancedTaskStartedSchema } from '../../src/generated/labvanced-task-started.js';
 import { labvancedTrialSchema } from '../../src/generated/labvanced-trial.js';
-import { labvancedSettingsSchema, type LabvancedSettings } from '../../src/generated/labvanced-settings.js';
+import {
+  labvancedSettingsSchema,
+  type LabvancedSettings,
+} from '../../src/generated/labvanced-settings.js';
 import { labvancedSample } from './sample.js';
 import { coerceFields, hashOf, LABVANCED_ORIGIN, safeFileName, text, toTime } from './values.js';
 
@@ -19,16 +22,26 @@ const ok: Reply = { status: 200, body: { success: true } };
 /** Who the participant is: the URL's subject_code, else the crowdsourcing worker id (spelling as in the API). */
 function participant(p: Data): string | undefined {
   const meta = p['var_data'] as Data | undefined;
-  return text(p['subject_code']) ?? (typeof meta === 'object' ? text(meta['crowdsourcinSubjId']) : undefined);
+  return (
+    text(p['subject_code']) ??
+    (typeof meta === 'object' ? text(meta['crowdsourcinSubjId']) : undefined)
+  );
 }
 
-function draft(type: string, key: readonly (string | number)[], p: Data, time?: unknown): EventDraft {
+function draft(
+  type: string,
+  key: readonly (string | number)[],
+  p: Data,
+  time?: unknown,
+): EventDraft {
   const sessionid = text(p['expSessionNr']);
   const studyid = text(p['expId']);
   const participantid = participant(p);
   const when = toTime(time);
   return {
-    type, key, data: p,
+    type,
+    key,
+    data: p,
     ...(sessionid !== undefined && { sessionid, subject: sessionid }),
     ...(studyid !== undefined && { studyid }),
     ...(participantid !== undefined && { participantid }),
@@ -40,7 +53,11 @@ function draft(type: string, key: readonly (string | number)[], p: Data, time?: 
  * A JSON-or-urlencoded data route. Every one is fire-and-forget except /recordTrial, so an invalid
  * payload is kept in quarantine and acknowledged like a valid one.
  */
-function dataRoute<P extends object>(path: string, schema: SchemaId<P>, toEvent: (p: Data) => EventDraft): RouteSpec<LabvancedSettings, P> {
+function dataRoute<P extends object>(
+  path: string,
+  schema: SchemaId<P>,
+  toEvent: (p: Data) => EventDraft,
+): RouteSpec<LabvancedSettings, P> {
   return {
     path,
     // why: the docs say JSON, the 2020 player sends jQuery's urlencoded bracket notation (labvanced.md "Encoding sent by the 2020 player").
@@ -62,8 +79,15 @@ function dataRoute<P extends object>(path: string, schema: SchemaId<P>, toEvent:
 // why: no route is authenticated and session numbers count up, so an id from the session alone lets
 // a forged call sent first turn the participant's real one into a "duplicate". The body's hash
 // (the same for its JSON and urlencoded forms) keeps retries of one request together and nothing else.
-const session = (type: string, route: string, timeField?: string) => (p: Data): EventDraft =>
-  draft(type, [String(p['expSessionNr']), route, hashOf(p)], p, timeField === undefined ? undefined : p[timeField]);
+const session =
+  (type: string, route: string, timeField?: string) =>
+  (p: Data): EventDraft =>
+    draft(
+      type,
+      [String(p['expSessionNr']), route, hashOf(p)],
+      p,
+      timeField === undefined ? undefined : p[timeField],
+    );
 
 /**
  * Labvanced external data storage: the participant's browser posts each route to
@@ -76,23 +100,57 @@ export default defineAdapter<LabvancedSettings>({
   defaultNamespaces: { '*': {} },
   allowedOrigins: (settings) => settings.allowedOrigins ?? [LABVANCED_ORIGIN],
   routes: [
-    dataRoute('startFirstPlayerSession', labvancedSessionAssignedSchema, session('labvanced.session.assigned', 'startFirstPlayerSession')),
-    dataRoute('setPlayerSessionStartedTime', labvancedSessionStartedSchema, session('labvanced.session.started', 'setPlayerSessionStartedTime', 'start_time')),
-    dataRoute('addMetaInfo', labvancedSessionMetaSchema, session('labvanced.session.meta', 'addMetaInfo')),
-    dataRoute('recordStartTask', labvancedTaskStartedSchema, (p) => draft('labvanced.task.started', [String(p['expSessionNr']), String(p['recTaskId']), hashOf(p)], p, p['start_time'])),
+    dataRoute(
+      'startFirstPlayerSession',
+      labvancedSessionAssignedSchema,
+      session('labvanced.session.assigned', 'startFirstPlayerSession'),
+    ),
+    dataRoute(
+      'setPlayerSessionStartedTime',
+      labvancedSessionStartedSchema,
+      session('labvanced.session.started', 'setPlayerSessionStartedTime', 'start_time'),
+    ),
+    dataRoute(
+      'addMetaInfo',
+      labvancedSessionMetaSchema,
+      session('labvanced.session.meta', 'addMetaInfo'),
+    ),
+    dataRoute('recordStartTask', labvancedTaskStartedSchema, (p) =>
+      draft(
+        'labvanced.task.started',
+        [String(p['expSessionNr']), String(p['recTaskId']), hashOf(p)],
+        p,
+        p['start_time'],
+      ),
+    ),
     dataRoute('recordTrial', labvancedTrialSchema, (p) => {
       // why: the docs spell it trailNr, the player sends trialNr (labvanced.md "Docs vs 2020 player").
       const trialNr = p['trialNr'] ?? p['trailNr'];
       // why: one trial may be recorded twice with different data (open question 6), so the data's hash is part of the identity.
-      const d = draft('labvanced.trial.recorded', [String(p['expSessionNr']), String(p['recTaskId']), String(trialNr), hashOf(p['recData'])], p);
+      const d = draft(
+        'labvanced.trial.recorded',
+        [String(p['expSessionNr']), String(p['recTaskId']), String(trialNr), hashOf(p['recData'])],
+        p,
+      );
       if (trialNr !== undefined) d.extensions = { trialnr: String(trialNr) };
       return d;
     }),
-    dataRoute('finishExpSession', labvancedSessionFinishedSchema, session('labvanced.session.finished', 'finishExpSession', 'end_time')),
-    dataRoute('errExpSession', labvancedSessionFailedSchema, session('labvanced.session.failed', 'errExpSession')),
+    dataRoute(
+      'finishExpSession',
+      labvancedSessionFinishedSchema,
+      session('labvanced.session.finished', 'finishExpSession', 'end_time'),
+    ),
+    dataRoute(
+      'errExpSession',
+      labvancedSessionFailedSchema,
+      session('labvanced.session.failed', 'errExpSession'),
+    ),
     {
       // why: /startExpPlayer only ever goes to Labvanced's own server (docs 3.1); answer a stray one harmlessly.
-      path: 'startExpPlayer', body: 'none', maxBytes: 1024 * 1024, cors: true,
+      path: 'startExpPlayer',
+      body: 'none',
+      maxBytes: 1024 * 1024,
+      cors: true,
       normalise: () => [],
       reply: () => ok,
     },
@@ -107,16 +165,29 @@ export default defineAdapter<LabvancedSettings>({
       normalise({ payload }) {
         const { fields, files } = payload;
         const session = fields['expSessionNr'] ?? '';
-        const fileName = safeFileName(fields['newFileName'], `upload-${safeFileName(session, 'session')}`);
+        const fileName = safeFileName(
+          fields['newFileName'],
+          `upload-${safeFileName(session, 'session')}`,
+        );
         const file = { ...files.myFile, name: fileName };
         // why: the file's sha256 is in the id, so neither a forged upload under a guessed session nor a
         // re-recording under the same name can take the place of other bytes; a retry of the same bytes collapses.
-        return [draft('labvanced.file.uploaded', [session, fields['newFileName'] ?? '', file.sha256], { ...coerceFields(fields), expSessionNr: session, fileName, file })];
+        return [
+          draft('labvanced.file.uploaded', [session, fields['newFileName'] ?? '', file.sha256], {
+            ...coerceFields(fields),
+            expSessionNr: session,
+            fileName,
+            file,
+          }),
+        ];
       },
       // why: without {file_guid, file_name} the experiment's onUploadComplete trigger never fires (docs 3.9).
       reply: (events) => {
         const e = events[0];
-        return { status: 200, body: { file_guid: e?.id, file_name: (e?.data as Data | undefined)?.['fileName'] } };
+        return {
+          status: 200,
+          body: { file_guid: e?.id, file_name: (e?.data as Data | undefined)?.['fileName'] },
+        };
       },
     },
   ],

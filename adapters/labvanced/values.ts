@@ -15,7 +15,10 @@ export function coerce(value: unknown): unknown {
   if (typeof value === 'string') {
     if (value === 'true') return true;
     if (value === 'false') return false;
-    if (NUMBER.test(value)) { const n = Number(value); if (Number.isFinite(n) && String(n) === value) return n; }
+    if (NUMBER.test(value)) {
+      const n = Number(value);
+      if (Number.isFinite(n) && String(n) === value) return n;
+    }
     return value;
   }
   if (Array.isArray(value)) return value.map(coerce);
@@ -30,7 +33,13 @@ export function coerceFields(value: object): Record<string, unknown> {
   for (const k of Object.keys(value)) {
     const v = coerce((value as Record<string, unknown>)[k]);
     // why: JSON.parse and qs keep a "__proto__" key as data; an assignment would set the prototype instead.
-    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    if (k === '__proto__')
+      Object.defineProperty(out, k, {
+        value: v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     else out[k] = v;
   }
   return out;
@@ -40,7 +49,8 @@ function stable(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`;
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   let out = '{';
-  for (const k of Object.keys(value).sort()) out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${stable((value as Record<string, unknown>)[k])}`;
+  for (const k of Object.keys(value).sort())
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${stable((value as Record<string, unknown>)[k])}`;
   return `${out}}`;
 }
 
@@ -53,7 +63,8 @@ const PG_TIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?)([+-]\d{2}
 
 /** RFC 3339 from the player's `YYYY-MM-DD HH:MM:SS±HH[:MM]` or a UNIX time (s or ms); undefined if neither. */
 export function toTime(value: unknown): string | undefined {
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return new Date(value < 1e11 ? value * 1000 : value).toISOString();
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0)
+    return new Date(value < 1e11 ? value * 1000 : value).toISOString();
   if (typeof value !== 'string') return undefined;
   const m = PG_TIME.exec(value.trim());
   if (!m) return undefined;
@@ -63,7 +74,9 @@ export function toTime(value: unknown): string | undefined {
 
 /** Text of an id-like value (numbers and strings alike), or undefined when empty. */
 export function text(value: unknown): string | undefined {
-  return (typeof value === 'string' && value !== '') || typeof value === 'number' ? String(value) : undefined;
+  return (typeof value === 'string' && value !== '') || typeof value === 'number'
+    ? String(value)
+    : undefined;
 }
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what must go
@@ -76,7 +89,10 @@ const UNSAFE = /[\u0000-\u001f\u007f<>:"|?*\u202a-\u202e\u2066-\u2069]/gu;
  */
 export function safeFileName(raw: string | undefined, fallback: string): string {
   const last = (raw ?? '').normalize('NFC').split(/[/\\]/).pop() ?? '';
-  let name = last.replace(UNSAFE, '_').replace(/^[.\s]+/, '').trim();
+  let name = last
+    .replace(UNSAFE, '_')
+    .replace(/^[.\s]+/, '')
+    .trim();
   if (Buffer.byteLength(name) > 200) {
     const dot = name.lastIndexOf('.');
     const ext = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : '';

@@ -2,8 +2,22 @@ import type { MyDataHelpsCallback } from '../../src/generated/mydatahelps-callba
 import { setOwn } from '../../src/http/parse-limits.js';
 
 // The documented field names (plus the unconfirmed survey ones), in their canonical spelling.
-const KNOWN = ['EventType', 'ParticipantIdentifier', 'ParticipantID', 'ProjectID', 'PatientIdentifier', 'PatientID',
-  'ScheduleID', 'ScheduleName', 'SurveyResultID', 'SurveyID', 'SurveyName', 'SurveyDisplayName', 'SurveyVersion', 'TaskID'];
+const KNOWN = [
+  'EventType',
+  'ParticipantIdentifier',
+  'ParticipantID',
+  'ProjectID',
+  'PatientIdentifier',
+  'PatientID',
+  'ScheduleID',
+  'ScheduleName',
+  'SurveyResultID',
+  'SurveyID',
+  'SurveyName',
+  'SurveyDisplayName',
+  'SurveyVersion',
+  'TaskID',
+];
 const BY_LOWER = new Map(KNOWN.map((k) => [k.toLowerCase(), k]));
 
 /**

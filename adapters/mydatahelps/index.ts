@@ -1,6 +1,9 @@
 import { defineAdapter, defineRoute, type IncomingRequest } from '../../src/adapter/types.js';
 import { mydatahelpsCallbackSchema } from '../../src/generated/mydatahelps-callback.js';
-import { mydatahelpsSettingsSchema, type MyDataHelpsSettings } from '../../src/generated/mydatahelps-settings.js';
+import {
+  mydatahelpsSettingsSchema,
+  type MyDataHelpsSettings,
+} from '../../src/generated/mydatahelps-settings.js';
 import { basicVerifier, equalsAny } from '../../src/verify/presets.js';
 import { canonicalKeys } from './canonical-keys.js';
 import { createMyDataHelpsClient } from './client.js';
@@ -26,7 +29,9 @@ function verify(req: IncomingRequest, settings: MyDataHelpsSettings): boolean | 
 }
 
 function text(value: unknown): string | undefined {
-  return (typeof value === 'string' && value !== '') || typeof value === 'number' ? String(value) : undefined;
+  return (typeof value === 'string' && value !== '') || typeof value === 'number'
+    ? String(value)
+    : undefined;
 }
 
 const callback = defineRoute({
@@ -42,25 +47,29 @@ const callback = defineRoute({
     // why: PascalCase and camelCase samples both exist for the same event (MDH-DEV-SCHED versions A and B).
     const data = canonicalKeys(payload);
     // why: webhooks created before the rename send PatientIdentifier / PatientID (MDH-SUP-DEV).
-    if (data.ParticipantIdentifier === undefined && data.PatientIdentifier !== undefined) data.ParticipantIdentifier = data.PatientIdentifier;
-    if (data.ParticipantID === undefined && data.PatientID !== undefined) data.ParticipantID = data.PatientID;
+    if (data.ParticipantIdentifier === undefined && data.PatientIdentifier !== undefined)
+      data.ParticipantIdentifier = data.PatientIdentifier;
+    if (data.ParticipantID === undefined && data.PatientID !== undefined)
+      data.ParticipantID = data.PatientID;
     const eventType = String(data.EventType);
     const surveyResultId = text(data.SurveyResultID);
     const participant = text(data.ParticipantIdentifier) ?? text(data.ParticipantID);
     const study = text(data.ProjectID);
     const subject = surveyResultId ?? text(data.ScheduleID);
-    return [{
-      type: TYPES.get(eventType.toLowerCase()) ?? `mydatahelps.${eventType.toLowerCase()}`,
-      // why: no delivery id is documented. A survey result is submitted once, so its id is the identity;
-      // a schedule can fire again for the same participant with the same body, so it gets a fresh id.
-      ...(surveyResultId !== undefined && { key: ['survey-result', surveyResultId] }),
-      ...(subject !== undefined && { subject }),
-      ...(participant !== undefined && { participantid: participant }),
-      ...(study !== undefined && { studyid: study }),
-      // why: no field marks a "Send Sample" call as test data; the namespace registered for Test mode does.
-      ...(settings.test === true && { extensions: { testmode: true } }),
-      data,
-    }];
+    return [
+      {
+        type: TYPES.get(eventType.toLowerCase()) ?? `mydatahelps.${eventType.toLowerCase()}`,
+        // why: no delivery id is documented. A survey result is submitted once, so its id is the identity;
+        // a schedule can fire again for the same participant with the same body, so it gets a fresh id.
+        ...(surveyResultId !== undefined && { key: ['survey-result', surveyResultId] }),
+        ...(subject !== undefined && { subject }),
+        ...(participant !== undefined && { participantid: participant }),
+        ...(study !== undefined && { studyid: study }),
+        // why: no field marks a "Send Sample" call as test data; the namespace registered for Test mode does.
+        ...(settings.test === true && { extensions: { testmode: true } }),
+        data,
+      },
+    ];
   },
 });
 

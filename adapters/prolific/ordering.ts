@@ -34,9 +34,19 @@ export function sentAtMs(event: StudyhookEvent): number | undefined {
  * this event's time as the newest, atomically (Lua), so concurrent workers agree. Equal times are
  * not stale (Prolific's timestamps are whole seconds, so two changes in one second cannot be ordered).
  */
-export async function isStale(event: StudyhookEvent, redis: Redis | Cluster, opts: StalenessOptions = {}): Promise<boolean> {
+export async function isStale(
+  event: StudyhookEvent,
+  redis: Redis | Cluster,
+  opts: StalenessOptions = {},
+): Promise<boolean> {
   const at = sentAtMs(event);
   if (at === undefined || event.platform !== 'prolific') return false;
-  const stale = await redis.eval(RAISE, 1, highWaterKey(event, opts.prefix), String(at), String(opts.ttlSeconds ?? 7 * 24 * 3600));
+  const stale = await redis.eval(
+    RAISE,
+    1,
+    highWaterKey(event, opts.prefix),
+    String(at),
+    String(opts.ttlSeconds ?? 7 * 24 * 3600),
+  );
   return stale === 1;
 }

@@ -25,7 +25,9 @@ class Parser {
   i = 0;
   constructor(private readonly s: string) {}
 
-  ws(): void { while (' \t\n\r'.includes(this.s[this.i] ?? 'x')) this.i += 1; }
+  ws(): void {
+    while (' \t\n\r'.includes(this.s[this.i] ?? 'x')) this.i += 1;
+  }
 
   private expect(ch: string): void {
     if (this.s[this.i] !== ch) throw new SyntaxError(`Expected '${ch}' at ${this.i}`);
@@ -45,8 +47,15 @@ class Parser {
     if (c === '{') return this.object();
     if (c === '[') return this.array();
     if (c === '"') return JSON.parse(this.match(STRING)) as string;
-    for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const) {
-      if (this.s.startsWith(word, this.i)) { this.i += word.length; return v; }
+    for (const [word, v] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
+      if (this.s.startsWith(word, this.i)) {
+        this.i += word.length;
+        return v;
+      }
     }
     return { num: this.match(NUMBER) };
   }
@@ -56,7 +65,10 @@ class Parser {
     // why: a Python dict keeps a repeated key at its first position with its last value, as Map#set does.
     const out = new Map<string, Value>();
     this.ws();
-    if (this.s[this.i] === '}') { this.i += 1; return out; }
+    if (this.s[this.i] === '}') {
+      this.i += 1;
+      return out;
+    }
     for (;;) {
       this.ws();
       const key = JSON.parse(this.match(STRING)) as string;
@@ -65,7 +77,10 @@ class Parser {
       this.ws();
       out.set(key, this.value());
       this.ws();
-      if (this.s[this.i] === ',') { this.i += 1; continue; }
+      if (this.s[this.i] === ',') {
+        this.i += 1;
+        continue;
+      }
       this.expect('}');
       return out;
     }
@@ -75,19 +90,33 @@ class Parser {
     this.expect('[');
     const out: Value[] = [];
     this.ws();
-    if (this.s[this.i] === ']') { this.i += 1; return out; }
+    if (this.s[this.i] === ']') {
+      this.i += 1;
+      return out;
+    }
     for (;;) {
       this.ws();
       out.push(this.value());
       this.ws();
-      if (this.s[this.i] === ',') { this.i += 1; continue; }
+      if (this.s[this.i] === ',') {
+        this.i += 1;
+        continue;
+      }
       this.expect(']');
       return out;
     }
   }
 }
 
-const SHORT: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const SHORT: Record<string, string> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+};
 
 /** Python's `ensure_ascii` string encoder: everything outside space..~ becomes `\uxxxx` (UTF-16 units). */
 export function pythonString(s: string): string {
@@ -123,6 +152,7 @@ function dump(v: Value): string {
   if (v === false) return 'false';
   if (typeof v === 'string') return pythonString(v);
   if (Array.isArray(v)) return `[${v.map(dump).join(', ')}]`;
-  if (v instanceof Map) return `{${[...v].map(([k, x]) => `${pythonString(k)}: ${dump(x)}`).join(', ')}}`;
+  if (v instanceof Map)
+    return `{${[...v].map(([k, x]) => `${pythonString(k)}: ${dump(x)}`).join(', ')}}`;
   return dumpNumber(v.num);
 }

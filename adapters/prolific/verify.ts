@@ -16,9 +16,20 @@ export const JSON_DUMPS_MAX_BYTES = 16 * 1024;
 /** Which bytes a valid signature covered: the body as received, or its Python `json.dumps` form. */
 export type SignedForm = 'raw' | 'json.dumps';
 
-function matches(given: string, timestamp: string, body: Buffer | string, secrets: readonly string[]): boolean {
-  const message = Buffer.concat([Buffer.from(timestamp, 'utf8'), Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8')]);
-  return equalsAny(given, secrets.map((key) => hmac('sha256', key, message, 'base64')));
+function matches(
+  given: string,
+  timestamp: string,
+  body: Buffer | string,
+  secrets: readonly string[],
+): boolean {
+  const message = Buffer.concat([
+    Buffer.from(timestamp, 'utf8'),
+    Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'),
+  ]);
+  return equalsAny(
+    given,
+    secrets.map((key) => hmac('sha256', key, message, 'base64')),
+  );
 }
 
 /** Reads a UNIX timestamp header (seconds, fractional seconds, or milliseconds above 10^12) as milliseconds. */
@@ -35,20 +46,31 @@ export function timestampMs(value: string | undefined): number | undefined {
  * Checks `X-Prolific-Request-Signature` = base64 HMAC-SHA256(secret, `X-Prolific-Request-Timestamp` + body)
  * against every configured secret; returns the form that matched, or undefined.
  */
-export function prolificSignedForm(req: IncomingRequest, settings: ProlificSettings): SignedForm | undefined {
+export function prolificSignedForm(
+  req: IncomingRequest,
+  settings: ProlificSettings,
+): SignedForm | undefined {
   const given = req.headers['x-prolific-request-signature'];
   const timestamp = req.headers['x-prolific-request-timestamp'];
   // why: nothing to check without them: refused before any HMAC is computed.
   if (!given || timestamp === undefined) return undefined;
   if (settings.timestampToleranceSeconds !== undefined) {
     const sent = timestampMs(timestamp);
-    if (sent === undefined || Math.abs(req.receivedAt.getTime() - sent) > settings.timestampToleranceSeconds * 1000) return undefined;
+    if (
+      sent === undefined ||
+      Math.abs(req.receivedAt.getTime() - sent) > settings.timestampToleranceSeconds * 1000
+    )
+      return undefined;
   }
   if (matches(given, timestamp, req.body, settings.secrets)) return 'raw';
   if (req.body.length > JSON_DUMPS_MAX_BYTES) return undefined;
   // why: Prolific's own example signs `timestamp + json.dumps(body)` of the parsed body, not the wire
   // bytes (docs: api-reference/webhooks/verifying; platforms/prolific.md open question 1).
   let python: string;
-  try { python = pythonJsonDumps(req.body.toString('utf8')); } catch { return undefined; }
+  try {
+    python = pythonJsonDumps(req.body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
   return matches(given, timestamp, python, settings.secrets) ? 'json.dumps' : undefined;
 }

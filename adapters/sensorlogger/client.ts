@@ -48,8 +48,12 @@ function resolveConfig(given: Record<string, unknown>): Config {
   const cfg = structuredClone(given);
   const problems = validateConfig('studyhook/sensorlogger/client', cfg);
   if (problems.length > 0) {
-    const list = problems.map((p) => `  /platforms/sensorlogger/client${p.path === '/' ? '' : p.path}: ${p.message}`).join('\n');
-    throw new StudyhookError('SH_CONFIG_INVALID', `Invalid configuration:\n${list}`, { details: problems });
+    const list = problems
+      .map((p) => `  /platforms/sensorlogger/client${p.path === '/' ? '' : p.path}: ${p.message}`)
+      .join('\n');
+    throw new StudyhookError('SH_CONFIG_INVALID', `Invalid configuration:\n${list}`, {
+      details: problems,
+    });
   }
   const c = cfg as Config;
   return { ...c, baseUrl: c.baseUrl.replace(/\/$/, '') };
@@ -58,7 +62,8 @@ function resolveConfig(given: Record<string, unknown>): Config {
 // why: the code goes into a header as is (STUDY_API.md: no Bearer prefix, no spaces); anything else
 // would make fetch throw, and retrying cannot fix it.
 function checkCode(code: string | undefined): string {
-  if (!code || !/^[\x21-\x7e]+$/.test(code)) throw new PermanentError('no usable Sensor Logger secretCode (pass ctx.secrets.secretCode)');
+  if (!code || !/^[\x21-\x7e]+$/.test(code))
+    throw new PermanentError('no usable Sensor Logger secretCode (pass ctx.secrets.secretCode)');
   return code;
 }
 
@@ -66,30 +71,42 @@ function idsOf(event: StudyhookEvent): { studyId: string; uploadId: string } {
   const data = (event.data ?? {}) as { studyId?: unknown; uploadId?: unknown };
   const studyId = typeof data.studyId === 'string' ? data.studyId : event.studyid;
   const uploadId = typeof data.uploadId === 'string' ? data.uploadId : event.subject;
-  if (!studyId || !uploadId) throw new PermanentError(`event ${event.id} (${event.type}) names no Sensor Logger study and upload`);
+  if (!studyId || !uploadId)
+    throw new PermanentError(
+      `event ${event.id} (${event.type}) names no Sensor Logger study and upload`,
+    );
   return { studyId, uploadId };
 }
 
 async function failure(res: Response, what: string): Promise<Error> {
   const text = (await res.text().catch(() => '')).slice(0, 300);
   const message = `Sensor Logger ${what}: HTTP ${res.status}${text ? `: ${text}` : ''}`;
-  const permanent = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
+  const permanent =
+    res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
   return permanent ? new PermanentError(message) : new Error(message);
 }
 
 function fileNameOf(disposition: string | null): string | undefined {
   const m = disposition?.match(/filename\*?=(?:UTF-8'')?"?([^";]+)"?/i);
   let name: string | undefined;
-  try { name = m?.[1] ? decodeURIComponent(m[1]).split(/[\\/]/).pop() : undefined; } catch { return undefined; } // malformed %-escape
+  try {
+    name = m?.[1] ? decodeURIComponent(m[1]).split(/[\\/]/).pop() : undefined;
+  } catch {
+    return undefined;
+  } // malformed %-escape
   return name && name !== '.' && name !== '..' ? name : undefined;
 }
 
 /** Builds `ctx.clients.sensorlogger` from `platforms.sensorlogger.client`; bad settings fail at start. */
-export function createSensorLoggerClient(given: Record<string, unknown>, namespaces: Record<string, SensorLoggerSettings>): SensorLoggerClient {
+export function createSensorLoggerClient(
+  given: Record<string, unknown>,
+  namespaces: Record<string, SensorLoggerSettings>,
+): SensorLoggerClient {
   const cfg = resolveConfig(given);
   // why: the host is never taken from a webhook call (it carries only ids), so a forged call cannot
   // point the gateway, and the Study code, at another server.
-  const urlOf = (path: string, studyId: string, uploadId: string) => `${cfg.baseUrl}${path}?${new URLSearchParams({ studyId, uploadId })}`;
+  const urlOf = (path: string, studyId: string, uploadId: string) =>
+    `${cfg.baseUrl}${path}?${new URLSearchParams({ studyId, uploadId })}`;
 
   async function call(what: string, url: string, init: RequestInit): Promise<Response> {
     try {
@@ -109,11 +126,14 @@ export function createSensorLoggerClient(given: Record<string, unknown>, namespa
     baseUrl: cfg.baseUrl,
     async download(studyId, uploadId, secretCode) {
       const res = await call('download', urlOf('/api/study/file/v1', studyId, uploadId), {
-        headers: { Authorization: checkCode(secretCode) }, signal: AbortSignal.timeout(cfg.downloadTimeoutMs),
+        headers: { Authorization: checkCode(secretCode) },
+        signal: AbortSignal.timeout(cfg.downloadTimeoutMs),
       });
       if (!res.ok) throw await failure(res, 'download');
       return {
-        body: res.body ? Readable.fromWeb(res.body as WebReadableStream<Uint8Array>) : Readable.from([]),
+        body: res.body
+          ? Readable.fromWeb(res.body as WebReadableStream<Uint8Array>)
+          : Readable.from([]),
         contentType: res.headers.get('content-type') ?? undefined,
         fileName: fileNameOf(res.headers.get('content-disposition')),
       };
@@ -128,7 +148,13 @@ export function createSensorLoggerClient(given: Record<string, unknown>, namespa
       };
       const url = urlOf('/api/study/webhook/v1', studyId, uploadId);
       const body = typeof report === 'string' ? report : new Blob([new Uint8Array(report)]);
-      const send = (method: string) => call('report upload', url, { method, headers, body, signal: AbortSignal.timeout(cfg.requestTimeoutMs) });
+      const send = (method: string) =>
+        call('report upload', url, {
+          method,
+          headers,
+          body,
+          signal: AbortSignal.timeout(cfg.requestTimeoutMs),
+        });
       let res = await send(cfg.respondMethod);
       // why: STUDY_WEBHOOKS.md says POST, the official demo sends PUT, and which one the server takes is
       // undocumented; we follow the docs and, on 404/405, try the demo's method once.

@@ -5,7 +5,10 @@ import { defineSink } from '../../src/sinks/types.js';
 import type { SensorLoggerClient } from './client.js';
 import { isZipFile, listZip } from './recording.js';
 
-interface Options { maxBytes: number; listEntries: boolean }
+interface Options {
+  maxBytes: number;
+  listEntries: boolean;
+}
 
 const UPLOADED = 'sensorlogger.recording.uploaded';
 const MAX_ENTRIES = 1000;
@@ -21,8 +24,17 @@ export default defineSink<Options, Options>({
     type: 'object',
     additionalProperties: false,
     properties: {
-      maxBytes: { type: 'integer', minimum: 1, default: 4 * 1024 ** 3, description: 'Largest recording accepted (a larger one is a dead letter).' },
-      listEntries: { type: 'boolean', default: true, description: 'Put the zip\'s file list (names, sizes) into the event.' },
+      maxBytes: {
+        type: 'integer',
+        minimum: 1,
+        default: 4 * 1024 ** 3,
+        description: 'Largest recording accepted (a larger one is a dead letter).',
+      },
+      listEntries: {
+        type: 'boolean',
+        default: true,
+        description: "Put the zip's file list (names, sizes) into the event.",
+      },
     },
   },
   setup: (options) => options,
@@ -30,40 +42,86 @@ export default defineSink<Options, Options>({
     // why: the sink takes every event unless filtered; ignoring the others here keeps its config to one line.
     if (event.type !== UPLOADED) return;
     const client = ctx.clients['sensorlogger'] as SensorLoggerClient | undefined;
-    if (!client) throw new PermanentError('the Sensor Logger client is not available (platform disabled?)');
+    if (!client)
+      throw new PermanentError('the Sensor Logger client is not available (platform disabled?)');
     const { studyId, uploadId } = (event.data ?? {}) as { studyId?: unknown; uploadId?: unknown };
-    if (typeof studyId !== 'string' || typeof uploadId !== 'string') throw new PermanentError(`event ${event.id} has no studyId/uploadId`);
+    if (typeof studyId !== 'string' || typeof uploadId !== 'string')
+      throw new PermanentError(`event ${event.id} has no studyId/uploadId`);
     // why: a code is kept only while a delivery may need it; a replayed dead letter or a republished
     // upload has none, and then the namespace's configured code (when there is one) stands in.
     const secretCode = ctx.secrets['secretCode'] ?? client.configuredCode(event.namespace);
-    if (!secretCode) throw new PermanentError(`event ${event.id} came without its secretCode, and its namespace has not exactly one in secretCodes`);
+    if (!secretCode)
+      throw new PermanentError(
+        `event ${event.id} came without its secretCode, and its namespace has not exactly one in secretCodes`,
+      );
 
     const download = await client.download(studyId, uploadId, secretCode);
     let ref: FileRef;
     try {
-      ref = await ctx.blobs.put(download.body, { name: download.fileName ?? uploadId, contentType: download.contentType ?? 'application/octet-stream', maxBytes: ctx.state.maxBytes });
+      ref = await ctx.blobs.put(download.body, {
+        name: download.fileName ?? uploadId,
+        contentType: download.contentType ?? 'application/octet-stream',
+        maxBytes: ctx.state.maxBytes,
+      });
     } catch (err) {
-      if (err instanceof StudyhookError && err.code === 'SH_BLOB_TOO_LARGE') throw new PermanentError(`recording ${uploadId}: ${err.message}`);
+      if (err instanceof StudyhookError && err.code === 'SH_BLOB_TOO_LARGE')
+        throw new PermanentError(`recording ${uploadId}: ${err.message}`);
       throw err;
     }
-    const data = await describe(ctx.blobs, ref, ctx.state.listEntries, (err) => ctx.logger.warn({ eventId: event.id, uploadId, err: err.message }, 'recording looks like a zip but its file list cannot be read'));
+    const data = await describe(ctx.blobs, ref, ctx.state.listEntries, (err) =>
+      ctx.logger.warn(
+        { eventId: event.id, uploadId, err: err.message },
+        'recording looks like a zip but its file list cannot be read',
+      ),
+    );
     // why: the key (study + upload) gives the follow-up a fixed id, so a retry after a lost ack is deduplicated.
-    const stored = await ctx.emit({
-      type: 'sensorlogger.recording.stored', key: [studyId, uploadId], subject: uploadId, studyid: studyId,
-      data: { studyId, uploadId, uploadedEventId: event.id, ...data }, secrets: { secretCode },
-    }, event);
-    ctx.logger.info({ eventId: event.id, storedEventId: stored.id, uploadId, size: ref.size, sha256: ref.sha256, format: data.format }, 'recording stored');
+    const stored = await ctx.emit(
+      {
+        type: 'sensorlogger.recording.stored',
+        key: [studyId, uploadId],
+        subject: uploadId,
+        studyid: studyId,
+        data: { studyId, uploadId, uploadedEventId: event.id, ...data },
+        secrets: { secretCode },
+      },
+      event,
+    );
+    ctx.logger.info(
+      {
+        eventId: event.id,
+        storedEventId: stored.id,
+        uploadId,
+        size: ref.size,
+        sha256: ref.sha256,
+        format: data.format,
+      },
+      'recording stored',
+    );
   },
 });
 
 // why: the download's Content-Type is undocumented (platforms/sensorlogger.md, open question 4), so a zip is known by its magic bytes.
-async function describe(blobs: BlobStore, ref: FileRef, listEntries: boolean, onBadZip: (err: Error) => void): Promise<Pick<SensorLoggerStored, 'file' | 'format' | 'entries' | 'entriesTruncated'>> {
+async function describe(
+  blobs: BlobStore,
+  ref: FileRef,
+  listEntries: boolean,
+  onBadZip: (err: Error) => void,
+): Promise<Pick<SensorLoggerStored, 'file' | 'format' | 'entries' | 'entriesTruncated'>> {
   if (!(await isZipFile(blobs, ref))) return { file: ref, format: 'other' };
-  const file = { ...ref, contentType: 'application/zip', name: /\.zip$/i.test(ref.name) ? ref.name : `${ref.name}.zip` };
+  const file = {
+    ...ref,
+    contentType: 'application/zip',
+    name: /\.zip$/i.test(ref.name) ? ref.name : `${ref.name}.zip`,
+  };
   if (!listEntries) return { file, format: 'zip' };
   try {
     const entries = await listZip(blobs, ref);
-    return { file, format: 'zip', entries: entries.slice(0, MAX_ENTRIES), ...(entries.length > MAX_ENTRIES && { entriesTruncated: true }) };
+    return {
+      file,
+      format: 'zip',
+      entries: entries.slice(0, MAX_ENTRIES),
+      ...(entries.length > MAX_ENTRIES && { entriesTruncated: true }),
+    };
   } catch (err) {
     // why: the bytes are kept and announced anyway: a recording is never dropped for an unreadable directory.
     onBadZip(err as Error);

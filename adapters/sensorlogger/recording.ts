@@ -7,7 +7,10 @@ import type { StudyhookEvent } from '../../src/generated/event.js';
 import type { SensorLoggerStored } from '../../src/generated/sensorlogger-stored.js';
 
 /** One file inside a recording's zip. */
-export interface RecordingEntry { name: string; size: number }
+export interface RecordingEntry {
+  name: string;
+  size: number;
+}
 
 /** A stored recording opened for reading; call `close()` when done. */
 export interface Recording {
@@ -44,19 +47,30 @@ const TAIL_BYTES = 1024 * 1024;
  */
 class BlobReader extends yauzl.RandomAccessReader {
   private tail: Promise<Buffer> | undefined;
-  constructor(private readonly blobs: BlobStore, private readonly file: FileRef) { super(); }
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly file: FileRef,
+  ) {
+    super();
+  }
 
   override _readStreamForRange(start: number, end: number): Readable {
     if (end <= start) return Readable.from([]);
     const tailStart = Math.max(0, this.file.size - TAIL_BYTES);
     if (start < tailStart) return this.blobs.open(this.file, { start, end: end - 1 });
     this.tail ??= buffer(this.blobs.open(this.file, { start: tailStart, end: this.file.size - 1 }));
-    return Readable.from((async function* (tail) { yield (await tail).subarray(start - tailStart, end - tailStart); })(this.tail));
+    return Readable.from(
+      (async function* (tail) {
+        yield (await tail).subarray(start - tailStart, end - tailStart);
+      })(this.tail),
+    );
   }
 }
 
 function openZip(blobs: BlobStore, file: FileRef): Promise<ZipFile> {
-  return yauzl.fromRandomAccessReaderPromise(new BlobReader(blobs, file), file.size, { autoClose: false });
+  return yauzl.fromRandomAccessReaderPromise(new BlobReader(blobs, file), file.size, {
+    autoClose: false,
+  });
 }
 
 async function readEntries(zip: ZipFile): Promise<Map<string, Entry>> {
@@ -67,25 +81,42 @@ async function readEntries(zip: ZipFile): Promise<Map<string, Entry>> {
   return entries;
 }
 
-const listOf = (entries: Map<string, Entry>): RecordingEntry[] => [...entries.values()].map((e) => ({ name: e.fileName, size: e.uncompressedSize }));
+const listOf = (entries: Map<string, Entry>): RecordingEntry[] =>
+  [...entries.values()].map((e) => ({ name: e.fileName, size: e.uncompressedSize }));
 
 /** Names and uncompressed sizes of the files in a stored zip. */
 export async function listZip(blobs: BlobStore, file: FileRef): Promise<RecordingEntry[]> {
   const zip = await openZip(blobs, file);
-  try { return listOf(await readEntries(zip)); } finally { zip.close(); }
+  try {
+    return listOf(await readEntries(zip));
+  } finally {
+    zip.close();
+  }
 }
 
 /** Opens the recording a `sensorlogger.recording.stored` event refers to. */
 export async function openRecording(event: StudyhookEvent, blobs: BlobStore): Promise<Recording> {
   const data = event.data as Partial<SensorLoggerStored> | null;
-  if (!data?.file?.uri) throw new PermanentError(`event ${event.id} (${event.type}) refers to no stored recording: pass a sensorlogger.recording.stored event`);
+  if (!data?.file?.uri)
+    throw new PermanentError(
+      `event ${event.id} (${event.type}) refers to no stored recording: pass a sensorlogger.recording.stored event`,
+    );
   const file = data.file;
   const location = blobs.location(file);
   const zip = (await isZipFile(blobs, file)) ? await openZip(blobs, file) : undefined;
   let entries = new Map<string, Entry>();
-  try { if (zip) entries = await readEntries(zip); } catch (err) { zip?.close(); throw err; }
+  try {
+    if (zip) entries = await readEntries(zip);
+  } catch (err) {
+    zip?.close();
+    throw err;
+  }
   return {
-    file, location, path: location.startsWith('s3://') ? undefined : location, format: zip ? 'zip' : 'other', entries: listOf(entries),
+    file,
+    location,
+    path: location.startsWith('s3://') ? undefined : location,
+    format: zip ? 'zip' : 'other',
+    entries: listOf(entries),
     async openEntry(name) {
       const entry = entries.get(name);
       if (!zip || !entry) throw new Error(`recording ${file.name} has no file ${name}`);

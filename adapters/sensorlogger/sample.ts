@@ -6,7 +6,16 @@ import type { SensorLoggerSettings } from '../../src/generated/sensorlogger-sett
 export const sensorloggerSample: PlatformSample<SensorLoggerSettings> = {
   routes: [''],
   build({ route, namespace, settings, body }) {
-    const json = jsonBody({ studyId: 'sample-study', uploadId: randomUUID(), secretCode: settings.secretCodes?.[0] ?? 'sample-secret-code' });
-    return { method: 'POST', path: samplePath('sensorlogger', namespace, route), headers: json.headers, body: body ?? json.body };
+    const json = jsonBody({
+      studyId: 'sample-study',
+      uploadId: randomUUID(),
+      secretCode: settings.secretCodes?.[0] ?? 'sample-secret-code',
+    });
+    return {
+      method: 'POST',
+      path: samplePath('sensorlogger', namespace, route),
+      headers: json.headers,
+      body: body ?? json.body,
+    };
   },
 };

@@ -18,15 +18,24 @@ createServer((req, res) => {
     const path = join(dir, `raw-floor-${process.pid}-${n}.bin`);
     const hash = createHash('sha256');
     file.on('data', (chunk: Buffer) => hash.update(chunk));
-    stored.push(pipeline(file, createWriteStream(path)).then(async () => {
-      const fh = await open(path, 'r');
-      try { await fh.sync(); } finally { await fh.close(); }
-      return hash.digest('hex');
-    }));
+    stored.push(
+      pipeline(file, createWriteStream(path)).then(async () => {
+        const fh = await open(path, 'r');
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        return hash.digest('hex');
+      }),
+    );
   });
   bb.on('close', () => {
     Promise.all(stored).then(
-      (sha) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ sha256: sha[0] })),
+      (sha) =>
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ sha256: sha[0] })),
       () => res.writeHead(500).end(),
     );
   });

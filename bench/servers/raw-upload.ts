@@ -12,10 +12,19 @@ let n = 0;
 createServer((req, res) => {
   n += 1;
   const file = join(dir, `raw-${process.pid}-${n}.bin`);
-  pipeline(req, createWriteStream(file)).then(async () => {
-    if (fsync) { const fh = await open(file, 'r'); try { await fh.sync(); } finally { await fh.close(); } }
-  }).then(
-    () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}'),
-    () => res.writeHead(500).end(),
-  );
+  pipeline(req, createWriteStream(file))
+    .then(async () => {
+      if (fsync) {
+        const fh = await open(file, 'r');
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      }
+    })
+    .then(
+      () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}'),
+      () => res.writeHead(500).end(),
+    );
 }).listen(Number(process.env['PORT']), '127.0.0.1', () => process.send?.('ready'));

@@ -9,11 +9,26 @@ createServer((req, res) => {
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     let body: unknown;
-    try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { res.writeHead(400).end(); return; }
-    if (!validate(body)) { res.writeHead(422).end(); return; }
-    queue.add('event', body, { removeOnComplete: true }).then((job) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'accepted', id: job.id }));
-    }, () => res.writeHead(503).end());
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    if (!validate(body)) {
+      res.writeHead(422).end();
+      return;
+    }
+    queue.add('event', body, { removeOnComplete: true }).then(
+      (job) => {
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ status: 'accepted', id: job.id }));
+      },
+      () => res.writeHead(503).end(),
+    );
   });
 }).listen(port, '127.0.0.1', () => process.send?.('ready'));
-process.on('SIGTERM', () => { void queue.close().finally(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  void queue.close().finally(() => process.exit(0));
+});

@@ -14,7 +14,10 @@ export default {
   },
   async deliver(event, ctx) {
     seen += 1;
-    ctx.logger.info({ id: event.id, type: event.type, subject: event.subject, seen }, `${ctx.state.prefix}: ${event.type}`);
+    ctx.logger.info(
+      { id: event.id, type: event.type, subject: event.subject, seen },
+      `${ctx.state.prefix}: ${event.type}`,
+    );
     // Throw to retry with backoff; throw a PermanentError (from 'studyhook') to give up.
   },
 };

@@ -5,11 +5,16 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Sink, StudyhookEvent } from 'studyhook';
 
-interface Options { file: string }
-interface State { file: string }
+interface Options {
+  file: string;
+}
+interface State {
+  file: string;
+}
 
 const csv = (v: string | undefined) => `"${(v ?? '').replace(/"/g, '""')}"`;
-const row = (e: StudyhookEvent) => [e.time, e.type, e.namespace, e.studyid, e.participantid, e.subject].map(csv).join(',');
+const row = (e: StudyhookEvent) =>
+  [e.time, e.type, e.namespace, e.studyid, e.participantid, e.subject].map(csv).join(',');
 
 const sink: Sink<Options, State> = {
   name: 'participant-log',

@@ -36,7 +36,11 @@ export default {
     } finally {
       recording.close();
     }
-    await sensorlogger.respond(event, report(ctx.state.title, event, recording, sensors), ctx.secrets.secretCode);
+    await sensorlogger.respond(
+      event,
+      report(ctx.state.title, event, recording, sensors),
+      ctx.secrets.secretCode,
+    );
     ctx.logger.info({ uploadId: event.subject, sensors: sensors.length }, 'report sent');
   },
 };
@@ -52,7 +56,13 @@ async function summarise(stream) {
     if (!line.trim()) continue;
     const cells = line.split(',');
     if (column === undefined) {
-      const names = cells.map((c) => c.replace(/^\uFEFF/, '').replace(/"/g, '').trim().toLowerCase());
+      const names = cells.map((c) =>
+        c
+          .replace(/^\uFEFF/, '')
+          .replace(/"/g, '')
+          .trim()
+          .toLowerCase(),
+      );
       column = names.indexOf('time');
       if (column >= 0) scale = 1e-9;
       else column = names.indexOf('seconds_elapsed');
@@ -60,7 +70,10 @@ async function summarise(stream) {
     }
     samples += 1;
     const t = column >= 0 ? Number(cells[column]) * scale : NaN;
-    if (Number.isFinite(t)) { min = Math.min(min, t); max = Math.max(max, t); }
+    if (Number.isFinite(t)) {
+      min = Math.min(min, t);
+      max = Math.max(max, t);
+    }
   }
   const seconds = max >= min ? max - min : undefined;
   return { samples, seconds, rateHz: seconds > 0 ? (samples - 1) / seconds : undefined };
@@ -69,13 +82,19 @@ async function summarise(stream) {
 function report(title, event, recording, sensors) {
   const lines = [`# ${title}`, '', `Received ${new Date(event.time).toUTCString()}.`, ''];
   if (recording.format !== 'zip') {
-    lines.push('Your recording arrived, but not as a zipped CSV export, so no per-sensor summary is shown.');
+    lines.push(
+      'Your recording arrived, but not as a zipped CSV export, so no per-sensor summary is shown.',
+    );
   } else if (sensors.length === 0) {
-    lines.push('Your recording arrived, but it holds no sensor data. Please check that sensors are enabled and record again.');
+    lines.push(
+      'Your recording arrived, but it holds no sensor data. Please check that sensors are enabled and record again.',
+    );
   } else {
     lines.push('| Sensor | Samples | Duration | Rate |', '|---|---:|---:|---:|');
     for (const s of sensors) {
-      lines.push(`| ${s.name} | ${s.samples} | ${s.seconds === undefined ? 'n/a' : `${s.seconds.toFixed(1)} s`} | ${s.rateHz === undefined ? 'n/a' : `${s.rateHz.toFixed(1)} Hz`} |`);
+      lines.push(
+        `| ${s.name} | ${s.samples} | ${s.seconds === undefined ? 'n/a' : `${s.seconds.toFixed(1)} s`} | ${s.rateHz === undefined ? 'n/a' : `${s.rateHz.toFixed(1)} Hz`} |`,
+      );
     }
     const longest = Math.max(0, ...sensors.map((s) => s.seconds ?? 0));
     lines.push('', `Total duration: ${longest.toFixed(1)} s. Thank you!`);

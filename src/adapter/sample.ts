@@ -47,7 +47,10 @@ export function samplePath(platform: string, namespace: string, route: string): 
 }
 
 export function jsonBody(value: unknown): { body: Buffer; headers: Record<string, string> } {
-  return { body: Buffer.from(JSON.stringify(value)), headers: { 'content-type': 'application/json' } };
+  return {
+    body: Buffer.from(JSON.stringify(value)),
+    headers: { 'content-type': 'application/json' },
+  };
 }
 
 /** `Basic base64(user:password)` */

@@ -37,19 +37,34 @@ export type Verified = Readonly<Record<string, string>>;
 export type BodyKind = 'json' | 'json-any' | 'form' | 'json-or-form' | 'multipart' | 'none';
 
 /** A multipart body: text fields and the files already streamed (fsync'd) into the blob store. */
-export interface MultipartBody { fields: Record<string, string>; files: Record<string, FileRef> }
+export interface MultipartBody {
+  fields: Record<string, string>;
+  files: Record<string, FileRef>;
+}
 
 /** A reply in the platform's own shape. */
-export interface Reply { status: number; headers?: Record<string, string>; body?: unknown }
+export interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
 
 /**
  * Checks a request on its raw bytes. Return false (or throw a StudyhookError) to refuse it with 401;
  * true, or what the check established ({@link Verified}), to accept it.
  */
-export type Verifier<S> = (req: IncomingRequest, settings: S) => boolean | Verified | Promise<boolean | Verified>;
+export type Verifier<S> = (
+  req: IncomingRequest,
+  settings: S,
+) => boolean | Verified | Promise<boolean | Verified>;
 
 /** `verified`: what the route's verifier returned beyond `true` (empty when it returned `true`). */
-export interface NormaliseInput<S, P> { payload: P; request: IncomingRequest; settings: S; verified: Verified }
+export interface NormaliseInput<S, P> {
+  payload: P;
+  request: IncomingRequest;
+  settings: S;
+  verified: Verified;
+}
 
 /** One route of an adapter, in the order the core runs it: limits, verify, parse, validate, normalise, publish, reply. */
 export interface RouteSpec<S = Record<string, unknown>, P = unknown> {
@@ -80,7 +95,10 @@ export interface RouteSpec<S = Record<string, unknown>, P = unknown> {
   /** Pure: turns a valid payload into events. No I/O. */
   normalise: (input: NormaliseInput<S, P>) => EventDraft[];
   /** The reply after the events are durable (default 200 `{"ok":true}`); `data` is what normalise produced. */
-  reply?: (events: readonly { id: string; type: string; data: unknown }[], req: IncomingRequest) => Reply;
+  reply?: (
+    events: readonly { id: string; type: string; data: unknown }[],
+    req: IncomingRequest,
+  ) => Reply;
   /** Answer CORS (preflight and actual responses) with the namespace's allowed origins. */
   cors?: boolean;
   /**
@@ -118,7 +136,10 @@ export interface Adapter<S = any> {
   /** Each made with {@link defineRoute} when it has a schema, so that its normalise gets the schema's type. */
   routes: readonly RouteSpec<S, any>[];
   /** Builds the platform's API client offered to sinks as ctx.clients[platform]. */
-  createClient?: (opts: { config: Record<string, unknown>; namespaces: Record<string, S> }) => unknown;
+  createClient?: (opts: {
+    config: Record<string, unknown>;
+    namespaces: Record<string, S>;
+  }) => unknown;
   /** Realistic, correctly signed requests: `studyhook sample <platform>`, and the requests of the bench and the tests. */
   sample?: PlatformSample<S>;
   /** The platform's own CLI commands (`studyhook prolific subscribe ...`), listed after the core's. */
@@ -136,4 +157,3 @@ export function defineRoute<S, P>(route: RouteSpec<S, P>): RouteSpec<S, P> {
 export function defineAdapter<S>(adapter: Adapter<S>): Adapter<S> {
   return adapter;
 }
-

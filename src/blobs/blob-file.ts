@@ -9,7 +9,10 @@ import { DEFAULT_FILE_MODE, dirModeOf } from '../util/append-line.js';
 const BUFFER_BYTES = 2 * 1024 * 1024;
 
 /** Bytes allowed to one file, or shared by the files of one request: each write takes its share of `left`. */
-export interface ByteBudget { readonly total: number; left: number }
+export interface ByteBudget {
+  readonly total: number;
+  left: number;
+}
 
 /**
  * A file write that counts and hashes (sha256) as it goes, batches what arrived during the
@@ -27,14 +30,24 @@ export class BlobFile extends Writable {
   private readonly hash = createHash('sha256');
   private fh: FileHandle | undefined;
 
-  constructor(private readonly path: string, private readonly budget: ByteBudget, private readonly fileMode = DEFAULT_FILE_MODE) {
+  constructor(
+    private readonly path: string,
+    private readonly budget: ByteBudget,
+    private readonly fileMode = DEFAULT_FILE_MODE,
+  ) {
     super({ highWaterMark: BUFFER_BYTES });
   }
 
   override _construct(done: (err?: Error | null) => void): void {
     mkdir(dirname(this.path), { recursive: true, mode: dirModeOf(this.fileMode) })
       .then(() => open(this.path, 'w', this.fileMode))
-      .then((fh) => { this.fh = fh; done(); }, (err: Error) => done(err));
+      .then(
+        (fh) => {
+          this.fh = fh;
+          done();
+        },
+        (err: Error) => done(err),
+      );
   }
 
   override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
@@ -42,11 +55,19 @@ export class BlobFile extends Writable {
     const bytes = buffers.reduce((n, b) => n + b.length, 0);
     this.size += bytes;
     this.budget.left -= bytes;
-    if (this.budget.left < 0) { done(new StudyhookError('SH_BLOB_TOO_LARGE', `File is larger than ${this.budget.total} bytes`)); return; }
+    if (this.budget.left < 0) {
+      done(
+        new StudyhookError('SH_BLOB_TOO_LARGE', `File is larger than ${this.budget.total} bytes`),
+      );
+      return;
+    }
     // why: the write runs on libuv's threadpool; hashing the same bytes meanwhile overlaps the two.
     const written = this.fh!.writev(buffers);
     for (const b of buffers) this.hash.update(b);
-    written.then(() => done(), (err: Error) => done(err));
+    written.then(
+      () => done(),
+      (err: Error) => done(err),
+    );
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
@@ -54,14 +75,26 @@ export class BlobFile extends Writable {
   }
 
   override _final(done: (err?: Error | null) => void): void {
-    this.fh!.sync().then(() => { this.sha256 = this.hash.digest('hex'); done(); }, (err: Error) => done(err));
+    this.fh!.sync().then(
+      () => {
+        this.sha256 = this.hash.digest('hex');
+        done();
+      },
+      (err: Error) => done(err),
+    );
   }
 
   // why: runs after _construct has settled (node waits for it), so a file opened late is closed too.
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
     const fh = this.fh;
     this.fh = undefined;
-    if (!fh) { done(err); return; }
-    fh.close().then(() => done(err), (closeErr: Error) => done(err ?? closeErr));
+    if (!fh) {
+      done(err);
+      return;
+    }
+    fh.close().then(
+      () => done(err),
+      (closeErr: Error) => done(err ?? closeErr),
+    );
   }
 }

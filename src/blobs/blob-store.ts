@@ -14,7 +14,10 @@ export type { FileRef };
 export type { ByteBudget };
 
 /** A byte range of a file, both ends included (as `fs.createReadStream`'s `start` and `end`). */
-export interface ByteRange { start: number; end: number }
+export interface ByteRange {
+  start: number;
+  end: number;
+}
 
 /**
  * Where files live: the local filesystem or an S3-compatible bucket. Only references
@@ -28,7 +31,10 @@ export interface BlobStore {
    * so a source that fails at once cannot crash the process. On any failure, or over `maxBytes` (or
    * the shared `budget`), nothing is left behind.
    */
-  put(source: Readable, meta: { name: string; contentType: string; maxBytes?: number; budget?: ByteBudget }): Promise<FileRef>;
+  put(
+    source: Readable,
+    meta: { name: string; contentType: string; maxBytes?: number; budget?: ByteBudget },
+  ): Promise<FileRef>;
   /** Streams a stored file, or a byte range of it; a missing file is an error on the stream. */
   open(ref: FileRef | string, range?: ByteRange): Readable;
   /** True when the file exists with the size its reference records. */
@@ -58,7 +64,12 @@ const PART = /^[0-9a-f-]{36}\.(.+)-(\d+)\.part$/;
 const owner = (): string => `${hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}-${process.pid}`;
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A blob store on the local filesystem: `<dir>/<id[0..2]>/<id>`, written to `<dir>/incoming/` and renamed after fsync. */
@@ -74,24 +85,48 @@ export function createBlobStore(dir: string, fileMode = DEFAULT_FILE_MODE): FsBl
     put(source, meta) {
       const id = randomUUID();
       const temp = join(incoming, `${id}.${tag}.part`);
-      const file = new BlobFile(temp, meta.budget ?? budgetOf(meta.maxBytes ?? Number.POSITIVE_INFINITY), fileMode);
+      const file = new BlobFile(
+        temp,
+        meta.budget ?? budgetOf(meta.maxBytes ?? Number.POSITIVE_INFINITY),
+        fileMode,
+      );
       // why: attached before anything is awaited: a source destroyed meanwhile (busboy at the end of a
       // cut-off form) would otherwise emit 'error' with no listener and take the process down.
       const written = pipeline(source, file);
-      return finishPut(written, file, temp, pathOf(id), dirModeOf(fileMode))
-        .then(() => ({ id, name: meta.name, contentType: meta.contentType, size: file.size, sha256: file.sha256, uri: `blob:${id}` }));
+      return finishPut(written, file, temp, pathOf(id), dirModeOf(fileMode)).then(() => ({
+        id,
+        name: meta.name,
+        contentType: meta.contentType,
+        size: file.size,
+        sha256: file.sha256,
+        uri: `blob:${id}`,
+      }));
     },
     open: (ref, range) => createReadStream(pathOf(ref), range ?? {}),
     path: pathOf,
     location: pathOf,
-    async exists(ref) { return (await stat(pathOf(ref)).catch(() => undefined))?.size === ref.size; },
-    async remove(ref) { await rm(pathOf(ref), { force: true }); },
+    async exists(ref) {
+      return (await stat(pathOf(ref)).catch(() => undefined))?.size === ref.size;
+    },
+    async remove(ref) {
+      await rm(pathOf(ref), { force: true });
+    },
   };
 }
 
 /** Removes the files of a request that failed; a file that cannot be removed is logged, not thrown. */
-export async function removeBlobs(store: BlobStore, refs: readonly FileRef[], logger: Pick<Logger, 'warn'>): Promise<void> {
-  await Promise.all(refs.map((ref) => store.remove(ref).catch((err: unknown) => { logger.warn({ blob: ref.id, err }, 'could not remove the file of a failed upload'); })));
+export async function removeBlobs(
+  store: BlobStore,
+  refs: readonly FileRef[],
+  logger: Pick<Logger, 'warn'>,
+): Promise<void> {
+  await Promise.all(
+    refs.map((ref) =>
+      store.remove(ref).catch((err: unknown) => {
+        logger.warn({ blob: ref.id, err }, 'could not remove the file of a failed upload');
+      }),
+    ),
+  );
 }
 
 /** A byte budget of `total` bytes, to share between the files of one request. */
@@ -106,7 +141,10 @@ export function budgetOf(total: number): ByteBudget {
  */
 export async function sweepPartialBlobs(dir: string): Promise<string[]> {
   const incoming = join(dir, INCOMING);
-  const names = await readdir(incoming).catch((err: NodeJS.ErrnoException) => { if (err.code === 'ENOENT') return []; throw err; });
+  const names = await readdir(incoming).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
   const tag = owner();
   const host = tag.slice(0, tag.lastIndexOf('-'));
   const gone = names.filter((n) => {
@@ -117,7 +155,13 @@ export async function sweepPartialBlobs(dir: string): Promise<string[]> {
   return gone;
 }
 
-async function finishPut(written: Promise<void>, file: BlobFile, temp: string, final: string, dirMode: number): Promise<void> {
+async function finishPut(
+  written: Promise<void>,
+  file: BlobFile,
+  temp: string,
+  final: string,
+  dirMode: number,
+): Promise<void> {
   try {
     await written;
     await mkdir(join(final, '..'), { recursive: true, mode: dirMode });
@@ -134,5 +178,9 @@ async function finishPut(written: Promise<void>, file: BlobFile, temp: string, f
 // why: a rename is durable only once the directory entry itself is fsync'd.
 async function syncDir(path: string): Promise<void> {
   const fh = await open(path, 'r');
-  try { await fh.sync(); } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }

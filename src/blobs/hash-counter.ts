@@ -20,7 +20,12 @@ export class HashCounter extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.bytes += chunk.length;
     this.budget.left -= chunk.length;
-    if (this.budget.left < 0) { done(new StudyhookError('SH_BLOB_TOO_LARGE', `File is larger than ${this.budget.total} bytes`)); return; }
+    if (this.budget.left < 0) {
+      done(
+        new StudyhookError('SH_BLOB_TOO_LARGE', `File is larger than ${this.budget.total} bytes`),
+      );
+      return;
+    }
     this.hash.update(chunk);
     done(null, chunk);
   }

@@ -5,7 +5,8 @@ import { createBlobStore, sweepPartialBlobs, type BlobStore, type FileRef } from
 import { createS3BlobStore } from './s3-blob-store.js';
 
 // why: a bare id is the store's own; only a `blob:` reference names a file of the local directory.
-const local = (ref: FileRef | string): boolean => (typeof ref === 'string' ? ref : ref.uri).startsWith('blob:');
+const local = (ref: FileRef | string): boolean =>
+  (typeof ref === 'string' ? ref : ref.uri).startsWith('blob:');
 
 /**
  * The blob store the config names, checked: `<dataDir>/blobs` (partial files of dead writers swept
@@ -13,14 +14,21 @@ const local = (ref: FileRef | string): boolean => (typeof ref === 'string' ? ref
  * or an S3 bucket (it must answer HeadBucket). A bucket store still reads and removes `blob:` files
  * of the local directory, which events queued before the switch to S3 refer to.
  */
-export async function openBlobStore(blobs: BlobsConfig, dataDir: string, fileMode: number, logger?: Pick<Logger, 'warn'>, opts: { sweep?: boolean } = {}): Promise<BlobStore> {
+export async function openBlobStore(
+  blobs: BlobsConfig,
+  dataDir: string,
+  fileMode: number,
+  logger?: Pick<Logger, 'warn'>,
+  opts: { sweep?: boolean } = {},
+): Promise<BlobStore> {
   const dir = join(dataDir, 'blobs');
   const fs = createBlobStore(dir, fileMode);
   if (blobs.type !== 's3') {
     if (opts.sweep === false) return fs;
     // why: a process killed mid-upload (or mid-download, in a sink) leaves its partial file behind.
     const swept = await sweepPartialBlobs(dir);
-    if (swept.length > 0) logger?.warn({ files: swept.length }, 'removed partial files left by a process that is gone');
+    if (swept.length > 0)
+      logger?.warn({ files: swept.length }, 'removed partial files left by a process that is gone');
     return fs;
   }
   const s3 = createS3BlobStore(blobs);

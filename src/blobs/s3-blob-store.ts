@@ -1,22 +1,41 @@
 import { randomUUID } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { StudyhookError } from '../errors.js';
 import { budgetOf, type BlobStore, type FileRef } from './blob-store.js';
 import { HashCounter } from './hash-counter.js';
 
 /** The `blobs` settings of an S3-compatible store. */
-export interface S3BlobSettings { bucket: string; endpoint?: string; region: string; prefix: string; forcePathStyle: boolean; partSizeBytes: number; queueSize: number }
+export interface S3BlobSettings {
+  bucket: string;
+  endpoint?: string;
+  region: string;
+  prefix: string;
+  forcePathStyle: boolean;
+  partSizeBytes: number;
+  queueSize: number;
+}
 
 const ID = /^[0-9a-f-]{36}$/;
 // why: an S3 status or SDK error name that means "the store cannot take this now", not "this file is wrong".
-const UNAVAILABLE = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|TimeoutError|RequestTimeout|SlowDown|ServiceUnavailable|InternalError|NetworkingError)$/;
+const UNAVAILABLE =
+  /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|TimeoutError|RequestTimeout|SlowDown|ServiceUnavailable|InternalError|NetworkingError)$/;
 
 function unavailable(err: unknown): boolean {
   const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-  return UNAVAILABLE.test(e.code ?? '') || UNAVAILABLE.test(e.name ?? '') || (e.$metadata?.httpStatusCode ?? 0) >= 500;
+  return (
+    UNAVAILABLE.test(e.code ?? '') ||
+    UNAVAILABLE.test(e.name ?? '') ||
+    (e.$metadata?.httpStatusCode ?? 0) >= 500
+  );
 }
 
 /**
@@ -27,30 +46,51 @@ function unavailable(err: unknown): boolean {
  * file). On any failure, the multipart upload is aborted before it rejects (lib-storage does that
  * once every part in flight has settled), and an object that was completed anyway is deleted.
  */
-export function createS3BlobStore(s: S3BlobSettings): BlobStore & { check(): Promise<void>; client: S3Client } {
+export function createS3BlobStore(
+  s: S3BlobSettings,
+): BlobStore & { check(): Promise<void>; client: S3Client } {
   const client = new S3Client({
-    region: s.region, forcePathStyle: s.forcePathStyle, ...(s.endpoint !== undefined && { endpoint: s.endpoint }),
+    region: s.region,
+    forcePathStyle: s.forcePathStyle,
+    ...(s.endpoint !== undefined && { endpoint: s.endpoint }),
     // why: the sha256 of every file is ours (computed on the way); the SDK's own CRC of each part
     // cost CPU on every byte and is not accepted by every S3-compatible store.
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
   const keyOf = (id: string): string => `${s.prefix}${id.slice(0, 2)}/${id}`;
   const uriPrefix = `s3://${s.bucket}/${s.prefix}`;
   const keyOfRef = (ref: FileRef | string): string => {
     const uri = typeof ref === 'string' ? ref : ref.uri;
-    const id = uri.startsWith(uriPrefix) ? uri.slice(uri.lastIndexOf('/') + 1) : typeof ref === 'string' ? ref.replace(/^blob:/, '') : ref.id;
-    if (!ID.test(id) || (uri.startsWith('s3://') && uri !== `${uriPrefix}${id.slice(0, 2)}/${id}`)) throw new Error(`not a blob of this store: ${uri}`);
+    const id = uri.startsWith(uriPrefix)
+      ? uri.slice(uri.lastIndexOf('/') + 1)
+      : typeof ref === 'string'
+        ? ref.replace(/^blob:/, '')
+        : ref.id;
+    if (!ID.test(id) || (uri.startsWith('s3://') && uri !== `${uriPrefix}${id.slice(0, 2)}/${id}`))
+      throw new Error(`not a blob of this store: ${uri}`);
     return keyOf(id);
   };
 
-  async function finishPut(piped: Promise<void>, done: Promise<unknown>, key: string): Promise<void> {
+  async function finishPut(
+    piped: Promise<void>,
+    done: Promise<unknown>,
+    key: string,
+  ): Promise<void> {
     const [source, sent] = await Promise.allSettled([piped, done]);
     if (source.status === 'fulfilled' && sent.status === 'fulfilled') return;
     // why: the store took every byte although the source failed after its last one: not kept.
-    if (sent.status === 'fulfilled') await client.send(new DeleteObjectCommand({ Bucket: s.bucket, Key: key }));
-    const err = source.status === 'rejected' ? source.reason as unknown : (sent as PromiseRejectedResult).reason as unknown;
+    if (sent.status === 'fulfilled')
+      await client.send(new DeleteObjectCommand({ Bucket: s.bucket, Key: key }));
+    const err =
+      source.status === 'rejected'
+        ? (source.reason as unknown)
+        : ((sent as PromiseRejectedResult).reason as unknown);
     if (err instanceof StudyhookError || !unavailable(err)) throw err;
-    throw new StudyhookError('SH_BLOB_STORE_UNAVAILABLE', undefined, { cause: err, headers: { 'Retry-After': '30' } });
+    throw new StudyhookError('SH_BLOB_STORE_UNAVAILABLE', undefined, {
+      cause: err,
+      headers: { 'Retry-After': '30' },
+    });
   }
 
   return {
@@ -58,29 +98,47 @@ export function createS3BlobStore(s: S3BlobSettings): BlobStore & { check(): Pro
     put(source, meta) {
       const id = randomUUID();
       const key = keyOf(id);
-      const counter = new HashCounter(meta.budget ?? budgetOf(meta.maxBytes ?? Number.POSITIVE_INFINITY));
+      const counter = new HashCounter(
+        meta.budget ?? budgetOf(meta.maxBytes ?? Number.POSITIVE_INFINITY),
+      );
       // why: attached before anything is awaited, so a source that fails at once has its error handled.
       const piped = pipeline(source, counter);
       const upload = new Upload({
-        client, partSize: s.partSizeBytes, queueSize: s.queueSize, leavePartsOnError: false,
+        client,
+        partSize: s.partSizeBytes,
+        queueSize: s.queueSize,
+        leavePartsOnError: false,
         params: { Bucket: s.bucket, Key: key, Body: counter, ContentType: meta.contentType },
       });
       // why: an upload that failed stops reading; the source must then fail too, or it would wait forever.
       const done = upload.done();
       done.catch((err: unknown) => counter.destroy(err as Error));
-      return finishPut(piped, done, key)
-        .then(() => ({ id, name: meta.name, contentType: meta.contentType, size: counter.bytes, sha256: counter.sha256, uri: `s3://${s.bucket}/${key}` }));
+      return finishPut(piped, done, key).then(() => ({
+        id,
+        name: meta.name,
+        contentType: meta.contentType,
+        size: counter.bytes,
+        sha256: counter.sha256,
+        uri: `s3://${s.bucket}/${key}`,
+      }));
     },
     open(ref, range) {
       const out = new PassThrough();
-      const params = { Bucket: s.bucket, Key: keyOfRef(ref), ...(range && { Range: `bytes=${range.start}-${range.end}` }) };
-      client.send(new GetObjectCommand(params))
+      const params = {
+        Bucket: s.bucket,
+        Key: keyOfRef(ref),
+        ...(range && { Range: `bytes=${range.start}-${range.end}` }),
+      };
+      client
+        .send(new GetObjectCommand(params))
         .then((res) => pipeline(res.Body as Readable, out))
         .catch((err: Error) => out.destroy(err));
       return out;
     },
     async exists(ref) {
-      const head = await client.send(new HeadObjectCommand({ Bucket: s.bucket, Key: keyOfRef(ref) })).catch(() => undefined);
+      const head = await client
+        .send(new HeadObjectCommand({ Bucket: s.bucket, Key: keyOfRef(ref) }))
+        .catch(() => undefined);
       return head?.ContentLength === ref.size;
     },
     async remove(ref) {
@@ -92,11 +150,15 @@ export function createS3BlobStore(s: S3BlobSettings): BlobStore & { check(): Pro
       try {
         await client.send(new HeadBucketCommand({ Bucket: s.bucket }));
       } catch (err) {
-        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        throw new StudyhookError('SH_BLOB_STORE_UNAVAILABLE',
-          `Cannot use the S3 bucket '${s.bucket}'${s.endpoint ? ` at ${s.endpoint}` : ''} (${status ? `HTTP ${status}` : (err as Error).message}).\n`
-          + '  Fix: create the bucket, check blobs.endpoint / blobs.region / blobs.forcePathStyle, and give credentials\n'
-          + '  (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a role) that may read, write and delete in it.', { cause: err });
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata
+          ?.httpStatusCode;
+        throw new StudyhookError(
+          'SH_BLOB_STORE_UNAVAILABLE',
+          `Cannot use the S3 bucket '${s.bucket}'${s.endpoint ? ` at ${s.endpoint}` : ''} (${status ? `HTTP ${status}` : (err as Error).message}).\n` +
+            '  Fix: create the bucket, check blobs.endpoint / blobs.region / blobs.forcePathStyle, and give credentials\n' +
+            '  (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a role) that may read, write and delete in it.',
+          { cause: err },
+        );
       }
     },
   };

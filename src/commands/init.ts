@@ -23,11 +23,15 @@ async function create(file: string, text: string, mode: number): Promise<boolean
 
 export const init = defineCommand({
   name: 'init',
-  summary: 'write a starter studyhook.yml (all five platforms), .env with fresh secrets, and an example sink: init [DIR]',
+  summary:
+    'write a starter studyhook.yml (all five platforms), .env with fresh secrets, and an example sink: init [DIR]',
   usage: USAGE,
   async run(args) {
     const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-    if (positionals.length > 1) { console.error(USAGE); return 2; }
+    if (positionals.length > 1) {
+      console.error(USAGE);
+      return 2;
+    }
     const dir = resolve(positionals[0] ?? '.');
     await mkdir(join(dir, 'sinks'), { recursive: true });
     const files: [string, string, number][] = [
@@ -38,7 +42,9 @@ export const init = defineCommand({
     ];
     for (const [name, text, mode] of files) {
       const written = await create(join(dir, name), text, mode);
-      console.log(written ? `wrote ${join(dir, name)}` : `kept ${join(dir, name)} (exists; not overwritten)`);
+      console.log(
+        written ? `wrote ${join(dir, name)}` : `kept ${join(dir, name)} (exists; not overwritten)`,
+      );
     }
     const cd = relative(process.cwd(), dir);
     console.log(`\nNext (Redis must run on 127.0.0.1:6379, or set REDIS_URL):\n${cd ? `  cd ${cd}\n` : ''}  studyhook check                 # validate the config and load the sinks

@@ -13,19 +13,34 @@ function serve(name: 'start' | 'api' | 'worker', summary: string): Command {
       const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
       const config = loadConfig({ path: values.config });
       const gateway = await createGateway({
-        config, roles: { api: name !== 'worker', worker: name !== 'api' },
+        config,
+        roles: { api: name !== 'worker', worker: name !== 'api' },
         // why: exit so that the operator sees it at once, and Docker or systemd do not keep two deployments mixing events.
-        onFatal: (err) => { gateway.logger.fatal({ err }, err.message); setTimeout(() => process.exit(1), 100); },
+        onFatal: (err) => {
+          gateway.logger.fatal({ err }, err.message);
+          setTimeout(() => process.exit(1), 100);
+        },
       });
       const sinks = config.sinks.map((s) => s.name);
-      const port = gateway.app ? await gateway.listen() : config.workers.metricsPort !== undefined ? await gateway.listen(config.workers.metricsPort) : undefined;
+      const port = gateway.app
+        ? await gateway.listen()
+        : config.workers.metricsPort !== undefined
+          ? await gateway.listen(config.workers.metricsPort)
+          : undefined;
       const info = startupInfo(config, name, sinks, port);
       // why: a person at a terminal reads the banner; a log collector gets the same facts as one JSON line.
       if (process.stdout.isTTY) console.log(formatBanner(info));
-      else gateway.logger.info(info, `studyhook ${name} ${port === undefined ? 'running' : `listening on ${config.server.host}:${port}`}`);
+      else
+        gateway.logger.info(
+          info,
+          `studyhook ${name} ${port === undefined ? 'running' : `listening on ${config.server.host}:${port}`}`,
+        );
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
-          gateway.logger.info({ signal, timeoutMs: config.server.shutdownTimeoutMs }, 'shutting down: draining requests and deliveries');
+          gateway.logger.info(
+            { signal, timeoutMs: config.server.shutdownTimeoutMs },
+            'shutting down: draining requests and deliveries',
+          );
           // why: a hung sink must not keep the process alive forever; its job stalls and comes back elsewhere.
           setTimeout(() => process.exit(1), config.server.shutdownTimeoutMs + 5000).unref();
           void gateway.close().finally(resolve);

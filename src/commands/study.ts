@@ -26,51 +26,117 @@ Common: --config FILE, --archive-dir DIR (default: the filesystem sink's directo
 
 async function run(args: string[]): Promise<number> {
   const [action, ...rest] = args;
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: {
-    config: { type: 'string', short: 'c' }, format: { type: 'string' }, only: { type: 'string' }, 'archive-dir': { type: 'string' },
-    yes: { type: 'boolean' }, 'batch-size': { type: 'string' }, token: { type: 'string' }, 'base-url': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-  } });
-  if (values.help || action === '--help' || action === '-h') { console.log(HELP); return 0; }
-  if (!action || !['status', 'participants', 'approve'].includes(action) || positionals.length !== 1) { console.error(HELP); return 2; }
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      format: { type: 'string' },
+      only: { type: 'string' },
+      'archive-dir': { type: 'string' },
+      yes: { type: 'boolean' },
+      'batch-size': { type: 'string' },
+      token: { type: 'string' },
+      'base-url': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || action === '--help' || action === '-h') {
+    console.log(HELP);
+    return 0;
+  }
+  if (
+    !action ||
+    !['status', 'participants', 'approve'].includes(action) ||
+    positionals.length !== 1
+  ) {
+    console.error(HELP);
+    return 2;
+  }
   const format = values.format ?? 'text';
   const formats = action === 'participants' ? ['text', 'csv', 'json'] : ['text', 'json'];
-  if (!formats.includes(format)) throw new StudyError(`--format must be ${formats.join(', ')} for study ${action}, not '${format}'`);
-  if (values.only !== undefined && !(CLASSIFICATIONS as readonly string[]).includes(values.only)) throw new StudyError(`--only must be one of: ${CLASSIFICATIONS.join(', ')}`);
+  if (!formats.includes(format))
+    throw new StudyError(
+      `--format must be ${formats.join(', ')} for study ${action}, not '${format}'`,
+    );
+  if (values.only !== undefined && !(CLASSIFICATIONS as readonly string[]).includes(values.only))
+    throw new StudyError(`--only must be one of: ${CLASSIFICATIONS.join(', ')}`);
   const config: ResolvedConfig = loadConfig({ path: values.config });
-  const archiveDir = values['archive-dir'] !== undefined ? resolve(values['archive-dir']) : archiveDirOf(config);
+  const archiveDir =
+    values['archive-dir'] !== undefined ? resolve(values['archive-dir']) : archiveDirOf(config);
   const study = await findStudy(config, positionals[0]!, archiveDir);
   const tty = process.stderr.isTTY;
-  const step = tty ? (label: string) => process.stderr.write(`\r\x1b[Kstudyhook study: ${label}`) : undefined;
-  const state = await readStudy({ study, archiveDir, dataDir: config.dataDir, ...(step && { step }) });
+  const step = tty
+    ? (label: string) => process.stderr.write(`\r\x1b[Kstudyhook study: ${label}`)
+    : undefined;
+  const state = await readStudy({
+    study,
+    archiveDir,
+    dataDir: config.dataDir,
+    ...(step && { step }),
+  });
   if (tty) process.stderr.write('\r\x1b[K');
   const platforms = Object.keys(study.namespaces);
   // why: machine formats go to stdout alone; what was skipped is still said, on stderr.
-  const reportSkipped = () => { for (const b of state.summary.badLines.slice(0, 20)) console.error(`skipped ${b.file}:${b.line}: ${b.reason}`); if (state.summary.badLineCount > 20) console.error(`... and ${state.summary.badLineCount - 20} more bad line(s)`); };
+  const reportSkipped = () => {
+    for (const b of state.summary.badLines.slice(0, 20))
+      console.error(`skipped ${b.file}:${b.line}: ${b.reason}`);
+    if (state.summary.badLineCount > 20)
+      console.error(`... and ${state.summary.badLineCount - 20} more bad line(s)`);
+  };
   if (action === 'status') {
-    if (format === 'json') { process.stdout.write(`${JSON.stringify(state.summary, null, 2)}\n`); reportSkipped(); } else process.stdout.write(statusText(state.summary));
+    if (format === 'json') {
+      process.stdout.write(`${JSON.stringify(state.summary, null, 2)}\n`);
+      reportSkipped();
+    } else process.stdout.write(statusText(state.summary));
     return 0;
   }
   if (action === 'participants') {
-    const rows = values.only ? state.participants.filter((p) => p.classification === values.only) : state.participants;
-    process.stdout.write(format === 'csv' ? participantsCsv(rows, platforms) : format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : participantsText(rows, platforms));
+    const rows = values.only
+      ? state.participants.filter((p) => p.classification === values.only)
+      : state.participants;
+    process.stdout.write(
+      format === 'csv'
+        ? participantsCsv(rows, platforms)
+        : format === 'json'
+          ? `${JSON.stringify(rows, null, 2)}\n`
+          : participantsText(rows, platforms),
+    );
     reportSkipped();
     return 0;
   }
   reportSkipped();
   const batchSize = Number(values['batch-size'] ?? 100);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new StudyError(`--batch-size must be a whole number of at least 1, not '${values['batch-size']}'`);
-  return runApprove({ config, study, participants: state.participants, yes: values.yes === true, batchSize, token: values.token, baseUrl: values['base-url'], out: (l) => console.log(l) });
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new StudyError(
+      `--batch-size must be a whole number of at least 1, not '${values['batch-size']}'`,
+    );
+  return runApprove({
+    config,
+    study,
+    participants: state.participants,
+    yes: values.yes === true,
+    batchSize,
+    token: values.token,
+    baseUrl: values['base-url'],
+    out: (l) => console.log(l),
+  });
 }
 
 export const study = defineCommand({
   name: 'study',
-  summary: 'a study across platforms: status, participants (complete, incomplete, ...), approve on Prolific (--help)',
+  summary:
+    'a study across platforms: status, participants (complete, incomplete, ...), approve on Prolific (--help)',
   async run(args) {
     try {
       return await run(args);
     } catch (err) {
       // why: a user-fixable problem is one line and exit 1, not a stack trace.
-      if (!(err instanceof StudyError) && !(err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) throw err;
+      if (
+        !(err instanceof StudyError) &&
+        !(err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+      )
+        throw err;
       console.error(`studyhook study: ${err.message}`);
       return 1;
     }

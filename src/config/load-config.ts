@@ -20,7 +20,11 @@ import { interpolate, type InterpolationProblem } from './interpolate.js';
 export type Env = Record<string, string | undefined>;
 
 /** Every property required, in nested objects too: a section whose every field has a default in the schema. */
-type Filled<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]-?: Filled<T[K]> } : T;
+type Filled<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]-?: Filled<T[K]> }
+    : T;
 /** `T` with the properties `K`, which have defaults in the schema, required. */
 type WithDefaults<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 type Section<K extends keyof StudyhookConfig> = NonNullable<StudyhookConfig[K]>;
@@ -29,9 +33,15 @@ type Section<K extends keyof StudyhookConfig> = NonNullable<StudyhookConfig[K]>;
  * A sink entry after the schema's defaults (ajv's useDefaults): exactly one of `use` or `module`
  * (absolute when it is a path). `concurrency` unset: the sink's own default (`Sink.concurrency`), else 8.
  */
-export type ResolvedSink = WithDefaults<SinkConfig, 'options' | 'filter' | 'attempts'> & { backoff: Filled<NonNullable<SinkConfig['backoff']>> };
+export type ResolvedSink = WithDefaults<SinkConfig, 'options' | 'filter' | 'attempts'> & {
+  backoff: Filled<NonNullable<SinkConfig['backoff']>>;
+};
 
-export interface ResolvedPlatform { enabled: boolean; namespaces: Record<string, Record<string, unknown>>; client: Record<string, unknown> }
+export interface ResolvedPlatform {
+  enabled: boolean;
+  namespaces: Record<string, Record<string, unknown>>;
+  client: Record<string, unknown>;
+}
 
 /**
  * The configuration after interpolation, env overrides, validation and the schema's defaults: the
@@ -42,9 +52,13 @@ export interface ResolvedConfig {
    * `trustProxy`: addresses, subnets or proxy-addr names of the trusted reverse proxies; empty: forwarding headers are ignored.
    * `publicUrl`: the base URL the platforms reach the gateway at; unset: derived from host and port.
    */
-  server: Filled<Omit<Section<'server'>, 'trustProxy' | 'publicUrl'>> & Pick<Section<'server'>, 'publicUrl'> & { trustProxy: readonly string[] };
+  server: Filled<Omit<Section<'server'>, 'trustProxy' | 'publicUrl'>> &
+    Pick<Section<'server'>, 'publicUrl'> & { trustProxy: readonly string[] };
   /** `url` is a redis+cluster:// URL when `redis.cluster` was given; `prefix` has its default for one server or a cluster. */
-  redis: WithDefaults<Omit<Section<'redis'>, 'cluster'>, 'url' | 'prefix' | 'waitReplicas' | 'waitTimeoutMs'>;
+  redis: WithDefaults<
+    Omit<Section<'redis'>, 'cluster'>,
+    'url' | 'prefix' | 'waitReplicas' | 'waitTimeoutMs'
+  >;
   /** Where files are kept (`blobs`, defaults filled in). */
   blobs: BlobsConfig;
   spool: Filled<Section<'spool'>>;
@@ -69,7 +83,18 @@ export interface ResolvedConfig {
 }
 
 /** The `blobs` section with its defaults. */
-export type BlobsConfig = { type: 'filesystem' } | { type: 's3'; bucket: string; endpoint?: string; region: string; prefix: string; forcePathStyle: boolean; partSizeBytes: number; queueSize: number };
+export type BlobsConfig =
+  | { type: 'filesystem' }
+  | {
+      type: 's3';
+      bucket: string;
+      endpoint?: string;
+      region: string;
+      prefix: string;
+      forcePathStyle: boolean;
+      partSizeBytes: number;
+      queueSize: number;
+    };
 
 export interface LoadOptions {
   path?: string | undefined;
@@ -87,7 +112,10 @@ export interface LoadOptions {
 export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
   const realEnv = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
-  const path = opts.path ?? (realEnv['STUDYHOOK_CONFIG'] || undefined) ?? (existsSync(resolve(cwd, 'studyhook.yml')) ? 'studyhook.yml' : undefined);
+  const path =
+    opts.path ??
+    (realEnv['STUDYHOOK_CONFIG'] || undefined) ??
+    (existsSync(resolve(cwd, 'studyhook.yml')) ? 'studyhook.yml' : undefined);
   const absPath = path === undefined ? undefined : resolve(cwd, path);
   // why: only next to a config file; with the built-in defaults a .env in the working directory may be docker compose's, meant for containers.
   const dot = absPath ? readDotEnv(dirname(absPath)) : undefined;
@@ -95,9 +123,18 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
   const env = withDotEnv(realEnv, dot);
   let raw: unknown = {};
   if (absPath) {
-    if (!existsSync(absPath)) throw new StudyhookError('SH_CONFIG_NOT_FOUND', `Config file ${absPath} does not exist (from --config or STUDYHOOK_CONFIG)`);
-    try { raw = parseYaml(readFileSync(absPath, 'utf8')) ?? {}; } catch (err) {
-      throw new StudyhookError('SH_CONFIG_INVALID', `Config file ${absPath} is not valid YAML/JSON: ${(err as Error).message}`);
+    if (!existsSync(absPath))
+      throw new StudyhookError(
+        'SH_CONFIG_NOT_FOUND',
+        `Config file ${absPath} does not exist (from --config or STUDYHOOK_CONFIG)`,
+      );
+    try {
+      raw = parseYaml(readFileSync(absPath, 'utf8')) ?? {};
+    } catch (err) {
+      throw new StudyhookError(
+        'SH_CONFIG_INVALID',
+        `Config file ${absPath} is not valid YAML/JSON: ${(err as Error).message}`,
+      );
     }
   }
   const problems: SchemaProblem[] = [];
@@ -120,24 +157,55 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
   const studies = resolveStudies(doc.studies, problems);
   // why: a field whose variable is missing would also fail its schema (too short, not a URL): one line per cause.
   const causes = envProblems.map((p) => p.path);
-  const reported = problems.filter((p) => !causes.some((c) => (p.path === c || p.path.startsWith(`${c}/`)) && !envProblems.includes(p as InterpolationProblem)));
+  const reported = problems.filter(
+    (p) =>
+      !causes.some(
+        (c) =>
+          (p.path === c || p.path.startsWith(`${c}/`)) &&
+          !envProblems.includes(p as InterpolationProblem),
+      ),
+  );
   problems.length = 0;
   problems.push(...reported);
   if (problems.length > 0) {
     const list = problems.map((p) => `  ${p.path}: ${p.message}`).join('\n');
-    throw new StudyhookError('SH_CONFIG_INVALID', `Invalid configuration${absPath ? ` in ${absPath}` : ''}:\n${list}`, { details: problems });
+    throw new StudyhookError(
+      'SH_CONFIG_INVALID',
+      `Invalid configuration${absPath ? ` in ${absPath}` : ''}:\n${list}`,
+      { details: problems },
+    );
   }
   // why: a valid document has every default of the schema filled in (validateConfig uses ajv's useDefaults).
-  const d = doc as Pick<ResolvedConfig, 'log' | 'spool' | 'workers' | 'admin' | 'blobs' | 'dedupTtlSeconds' | 'dataDir'> & { server: ResolvedConfig['server']; redis: Section<'redis'>; fileMode: string };
+  const d = doc as Pick<
+    ResolvedConfig,
+    'log' | 'spool' | 'workers' | 'admin' | 'blobs' | 'dedupTtlSeconds' | 'dataDir'
+  > & { server: ResolvedConfig['server']; redis: Section<'redis'>; fileMode: string };
   return {
-    server: { ...d.server, trustProxy }, redis: resolveRedis(d.redis), blobs: d.blobs, log: d.log, dedupTtlSeconds: d.dedupTtlSeconds, spool: d.spool, workers: d.workers, admin: d.admin,
-    dataDir: resolve(baseDir, d.dataDir), fileMode: parseInt(d.fileMode, 8), platforms, sinks, studies, path: absPath, envFile: dot?.file, secretValues,
+    server: { ...d.server, trustProxy },
+    redis: resolveRedis(d.redis),
+    blobs: d.blobs,
+    log: d.log,
+    dedupTtlSeconds: d.dedupTtlSeconds,
+    spool: d.spool,
+    workers: d.workers,
+    admin: d.admin,
+    dataDir: resolve(baseDir, d.dataDir),
+    fileMode: parseInt(d.fileMode, 8),
+    platforms,
+    sinks,
+    studies,
+    path: absPath,
+    envFile: dot?.file,
+    secretValues,
   };
 }
 
 /** A path pattern (`*` for one segment) as a regular expression matching that path and everything under it. */
 function pathPattern(pattern: string): RegExp {
-  const body = pattern.split('/').map((seg) => (seg === '*' ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+  const body = pattern
+    .split('/')
+    .map((seg) => (seg === '*' ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
   return new RegExp(`^${body}(/|$)`);
 }
 
@@ -148,7 +216,10 @@ function pathPattern(pattern: string): RegExp {
  * tagged prefix of earlier versions, so its keys do not move on an upgrade.
  */
 function resolveRedis(r: NonNullable<StudyhookConfig['redis']>): ResolvedConfig['redis'] {
-  const { cluster, ...rest } = r as WithDefaults<typeof r, 'url' | 'waitReplicas' | 'waitTimeoutMs'>;
+  const { cluster, ...rest } = r as WithDefaults<
+    typeof r,
+    'url' | 'waitReplicas' | 'waitTimeoutMs'
+  >;
   const url = cluster ? clusterUrl(cluster) : rest.url;
   return { ...rest, url, prefix: rest.prefix ?? (isClusterUrl(url) ? 'studyhook' : '{studyhook}') };
 }
@@ -163,7 +234,10 @@ function applyEnvOverrides(doc: StudyhookConfig, env: Env, problems: SchemaProbl
     else problems.push({ path: 'env PORT', message: `must be an integer, got '${env['PORT']}'` });
   }
   // why: the variable wins over the whole section, a cluster list included.
-  if (env['REDIS_URL']) { doc.redis.url = env['REDIS_URL']; delete doc.redis.cluster; }
+  if (env['REDIS_URL']) {
+    doc.redis.url = env['REDIS_URL'];
+    delete doc.redis.cluster;
+  }
   if (env['STUDYHOOK_DATA_DIR']) doc.dataDir = env['STUDYHOOK_DATA_DIR'];
   if (env['LOG_LEVEL']) doc.log.level = env['LOG_LEVEL'] as 'info';
 }
@@ -177,31 +251,71 @@ function resolveTrustProxy(value: unknown, problems: SchemaProblem[]): string[] 
   const path = '/server/trustProxy';
   if (value === undefined || value === false || value === 0 || value === '') return [];
   if (value === true || typeof value === 'number') {
-    problems.push({ path, message: `${String(value)} believes X-Forwarded-For from any client that reaches the port directly; list your reverse proxy's address instead, e.g. trustProxy: ["127.0.0.1"] for a proxy on the same host (docs/deployment.md, "Client addresses and trustProxy")` });
+    problems.push({
+      path,
+      message: `${String(value)} believes X-Forwarded-For from any client that reaches the port directly; list your reverse proxy's address instead, e.g. trustProxy: ["127.0.0.1"] for a proxy on the same host (docs/deployment.md, "Client addresses and trustProxy")`,
+    });
     return [];
   }
-  const list = (typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value.map(String) : []).map((v) => v.trim()).filter((v) => v !== '');
-  try { proxyaddr.compile(list); } catch (err) { problems.push({ path, message: `${(err as Error).message} (use addresses, CIDR subnets, or loopback, linklocal, uniquelocal)` }); }
+  const list = (
+    typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value.map(String) : []
+  )
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+  try {
+    proxyaddr.compile(list);
+  } catch (err) {
+    problems.push({
+      path,
+      message: `${(err as Error).message} (use addresses, CIDR subnets, or loopback, linklocal, uniquelocal)`,
+    });
+  }
   return list;
 }
 
-function resolvePlatforms(doc: StudyhookConfig, problems: SchemaProblem[]): Record<string, ResolvedPlatform> {
+function resolvePlatforms(
+  doc: StudyhookConfig,
+  problems: SchemaProblem[],
+): Record<string, ResolvedPlatform> {
   // why: no prototype, so that a lookup keyed by a request (`/sensorlogger/constructor`) only ever finds configured names.
   const out = Object.create(null) as Record<string, ResolvedPlatform>;
   const given = doc.platforms ?? {};
   for (const name of Object.keys(given)) {
-    if (!adapters.some((a) => a.platform === name)) problems.push({ path: `/platforms/${name}`, message: `unknown platform (known: ${adapters.map((a) => a.platform).join(', ')})` });
+    if (!adapters.some((a) => a.platform === name))
+      problems.push({
+        path: `/platforms/${name}`,
+        message: `unknown platform (known: ${adapters.map((a) => a.platform).join(', ')})`,
+      });
   }
   for (const adapter of adapters) {
     const p = own(given, adapter.platform);
-    const namespaces = ownRecord((p?.namespaces ?? adapter.defaultNamespaces ?? {}) as Record<string, Record<string, unknown>>);
+    const namespaces = ownRecord(
+      (p?.namespaces ?? adapter.defaultNamespaces ?? {}) as Record<string, Record<string, unknown>>,
+    );
     for (const [ns, settings] of Object.entries(namespaces)) {
-      if (ns !== '*' && !NAMESPACE_PATTERN.test(ns)) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}`, message: 'namespace names use letters, digits, _ and - (or * for any)' });
-      const invalid = adapter.settingsSchema ? validateConfig(adapter.settingsSchema, settings) : [];
-      for (const pr of invalid) problems.push({ path: `/platforms/${adapter.platform}/namespaces/${ns}${pr.path === '/' ? '' : pr.path}`, message: pr.message });
-      if (invalid.length === 0) problems.push(...originProblems(adapter, settings, `/platforms/${adapter.platform}/namespaces/${ns}`));
+      if (ns !== '*' && !NAMESPACE_PATTERN.test(ns))
+        problems.push({
+          path: `/platforms/${adapter.platform}/namespaces/${ns}`,
+          message: 'namespace names use letters, digits, _ and - (or * for any)',
+        });
+      const invalid = adapter.settingsSchema
+        ? validateConfig(adapter.settingsSchema, settings)
+        : [];
+      for (const pr of invalid)
+        problems.push({
+          path: `/platforms/${adapter.platform}/namespaces/${ns}${pr.path === '/' ? '' : pr.path}`,
+          message: pr.message,
+        });
+      if (invalid.length === 0)
+        problems.push(
+          ...originProblems(adapter, settings, `/platforms/${adapter.platform}/namespaces/${ns}`),
+        );
     }
-    out[adapter.platform] = { enabled: p?.enabled ?? true, namespaces, client: (p?.client ?? {}) as Record<string, unknown> };
+    out[adapter.platform] = {
+      enabled: p?.enabled ?? true,
+      namespaces,
+      client: (p?.client ?? {}) as Record<string, unknown>,
+    };
   }
   return out;
 }
@@ -222,23 +336,41 @@ function originProblems(adapter: Adapter, settings: unknown, path: string): Sche
 function addArchive(doc: StudyhookConfig): void {
   const list = doc.sinks ?? [];
   if (!Array.isArray(list)) return; // the schema reports it
-  if (doc.archive !== false && !list.some((s) => s?.use === 'filesystem')) doc.sinks = [...list, { name: 'archive', use: 'filesystem' }];
+  if (doc.archive !== false && !list.some((s) => s?.use === 'filesystem'))
+    doc.sinks = [...list, { name: 'archive', use: 'filesystem' }];
 }
 
 /** The sinks as validated (the schema's defaults filled in), module paths resolved against the config's folder. */
-function resolveSinks(doc: StudyhookConfig, baseDir: string, problems: SchemaProblem[]): ResolvedSink[] {
+function resolveSinks(
+  doc: StudyhookConfig,
+  baseDir: string,
+  problems: SchemaProblem[],
+): ResolvedSink[] {
   // why: a valid document has the schema's defaults filled in; an invalid one is refused below anyway.
   const list = (doc.sinks ?? []) as ResolvedSink[];
   const seen = new Set<string>();
   return list.map((s, i) => {
     const path = `/sinks/${i}`;
-    if (seen.has(s.name)) problems.push({ path: `${path}/name`, message: `duplicate sink name '${s.name}'` });
+    if (seen.has(s.name))
+      problems.push({ path: `${path}/name`, message: `duplicate sink name '${s.name}'` });
     seen.add(s.name);
-    if ((s.use === undefined) === (s.module === undefined)) problems.push({ path, message: 'give exactly one of `use` (a built-in sink) or `module` (your own)' });
-    if (s.use !== undefined && !builtinSink(s.use)) problems.push({ path: `${path}/use`, message: `unknown built-in sink '${s.use}' (known: ${Object.keys(builtinSinks).join(', ')})` });
+    if ((s.use === undefined) === (s.module === undefined))
+      problems.push({
+        path,
+        message: 'give exactly one of `use` (a built-in sink) or `module` (your own)',
+      });
+    if (s.use !== undefined && !builtinSink(s.use))
+      problems.push({
+        path: `${path}/use`,
+        message: `unknown built-in sink '${s.use}' (known: ${Object.keys(builtinSinks).join(', ')})`,
+      });
     problems.push(...filterProblems(s.filter, `${path}/filter`));
-    const module = s.module === undefined ? undefined
-      : s.module.startsWith('.') || isAbsolute(s.module) ? resolve(baseDir, s.module) : s.module;
+    const module =
+      s.module === undefined
+        ? undefined
+        : s.module.startsWith('.') || isAbsolute(s.module)
+          ? resolve(baseDir, s.module)
+          : s.module;
     return { ...s, ...(module !== undefined && { module }) };
   });
 }

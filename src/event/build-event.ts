@@ -5,10 +5,21 @@ import type { EventDraft } from './draft.js';
 export type { StudyhookEvent };
 
 /** The raw request an event came from, minus secret headers. The body itself is linked by `event.bodysha256`. */
-export interface RawRequest { method: string; path: string; headers: Record<string, string>; bodySize: number; ip: string }
+export interface RawRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  bodySize: number;
+  ip: string;
+}
 
 /** Where an event comes from: its platform and namespace, the request (or action) that made it, and when that arrived. */
-export interface EventOrigin { platform: string; namespace: string; requestId: string; receivedAt: Date }
+export interface EventOrigin {
+  platform: string;
+  namespace: string;
+  requestId: string;
+  receivedAt: Date;
+}
 
 /** The event with what travels beside it on the queue (never archived as part of the event). */
 export interface Envelope {
@@ -51,9 +62,18 @@ export function sha256Hex(body: Buffer): string {
 }
 
 /** Turns an adapter's draft into a CloudEvents 1.0 event with studyhook's extensions; `request` travels beside it. */
-export function buildEvent(draft: EventDraft, origin: EventOrigin, bodySha256: string, request: RawRequest): Envelope {
+export function buildEvent(
+  draft: EventDraft,
+  origin: EventOrigin,
+  bodySha256: string,
+  request: RawRequest,
+): Envelope {
   const receivedat = origin.receivedAt.toISOString();
-  const id = draft.id ?? (draft.key ? hashId(`${origin.platform}\u001f${origin.namespace}\u001f${draft.type}`, draft.key) : randomUUID());
+  const id =
+    draft.id ??
+    (draft.key
+      ? hashId(`${origin.platform}\u001f${origin.namespace}\u001f${draft.type}`, draft.key)
+      : randomUUID());
   // why: assigned one by one rather than spread from temporary objects: this runs for every event.
   const event = {
     specversion: '1.0',

@@ -10,12 +10,19 @@ import type { Envelope, StudyhookEvent } from './build-event.js';
  * data once per sink and JSON-encodes it on every move, so a 16 MiB trial would cost Redis memory
  * and CPU several times over; a reference costs a few bytes. Runs before the reply, like the publish.
  */
-export async function externaliseLargeData(envelopes: readonly Envelope[], blobs: BlobStore, maxBytes: number): Promise<FileRef[]> {
+export async function externaliseLargeData(
+  envelopes: readonly Envelope[],
+  blobs: BlobStore,
+  maxBytes: number,
+): Promise<FileRef[]> {
   const stored: FileRef[] = [];
   for (const env of envelopes) {
     const json = JSON.stringify(env.event.data ?? null);
     if (Buffer.byteLength(json) <= maxBytes) continue;
-    const ref = await blobs.put(Readable.from([Buffer.from(json)]), { name: `${env.event.id}.json`, contentType: 'application/json' });
+    const ref = await blobs.put(Readable.from([Buffer.from(json)]), {
+      name: `${env.event.id}.json`,
+      contentType: 'application/json',
+    });
     stored.push(ref);
     env.event.dataref = ref.uri;
     env.event.data = null;
@@ -25,7 +32,8 @@ export async function externaliseLargeData(envelopes: readonly Envelope[], blobs
 
 /** The event as sinks see it: with `data` loaded back from its `dataref` when it was kept outside the queue. */
 export async function withData(event: StudyhookEvent, blobs: BlobStore): Promise<StudyhookEvent> {
-  if (event.data !== null || typeof event.dataref !== 'string' || !isBlobUri(event.dataref)) return event;
+  if (event.data !== null || typeof event.dataref !== 'string' || !isBlobUri(event.dataref))
+    return event;
   const data = JSON.parse(await text(blobs.open(event.dataref))) as unknown;
   return { ...event, data };
 }

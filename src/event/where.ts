@@ -12,7 +12,11 @@ const MEMBER = new RegExp(`^${PATH}\\s+(in|not in)\\s+(\\[.*\\])$`);
 const EXISTS = new RegExp(`^${PATH}\\s+(exists|not exists)$`);
 
 function json(text: string): unknown {
-  try { return JSON.parse(text); } catch { throw new Error(`'${text}' is not a JSON value (quote strings: "APPROVED")`); }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`'${text}' is not a JSON value (quote strings: "APPROVED")`);
+  }
 }
 
 /** Parses `path == value`, `path != value`, `path in [..]`, `path not in [..]`, `path exists`, `path not exists`; throws on anything else. */
@@ -28,7 +32,9 @@ export function parseCondition(text: string): Condition {
   }
   m = COMPARE.exec(s);
   if (m) return { path: m[1]!.split('.'), op: m[2] as '==', value: json(m[3]!.trim()) };
-  throw new Error(`cannot read condition '${text}' (use: path == "value", path != "value", path in ["a", "b"], path exists, path not exists)`);
+  throw new Error(
+    `cannot read condition '${text}' (use: path == "value", path != "value", path in ["a", "b"], path exists, path not exists)`,
+  );
 }
 
 // why: own properties only, so `data.constructor exists` is about the event's data, never Object.prototype's.
@@ -40,18 +46,26 @@ function lookup(target: unknown, path: readonly string[]): unknown {
 
 // why: conditions compare JSON literals; primitives compare by value, objects and arrays structurally.
 function same(a: unknown, b: unknown): boolean {
-  return a === b || (typeof a === 'object' && a !== null && JSON.stringify(a) === JSON.stringify(b));
+  return (
+    a === b || (typeof a === 'object' && a !== null && JSON.stringify(a) === JSON.stringify(b))
+  );
 }
 
 /** True when the event satisfies the condition; a missing field equals nothing and is `not in` every list. */
 export function holds(c: Condition, event: unknown): boolean {
   const v = lookup(event, c.path);
   switch (c.op) {
-    case 'exists': return v !== undefined && v !== null;
-    case 'not exists': return v === undefined || v === null;
-    case '==': return v !== undefined && same(v, c.value);
-    case '!=': return !same(v, c.value);
-    case 'in': return c.values.some((x) => same(v, x));
-    case 'not in': return !c.values.some((x) => same(v, x));
+    case 'exists':
+      return v !== undefined && v !== null;
+    case 'not exists':
+      return v === undefined || v === null;
+    case '==':
+      return v !== undefined && same(v, c.value);
+    case '!=':
+      return !same(v, c.value);
+    case 'in':
+      return c.values.some((x) => same(v, x));
+    case 'not in':
+      return !c.values.some((x) => same(v, x));
   }
 }

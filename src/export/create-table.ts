@@ -24,22 +24,43 @@ export interface TableDef {
  */
 export async function createTable(ctx: TableContext, def: TableDef): Promise<BuiltTable> {
   const kept = def.columns.filter((c) => !(ctx.pseudonymize && c.personal));
-  const dropped = def.columns.filter((c) => ctx.pseudonymize && c.personal).map(({ expr: _e, pseudoExpr: _p, ...doc }) => doc);
-  const select = kept.map((c) => `${ctx.pseudonymize && c.identifier ? c.pseudoExpr ?? `pseudo(${c.expr})` : c.expr} AS ${ident(c.name)}`);
-  await ctx.conn.run(`CREATE OR REPLACE TEMP TABLE ${ident(def.name)} AS SELECT ${select.join(', ')} ${def.from}${def.orderBy ? ` ORDER BY ${def.orderBy}` : ''}`);
+  const dropped = def.columns
+    .filter((c) => ctx.pseudonymize && c.personal)
+    .map(({ expr: _e, pseudoExpr: _p, ...doc }) => doc);
+  const select = kept.map(
+    (c) =>
+      `${ctx.pseudonymize && c.identifier ? (c.pseudoExpr ?? `pseudo(${c.expr})`) : c.expr} AS ${ident(c.name)}`,
+  );
+  await ctx.conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${ident(def.name)} AS SELECT ${select.join(', ')} ${def.from}${def.orderBy ? ` ORDER BY ${def.orderBy}` : ''}`,
+  );
   if (def.dedupe) {
     const d = ident(def.dedupe);
-    await ctx.conn.run(`DELETE FROM ${ident(def.name)} WHERE rowid IN (SELECT r FROM (SELECT rowid AS r, ${d} AS id, lag(${d}) OVER (ORDER BY rowid) AS prev FROM ${ident(def.name)}) WHERE prev = id)`);
+    await ctx.conn.run(
+      `DELETE FROM ${ident(def.name)} WHERE rowid IN (SELECT r FROM (SELECT rowid AS r, ${d} AS id, lag(${d}) OVER (ORDER BY rowid) AS prev FROM ${ident(def.name)}) WHERE prev = id)`,
+    );
   }
   const count = await ctx.conn.runAndReadAll(`SELECT count(*) FROM ${ident(def.name)}`);
   return {
-    name: def.name, platform: def.platform, description: def.description,
-    columns: kept.map(({ expr: _e, pseudoExpr: _p, ...doc }) => (ctx.pseudonymize && doc.identifier ? { ...doc, pseudonymised: true } : doc)),
-    dropped, rows: Number(count.getRowsJS()[0]?.[0] ?? 0),
+    name: def.name,
+    platform: def.platform,
+    description: def.description,
+    columns: kept.map(({ expr: _e, pseudoExpr: _p, ...doc }) =>
+      ctx.pseudonymize && doc.identifier ? { ...doc, pseudonymised: true } : doc,
+    ),
+    dropped,
+    rows: Number(count.getRowsJS()[0]?.[0] ?? 0),
   };
 }
 
 /** A column spec in one line: name, type, expression, meaning, source. */
-export function col(name: string, type: ColumnSpec['type'], expr: string, meaning: string, source: string, flags: { identifier?: boolean; personal?: boolean; pseudoExpr?: string } = {}): ColumnSpec {
+export function col(
+  name: string,
+  type: ColumnSpec['type'],
+  expr: string,
+  meaning: string,
+  source: string,
+  flags: { identifier?: boolean; personal?: boolean; pseudoExpr?: string } = {},
+): ColumnSpec {
   return { name, type, expr, meaning, source, ...flags };
 }

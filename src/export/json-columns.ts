@@ -1,15 +1,26 @@
 import { ident, lit } from './sql.js';
-import { addKeys, pointer, type JsonType, type KeyTable, type VariableColumn } from './variables.js';
+import {
+  addKeys,
+  pointer,
+  type JsonType,
+  type KeyTable,
+  type VariableColumn,
+} from './variables.js';
 
 function jsonType(v: unknown): JsonType {
   if (v === null) return 'NULL';
   if (Array.isArray(v)) return 'ARRAY';
   switch (typeof v) {
-    case 'string': return 'VARCHAR';
-    case 'boolean': return 'BOOLEAN';
-    case 'number': return Number.isInteger(v) ? (v < 0 ? 'BIGINT' : 'UBIGINT') : 'DOUBLE';
-    case 'object': return 'OBJECT';
-    default: return 'NULL';
+    case 'string':
+      return 'VARCHAR';
+    case 'boolean':
+      return 'BOOLEAN';
+    case 'number':
+      return Number.isInteger(v) ? (v < 0 ? 'BIGINT' : 'UBIGINT') : 'DOUBLE';
+    case 'object':
+      return 'OBJECT';
+    default:
+      return 'NULL';
   }
 }
 
@@ -28,7 +39,8 @@ export function keyTableOf(objects: readonly unknown[]): KeyTable {
       if (jsonType(v) === 'OBJECT') {
         facts.nested ??= new Map();
         addKeys(facts.nested, Object.keys(v as object));
-        for (const [nk, nv] of Object.entries(v as object)) facts.nested.get(nk)!.types.add(jsonType(nv));
+        for (const [nk, nv] of Object.entries(v as object))
+          facts.nested.get(nk)!.types.add(jsonType(nv));
       }
     }
   }

@@ -3,12 +3,18 @@ export const TRIAL_TYPE = 'labvanced.trial.recorded';
 
 /** Labvanced's event types other than trials (a few per session). */
 export const LIFECYCLE = {
-  assigned: 'labvanced.session.assigned', started: 'labvanced.session.started', meta: 'labvanced.session.meta',
-  finished: 'labvanced.session.finished', failed: 'labvanced.session.failed', task: 'labvanced.task.started', file: 'labvanced.file.uploaded',
+  assigned: 'labvanced.session.assigned',
+  started: 'labvanced.session.started',
+  meta: 'labvanced.session.meta',
+  finished: 'labvanced.session.finished',
+  failed: 'labvanced.session.failed',
+  task: 'labvanced.task.started',
+  file: 'labvanced.file.uploaded',
 } as const;
 
 /** How a trial's own fields are read: the body's ids as text, the variables separately. */
-export const TRIAL_FIELDS = 'expId VARCHAR, expSessionNr VARCHAR, recTaskId VARCHAR, taskId VARCHAR, trialNr VARCHAR, trailNr VARCHAR';
+export const TRIAL_FIELDS =
+  'expId VARCHAR, expSessionNr VARCHAR, recTaskId VARCHAR, taskId VARCHAR, trialNr VARCHAR, trailNr VARCHAR';
 
 /** The fields of every other Labvanced route (docs 3.2–3.9) the tables use. */
 export const LIFECYCLE_FIELDS = `subject_code VARCHAR, token VARCHAR, isTestrun VARCHAR,

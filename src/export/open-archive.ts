@@ -30,8 +30,15 @@ const ISO_TIME_MACRO = `CREATE OR REPLACE MACRO iso_time(x) AS CASE
 
 /** The event attributes every table reads; `data` and extensions are added per table. */
 export const BASE_COLUMNS: Record<string, string> = {
-  id: 'VARCHAR', type: 'VARCHAR', time: 'VARCHAR', receivedat: 'VARCHAR', requestid: 'VARCHAR',
-  subject: 'VARCHAR', studyid: 'VARCHAR', participantid: 'VARCHAR', sessionid: 'VARCHAR',
+  id: 'VARCHAR',
+  type: 'VARCHAR',
+  time: 'VARCHAR',
+  receivedat: 'VARCHAR',
+  requestid: 'VARCHAR',
+  subject: 'VARCHAR',
+  studyid: 'VARCHAR',
+  participantid: 'VARCHAR',
+  sessionid: 'VARCHAR',
 };
 
 /** An archive opened in DuckDB: the files of one namespace, readable as typed relations of events. */
@@ -40,25 +47,40 @@ export interface Archive {
   files: ArchiveFiles;
   options: ArchiveOptions;
   /** SQL reading one platform's events with these typed columns; `dedupe` keeps one row per event id. */
-  events(platform: string, columns: Record<string, string>, opts?: { types?: readonly string[]; dedupe?: boolean; extra?: string }): string;
+  events(
+    platform: string,
+    columns: Record<string, string>,
+    opts?: { types?: readonly string[]; dedupe?: boolean; extra?: string },
+  ): string;
   close(): Promise<void>;
 }
 
 function columnsLiteral(columns: Record<string, string>): string {
-  return `{${Object.entries(columns).map(([k, v]) => `${lit(k)}: ${lit(v)}`).join(', ')}}`;
+  return `{${Object.entries(columns)
+    .map(([k, v]) => `${lit(k)}: ${lit(v)}`)
+    .join(', ')}}`;
 }
 
 /** The largest event line the engine reads; a larger one is reported, not exported. */
 export const MAX_OBJECT_BYTES = 16 * 1024 * 1024;
 
 /** The JSON reader's options; `ignore_errors` turns a torn or corrupt line into a row of NULLs, which the scan reports. */
-export function readJson(files: readonly string[], columns: Record<string, string>, extra = ''): string {
+export function readJson(
+  files: readonly string[],
+  columns: Record<string, string>,
+  extra = '',
+): string {
   return `read_json(${fileList(files)}, format='newline_delimited', ignore_errors=true, maximum_object_size=${MAX_OBJECT_BYTES}, columns=${columnsLiteral(columns)}${extra})`;
 }
 
 /** Opens the namespace's archive files in an in-process DuckDB whose temporary files live in a fresh directory. */
 export async function openArchive(options: ArchiveOptions): Promise<Archive> {
-  const files = await listArchiveFiles(options.archiveDir, options.namespace, options, options.namespaces);
+  const files = await listArchiveFiles(
+    options.archiveDir,
+    options.namespace,
+    options,
+    options.namespaces,
+  );
   const temp = await mkdtemp(join(tmpdir(), 'studyhook-export-'));
   const instance = await DuckDBInstance.create(':memory:', {
     memory_limit: options.memoryLimit ?? '400MB',
@@ -77,17 +99,25 @@ export async function openArchive(options: ArchiveOptions): Promise<Archive> {
   const since = options.since?.toISOString();
   const until = options.until?.toISOString();
   return {
-    conn, files, options,
+    conn,
+    files,
+    options,
     events(platform, columns, opts = {}) {
       const all = { ...BASE_COLUMNS, ...columns };
       const list = files.get(platform) ?? [];
-      if (list.length === 0) return `(SELECT ${Object.entries(all).map(([k, v]) => `CAST(NULL AS ${v}) AS "${k}"`).join(', ')} WHERE false)`;
+      if (list.length === 0)
+        return `(SELECT ${Object.entries(all)
+          .map(([k, v]) => `CAST(NULL AS ${v}) AS "${k}"`)
+          .join(', ')} WHERE false)`;
       const where = ['id IS NOT NULL', 'type IS NOT NULL'];
       if (opts.types) where.push(`type IN (${opts.types.map(lit).join(', ')})`);
       if (since) where.push(`receivedat >= ${lit(since)}`);
       if (until) where.push(`receivedat <= ${lit(until)}`);
       // why: at-least-once delivery can archive one event twice; the earliest copy stands for it.
-      const dedupe = opts.dedupe === false ? '' : ' QUALIFY row_number() OVER (PARTITION BY id ORDER BY receivedat, requestid, data) = 1';
+      const dedupe =
+        opts.dedupe === false
+          ? ''
+          : ' QUALIFY row_number() OVER (PARTITION BY id ORDER BY receivedat, requestid, data) = 1';
       return `(SELECT * FROM ${readJson(list, all, opts.extra)} WHERE ${where.join(' AND ')}${dedupe})`;
     },
     async close() {

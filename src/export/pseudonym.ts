@@ -9,7 +9,10 @@ function pads(key: string): { inner: string; outer: string } {
   if (k.length > BLOCK) k = createHash('sha256').update(k).digest();
   const block = Buffer.alloc(BLOCK);
   k.copy(block);
-  return { inner: Buffer.from(block.map((b) => b ^ 0x36)).toString('hex'), outer: Buffer.from(block.map((b) => b ^ 0x5c)).toString('hex') };
+  return {
+    inner: Buffer.from(block.map((b) => b ^ 0x36)).toString('hex'),
+    outer: Buffer.from(block.map((b) => b ^ 0x5c)).toString('hex'),
+  };
 }
 
 /** Hex characters of the HMAC kept in a pseudonym: 80 bits, no collision in any study's lifetime. */

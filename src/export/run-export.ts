@@ -16,14 +16,22 @@ export interface ExportOptions extends Omit<ArchiveOptions, 'pseudonymKey'> {
   progress?: (line: string) => void;
 }
 
-export interface ExportResult { tables: BuiltTable[]; files: string[]; badLines: BadLine[]; badLineCount: number; lines: number }
+export interface ExportResult {
+  tables: BuiltTable[];
+  files: string[];
+  badLines: BadLine[];
+  badLineCount: number;
+  lines: number;
+}
 
 async function writable(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
     await access(dir, constants.W_OK);
   } catch (err) {
-    throw new ExportError(`cannot write to --out ${dir}: ${(err as NodeJS.ErrnoException).code ?? firstLine(err)}`);
+    throw new ExportError(
+      `cannot write to --out ${dir}: ${(err as NodeJS.ErrnoException).code ?? firstLine(err)}`,
+    );
   }
 }
 
@@ -32,16 +40,31 @@ export async function runExport(opts: ExportOptions): Promise<ExportResult> {
   let archive: Archive | undefined;
   let progress: { step(label: string): void; stop(): void } | undefined;
   try {
-    archive = await openArchive({ ...opts, ...(opts.pseudonymize !== undefined && { pseudonymKey: opts.pseudonymize }) });
+    archive = await openArchive({
+      ...opts,
+      ...(opts.pseudonymize !== undefined && { pseudonymKey: opts.pseudonymize }),
+    });
     progress = createProgress(archive.conn, opts.progress ?? (() => undefined));
     await writable(opts.out);
-    const { scan, tables } = await buildTables(archive, { pseudonymize: opts.pseudonymize !== undefined, step: progress.step });
+    const { scan, tables } = await buildTables(archive, {
+      pseudonymize: opts.pseudonymize !== undefined,
+      step: progress.step,
+    });
     const header = {
-      namespace: opts.namespace, format: opts.format, pseudonymised: opts.pseudonymize !== undefined,
-      ...(opts.since && { since: opts.since.toISOString() }), ...(opts.until && { until: opts.until.toISOString() }),
+      namespace: opts.namespace,
+      format: opts.format,
+      pseudonymised: opts.pseudonymize !== undefined,
+      ...(opts.since && { since: opts.since.toISOString() }),
+      ...(opts.until && { until: opts.until.toISOString() }),
     };
     const files = await writeTables(archive.conn, opts.out, header, tables, progress.step);
-    return { tables, files, badLines: scan.badLines, badLineCount: scan.badLineCount, lines: [...scan.lines.values()].reduce((a, b) => a + b, 0) };
+    return {
+      tables,
+      files,
+      badLines: scan.badLines,
+      badLineCount: scan.badLineCount,
+      lines: [...scan.lines.values()].reduce((a, b) => a + b, 0),
+    };
   } catch (err) {
     if (err instanceof ExportError) throw err;
     throw new ExportError(firstLine(err), { cause: err });

@@ -20,7 +20,10 @@ export interface ColumnDoc {
 }
 
 /** A column and the SQL expression that computes it (`pseudoExpr`, if given, under --pseudonymize instead of `pseudo(expr)`). */
-export interface ColumnSpec extends ColumnDoc { expr: string; pseudoExpr?: string }
+export interface ColumnSpec extends ColumnDoc {
+  expr: string;
+  pseudoExpr?: string;
+}
 
 /** A table as built in DuckDB: a temporary table of that name holding its rows in their final order. */
 export interface BuiltTable {

@@ -1,16 +1,25 @@
 import type { ColumnType } from './types.js';
 
 /** DuckDB's `json_type` names. */
-export type JsonType = 'VARCHAR' | 'BOOLEAN' | 'UBIGINT' | 'BIGINT' | 'DOUBLE' | 'OBJECT' | 'ARRAY' | 'NULL';
+export type JsonType =
+  'VARCHAR' | 'BOOLEAN' | 'UBIGINT' | 'BIGINT' | 'DOUBLE' | 'OBJECT' | 'ARRAY' | 'NULL';
 
 /** What the scan found about one variable (or one field of an object variable). */
-export interface KeyFacts { types: Set<JsonType>; nested?: KeyTable }
+export interface KeyFacts {
+  types: Set<JsonType>;
+  nested?: KeyTable;
+}
 
 /** Keys in first-seen order, each with its facts. */
 export type KeyTable = Map<string, KeyFacts>;
 
 /** One output column for a trial variable: its name, the path into `recData.data`, and its type. */
-export interface VariableColumn { name: string; path: readonly string[]; type: ColumnType; sqlType: string }
+export interface VariableColumn {
+  name: string;
+  path: readonly string[];
+  type: ColumnType;
+  sqlType: string;
+}
 
 /** Adds keys (in the order given) to a key table, creating entries for keys not seen before. */
 export function addKeys(table: KeyTable, keys: readonly string[]): void {
@@ -25,7 +34,8 @@ function scalarType(types: ReadonlySet<JsonType>): { type: ColumnType; sqlType: 
   if (t.length === 0) return { type: 'text', sqlType: 'VARCHAR' };
   if (t.every((x) => x === 'OBJECT' || x === 'ARRAY')) return { type: 'json', sqlType: 'VARCHAR' };
   if (t.every((x) => x === 'BOOLEAN')) return { type: 'boolean', sqlType: 'BOOLEAN' };
-  if (t.every((x) => x === 'UBIGINT' || x === 'BIGINT')) return { type: 'integer', sqlType: 'BIGINT' };
+  if (t.every((x) => x === 'UBIGINT' || x === 'BIGINT'))
+    return { type: 'integer', sqlType: 'BIGINT' };
   if (t.every((x) => NUMBER.has(x))) return { type: 'number', sqlType: 'DOUBLE' };
   return { type: 'text', sqlType: 'VARCHAR' };
 }
@@ -52,7 +62,8 @@ export function variableColumns(keys: KeyTable, fixed: readonly string[]): Varia
   const out: VariableColumn[] = [];
   for (const [key, facts] of keys) {
     if (flattens(facts)) {
-      for (const [field, f] of facts.nested!) out.push({ name: unique(`${key}.${field}`), path: [key, field], ...scalarType(f.types) });
+      for (const [field, f] of facts.nested!)
+        out.push({ name: unique(`${key}.${field}`), path: [key, field], ...scalarType(f.types) });
     } else out.push({ name: unique(key), path: [key], ...scalarType(facts.types) });
   }
   return out;

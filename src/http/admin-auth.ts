@@ -8,14 +8,18 @@ function digest(s: string): Buffer {
 }
 
 /** Who presented what: `Bearer <token>`, or the user and password of `Basic` (any user name: browsers ask for one). */
-function presented(header: string): { scheme: 'bearer' | 'basic'; user?: string; secret: string } | undefined {
+function presented(
+  header: string,
+): { scheme: 'bearer' | 'basic'; user?: string; secret: string } | undefined {
   const bearer = /^Bearer\s+(.+)$/i.exec(header);
   if (bearer) return { scheme: 'bearer', secret: bearer[1]!.trim() };
   const basic = /^Basic\s+(.+)$/i.exec(header);
   if (!basic) return undefined;
   const decoded = Buffer.from(basic[1]!.trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : { scheme: 'basic', user: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+  return colon < 0
+    ? undefined
+    : { scheme: 'basic', user: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -36,23 +40,52 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function requireAdmin(token: string | undefined, logger?: Logger) {
   const expected = token === undefined ? undefined : digest(token);
   return function adminAuth(req: Request, res: Response, next: NextFunction): void {
-    if (!expected) { next(new StudyhookError('SH_NOT_FOUND', 'Admin surfaces are disabled: set admin.token in the config')); return; }
+    if (!expected) {
+      next(
+        new StudyhookError(
+          'SH_NOT_FOUND',
+          'Admin surfaces are disabled: set admin.token in the config',
+        ),
+      );
+      return;
+    }
     const given = presented(req.headers.authorization ?? '');
     // why: hashing both sides gives equal-length buffers, so the compare is constant-time whatever the input.
     if (given === undefined || !timingSafeEqual(digest(given.secret), expected)) {
       // why: a browser shows its own login box for Basic, so the dashboard needs no login page of ours.
-      next(new StudyhookError('SH_UNAUTHORIZED', 'Admin token missing or wrong', { headers: { 'WWW-Authenticate': 'Basic realm="studyhook admin", charset="UTF-8"' } }));
+      next(
+        new StudyhookError('SH_UNAUTHORIZED', 'Admin token missing or wrong', {
+          headers: { 'WWW-Authenticate': 'Basic realm="studyhook admin", charset="UTF-8"' },
+        }),
+      );
       return;
     }
-    if (SAFE_METHODS.has(req.method)) { next(); return; }
+    if (SAFE_METHODS.has(req.method)) {
+      next();
+      return;
+    }
     const fetchSite = req.headers['sec-fetch-site'];
-    const who = { method: req.method, path: req.originalUrl.split('?')[0], auth: given.scheme, ...(given.user !== undefined && { user: given.user.slice(0, 64) }), ip: req.ip, fetchSite };
+    const who = {
+      method: req.method,
+      path: req.originalUrl.split('?')[0],
+      auth: given.scheme,
+      ...(given.user !== undefined && { user: given.user.slice(0, 64) }),
+      ip: req.ip,
+      fetchSite,
+    };
     if (given.scheme === 'basic' && fetchSite !== 'same-origin') {
-      logger?.warn({ admin: who }, 'admin write refused: not from the dashboard\'s own page');
-      next(new StudyhookError('SH_FORBIDDEN_ORIGIN', 'Admin changes with browser credentials must come from the dashboard itself; scripts send Authorization: Bearer <admin.token>'));
+      logger?.warn({ admin: who }, "admin write refused: not from the dashboard's own page");
+      next(
+        new StudyhookError(
+          'SH_FORBIDDEN_ORIGIN',
+          'Admin changes with browser credentials must come from the dashboard itself; scripts send Authorization: Bearer <admin.token>',
+        ),
+      );
       return;
     }
-    res.on('finish', () => { logger?.info({ admin: { ...who, status: res.statusCode } }, 'admin write'); });
+    res.on('finish', () => {
+      logger?.info({ admin: { ...who, status: res.statusCode } }, 'admin write');
+    });
     next();
   };
 }

@@ -6,11 +6,19 @@ import { StudyhookError } from '../errors.js';
 import { normaliseOrigin } from './normalise-origin.js';
 
 /** The origins a browser-facing route answers, normalised as browsers send them (normalise-origin.ts). */
-export interface AllowedOrigins { any: boolean; origins: ReadonlySet<string> }
+export interface AllowedOrigins {
+  any: boolean;
+  origins: ReadonlySet<string>;
+}
 
 const METHODS = ['POST', 'OPTIONS'];
 const HEADERS = ['Content-Type'];
-const options = { methods: METHODS, allowedHeaders: HEADERS, maxAge: 600, optionsSuccessStatus: 204 };
+const options = {
+  methods: METHODS,
+  allowedHeaders: HEADERS,
+  maxAge: 600,
+  optionsSuccessStatus: 204,
+};
 // why: an echoed, listed origin may also carry credentials (a credentialed request needs both); `*` never may.
 const anyOrigin = cors({ ...options, origin: '*', credentials: false });
 const listedOrigin = cors({ ...options, origin: true, credentials: true });
@@ -18,7 +26,10 @@ const noOrigin = cors({ ...options, origin: false, credentials: true });
 
 function toAllowed(entries: readonly string[]): AllowedOrigins {
   const origins = new Set<string>();
-  for (const e of entries) { const n = normaliseOrigin(e); if ('origin' in n) origins.add(n.origin); }
+  for (const e of entries) {
+    const n = normaliseOrigin(e);
+    if ('origin' in n) origins.add(n.origin);
+  }
   return { any: origins.has('*'), origins };
 }
 
@@ -29,7 +40,10 @@ const bySettings = new WeakMap<object, AllowedOrigins>();
 export function allowedOrigins(adapter: Adapter, settings: unknown): AllowedOrigins {
   const key = (settings ?? adapter) as object;
   let allowed = bySettings.get(key);
-  if (!allowed) { allowed = toAllowed(adapter.allowedOrigins?.(settings) ?? []); bySettings.set(key, allowed); }
+  if (!allowed) {
+    allowed = toAllowed(adapter.allowedOrigins?.(settings) ?? []);
+    bySettings.set(key, allowed);
+  }
   return allowed;
 }
 
@@ -43,7 +57,10 @@ const byPlatform = new WeakMap<ResolvedPlatform, AllowedOrigins>();
 export function missOrigins(adapter: Adapter, platform: ResolvedPlatform): AllowedOrigins {
   let allowed = byPlatform.get(platform);
   if (!allowed) {
-    const entries = [...(adapter.allowedOrigins?.({}) ?? []), ...Object.values(platform.namespaces).flatMap((s) => adapter.allowedOrigins?.(s) ?? [])];
+    const entries = [
+      ...(adapter.allowedOrigins?.({}) ?? []),
+      ...Object.values(platform.namespaces).flatMap((s) => adapter.allowedOrigins?.(s) ?? []),
+    ];
     allowed = toAllowed(entries);
     byPlatform.set(platform, allowed);
   }
@@ -57,12 +74,21 @@ export function missOrigins(adapter: Adapter, platform: ResolvedPlatform): Allow
  * is done. An Origin outside `allowed` is refused with 403 and no CORS headers, or with
  * `refuse: false` (an unknown route's 404) just gets no CORS headers.
  */
-export function applyCors(req: IncomingMessage, res: ServerResponse, allowed: AllowedOrigins, base: Readonly<Record<string, string>> = {}, refuse = true): boolean {
+export function applyCors(
+  req: IncomingMessage,
+  res: ServerResponse,
+  allowed: AllowedOrigins,
+  base: Readonly<Record<string, string>> = {},
+  refuse = true,
+): boolean {
   const origin = req.headers.origin;
   const { any } = allowed;
   if (origin !== undefined && !any && !allowed.origins.has(origin)) {
     if (!refuse) return false;
-    throw new StudyhookError('SH_FORBIDDEN_ORIGIN', `Origin ${origin.slice(0, 200)} is not allowed here (allowed: ${[...allowed.origins].join(', ') || 'none'})`);
+    throw new StudyhookError(
+      'SH_FORBIDDEN_ORIGIN',
+      `Origin ${origin.slice(0, 200)} is not allowed here (allowed: ${[...allowed.origins].join(', ') || 'none'})`,
+    );
   }
   const mw = any ? anyOrigin : origin !== undefined ? listedOrigin : noOrigin;
   if (req.method === 'OPTIONS') for (const k in base) res.setHeader(k, base[k]!);

@@ -3,9 +3,22 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** What has been read of one archive file: up to `offset` (the end of its last whole line). */
-interface FileCount { platform: string; namespace: string; offset: number; lines: number; hours: Map<string, number>; last: string }
+interface FileCount {
+  platform: string;
+  namespace: string;
+  offset: number;
+  lines: number;
+  hours: Map<string, number>;
+  last: string;
+}
 
-export interface NamespaceCount { platform: string; namespace: string; events: number; last24h: number; lastReceived: string }
+export interface NamespaceCount {
+  platform: string;
+  namespace: string;
+  events: number;
+  last24h: number;
+  lastReceived: string;
+}
 
 /**
  * Counts of the archive (`<archiveDir>/<platform>/<namespace>/<day>.jsonl`) per platform and
@@ -19,10 +32,17 @@ export function createArchiveCounts(archiveDir: string) {
 
   async function readFrom(path: string, f: FileCount, size: number): Promise<void> {
     let rest = '';
-    for await (const chunk of createReadStream(path, { start: f.offset, end: size - 1, encoding: 'utf8' })) {
+    for await (const chunk of createReadStream(path, {
+      start: f.offset,
+      end: size - 1,
+      encoding: 'utf8',
+    })) {
       const text = rest + (chunk as string);
       const cut = text.lastIndexOf('\n');
-      if (cut < 0) { rest = text; continue; }
+      if (cut < 0) {
+        rest = text;
+        continue;
+      }
       for (const line of text.slice(0, cut).split('\n')) {
         if (line === '') continue;
         // why a pattern, not JSON.parse: the field is written by us at the top level, and data can be large.
@@ -39,16 +59,25 @@ export function createArchiveCounts(archiveDir: string) {
   }
 
   async function refresh(): Promise<void> {
-    const dirs = async (d: string) => (await readdir(d, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name);
+    const dirs = async (d: string) =>
+      (await readdir(d, { withFileTypes: true }).catch(() => []))
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
     for (const platform of await dirs(archiveDir)) {
       for (const namespace of await dirs(join(archiveDir, platform))) {
         const dir = join(archiveDir, platform, namespace);
-        for (const name of (await readdir(dir).catch((): string[] => [])).filter((n) => n.endsWith('.jsonl'))) {
+        for (const name of (await readdir(dir).catch((): string[] => [])).filter((n) =>
+          n.endsWith('.jsonl'),
+        )) {
           const path = join(dir, name);
           const size = (await stat(path).catch(() => undefined))?.size ?? 0;
           let f = files.get(path);
           // A file that shrank was replaced (or cut back): count it again.
-          if (!f || size < f.offset) files.set(path, f = { platform, namespace, offset: 0, lines: 0, hours: new Map(), last: '' });
+          if (!f || size < f.offset)
+            files.set(
+              path,
+              (f = { platform, namespace, offset: 0, lines: 0, hours: new Map(), last: '' }),
+            );
           if (size > f.offset) await readFrom(path, f, size);
         }
       }
@@ -58,7 +87,9 @@ export function createArchiveCounts(archiveDir: string) {
   return {
     /** Reads what was appended since the last call (one read at a time; a caller during one waits for it). */
     update(): Promise<void> {
-      running ??= refresh().finally(() => { running = undefined; });
+      running ??= refresh().finally(() => {
+        running = undefined;
+      });
       return running;
     },
     /** Per platform and namespace: events archived, those of the last 24 hours, the last one received. */
@@ -67,17 +98,30 @@ export function createArchiveCounts(archiveDir: string) {
       const out = new Map<string, NamespaceCount>();
       for (const f of files.values()) {
         const key = `${f.platform}/${f.namespace}`;
-        const c = out.get(key) ?? { platform: f.platform, namespace: f.namespace, events: 0, last24h: 0, lastReceived: '' };
+        const c = out.get(key) ?? {
+          platform: f.platform,
+          namespace: f.namespace,
+          events: 0,
+          last24h: 0,
+          lastReceived: '',
+        };
         c.events += f.lines;
         for (const [hour, n] of f.hours) if (hour >= since) c.last24h += n;
         if (f.last > c.lastReceived) c.lastReceived = f.last;
         out.set(key, c);
       }
-      return [...out.values()].sort((a, b) => `${a.platform}/${a.namespace}`.localeCompare(`${b.platform}/${b.namespace}`));
+      return [...out.values()].sort((a, b) =>
+        `${a.platform}/${a.namespace}`.localeCompare(`${b.platform}/${b.namespace}`),
+      );
     },
     /** Events received per hour and platform over the last `hours` hours, oldest first. */
-    hourly(hours: number, now = Date.now()): { hours: string[]; platforms: Record<string, number[]> } {
-      const labels = Array.from({ length: hours }, (_, i) => new Date(now - (hours - 1 - i) * 3600_000).toISOString().slice(0, 13));
+    hourly(
+      hours: number,
+      now = Date.now(),
+    ): { hours: string[]; platforms: Record<string, number[]> } {
+      const labels = Array.from({ length: hours }, (_, i) =>
+        new Date(now - (hours - 1 - i) * 3600_000).toISOString().slice(0, 13),
+      );
       const index = new Map(labels.map((h, i) => [h, i]));
       const platforms: Record<string, number[]> = {};
       for (const f of files.values()) {

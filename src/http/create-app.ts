@@ -16,7 +16,10 @@ import { pathSegments } from './path-segments.js';
  * X-XSS-Protection) stay for the ops routes and the dashboard, which are served by express with helmet's defaults.
  */
 const apiHelmet = helmet({
-  contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  },
   crossOriginOpenerPolicy: false,
   originAgentCluster: false,
   referrerPolicy: false,
@@ -33,13 +36,21 @@ const apiHelmet = helmet({
  */
 function helmetHeaders(): Readonly<Record<string, string>> {
   const headers = new Map<string, string>();
-  const res = { setHeader: (k: string, v: unknown) => { headers.set(k, String(v)); }, removeHeader: (k: string) => { headers.delete(k); } };
-  apiHelmet({} as IncomingMessage, res as unknown as ServerResponse, (err?: unknown) => { if (err) throw err; });
+  const res = {
+    setHeader: (k: string, v: unknown) => {
+      headers.set(k, String(v));
+    },
+    removeHeader: (k: string) => {
+      headers.delete(k);
+    },
+  };
+  apiHelmet({} as IncomingMessage, res as unknown as ServerResponse, (err?: unknown) => {
+    if (err) throw err;
+  });
   // why: an acknowledgement or an error is about one delivery; no cache, shared or private, should keep it (OWASP, as above).
   headers.set('Cache-Control', 'no-store');
   return Object.freeze(Object.fromEntries(headers));
 }
-
 
 /**
  * The HTTP API: a platform's paths (`/<platform>/...`) go straight to the one ingest pipeline on
@@ -52,25 +63,33 @@ export function createApp(deps: IngestDeps, extra: { dashboard?: Router } = {}):
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    if (deps.adapters.has(pathSegments(path)[0] ?? '')) ingest(req, res, path, q < 0 ? undefined : url.slice(q + 1));
+    if (deps.adapters.has(pathSegments(path)[0] ?? ''))
+      ingest(req, res, path, q < 0 ? undefined : url.slice(q + 1));
     else void ops(req, res);
   };
 }
 
 /** The ops routes (`/healthz`, `/readyz`, `/metrics`, the dashboard); alone in a worker-only process. */
-export function createOpsApp(deps: Pick<IngestDeps, 'config' | 'publisher' | 'metrics' | 'logger'>, opts: { spools: boolean; dashboard?: Router }): Express {
+export function createOpsApp(
+  deps: Pick<IngestDeps, 'config' | 'publisher' | 'metrics' | 'logger'>,
+  opts: { spools: boolean; dashboard?: Router },
+): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.config.server.trustProxy);
   app.set('etag', false);
   app.use(helmet());
   app.use((_req, res, next) => {
-    res.on('finish', () => { deps.metrics.countRequest('none', 'other', res.statusCode); });
+    res.on('finish', () => {
+      deps.metrics.countRequest('none', 'other', res.statusCode);
+    });
     next();
   });
   app.use(createOpsRouter({ ...deps, spools: opts.spools }));
   if (opts.dashboard) app.use(opts.dashboard);
-  app.use(() => { throw new StudyhookError('SH_UNKNOWN_PLATFORM'); });
+  app.use(() => {
+    throw new StudyhookError('SH_UNKNOWN_PLATFORM');
+  });
   app.use(createErrorHandler(deps.logger));
   return app;
 }

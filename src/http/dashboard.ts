@@ -12,12 +12,16 @@ import { failures, quarantined, recentEvents, type EventRow } from './overview-d
 import { OVERVIEW_CSS, OVERVIEW_HTML, OVERVIEW_SCRIPT } from './overview-page.js';
 import { createStudyPages } from './study-pages.js';
 
-export interface Dashboard { router: Router; close(): Promise<void> }
+export interface Dashboard {
+  router: Router;
+  close(): Promise<void>;
+}
 
 /** How often the overview page reads its data again. */
 const REFRESH_SECONDS = 10;
 /** Scripts and styles from this origin only; nothing inline, nothing elsewhere (as the study pages). */
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /**
  * The operator's dashboard under `/admin`: `/admin/overview` (counts per platform and namespace from
@@ -26,7 +30,11 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
  * retry buttons), `/admin/events` (the recent events as a plain table) and the study pages.
  * Everything sits behind `guard` (the admin token).
  */
-export function createDashboard(config: ResolvedConfig, guard: RequestHandler, metrics?: Metrics): Dashboard {
+export function createDashboard(
+  config: ResolvedConfig,
+  guard: RequestHandler,
+  metrics?: Metrics,
+): Dashboard {
   const queues = config.sinks.map((s) => {
     const q = openQueue(s.name, config.redis.url, config.redis.prefix);
     return { sink: s.name, queue: q };
@@ -35,54 +43,107 @@ export function createDashboard(config: ResolvedConfig, guard: RequestHandler, m
   if (metrics) {
     metrics.onScrape(async () => {
       for (const { sink, queue } of queues) {
-        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+        const counts = await queue.getJobCounts(
+          'waiting',
+          'active',
+          'delayed',
+          'failed',
+          'completed',
+        );
         for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ sink, state }, n);
       }
     });
   }
   const board = new ExpressAdapter();
   board.setBasePath('/admin/queues');
-  createBullBoard({ queues: queues.map((q) => new BullMQAdapter(q.queue)), serverAdapter: board, options: { uiConfig: { boardTitle: 'studyhook' } } });
+  createBullBoard({
+    queues: queues.map((q) => new BullMQAdapter(q.queue)),
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: 'studyhook' } },
+  });
 
   const router = express.Router();
   router.use('/admin', guard);
   // why: Bull Board's UI loads inline bootstrapping; the API's strict CSP would blank the page.
-  router.use('/admin', (_req, res, next) => { res.removeHeader('Content-Security-Policy'); next(); });
+  router.use('/admin', (_req, res, next) => {
+    res.removeHeader('Content-Security-Policy');
+    next();
+  });
   router.use('/admin/queues', board.getRouter() as RequestHandler);
   router.get('/admin/events', async (req, res) => {
-    const namespace = typeof req.query['namespace'] === 'string' ? req.query['namespace'] : undefined;
-    const events = await recentEvents(queues, 100, namespace === undefined ? undefined : (e) => e.namespace === namespace);
+    const namespace =
+      typeof req.query['namespace'] === 'string' ? req.query['namespace'] : undefined;
+    const events = await recentEvents(
+      queues,
+      100,
+      namespace === undefined ? undefined : (e) => e.namespace === namespace,
+    );
     if (req.accepts(['html', 'json']) === 'json') res.json({ events });
     else res.type('html').send(renderEvents(events, namespace));
   });
   const counts = createArchiveCounts(archiveDirOf(config));
   const hasArchive = config.sinks.some((s) => s.use === 'filesystem');
-  router.get('/admin/overview', (_req, res) => { res.setHeader('Content-Security-Policy', CSP).setHeader('Cache-Control', 'no-store').type('html').send(OVERVIEW_HTML); });
-  router.get('/admin/assets/overview.js', (_req, res) => { res.type('js').send(OVERVIEW_SCRIPT); });
-  router.get('/admin/assets/overview.css', (_req, res) => { res.type('css').send(OVERVIEW_CSS); });
+  router.get('/admin/overview', (_req, res) => {
+    res
+      .setHeader('Content-Security-Policy', CSP)
+      .setHeader('Cache-Control', 'no-store')
+      .type('html')
+      .send(OVERVIEW_HTML);
+  });
+  router.get('/admin/assets/overview.js', (_req, res) => {
+    res.type('js').send(OVERVIEW_SCRIPT);
+  });
+  router.get('/admin/assets/overview.css', (_req, res) => {
+    res.type('css').send(OVERVIEW_CSS);
+  });
   router.get('/admin/overview/data.json', async (req, res) => {
     const q = typeof req.query['q'] === 'string' ? req.query['q'].trim().toLowerCase() : '';
-    const hit = (...values: (string | undefined)[]) => q === '' || values.some((v) => v?.toLowerCase().includes(q));
+    const hit = (...values: (string | undefined)[]) =>
+      q === '' || values.some((v) => v?.toLowerCase().includes(q));
     await counts.update();
     const [events, failed, kept] = await Promise.all([
-      recentEvents(queues, 200, (e: EventRow) => hit(e.id, e.participantid, e.type, `${e.platform}/${e.namespace}`)),
+      recentEvents(queues, 200, (e: EventRow) =>
+        hit(e.id, e.participantid, e.type, `${e.platform}/${e.namespace}`),
+      ),
       failures(queues, 500),
       quarantined(config.dataDir, 500),
     ]);
     res.setHeader('Cache-Control', 'no-store').json({
-      refreshSeconds: REFRESH_SECONDS, archive: hasArchive, namespaces: withConfigured(counts.namespaces()), hourly: counts.hourly(72), events,
-      failures: failed.filter((f) => hit(f.eventId, f.jobId, f.type, f.error, `${f.platform}/${f.namespace}`)),
-      quarantine: kept.filter((x) => hit(x.requestid, x.route, x.problems.join(' '), `${x.platform}/${x.namespace}`)),
+      refreshSeconds: REFRESH_SECONDS,
+      archive: hasArchive,
+      namespaces: withConfigured(counts.namespaces()),
+      hourly: counts.hourly(72),
+      events,
+      failures: failed.filter((f) =>
+        hit(f.eventId, f.jobId, f.type, f.error, `${f.platform}/${f.namespace}`),
+      ),
+      quarantine: kept.filter((x) =>
+        hit(x.requestid, x.route, x.problems.join(' '), `${x.platform}/${x.namespace}`),
+      ),
     });
   });
   /** The counted namespaces, plus the configured ones that have no event yet (a new study shows up at 0). */
   function withConfigured(counted: NamespaceCount[]): NamespaceCount[] {
     const have = new Set(counted.map((c) => `${c.platform}/${c.namespace}`));
-    const configured = Object.entries(config.platforms).filter(([, p]) => p.enabled)
-      .flatMap(([platform, p]) => Object.keys(p.namespaces).filter((ns) => ns !== '*' && !have.has(`${platform}/${ns}`)).map((namespace) => ({ platform, namespace, events: 0, last24h: 0, lastReceived: '' })));
-    return [...counted, ...configured].sort((a, b) => `${a.platform}/${a.namespace}`.localeCompare(`${b.platform}/${b.namespace}`));
+    const configured = Object.entries(config.platforms)
+      .filter(([, p]) => p.enabled)
+      .flatMap(([platform, p]) =>
+        Object.keys(p.namespaces)
+          .filter((ns) => ns !== '*' && !have.has(`${platform}/${ns}`))
+          .map((namespace) => ({ platform, namespace, events: 0, last24h: 0, lastReceived: '' })),
+      );
+    return [...counted, ...configured].sort((a, b) =>
+      `${a.platform}/${a.namespace}`.localeCompare(`${b.platform}/${b.namespace}`),
+    );
   }
   router.use(createStudyPages(config, queues));
-  router.get('/admin', (_req, res) => { res.redirect('/admin/overview'); });
-  return { router, async close() { await Promise.all(queues.map((q) => q.queue.close())); } };
+  router.get('/admin', (_req, res) => {
+    res.redirect('/admin/overview');
+  });
+  return {
+    router,
+    async close() {
+      await Promise.all(queues.map((q) => q.queue.close()));
+    },
+  };
 }

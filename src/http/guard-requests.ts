@@ -10,7 +10,11 @@ import type { Logger } from '../log/logger.js';
  *   node:http reads such a body to its end to keep the connection; with its own `requestTimeout`
  *   off (uploads need no total bound) nothing else would stop a client that drips it forever.
  */
-export function guardRequests(handler: RequestListener, unreadBodyMs: number, logger: Pick<Logger, 'warn'>): RequestListener {
+export function guardRequests(
+  handler: RequestListener,
+  unreadBodyMs: number,
+  logger: Pick<Logger, 'warn'>,
+): RequestListener {
   // why: listeners made once, reading the response from `this`, and the handler wrapped rather than a
   // second 'request' listener: per request that saves the closures and emit's copy of its listener list.
   function onError(this: ServerResponse, err: Error): void {
@@ -20,7 +24,9 @@ export function guardRequests(handler: RequestListener, unreadBodyMs: number, lo
   function onFinish(this: ServerResponse): void {
     const req = this.req;
     if (req.complete) return;
-    const timer = setTimeout(() => { if (!req.complete) req.socket.destroy(); }, unreadBodyMs);
+    const timer = setTimeout(() => {
+      if (!req.complete) req.socket.destroy();
+    }, unreadBodyMs);
     req.once('end', () => clearTimeout(timer));
     req.socket.once('close', () => clearTimeout(timer));
   }

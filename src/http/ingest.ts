@@ -41,8 +41,10 @@ const CLOSE_ABOVE_BYTES = 16 * 1024;
  * (removed if it fails). `namespace` and `events` are for the access line.
  */
 type IngestContext = ErrorContext & {
-  requestId: string; unreferenced?: readonly FileRef[] | undefined;
-  namespace?: string; events?: readonly { id: string; type: string }[];
+  requestId: string;
+  unreferenced?: readonly FileRef[] | undefined;
+  namespace?: string;
+  events?: readonly { id: string; type: string }[];
 };
 
 function defaultReply(events: readonly { id: string }[]): Reply {
@@ -57,13 +59,21 @@ function defaultReply(events: readonly { id: string }[]): Reply {
  * anyway, and express's router and response helpers cost more CPU per request than the whole
  * pipeline (bench/README.md). `headers` go on every reply (helmet's, computed once).
  */
-export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<string, string>> = {}) {
+export function createIngestHandler(
+  deps: IngestDeps,
+  headers: Readonly<Record<string, string>> = {},
+) {
   const { config, logger, metrics } = deps;
   const rateLimit = createRateLimiter(config.server.rateLimit);
   const failures = createFailureLimiter(config.server.verifyFailureLimit);
   const clientIp = createClientIp(config.server.trustProxy);
 
-  async function run(req: IncomingMessage, res: ServerResponse, ctx: IngestContext, query: string | undefined): Promise<void> {
+  async function run(
+    req: IncomingMessage,
+    res: ServerResponse,
+    ctx: IngestContext,
+    query: string | undefined,
+  ): Promise<void> {
     const m = findRoute(ctx.path, deps.adapters, config.platforms);
     if ('error' in m) {
       // why: on a platform with browser-facing routes, a mistyped URL Path must show as a readable 404, not as a CORS error.
@@ -86,7 +96,12 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     }
     const methods = route.methods ?? ['POST'];
     const method = req.method ?? 'GET';
-    if (!methods.includes(method)) throw new StudyhookError('SH_METHOD_NOT_ALLOWED', `${method} is not accepted here (use ${methods.join(', ')})`, { headers: { Allow: methods.join(', ') } });
+    if (!methods.includes(method))
+      throw new StudyhookError(
+        'SH_METHOD_NOT_ALLOWED',
+        `${method} is not accepted here (use ${methods.join(', ')})`,
+        { headers: { Allow: methods.join(', ') } },
+      );
 
     const verify = route.verify ?? m.adapter.verify;
     // why: before the body is read: a client whose requests keep failing verification gets no more of our CPU.
@@ -100,53 +115,152 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
     // why: a 429 leaves the body unread, and node receives and discards it to keep the connection: for a
     // large or undeclared body (up to ActiGraph's 1 MiB) the connection is dropped instead (below, in the
     // catch), so that a refusal does not cost more the bigger the body is; a small one keeps its connection.
-    if (limited) failures.check(failureKey, !(Number(req.headers['content-length']) <= CLOSE_ABOVE_BYTES));
+    if (limited)
+      failures.check(failureKey, !(Number(req.headers['content-length']) <= CLOSE_ABOVE_BYTES));
 
     const multipart = route.body === 'multipart';
-    if (multipart && !isMultipart(req.headers['content-type'])) throw new StudyhookError('SH_UNSUPPORTED_MEDIA_TYPE', 'Expected multipart/form-data');
-    const limit = (typeof route.maxBytes === 'function' ? route.maxBytes(m.settings) : route.maxBytes) ?? config.server.bodyLimitBytes;
-    const body = multipart ? Buffer.alloc(0) : await readBody(req, limit, config.server.requestTimeoutMs);
+    if (multipart && !isMultipart(req.headers['content-type']))
+      throw new StudyhookError('SH_UNSUPPORTED_MEDIA_TYPE', 'Expected multipart/form-data');
+    const limit =
+      (typeof route.maxBytes === 'function' ? route.maxBytes(m.settings) : route.maxBytes) ??
+      config.server.bodyLimitBytes;
+    const body = multipart
+      ? Buffer.alloc(0)
+      : await readBody(req, limit, config.server.requestTimeoutMs);
     const incoming: IncomingRequest = {
-      method, platform: m.platform, namespace: m.namespace, route: m.routeName, params: m.params,
-      headers: req.headers as Record<string, string | undefined>, query: query ? parseQuery(query) as Record<string, string> : {},
-      body, ip, requestId: ctx.requestId, receivedAt: new Date(),
+      method,
+      platform: m.platform,
+      namespace: m.namespace,
+      route: m.routeName,
+      params: m.params,
+      headers: req.headers as Record<string, string | undefined>,
+      query: query ? (parseQuery(query) as Record<string, string>) : {},
+      body,
+      ip,
+      requestId: ctx.requestId,
+      receivedAt: new Date(),
     };
     let verified: Verified | undefined;
     if (verify) {
       const result = await verify(incoming, m.settings);
-      if (!result) { if (limited) failures.failed(failureKey); throw new StudyhookError('SH_UNAUTHORIZED'); }
+      if (!result) {
+        if (limited) failures.failed(failureKey);
+        throw new StudyhookError('SH_UNAUTHORIZED');
+      }
       if (limited) failures.passed(failureKey);
       if (result !== true) verified = result;
     }
 
     const handshake = route.handshake?.(incoming, m.settings);
-    if (handshake) { metrics.handshakes.inc({ platform: m.platform }); logger.info({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace }, 'handshake answered'); writeReply(req, res, handshake, ctx.base, ctx.requestId); return; }
+    if (handshake) {
+      metrics.handshakes.inc({ platform: m.platform });
+      logger.info(
+        { requestId: ctx.requestId, platform: m.platform, namespace: m.namespace },
+        'handshake answered',
+      );
+      writeReply(req, res, handshake, ctx.base, ctx.requestId);
+      return;
+    }
 
-    const upload = multipart ? await parseMultipart(req, deps.blobs, { fileBytes: limit, files: 4, ...UPLOAD_FIELDS, stallMs: config.server.uploadStallTimeoutMs }) : undefined;
-    const stored: FileRef[] = [...upload?.stored ?? []];
+    const upload = multipart
+      ? await parseMultipart(req, deps.blobs, {
+          fileBytes: limit,
+          files: 4,
+          ...UPLOAD_FIELDS,
+          stallMs: config.server.uploadStallTimeoutMs,
+        })
+      : undefined;
+    const stored: FileRef[] = [...(upload?.stored ?? [])];
     ctx.unreferenced = stored;
     const bodySha256 = sha256Hex(body);
     const parsed = upload && { payload: upload.body, problems: upload.problems };
-    const publish = publishStep(deps.publisher, deps.blobs, config.server.maxQueuedDataBytes, stored);
-    const result = await processRequest({ adapter: m.adapter, route, settings: m.settings, request: incoming, limits: config.server.parseLimits, bodySha256, ...(verified && { verified }), ...(parsed && { parsed }) }, publish);
+    const publish = publishStep(
+      deps.publisher,
+      deps.blobs,
+      config.server.maxQueuedDataBytes,
+      stored,
+    );
+    const result = await processRequest(
+      {
+        adapter: m.adapter,
+        route,
+        settings: m.settings,
+        request: incoming,
+        limits: config.server.parseLimits,
+        bodySha256,
+        ...(verified && { verified }),
+        ...(parsed && { parsed }),
+      },
+      publish,
+    );
     if ('published' in result) {
       ctx.unreferenced = undefined;
-      const events = result.published.map((e) => ({ id: e.event.id, type: e.event.type, data: e.event.data }));
+      const events = result.published.map((e) => ({
+        id: e.event.id,
+        type: e.event.type,
+        data: e.event.data,
+      }));
       ctx.events = events;
-      writeReply(req, res, route.reply?.(events, incoming) ?? defaultReply(events), ctx.base, ctx.requestId);
+      writeReply(
+        req,
+        res,
+        route.reply?.(events, incoming) ?? defaultReply(events),
+        ctx.base,
+        ctx.requestId,
+      );
       return;
     }
     const { refused } = result;
     if (route.onInvalid !== 'quarantine') throw refused.error;
-    const secrets = { headers: secretHeadersOf(m.adapter), params: m.adapter.secretParams ?? [], fields: m.adapter.secretFields ?? [] };
-    await keepQuarantined({ dataDir: config.dataDir, blobs: deps.blobs, fileMode: config.fileMode }, incoming, { reason: refused.reason, problems: refused.problems, bodysha256: bodySha256, ...(verified && { verified }), ...(parsed && { payload: parsed.payload }), ...(upload && { files: upload.stored }) }, secrets);
+    const secrets = {
+      headers: secretHeadersOf(m.adapter),
+      params: m.adapter.secretParams ?? [],
+      fields: m.adapter.secretFields ?? [],
+    };
+    await keepQuarantined(
+      { dataDir: config.dataDir, blobs: deps.blobs, fileMode: config.fileMode },
+      incoming,
+      {
+        reason: refused.reason,
+        problems: refused.problems,
+        bodysha256: bodySha256,
+        ...(verified && { verified }),
+        ...(parsed && { payload: parsed.payload }),
+        ...(upload && { files: upload.stored }),
+      },
+      secrets,
+    );
     // why: the upload's files are now referenced by the record; large data stored for events never published is not.
-    await removeBlobs(deps.blobs, stored.filter((f) => !upload?.stored.includes(f)), logger);
+    await removeBlobs(
+      deps.blobs,
+      stored.filter((f) => !upload?.stored.includes(f)),
+      logger,
+    );
     ctx.unreferenced = undefined;
     metrics.quarantined.inc({ platform: m.platform, route: ctx.route });
-    logger.warn({ requestId: ctx.requestId, platform: m.platform, namespace: m.namespace, route: m.routeName, reason: refused.reason, problems: refused.problems }, 'payload quarantined');
-    const kept = new StudyhookError('SH_INVALID_PAYLOAD', 'Payload could not be used; it was kept in quarantine', { details: refused.problems });
-    writeReply(req, res, route.invalidReply?.(refused.problems, incoming) ?? errorReply(kept), ctx.base, ctx.requestId);
+    logger.warn(
+      {
+        requestId: ctx.requestId,
+        platform: m.platform,
+        namespace: m.namespace,
+        route: m.routeName,
+        reason: refused.reason,
+        problems: refused.problems,
+      },
+      'payload quarantined',
+    );
+    const kept = new StudyhookError(
+      'SH_INVALID_PAYLOAD',
+      'Payload could not be used; it was kept in quarantine',
+      { details: refused.problems },
+    );
+    writeReply(
+      req,
+      res,
+      route.invalidReply?.(refused.problems, incoming) ?? errorReply(kept),
+      ctx.base,
+      ctx.requestId,
+    );
   }
 
   /**
@@ -154,20 +268,43 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
    * is written. The line names the route pattern (`:token`), never a matched value, and the events
    * published, so a delivery can be traced back to its request.
    */
-  function done(req: IncomingMessage, res: ServerResponse, ctx: IngestContext, start: bigint): void {
+  function done(
+    req: IncomingMessage,
+    res: ServerResponse,
+    ctx: IngestContext,
+    start: bigint,
+  ): void {
     const { platform } = ctx;
-    metrics.countRequest(platform ?? 'none', platform === undefined ? 'other' : ctx.route ?? '/', res.statusCode);
+    metrics.countRequest(
+      platform ?? 'none',
+      platform === undefined ? 'other' : (ctx.route ?? '/'),
+      res.statusCode,
+    );
     if (platform === undefined) return;
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     const events = ctx.events ?? [];
-    logger.info({
-      requestId: ctx.requestId, method: req.method ?? '', platform, namespace: ctx.namespace, route: ctx.route ?? '/',
-      status: res.statusCode, ms: Math.round(ms * 10) / 10,
-      types: [...new Set(events.map((e) => e.type))], events: events.map((e) => e.id),
-    }, 'request');
+    logger.info(
+      {
+        requestId: ctx.requestId,
+        method: req.method ?? '',
+        platform,
+        namespace: ctx.namespace,
+        route: ctx.route ?? '/',
+        status: res.statusCode,
+        ms: Math.round(ms * 10) / 10,
+        types: [...new Set(events.map((e) => e.type))],
+        events: events.map((e) => e.id),
+      },
+      'request',
+    );
   }
 
-  return function ingest(req: IncomingMessage, res: ServerResponse, path: string, query?: string): void {
+  return function ingest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query?: string,
+  ): void {
     const start = process.hrtime.bigint();
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -176,11 +313,16 @@ export function createIngestHandler(deps: IngestDeps, headers: Readonly<Record<s
       .catch(async (err: unknown) => {
         // why: `Connection: close` alone would still have node receive the unread body until the client stops
         // sending; dropping the socket once the reply is out spares that (failure limit, large bodies).
-        if (err instanceof StudyhookError && err.headers['Connection'] === 'close') res.once('finish', () => { req.socket.destroy(); });
+        if (err instanceof StudyhookError && err.headers['Connection'] === 'close')
+          res.once('finish', () => {
+            req.socket.destroy();
+          });
         // why: before the reply, so a request answered with an error has left nothing behind.
         if (ctx.unreferenced) await removeBlobs(deps.blobs, ctx.unreferenced, logger);
         writeError(err, req, res, ctx, logger);
       })
-      .finally(() => { done(req, res, ctx, start); });
+      .finally(() => {
+        done(req, res, ctx, start);
+      });
   };
 }

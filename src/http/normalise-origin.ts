@@ -10,13 +10,23 @@
 export function normaliseOrigin(entry: string): { origin: string } | { problem: string } {
   if (entry === '*') return { origin: '*' };
   let url: URL;
-  try { url = new URL(entry.trim()); } catch {
-    return { problem: `'${entry}' is not an origin: write its scheme and host, e.g. https://www.labvanced.com` };
+  try {
+    url = new URL(entry.trim());
+  } catch {
+    return {
+      problem: `'${entry}' is not an origin: write its scheme and host, e.g. https://www.labvanced.com`,
+    };
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { problem: `'${entry}' is not an http(s) origin` };
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return { problem: `'${entry}' is not an http(s) origin` };
   if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || /[?#]/.test(entry)) {
-    return { problem: `'${entry}' has a path: an origin is only scheme, host and port (did you mean ${url.origin}?)` };
+    return {
+      problem: `'${entry}' has a path: an origin is only scheme, host and port (did you mean ${url.origin}?)`,
+    };
   }
-  if (url.username !== '' || url.password !== '') return { problem: `'${entry}' carries credentials: an origin is only scheme, host and port (${url.origin})` };
+  if (url.username !== '' || url.password !== '')
+    return {
+      problem: `'${entry}' carries credentials: an origin is only scheme, host and port (${url.origin})`,
+    };
   return { origin: url.origin };
 }

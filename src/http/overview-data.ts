@@ -4,36 +4,75 @@ import type { Job, Queue } from 'bullmq';
 import type { Envelope } from '../event/build-event.js';
 import { readQuarantine, type QuarantineItem } from './study-quarantine.js';
 
-export interface SinkQueue { sink: string; queue: Queue }
+export interface SinkQueue {
+  sink: string;
+  queue: Queue;
+}
 
 /** One event as the dashboard lists it: where it went, by sink. */
 export interface EventRow {
-  id: string; type: string; platform: string; namespace: string; participantid: string | undefined; receivedat: string;
-  delivered: string[]; pending: string[]; failed: string[];
+  id: string;
+  type: string;
+  platform: string;
+  namespace: string;
+  participantid: string | undefined;
+  receivedat: string;
+  delivered: string[];
+  pending: string[];
+  failed: string[];
 }
 
 /** A dead letter: the event, the sink, its error, and where Bull Board shows the job. */
 export interface Failure {
-  eventId: string; jobId: string; sink: string; type: string; platform: string; namespace: string; receivedat: string;
-  failedAt: string; attempts: number; error: string; board: string; replay: string;
+  eventId: string;
+  jobId: string;
+  sink: string;
+  type: string;
+  platform: string;
+  namespace: string;
+  receivedat: string;
+  failedAt: string;
+  attempts: number;
+  error: string;
+  board: string;
+  replay: string;
 }
 
-const boardLink = (queue: Queue, jobId: string) => `/admin/queues/queue/${encodeURIComponent(queue.name)}/${encodeURIComponent(jobId)}`;
+const boardLink = (queue: Queue, jobId: string) =>
+  `/admin/queues/queue/${encodeURIComponent(queue.name)}/${encodeURIComponent(jobId)}`;
 
 /**
  * Recent events read back from the sink queues (a delivered job is kept an hour, a dead letter until
  * replayed), newest first. why by list: a job's state is the list it is in, not a leftover
  * `failedReason`, so a dead letter that was replayed and then delivered shows as delivered.
  */
-export async function recentEvents(queues: readonly SinkQueue[], limit: number, match?: (row: EventRow) => boolean): Promise<EventRow[]> {
+export async function recentEvents(
+  queues: readonly SinkQueue[],
+  limit: number,
+  match?: (row: EventRow) => boolean,
+): Promise<EventRow[]> {
   const byId = new Map<string, EventRow>();
-  const lists = [['delivered', ['completed']], ['failed', ['failed']], ['pending', ['waiting', 'active', 'delayed', 'prioritized']]] as const;
+  const lists = [
+    ['delivered', ['completed']],
+    ['failed', ['failed']],
+    ['pending', ['waiting', 'active', 'delayed', 'prioritized']],
+  ] as const;
   for (const { sink, queue } of queues) {
     for (const [state, types] of lists) {
       for (const job of await queue.getJobs([...types], 0, limit * 4)) {
         const e = (job?.data as Envelope | undefined)?.event;
         if (!e) continue;
-        const row = byId.get(e.id) ?? { id: e.id, type: e.type, platform: e.platform, namespace: e.namespace, participantid: e.participantid, receivedat: e.receivedat, delivered: [], pending: [], failed: [] };
+        const row = byId.get(e.id) ?? {
+          id: e.id,
+          type: e.type,
+          platform: e.platform,
+          namespace: e.namespace,
+          participantid: e.participantid,
+          receivedat: e.receivedat,
+          delivered: [],
+          pending: [],
+          failed: [],
+        };
         if (!row[state].includes(sink)) row[state].push(sink);
         byId.set(e.id, row);
       }
@@ -51,9 +90,18 @@ export async function failures(queues: readonly SinkQueue[], limit: number): Pro
       const e = (job?.data as Envelope | undefined)?.event;
       if (!job?.id || !e) continue;
       out.push({
-        eventId: e.id, jobId: job.id, sink, type: e.type, platform: e.platform, namespace: e.namespace, receivedat: e.receivedat,
-        failedAt: new Date(job.finishedOn ?? job.timestamp).toISOString(), attempts: job.attemptsMade, error: job.failedReason ?? '',
-        board: boardLink(queue, job.id), replay: `studyhook replay --sink ${sink} --id ${e.id}`,
+        eventId: e.id,
+        jobId: job.id,
+        sink,
+        type: e.type,
+        platform: e.platform,
+        namespace: e.namespace,
+        receivedat: e.receivedat,
+        failedAt: new Date(job.finishedOn ?? job.timestamp).toISOString(),
+        attempts: job.attemptsMade,
+        error: job.failedReason ?? '',
+        board: boardLink(queue, job.id),
+        replay: `studyhook replay --sink ${sink} --id ${e.id}`,
       });
     }
   }
@@ -61,13 +109,25 @@ export async function failures(queues: readonly SinkQueue[], limit: number): Pro
 }
 
 /** Quarantined payloads of every platform and namespace, newest first, with the command that republishes them. */
-export async function quarantined(dataDir: string, limit: number): Promise<(QuarantineItem & { republish: string })[]> {
+export async function quarantined(
+  dataDir: string,
+  limit: number,
+): Promise<(QuarantineItem & { republish: string })[]> {
   const root = join(dataDir, 'quarantine');
-  const dirs = async (d: string) => (await readdir(d, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name);
+  const dirs = async (d: string) =>
+    (await readdir(d, { withFileTypes: true }).catch(() => []))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
   const items: QuarantineItem[] = [];
   for (const platform of await dirs(root)) {
-    for (const namespace of await dirs(join(root, platform))) items.push(...await readQuarantine(dataDir, { [platform]: namespace }, limit));
+    for (const namespace of await dirs(join(root, platform)))
+      items.push(...(await readQuarantine(dataDir, { [platform]: namespace }, limit)));
   }
-  return items.sort((a, b) => b.receivedat.localeCompare(a.receivedat)).slice(0, limit)
-    .map((q) => ({ ...q, republish: `studyhook quarantine republish --platform ${q.platform} --namespace ${q.namespace}` }));
+  return items
+    .sort((a, b) => b.receivedat.localeCompare(a.receivedat))
+    .slice(0, limit)
+    .map((q) => ({
+      ...q,
+      republish: `studyhook quarantine republish --platform ${q.platform} --namespace ${q.namespace}`,
+    }));
 }

@@ -38,21 +38,38 @@ function parseFormBody(body: Buffer, limits: ParseLimits): unknown {
  * Parses a verified raw body according to the route's kind and the request's Content-Type. Throws
  * `SH_BAD_BODY` (unreadable), `SH_UNSUPPORTED_MEDIA_TYPE` or `SH_BODY_TOO_LARGE` (over `limits`).
  */
-export function parseBody(kind: BodyKind, body: Buffer, contentType: string | undefined, limits: ParseLimits): unknown {
+export function parseBody(
+  kind: BodyKind,
+  body: Buffer,
+  contentType: string | undefined,
+  limits: ParseLimits,
+): unknown {
   const type = mediaType(contentType);
   switch (kind) {
-    case 'none': return undefined;
-    case 'json-any': return parseJson(body, limits);
+    case 'none':
+      return undefined;
+    case 'json-any':
+      return parseJson(body, limits);
     case 'json':
-      if (type !== 'application/json' && !type.endsWith('+json')) throw new StudyhookError('SH_UNSUPPORTED_MEDIA_TYPE', `Expected application/json, got '${type || 'none'}'`);
+      if (type !== 'application/json' && !type.endsWith('+json'))
+        throw new StudyhookError(
+          'SH_UNSUPPORTED_MEDIA_TYPE',
+          `Expected application/json, got '${type || 'none'}'`,
+        );
       return parseJson(body, limits);
     case 'form':
-      if (type !== 'application/x-www-form-urlencoded') throw new StudyhookError('SH_UNSUPPORTED_MEDIA_TYPE', `Expected application/x-www-form-urlencoded, got '${type || 'none'}'`);
+      if (type !== 'application/x-www-form-urlencoded')
+        throw new StudyhookError(
+          'SH_UNSUPPORTED_MEDIA_TYPE',
+          `Expected application/x-www-form-urlencoded, got '${type || 'none'}'`,
+        );
       return parseFormBody(body, limits);
     case 'json-or-form':
       // why: a declared form is read as one; anything else as JSON whatever its type, since senders
       // label JSON as text/plain, octet-stream or nothing (MyDataHelps documents no Content-Type).
-      return type === 'application/x-www-form-urlencoded' ? parseFormBody(body, limits) : parseJson(body, limits);
+      return type === 'application/x-www-form-urlencoded'
+        ? parseFormBody(body, limits)
+        : parseJson(body, limits);
     case 'multipart':
       throw new Error('multipart bodies are streamed, not parsed from bytes');
   }

@@ -30,13 +30,20 @@ function decode(text: string): string {
   if (!text.includes('%') && !text.includes('+')) return text;
   const spaced = text.replace(/\+/g, ' ');
   // why: a malformed escape (`%ZZ`, a lone `%FF`) is kept as sent rather than turned into U+FFFD.
-  try { return decodeURIComponent(spaced); } catch { return spaced; }
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
 }
 
 const INDEX = /^(0|[1-9]\d{0,8})$/;
 
 function refuse(message: string): never {
-  throw new StudyhookError('SH_BAD_BODY', `Form body cannot be read without reshaping it: ${message}`);
+  throw new StudyhookError(
+    'SH_BAD_BODY',
+    `Form body cannot be read without reshaping it: ${message}`,
+  );
 }
 
 /** A new container for the segment that will be written into it: an array for `[]` or `[0]`, else an object. */
@@ -56,7 +63,12 @@ function put(target: Container, segment: string, value: unknown, key: string): v
     const old = target[segment];
     // why: repeated plain keys (`a=1&a=2`, what an HTML multi-select sends) keep every value, as qs did.
     if (typeof old === 'string' && typeof value === 'string') setOwn(target, segment, [old, value]);
-    else if (Array.isArray(old) && old.every((v) => typeof v === 'string') && typeof value === 'string') old.push(value);
+    else if (
+      Array.isArray(old) &&
+      old.every((v) => typeof v === 'string') &&
+      typeof value === 'string'
+    )
+      old.push(value);
     else refuse(`'${key}' is given twice`);
     return;
   }
@@ -98,7 +110,11 @@ export function parseForm(text: string, limits: ParseLimits): Record<string, unk
   let count = 0;
   for (const part of text.split('&')) {
     if (part === '') continue;
-    if (++count > limits.maxValues) throw new StudyhookError('SH_BODY_TOO_LARGE', `Form body has more than ${limits.maxValues} fields`);
+    if (++count > limits.maxValues)
+      throw new StudyhookError(
+        'SH_BODY_TOO_LARGE',
+        `Form body has more than ${limits.maxValues} fields`,
+      );
     const eq = part.indexOf('=');
     const rawKey = eq === -1 ? part : part.slice(0, eq);
     let parsed = keys.get(rawKey);
@@ -109,9 +125,14 @@ export function parseForm(text: string, limits: ParseLimits): Record<string, unk
     }
     const { key, segments } = parsed;
     const value = eq === -1 ? '' : decode(part.slice(eq + 1));
-    if (segments.length > limits.maxDepth) throw new StudyhookError('SH_BODY_TOO_LARGE', `Form key nests deeper than ${limits.maxDepth} levels`);
+    if (segments.length > limits.maxDepth)
+      throw new StudyhookError(
+        'SH_BODY_TOO_LARGE',
+        `Form key nests deeper than ${limits.maxDepth} levels`,
+      );
     let target: Container = root;
-    for (let i = 0; i < segments.length - 1; i++) target = child(target, segments[i]!, segments[i + 1]!, key);
+    for (let i = 0; i < segments.length - 1; i++)
+      target = child(target, segments[i]!, segments[i + 1]!, key);
     put(target, segments[segments.length - 1]!, value, key);
   }
   return root;

@@ -33,18 +33,36 @@ export function checkJsonShape(bytes: Buffer, limits: ParseLimits): void {
         if (slashes % 2 === 0) break;
       }
     } else if (c === 0x7b || c === 0x5b) {
-      if (++depth > limits.maxDepth) throw new StudyhookError('SH_BODY_TOO_LARGE', `JSON body nests deeper than ${limits.maxDepth} levels`);
-      if (++values > limits.maxValues) throw new StudyhookError('SH_BODY_TOO_LARGE', `JSON body holds more than ${limits.maxValues} values`);
+      if (++depth > limits.maxDepth)
+        throw new StudyhookError(
+          'SH_BODY_TOO_LARGE',
+          `JSON body nests deeper than ${limits.maxDepth} levels`,
+        );
+      if (++values > limits.maxValues)
+        throw new StudyhookError(
+          'SH_BODY_TOO_LARGE',
+          `JSON body holds more than ${limits.maxValues} values`,
+        );
     } else if (c === 0x7d || c === 0x5d) {
       depth--;
     } else if (c === 0x2c) {
-      if (++values > limits.maxValues) throw new StudyhookError('SH_BODY_TOO_LARGE', `JSON body holds more than ${limits.maxValues} values`);
+      if (++values > limits.maxValues)
+        throw new StudyhookError(
+          'SH_BODY_TOO_LARGE',
+          `JSON body holds more than ${limits.maxValues} values`,
+        );
     }
   }
 }
 
 /** Sets an own property, also one named `__proto__` (an assignment would set the prototype instead). */
 export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   else target[key] = value;
 }

@@ -38,20 +38,35 @@ export interface ParsedUpload {
 }
 
 const cutOff = (): StudyhookError => new StudyhookError('SH_BAD_BODY', 'The upload was cut off');
-const tooLarge = (message: string): StudyhookError => new StudyhookError('SH_BODY_TOO_LARGE', message);
+const tooLarge = (message: string): StudyhookError =>
+  new StudyhookError('SH_BODY_TOO_LARGE', message);
 
 /**
  * Streams a multipart body: fields into memory (bounded), each file straight to the blob store
  * (hashed, fsync'd, never buffered whole). Every stream involved has its errors handled from the
  * moment it exists. On any failure, the files already written are removed before it rejects.
  */
-export function parseMultipart(req: IncomingMessage, blobs: BlobStore, limits: MultipartLimits): Promise<ParsedUpload> {
+export function parseMultipart(
+  req: IncomingMessage,
+  blobs: BlobStore,
+  limits: MultipartLimits,
+): Promise<ParsedUpload> {
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
     try {
       // why: 512 KiB buffers (not 16 KiB) keep the socket flowing while the blob store's write is in flight.
       // why +1: busboy flags a field of exactly fieldSize bytes as truncated, and signals partsLimit on the last allowed part.
-      bb = busboy({ headers: req.headers, highWaterMark: 512 * 1024, fileHwm: 512 * 1024, limits: { files: limits.files, fields: limits.fields, fieldSize: limits.fieldBytes + 1, parts: limits.files + limits.fields + 1 } });
+      bb = busboy({
+        headers: req.headers,
+        highWaterMark: 512 * 1024,
+        fileHwm: 512 * 1024,
+        limits: {
+          files: limits.files,
+          fields: limits.fields,
+          fieldSize: limits.fieldBytes + 1,
+          parts: limits.files + limits.fields + 1,
+        },
+      });
     } catch (err) {
       reject(new StudyhookError('SH_BAD_BODY', `Bad multipart body: ${(err as Error).message}`));
       return;
@@ -80,42 +95,83 @@ export function parseMultipart(req: IncomingMessage, blobs: BlobStore, limits: M
     };
     const stall = setTimeout(function check() {
       // why: a request paused by our own back-pressure (a slow disk) is not stalled by the client.
-      if (req.readableFlowing === false || req.readableLength > 0) { stall.refresh(); return; }
-      fail(new StudyhookError('SH_REQUEST_TIMEOUT', `No bytes arrived for ${limits.stallMs} ms`, { headers: { Connection: 'close' } }));
+      if (req.readableFlowing === false || req.readableLength > 0) {
+        stall.refresh();
+        return;
+      }
+      fail(
+        new StudyhookError('SH_REQUEST_TIMEOUT', `No bytes arrived for ${limits.stallMs} ms`, {
+          headers: { Connection: 'close' },
+        }),
+      );
     }, limits.stallMs);
 
     bb.on('field', (name: string | undefined, value, info) => {
       fieldBytes += Buffer.byteLength(name ?? '') + Buffer.byteLength(value);
-      if (info.valueTruncated) fail(tooLarge(`Field ${name ?? ''} is over ${limits.fieldBytes} bytes`));
-      else if (fieldBytes > limits.fieldsTotalBytes) fail(tooLarge(`Fields are over ${limits.fieldsTotalBytes} bytes in all`));
-      else if (name === undefined) { problems.push({ path: '/fields', message: 'a field has no name' }); fields[''] ??= value; }
-      else if (name in fields) problems.push({ path: `/fields/${name}`, message: 'is sent more than once' });
+      if (info.valueTruncated)
+        fail(tooLarge(`Field ${name ?? ''} is over ${limits.fieldBytes} bytes`));
+      else if (fieldBytes > limits.fieldsTotalBytes)
+        fail(tooLarge(`Fields are over ${limits.fieldsTotalBytes} bytes in all`));
+      else if (name === undefined) {
+        problems.push({ path: '/fields', message: 'a field has no name' });
+        fields[''] ??= value;
+      } else if (name in fields)
+        problems.push({ path: `/fields/${name}`, message: 'is sent more than once' });
       else fields[name] = value;
     });
     bb.on('file', (name: string | undefined, stream, info) => {
       const key = name ?? '';
       if (name === undefined) problems.push({ path: '/files', message: 'a file has no name' });
-      if (++fileParts > 1) problems.push({ path: `/files/${key}`, message: 'is a second file: an upload carries one file' });
-      const ref = blobs.put(stream, { name: info.filename ?? key, contentType: info.mimeType || 'application/octet-stream', budget });
-      writes.push(ref.then((r) => { stored.push(r); if (!(key in files)) files[key] = r; }, (err: unknown) => { fail(err); }));
+      if (++fileParts > 1)
+        problems.push({
+          path: `/files/${key}`,
+          message: 'is a second file: an upload carries one file',
+        });
+      const ref = blobs.put(stream, {
+        name: info.filename ?? key,
+        contentType: info.mimeType || 'application/octet-stream',
+        budget,
+      });
+      writes.push(
+        ref.then(
+          (r) => {
+            stored.push(r);
+            if (!(key in files)) files[key] = r;
+          },
+          (err: unknown) => {
+            fail(err);
+          },
+        ),
+      );
     });
     bb.on('filesLimit', () => fail(tooLarge(`More than ${limits.files} files`)));
     bb.on('fieldsLimit', () => fail(tooLarge(`More than ${limits.fields} fields`)));
     bb.on('partsLimit', () => fail(tooLarge(`More than ${limits.files + limits.fields} parts`)));
-    bb.on('error', (err: Error) => fail(new StudyhookError('SH_BAD_BODY', `Bad multipart body: ${err.message}`)));
+    bb.on('error', (err: Error) =>
+      fail(new StudyhookError('SH_BAD_BODY', `Bad multipart body: ${err.message}`)),
+    );
     // why: busboy closes after it finished or was destroyed; the files' writes may still be settling either way.
     bb.on('close', () => {
       clearTimeout(stall);
       void Promise.allSettled(writes).then(async () => {
-        if (failure === undefined) { resolve({ body: { fields, files }, stored, problems }); return; }
+        if (failure === undefined) {
+          resolve({ body: { fields, files }, stored, problems });
+          return;
+        }
         await Promise.allSettled(stored.map((f) => blobs.remove(f)));
         reject(failure);
       });
     });
-    req.on('data', () => { stall.refresh(); });
-    req.on('end', () => { clearTimeout(stall); });
+    req.on('data', () => {
+      stall.refresh();
+    });
+    req.on('end', () => {
+      clearTimeout(stall);
+    });
     req.on('error', () => fail(cutOff()));
-    req.on('close', () => { if (!req.complete) fail(cutOff()); });
+    req.on('close', () => {
+      if (!req.complete) fail(cutOff());
+    });
     req.pipe(bb);
   });
 }

@@ -6,5 +6,14 @@ export const NAMESPACE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
  * `/sensorlogger/x`); a segment that does not decode is kept as it came.
  */
 export function pathSegments(path: string): string[] {
-  return path.split('/').filter((s) => s.length > 0).map((s) => { try { return decodeURIComponent(s); } catch { return s; } });
+  return path
+    .split('/')
+    .filter((s) => s.length > 0)
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
 }

@@ -1,6 +1,10 @@
 import { StudyhookError } from '../errors.js';
 
-export interface RateLimitOptions { enabled: boolean; perSecond: number; burst: number }
+export interface RateLimitOptions {
+  enabled: boolean;
+  perSecond: number;
+  burst: number;
+}
 
 /** Takes one token for `key` or throws SH_RATE_LIMITED (429 + Retry-After). */
 export type RateLimiter = (key: string) => void;
@@ -14,27 +18,42 @@ function createBuckets(opts: RateLimitOptions, now: () => number) {
     const t = now();
     // why: forget idle clients so a study with thousands of browsers does not grow the map forever.
     if (t - sweptAt > 60_000) {
-      for (const [k, b] of buckets) if (b.tokens + ((t - b.at) / 1000) * opts.perSecond >= opts.burst) buckets.delete(k);
+      for (const [k, b] of buckets)
+        if (b.tokens + ((t - b.at) / 1000) * opts.perSecond >= opts.burst) buckets.delete(k);
       sweptAt = t;
     }
     let b = buckets.get(key);
-    if (!b) { b = { tokens: opts.burst, at: t }; buckets.set(key, b); }
+    if (!b) {
+      b = { tokens: opts.burst, at: t };
+      buckets.set(key, b);
+    }
     b.tokens = Math.min(opts.burst, b.tokens + ((t - b.at) / 1000) * opts.perSecond);
     b.at = t;
     return b;
   }
   function limited(tokens: number, headers: Record<string, string> = {}): StudyhookError {
     const wait = Math.max(1, Math.ceil((1 - tokens) / opts.perSecond));
-    return new StudyhookError('SH_RATE_LIMITED', undefined, { headers: { 'Retry-After': String(wait), ...headers } });
+    return new StudyhookError('SH_RATE_LIMITED', undefined, {
+      headers: { 'Retry-After': String(wait), ...headers },
+    });
   }
-  return { bucket, limited, forget: (key: string) => { buckets.delete(key); } };
+  return {
+    bucket,
+    limited,
+    forget: (key: string) => {
+      buckets.delete(key);
+    },
+  };
 }
 
 /**
  * An in-memory token bucket per client key (IP). Per process: behind N API processes the effective
  * limit is N times higher, which is fine for its purpose (one runaway browser or script).
  */
-export function createRateLimiter(opts: RateLimitOptions, now: () => number = Date.now): RateLimiter {
+export function createRateLimiter(
+  opts: RateLimitOptions,
+  now: () => number = Date.now,
+): RateLimiter {
   if (!opts.enabled) return () => undefined;
   const { bucket, limited } = createBuckets(opts, now);
   return (key) => {
@@ -64,15 +83,21 @@ export interface FailureLimiter {
  * else's failing calls (another Study or workspace pointed at this URL) is refused only until one of
  * its valid calls gets through again.
  */
-export function createFailureLimiter(opts: RateLimitOptions, now: () => number = Date.now): FailureLimiter {
-  if (!opts.enabled) return { check: () => undefined, failed: () => undefined, passed: () => undefined };
+export function createFailureLimiter(
+  opts: RateLimitOptions,
+  now: () => number = Date.now,
+): FailureLimiter {
+  if (!opts.enabled)
+    return { check: () => undefined, failed: () => undefined, passed: () => undefined };
   const { bucket, limited, forget } = createBuckets(opts, now);
   return {
     check(key, close = false) {
       const b = bucket(key);
       if (b.tokens < 1) throw limited(b.tokens, close ? { Connection: 'close' } : {});
     },
-    failed(key) { bucket(key).tokens -= 1; },
+    failed(key) {
+      bucket(key).tokens -= 1;
+    },
     passed: forget,
   };
 }

@@ -10,7 +10,12 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();
-    return Promise.reject(new StudyhookError('SH_BODY_TOO_LARGE', `Body of ${declared} bytes is over this route's limit of ${limit} bytes`));
+    return Promise.reject(
+      new StudyhookError(
+        'SH_BODY_TOO_LARGE',
+        `Body of ${declared} bytes is over this route's limit of ${limit} bytes`,
+      ),
+    );
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -21,13 +26,37 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
       req.resume();
       reject(err);
     };
-    const timer = setTimeout(() => stop(new StudyhookError('SH_REQUEST_TIMEOUT', `The body did not arrive within ${timeoutMs} ms`, { headers: { Connection: 'close' } })), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        stop(
+          new StudyhookError(
+            'SH_REQUEST_TIMEOUT',
+            `The body did not arrive within ${timeoutMs} ms`,
+            { headers: { Connection: 'close' } },
+          ),
+        ),
+      timeoutMs,
+    );
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) { stop(new StudyhookError('SH_BODY_TOO_LARGE', `Body is over this route's limit of ${limit} bytes`)); return; }
+      if (size > limit) {
+        stop(
+          new StudyhookError(
+            'SH_BODY_TOO_LARGE',
+            `Body is over this route's limit of ${limit} bytes`,
+          ),
+        );
+        return;
+      }
       chunks.push(chunk);
     });
-    req.on('end', () => { clearTimeout(timer); resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)); });
-    req.on('error', (err) => { clearTimeout(timer); reject(new StudyhookError('SH_BAD_BODY', 'The request body was cut off', { cause: err })); });
+    req.on('end', () => {
+      clearTimeout(timer);
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new StudyhookError('SH_BAD_BODY', 'The request body was cut off', { cause: err }));
+    });
   });
 }

@@ -16,7 +16,10 @@ export interface RouteMatch {
   settingsKey: string;
 }
 
-function matchRoute(adapter: Adapter, segment: string | undefined): { route: RouteSpec; params: Record<string, string> } | undefined {
+function matchRoute(
+  adapter: Adapter,
+  segment: string | undefined,
+): { route: RouteSpec; params: Record<string, string> } | undefined {
   const wanted = segment ?? '';
   const literal = adapter.routes.find((r) => r.path === wanted);
   if (literal) return { route: literal, params: {} };
@@ -26,28 +29,44 @@ function matchRoute(adapter: Adapter, segment: string | undefined): { route: Rou
 }
 
 function unknownNamespace(adapter: Adapter, namespace: string): StudyhookError {
-  return new StudyhookError('SH_UNKNOWN_NAMESPACE', `Namespace '${namespace.slice(0, 64)}' is not configured for ${adapter.platform}`);
+  return new StudyhookError(
+    'SH_UNKNOWN_NAMESPACE',
+    `Namespace '${namespace.slice(0, 64)}' is not configured for ${adapter.platform}`,
+  );
 }
 
 /**
  * `/<platform>[/<namespace>][/<route>]`. With one segment after the platform, a literal route name
  * wins (`/labvanced/recordTrial` is the default namespace); otherwise it is the namespace.
  */
-export function resolveRoute(path: string, adapters: ReadonlyMap<string, Adapter>, platforms: Record<string, ResolvedPlatform>): RouteMatch {
+export function resolveRoute(
+  path: string,
+  adapters: ReadonlyMap<string, Adapter>,
+  platforms: Record<string, ResolvedPlatform>,
+): RouteMatch {
   const found = findRoute(path, adapters, platforms);
   if ('error' in found) throw found.error;
   return found;
 }
 
 /** Why a path matched nothing, and the platform it named when that platform is served (for CORS on the 404). */
-export interface RouteMiss { error: StudyhookError; adapter?: Adapter; platform?: ResolvedPlatform }
+export interface RouteMiss {
+  error: StudyhookError;
+  adapter?: Adapter;
+  platform?: ResolvedPlatform;
+}
 
 /** resolveRoute, with a miss returned rather than thrown. */
-export function findRoute(path: string, adapters: ReadonlyMap<string, Adapter>, platforms: Record<string, ResolvedPlatform>): RouteMatch | RouteMiss {
+export function findRoute(
+  path: string,
+  adapters: ReadonlyMap<string, Adapter>,
+  platforms: Record<string, ResolvedPlatform>,
+): RouteMatch | RouteMiss {
   const [platform, a, b, ...rest] = pathSegments(path);
   const adapter = platform === undefined ? undefined : adapters.get(platform);
   const conf = platform === undefined ? undefined : own(platforms, platform);
-  if (!adapter || !conf?.enabled) return { error: new StudyhookError(adapter ? 'SH_NOT_FOUND' : 'SH_UNKNOWN_PLATFORM') };
+  if (!adapter || !conf?.enabled)
+    return { error: new StudyhookError(adapter ? 'SH_NOT_FOUND' : 'SH_UNKNOWN_PLATFORM') };
   const miss = (error: StudyhookError): RouteMiss => ({ error, adapter, platform: conf });
   if (rest.length > 0) return miss(new StudyhookError('SH_NOT_FOUND'));
   let namespace = 'default';
@@ -58,15 +77,30 @@ export function findRoute(path: string, adapters: ReadonlyMap<string, Adapter>, 
   } else if (a !== undefined) {
     const literal = adapter.routes.some((r) => r.path === a);
     if (literal) found = matchRoute(adapter, a);
-    else { namespace = a; found = matchRoute(adapter, undefined); }
+    else {
+      namespace = a;
+      found = matchRoute(adapter, undefined);
+    }
   } else {
     found = matchRoute(adapter, undefined);
   }
-  if (!found) return miss(new StudyhookError('SH_NOT_FOUND', `No ${adapter.platform} route at ${path.slice(0, 200)}`));
+  if (!found)
+    return miss(
+      new StudyhookError('SH_NOT_FOUND', `No ${adapter.platform} route at ${path.slice(0, 200)}`),
+    );
   if (!NAMESPACE_PATTERN.test(namespace)) return miss(unknownNamespace(adapter, namespace));
   // why: own keys only: `/sensorlogger/constructor` must not find Object.prototype.constructor as a namespace's settings.
   const settingsKey = Object.hasOwn(conf.namespaces, namespace) ? namespace : '*';
   const settings = own(conf.namespaces, settingsKey);
   if (!settings) return miss(unknownNamespace(adapter, namespace));
-  return { adapter, route: found.route, platform: adapter.platform, namespace, routeName: found.route.path.startsWith(':') ? found.route.path : found.route.path, params: found.params, settings, settingsKey };
+  return {
+    adapter,
+    route: found.route,
+    platform: adapter.platform,
+    namespace,
+    routeName: found.route.path.startsWith(':') ? found.route.path : found.route.path,
+    params: found.params,
+    settings,
+    settingsKey,
+  };
 }

@@ -2,16 +2,30 @@ import type { StudyDef } from '../study/study-config.js';
 import { CLASSIFICATIONS } from '../study/classify.js';
 import type { QuarantineItem } from './study-quarantine.js';
 
-const esc = (s: unknown): string => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const esc = (s: unknown): string =>
+  String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const href = (name: string) => `/admin/studies/${encodeURIComponent(name)}`;
 
-const head = (title: string, scripts = '') => `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+const head = (
+  title: string,
+  scripts = '',
+) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)}</title><link rel="stylesheet" href="/admin/studies/assets/study.css">${scripts}</head>`;
-const nav = '<nav><a href="/admin/overview">overview</a> · <a href="/admin/studies">studies</a> · <a href="/admin/events">recent events</a> · <a href="/admin/queues">queues and dead letters</a></nav>';
+const nav =
+  '<nav><a href="/admin/overview">overview</a> · <a href="/admin/studies">studies</a> · <a href="/admin/events">recent events</a> · <a href="/admin/queues">queues and dead letters</a></nav>';
 
 /** `/admin/studies`: the configured studies. */
 export function studyListHtml(studies: readonly StudyDef[]): string {
-  const items = studies.map((s) => `<li><a href="${href(s.name)}">${esc(s.name)}</a> <span class="muted">${esc(Object.entries(s.namespaces).map(([p, n]) => `${p}/${n}`).join(', '))}</span></li>`).join('');
+  const items = studies
+    .map(
+      (s) =>
+        `<li><a href="${href(s.name)}">${esc(s.name)}</a> <span class="muted">${esc(
+          Object.entries(s.namespaces)
+            .map(([p, n]) => `${p}/${n}`)
+            .join(', '),
+        )}</span></li>`,
+    )
+    .join('');
   return `${head('studyhook: studies')}<body><header><h1>Studies</h1>${nav}</header>
 <ul class="panel">${items || '<li>No study is configured (<code>studies:</code> in the config). A namespace name also works: /admin/studies/&lt;namespace&gt;.</li>'}</ul></body></html>`;
 }
@@ -23,10 +37,16 @@ export function notFoundHtml(message: string): string {
 
 /** `/admin/studies/<study>`: a shell the page's script fills from `data.json` and refreshes. */
 export function studyPageHtml(study: StudyDef): string {
-  const options = CLASSIFICATIONS.map((c) => `<option value="${esc(c)}">${esc(c)}</option>`).join('');
+  const options = CLASSIFICATIONS.map((c) => `<option value="${esc(c)}">${esc(c)}</option>`).join(
+    '',
+  );
   return `${head(`studyhook: study ${study.name}`, '<script src="/admin/studies/assets/chart.js" defer></script><script src="/admin/studies/assets/study.js" defer></script>')}
 <body data-study="${esc(study.name)}"><header><h1>Study ${esc(study.name)}</h1>
-<p class="muted">${esc(Object.entries(study.namespaces).map(([p, n]) => `${p}/${n}`).join(' · '))} · <span id="updated">reading the archive…</span></p>${nav}</header>
+<p class="muted">${esc(
+    Object.entries(study.namespaces)
+      .map(([p, n]) => `${p}/${n}`)
+      .join(' · '),
+  )} · <span id="updated">reading the archive…</span></p>${nav}</header>
 <section id="cards" class="cards"></section>
 <section class="grid"><div class="panel"><h2>Funnel</h2><div class="chart"><canvas id="funnel" aria-label="funnel"></canvas></div></div>
 <div class="panel"><h2>Events per hour, last 72 hours</h2><div class="chart"><canvas id="hourly" aria-label="events per hour"></canvas></div></div></section>
@@ -40,7 +60,12 @@ export function studyPageHtml(study: StudyDef): string {
 
 /** The study's quarantined payloads, newest first. */
 export function quarantineHtml(study: string, items: readonly QuarantineItem[]): string {
-  const rows = items.map((q) => `<tr><td>${esc(q.receivedat)}</td><td>${esc(q.platform)}/${esc(q.namespace)}</td><td>${esc(q.route)}</td><td>${esc(q.reason)}</td><td>${esc(q.problems.join('; '))}</td><td><code>${esc(q.where)}</code></td></tr>`).join('\n');
+  const rows = items
+    .map(
+      (q) =>
+        `<tr><td>${esc(q.receivedat)}</td><td>${esc(q.platform)}/${esc(q.namespace)}</td><td>${esc(q.route)}</td><td>${esc(q.reason)}</td><td>${esc(q.problems.join('; '))}</td><td><code>${esc(q.where)}</code></td></tr>`,
+    )
+    .join('\n');
   return `${head(`studyhook: quarantine of ${study}`)}<body><header><h1>Quarantine of study <a href="${href(study)}">${esc(study)}</a></h1>${nav}
 <p class="muted">Payloads kept because they could not be used. <code>studyhook quarantine list --namespace NS</code> lists them, <code>studyhook quarantine republish</code> runs them through the pipeline again after a fix.</p></header>
 <table class="panel"><thead><tr><th>received</th><th>platform/namespace</th><th>route</th><th>reason</th><th>problems</th><th>record</th></tr></thead><tbody>${rows || '<tr><td colspan="6">Nothing in quarantine.</td></tr>'}</tbody></table></body></html>`;

@@ -10,14 +10,27 @@ import type { Reply } from '../adapter/types.js';
  * are set first, so that the reply's own headers replace any of the same name, whatever the case;
  * headers already on the response (CORS) stay.
  */
-export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Reply, base?: Readonly<Record<string, string>>, requestId?: string): void {
+export function writeReply(
+  req: IncomingMessage,
+  res: ServerResponse,
+  reply: Reply,
+  base?: Readonly<Record<string, string>>,
+  requestId?: string,
+): void {
   const { body } = reply;
   let payload: string | Buffer | undefined;
   let type: string | undefined;
   if (body === undefined) payload = undefined;
-  else if (Buffer.isBuffer(body)) { payload = body; type = 'application/octet-stream'; }
-  else if (typeof body === 'string') { payload = body; type = 'text/html; charset=utf-8'; }
-  else { payload = JSON.stringify(body); type = 'application/json; charset=utf-8'; }
+  else if (Buffer.isBuffer(body)) {
+    payload = body;
+    type = 'application/octet-stream';
+  } else if (typeof body === 'string') {
+    payload = body;
+    type = 'text/html; charset=utf-8';
+  } else {
+    payload = JSON.stringify(body);
+    type = 'application/json; charset=utf-8';
+  }
   for (const k in base) res.setHeader(k, base[k]!);
   if (requestId !== undefined) res.setHeader('X-Request-Id', requestId);
   for (const k in reply.headers) res.setHeader(k, reply.headers[k]!);
@@ -30,7 +43,10 @@ export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Rep
 
 /** Where a failed request was going: the route pattern for platform routes, else the path. */
 export interface ErrorContext {
-  requestId?: string | undefined; platform?: string | undefined; route?: string | undefined; path: string;
+  requestId?: string | undefined;
+  platform?: string | undefined;
+  route?: string | undefined;
+  path: string;
   /** Headers not set on the response yet (helmet's), for {@link writeReply}'s `base`. */
   base?: Readonly<Record<string, string>> | undefined;
 }
@@ -39,16 +55,39 @@ export interface ErrorContext {
  * The one error reply, for the platform routes and the express ops routes alike: the fixed JSON
  * body `{statusCode, code, error, message, details?}`; a 5xx is logged with its cause, never echoed.
  */
-export function writeError(err: unknown, req: IncomingMessage, res: ServerResponse, ctx: ErrorContext, logger: Logger): void {
-  const known = err instanceof StudyhookError ? err
-    : (err as { type?: string } | undefined)?.type === 'entity.too.large' ? new StudyhookError('SH_BODY_TOO_LARGE') : undefined;
+export function writeError(
+  err: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: ErrorContext,
+  logger: Logger,
+): void {
+  const known =
+    err instanceof StudyhookError
+      ? err
+      : (err as { type?: string } | undefined)?.type === 'entity.too.large'
+        ? new StudyhookError('SH_BODY_TOO_LARGE')
+        : undefined;
   const reply = errorReply(known ?? err);
   const { body } = reply;
   // why: a matched path may hold a secret (MyDataHelps' URL token); log the route pattern (':token') instead.
-  const where = ctx.platform === undefined ? { path: ctx.path } : { platform: ctx.platform, route: ctx.route };
+  const where =
+    ctx.platform === undefined ? { path: ctx.path } : { platform: ctx.platform, route: ctx.route };
   if (body.statusCode >= 500) {
-    logger.error({ requestId: ctx.requestId, method: req.method, ...where, code: body.code, err: known?.cause ?? err }, body.code === 'SH_QUEUE_UNAVAILABLE' ? 'event store unavailable' : 'request failed');
+    logger.error(
+      {
+        requestId: ctx.requestId,
+        method: req.method,
+        ...where,
+        code: body.code,
+        err: known?.cause ?? err,
+      },
+      body.code === 'SH_QUEUE_UNAVAILABLE' ? 'event store unavailable' : 'request failed',
+    );
   }
-  if (res.headersSent) { res.destroy(); return; }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
   writeReply(req, res, reply, ctx.base, ctx.requestId);
 }

@@ -20,7 +20,10 @@ export function createActivitySummary(logger: Logger, intervalMs: number): Activ
   const summary: ActivitySummary = {
     count(platform, what, n = 1) {
       let c = counts.get(platform);
-      if (!c) { c = { received: 0, delivered: 0, failed: 0, deadLetters: 0 }; counts.set(platform, c); }
+      if (!c) {
+        c = { received: 0, delivered: 0, failed: 0, deadLetters: 0 };
+        counts.set(platform, c);
+      }
       c[what] += n;
     },
     flush() {
@@ -31,12 +34,19 @@ export function createActivitySummary(logger: Logger, intervalMs: number): Activ
       const activity = Object.fromEntries(counts);
       counts = new Map();
       const total = (k: keyof Counts) => Object.values(activity).reduce((n, c) => n + c[k], 0);
-      logger.info({ activity, seconds }, `activity in the last ${seconds} s: ${total('received')} received, ${total('delivered')} delivered, ${total('failed')} failed attempts, ${total('deadLetters')} dead letters`);
+      logger.info(
+        { activity, seconds },
+        `activity in the last ${seconds} s: ${total('received')} received, ${total('delivered')} delivered, ${total('failed')} failed attempts, ${total('deadLetters')} dead letters`,
+      );
       return true;
     },
-    stop() { clearInterval(timer); },
+    stop() {
+      clearInterval(timer);
+    },
   };
-  const timer = setInterval(() => { summary.flush(); }, intervalMs);
+  const timer = setInterval(() => {
+    summary.flush();
+  }, intervalMs);
   timer.unref();
   return summary;
 }

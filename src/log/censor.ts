@@ -2,7 +2,14 @@
  * Field names (lower-case) whose values never reach a log line, at any depth, whatever the platform.
  * Each platform's own (its secret headers and payload fields) are added by the logger's `secretKeys`.
  */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['secrets', 'authorization', 'proxy-authorization', 'cookie', 'token', 'password']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'secrets',
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'token',
+  'password',
+]);
 
 const CENSOR = '[redacted]';
 const MAX_DEPTH = 8;
@@ -17,7 +24,11 @@ function plain(value: object): boolean {
  * only the objects on the way to such a field (a line with no secret costs one key look-up per
  * field). Only plain objects and arrays are walked; errors are censored after pino serialises them.
  */
-export function censor(value: unknown, keys: ReadonlySet<string> = SECRET_KEYS, depth = 0): unknown {
+export function censor(
+  value: unknown,
+  keys: ReadonlySet<string> = SECRET_KEYS,
+  depth = 0,
+): unknown {
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;

@@ -33,34 +33,66 @@ const mask = (secret: string): string => `${secret.slice(0, 4)}********`;
 export function baseUrlOf(config: ResolvedConfig, port: number): string {
   if (config.server.publicUrl) return config.server.publicUrl.replace(/\/+$/, '');
   const host = config.server.host;
-  const name = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  const name =
+    host === '0.0.0.0' || host === '::' || host === ''
+      ? 'localhost'
+      : host.includes(':')
+        ? `[${host}]`
+        : host;
   return `http://${name}:${port}`;
 }
 
-function registration(base: URL, platform: string, namespace: string, settings: Record<string, unknown>): Registration {
+function registration(
+  base: URL,
+  platform: string,
+  namespace: string,
+  settings: Record<string, unknown>,
+): Registration {
   const ns = namespace === '*' ? '<any-name>' : namespace;
   const path = `${base.pathname.replace(/\/$/, '')}/${platform}/${ns}`;
   const origin = `${base.protocol}//${base.host}`;
   if (platform === 'labvanced') {
     const port = base.port || (base.protocol === 'https:' ? '443' : '80');
-    return { platform, namespace, url: `${origin}${path}`, labvanced: { ip: `${base.protocol}//${base.hostname}`, port, urlPath: path } };
+    return {
+      platform,
+      namespace,
+      url: `${origin}${path}`,
+      labvanced: { ip: `${base.protocol}//${base.hostname}`, port, urlPath: path },
+    };
   }
   if (platform === 'mydatahelps') {
     const token = (settings['tokens'] as string[] | undefined)?.[0];
     const basic = (settings['basicAuth'] as { username: string }[] | undefined)?.[0];
     if (token) return { platform, namespace, url: `${origin}${path}/${mask(token)}` };
-    if (basic) return { platform, namespace, url: `${base.protocol}//${encodeURIComponent(basic.username)}:********@${base.host}${path}` };
+    if (basic)
+      return {
+        platform,
+        namespace,
+        url: `${base.protocol}//${encodeURIComponent(basic.username)}:********@${base.host}${path}`,
+      };
   }
   return { platform, namespace, url: `${origin}${path}` };
 }
 
 /** What this process serves, from the config; `port` is the one actually bound. */
-export function startupInfo(config: ResolvedConfig, role: string, sinks: string[], port?: number): StartupInfo {
+export function startupInfo(
+  config: ResolvedConfig,
+  role: string,
+  sinks: string[],
+  port?: number,
+): StartupInfo {
   const baseUrl = baseUrlOf(config, port ?? config.server.port);
   const base = new URL(baseUrl);
   const api = role !== 'worker';
-  const register = api ? Object.entries(config.platforms).filter(([, p]) => p.enabled)
-    .flatMap(([platform, p]) => Object.entries(p.namespaces).map(([ns, settings]) => registration(base, platform, ns, settings))) : [];
+  const register = api
+    ? Object.entries(config.platforms)
+        .filter(([, p]) => p.enabled)
+        .flatMap(([platform, p]) =>
+          Object.entries(p.namespaces).map(([ns, settings]) =>
+            registration(base, platform, ns, settings),
+          ),
+        )
+    : [];
   return {
     role,
     ...(port !== undefined && { listen: `${config.server.host}:${port}` }),
@@ -68,7 +100,11 @@ export function startupInfo(config: ResolvedConfig, role: string, sinks: string[
     ...(config.envFile !== undefined && { envFile: config.envFile }),
     dataDir: config.dataDir,
     redis: { url: safeRedisUrl(config.redis.url), prefix: config.redis.prefix },
-    dashboard: !api ? 'not in a worker' : config.admin.token ? `on: ${baseUrl}/admin (admin token)` : 'off (set admin.token)',
+    dashboard: !api
+      ? 'not in a worker'
+      : config.admin.token
+        ? `on: ${baseUrl}/admin (admin token)`
+        : 'off (set admin.token)',
     sinks,
     baseUrl,
     publicUrlSet: config.server.publicUrl !== undefined,
@@ -87,11 +123,16 @@ export function formatBanner(info: StartupInfo): string {
     `  sinks       ${info.sinks.join(', ')}`,
   ];
   if (info.register.length > 0) {
-    lines.push('', `Register these URLs on the platforms${info.publicUrlSet ? '' : ` (derived from host and port; set server.publicUrl to your public HTTPS URL)`}:`);
+    lines.push(
+      '',
+      `Register these URLs on the platforms${info.publicUrlSet ? '' : ` (derived from host and port; set server.publicUrl to your public HTTPS URL)`}:`,
+    );
     for (const r of info.register) {
-      lines.push(r.labvanced
-        ? `  ${r.platform.padEnd(12)} ${r.namespace.padEnd(10)} IP ${r.labvanced.ip}   Port ${r.labvanced.port}   URL Path ${r.labvanced.urlPath}`
-        : `  ${r.platform.padEnd(12)} ${r.namespace.padEnd(10)} ${r.url}`);
+      lines.push(
+        r.labvanced
+          ? `  ${r.platform.padEnd(12)} ${r.namespace.padEnd(10)} IP ${r.labvanced.ip}   Port ${r.labvanced.port}   URL Path ${r.labvanced.urlPath}`
+          : `  ${r.platform.padEnd(12)} ${r.namespace.padEnd(10)} ${r.url}`,
+      );
     }
   }
   return lines.join('\n');

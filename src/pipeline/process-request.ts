@@ -15,7 +15,11 @@ const secretHeaderSets = new WeakMap<Adapter, ReadonlySet<string>>();
 /** The adapter's secret headers plus {@link SECRET_HEADERS}. */
 export function secretHeadersOf(adapter: Adapter): ReadonlySet<string> {
   let set = secretHeaderSets.get(adapter);
-  if (!set) secretHeaderSets.set(adapter, set = new Set([...SECRET_HEADERS, ...(adapter.secretHeaders ?? [])]));
+  if (!set)
+    secretHeaderSets.set(
+      adapter,
+      (set = new Set([...SECRET_HEADERS, ...(adapter.secretHeaders ?? [])])),
+    );
   return set;
 }
 
@@ -26,7 +30,13 @@ export function rawRequestOf(req: IncomingRequest, secretHeaders: ReadonlySet<st
     const value = req.headers[name];
     if (value !== undefined) headers[name] = secretHeaders.has(name) ? '[redacted]' : value;
   }
-  return { method: req.method, path: `/${req.platform}/${req.namespace}${req.route ? `/${req.route}` : ''}`, headers, bodySize: req.body.length, ip: req.ip };
+  return {
+    method: req.method,
+    path: `/${req.platform}/${req.namespace}${req.route ? `/${req.route}` : ''}`,
+    headers,
+    bodySize: req.body.length,
+    ip: req.ip,
+  };
 }
 
 /** A verified request on its way to the queue: from a live call, or rebuilt from a quarantined record. */
@@ -51,13 +61,26 @@ export interface PipelineInput {
 }
 
 /** The payload could not be used: what was wrong, and the payload when it could be parsed. */
-export interface Refusal { reason: QuarantineReason; problems: SchemaProblem[]; error: StudyhookError; payload?: unknown }
+export interface Refusal {
+  reason: QuarantineReason;
+  problems: SchemaProblem[];
+  error: StudyhookError;
+  payload?: unknown;
+}
 
 export type PipelineResult = { published: Envelope[] } | { refused: Refusal };
 
 function refusalOf(err: unknown): Refusal {
-  if (!(err instanceof StudyhookError) || !['SH_BAD_BODY', 'SH_UNSUPPORTED_MEDIA_TYPE', 'SH_BODY_TOO_LARGE'].includes(err.code)) throw err;
-  return { reason: err.code === 'SH_BODY_TOO_LARGE' ? 'over-limits' : 'unreadable', problems: [{ path: '/', message: err.message }], error: err };
+  if (
+    !(err instanceof StudyhookError) ||
+    !['SH_BAD_BODY', 'SH_UNSUPPORTED_MEDIA_TYPE', 'SH_BODY_TOO_LARGE'].includes(err.code)
+  )
+    throw err;
+  return {
+    reason: err.code === 'SH_BODY_TOO_LARGE' ? 'over-limits' : 'unreadable',
+    problems: [{ path: '/', message: err.message }],
+    error: err,
+  };
 }
 
 /**
@@ -67,28 +90,61 @@ function refusalOf(err: unknown): Refusal {
  * A payload that cannot be used is returned as a refusal (nothing published) for the caller to
  * quarantine or refuse; any other error (Redis down) is thrown.
  */
-export async function processRequest(input: PipelineInput, publish: (envelopes: Envelope[]) => Promise<void>): Promise<PipelineResult> {
+export async function processRequest(
+  input: PipelineInput,
+  publish: (envelopes: Envelope[]) => Promise<void>,
+): Promise<PipelineResult> {
   const { route, request } = input;
   let payload: unknown;
   if (input.parsed) payload = input.parsed.payload;
   else {
-    try { payload = parseBody(route.body, request.body, request.headers['content-type'], input.limits); } catch (err) { return { refused: refusalOf(err) }; }
+    try {
+      payload = parseBody(route.body, request.body, request.headers['content-type'], input.limits);
+    } catch (err) {
+      return { refused: refusalOf(err) };
+    }
   }
   const schema = typeof route.schema === 'function' ? route.schema(request) : route.schema;
-  const problems = [...input.parsed?.problems ?? []];
+  const problems = [...(input.parsed?.problems ?? [])];
   if (schema) validatePayload(schema, payload, problems);
   if (problems.length > 0) {
-    return { refused: { reason: 'invalid', problems, payload, error: new StudyhookError('SH_INVALID_PAYLOAD', undefined, { details: problems }) } };
+    return {
+      refused: {
+        reason: 'invalid',
+        problems,
+        payload,
+        error: new StudyhookError('SH_INVALID_PAYLOAD', undefined, { details: problems }),
+      },
+    };
   }
-  const drafts = route.normalise({ payload, request, settings: input.settings, verified: input.verified ?? {} });
+  const drafts = route.normalise({
+    payload,
+    request,
+    settings: input.settings,
+    verified: input.verified ?? {},
+  });
   const raw = rawRequestOf(request, secretHeadersOf(input.adapter));
   const { fallbackKey } = input;
   // why: every event of one request shares its raw-request record (it is serialised per job, never mutated).
-  const envelopes = drafts.map((d, i) => buildEvent(fallbackKey && d.id === undefined && d.key === undefined ? { ...d, key: [...fallbackKey, i] } : d, request, input.bodySha256, raw));
+  const envelopes = drafts.map((d, i) =>
+    buildEvent(
+      fallbackKey && d.id === undefined && d.key === undefined
+        ? { ...d, key: [...fallbackKey, i] }
+        : d,
+      request,
+      input.bodySha256,
+      raw,
+    ),
+  );
   const signed = route.replayKey?.(request);
   if (signed) {
-    const base = hash('sha256', [request.platform, request.namespace, input.bodySha256, ...signed].join('\u001f'));
-    envelopes.forEach((env, i) => { env.replay = `${base}:${i}`; });
+    const base = hash(
+      'sha256',
+      [request.platform, request.namespace, input.bodySha256, ...signed].join('\u001f'),
+    );
+    envelopes.forEach((env, i) => {
+      env.replay = `${base}:${i}`;
+    });
   }
   try {
     await publish(envelopes);
@@ -96,7 +152,14 @@ export async function processRequest(input: PipelineInput, publish: (envelopes: 
     // why: only Redis being away is the caller's 503 (or spool); anything else is about these events
     // (they cannot be serialised or stored), and a platform that never retries must not lose them.
     if (!(err instanceof StudyhookError) || err.code !== 'SH_PUBLISH_FAILED') throw err;
-    return { refused: { reason: 'unstorable', problems: [{ path: '/', message: err.message }], payload, error: err } };
+    return {
+      refused: {
+        reason: 'unstorable',
+        problems: [{ path: '/', message: err.message }],
+        payload,
+        error: err,
+      },
+    };
   }
   return { published: envelopes };
 }

@@ -8,9 +8,14 @@ import type { Publisher } from '../queue/publisher.js';
  * data goes to the blob store (a dataref), then every event is made durable in the queues.
  * Files it stored are added to `stored`, so a caller whose request then fails can remove them.
  */
-export function publishStep(publisher: Publisher, blobs: BlobStore, maxQueuedDataBytes: number, stored: FileRef[] = []): (envelopes: Envelope[]) => Promise<void> {
+export function publishStep(
+  publisher: Publisher,
+  blobs: BlobStore,
+  maxQueuedDataBytes: number,
+  stored: FileRef[] = [],
+): (envelopes: Envelope[]) => Promise<void> {
   return async (envelopes) => {
-    stored.push(...await externaliseLargeData(envelopes, blobs, maxQueuedDataBytes));
+    stored.push(...(await externaliseLargeData(envelopes, blobs, maxQueuedDataBytes)));
     await publisher.publish(envelopes);
   };
 }

@@ -50,25 +50,52 @@ export interface QuarantineRecord {
 }
 
 /** What to leave out of a kept request. */
-export interface QuarantineSecrets { headers: ReadonlySet<string>; params: readonly string[]; fields: readonly string[] }
+export interface QuarantineSecrets {
+  headers: ReadonlySet<string>;
+  params: readonly string[];
+  fields: readonly string[];
+}
 
-export function quarantineFile(dataDir: string, platform: string, namespace: string, day: string): string {
+export function quarantineFile(
+  dataDir: string,
+  platform: string,
+  namespace: string,
+  day: string,
+): string {
   return join(dataDir, 'quarantine', platform, namespace, `${day}.jsonl`);
 }
 
 /** Redacts top-level secret fields of an object payload. */
 export function redactFields(payload: unknown, fields: readonly string[]): unknown {
-  if (!payload || typeof payload !== 'object' || Array.isArray(payload) || fields.length === 0) return payload;
+  if (!payload || typeof payload !== 'object' || Array.isArray(payload) || fields.length === 0)
+    return payload;
   const copy: Record<string, unknown> = { ...(payload as Record<string, unknown>) };
   for (const f of fields) if (Object.hasOwn(copy, f)) copy[f] = REDACTED;
   return copy;
 }
 
-function keptRequest(req: IncomingRequest, secrets: QuarantineSecrets, verified: Verified | undefined): QuarantinedRequest {
+function keptRequest(
+  req: IncomingRequest,
+  secrets: QuarantineSecrets,
+  verified: Verified | undefined,
+): QuarantinedRequest {
   // why: Object.fromEntries defines own properties, so a header or parameter named `__proto__` stays data.
-  const headers = Object.fromEntries(Object.entries(req.headers).flatMap(([name, value]) => typeof value === 'string' ? [[name, secrets.headers.has(name) ? REDACTED : value]] : []));
-  const params = Object.fromEntries(Object.entries(req.params).filter(([name]) => !secrets.params.includes(name)));
-  const kept: QuarantinedRequest = { method: req.method, headers, params, query: { ...req.query }, ip: req.ip, bodySize: req.body.length };
+  const headers = Object.fromEntries(
+    Object.entries(req.headers).flatMap(([name, value]) =>
+      typeof value === 'string' ? [[name, secrets.headers.has(name) ? REDACTED : value]] : [],
+    ),
+  );
+  const params = Object.fromEntries(
+    Object.entries(req.params).filter(([name]) => !secrets.params.includes(name)),
+  );
+  const kept: QuarantinedRequest = {
+    method: req.method,
+    headers,
+    params,
+    query: { ...req.query },
+    ip: req.ip,
+    bodySize: req.body.length,
+  };
   if (verified) kept.verified = { ...verified };
   return kept;
 }
@@ -78,17 +105,43 @@ function keptRequest(req: IncomingRequest, secrets: QuarantineSecrets, verified:
  * secret fields redacted), and one line referring to it is appended to
  * `<dataDir>/quarantine/<platform>/<namespace>/<day>.jsonl` (fsync'd), both before the reply.
  */
-export async function keepQuarantined(store: { dataDir: string; blobs: BlobStore; fileMode?: number }, req: IncomingRequest, kept: { reason: QuarantineReason; problems: SchemaProblem[]; bodysha256: string; verified?: Verified; payload?: unknown; files?: FileRef[] }, secrets: QuarantineSecrets): Promise<QuarantineRecord> {
+export async function keepQuarantined(
+  store: { dataDir: string; blobs: BlobStore; fileMode?: number },
+  req: IncomingRequest,
+  kept: {
+    reason: QuarantineReason;
+    problems: SchemaProblem[];
+    bodysha256: string;
+    verified?: Verified;
+    payload?: unknown;
+    files?: FileRef[];
+  },
+  secrets: QuarantineSecrets,
+): Promise<QuarantineRecord> {
   const record: QuarantineRecord = {
-    receivedat: req.receivedAt.toISOString(), requestid: req.requestId, platform: req.platform, namespace: req.namespace, route: req.route,
-    reason: kept.reason, bodysha256: kept.bodysha256, problems: kept.problems, request: keptRequest(req, secrets, kept.verified),
+    receivedat: req.receivedAt.toISOString(),
+    requestid: req.requestId,
+    platform: req.platform,
+    namespace: req.namespace,
+    route: req.route,
+    reason: kept.reason,
+    bodysha256: kept.bodysha256,
+    problems: kept.problems,
+    request: keptRequest(req, secrets, kept.verified),
   };
   if (req.body.length > 0) {
     const bytes = redactRaw(req.body, secrets.fields, req.headers['content-type']);
-    record.body = await store.blobs.put(Readable.from([bytes]), { name: `quarantine-${req.requestId}`, contentType: 'application/octet-stream' });
+    record.body = await store.blobs.put(Readable.from([bytes]), {
+      name: `quarantine-${req.requestId}`,
+      contentType: 'application/octet-stream',
+    });
   }
   if (kept.payload !== undefined) record.payload = redactFields(kept.payload, secrets.fields);
   if (kept.files?.length) record.files = kept.files;
-  await appendLine(quarantineFile(store.dataDir, req.platform, req.namespace, dayOf(record.receivedat)), JSON.stringify(record), store.fileMode === undefined ? {} : { fileMode: store.fileMode });
+  await appendLine(
+    quarantineFile(store.dataDir, req.platform, req.namespace, dayOf(record.receivedat)),
+    JSON.stringify(record),
+    store.fileMode === undefined ? {} : { fileMode: store.fileMode },
+  );
   return record;
 }

@@ -14,7 +14,13 @@ function at(re: RegExp, text: string, index: number): string {
 }
 
 function keyName(literal: string): string | undefined {
-  try { return JSON.parse(literal.endsWith('"') && literal.length > 1 ? literal : `${literal}"`) as string; } catch { return undefined; }
+  try {
+    return JSON.parse(
+      literal.endsWith('"') && literal.length > 1 ? literal : `${literal}"`,
+    ) as string;
+  } catch {
+    return undefined;
+  }
 }
 
 /** End of the object or array starting at `start` (skipping strings), or the end of the text. */
@@ -22,7 +28,10 @@ function containerEnd(text: string, start: number): number {
   let depth = 0;
   for (let i = start; i < text.length; i++) {
     const c = text[i];
-    if (c === '"') { i += at(STRING, text, i).length - 1; continue; }
+    if (c === '"') {
+      i += at(STRING, text, i).length - 1;
+      continue;
+    }
     if (c === '{' || c === '[') depth++;
     else if ((c === '}' || c === ']') && --depth === 0) return i + 1;
   }
@@ -44,9 +53,12 @@ function redactJson(text: string, fields: ReadonlySet<string>): string {
     if (name === undefined || !fields.has(name)) continue;
     const start = colon + 1 + at(SPACE, text, colon + 1).length;
     const first = text[start];
-    const end = first === '"' ? start + at(STRING, text, start).length
-      : first === '{' || first === '[' ? containerEnd(text, start)
-        : start + at(SCALAR, text, start).length;
+    const end =
+      first === '"'
+        ? start + at(STRING, text, start).length
+        : first === '{' || first === '['
+          ? containerEnd(text, start)
+          : start + at(SCALAR, text, start).length;
     out += `${text.slice(from, start)}${REDACTED_JSON}`;
     from = end;
     i = end - 1;
@@ -56,14 +68,21 @@ function redactJson(text: string, fields: ReadonlySet<string>): string {
 
 /** Replaces the value of every form field whose name (or last bracket segment) is in `fields`. */
 function redactForm(text: string, fields: ReadonlySet<string>): string {
-  return text.split('&').map((part) => {
-    const eq = part.indexOf('=');
-    if (eq === -1) return part;
-    let key: string;
-    try { key = decodeURIComponent(part.slice(0, eq).replace(/\+/g, ' ')); } catch { key = part.slice(0, eq); }
-    const last = /\[([^[\]]*)\]$/.exec(key)?.[1] ?? key;
-    return fields.has(last) ? `${part.slice(0, eq)}=${REDACTED_FORM}` : part;
-  }).join('&');
+  return text
+    .split('&')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      if (eq === -1) return part;
+      let key: string;
+      try {
+        key = decodeURIComponent(part.slice(0, eq).replace(/\+/g, ' '));
+      } catch {
+        key = part.slice(0, eq);
+      }
+      const last = /\[([^[\]]*)\]$/.exec(key)?.[1] ?? key;
+      return fields.has(last) ? `${part.slice(0, eq)}=${REDACTED_FORM}` : part;
+    })
+    .join('&');
 }
 
 /**
@@ -71,7 +90,11 @@ function redactForm(text: string, fields: ReadonlySet<string>): string {
  * `"[redacted]"`, wherever they appear as a JSON member or a form field, read as text so that it also
  * works on a body that is not valid JSON. Without secret fields the bytes come back unchanged.
  */
-export function redactRaw(body: Buffer, fields: readonly string[], contentType: string | undefined): Buffer {
+export function redactRaw(
+  body: Buffer,
+  fields: readonly string[],
+  contentType: string | undefined,
+): Buffer {
   if (fields.length === 0 || body.length === 0) return body;
   const names = new Set(fields);
   const text = body.toString('utf8');

@@ -10,13 +10,24 @@ export const LEASE_MS = 30_000;
 const BEAT_MS = 10_000;
 
 /** What each process announces about itself (read by `studyhook status` and by a second deployment). */
-export interface ProcessInfo { deployment: string; dataDir: string; host: string; pid: number; role: string; startedAt: string }
+export interface ProcessInfo {
+  deployment: string;
+  dataDir: string;
+  host: string;
+  pid: number;
+  role: string;
+  startedAt: string;
+}
 
 /**
  * This deployment's id: `redis.deploymentId` when set, else a random id kept in
  * `<dataDir>/deployment-id` (made on first start), so every process sharing the data dir shares it.
  */
-export async function deploymentId(dataDir: string, configured: string | undefined, dirMode: number): Promise<string> {
+export async function deploymentId(
+  dataDir: string,
+  configured: string | undefined,
+  dirMode: number,
+): Promise<string> {
   if (configured) return configured;
   const file = join(dataDir, 'deployment-id');
   const existing = (await readFile(file, 'utf8').catch(() => '')).trim();
@@ -44,7 +55,11 @@ export interface DeploymentLease {
  * one cluster slot and one MULTI writes them; the processes are listed in a set, not found by SCAN,
  * which a cluster would have to run on every node.
  */
-export function createDeploymentLease(redisUrl: string, prefix: string, me: ProcessInfo): DeploymentLease {
+export function createDeploymentLease(
+  redisUrl: string,
+  prefix: string,
+  me: ProcessInfo,
+): DeploymentLease {
   const redis = connectRedis(redisUrl, 'producer', { lazyConnect: true, connectTimeout: 10000 });
   const meta = metaPrefix(prefix);
   const key = (id: string): string => `${meta}:deployment:${id}`;
@@ -59,12 +74,17 @@ export function createDeploymentLease(redisUrl: string, prefix: string, me: Proc
     for (const id of await redis.smembers(deployments)) {
       if (id === me.deployment) continue;
       const other = await redis.get(key(id));
-      if (!other) { await redis.srem(deployments, id); continue; }
+      if (!other) {
+        await redis.srem(deployments, id);
+        continue;
+      }
       const o = JSON.parse(other) as ProcessInfo;
-      return new StudyhookError('SH_DEPLOYMENT_CONFLICT',
-        `Another studyhook deployment uses Redis prefix '${prefix}' (data dir ${o.dataDir} on host ${o.host}, deployment ${id}). `
-        + 'Two deployments on one prefix take each other\'s events. Give each deployment its own redis.prefix; '
-        + 'if both are one deployment on several hosts, give them the same redis.deploymentId.');
+      return new StudyhookError(
+        'SH_DEPLOYMENT_CONFLICT',
+        `Another studyhook deployment uses Redis prefix '${prefix}' (data dir ${o.dataDir} on host ${o.host}, deployment ${id}). ` +
+          "Two deployments on one prefix take each other's events. Give each deployment its own redis.prefix; " +
+          'if both are one deployment on several hosts, give them the same redis.deploymentId.',
+      );
     }
     return undefined;
   }
@@ -74,9 +94,12 @@ export function createDeploymentLease(redisUrl: string, prefix: string, me: Proc
     const found = await conflict();
     if (found) return found;
     const info = JSON.stringify(me);
-    await redis.multi()
-      .set(key(me.deployment), info, 'PX', LEASE_MS).sadd(deployments, me.deployment)
-      .set(processKey(self), info, 'PX', LEASE_MS).sadd(processes, self)
+    await redis
+      .multi()
+      .set(key(me.deployment), info, 'PX', LEASE_MS)
+      .sadd(deployments, me.deployment)
+      .set(processKey(self), info, 'PX', LEASE_MS)
+      .sadd(processes, self)
       .exec();
     return undefined;
   }
@@ -88,7 +111,10 @@ export function createDeploymentLease(redisUrl: string, prefix: string, me: Proc
     for (const name of await redis.smembers(processes)) {
       const info = await redis.get(processKey(name));
       // why: a process that died without releasing is dropped from the set once its entry expired.
-      if (!info) { await redis.srem(processes, name); continue; }
+      if (!info) {
+        await redis.srem(processes, name);
+        continue;
+      }
       if ((JSON.parse(info) as ProcessInfo).deployment === me.deployment) return;
     }
     await redis.multi().del(key(me.deployment)).srem(deployments, me.deployment).exec();
@@ -101,7 +127,16 @@ export function createDeploymentLease(redisUrl: string, prefix: string, me: Proc
       if (first) throw first;
       const loop = (): void => {
         timer = setTimeout(() => {
-          void beat().then((err) => { if (err) onConflict(err); }, () => undefined).finally(() => { if (!stopped) loop(); });
+          void beat()
+            .then(
+              (err) => {
+                if (err) onConflict(err);
+              },
+              () => undefined,
+            )
+            .finally(() => {
+              if (!stopped) loop();
+            });
         }, BEAT_MS);
         timer.unref();
       };
@@ -118,5 +153,12 @@ export function createDeploymentLease(redisUrl: string, prefix: string, me: Proc
 
 /** This process's announcement. */
 export function processInfo(deployment: string, dataDir: string, role: string): ProcessInfo {
-  return { deployment, dataDir, host: hostname(), pid: process.pid, role, startedAt: new Date().toISOString() };
+  return {
+    deployment,
+    dataDir,
+    host: hostname(),
+    pid: process.pid,
+    role,
+    startedAt: new Date().toISOString(),
+  };
 }

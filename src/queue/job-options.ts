@@ -7,7 +7,11 @@ import { jobIdOf } from '../event/build-event.js';
  * sink's attempts and backoff, the job id derived from the event id, and a deduplication key that
  * outlives the job (so a redelivery days later is still recognised). Failed jobs stay as dead letters.
  */
-export function jobOptions(sink: ResolvedSink, eventId: string, dedupTtlSeconds: number): JobsOptions {
+export function jobOptions(
+  sink: ResolvedSink,
+  eventId: string,
+  dedupTtlSeconds: number,
+): JobsOptions {
   const jobId = jobIdOf(eventId);
   return {
     jobId,

@@ -61,9 +61,17 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   // key make the ones already added no-ops.
   /** A Queue, and whether its connection set-up failed for good (see healQueues). */
   const openQueue = (sink: ResolvedSink): { queue: Queue; dead: boolean } => {
-    const q = { queue: new Queue(sinkQueueName(sink.name, opts.prefix), { connection: redis, prefix: opts.prefix }), dead: false };
+    const q = {
+      queue: new Queue(sinkQueueName(sink.name, opts.prefix), {
+        connection: redis,
+        prefix: opts.prefix,
+      }),
+      dead: false,
+    };
     q.queue.on('error', () => undefined);
-    q.queue.waitUntilReady().catch(() => { q.dead = true; });
+    q.queue.waitUntilReady().catch(() => {
+      q.dead = true;
+    });
     return q;
   };
   const routes = opts.sinks.map((sink) => {
@@ -81,7 +89,10 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     if (!envelopes.some((e) => e.replay)) return envelopes;
     const kept: Envelope[] = [];
     for (const env of envelopes) {
-      if (!env.replay) { kept.push(env); continue; }
+      if (!env.replay) {
+        kept.push(env);
+        continue;
+      }
       const key = `${opts.prefix}:replay:${env.replay}`;
       const owner = await claim(key, env.event.id);
       // why: a claim whose event never reached a queue (its publish failed after the claim, and the
@@ -95,7 +106,9 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   }
 
   function claim(key: string, id: string): Promise<string> {
-    return (redis as unknown as { studyhookClaim(key: string, id: string, ttl: number): Promise<string> }).studyhookClaim(key, id, dedupTtlMs);
+    return (
+      redis as unknown as { studyhookClaim(key: string, id: string, ttl: number): Promise<string> }
+    ).studyhookClaim(key, id, dedupTtlMs);
   }
 
   /** True when an event id has a job (or a deduplication key) in any sink queue. */
@@ -122,7 +135,15 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   async function addAll(envelopes: readonly Envelope[]): Promise<void> {
     const adds: Promise<unknown>[] = [];
     for (const env of await withoutReplays(envelopes)) {
-      for (const r of routes) if (r.matches(env.event)) adds.push(r.q.queue.add(env.event.type, env, jobOptions(r.sink, env.event.id, opts.dedupTtlSeconds)));
+      for (const r of routes)
+        if (r.matches(env.event))
+          adds.push(
+            r.q.queue.add(
+              env.event.type,
+              env,
+              jobOptions(r.sink, env.event.id, opts.dedupTtlSeconds),
+            ),
+          );
     }
     await Promise.all(adds);
     if (adds.length > 0) await replicated();
@@ -139,14 +160,16 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     if (wanted === 0) return;
     const ms = opts.waitTimeoutMs ?? 1000;
     const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
-    await Promise.all(nodes.map(async (node) => {
-      // why: a primary without a replica (its own was promoted elsewhere, or is gone) has nothing to
-      // wait for, and nothing that a failover could promote in its place: its AOF keeps the write.
-      const n = Math.min(wanted, await connectedReplicas(node));
-      if (n === 0) return;
-      const acks = await node.wait(n, ms);
-      if (acks < n) throw new ReplicaAckError(n, acks, ms);
-    }));
+    await Promise.all(
+      nodes.map(async (node) => {
+        // why: a primary without a replica (its own was promoted elsewhere, or is gone) has nothing to
+        // wait for, and nothing that a failover could promote in its place: its AOF keeps the write.
+        const n = Math.min(wanted, await connectedReplicas(node));
+        if (n === 0) return;
+        const acks = await node.wait(n, ms);
+        if (acks < n) throw new ReplicaAckError(n, acks, ms);
+      }),
+    );
   }
 
   const replicaCounts = new WeakMap<object, { at: number; n: Promise<number> }>();
@@ -155,7 +178,9 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     const seen = replicaCounts.get(node);
     if (seen && performance.now() - seen.at < 1000) return seen.n;
     // why online only: a replica still loading its first copy acknowledges nothing until it is done.
-    const n = node.info('replication').then((info) => info.match(/^slave\d+:.*state=online/gm)?.length ?? 0);
+    const n = node
+      .info('replication')
+      .then((info) => info.match(/^slave\d+:.*state=online/gm)?.length ?? 0);
     replicaCounts.set(node, { at: performance.now(), n });
     return n;
   }
@@ -166,19 +191,33 @@ export function createPublisher(opts: PublisherOptions): Publisher {
       const end = opts.metrics?.publishSeconds.startTimer();
       try {
         let late = false;
-        await withTimeout((async () => {
-          // why: while ioredis reconnects, wait (bounded by the timeout) rather than fail at once.
-          if (redis.status !== 'ready') await once(redis, 'ready');
-          // why: a request already answered 503 (or spooled) is not published behind its sender's back.
-          if (!late) await addAll(envelopes);
-        })(), opts.timeoutMs, () => { late = true; throw new RedisTimeoutError(opts.timeoutMs); });
+        await withTimeout(
+          (async () => {
+            // why: while ioredis reconnects, wait (bounded by the timeout) rather than fail at once.
+            if (redis.status !== 'ready') await once(redis, 'ready');
+            // why: a request already answered 503 (or spooled) is not published behind its sender's back.
+            if (!late) await addAll(envelopes);
+          })(),
+          opts.timeoutMs,
+          () => {
+            late = true;
+            throw new RedisTimeoutError(opts.timeoutMs);
+          },
+        );
         for (const env of envelopes) opts.metrics?.countEvent(env.event.type);
       } catch (err) {
         if (isRedisUnavailable(err)) {
           healQueues();
-          throw new StudyhookError('SH_QUEUE_UNAVAILABLE', undefined, { cause: err, headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
+          throw new StudyhookError('SH_QUEUE_UNAVAILABLE', undefined, {
+            cause: err,
+            headers: { 'Retry-After': RETRY_AFTER_SECONDS },
+          });
         }
-        throw new StudyhookError('SH_PUBLISH_FAILED', `The event could not be stored: ${(err as Error).message}`, { cause: err });
+        throw new StudyhookError(
+          'SH_PUBLISH_FAILED',
+          `The event could not be stored: ${(err as Error).message}`,
+          { cause: err },
+        );
       } finally {
         end?.();
       }
@@ -187,7 +226,11 @@ export function createPublisher(opts: PublisherOptions): Publisher {
       if (redis.status !== 'ready') await once(redis, 'ready');
     },
     async ready() {
-      try { return redis.status === 'ready' && (await redis.ping()) === 'PONG'; } catch { return false; }
+      try {
+        return redis.status === 'ready' && (await redis.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
     },
     backlogBytes: () => 0,
     async close() {

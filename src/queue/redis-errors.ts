@@ -15,9 +15,11 @@ export class ReplicaAckError extends Error {
 }
 
 // ioredis' own words for "not connected", and socket errors.
-const CONNECTION = /Connection is closed|Stream isn't writeable|enableOfflineQueue|max retries per request|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available/i;
+const CONNECTION =
+  /Connection is closed|Stream isn't writeable|enableOfflineQueue|max retries per request|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available/i;
 // Redis replies that mean "cannot take writes now", not "this write is wrong".
-const UNAVAILABLE_REPLY = /^(LOADING|BUSY|READONLY|OOM|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF|NOAUTH|WRONGPASS|NOPERM)\b/;
+const UNAVAILABLE_REPLY =
+  /^(LOADING|BUSY|READONLY|OOM|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF|NOAUTH|WRONGPASS|NOPERM)\b/;
 
 /**
  * True when an error from a Redis command means Redis is away or cannot take writes (refused or

@@ -19,7 +19,13 @@ const retryStrategy = (n: number): number => Math.min(200 * n, 2000);
 
 function roleOptions(role: RedisRole): RedisOptions {
   if (role === 'worker') return { maxRetriesPerRequest: null, retryStrategy };
-  if (role === 'producer') return { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy };
+  if (role === 'producer')
+    return {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      retryStrategy,
+    };
   return { enableOfflineQueue: false, retryStrategy };
 }
 
@@ -47,13 +53,18 @@ export function connectRedis(url: string, role: RedisRole, extra: RedisOptions =
     clusterRetryStrategy: retryStrategy,
     // why: during a failover a slot answers CLUSTERDOWN or TRYAGAIN, or its node is gone, until a
     // replica is promoted (cluster-node-timeout); retrying within the publish timeout rides it out.
-    retryDelayOnFailover: 200, retryDelayOnClusterDown: 300, retryDelayOnTryAgain: 100,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 300,
+    retryDelayOnTryAgain: 100,
     // why: ioredis learns of a promoted replica only from a MOVED reply or a refresh; commands to a
     // dead primary fail before they can be MOVED (no offline queue), so without a periodic refresh a
     // publisher never found the new primary (the chaos test's spool never drained).
     slotsRefreshInterval: 1000,
     // why: managed clusters with TLS (ElastiCache) must keep the host names for the certificate check.
-    ...(target.tls && { dnsLookup: (address: string, done: (err: Error | null, address: string) => void) => done(null, address) }),
+    ...(target.tls && {
+      dnsLookup: (address: string, done: (err: Error | null, address: string) => void) =>
+        done(null, address),
+    }),
     ...(extra.lazyConnect !== undefined && { lazyConnect: extra.lazyConnect }),
   };
   const cluster = new Cluster(target.nodes, options);
@@ -72,7 +83,9 @@ export function createRedis(url: string, role: 'producer' | 'worker'): RedisClie
   const redis = connectRedis(url, role);
   if (redis instanceof Redis) return batchWrites(redis);
   // why: a cluster sends each command through the connection of the node that serves its slot.
-  redis.on('+node', (node: Redis) => { batchWrites(node); });
+  redis.on('+node', (node: Redis) => {
+    batchWrites(node);
+  });
   return redis;
 }
 
@@ -90,7 +103,10 @@ function batchWrites(redis: Redis): Redis {
       const socket = redis.stream;
       corked = true;
       socket.cork();
-      setImmediate(() => { corked = false; socket.uncork(); });
+      setImmediate(() => {
+        corked = false;
+        socket.uncork();
+      });
     }
     return send(command, stream);
   };
@@ -104,17 +120,29 @@ export function safeRedisUrl(url: string): string {
 
 /** Why Redis cannot be reached, or undefined when it answers PING (within `timeoutMs`); a cluster must also serve every slot. */
 export async function redisProblem(url: string, timeoutMs = 3000): Promise<Error | undefined> {
-  const redis = connectRedis(url, 'handle', { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = connectRedis(url, 'handle', {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   if (redis instanceof Cluster) redis.options.clusterRetryStrategy = () => null;
   try {
-    await withTimeout((async () => {
-      await redis.connect();
-      await redis.ping();
-      if (redis instanceof Cluster) {
-        const state = /cluster_state:(\w+)/.exec(String(await redis.cluster('INFO')))?.[1];
-        if (state !== 'ok') throw new Error(`the cluster is ${state ?? 'in an unknown state'} (CLUSTER INFO)`);
-      }
-    })(), timeoutMs, () => { throw new Error(`no answer in ${timeoutMs} ms`); });
+    await withTimeout(
+      (async () => {
+        await redis.connect();
+        await redis.ping();
+        if (redis instanceof Cluster) {
+          const state = /cluster_state:(\w+)/.exec(String(await redis.cluster('INFO')))?.[1];
+          if (state !== 'ok')
+            throw new Error(`the cluster is ${state ?? 'in an unknown state'} (CLUSTER INFO)`);
+        }
+      })(),
+      timeoutMs,
+      () => {
+        throw new Error(`no answer in ${timeoutMs} ms`);
+      },
+    );
     return undefined;
   } catch (err) {
     return err as Error;
@@ -125,10 +153,13 @@ export async function redisProblem(url: string, timeoutMs = 3000): Promise<Error
 
 /** The one-line error, with the fix, for a command that cannot work without Redis. */
 export function redisUnreachable(url: string, cause: Error): StudyhookError {
-  return new StudyhookError('SH_REDIS_UNREACHABLE',
-    `Cannot reach Redis at ${safeRedisUrl(url)} (${cause.message}).\n`
-    + '  Fix: start one (`redis-server --appendonly yes`, or `docker compose up redis`),\n'
-    + '  or point studyhook at yours with REDIS_URL=redis://host:6379 (or redis.url in the config).', { cause });
+  return new StudyhookError(
+    'SH_REDIS_UNREACHABLE',
+    `Cannot reach Redis at ${safeRedisUrl(url)} (${cause.message}).\n` +
+      '  Fix: start one (`redis-server --appendonly yes`, or `docker compose up redis`),\n' +
+      '  or point studyhook at yours with REDIS_URL=redis://host:6379 (or redis.url in the config).',
+    { cause },
+  );
 }
 
 /** Start-up check for commands that need Redis (replay, republish): a clear error, with the fix, when it is not there. */
@@ -173,6 +204,12 @@ export function openQueue<T = unknown>(sink: string, url: string, prefix: string
   queue.on('error', () => undefined);
   // why: BullMQ leaves open a connection it was handed; this one belongs to the queue alone.
   const close = queue.close.bind(queue);
-  queue.close = async () => { try { await close(); } finally { connection.disconnect(); } };
+  queue.close = async () => {
+    try {
+      await close();
+    } finally {
+      connection.disconnect();
+    }
+  };
   return queue;
 }

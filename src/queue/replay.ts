@@ -9,15 +9,27 @@ import { readJsonLines, type BadLine } from '../util/read-lines.js';
 import { openQueue as openSinkQueue } from './redis.js';
 
 /** Which events to replay: by event id and by the time the gateway received them (ISO, inclusive). */
-export interface ReplaySelection { ids?: readonly string[]; since?: Date; until?: Date }
+export interface ReplaySelection {
+  ids?: readonly string[];
+  since?: Date;
+  until?: Date;
+}
 
-export interface ReplayTarget { redisUrl: string; prefix: string; sink: ResolvedSink; dryRun?: boolean }
+export interface ReplayTarget {
+  redisUrl: string;
+  prefix: string;
+  sink: ResolvedSink;
+  dryRun?: boolean;
+}
 
 function selects(sel: ReplaySelection, event: StudyhookEvent | undefined): boolean {
   if (!event) return false;
   const at = Date.parse(event.receivedat);
-  return (!sel.ids?.length || sel.ids.includes(event.id))
-    && (!sel.since || at >= sel.since.getTime()) && (!sel.until || at <= sel.until.getTime());
+  return (
+    (!sel.ids?.length || sel.ids.includes(event.id)) &&
+    (!sel.since || at >= sel.since.getTime()) &&
+    (!sel.until || at <= sel.until.getTime())
+  );
 }
 
 function openQueue(t: ReplayTarget): Queue<Envelope> {
@@ -30,14 +42,22 @@ export async function replayDeadLetters(t: ReplayTarget, sel: ReplaySelection): 
   try {
     // why: read the whole failed set first; retrying shrinks it and would shift any page window.
     const failed = (await queue.getFailed(0, -1)).filter((job) => selects(sel, job.data?.event));
-    if (!t.dryRun) for (const job of failed) await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    if (!t.dryRun)
+      for (const job of failed)
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
     return failed.length;
-  } finally { await queue.close(); }
+  } finally {
+    await queue.close();
+  }
 }
 
 async function* jsonlFiles(dir: string): AsyncGenerator<string> {
   let entries;
-  try { entries = await readdir(dir, { withFileTypes: true }); } catch { return; }
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
   for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (e.isDirectory()) yield* jsonlFiles(join(dir, e.name));
     else if (e.name.endsWith('.jsonl')) yield join(dir, e.name);
@@ -48,14 +68,22 @@ async function* jsonlFiles(dir: string): AsyncGenerator<string> {
 function dayInRange(file: string, sel: ReplaySelection): boolean {
   const day = basename(file, '.jsonl');
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return true;
-  return (!sel.since || day >= sel.since.toISOString().slice(0, 10)) && (!sel.until || day <= sel.until.toISOString().slice(0, 10));
+  return (
+    (!sel.since || day >= sel.since.toISOString().slice(0, 10)) &&
+    (!sel.until || day <= sel.until.toISOString().slice(0, 10))
+  );
 }
 
 /**
  * Queues archived events that match the sink's filter, under the same job id and dedup key as live
  * traffic: an event the sink already has (job kept, or dedup key within `dedupTtlSeconds`) is skipped.
  */
-export async function replayArchive(t: ReplayTarget, archiveDir: string, dedupTtlSeconds: number, sel: ReplaySelection): Promise<{ queued: number; skipped: number; bad: BadLine[] }> {
+export async function replayArchive(
+  t: ReplayTarget,
+  archiveDir: string,
+  dedupTtlSeconds: number,
+  sel: ReplaySelection,
+): Promise<{ queued: number; skipped: number; bad: BadLine[] }> {
   const matches = compileFilter(t.sink.filter);
   const queue = openQueue(t);
   let queued = 0;
@@ -65,20 +93,37 @@ export async function replayArchive(t: ReplayTarget, archiveDir: string, dedupTt
     for await (const file of jsonlFiles(archiveDir)) {
       if (!dayInRange(file, sel)) continue;
       // why: a torn or corrupt line (a full disk, a crash) is reported and skipped, never the end of the replay.
-      for await (const { value: event } of readJsonLines<StudyhookEvent>(file, (b) => bad.push(b))) {
+      for await (const { value: event } of readJsonLines<StudyhookEvent>(file, (b) =>
+        bad.push(b),
+      )) {
         if (!event || typeof event !== 'object' || typeof event.id !== 'string') continue;
         if (!selects(sel, event) || !matches(event)) continue;
         const jobId = jobIdOf(event.id);
-        if ((await queue.getJob(jobId)) || (await queue.getDeduplicationJobId(jobId))) { skipped += 1; continue; }
+        if ((await queue.getJob(jobId)) || (await queue.getDeduplicationJobId(jobId))) {
+          skipped += 1;
+          continue;
+        }
         queued += 1;
         if (t.dryRun) continue;
         // why: the archive keeps the event, not the request nor its secrets; sinks get an empty ctx.secrets.
-        const request = { method: 'REPLAY', path: `archive:${file}`, headers: {}, bodySize: 0, ip: '' };
+        const request = {
+          method: 'REPLAY',
+          path: `archive:${file}`,
+          headers: {},
+          bodySize: 0,
+          ip: '',
+        };
         // why: data kept in the blob store stays there; the queue gets the reference, as live traffic does.
         if (typeof event.dataref === 'string') event.data = null;
-        await queue.add(event.type, { event, request }, jobOptions(t.sink, event.id, dedupTtlSeconds));
+        await queue.add(
+          event.type,
+          { event, request },
+          jobOptions(t.sink, event.id, dedupTtlSeconds),
+        );
       }
     }
     return { queued, skipped, bad };
-  } finally { await queue.close(); }
+  } finally {
+    await queue.close();
+  }
 }

@@ -17,7 +17,12 @@ function safeHost(): string {
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** True when the process `pid` of this host is gone, or is this process itself under a reused pid. */
@@ -65,7 +70,12 @@ export interface Orphans {
  * starts a new one (see createSpoolingPublisher). Names in `skip` (this process's own journal once
  * it writes it, journals it is draining already) are left as they are.
  */
-export async function adoptOrphans(dir: string, watch?: HeartbeatWatch, staleMs = 60_000, skip: ReadonlySet<string> = new Set()): Promise<Orphans> {
+export async function adoptOrphans(
+  dir: string,
+  watch?: HeartbeatWatch,
+  staleMs = 60_000,
+  skip: ReadonlySet<string> = new Set(),
+): Promise<Orphans> {
   const me = safeHost();
   const adopted: string[] = [];
   const foreign: Orphans['foreign'] = [];
@@ -73,11 +83,12 @@ export async function adoptOrphans(dir: string, watch?: HeartbeatWatch, staleMs 
   for (const name of (await readdir(dir)).sort()) {
     const beat = /^(.+)-(\d+)\.alive$/.exec(name);
     // why: a heartbeat of a dead process on this host (one killed with nothing spooled) is litter.
-    if (beat && beat[1] === me && Number(beat[2]) !== process.pid && !alive(Number(beat[2]))) await unlink(join(dir, name)).catch(() => undefined);
+    if (beat && beat[1] === me && Number(beat[2]) !== process.pid && !alive(Number(beat[2])))
+      await unlink(join(dir, name)).catch(() => undefined);
     const m = skip.has(name) ? null : JOURNAL.exec(name);
     if (!m) continue;
     const [, original, host, pid, adopterHost, adopterPid] = m;
-    const ownerHost = adopterPid === undefined ? host! : adopterHost ?? host!;
+    const ownerHost = adopterPid === undefined ? host! : (adopterHost ?? host!);
     const ownerPid = Number(adopterPid ?? pid);
     let gone: boolean;
     if (ownerHost === me) gone = deadOrMe(ownerPid);
@@ -86,7 +97,11 @@ export async function adoptOrphans(dir: string, watch?: HeartbeatWatch, staleMs 
       const value = await readFile(join(dir, `${owner}.alive`), 'utf8').catch(() => '');
       const seen = watch?.get(owner);
       if (watch && (!seen || seen.value !== value)) watch.set(owner, { value, since: now });
-      gone = watch !== undefined && seen !== undefined && seen.value === value && now - seen.since >= staleMs;
+      gone =
+        watch !== undefined &&
+        seen !== undefined &&
+        seen.value === value &&
+        now - seen.since >= staleMs;
       if (!gone) {
         const bytes = (await stat(join(dir, name)).catch(() => undefined))?.size ?? 0;
         if (bytes > 0) foreign.push({ name, bytes });
@@ -95,9 +110,18 @@ export async function adoptOrphans(dir: string, watch?: HeartbeatWatch, staleMs 
     }
     if (!gone) continue;
     const claimed = join(dir, `${original!}.adopted-${ownerName()}`);
-    if (join(dir, name) === claimed) { adopted.push(claimed); continue; }
-    try { await rename(join(dir, name), claimed); adopted.push(claimed); } catch { /* another process took it */ }
-    if (`${ownerHost}-${ownerPid}` !== ownerName()) await unlink(join(dir, `${ownerHost}-${ownerPid}.alive`)).catch(() => undefined);
+    if (join(dir, name) === claimed) {
+      adopted.push(claimed);
+      continue;
+    }
+    try {
+      await rename(join(dir, name), claimed);
+      adopted.push(claimed);
+    } catch {
+      /* another process took it */
+    }
+    if (`${ownerHost}-${ownerPid}` !== ownerName())
+      await unlink(join(dir, `${ownerHost}-${ownerPid}.alive`)).catch(() => undefined);
   }
   return { adopted, foreign };
 }

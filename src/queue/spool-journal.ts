@@ -45,7 +45,10 @@ export function createSpoolJournal(path: string): SpoolJournal {
       // why: a line whose fsync failed may or may not be on disk; it is not acknowledged, so it must
       // not be drained either. One writer per journal, so cutting back to the last good size is safe.
       await handle.truncate(bytes).catch(() => undefined);
-      throw new StudyhookError('SH_SPOOL_UNWRITABLE', undefined, { cause: err, headers: { 'Retry-After': '30' } });
+      throw new StudyhookError('SH_SPOOL_UNWRITABLE', undefined, {
+        cause: err,
+        headers: { 'Retry-After': '30' },
+      });
     }
     bytes += line.length;
   }
@@ -53,27 +56,37 @@ export function createSpoolJournal(path: string): SpoolJournal {
   return {
     path,
     size: () => bytes,
-    append: (line, maxBytes) => locked(async () => {
-      if (bytes + line.length > maxBytes) throw new StudyhookError('SH_SPOOL_FULL', undefined, { headers: { 'Retry-After': '30' } });
-      await write(line);
-    }),
-    reopenIfMoved: () => locked(async () => {
-      if (!handle) return false;
-      const [mine, there] = await Promise.all([handle.stat(), stat(path).catch(() => undefined)]);
-      if (there?.ino === mine.ino && there.dev === mine.dev) return false;
-      await handle.close().catch(() => undefined);
-      handle = undefined;
-      bytes = 0;
-      return true;
-    }),
-    truncateIfDrained: (drainedTo) => locked(async () => {
-      const size = handle ? bytes : (await stat(path).catch(() => undefined))?.size ?? 0;
-      if (size > drainedTo) return false; // more arrived meanwhile: the next round takes it
-      await handle?.truncate(0);
-      await handle?.datasync();
-      bytes = 0;
-      return true;
-    }),
-    close: () => locked(async () => { await handle?.close(); handle = undefined; }),
+    append: (line, maxBytes) =>
+      locked(async () => {
+        if (bytes + line.length > maxBytes)
+          throw new StudyhookError('SH_SPOOL_FULL', undefined, {
+            headers: { 'Retry-After': '30' },
+          });
+        await write(line);
+      }),
+    reopenIfMoved: () =>
+      locked(async () => {
+        if (!handle) return false;
+        const [mine, there] = await Promise.all([handle.stat(), stat(path).catch(() => undefined)]);
+        if (there?.ino === mine.ino && there.dev === mine.dev) return false;
+        await handle.close().catch(() => undefined);
+        handle = undefined;
+        bytes = 0;
+        return true;
+      }),
+    truncateIfDrained: (drainedTo) =>
+      locked(async () => {
+        const size = handle ? bytes : ((await stat(path).catch(() => undefined))?.size ?? 0);
+        if (size > drainedTo) return false; // more arrived meanwhile: the next round takes it
+        await handle?.truncate(0);
+        await handle?.datasync();
+        bytes = 0;
+        return true;
+      }),
+    close: () =>
+      locked(async () => {
+        await handle?.close();
+        handle = undefined;
+      }),
   };
 }

@@ -9,7 +9,13 @@ import { appendLine } from '../util/append-line.js';
 import { readLines, type Line } from '../util/read-lines.js';
 import type { Publisher } from './publisher.js';
 import { basename } from 'node:path';
-import { adoptOrphans, beat, journalName, stopBeating, type HeartbeatWatch } from './spool-adoption.js';
+import {
+  adoptOrphans,
+  beat,
+  journalName,
+  stopBeating,
+  type HeartbeatWatch,
+} from './spool-adoption.js';
 import { createSpoolJournal } from './spool-journal.js';
 
 export interface SpoolOptions {
@@ -28,7 +34,12 @@ export interface SpoolOptions {
 }
 
 /** A journal being drained: where it is, and how far its lines are in Redis. */
-interface Pending { path: string; offset: number; size: number; own: boolean }
+interface Pending {
+  path: string;
+  offset: number;
+  size: number;
+  own: boolean;
+}
 
 /**
  * Wraps a publisher so that a Redis outage does not cost senders that never retry: the request's
@@ -55,11 +66,31 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
   let draining: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
-  const backlog = (): number => journal.size() - ownOffset + adopted.reduce((n, p) => n + p.size - p.offset, 0);
-  new Gauge({ name: 'studyhook_spool_bytes', help: 'Bytes of acknowledged events waiting in the local spool for Redis (own and adopted journals)', registers, collect() { this.set(backlog()); } });
-  const spooled = new Counter({ name: 'studyhook_spooled_events_total', help: 'Events spooled locally because Redis was unavailable', registers });
-  const refused = new Counter({ name: 'studyhook_spool_full_total', help: 'Requests refused (503) because the spool was full or could not be written', registers });
-  const setAside = new Counter({ name: 'studyhook_spool_rejected_total', help: 'Spool lines set aside in spool/rejected.jsonl because they could not be published for a reason other than Redis being away', registers });
+  const backlog = (): number =>
+    journal.size() - ownOffset + adopted.reduce((n, p) => n + p.size - p.offset, 0);
+  new Gauge({
+    name: 'studyhook_spool_bytes',
+    help: 'Bytes of acknowledged events waiting in the local spool for Redis (own and adopted journals)',
+    registers,
+    collect() {
+      this.set(backlog());
+    },
+  });
+  const spooled = new Counter({
+    name: 'studyhook_spooled_events_total',
+    help: 'Events spooled locally because Redis was unavailable',
+    registers,
+  });
+  const refused = new Counter({
+    name: 'studyhook_spool_full_total',
+    help: 'Requests refused (503) because the spool was full or could not be written',
+    registers,
+  });
+  const setAside = new Counter({
+    name: 'studyhook_spool_rejected_total',
+    help: 'Spool lines set aside in spool/rejected.jsonl because they could not be published for a reason other than Redis being away',
+    registers,
+  });
 
   async function append(envelopes: readonly Envelope[]): Promise<void> {
     // why: a process that could not beat for a while (frozen, or its disk hung) may have had its
@@ -69,31 +100,55 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
       await journal.append(Buffer.from(`${JSON.stringify(envelopes)}\n`), opts.maxBytes);
     } catch (err) {
       refused.inc();
-      opts.logger.error({ err, spoolBytes: backlog() }, 'Redis unavailable and the spool refused the request');
+      opts.logger.error(
+        { err, spoolBytes: backlog() },
+        'Redis unavailable and the spool refused the request',
+      );
       throw err;
     }
     spooled.inc(envelopes.length);
-    opts.logger.warn({ events: envelopes.map((e) => e.event.id), spoolBytes: backlog() }, 'Redis unavailable: events spooled locally');
+    opts.logger.warn(
+      { events: envelopes.map((e) => e.event.id), spoolBytes: backlog() },
+      'Redis unavailable: events spooled locally',
+    );
     schedule(0);
   }
 
   async function reject(path: string, line: Line, reason: string): Promise<void> {
     setAside.inc();
-    opts.logger.error({ journal: path, line: line.number, reason }, 'spool line set aside: it cannot be published (kept in spool/rejected.jsonl)');
-    const record = JSON.stringify({ at: new Date().toISOString(), journal: path, line: line.number, reason, text: line.bytes.toString('utf8') });
+    opts.logger.error(
+      { journal: path, line: line.number, reason },
+      'spool line set aside: it cannot be published (kept in spool/rejected.jsonl)',
+    );
+    const record = JSON.stringify({
+      at: new Date().toISOString(),
+      journal: path,
+      line: line.number,
+      reason,
+      text: line.bytes.toString('utf8'),
+    });
     await appendLine(rejectedFile, record, { fileMode: 0o600 });
   }
 
   /** Publishes a journal's lines from `p.offset`; stops (throws) only when Redis is away. */
   async function drainFile(p: Pending): Promise<void> {
     // why: an adopted journal someone removed by hand has nothing left to drain; retrying would loop.
-    if (!p.own && !(await stat(p.path).catch(() => undefined))) { p.offset = p.size; return; }
+    if (!p.own && !(await stat(p.path).catch(() => undefined))) {
+      p.offset = p.size;
+      return;
+    }
     for await (const line of readLines(p.path, p.offset)) {
       let envelopes: Envelope[] | undefined;
-      try { envelopes = JSON.parse(line.bytes.toString('utf8')) as Envelope[]; } catch { /* set aside below */ }
+      try {
+        envelopes = JSON.parse(line.bytes.toString('utf8')) as Envelope[];
+      } catch {
+        /* set aside below */
+      }
       if (!Array.isArray(envelopes)) await reject(p.path, line, 'not a JSON array of envelopes');
       else {
-        try { await inner.publish(envelopes); } catch (err) {
+        try {
+          await inner.publish(envelopes);
+        } catch (err) {
           if (err instanceof StudyhookError && err.code === 'SH_QUEUE_UNAVAILABLE') throw err;
           await reject(p.path, line, (err as Error).message);
         }
@@ -106,7 +161,11 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
     while (adopted.length > 0) {
       const p = adopted[0]!;
       await drainFile(p);
-      if (p.offset < p.size) opts.logger.warn({ journal: p.path, bytes: p.size - p.offset }, 'spool journal ended in an unterminated line (a write cut off by a crash, never acknowledged): dropped');
+      if (p.offset < p.size)
+        opts.logger.warn(
+          { journal: p.path, bytes: p.size - p.offset },
+          'spool journal ended in an unterminated line (a write cut off by a crash, never acknowledged): dropped',
+        );
       await unlink(p.path).catch(() => undefined);
       adopted.shift();
       opts.logger.info({ journal: p.path }, 'spool journal of an earlier process drained');
@@ -126,10 +185,14 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
     timer = setTimeout(() => {
       timer = undefined;
       draining = drain().then(
-        () => { draining = undefined; if (backlog() > 0) schedule(0); },
+        () => {
+          draining = undefined;
+          if (backlog() > 0) schedule(0);
+        },
         (err: unknown) => {
           draining = undefined;
-          if (!(err instanceof StudyhookError && err.code === 'SH_QUEUE_UNAVAILABLE')) opts.logger.error({ err }, 'spool drain failed; retrying');
+          if (!(err instanceof StudyhookError && err.code === 'SH_QUEUE_UNAVAILABLE'))
+            opts.logger.error({ err }, 'spool drain failed; retrying');
           schedule(retryMs);
         },
       );
@@ -140,10 +203,26 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
   async function adopt(first: boolean): Promise<void> {
     const skip = new Set(adopted.map((p) => basename(p.path)));
     if (!first) skip.add(basename(journal.path));
-    const { adopted: paths, foreign } = await adoptOrphans(opts.dir, watch, opts.orphanAfterMs ?? 60_000, skip);
-    for (const path of paths) adopted.push({ path, offset: 0, size: (await stat(path)).size, own: false });
-    if (paths.length > 0) { opts.logger.warn({ journals: paths, bytes: backlog() }, 'spool journals of processes that are gone adopted: draining them into Redis'); schedule(0); }
-    if (first && foreign.length > 0) opts.logger.warn({ journals: foreign }, 'spool journals of processes on other hosts found: taken over if their heartbeat stops');
+    const { adopted: paths, foreign } = await adoptOrphans(
+      opts.dir,
+      watch,
+      opts.orphanAfterMs ?? 60_000,
+      skip,
+    );
+    for (const path of paths)
+      adopted.push({ path, offset: 0, size: (await stat(path)).size, own: false });
+    if (paths.length > 0) {
+      opts.logger.warn(
+        { journals: paths, bytes: backlog() },
+        'spool journals of processes that are gone adopted: draining them into Redis',
+      );
+      schedule(0);
+    }
+    if (first && foreign.length > 0)
+      opts.logger.warn(
+        { journals: foreign },
+        'spool journals of processes on other hosts found: taken over if their heartbeat stops',
+      );
   }
 
   /** Writes the heartbeat, notices a journal adopted by another process (starting a new one), and looks for orphans. */
@@ -152,15 +231,27 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
     lastBeat = performance.now();
     if (await journal.reopenIfMoved()) {
       ownOffset = 0;
-      opts.logger.error({ journal: journal.path }, 'this process\'s spool journal was taken over by another process (this one was silent too long): it drains it; a new journal is started');
+      opts.logger.error(
+        { journal: journal.path },
+        "this process's spool journal was taken over by another process (this one was silent too long): it drains it; a new journal is started",
+      );
     }
   }
 
   function beatLoop(): void {
     beatTimer = setTimeout(() => {
-      scanning = heartbeat().then(() => adopt(false))
-        .catch((err: unknown) => { opts.logger.error({ err, dir: opts.dir }, 'spool heartbeat or orphan check failed; retrying'); })
-        .finally(() => { scanning = undefined; if (!closed) beatLoop(); });
+      scanning = heartbeat()
+        .then(() => adopt(false))
+        .catch((err: unknown) => {
+          opts.logger.error(
+            { err, dir: opts.dir },
+            'spool heartbeat or orphan check failed; retrying',
+          );
+        })
+        .finally(() => {
+          scanning = undefined;
+          if (!closed) beatLoop();
+        });
     }, heartbeatMs);
     beatTimer.unref();
   }
@@ -172,18 +263,30 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
     schedule(0);
     beatLoop();
   })();
-  started.catch((err: unknown) => opts.logger.error({ err, dir: opts.dir }, 'the spool directory cannot be used: a Redis outage will be answered 503'));
-  const ready = started.then(() => true, () => false);
+  started.catch((err: unknown) =>
+    opts.logger.error(
+      { err, dir: opts.dir },
+      'the spool directory cannot be used: a Redis outage will be answered 503',
+    ),
+  );
+  const ready = started.then(
+    () => true,
+    () => false,
+  );
 
   return {
     async publish(envelopes) {
       const usable = await ready;
       // why: while anything is spooled, new events queue behind it so that order is kept.
-      if (usable && backlog() > 0) { await append(envelopes); return; }
+      if (usable && backlog() > 0) {
+        await append(envelopes);
+        return;
+      }
       try {
         await inner.publish(envelopes);
       } catch (err) {
-        if (!usable || !(err instanceof StudyhookError) || err.code !== 'SH_QUEUE_UNAVAILABLE') throw err;
+        if (!usable || !(err instanceof StudyhookError) || err.code !== 'SH_QUEUE_UNAVAILABLE')
+          throw err;
         await append(envelopes);
       }
     },

@@ -31,10 +31,17 @@ export interface Batcher<T> {
   close(): Promise<void>;
 }
 
-interface Pending<T> { item: T; resolve: () => void; reject: (err: unknown) => void }
+interface Pending<T> {
+  item: T;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
 
 /** `observe(size)`: called for every write, with its number of items (the sink metrics count batches with it). */
-export function createBatcher<T>(opts: BatcherOptions<T>, observe?: (size: number) => void): Batcher<T> {
+export function createBatcher<T>(
+  opts: BatcherOptions<T>,
+  observe?: (size: number) => void,
+): Batcher<T> {
   const maxSize = Math.max(1, opts.maxSize ?? 100);
   const maxWaitMs = Math.max(0, opts.maxWaitMs ?? 0);
   const concurrency = Math.max(1, opts.concurrency ?? 1);
@@ -51,32 +58,54 @@ export function createBatcher<T>(opts: BatcherOptions<T>, observe?: (size: numbe
   async function writeAll(batch: Pending<T>[]): Promise<void> {
     observe?.(batch.length);
     const failures = await opts.write(batch.map((p) => p.item));
-    batch.forEach((p, i) => { const err = failures?.[i]; if (err) p.reject(err); else p.resolve(); });
+    batch.forEach((p, i) => {
+      const err = failures?.[i];
+      if (err) p.reject(err);
+      else p.resolve();
+    });
   }
 
   async function run(batch: Pending<T>[]): Promise<void> {
     try {
       await writeAll(batch);
     } catch (err) {
-      if (batch.length === 1 || !(typeof oneByOne === 'function' ? oneByOne(err) : oneByOne)) { for (const p of batch) p.reject(err); return; }
+      if (batch.length === 1 || !(typeof oneByOne === 'function' ? oneByOne(err) : oneByOne)) {
+        for (const p of batch) p.reject(err);
+        return;
+      }
       // why: one bad item (a row that breaks a constraint) must not fail its neighbours.
       for (const p of batch) await writeAll([p]).catch((e: unknown) => p.reject(e));
     }
   }
 
   function pump(): void {
-    while (inFlight < concurrency && pending.length > 0 && (ready || closing || pending.length >= maxSize)) {
+    while (
+      inFlight < concurrency &&
+      pending.length > 0 &&
+      (ready || closing || pending.length >= maxSize)
+    ) {
       const batch = pending.slice(0, maxSize);
       pending = pending.slice(maxSize);
       inFlight++;
-      void run(batch).finally(() => { inFlight--; pump(); });
+      void run(batch).finally(() => {
+        inFlight--;
+        pump();
+      });
     }
     if (pending.length === 0) {
       ready = false;
-      if (timer) { clearTimeout(timer as NodeJS.Timeout); clearImmediate(timer as NodeJS.Immediate); timer = undefined; }
+      if (timer) {
+        clearTimeout(timer as NodeJS.Timeout);
+        clearImmediate(timer as NodeJS.Immediate);
+        timer = undefined;
+      }
       if (inFlight === 0) idle?.();
     } else if (!ready && !timer) {
-      const fire = (): void => { timer = undefined; ready = true; pump(); };
+      const fire = (): void => {
+        timer = undefined;
+        ready = true;
+        pump();
+      };
       timer = maxWaitMs > 0 ? setTimeout(fire, maxWaitMs) : setImmediate(fire);
     }
   }
@@ -84,11 +113,17 @@ export function createBatcher<T>(opts: BatcherOptions<T>, observe?: (size: numbe
   return {
     add(item) {
       if (closing) return Promise.reject(new Error('the batcher is closed'));
-      return new Promise<void>((resolve, reject) => { pending.push({ item, resolve, reject }); pump(); });
+      return new Promise<void>((resolve, reject) => {
+        pending.push({ item, resolve, reject });
+        pump();
+      });
     },
     close() {
       closing = true;
-      return new Promise<void>((resolve) => { idle = resolve; pump(); });
+      return new Promise<void>((resolve) => {
+        idle = resolve;
+        pump();
+      });
     },
   };
 }

@@ -39,8 +39,14 @@ export function createProcessor(d: JobDeps): (job: Job<Envelope>) => Promise<voi
     const attempt = job.attemptsMade + 1;
     const event = job.data.event;
     const delivery: DeliveryContext = {
-      ...d.ctx, state: d.state, options: d.options, attempt,
-      secrets: job.data.secrets ?? {}, request: job.data.request, emit: d.emit, PermanentError,
+      ...d.ctx,
+      state: d.state,
+      options: d.options,
+      attempt,
+      secrets: job.data.secrets ?? {},
+      request: job.data.request,
+      emit: d.emit,
+      PermanentError,
     };
     try {
       await d.sink.deliver(await withData(event, d.ctx.blobs), delivery);
@@ -50,14 +56,33 @@ export function createProcessor(d: JobDeps): (job: Job<Envelope>) => Promise<voi
       d.activity?.count(event.platform, 'failed');
       if (final) d.activity?.count(event.platform, 'deadLetters');
       // why: the sink's own message in the line itself, so that `grep 'delivery failed'` shows the cause without parsing err.
-      d.logger.warn({ eventId: event.id, type: event.type, platform: event.platform, namespace: event.namespace, attempt, err, final },
-        `delivery failed (${final ? 'dead letter: studyhook replay re-delivers it' : 'will retry'}): ${err instanceof Error ? err.message : String(err)}`);
+      d.logger.warn(
+        {
+          eventId: event.id,
+          type: event.type,
+          platform: event.platform,
+          namespace: event.namespace,
+          attempt,
+          err,
+          final,
+        },
+        `delivery failed (${final ? 'dead letter: studyhook replay re-delivers it' : 'will retry'}): ${err instanceof Error ? err.message : String(err)}`,
+      );
       if (final) await dropSecrets(job);
       if (err instanceof PermanentError) throw new UnrecoverableError(err.message);
       throw err;
     }
     d.metrics.deliveries.inc({ sink: d.sinkName, outcome: 'ok' });
     d.activity?.count(event.platform, 'delivered');
-    d.logger.debug({ eventId: event.id, type: event.type, platform: event.platform, namespace: event.namespace, attempt }, 'delivered');
+    d.logger.debug(
+      {
+        eventId: event.id,
+        type: event.type,
+        platform: event.platform,
+        namespace: event.namespace,
+        attempt,
+      },
+      'delivered',
+    );
   };
 }

@@ -7,7 +7,11 @@ import { builtinSink } from './builtin/index.js';
 import type { Sink } from './types.js';
 
 /** A sink module loaded and its options checked, not yet set up. */
-export interface LoadedSink { config: ResolvedSink; sink: Sink<any, any>; options: Record<string, unknown> }
+export interface LoadedSink {
+  config: ResolvedSink;
+  sink: Sink<any, any>;
+  options: Record<string, unknown>;
+}
 
 const TS_FILE = /\.(c|m)?tsx?$/;
 
@@ -21,20 +25,28 @@ async function importSink(spec: string): Promise<unknown> {
   const isPath = spec.startsWith('/');
   if (isPath && !existsSync(spec)) throw new Error(`file ${spec} does not exist`);
   const url = isPath ? pathToFileURL(spec).href : spec;
-  const mod = (TS_FILE.test(spec)
-    ? await (await import('tsx/esm/api')).tsImport(url, import.meta.url)
-    : await import(url)) as { default?: unknown };
-  const exported = mod.default && typeof mod.default === 'object' && 'default' in mod.default ? (mod.default as { default: unknown }).default : mod.default;
+  const mod = (
+    TS_FILE.test(spec)
+      ? await (await import('tsx/esm/api')).tsImport(url, import.meta.url)
+      : await import(url)
+  ) as { default?: unknown };
+  const exported =
+    mod.default && typeof mod.default === 'object' && 'default' in mod.default
+      ? (mod.default as { default: unknown }).default
+      : mod.default;
   return exported;
 }
 
 function checkShape(value: unknown): string | undefined {
-  if (!value || typeof value !== 'object') return 'its default export is not a sink object (export default { name, deliver })';
+  if (!value || typeof value !== 'object')
+    return 'its default export is not a sink object (export default { name, deliver })';
   const s = value as Partial<Sink>;
-  if (typeof s.deliver !== 'function') return 'its default export has no deliver(event, ctx) function';
+  if (typeof s.deliver !== 'function')
+    return 'its default export has no deliver(event, ctx) function';
   if (s.setup !== undefined && typeof s.setup !== 'function') return 'setup is not a function';
   if (s.close !== undefined && typeof s.close !== 'function') return 'close is not a function';
-  if (s.concurrency !== undefined && !(Number.isInteger(s.concurrency) && s.concurrency >= 1)) return 'concurrency is not a positive integer';
+  if (s.concurrency !== undefined && !(Number.isInteger(s.concurrency) && s.concurrency >= 1))
+    return 'concurrency is not a positive integer';
   return undefined;
 }
 
@@ -47,18 +59,31 @@ export async function loadSinks(configs: readonly ResolvedSink[]): Promise<Loade
     try {
       sink = config.use !== undefined ? builtinSink(config.use) : await importSink(config.module!);
     } catch (err) {
-      problems.push(`sink '${config.name}': cannot load module ${config.module}: ${(err as Error).message}`);
+      problems.push(
+        `sink '${config.name}': cannot load module ${config.module}: ${(err as Error).message}`,
+      );
       continue;
     }
     const shape = checkShape(sink);
-    if (shape) { problems.push(`sink '${config.name}' (${config.module ?? config.use}): ${shape}`); continue; }
+    if (shape) {
+      problems.push(`sink '${config.name}' (${config.module ?? config.use}): ${shape}`);
+      continue;
+    }
     const s = sink as Sink;
     const options = structuredClone(config.options);
     if (s.optionsSchema) {
-      for (const p of validateWith(s.optionsSchema, options)) problems.push(`sink '${config.name}': options${p.path === '/' ? '' : p.path}: ${p.message}`);
+      for (const p of validateWith(s.optionsSchema, options))
+        problems.push(
+          `sink '${config.name}': options${p.path === '/' ? '' : p.path}: ${p.message}`,
+        );
     }
     loaded.push({ config, sink: s, options });
   }
-  if (problems.length > 0) throw new StudyhookError('SH_SINK_LOAD', `Sinks could not be loaded:\n${problems.map((p) => `  ${p}`).join('\n')}`, { details: problems });
+  if (problems.length > 0)
+    throw new StudyhookError(
+      'SH_SINK_LOAD',
+      `Sinks could not be loaded:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+      { details: problems },
+    );
   return loaded;
 }

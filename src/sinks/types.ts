@@ -64,6 +64,8 @@ export interface Sink<Options = Record<string, unknown>, State = unknown> {
 }
 
 /** Typed identity helper for sink modules: `export default defineSink({...})`. */
-export function defineSink<Options = Record<string, unknown>, State = unknown>(sink: Sink<Options, State>): Sink<Options, State> {
+export function defineSink<Options = Record<string, unknown>, State = unknown>(
+  sink: Sink<Options, State>,
+): Sink<Options, State> {
   return sink;
 }

@@ -2,7 +2,11 @@ import type { ParticipantRow } from './classify.js';
 import { approvable } from './read-study.js';
 
 /** One submission to approve, and why. */
-export interface ApprovalItem { submission: string; participant: string; why: string }
+export interface ApprovalItem {
+  submission: string;
+  participant: string;
+  why: string;
+}
 
 /**
  * What `study approve` would do: approve the submissions that are AWAITING REVIEW and whose
@@ -21,8 +25,19 @@ export function approvalPlan(participants: readonly ParticipantRow[]): ApprovalP
     const sub = p.prolific;
     if (!sub || sub.status !== 'AWAITING REVIEW') continue;
     if (sub.approvedByStudyhook) plan.alreadyApproved += 1;
-    else if (approvable(p)) plan.approve.push({ submission: sub.submission, participant: p.participant, why: p.has.join('; ') || 'complete' });
-    else plan.held.push({ submission: sub.submission, participant: p.participant, classification: p.classification, missing: p.missing });
+    else if (approvable(p))
+      plan.approve.push({
+        submission: sub.submission,
+        participant: p.participant,
+        why: p.has.join('; ') || 'complete',
+      });
+    else
+      plan.held.push({
+        submission: sub.submission,
+        participant: p.participant,
+        classification: p.classification,
+        missing: p.missing,
+      });
   }
   return plan;
 }

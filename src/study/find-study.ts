@@ -5,7 +5,10 @@ import { implicitStudy, type StudyDef } from './study-config.js';
 import { StudyError } from './study-error.js';
 
 async function dirs(dir: string): Promise<string[]> {
-  return (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return (await readdir(dir, { withFileTypes: true }).catch(() => []))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 /**
@@ -13,7 +16,11 @@ async function dirs(dir: string): Promise<string[]> {
  * name on every platform whose archive has it, so that a Prolific + Labvanced study sharing one
  * namespace needs no configuration. Neither: a StudyError naming what exists.
  */
-export async function findStudy(config: Pick<ResolvedConfig, 'studies'>, name: string, archiveDir: string): Promise<StudyDef> {
+export async function findStudy(
+  config: Pick<ResolvedConfig, 'studies'>,
+  name: string,
+  archiveDir: string,
+): Promise<StudyDef> {
   if (Object.hasOwn(config.studies, name)) return config.studies[name]!;
   const platforms: string[] = [];
   const seen = new Set<string>();
@@ -25,5 +32,7 @@ export async function findStudy(config: Pick<ResolvedConfig, 'studies'>, name: s
   if (platforms.length > 0) return implicitStudy(name, platforms);
   const configured = Object.keys(config.studies).sort().join(', ') || 'none';
   const namespaces = [...seen].sort().join(', ') || 'none';
-  throw new StudyError(`unknown study '${name}': no studies.${name} in the config (studies there: ${configured}) and no namespace '${name}' in the archive ${archiveDir} (namespaces there: ${namespaces})`);
+  throw new StudyError(
+    `unknown study '${name}': no studies.${name} in the config (studies there: ${configured}) and no namespace '${name}' in the archive ${archiveDir} (namespaces there: ${namespaces})`,
+  );
 }

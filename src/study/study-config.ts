@@ -37,34 +37,67 @@ export const DEFAULT_FIELDS: Record<LinkedPlatform, string[]> = {
 /** Which fields each platform can be linked on, and how to say so in an error. */
 const ALLOWED: Record<LinkedPlatform, { test: (f: string) => boolean; say: string }> = {
   prolific: { test: (f) => f === 'participant_id', say: 'participant_id' },
-  labvanced: { test: (f) => f === 'subject_code' || f === 'token' || /^(var_data|survey_data)\.[^.]+$/.test(f), say: 'subject_code, token, var_data.<name> or survey_data.<name>' },
-  mydatahelps: { test: (f) => f === 'ParticipantIdentifier' || f === 'ParticipantID', say: 'ParticipantIdentifier or ParticipantID' },
+  labvanced: {
+    test: (f) => f === 'subject_code' || f === 'token' || /^(var_data|survey_data)\.[^.]+$/.test(f),
+    say: 'subject_code, token, var_data.<name> or survey_data.<name>',
+  },
+  mydatahelps: {
+    test: (f) => f === 'ParticipantIdentifier' || f === 'ParticipantID',
+    say: 'ParticipantIdentifier or ParticipantID',
+  },
   actigraph: { test: (f) => f === 'subjectId', say: 'subjectId' },
 };
 
 /** Resolves `studies` (already checked by the schema): defaults filled in, linking fields checked. */
-export function resolveStudies(studies: Record<string, Study> | undefined, problems: SchemaProblem[]): Record<string, StudyDef> {
+export function resolveStudies(
+  studies: Record<string, Study> | undefined,
+  problems: SchemaProblem[],
+): Record<string, StudyDef> {
   const out = Object.create(null) as Record<string, StudyDef>;
   for (const [name, s] of Object.entries(studies ?? {})) {
     if (!s?.namespaces) continue;
-    const namespaces = ownRecord(Object.fromEntries(Object.entries(s.namespaces).filter((e): e is [string, string] => typeof e[1] === 'string')));
+    const namespaces = ownRecord(
+      Object.fromEntries(
+        Object.entries(s.namespaces).filter((e): e is [string, string] => typeof e[1] === 'string'),
+      ),
+    );
     const participant: StudyDef['participant'] = {};
     for (const platform of LINKED_PLATFORMS) {
       const given = s.participant?.[platform];
-      const fields = given === undefined ? DEFAULT_FIELDS[platform] : Array.isArray(given) ? given : [given];
+      const fields =
+        given === undefined ? DEFAULT_FIELDS[platform] : Array.isArray(given) ? given : [given];
       const path = `/studies/${name}/participant/${platform}`;
-      if (given !== undefined && !Object.hasOwn(namespaces, platform)) problems.push({ path, message: `the study has no ${platform} namespace (add studies.${name}.namespaces.${platform})` });
-      for (const f of fields) if (!ALLOWED[platform].test(f)) problems.push({ path, message: `'${f}' is not a ${platform} field studyhook links on (use ${ALLOWED[platform].say})` });
+      if (given !== undefined && !Object.hasOwn(namespaces, platform))
+        problems.push({
+          path,
+          message: `the study has no ${platform} namespace (add studies.${name}.namespaces.${platform})`,
+        });
+      for (const f of fields)
+        if (!ALLOWED[platform].test(f))
+          problems.push({
+            path,
+            message: `'${f}' is not a ${platform} field studyhook links on (use ${ALLOWED[platform].say})`,
+          });
       if (Object.hasOwn(namespaces, platform)) participant[platform] = fields;
     }
     for (const platform of Object.keys(s.expect ?? {})) {
-      if (!Object.hasOwn(namespaces, platform)) problems.push({ path: `/studies/${name}/expect/${platform}`, message: `the study has no ${platform} namespace (add studies.${name}.namespaces.${platform})` });
+      if (!Object.hasOwn(namespaces, platform))
+        problems.push({
+          path: `/studies/${name}/expect/${platform}`,
+          message: `the study has no ${platform} namespace (add studies.${name}.namespaces.${platform})`,
+        });
     }
     const lv = s.expect?.labvanced;
     out[name] = {
-      name, namespaces, participant,
+      name,
+      namespaces,
+      participant,
       expect: {
-        labvanced: { sessions: lv?.sessions ?? 1, ...(lv?.trials !== undefined && { trials: lv.trials }), ...(lv?.files !== undefined && { files: lv.files }) },
+        labvanced: {
+          sessions: lv?.sessions ?? 1,
+          ...(lv?.trials !== undefined && { trials: lv.trials }),
+          ...(lv?.files !== undefined && { files: lv.files }),
+        },
         mydatahelps: { surveys: s.expect?.mydatahelps?.surveys ?? 1 },
         actigraph: { uploads: s.expect?.actigraph?.uploads ?? 1 },
       },

@@ -39,7 +39,11 @@ export function appendLine(file: string, line: string, opts: AppendOptions = {})
   const prev = chains.get(file) ?? Promise.resolve();
   const next = prev.catch(() => undefined).then(() => appendNow(file, bytes, opts));
   chains.set(file, next);
-  void next.finally(() => { if (chains.get(file) === next) chains.delete(file); }).catch(() => undefined);
+  void next
+    .finally(() => {
+      if (chains.get(file) === next) chains.delete(file);
+    })
+    .catch(() => undefined);
   return next;
 }
 

@@ -16,13 +16,17 @@ const NEWLINE = 0x0a;
  */
 export async function appendWhole(fh: FileHandle, line: Buffer): Promise<void> {
   const before = (await fh.stat()).size;
-  const data = before > 0 && !(await endsWithNewline(fh, before)) ? Buffer.concat([Buffer.from('\n'), line]) : line;
+  const data =
+    before > 0 && !(await endsWithNewline(fh, before))
+      ? Buffer.concat([Buffer.from('\n'), line])
+      : line;
   let written = 0;
   try {
     while (written < data.length) {
       const { bytesWritten } = await fh.write(data, written, data.length - written);
       // why: a regular file only takes 0 bytes when it cannot take any; looping would spin.
-      if (bytesWritten === 0) throw Object.assign(new Error('write took no bytes (disk full?)'), { code: 'ENOSPC' });
+      if (bytesWritten === 0)
+        throw Object.assign(new Error('write took no bytes (disk full?)'), { code: 'ENOSPC' });
       written += bytesWritten;
     }
   } catch (err) {
@@ -40,5 +44,7 @@ async function endsWithNewline(fh: FileHandle, size: number): Promise<boolean> {
 async function undo(fh: FileHandle, before: number, written: number): Promise<void> {
   try {
     if ((await fh.stat()).size === before + written) await fh.truncate(before);
-  } catch { /* a second fault: the fragment stays, and the next append starts on a new line */ }
+  } catch {
+    /* a second fault: the fragment stays, and the next append starts on a new line */
+  }
 }

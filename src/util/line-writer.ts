@@ -27,8 +27,18 @@ export interface LineWriter {
   close(): Promise<void>;
 }
 
-interface OpenFile { fh: FileHandle; dev: number; ino: number }
-interface Entry { path: string; batcher: Batcher<Buffer>; open?: OpenFile | undefined; active: number; lastUsed: number }
+interface OpenFile {
+  fh: FileHandle;
+  dev: number;
+  ino: number;
+}
+interface Entry {
+  path: string;
+  batcher: Batcher<Buffer>;
+  open?: OpenFile | undefined;
+  active: number;
+  lastUsed: number;
+}
 
 /**
  * Durable appends with group commit: each file has one open handle, and the lines that arrive while
@@ -53,7 +63,10 @@ export function createLineWriter(opts: LineWriterOptions = {}): LineWriter {
     if (e.open) return e.open;
     await mkdir(dirname(e.path), { recursive: true, mode: dirModeOf(fileMode) });
     const fh = await open(e.path, 'a+', fileMode); // why: a+ so that appendWhole may read the last byte
-    const s = await fh.stat().catch(async (err: unknown) => { await fh.close(); throw err; });
+    const s = await fh.stat().catch(async (err: unknown) => {
+      await fh.close();
+      throw err;
+    });
     e.open = { fh, dev: s.dev, ino: s.ino };
     evictIdle();
     return e.open;
@@ -71,7 +84,9 @@ export function createLineWriter(opts: LineWriterOptions = {}): LineWriter {
     try {
       const s = await stat(e.path);
       return s.dev === o.dev && s.ino === o.ino;
-    } catch { return false; }
+    } catch {
+      return false;
+    }
   }
 
   async function writeBatch(e: Entry, lines: Buffer[]): Promise<void> {
@@ -80,7 +95,10 @@ export function createLineWriter(opts: LineWriterOptions = {}): LineWriter {
       if (tries > 3) throw new Error(`${e.path} keeps being replaced while it is written`);
       const reused = e.open !== undefined;
       const o = await openFile(e);
-      if (reused && !(await stillAtPath(e, o))) { await drop(e); continue; }
+      if (reused && !(await stillAtPath(e, o))) {
+        await drop(e);
+        continue;
+      }
       try {
         await appendWhole(o.fh, data);
         if (fsync) await o.fh.datasync();
@@ -98,9 +116,19 @@ export function createLineWriter(opts: LineWriterOptions = {}): LineWriter {
   function entryFor(path: string): Entry {
     let e = files.get(path);
     if (!e) {
-      const entry: Entry = { path, active: 0, lastUsed: Date.now(), batcher: undefined as unknown as Batcher<Buffer> };
+      const entry: Entry = {
+        path,
+        active: 0,
+        lastUsed: Date.now(),
+        batcher: undefined as unknown as Batcher<Buffer>,
+      };
       // why: one write at a time per file, so that lines arriving during its fdatasync pile up for the next.
-      entry.batcher = batcherFor<Buffer>({ write: (lines) => writeBatch(entry, lines), maxSize: opts.maxLines ?? 1000, concurrency: 1, oneByOne: false });
+      entry.batcher = batcherFor<Buffer>({
+        write: (lines) => writeBatch(entry, lines),
+        maxSize: opts.maxLines ?? 1000,
+        concurrency: 1,
+        oneByOne: false,
+      });
       files.set(path, entry);
       e = entry;
     }
@@ -119,10 +147,13 @@ export function createLineWriter(opts: LineWriterOptions = {}): LineWriter {
     void e.batcher.close().then(() => drop(e));
   }
 
-  const sweeper = setInterval(() => {
-    const now = Date.now();
-    for (const e of files.values()) if (e.active === 0 && now - e.lastUsed >= idleMs) forget(e);
-  }, Math.max(10, Math.min(idleMs, 1000)));
+  const sweeper = setInterval(
+    () => {
+      const now = Date.now();
+      for (const e of files.values()) if (e.active === 0 && now - e.lastUsed >= idleMs) forget(e);
+    },
+    Math.max(10, Math.min(idleMs, 1000)),
+  );
   sweeper.unref();
 
   return {
@@ -132,12 +163,20 @@ export function createLineWriter(opts: LineWriterOptions = {}): LineWriter {
       e.active++;
       e.lastUsed = Date.now();
       const bytes = Buffer.from(line.endsWith('\n') ? line : `${line}\n`);
-      return e.batcher.add(bytes).finally(() => { e.active--; e.lastUsed = Date.now(); });
+      return e.batcher.add(bytes).finally(() => {
+        e.active--;
+        e.lastUsed = Date.now();
+      });
     },
     async close() {
       closed = true;
       clearInterval(sweeper);
-      await Promise.all([...files.values()].map(async (e) => { await e.batcher.close(); await drop(e); }));
+      await Promise.all(
+        [...files.values()].map(async (e) => {
+          await e.batcher.close();
+          await drop(e);
+        }),
+      );
       files.clear();
     },
   };

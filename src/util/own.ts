@@ -5,8 +5,13 @@
  * path) may be `constructor`, `__proto__`, `toString`…: a plain `record[key]` then finds a member of
  * Object.prototype and treats it as configured (issue #22, item 1).
  */
-export function own<T>(record: Readonly<Record<string, T>> | undefined | null, key: string): T | undefined {
-  return record !== undefined && record !== null && Object.hasOwn(record, key) ? record[key] : undefined;
+export function own<T>(
+  record: Readonly<Record<string, T>> | undefined | null,
+  key: string,
+): T | undefined {
+  return record !== undefined && record !== null && Object.hasOwn(record, key)
+    ? record[key]
+    : undefined;
 }
 
 /**
@@ -14,7 +19,9 @@ export function own<T>(record: Readonly<Record<string, T>> | undefined | null, k
  * null and inherited members alike). For dotted paths into data (`where` conditions, templates).
  */
 export function ownField(value: unknown, key: string): unknown {
-  return value !== null && typeof value === 'object' && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+  return value !== null && typeof value === 'object' && Object.hasOwn(value, key)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
 }
 
 /**

@@ -18,7 +18,11 @@ const NEWLINE = 0x0a;
  * holds one chunk and one line, not the file. A last line without its newline (a write cut off
  * by a crash, never acknowledged) is not yielded; `end` of the last line yielded is where it starts.
  */
-export async function* readLines(path: string, from = 0, chunkBytes = 1 << 20): AsyncGenerator<Line> {
+export async function* readLines(
+  path: string,
+  from = 0,
+  chunkBytes = 1 << 20,
+): AsyncGenerator<Line> {
   const fh = await open(path, 'r');
   try {
     const chunk = Buffer.alloc(chunkBytes);
@@ -30,7 +34,11 @@ export async function* readLines(path: string, from = 0, chunkBytes = 1 << 20): 
       const { bytesRead } = await fh.read(chunk, 0, chunkBytes, position);
       if (bytesRead === 0) return;
       let at = 0;
-      for (let nl = chunk.indexOf(NEWLINE, at); nl >= 0 && nl < bytesRead; nl = chunk.indexOf(NEWLINE, at)) {
+      for (
+        let nl = chunk.indexOf(NEWLINE, at);
+        nl >= 0 && nl < bytesRead;
+        nl = chunk.indexOf(NEWLINE, at)
+      ) {
         pending.push(chunk.subarray(at, nl));
         const bytes = pending.length === 1 ? Buffer.from(pending[0]!) : Buffer.concat(pending);
         const end = position + nl + 1;
@@ -49,18 +57,29 @@ export async function* readLines(path: string, from = 0, chunkBytes = 1 << 20): 
 }
 
 /** A line that could not be read as JSON, for the caller to report (file:line) and skip. */
-export interface BadLine { file: string; line: number; start: number; error: string }
+export interface BadLine {
+  file: string;
+  line: number;
+  start: number;
+  error: string;
+}
 
 /**
  * Streams the JSON values of a JSONL file, skipping blank lines; a line that is not JSON is handed
  * to `onBad` and skipped, so one torn or corrupt line never stops a reader.
  */
-export async function* readJsonLines<T = unknown>(path: string, onBad: (bad: BadLine) => void, from = 0): AsyncGenerator<{ value: T; line: Line }> {
+export async function* readJsonLines<T = unknown>(
+  path: string,
+  onBad: (bad: BadLine) => void,
+  from = 0,
+): AsyncGenerator<{ value: T; line: Line }> {
   for await (const line of readLines(path, from)) {
     const text = line.bytes.toString('utf8');
     if (text.trim() === '') continue;
     let value: T;
-    try { value = JSON.parse(text) as T; } catch (err) {
+    try {
+      value = JSON.parse(text) as T;
+    } catch (err) {
       onBad({ file: path, line: line.number, start: line.start, error: (err as Error).message });
       continue;
     }

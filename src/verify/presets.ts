@@ -8,7 +8,10 @@ export type Check<S> = (req: IncomingRequest, settings: S) => boolean | Promise<
 export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
-  if (x.length !== y.length) { timingSafeEqual(x, x); return false; }
+  if (x.length !== y.length) {
+    timingSafeEqual(x, x);
+    return false;
+  }
   return timingSafeEqual(x, y);
 }
 
@@ -20,7 +23,12 @@ export function equalsAny(value: string, candidates: readonly string[]): boolean
 }
 
 /** Base64 or hex HMAC of a message. */
-export function hmac(algo: 'sha256' | 'sha1' | 'sha512', key: string | Buffer, message: Buffer | string, encoding: 'base64' | 'hex'): string {
+export function hmac(
+  algo: 'sha256' | 'sha1' | 'sha512',
+  key: string | Buffer,
+  message: Buffer | string,
+  encoding: 'base64' | 'hex',
+): string {
   return createHmac(algo, key).update(message).digest(encoding);
 }
 
@@ -38,10 +46,28 @@ export function hmacVerifier<S>(opts: {
   return (req, settings) => {
     const given = req.headers[opts.header];
     if (!given) return false;
-    const value = opts.prefix ? (given.startsWith(opts.prefix) ? given.slice(opts.prefix.length) : '') : given;
+    const value = opts.prefix
+      ? given.startsWith(opts.prefix)
+        ? given.slice(opts.prefix.length)
+        : ''
+      : given;
     const message = opts.message ? opts.message(req) : req.body;
-    const messages = opts.stripBom && Buffer.isBuffer(message) && hasBom(message) ? [message.subarray(3), message] : [message];
-    return opts.secrets(settings).reduce((ok, key) => messages.reduce((hit, m) => safeEqual(value, hmac(opts.algo ?? 'sha256', key, m, opts.encoding ?? 'base64')) || hit, false) || ok, false);
+    const messages =
+      opts.stripBom && Buffer.isBuffer(message) && hasBom(message)
+        ? [message.subarray(3), message]
+        : [message];
+    return opts
+      .secrets(settings)
+      .reduce(
+        (ok, key) =>
+          messages.reduce(
+            (hit, m) =>
+              safeEqual(value, hmac(opts.algo ?? 'sha256', key, m, opts.encoding ?? 'base64')) ||
+              hit,
+            false,
+          ) || ok,
+        false,
+      );
   };
 }
 
@@ -54,17 +80,24 @@ export function hasBom(body: Buffer): boolean {
 export function ipAllowVerifier<S>(ips: (settings: S) => readonly string[]): Check<S> {
   return (req, settings) => {
     const ip = req.ip.startsWith('::ffff:') ? req.ip.slice(7) : req.ip;
-    return ips(settings).some((allowed) => (allowed.startsWith('::ffff:') ? allowed.slice(7) : allowed) === ip);
+    return ips(settings).some(
+      (allowed) => (allowed.startsWith('::ffff:') ? allowed.slice(7) : allowed) === ip,
+    );
   };
 }
 
 /** Preset: Basic auth against `user:password` pairs. */
-export function basicVerifier<S>(credentials: (settings: S) => readonly { username: string; password: string }[]): Check<S> {
+export function basicVerifier<S>(
+  credentials: (settings: S) => readonly { username: string; password: string }[],
+): Check<S> {
   return (req, settings) => {
     const h = req.headers['authorization'] ?? '';
     if (!h.toLowerCase().startsWith('basic ')) return false;
     const given = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');
-    return equalsAny(given, credentials(settings).map((c) => `${c.username}:${c.password}`));
+    return equalsAny(
+      given,
+      credentials(settings).map((c) => `${c.username}:${c.password}`),
+    );
   };
 }
 

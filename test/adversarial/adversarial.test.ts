@@ -13,8 +13,14 @@ import { FUZZ, fuzzParams } from './settings.js';
 // orphan blob or .part file; nothing written outside the data dir. See FINDINGS.md for what it found.
 describe('adversarial HTTP suite (real gateway process)', function () {
   const h = new Harness();
-  before(async function () { this.timeout(60000); await h.ensure(); });
-  after(async function () { this.timeout(120000); await h.shutdown(); });
+  before(async function () {
+    this.timeout(60000);
+    await h.ensure();
+  });
+  after(async function () {
+    this.timeout(120000);
+    await h.shutdown();
+  });
 
   // why: the counterexamples found so far (FINDINGS.md), each its own test so that each is checked off by name.
   describe('known counterexamples', () => {
@@ -28,14 +34,20 @@ describe('adversarial HTTP suite (real gateway process)', function () {
   });
 
   describe('properties (fast-check, fixed seed)', () => {
-    const properties: [string, fc.Arbitrary<Action>][] = [...Object.entries(FAMILIES), ['every family at once', everythingArb]];
+    const properties: [string, fc.Arbitrary<Action>][] = [
+      ...Object.entries(FAMILIES),
+      ['every family at once', everythingArb],
+    ];
     for (const [name, arb] of properties) {
       if (FUZZ.only && !name.includes(FUZZ.only)) continue;
       it(`keeps every invariant under ${name}, mixed with valid requests`, async function () {
         // why: 4 runs and at most 10 s of shrinking per property in CI; `npm run fuzz` for long runs.
         const params = fuzzParams(name, 4, 10000);
         this.timeout((params.interruptAfterTimeLimit ?? 24 * 3600 * 1000) + 120000);
-        await fc.assert(fc.asyncProperty(runArb(arb), (actions) => runActions(h, actions)), params);
+        await fc.assert(
+          fc.asyncProperty(runArb(arb), (actions) => runActions(h, actions)),
+          params,
+        );
       });
     }
   });

@@ -7,14 +7,22 @@ import type { Action } from './families/index.js';
 import { Harness } from './harness.js';
 import { runActions } from './run.js';
 
-const valid: Action[] = [{ family: 'valid', platform: 'sensorlogger', route: '', namespace: 'locked' }];
+const valid: Action[] = [
+  { family: 'valid', platform: 'sensorlogger', route: '', namespace: 'locked' },
+];
 
 // The suite's own checks must be able to fail: each test breaks one invariant by hand (on a healthy
 // gateway) and expects the run to be refused with that invariant in the message.
 describe('adversarial suite checks (each fails the run when its invariant breaks)', function () {
   const h = new Harness();
-  before(async function () { this.timeout(60000); await h.ensure(); });
-  after(async function () { this.timeout(120000); await h.shutdown(); });
+  before(async function () {
+    this.timeout(60000);
+    await h.ensure();
+  });
+  after(async function () {
+    this.timeout(120000);
+    await h.shutdown();
+  });
 
   it('passes a run of valid requests on a healthy gateway', async function () {
     this.timeout(30000);
@@ -27,7 +35,9 @@ describe('adversarial suite checks (each fails the run when its invariant breaks
     writeFileSync(stray, 'x');
     try {
       await assert.rejects(runActions(h, valid), /file written outside the data dir: .*stray\.txt/);
-    } finally { rmSync(stray, { force: true }); }
+    } finally {
+      rmSync(stray, { force: true });
+    }
   });
 
   it('fails a run when a .part file is left in the blob store', async function () {
@@ -38,7 +48,9 @@ describe('adversarial suite checks (each fails the run when its invariant breaks
     writeFileSync(part, 'partial');
     try {
       await assert.rejects(runActions(h, valid), /unfinished blob left: .*\.part \(7 B\)/);
-    } finally { rmSync(part, { force: true }); }
+    } finally {
+      rmSync(part, { force: true });
+    }
   });
 
   it('fails a run when a sink received an event twice', async function () {
@@ -55,7 +67,10 @@ describe('adversarial suite checks (each fails the run when its invariant breaks
     await runActions(h, valid);
     h.gw!.proc.kill('SIGKILL');
     await new Promise((r) => h.gw!.proc.once('exit', r));
-    await assert.rejects(runActions(h, valid), /the gateway process exited \(\{"code":null,"signal":"SIGKILL"\}\) after run \d+ had passed its checks/);
+    await assert.rejects(
+      runActions(h, valid),
+      /the gateway process exited \(\{"code":null,"signal":"SIGKILL"\}\) after run \d+ had passed its checks/,
+    );
     await runActions(h, valid); // and the next run gets a fresh gateway
   });
 });

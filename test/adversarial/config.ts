@@ -18,7 +18,10 @@ export const NAMESPACES: Record<string, Record<string, Record<string, unknown>>>
   prolific: { signed: { secrets: [SECRETS.prolific] } },
   sensorlogger: { locked: { secretCodes: [SECRETS.sensorlogger] }, '*': {} },
   actigraph: { device: { auth: 'hmac', passcodes: [SECRETS.actigraph] } },
-  labvanced: { web: { allowedOrigins: LABVANCED_ORIGINS, maxUploadBytes: 4 * 1024 * 1024 }, '*': {} },
+  labvanced: {
+    web: { allowedOrigins: LABVANCED_ORIGINS, maxUploadBytes: 4 * 1024 * 1024 },
+    '*': {},
+  },
   mydatahelps: { app: { tokens: [SECRETS.mydatahelps] } },
 };
 
@@ -37,7 +40,7 @@ export const CLOSED_PLATFORMS = ['prolific', 'actigraph', 'mydatahelps'] as cons
 /** Settings that apply to `namespace` (its own, else `*`). */
 export function settingsOf(platform: string, namespace: string): Record<string, unknown> {
   const ns = NAMESPACES[platform]!;
-  return Object.hasOwn(ns, namespace) ? ns[namespace]! : ns['*'] ?? {};
+  return Object.hasOwn(ns, namespace) ? ns[namespace]! : (ns['*'] ?? {});
 }
 
 export const SINKS = ['ledger', 'archive'] as const;
@@ -58,13 +61,21 @@ export function adversarialConfig(outDir: string): Record<string, unknown> {
     // why: info, for the access log line that tells when the gateway has finished with a request.
     log: { level: 'info' },
     server: {
-      headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
       // why: every request comes from 127.0.0.1; the limiter still runs, but never refuses a valid request here.
       rateLimit: { enabled: true, perSecond: 1e6, burst: 1000000 },
     },
-    platforms: Object.fromEntries(Object.entries(NAMESPACES).map(([p, namespaces]) => [p, { namespaces }])),
+    platforms: Object.fromEntries(
+      Object.entries(NAMESPACES).map(([p, namespaces]) => [p, { namespaces }]),
+    ),
     sinks: [
-      { name: 'ledger', module: join(fixtures, 'sinks', 'ledger-sink.ts'), options: { file: join(outDir, LEDGER_FILE) }, ...retry },
+      {
+        name: 'ledger',
+        module: join(fixtures, 'sinks', 'ledger-sink.ts'),
+        options: { file: join(outDir, LEDGER_FILE) },
+        ...retry,
+      },
       { name: 'archive', use: 'filesystem', ...retry },
     ],
   };

@@ -4,17 +4,26 @@ import { join } from 'node:path';
 /** Every file under `dir` (recursively), or none when it does not exist. */
 export async function listFiles(dir: string): Promise<string[]> {
   let entries;
-  try { entries = await readdir(dir, { withFileTypes: true, recursive: true }); } catch { return []; }
+  try {
+    entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  } catch {
+    return [];
+  }
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
 }
 
 /** Reads the complete lines appended to the JSON-lines files under a directory since the last call. */
 export class JsonlTail {
   private readonly offsets = new Map<string, number>();
-  constructor(private readonly dirOrFile: string, private readonly single = false) {}
+  constructor(
+    private readonly dirOrFile: string,
+    private readonly single = false,
+  ) {}
 
   async readNew(): Promise<string[]> {
-    const files = this.single ? [this.dirOrFile] : (await listFiles(this.dirOrFile)).filter((f) => f.endsWith('.jsonl'));
+    const files = this.single
+      ? [this.dirOrFile]
+      : (await listFiles(this.dirOrFile)).filter((f) => f.endsWith('.jsonl'));
     const lines: string[] = [];
     for (const file of files.sort()) {
       const from = this.offsets.get(file) ?? 0;
@@ -36,11 +45,17 @@ export class JsonlTail {
 }
 
 /** The fields of an archived event or a quarantine record that tie it to a request (read without parsing a possibly huge, deep line). */
-export interface RecordFields { id?: string; requestid?: string; bodysha256?: string; blobs: string[] }
+export interface RecordFields {
+  id?: string;
+  requestid?: string;
+  bodysha256?: string;
+  blobs: string[];
+}
 
 // why: ids come from headers (up to server.maxHeaderBytes), so the fields before the payload may be long.
 const HEAD = 256 * 1024;
-const first = (line: string, key: string): string | undefined => new RegExp(`"${key}":"([^"]*)"`).exec(line.slice(0, HEAD))?.[1];
+const first = (line: string, key: string): string | undefined =>
+  new RegExp(`"${key}":"([^"]*)"`).exec(line.slice(0, HEAD))?.[1];
 
 /** Events and quarantine records put these fields before the payload, so the first match is theirs. */
 export function recordFields(line: string): RecordFields {

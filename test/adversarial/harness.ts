@@ -14,9 +14,15 @@ export class SinkIndex {
   add(entries: readonly { id?: string; requestid?: string; bodysha256?: string }[]): string[] {
     const twice: string[] = [];
     for (const e of entries) {
-      if (e.id !== undefined) { const n = (this.byId.get(e.id) ?? 0) + 1; this.byId.set(e.id, n); if (n > 1) twice.push(e.id); }
-      if (e.requestid !== undefined) this.byRequest.set(e.requestid, [...(this.byRequest.get(e.requestid) ?? []), e.id ?? '?']);
-      if (e.bodysha256 !== undefined) this.bySha.set(e.bodysha256, (this.bySha.get(e.bodysha256) ?? 0) + 1);
+      if (e.id !== undefined) {
+        const n = (this.byId.get(e.id) ?? 0) + 1;
+        this.byId.set(e.id, n);
+        if (n > 1) twice.push(e.id);
+      }
+      if (e.requestid !== undefined)
+        this.byRequest.set(e.requestid, [...(this.byRequest.get(e.requestid) ?? []), e.id ?? '?']);
+      if (e.bodysha256 !== undefined)
+        this.bySha.set(e.bodysha256, (this.bySha.get(e.bodysha256) ?? 0) + 1);
     }
     return twice;
   }
@@ -71,7 +77,9 @@ export class Harness {
     await this.close();
     if (late) {
       // why: never masked: this run fails (with a fresh gateway for the next one), naming the run that did it.
-      throw new Error(`the gateway process exited (${JSON.stringify(late.exit)}) after run ${this.runs} had passed its checks, so one of that run's requests probably killed it: ${this.lastRun}\n${lateOutput}`);
+      throw new Error(
+        `the gateway process exited (${JSON.stringify(late.exit)}) after run ${this.runs} had passed its checks, so one of that run's requests probably killed it: ${this.lastRun}\n${lateOutput}`,
+      );
     }
     this.generation++;
     this.ledger = new SinkIndex();
@@ -84,7 +92,11 @@ export class Harness {
     const gw = await spawnGatewayProcess({ config: adversarialConfig, sinks: SINKS });
     this.gw = gw;
     this.monitor = startHealthMonitor(gw.url, gw.pid);
-    this.tails = { ledger: new JsonlTail(join(gw.outDir, LEDGER_FILE), true), archive: new JsonlTail(join(gw.dataDir, 'events')), quarantine: new JsonlTail(join(gw.dataDir, 'quarantine')) };
+    this.tails = {
+      ledger: new JsonlTail(join(gw.outDir, LEDGER_FILE), true),
+      archive: new JsonlTail(join(gw.dataDir, 'events')),
+      quarantine: new JsonlTail(join(gw.dataDir, 'quarantine')),
+    };
     return gw;
   }
 
@@ -92,7 +104,8 @@ export class Harness {
   async observe(): Promise<Observed> {
     const t = this.tails!;
     const ledger = (await t.ledger.readNew()).map((l) => JSON.parse(l) as LedgerEntry);
-    for (const e of ledger) this.ledgerEntries.set(e.requestid, [...(this.ledgerEntries.get(e.requestid) ?? []), e]);
+    for (const e of ledger)
+      this.ledgerEntries.set(e.requestid, [...(this.ledgerEntries.get(e.requestid) ?? []), e]);
     const twice = this.ledger.add(ledger).map((id) => ({ sink: 'ledger', id }));
     const archived = (await t.archive.readNew()).map(recordFields);
     twice.push(...this.archive.add(archived).map((id) => ({ sink: 'archive', id })));
@@ -121,6 +134,9 @@ export class Harness {
 
 /** The end of a gateway's output without its info and warn lines (access log, quarantine notes). */
 export function tail(output: string): string {
-  const lines = output.trim().split('\n').filter((l) => !/^\{"level":(30|40),/.test(l));
+  const lines = output
+    .trim()
+    .split('\n')
+    .filter((l) => !/^\{"level":(30|40),/.test(l));
   return lines.slice(-25).join('\n').slice(-3000);
 }

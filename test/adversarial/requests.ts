@@ -52,27 +52,76 @@ function builderOf(platform: string): PlatformSample {
  * so two samples of a long run would share an identity (or, for ActiGraph, a whole signed body) by
  * chance; such a pair is not two platform calls that must both arrive. Those ids are made unique here.
  */
-export function sample(platform: string, route: string, namespace: string, event?: string): SampleRequest {
-  const s = builderOf(platform).build({ route, namespace, settings: settingsOf(platform, namespace), ...(event !== undefined && { event }) });
+export function sample(
+  platform: string,
+  route: string,
+  namespace: string,
+  event?: string,
+): SampleRequest {
+  const s = builderOf(platform).build({
+    route,
+    namespace,
+    settings: settingsOf(platform, namespace),
+    ...(event !== undefined && { event }),
+  });
   if (platform === 'labvanced' && route === 'file_upload') {
-    return { ...s, body: Buffer.from(s.body.toString('latin1').replace(/(name="expSessionNr"\r\n\r\n)\d+/, `$1${unique()}`), 'latin1') };
+    return {
+      ...s,
+      body: Buffer.from(
+        s.body.toString('latin1').replace(/(name="expSessionNr"\r\n\r\n)\d+/, `$1${unique()}`),
+        'latin1',
+      ),
+    };
   }
-  if (platform === 'labvanced') return withBody(platform, s, Buffer.from(JSON.stringify({ ...payloadOf(s), expSessionNr: Number(unique()) })));
-  if (platform === 'actigraph' && event !== 'validation') return withBody(platform, s, Buffer.from(JSON.stringify({ ...payloadOf(s), uploadId: unique() })));
+  if (platform === 'labvanced')
+    return withBody(
+      platform,
+      s,
+      Buffer.from(JSON.stringify({ ...payloadOf(s), expSessionNr: Number(unique()) })),
+    );
+  if (platform === 'actigraph' && event !== 'validation')
+    return withBody(
+      platform,
+      s,
+      Buffer.from(JSON.stringify({ ...payloadOf(s), uploadId: unique() })),
+    );
   return s;
 }
 
 /** Every (platform, route, kind of call) the sample builders know. */
-export const SAMPLE_TARGETS: readonly { platform: string; route: string; event?: string }[] = adapters.flatMap(({ platform, sample: b }) => !b ? [] : b.routes.flatMap((route) => (b.events ?? [undefined]).map((event) => ({ platform, route, ...(event !== undefined && { event }) }))));
+export const SAMPLE_TARGETS: readonly { platform: string; route: string; event?: string }[] =
+  adapters.flatMap(({ platform, sample: b }) =>
+    !b
+      ? []
+      : b.routes.flatMap((route) =>
+          (b.events ?? [undefined]).map((event) => ({
+            platform,
+            route,
+            ...(event !== undefined && { event }),
+          })),
+        ),
+  );
 
 export function toWire(s: SampleRequest, delivery: Delivery = { kind: 'whole' }): WireRequest {
-  return { method: s.method, path: s.path, headers: Object.entries(s.headers), body: s.body, framing: 'length', delivery };
+  return {
+    method: s.method,
+    path: s.path,
+    headers: Object.entries(s.headers),
+    body: s.body,
+    framing: 'length',
+    delivery,
+  };
 }
 
 /** Headers of `s` with `name` replaced (or removed when `value` is undefined); names compared case-insensitively. */
-export function setHeader(s: SampleRequest, name: string, value: string | undefined): SampleRequest {
+export function setHeader(
+  s: SampleRequest,
+  name: string,
+  value: string | undefined,
+): SampleRequest {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(s.headers)) if (k.toLowerCase() !== name.toLowerCase()) headers[k] = v;
+  for (const [k, v] of Object.entries(s.headers))
+    if (k.toLowerCase() !== name.toLowerCase()) headers[k] = v;
   if (value !== undefined) headers[name] = value;
   return { ...s, headers };
 }
@@ -81,11 +130,22 @@ export function setHeader(s: SampleRequest, name: string, value: string | undefi
  * `s` with a new body, signed again as its platform signs (Prolific, ActiGraph hmac) with `secret`
  * (default: the configured one), so that only the body differs from a valid request.
  */
-export function withBody(platform: string, s: SampleRequest, body: Buffer, contentType?: string, secret?: string): SampleRequest {
+export function withBody(
+  platform: string,
+  s: SampleRequest,
+  body: Buffer,
+  contentType?: string,
+  secret?: string,
+): SampleRequest {
   let out: SampleRequest = { ...s, body };
   if (contentType !== undefined) out = setHeader(out, 'content-type', contentType);
-  if (platform === 'prolific') return builderOf(platform).sign!(out, { secrets: [secret ?? SECRETS.prolific] });
-  if (platform === 'actigraph' && s.headers['x-actigraph-signature'] !== undefined) return builderOf(platform).sign!(out, { auth: 'hmac', passcodes: [secret ?? SECRETS.actigraph] });
+  if (platform === 'prolific')
+    return builderOf(platform).sign!(out, { secrets: [secret ?? SECRETS.prolific] });
+  if (platform === 'actigraph' && s.headers['x-actigraph-signature'] !== undefined)
+    return builderOf(platform).sign!(out, {
+      auth: 'hmac',
+      passcodes: [secret ?? SECRETS.actigraph],
+    });
   return out;
 }
 
@@ -97,7 +157,8 @@ export function payloadOf(s: SampleRequest): Record<string, unknown> | undefined
 
 /** True when a request to `platform`/`namespace` with this payload is authenticated (signature, token URL, or the Study code in the body). */
 export function isAuthentic(platform: string, namespace: string, hasCode: boolean): boolean {
-  if (platform === 'prolific' || platform === 'actigraph' || platform === 'mydatahelps') return true;
+  if (platform === 'prolific' || platform === 'actigraph' || platform === 'mydatahelps')
+    return true;
   return platform === 'sensorlogger' && namespace === 'locked' && hasCode;
 }
 

@@ -21,7 +21,16 @@ function offset(name: string): number {
 }
 
 /** fast-check parameters of one property: `ciRuns` runs unless FUZZ_RUNS says otherwise. */
-export function fuzzParams(name: string, ciRuns: number, ciTimeLimitMs: number): fc.Parameters<unknown> {
+export function fuzzParams(
+  name: string,
+  ciRuns: number,
+  ciTimeLimitMs: number,
+): fc.Parameters<unknown> {
   const limit = FUZZ.timeLimitMs ?? (FUZZ.runs ? undefined : ciTimeLimitMs);
-  return { numRuns: FUZZ.runs ?? ciRuns, seed: FUZZ.seed + offset(name), markInterruptAsFailure: false, ...(limit !== undefined && { interruptAfterTimeLimit: limit }) };
+  return {
+    numRuns: FUZZ.runs ?? ciRuns,
+    seed: FUZZ.seed + offset(name),
+    markInterruptAsFailure: false,
+    ...(limit !== undefined && { interruptAfterTimeLimit: limit }),
+  };
 }

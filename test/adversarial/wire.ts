@@ -55,30 +55,51 @@ export function wireBytes(r: WireRequest): Buffer {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Parses a reply from `buf`; undefined until it is complete (`closed`: the server has closed the socket). */
-function parseReply(buf: Buffer, closed: boolean, method: string): Omit<WireResult, 'sent'> | undefined {
+function parseReply(
+  buf: Buffer,
+  closed: boolean,
+  method: string,
+): Omit<WireResult, 'sent'> | undefined {
   let start = 0;
   for (;;) {
     const end = buf.indexOf('\r\n\r\n', start);
     if (end < 0) return undefined;
     const [statusLine, ...lines] = buf.subarray(start, end).toString('latin1').split('\r\n');
     const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '')?.[1]);
-    if (!Number.isFinite(status)) return { headers: {}, body: buf, error: `not an HTTP reply: ${JSON.stringify(statusLine)}` };
+    if (!Number.isFinite(status))
+      return { headers: {}, body: buf, error: `not an HTTP reply: ${JSON.stringify(statusLine)}` };
     const headers: Record<string, string> = {};
-    for (const l of lines) { const i = l.indexOf(':'); if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim(); }
+    for (const l of lines) {
+      const i = l.indexOf(':');
+      if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+    }
     const rest = buf.subarray(end + 4);
-    if (status >= 100 && status < 200) { start = end + 4; continue; } // interim (100 Continue)
-    if (method === 'HEAD' || status === 204 || status === 304) return { status, headers, body: Buffer.alloc(0) };
+    if (status >= 100 && status < 200) {
+      start = end + 4;
+      continue;
+    } // interim (100 Continue)
+    if (method === 'HEAD' || status === 204 || status === 304)
+      return { status, headers, body: Buffer.alloc(0) };
     const length = headers['content-length'];
-    if (length !== undefined) return rest.length >= Number(length) ? { status, headers, body: rest.subarray(0, Number(length)) } : undefined;
+    if (length !== undefined)
+      return rest.length >= Number(length)
+        ? { status, headers, body: rest.subarray(0, Number(length)) }
+        : undefined;
     if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
       const chunks: Buffer[] = [];
       let at = 0;
       for (;;) {
         const eol = rest.indexOf('\r\n', at);
-        if (eol < 0) return closed ? { status, headers, body: Buffer.concat(chunks), error: 'reply cut mid-chunk' } : undefined;
+        if (eol < 0)
+          return closed
+            ? { status, headers, body: Buffer.concat(chunks), error: 'reply cut mid-chunk' }
+            : undefined;
         const size = parseInt(rest.subarray(at, eol).toString('latin1'), 16);
         if (size === 0) return { status, headers, body: Buffer.concat(chunks) };
-        if (rest.length < eol + 2 + size + 2) return closed ? { status, headers, body: Buffer.concat(chunks), error: 'reply cut mid-chunk' } : undefined;
+        if (rest.length < eol + 2 + size + 2)
+          return closed
+            ? { status, headers, body: Buffer.concat(chunks), error: 'reply cut mid-chunk' }
+            : undefined;
         chunks.push(rest.subarray(eol + 2, eol + 2 + size));
         at = eol + 2 + size + 2;
       }
@@ -97,21 +118,45 @@ export async function send(port: number, r: WireRequest, timeoutMs = 15000): Pro
   let socketError: string | undefined;
   let settle: () => void = () => undefined;
   const changed = () => settle();
-  socket.on('data', (c: Buffer) => { received = Buffer.concat([received, c]); changed(); });
-  socket.on('error', (e) => { socketError = (e as NodeJS.ErrnoException).code ?? e.message; changed(); });
-  socket.on('close', () => { closed = true; changed(); });
+  socket.on('data', (c: Buffer) => {
+    received = Buffer.concat([received, c]);
+    changed();
+  });
+  socket.on('error', (e) => {
+    socketError = (e as NodeJS.ErrnoException).code ?? e.message;
+    changed();
+  });
+  socket.on('close', () => {
+    closed = true;
+    changed();
+  });
   const reply = () => parseReply(received, closed, r.method);
   const write = async (b: Buffer): Promise<void> => {
     if (closed || b.length === 0) return;
-    if (!socket.write(b)) await new Promise<void>((res) => { const done = () => { socket.off('drain', done); socket.off('close', done); res(); }; socket.on('drain', done); socket.on('close', done); });
+    if (!socket.write(b))
+      await new Promise<void>((res) => {
+        const done = () => {
+          socket.off('drain', done);
+          socket.off('close', done);
+          res();
+        };
+        socket.on('drain', done);
+        socket.on('close', done);
+      });
   };
-  await new Promise<void>((res) => { socket.once('connect', res); socket.once('close', res); });
+  await new Promise<void>((res) => {
+    socket.once('connect', res);
+    socket.once('close', res);
+  });
   let sent: boolean;
   const d = r.delivery;
   if (d.kind === 'whole' || d.kind === 'reset-before-reply') {
     await write(bytes);
     sent = !closed;
-    if (d.kind === 'reset-before-reply') { await sleep(d.afterMs); socket.resetAndDestroy(); }
+    if (d.kind === 'reset-before-reply') {
+      await sleep(d.afterMs);
+      socket.resetAndDestroy();
+    }
   } else if (d.kind === 'slow') {
     for (let i = 0; i < bytes.length && !closed && !reply(); i += d.chunkBytes) {
       await write(bytes.subarray(i, i + d.chunkBytes));
@@ -128,12 +173,25 @@ export async function send(port: number, r: WireRequest, timeoutMs = 15000): Pro
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const got = reply();
-    if (got) { socket.destroy(); return { ...got, sent }; }
+    if (got) {
+      socket.destroy();
+      return { ...got, sent };
+    }
     if (closed || Date.now() > deadline) {
       socket.destroy();
-      return { headers: {}, body: received, sent, error: closed ? `closed without a complete reply${socketError ? ` (${socketError})` : ''}` : `no reply within ${timeoutMs} ms` };
+      return {
+        headers: {},
+        body: received,
+        sent,
+        error: closed
+          ? `closed without a complete reply${socketError ? ` (${socketError})` : ''}`
+          : `no reply within ${timeoutMs} ms`,
+      };
     }
-    await new Promise<void>((res) => { settle = res; setTimeout(res, 200); });
+    await new Promise<void>((res) => {
+      settle = res;
+      setTimeout(res, 200);
+    });
   }
 }
 
@@ -150,6 +208,7 @@ export function withRequestId(r: WireRequest, id: string): WireRequest {
   const line = `X-Request-Id: ${id}\r\n`;
   const afterHost = wireBytes(r).indexOf('\r\n') + 2 + 'Host: 127.0.0.1\r\n'.length;
   const d = r.delivery;
-  const delivery = d.kind === 'cut' && d.at >= afterHost ? { ...d, at: d.at + Buffer.byteLength(line) } : d;
+  const delivery =
+    d.kind === 'cut' && d.at >= afterHost ? { ...d, at: d.at + Buffer.byteLength(line) } : d;
   return { ...r, headers: [['X-Request-Id', id], ...r.headers], delivery };
 }

@@ -28,7 +28,9 @@ export interface ComposeFile {
 
 /** docker-compose.yml as Compose reads it: YAML merge keys (`<<: *anchor`) applied. */
 export function loadCompose(): ComposeFile {
-  return parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as ComposeFile;
+  return parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), {
+    merge: true,
+  }) as ComposeFile;
 }
 
 /**
@@ -39,7 +41,10 @@ export function substitute(value: string, env: Record<string, string> = {}): str
   const DOLLAR = '\u0000';
   let s = value.replaceAll('$$', DOLLAR);
   for (;;) {
-    const next = s.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^${}]*))?\}/g, (_m, name: string, fallback: string | undefined) => env[name] || (fallback ?? ''));
+    const next = s.replace(
+      /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^${}]*))?\}/g,
+      (_m, name: string, fallback: string | undefined) => env[name] || (fallback ?? ''),
+    );
     if (next === s) break;
     s = next;
   }
@@ -47,14 +52,20 @@ export function substitute(value: string, env: Record<string, string> = {}): str
 }
 
 /** A service's environment with every value substituted. */
-export function serviceEnv(service: ComposeService, env: Record<string, string> = {}): Record<string, string> {
-  return Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, substitute(String(v), env)]));
+export function serviceEnv(
+  service: ComposeService,
+  env: Record<string, string> = {},
+): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(service.environment ?? {}).map(([k, v]) => [k, substitute(String(v), env)]),
+  );
 }
 
 /** `10s`, `1m30s`, `500ms` → milliseconds (Compose's duration format). */
 export function durationMs(value: string): number {
   let total = 0;
-  for (const [, n, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms'];
+  for (const [, n, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+    total += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms'];
   return total;
 }
 
@@ -66,5 +77,7 @@ export function publishedOn(entry: string): string {
 
 /** The studyhook services: those that run the studyhook image's CLI (`api`, `worker`, `start`). */
 export function studyhookServices(file: ComposeFile): [string, ComposeService][] {
-  return Object.entries(file.services).filter(([, s]) => ['api', 'worker', 'start'].includes(s.command?.[0] ?? ''));
+  return Object.entries(file.services).filter(([, s]) =>
+    ['api', 'worker', 'start'].includes(s.command?.[0] ?? ''),
+  );
 }

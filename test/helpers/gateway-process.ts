@@ -13,7 +13,13 @@ const root = new URL('../../', import.meta.url).pathname;
 const tsxLoader = import.meta.resolve('tsx');
 
 /** Job states in which a job still has a delivery ahead of it. */
-export const PENDING_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
+export const PENDING_STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+] as const;
 
 /** A gateway running as `node --import tsx src/cli.ts start` in its own temp working directory. */
 export interface GatewayProcess {
@@ -63,15 +69,37 @@ export async function spawnGatewayProcess(opts: GatewayProcessOptions): Promise<
   const port = await freePort();
   const prefix = `{sh-adv-${Math.random().toString(36).slice(2, 10)}}`;
   const config = { ...opts.config(outDir) };
-  const server = { ...(config['server'] as Record<string, unknown> | undefined), host: '127.0.0.1', port };
-  await writeFile(join(cwd, 'studyhook.yml'), stringify({ ...config, server, dataDir: './data', redis: { url: REDIS_URL, prefix } }));
+  const server = {
+    ...(config['server'] as Record<string, unknown> | undefined),
+    host: '127.0.0.1',
+    port,
+  };
+  await writeFile(
+    join(cwd, 'studyhook.yml'),
+    stringify({ ...config, server, dataDir: './data', redis: { url: REDIS_URL, prefix } }),
+  );
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ['PORT', 'REDIS_URL', 'STUDYHOOK_DATA_DIR', 'LOG_LEVEL', 'STUDYHOOK_CONFIG']) delete env[k];
-  const proc = spawn(process.execPath, ['--import', tsxLoader, join(root, 'src', 'cli.ts'), 'start', '--config', join(cwd, 'studyhook.yml')], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const k of ['PORT', 'REDIS_URL', 'STUDYHOOK_DATA_DIR', 'LOG_LEVEL', 'STUDYHOOK_CONFIG'])
+    delete env[k];
+  const proc = spawn(
+    process.execPath,
+    [
+      '--import',
+      tsxLoader,
+      join(root, 'src', 'cli.ts'),
+      'start',
+      '--config',
+      join(cwd, 'studyhook.yml'),
+    ],
+    { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let partial = '';
   const requestsDone = new Set<string>();
-  const keep = (c: Buffer): void => { out += String(c); if (out.length > 1e6) out = out.slice(-5e5); };
+  const keep = (c: Buffer): void => {
+    out += String(c);
+    if (out.length > 1e6) out = out.slice(-5e5);
+  };
   proc.stdout!.on('data', (c: Buffer) => {
     keep(c);
     const lines = (partial + String(c)).split('\n');
@@ -89,14 +117,37 @@ export async function spawnGatewayProcess(opts: GatewayProcessOptions): Promise<
     return { sink: s, q };
   });
   const g: GatewayProcess = {
-    proc, pid: proc.pid!, port, url, root: base, cwd, dataDir, outDir, prefix, exit: undefined, requestsDone,
+    proc,
+    pid: proc.pid!,
+    port,
+    url,
+    root: base,
+    cwd,
+    dataDir,
+    outDir,
+    prefix,
+    exit: undefined,
+    requestsDone,
     output: () => out,
     async jobCounts() {
-      const entries = await Promise.all(queues.map(async ({ sink, q }) => [sink, await q.getJobCounts(...PENDING_STATES, 'completed', 'failed')] as const));
+      const entries = await Promise.all(
+        queues.map(
+          async ({ sink, q }) =>
+            [sink, await q.getJobCounts(...PENDING_STATES, 'completed', 'failed')] as const,
+        ),
+      );
       return Object.fromEntries(entries);
     },
     async failedJobs() {
-      const all = await Promise.all(queues.map(async ({ sink, q }) => (await q.getFailed(0, 50)).map((j) => ({ sink, id: String(j.id), reason: j.failedReason }))));
+      const all = await Promise.all(
+        queues.map(async ({ sink, q }) =>
+          (await q.getFailed(0, 50)).map((j) => ({
+            sink,
+            id: String(j.id),
+            reason: j.failedReason,
+          })),
+        ),
+      );
       return all.flat();
     },
     async stop(graceMs = 10000) {
@@ -114,19 +165,32 @@ export async function spawnGatewayProcess(opts: GatewayProcessOptions): Promise<
     },
   };
   // why: mocha exits when the tests are done (`exit: true`); a gateway still running then would be orphaned.
-  const reap = (): void => { proc.kill('SIGKILL'); rmSync(base, { recursive: true, force: true }); };
+  const reap = (): void => {
+    proc.kill('SIGKILL');
+    rmSync(base, { recursive: true, force: true });
+  };
   process.once('exit', reap);
-  const exited = new Promise<void>((resolve) => proc.once('exit', (code, signal) => { g.exit = { code, signal }; resolve(); }));
+  const exited = new Promise<void>((resolve) =>
+    proc.once('exit', (code, signal) => {
+      g.exit = { code, signal };
+      resolve();
+    }),
+  );
   const deadline = Date.now() + (opts.startTimeoutMs ?? 30000);
   for (;;) {
     const up = await Promise.race([
-      fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false),
+      fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) }).then(
+        (r) => r.ok,
+        () => false,
+      ),
       exited.then(() => 'exited' as const),
     ]);
     if (up === true) return g;
     if (up === 'exited' || Date.now() > deadline) {
       await g.stop(1000);
-      throw new Error(`the gateway did not start (${up === 'exited' ? `exit ${JSON.stringify(g.exit)}` : 'timeout'}):\n${out.slice(-4000)}`);
+      throw new Error(
+        `the gateway did not start (${up === 'exited' ? `exit ${JSON.stringify(g.exit)}` : 'timeout'}):\n${out.slice(-4000)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -29,17 +29,47 @@ export interface TestGateway {
  * A real gateway (API + workers) on the real Redis, configured through a real YAML file and the real
  * loader, with a fresh queue prefix and data directory per call; `close()` removes both.
  */
-export async function startGateway(config: Record<string, unknown> | ((dataDir: string) => Record<string, unknown>), opts: { roles?: { api: boolean; worker: boolean }; env?: Record<string, string> } = {}): Promise<TestGateway> {
+export async function startGateway(
+  config: Record<string, unknown> | ((dataDir: string) => Record<string, unknown>),
+  opts: { roles?: { api: boolean; worker: boolean }; env?: Record<string, string> } = {},
+): Promise<TestGateway> {
   const dataDir = await mkdtemp(join(tmpdir(), 'studyhook-test-'));
   const prefix = `{sh-test-${randomUUID().slice(0, 8)}}`;
   const file = join(dataDir, 'studyhook.yml');
-  await writeFile(file, stringify({ dataDir, redis: { url: REDIS_URL, prefix }, server: { port: 0, host: '127.0.0.1' }, ...(await testBlobs(dataDir)), ...(typeof config === 'function' ? config(dataDir) : config) }));
+  await writeFile(
+    file,
+    stringify({
+      dataDir,
+      redis: { url: REDIS_URL, prefix },
+      server: { port: 0, host: '127.0.0.1' },
+      ...(await testBlobs(dataDir)),
+      ...(typeof config === 'function' ? config(dataDir) : config),
+    }),
+  );
   const resolved = loadConfig({ path: file, env: opts.env ?? {} });
   const logs: string[] = [];
-  const logger = createLogger({ level: 'debug', secretValues: resolved.secretValues, secretKeys: logSecretKeys(adapters), destination: new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } }) });
-  const gateway = await createGateway({ config: resolved, roles: opts.roles ?? { api: true, worker: true }, logger, stalledIntervalMs: 1000 });
+  const logger = createLogger({
+    level: 'debug',
+    secretValues: resolved.secretValues,
+    secretKeys: logSecretKeys(adapters),
+    destination: new Writable({
+      write(chunk, _e, cb) {
+        logs.push(String(chunk));
+        cb();
+      },
+    }),
+  });
+  const gateway = await createGateway({
+    config: resolved,
+    roles: opts.roles ?? { api: true, worker: true },
+    logger,
+    stalledIntervalMs: 1000,
+  });
   return {
-    gateway, dataDir, prefix, logs,
+    gateway,
+    dataDir,
+    prefix,
+    logs,
     async close() {
       await gateway.close();
       await deleteKeys(prefix);
@@ -64,7 +94,11 @@ export async function deleteKeys(prefix: string): Promise<void> {
 }
 
 /** Polls `check` until it returns a truthy value or the time is up (then throws with `what`). */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10000): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 10000,
+): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -51,11 +51,25 @@ parentPort.on('message', (m) => {
 `;
 
 /** Probes `<url>/healthz` every `intervalMs` (each must answer 200 within `boundMs`) and samples the RSS of `pid`. */
-export function startHealthMonitor(url: string, pid: number, opts: { intervalMs?: number; boundMs?: number } = {}): HealthMonitor {
-  const worker = new Worker(PROBER, { eval: true, workerData: { url, pid, intervalMs: opts.intervalMs ?? 100, boundMs: opts.boundMs ?? 1000 } });
+export function startHealthMonitor(
+  url: string,
+  pid: number,
+  opts: { intervalMs?: number; boundMs?: number } = {},
+): HealthMonitor {
+  const worker = new Worker(PROBER, {
+    eval: true,
+    workerData: { url, pid, intervalMs: opts.intervalMs ?? 100, boundMs: opts.boundMs ?? 1000 },
+  });
   worker.unref();
   return {
-    take: () => new Promise((resolve) => { worker.once('message', resolve); worker.postMessage('take'); }),
-    async stop() { worker.postMessage('stop'); await worker.terminate(); },
+    take: () =>
+      new Promise((resolve) => {
+        worker.once('message', resolve);
+        worker.postMessage('take');
+      }),
+    async stop() {
+      worker.postMessage('stop');
+      await worker.terminate();
+    },
   };
 }

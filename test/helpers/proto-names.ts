@@ -3,5 +3,10 @@
  * `__defineGetter__`, `hasOwnProperty`, `length`, …) that can be a path segment or a key: the names a
  * lookup on a plain object would find without anyone having configured or sent them.
  */
-export const PROTO_NAMES = [...new Set([Object.prototype, Array.prototype, Function.prototype].flatMap((p) => Object.getOwnPropertyNames(p)))]
-  .filter((n) => /^[A-Za-z_][\w-]*$/.test(n));
+export const PROTO_NAMES = [
+  ...new Set(
+    [Object.prototype, Array.prototype, Function.prototype].flatMap((p) =>
+      Object.getOwnPropertyNames(p),
+    ),
+  ),
+].filter((n) => /^[A-Za-z_][\w-]*$/.test(n));

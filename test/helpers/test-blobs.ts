@@ -24,7 +24,10 @@ if (S3_MODE) {
 
 /** The test S3 server, started on first use. */
 export function testS3(): Promise<S3Server> {
-  server ??= mkdtemp(join(tmpdir(), 'studyhook-s3-')).then((dir) => { serverDir = dir; return startS3Server({ dir }); });
+  server ??= mkdtemp(join(tmpdir(), 'studyhook-s3-')).then((dir) => {
+    serverDir = dir;
+    return startS3Server({ dir });
+  });
   return server;
 }
 
@@ -32,31 +35,58 @@ export function testS3(): Promise<S3Server> {
 const prefixOf = (dataDir: string): string => `t/${basename(dataDir)}/`;
 
 /** The `blobs` section for a gateway whose data directory is `dataDir`: empty (the filesystem) unless in S3 mode. */
-export async function testBlobs(dataDir: string, over: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+export async function testBlobs(
+  dataDir: string,
+  over: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
   if (!S3_MODE) return {};
   const s3 = await testS3();
-  return { blobs: { type: 's3', bucket: s3.bucket, endpoint: s3.endpoint, region: 'us-east-1', prefix: prefixOf(dataDir), forcePathStyle: true, partSizeBytes: 5 * 1024 * 1024, queueSize: 2, ...over } };
+  return {
+    blobs: {
+      type: 's3',
+      bucket: s3.bucket,
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      prefix: prefixOf(dataDir),
+      forcePathStyle: true,
+      partSizeBytes: 5 * 1024 * 1024,
+      queueSize: 2,
+      ...over,
+    },
+  };
 }
 
 /**
  * What a test gateway stored: finished files (by id) and partial ones (`.part` files on the
  * filesystem; multipart uploads not completed nor aborted in the bucket).
  */
-export async function storedBlobs(dataDir: string): Promise<{ files: string[]; partials: string[] }> {
+export async function storedBlobs(
+  dataDir: string,
+): Promise<{ files: string[]; partials: string[] }> {
   if (!S3_MODE) {
-    const entries = await readdir(join(dataDir, 'blobs'), { recursive: true, withFileTypes: true }).catch(() => []);
+    const entries = await readdir(join(dataDir, 'blobs'), {
+      recursive: true,
+      withFileTypes: true,
+    }).catch(() => []);
     const names = entries.filter((e) => e.isFile()).map((e) => e.name);
-    return { files: names.filter((n) => !n.endsWith('.part')), partials: names.filter((n) => n.endsWith('.part')) };
+    return {
+      files: names.filter((n) => !n.endsWith('.part')),
+      partials: names.filter((n) => n.endsWith('.part')),
+    };
   }
   const s3 = await testS3();
   const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true });
   try {
     const Prefix = prefixOf(dataDir);
     const objects = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix }));
-    const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix }));
+    const uploads = await client.send(
+      new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix }),
+    );
     return {
       files: (objects.Contents ?? []).map((o) => o.Key!.slice(o.Key!.lastIndexOf('/') + 1)),
       partials: (uploads.Uploads ?? []).map((u) => `${u.Key!} (upload ${u.UploadId!})`),
     };
-  } finally { client.destroy(); }
+  } finally {
+    client.destroy();
+  }
 }

@@ -6,7 +6,9 @@ import type { TableContext } from '../types.js';
 export { LIFECYCLE };
 
 async function exists(ctx: TableContext, table: string): Promise<boolean> {
-  const r = await ctx.conn.runAndReadAll(`SELECT count(*) FROM duckdb_tables() WHERE table_name = ${lit(table)}`);
+  const r = await ctx.conn.runAndReadAll(
+    `SELECT count(*) FROM duckdb_tables() WHERE table_name = ${lit(table)}`,
+  );
   return Number(r.getRowsJS()[0]?.[0]) > 0;
 }
 
@@ -18,18 +20,27 @@ async function exists(ctx: TableContext, table: string): Promise<boolean> {
 export async function labvancedEvents(ctx: TableContext): Promise<void> {
   if (await exists(ctx, 'lv_events')) return;
   const { since, until } = ctx.archive.options;
-  const range = [since && `receivedat >= ${lit(since.toISOString())}`, until && `receivedat <= ${lit(until.toISOString())}`].filter(Boolean).join(' AND ') || 'true';
+  const range =
+    [
+      since && `receivedat >= ${lit(since.toISOString())}`,
+      until && `receivedat <= ${lit(until.toISOString())}`,
+    ]
+      .filter(Boolean)
+      .join(' AND ') || 'true';
   const cols = Object.keys(BASE_COLUMNS).join(', ');
-  const source = await exists(ctx, 'lv_scan')
+  const source = (await exists(ctx, 'lv_scan'))
     ? `(SELECT ${cols}, data FROM (SELECT unnest(ev) FROM lv_scan WHERE ev IS NOT NULL) WHERE id IS NOT NULL AND ${range})`
     : ctx.archive.events('labvanced', { data: LIFECYCLE_DATA }, { dedupe: false });
   // why: at-least-once delivery can archive one event twice; the earliest copy stands for it.
-  await ctx.conn.run(`CREATE TEMP TABLE lv_events AS SELECT *, data.expSessionNr AS session FROM ${source}
+  await ctx.conn
+    .run(`CREATE TEMP TABLE lv_events AS SELECT *, data.expSessionNr AS session FROM ${source}
     WHERE type IN (${Object.values(LIFECYCLE).map(lit).join(', ')}) QUALIFY row_number() OVER (PARTITION BY id ORDER BY receivedat, requestid, data) = 1`);
   const who = ctx.pseudonymize ? 'pseudo(participantid)' : 'participantid';
   // why: trials rarely carry the participant; the session's first event that names one does.
-  await ctx.conn.run(`CREATE TEMP TABLE lv_people AS SELECT session, arg_min(${who}, (receivedat, id)) AS participant
+  await ctx.conn
+    .run(`CREATE TEMP TABLE lv_people AS SELECT session, arg_min(${who}, (receivedat, id)) AS participant
     FROM lv_events WHERE participantid IS NOT NULL AND session IS NOT NULL GROUP BY session`);
-  await ctx.conn.run(`CREATE TEMP TABLE lv_tasks AS SELECT session, data.recTaskId AS rec_task_id, arg_min(data.taskName, (receivedat, id)) AS task_name
+  await ctx.conn
+    .run(`CREATE TEMP TABLE lv_tasks AS SELECT session, data.recTaskId AS rec_task_id, arg_min(data.taskName, (receivedat, id)) AS task_name
     FROM lv_events WHERE type = ${lit(LIFECYCLE.task)} GROUP BY ALL`);
 }

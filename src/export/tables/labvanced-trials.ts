@@ -5,7 +5,18 @@ import type { ColumnSpec, TableBuilder } from '../types.js';
 import { structSafe, variableColumns } from '../variables.js';
 import { labvancedEvents } from './labvanced-events.js';
 
-const FIXED = ['session', 'participant', 'study', 'task_id', 'task_name', 'rec_task_id', 'trial_nr', 'time', 'received_at', 'event_id'];
+const FIXED = [
+  'session',
+  'participant',
+  'study',
+  'task_id',
+  'task_name',
+  'rec_task_id',
+  'trial_nr',
+  'time',
+  'received_at',
+  'event_id',
+];
 const EMAIL = /e-?mail/i;
 
 /** One row per `labvanced.trial.recorded` event, then one column per recorded variable. */
@@ -21,35 +32,102 @@ export const labvancedTrials: TableBuilder = {
     // as fields (empty, or equal but for case) fall back to JSON Pointer lookups.
     const fast = vars.length > 0 && structSafe(keys);
     const varsType = fast ? structType(keys, vars) : 'JSON';
-    const data = vars.length > 0 ? `STRUCT(${TRIAL_FIELDS}, recData STRUCT(data ${varsType}))` : `STRUCT(${TRIAL_FIELDS})`;
+    const data =
+      vars.length > 0
+        ? `STRUCT(${TRIAL_FIELDS}, recData STRUCT(data ${varsType}))`
+        : `STRUCT(${TRIAL_FIELDS})`;
     const narrow = ctx.trialVariables === false;
     // why: without variables the scan kept each trial's place (lv_scan.place), so the archive is not read a second time.
-    const source = narrow ? '(SELECT place.id AS id, place.data AS data FROM lv_scan WHERE place IS NOT NULL)'
+    const source = narrow
+      ? '(SELECT place.id AS id, place.data AS data FROM lv_scan WHERE place IS NOT NULL)'
       : ctx.archive.events('labvanced', { data }, { types: [TRIAL_TYPE], dedupe: false });
     const t = (f: string) => `t.data.${f}`;
     // why: without variables (study status) only where each trial is matters.
-    const place = new Set(['session', 'task_id', 'task_name', 'rec_task_id', 'trial_nr', 'event_id']);
+    const place = new Set([
+      'session',
+      'task_id',
+      'task_name',
+      'rec_task_id',
+      'trial_nr',
+      'event_id',
+    ]);
     const keep = (c: ColumnSpec) => !narrow || place.has(c.name);
     return createTable(ctx, {
-      name: 'labvanced_trials', platform: 'labvanced',
-      description: 'One row per recorded trial (`/recordTrial`), then one column per variable of `recData.data` in first-seen order.',
+      name: 'labvanced_trials',
+      platform: 'labvanced',
+      description:
+        'One row per recorded trial (`/recordTrial`), then one column per variable of `recData.data` in first-seen order.',
       columns: [
-        col('session', 'text', t('expSessionNr'), 'Labvanced recording session of the participant', 'data.expSessionNr'),
-        col('participant', 'text', 'coalesce(t.participantid, p.participant)', "Participant: the trial's or else its session's subject code or crowdsourcing id", 'participantid (subject_code, var_data.crowdsourcinSubjId)', { identifier: true, pseudoExpr: 'coalesce(pseudo(t.participantid), p.participant)' }),
+        col(
+          'session',
+          'text',
+          t('expSessionNr'),
+          'Labvanced recording session of the participant',
+          'data.expSessionNr',
+        ),
+        col(
+          'participant',
+          'text',
+          'coalesce(t.participantid, p.participant)',
+          "Participant: the trial's or else its session's subject code or crowdsourcing id",
+          'participantid (subject_code, var_data.crowdsourcinSubjId)',
+          { identifier: true, pseudoExpr: 'coalesce(pseudo(t.participantid), p.participant)' },
+        ),
         col('study', 'text', t('expId'), 'Labvanced study id', 'data.expId'),
         col('task_id', 'text', t('taskId'), 'Task id as defined in the editor', 'data.taskId'),
-        col('task_name', 'text', 'k.task_name', 'Task name, from the task start (`/recordStartTask`) of the same recording task', 'labvanced.task.started data.taskName'),
-        col('rec_task_id', 'text', t('recTaskId'), 'Recording task id (differs per participant)', 'data.recTaskId'),
-        col('trial_nr', 'integer', `TRY_CAST(coalesce(${t('trialNr')}, ${t('trailNr')}) AS BIGINT)`, 'Trial number', 'data.trialNr (data.trailNr)'),
+        col(
+          'task_name',
+          'text',
+          'k.task_name',
+          'Task name, from the task start (`/recordStartTask`) of the same recording task',
+          'labvanced.task.started data.taskName',
+        ),
+        col(
+          'rec_task_id',
+          'text',
+          t('recTaskId'),
+          'Recording task id (differs per participant)',
+          'data.recTaskId',
+        ),
+        col(
+          'trial_nr',
+          'integer',
+          `TRY_CAST(coalesce(${t('trialNr')}, ${t('trailNr')}) AS BIGINT)`,
+          'Trial number',
+          'data.trialNr (data.trailNr)',
+        ),
         col('time', 'time', 't.time', 'When the event happened (UTC)', 'time'),
-        col('received_at', 'time', 't.receivedat', 'When the gateway received the trial (UTC)', 'receivedat'),
+        col(
+          'received_at',
+          'time',
+          't.receivedat',
+          'When the gateway received the trial (UTC)',
+          'receivedat',
+        ),
         col('event_id', 'text', 't.id', 'Event id (one row per id)', 'id'),
-        ...vars.map((v) => col(v.name, v.type, fast ? structExpr(t('recData.data'), v) : jsonExpr(t('recData.data'), v), `Trial variable ${v.path.join(' → ')} as recorded`, `data.recData.data${v.path.map((p) => `[${JSON.stringify(p)}]`).join('')}`, { personal: EMAIL.test(v.name) })),
+        ...vars.map((v) =>
+          col(
+            v.name,
+            v.type,
+            fast ? structExpr(t('recData.data'), v) : jsonExpr(t('recData.data'), v),
+            `Trial variable ${v.path.join(' → ')} as recorded`,
+            `data.recData.data${v.path.map((p) => `[${JSON.stringify(p)}]`).join('')}`,
+            { personal: EMAIL.test(v.name) },
+          ),
+        ),
       ].filter(keep),
       from: `FROM ${source} t LEFT JOIN lv_people p ON p.session = t.data.expSessionNr LEFT JOIN lv_tasks k ON k.session = t.data.expSessionNr AND k.rec_task_id = t.data.recTaskId`,
       // why: without variables the table is only queried (study status counts distinct trial numbers), never written:
       // sorting it and removing copies of an event cost most of its time at 2 million trials.
-      orderBy: narrow ? '' : trialOrder(t('expSessionNr'), t('recTaskId'), `coalesce(${t('trialNr')}, ${t('trailNr')})`, 't.id', 't.receivedat, t.requestid'),
+      orderBy: narrow
+        ? ''
+        : trialOrder(
+            t('expSessionNr'),
+            t('recTaskId'),
+            `coalesce(${t('trialNr')}, ${t('trailNr')})`,
+            't.id',
+            't.receivedat, t.requestid',
+          ),
       ...(!narrow && { dedupe: 'event_id' }),
     });
   },

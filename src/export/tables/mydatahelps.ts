@@ -7,12 +7,32 @@ const DATA = {
 };
 
 const common = (): ColumnSpec[] => [
-  col('participant', 'text', 'e.data.ParticipantIdentifier', 'Project-level participant identifier', 'data.ParticipantIdentifier', { identifier: true }),
-  col('participant_id', 'text', 'e.data.ParticipantID', 'Internal participant id (UUID)', 'data.ParticipantID', { identifier: true }),
+  col(
+    'participant',
+    'text',
+    'e.data.ParticipantIdentifier',
+    'Project-level participant identifier',
+    'data.ParticipantIdentifier',
+    { identifier: true },
+  ),
+  col(
+    'participant_id',
+    'text',
+    'e.data.ParticipantID',
+    'Internal participant id (UUID)',
+    'data.ParticipantID',
+    { identifier: true },
+  ),
   col('project_id', 'text', 'e.data.ProjectID', 'Project id (UUID)', 'data.ProjectID'),
 ];
 const tail = (): ColumnSpec[] => [
-  col('test_mode', 'boolean', 'coalesce(e.testmode, false)', "Sent to the namespace registered for Test mode", 'testmode'),
+  col(
+    'test_mode',
+    'boolean',
+    'coalesce(e.testmode, false)',
+    'Sent to the namespace registered for Test mode',
+    'testmode',
+  ),
   col('time', 'time', 'e.time', 'When the event happened (UTC)', 'time'),
   col('received_at', 'time', 'e.receivedat', 'When it was received (UTC)', 'receivedat'),
   col('event_id', 'text', 'e.id', 'Event id', 'id'),
@@ -24,15 +44,34 @@ export const mydatahelpsSurveys: TableBuilder = {
   platform: 'mydatahelps',
   build(ctx) {
     return createTable(ctx, {
-      name: 'mydatahelps_surveys', platform: 'mydatahelps',
+      name: 'mydatahelps_surveys',
+      platform: 'mydatahelps',
       description: 'One row per submitted survey result (`SurveySubmitted`).',
       columns: [
-        col('survey_result_id', 'text', 'e.data.SurveyResultID', 'Survey result id', 'data.SurveyResultID'),
+        col(
+          'survey_result_id',
+          'text',
+          'e.data.SurveyResultID',
+          'Survey result id',
+          'data.SurveyResultID',
+        ),
         ...common(),
         col('survey_id', 'text', 'e.data.SurveyID', 'Survey id', 'data.SurveyID'),
         col('survey_name', 'text', 'e.data.SurveyName', 'Survey name', 'data.SurveyName'),
-        col('survey_display_name', 'text', 'e.data.SurveyDisplayName', 'Survey display name', 'data.SurveyDisplayName'),
-        col('survey_version', 'text', 'e.data.SurveyVersion', 'Survey version', 'data.SurveyVersion'),
+        col(
+          'survey_display_name',
+          'text',
+          'e.data.SurveyDisplayName',
+          'Survey display name',
+          'data.SurveyDisplayName',
+        ),
+        col(
+          'survey_version',
+          'text',
+          'e.data.SurveyVersion',
+          'Survey version',
+          'data.SurveyVersion',
+        ),
         col('task_id', 'text', 'e.data.TaskID', 'Task id', 'data.TaskID'),
         ...tail(),
       ],
@@ -48,10 +87,17 @@ export const mydatahelpsSchedules: TableBuilder = {
   platform: 'mydatahelps',
   build(ctx) {
     return createTable(ctx, {
-      name: 'mydatahelps_schedules', platform: 'mydatahelps',
+      name: 'mydatahelps_schedules',
+      platform: 'mydatahelps',
       description: 'One row per schedule that triggered the webhook (`ScheduleTriggered`).',
       columns: [
-        col('schedule_id', 'text', "nullif(e.data.ScheduleID, '')", 'Schedule id (may be empty)', 'data.ScheduleID'),
+        col(
+          'schedule_id',
+          'text',
+          "nullif(e.data.ScheduleID, '')",
+          'Schedule id (may be empty)',
+          'data.ScheduleID',
+        ),
         col('schedule_name', 'text', 'e.data.ScheduleName', 'Schedule name', 'data.ScheduleName'),
         ...common(),
         ...tail(),

@@ -4,7 +4,13 @@ import { defineSink } from '../types.js';
 import { postJson } from './post-json.js';
 
 type Format = 'slack' | 'discord' | 'teams';
-interface Options { url: string; format: Format; template: string; timeoutMs: number; maxRetryAfterMs: number }
+interface Options {
+  url: string;
+  format: Format;
+  template: string;
+  timeoutMs: number;
+  maxRetryAfterMs: number;
+}
 
 /** Fills `{{type}}`, `{{subject}}`, `{{data.status}}`...: a dotted path into the event; missing values become ''. */
 export function renderTemplate(template: string, event: StudyhookEvent): string {
@@ -21,14 +27,22 @@ export function renderTemplate(template: string, event: StudyhookEvent): string 
 function payload(format: Format, text: string): unknown {
   if (format === 'slack') return { text };
   // why: Discord rejects content over 2000 characters (https://discord.com/developers/docs/resources/webhook#execute-webhook).
-  if (format === 'discord') return { content: text.slice(0, 2000), allowed_mentions: { parse: [] } };
+  if (format === 'discord')
+    return { content: text.slice(0, 2000), allowed_mentions: { parse: [] } };
   // why: Teams' Workflows webhooks take an Adaptive Card in a message (Office 365 connectors are retired).
   return {
     type: 'message',
-    attachments: [{
-      contentType: 'application/vnd.microsoft.card.adaptive',
-      content: { $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4', body: [{ type: 'TextBlock', text, wrap: true }] },
-    }],
+    attachments: [
+      {
+        contentType: 'application/vnd.microsoft.card.adaptive',
+        content: {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: '1.4',
+          body: [{ type: 'TextBlock', text, wrap: true }],
+        },
+      },
+    ],
   };
 }
 
@@ -51,6 +65,10 @@ export default defineSink<Options, Options>({
   async deliver(event, ctx) {
     const o = ctx.state;
     const body = JSON.stringify(payload(o.format, renderTemplate(o.template, event)));
-    await postJson(o.url, body, { headers: { 'content-type': 'application/json' }, timeoutMs: o.timeoutMs, maxRetryAfterMs: o.maxRetryAfterMs });
+    await postJson(o.url, body, {
+      headers: { 'content-type': 'application/json' },
+      timeoutMs: o.timeoutMs,
+      maxRetryAfterMs: o.maxRetryAfterMs,
+    });
   },
 });

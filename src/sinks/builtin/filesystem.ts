@@ -24,10 +24,20 @@ export default defineSink<{ dir?: string; fsync: boolean }, { dir: string; write
   },
   setup(options, ctx) {
     const dir = options.dir ? resolve(ctx.dataDir, options.dir) : join(ctx.dataDir, 'events');
-    return { dir, writer: createLineWriter({ fsync: options.fsync, fileMode: ctx.fileMode, createBatcher: ctx.createBatcher }) };
+    return {
+      dir,
+      writer: createLineWriter({
+        fsync: options.fsync,
+        fileMode: ctx.fileMode,
+        createBatcher: ctx.createBatcher,
+      }),
+    };
   },
   async deliver(event, ctx) {
-    await ctx.state.writer.append(join(ctx.state.dir, event.platform, event.namespace, `${dayOf(event.receivedat)}.jsonl`), JSON.stringify(event));
+    await ctx.state.writer.append(
+      join(ctx.state.dir, event.platform, event.namespace, `${dayOf(event.receivedat)}.jsonl`),
+      JSON.stringify(event),
+    );
   },
   async close(state) {
     await state?.writer.close();

@@ -2,7 +2,13 @@ import { createHmac } from 'node:crypto';
 import { defineSink } from '../types.js';
 import { postJson } from './post-json.js';
 
-interface Options { url: string; secret?: string; headers: Record<string, string>; timeoutMs: number; maxRetryAfterMs: number }
+interface Options {
+  url: string;
+  secret?: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  maxRetryAfterMs: number;
+}
 
 /** Standard Webhooks signature: `v1,` + base64 HMAC-SHA256 over `id.timestamp.body` with the decoded `whsec_` key. */
 export function signWebhook(secret: string, id: string, timestamp: number, body: string): string {
@@ -22,7 +28,11 @@ export default defineSink<Options, Options>({
     additionalProperties: false,
     properties: {
       url: { type: 'string', pattern: '^https?://' },
-      secret: { type: 'string', pattern: '^whsec_[A-Za-z0-9+/=]+$', description: 'Standard Webhooks secret: whsec_<base64>' },
+      secret: {
+        type: 'string',
+        pattern: '^whsec_[A-Za-z0-9+/=]+$',
+        description: 'Standard Webhooks secret: whsec_<base64>',
+      },
       headers: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
       timeoutMs: { type: 'integer', minimum: 1, default: 10000 },
       maxRetryAfterMs: { type: 'integer', minimum: 0, default: 30000 },
@@ -41,9 +51,16 @@ export default defineSink<Options, Options>({
         'user-agent': 'studyhook',
         'webhook-id': event.id,
         'webhook-timestamp': String(ts),
-        ...(o.secret !== undefined && { 'webhook-signature': signWebhook(o.secret, event.id, ts, body) }),
+        ...(o.secret !== undefined && {
+          'webhook-signature': signWebhook(o.secret, event.id, ts, body),
+        }),
       };
     };
-    await postJson(o.url, body, { headers: {}, timeoutMs: o.timeoutMs, maxRetryAfterMs: o.maxRetryAfterMs }, build);
+    await postJson(
+      o.url,
+      body,
+      { headers: {}, timeoutMs: o.timeoutMs, maxRetryAfterMs: o.maxRetryAfterMs },
+      build,
+    );
   },
 });

@@ -12,7 +12,12 @@ import postgres from './postgres.js';
  */
 export const builtinSinks: Readonly<Record<string, Sink<any, any>>> = Object.assign(
   Object.create(null) as Record<string, Sink<any, any>>,
-  Object.fromEntries([filesystem, postgres, http, chat, ...adapters.flatMap((a) => a.sinks ?? [])].map((sink) => [sink.name, sink])),
+  Object.fromEntries(
+    [filesystem, postgres, http, chat, ...adapters.flatMap((a) => a.sinks ?? [])].map((sink) => [
+      sink.name,
+      sink,
+    ]),
+  ),
 );
 
 /** The built-in sink of that name, if there is one. */

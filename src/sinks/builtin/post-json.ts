@@ -17,7 +17,13 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
 }
 
 async function send(url: string, body: string, o: PostOptions): Promise<Response> {
-  const res = await fetch(url, { method: 'POST', headers: o.headers, body, signal: AbortSignal.timeout(o.timeoutMs), redirect: 'error' });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: o.headers,
+    body,
+    signal: AbortSignal.timeout(o.timeoutMs),
+    redirect: 'error',
+  });
   await res.arrayBuffer().catch(() => undefined);
   return res;
 }
@@ -27,15 +33,25 @@ async function send(url: string, body: string, o: PostOptions): Promise<Response
  * permanent (except 408 and 429); 429, 5xx and network errors retried. A short `Retry-After` is
  * waited for once within the attempt; a long one leaves the wait to the queue's backoff.
  */
-export async function postJson(url: string, body: string, o: PostOptions, build: () => Record<string, string> = () => o.headers): Promise<void> {
+export async function postJson(
+  url: string,
+  body: string,
+  o: PostOptions,
+  build: () => Record<string, string> = () => o.headers,
+): Promise<void> {
   for (let round = 0; ; round += 1) {
     const res = await send(url, body, { ...o, headers: build() });
     if (res.ok) return;
     const what = `${url.replace(/\?.*$/, '')} answered ${res.status}`;
-    if (res.status === 410) throw new PermanentError(`${what} (gone: the receiver asks us to stop)`);
-    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) throw new PermanentError(what);
+    if (res.status === 410)
+      throw new PermanentError(`${what} (gone: the receiver asks us to stop)`);
+    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429)
+      throw new PermanentError(what);
     const wait = retryAfterMs(res.headers.get('retry-after'));
-    if (round === 0 && wait !== undefined && wait <= o.maxRetryAfterMs) { await sleep(wait); continue; }
+    if (round === 0 && wait !== undefined && wait <= o.maxRetryAfterMs) {
+      await sleep(wait);
+      continue;
+    }
     throw new Error(wait !== undefined ? `${what}, Retry-After ${Math.ceil(wait / 1000)} s` : what);
   }
 }

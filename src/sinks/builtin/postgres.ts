@@ -18,10 +18,34 @@ interface Options {
   batchWaitMs: number;
 }
 
-const COLUMNS = ['id', 'type', 'platform', 'namespace', 'study', 'participant', 'session', 'subject', 'time', 'received_at', 'event'];
+const COLUMNS = [
+  'id',
+  'type',
+  'platform',
+  'namespace',
+  'study',
+  'participant',
+  'session',
+  'subject',
+  'time',
+  'received_at',
+  'event',
+];
 
 function row(e: StudyhookEvent): unknown[] {
-  return [e.id, e.type, e.platform, e.namespace, e.studyid ?? null, e.participantid ?? null, e.sessionid ?? null, e.subject ?? null, e.time, e.receivedat, JSON.stringify(e)];
+  return [
+    e.id,
+    e.type,
+    e.platform,
+    e.namespace,
+    e.studyid ?? null,
+    e.participantid ?? null,
+    e.sessionid ?? null,
+    e.subject ?? null,
+    e.time,
+    e.receivedat,
+    JSON.stringify(e),
+  ];
 }
 
 /**
@@ -30,7 +54,10 @@ function row(e: StudyhookEvent): unknown[] {
  */
 function insertOf(table: string, n: number): string {
   const k = COLUMNS.length;
-  const values = Array.from({ length: n }, (_, r) => `(${COLUMNS.map((_c, c) => `$${r * k + c + 1}`).join(', ')})`);
+  const values = Array.from(
+    { length: n },
+    (_, r) => `(${COLUMNS.map((_c, c) => `$${r * k + c + 1}`).join(', ')})`,
+  );
   return `INSERT INTO ${table} (${COLUMNS.join(', ')}) VALUES ${values.join(', ')} ON CONFLICT (id) DO NOTHING`;
 }
 
@@ -58,7 +85,10 @@ export default defineSink<Options, { pool: pg.Pool; batcher: Batcher<unknown[]> 
     type: 'object',
     additionalProperties: false,
     properties: {
-      connectionString: { type: 'string', description: 'postgres://user:pass@host:5432/db (else host/user/...)' },
+      connectionString: {
+        type: 'string',
+        description: 'postgres://user:pass@host:5432/db (else host/user/...)',
+      },
       host: { type: 'string' },
       port: { type: 'integer' },
       user: { type: 'string' },
@@ -68,18 +98,34 @@ export default defineSink<Options, { pool: pg.Pool; batcher: Batcher<unknown[]> 
       table: { type: 'string', pattern: IDENT, default: 'studyhook_events' },
       schema: { type: 'string', pattern: IDENT },
       poolSize: { type: 'integer', minimum: 1, default: 4 },
-      batchSize: { type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'Most rows per INSERT.' },
-      batchWaitMs: { type: 'integer', minimum: 0, maximum: 1000, default: 0, description: 'How long a row may wait for others while a connection is free (0: those delivered in the same event-loop turn).' },
+      batchSize: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 1000,
+        default: 100,
+        description: 'Most rows per INSERT.',
+      },
+      batchWaitMs: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 1000,
+        default: 0,
+        description:
+          'How long a row may wait for others while a connection is free (0: those delivered in the same event-loop turn).',
+      },
     },
   },
   async setup(o, ctx) {
     const { table: _t, schema: _s, poolSize, ssl, batchSize, batchWaitMs, ...conn } = o;
     // why: loaded only when a postgres sink is configured, so other processes do not carry the driver.
-    const { default: { Pool, DatabaseError } } = await import('pg');
+    const {
+      default: { Pool, DatabaseError },
+    } = await import('pg');
     const pool = new Pool({ ...conn, ...(ssl !== undefined && { ssl }), max: poolSize });
     pool.on('error', (err) => ctx.logger.warn({ err: err.message }, 'postgres pool error'));
     const table = o.schema ? `${quote(o.schema)}.${quote(o.table)}` : quote(o.table);
-    const ix = (col: string) => `CREATE INDEX IF NOT EXISTS ${quote(`${o.table}_${col}_idx`)} ON ${table} (${col})`;
+    const ix = (col: string) =>
+      `CREATE INDEX IF NOT EXISTS ${quote(`${o.table}_${col}_idx`)} ON ${table} (${col})`;
     try {
       if (o.schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quote(o.schema)}`);
       await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (id text PRIMARY KEY)`);
@@ -90,18 +136,29 @@ export default defineSink<Options, { pool: pg.Pool; batcher: Batcher<unknown[]> 
         ADD COLUMN IF NOT EXISTS participant text, ADD COLUMN IF NOT EXISTS session text,
         ADD COLUMN IF NOT EXISTS subject text, ADD COLUMN IF NOT EXISTS time timestamptz,
         ADD COLUMN IF NOT EXISTS received_at timestamptz DEFAULT now(), ADD COLUMN IF NOT EXISTS event jsonb`);
-      for (const col of ['type', 'platform', 'namespace', 'study', 'participant', 'session', 'time']) await pool.query(ix(col));
+      for (const col of [
+        'type',
+        'platform',
+        'namespace',
+        'study',
+        'participant',
+        'session',
+        'time',
+      ])
+        await pool.query(ix(col));
     } catch (err) {
       await pool.end();
       throw err;
     }
     const inserts = new Map<number, string>();
     const batcher = ctx.createBatcher<unknown[]>({
-      maxSize: batchSize, maxWaitMs: batchWaitMs, concurrency: poolSize,
+      maxSize: batchSize,
+      maxWaitMs: batchWaitMs,
+      concurrency: poolSize,
       oneByOne: (err) => err instanceof DatabaseError && !CONNECTION_CLASSES.test(err.code ?? ''),
       async write(rows) {
         let insert = inserts.get(rows.length);
-        if (!insert) inserts.set(rows.length, insert = insertOf(table, rows.length));
+        if (!insert) inserts.set(rows.length, (insert = insertOf(table, rows.length)));
         await pool.query(insert, rows.flat());
       },
     });

@@ -1,10 +1,31 @@
 import fc from 'fast-check';
 import { encodeAll, PROTO_KEYS, targetArb, type Target } from '../arbs.js';
 import { CLOSED_PLATFORMS } from '../config.js';
-import { FORM_PLATFORMS, FORM_TYPE, formBody, isAuthentic, payloadOf, sample, setHeader, toWire, withBody, type Expectation, type Plan } from '../requests.js';
+import {
+  FORM_PLATFORMS,
+  FORM_TYPE,
+  formBody,
+  isAuthentic,
+  payloadOf,
+  sample,
+  setHeader,
+  toWire,
+  withBody,
+  type Expectation,
+  type Plan,
+} from '../requests.js';
 import { multipartWire } from './multipart.js';
 
-export type ProtoWhere = 'namespace' | 'route' | 'json-key' | 'nested-json-key' | 'form-key' | 'header-name' | 'query-key' | 'multipart-field' | 'multipart-file';
+export type ProtoWhere =
+  | 'namespace'
+  | 'route'
+  | 'json-key'
+  | 'nested-json-key'
+  | 'form-key'
+  | 'header-name'
+  | 'query-key'
+  | 'multipart-field'
+  | 'multipart-file';
 
 /** An Object.prototype name (`__proto__`, `constructor`, `toString`, ...) where the gateway looks something up. */
 export interface ProtoAction extends Target {
@@ -17,13 +38,25 @@ export interface ProtoAction extends Target {
   encoded: boolean;
 }
 
-export const protoArb: fc.Arbitrary<ProtoAction> = fc.record({
-  t: targetArb,
-  key: fc.constantFrom(...PROTO_KEYS),
-  where: fc.constantFrom<ProtoWhere>('namespace', 'route', 'json-key', 'nested-json-key', 'form-key', 'header-name', 'query-key', 'multipart-field', 'multipart-file'),
-  value: fc.constantFrom('"x"', '{"polluted":"yes"}', '1', 'null', '[]', 'true'),
-  encoded: fc.boolean(),
-}).map(({ t, ...rest }) => ({ family: 'proto' as const, ...t, ...rest }));
+export const protoArb: fc.Arbitrary<ProtoAction> = fc
+  .record({
+    t: targetArb,
+    key: fc.constantFrom(...PROTO_KEYS),
+    where: fc.constantFrom<ProtoWhere>(
+      'namespace',
+      'route',
+      'json-key',
+      'nested-json-key',
+      'form-key',
+      'header-name',
+      'query-key',
+      'multipart-field',
+      'multipart-file',
+    ),
+    value: fc.constantFrom('"x"', '{"polluted":"yes"}', '1', 'null', '[]', 'true'),
+    encoded: fc.boolean(),
+  })
+  .map(({ t, ...rest }) => ({ family: 'proto' as const, ...t, ...rest }));
 
 /** `path` with its namespace segment (the second) replaced. */
 function withNamespace(path: string, ns: string): string {
@@ -36,9 +69,29 @@ export function planProto(a: ProtoAction): Plan {
   const name = `'${a.key}' as ${a.where}`;
   if (a.where === 'multipart-field' || a.where === 'multipart-file') {
     const wire = multipartWire({
-      family: 'multipart', namespace: 'web', origin: 'listed', boundary: 'x1', contentType: 'plain', standard: { fileSize: 16 },
-      parts: [{ kind: a.where === 'multipart-file' ? 'file' : 'field', name: a.key, filename: 'b.webm', contentType: 'video/webm', size: 8, fill: 'text', headerPad: 0, headerLines: 0, repeat: 1 }],
-      ending: 'closed', cutAt: 1, lineEnding: 'crlf', framing: 'length',
+      family: 'multipart',
+      namespace: 'web',
+      origin: 'listed',
+      boundary: 'x1',
+      contentType: 'plain',
+      standard: { fileSize: 16 },
+      parts: [
+        {
+          kind: a.where === 'multipart-file' ? 'file' : 'field',
+          name: a.key,
+          filename: 'b.webm',
+          contentType: 'video/webm',
+          size: 8,
+          fill: 'text',
+          headerPad: 0,
+          headerLines: 0,
+          repeat: 1,
+        },
+      ],
+      ending: 'closed',
+      cutAt: 1,
+      lineEnding: 'crlf',
+      framing: 'length',
     });
     return [[{ label: `${name} on a labvanced upload`, wire, expect: 'any' }]];
   }
@@ -65,9 +118,13 @@ export function planProto(a: ProtoAction): Plan {
     case 'json-key':
     case 'nested-json-key': {
       const payload = payloadOf(s);
-      if (!payload) return [[{ label: `${name} (no JSON) on ${where}`, wire: toWire(s), expect: 'valid' }]];
+      if (!payload)
+        return [[{ label: `${name} (no JSON) on ${where}`, wire: toWire(s), expect: 'valid' }]];
       const text = JSON.stringify(payload);
-      const member = a.where === 'json-key' ? `${JSON.stringify(a.key)}:${a.value}` : `"nested":{${JSON.stringify(a.key)}:${a.value}}`;
+      const member =
+        a.where === 'json-key'
+          ? `${JSON.stringify(a.key)}:${a.value}`
+          : `"nested":{${JSON.stringify(a.key)}:${a.value}}`;
       out = withBody(a.platform, s, Buffer.from(`{${member},${text.slice(1)}`));
       addedKey = a.where === 'json-key' ? a.key : 'nested';
       authentic = isAuthentic(a.platform, a.namespace, true);
@@ -75,8 +132,14 @@ export function planProto(a: ProtoAction): Plan {
     }
     case 'form-key': {
       const payload = payloadOf(s);
-      if (!payload || !FORM_PLATFORMS.includes(a.platform)) return [[{ label: `${name} (no form) on ${where}`, wire: toWire(s), expect: 'valid' }]];
-      out = withBody(a.platform, s, Buffer.concat([formBody(payload), Buffer.from(`&${encodeURIComponent(a.key)}=1`)]), FORM_TYPE);
+      if (!payload || !FORM_PLATFORMS.includes(a.platform))
+        return [[{ label: `${name} (no form) on ${where}`, wire: toWire(s), expect: 'valid' }]];
+      out = withBody(
+        a.platform,
+        s,
+        Buffer.concat([formBody(payload), Buffer.from(`&${encodeURIComponent(a.key)}=1`)]),
+        FORM_TYPE,
+      );
       addedKey = a.key;
       authentic = isAuthentic(a.platform, a.namespace, true);
       break;
@@ -86,10 +149,19 @@ export function planProto(a: ProtoAction): Plan {
       expect = 'valid';
       break;
     case 'query-key':
-      out = { ...s, path: `${s.path}?${encodeURIComponent(a.key)}=1&${encodeURIComponent(a.key)}[x]=2` };
+      out = {
+        ...s,
+        path: `${s.path}?${encodeURIComponent(a.key)}=1&${encodeURIComponent(a.key)}[x]=2`,
+      };
       expect = 'valid';
       break;
   }
-  const step = { label: `${name} on ${where}`, wire: toWire(out), expect, authentic, ...(addedKey !== undefined && { addedKey }) };
+  const step = {
+    label: `${name} on ${where}`,
+    wire: toWire(out),
+    expect,
+    authentic,
+    ...(addedKey !== undefined && { addedKey }),
+  };
   return [[step]];
 }
