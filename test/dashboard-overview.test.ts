@@ -98,6 +98,8 @@ describe('the dashboard overview /admin/overview (real Chromium)', function () {
       viewport: { width: 1400, height: 1100 },
     });
     page = await context.newPage();
+    // why: the page refreshes itself every 10 s; the test moves the page's clock on instead of waiting.
+    await page.clock.install();
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     page.on('console', (m) => {
       if (m.type() === 'error') pageErrors.push(m.text());
@@ -175,6 +177,7 @@ describe('the dashboard overview /admin/overview (real Chromium)', function () {
     // From here only the page's own timer reads the data again.
     const loads = Number(await page.getAttribute('body', 'data-loaded'));
     ids['p4'] = await send('pilot', 'p4');
+    await page.clock.fastForward(10_000);
     await waitFor(
       'the count refreshed without a reload',
       async () => (await cell('pilot', 2)) === '4',
