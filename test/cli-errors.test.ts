@@ -10,8 +10,7 @@ import { keepingEnv, runMainCli } from './helpers/run-main.js';
 const noStack = (text: string) => assert.doesNotMatch(text, /^\s+at .+:\d+:\d+\)?$/m, text);
 
 describe('CLI: help and expected errors', () => {
-  // why: `prolific` prints its own usage (on stderr, exit 2) and is being moved into adapters/prolific/ on another branch.
-  for (const c of commands.filter((x) => x.name !== 'prolific')) {
+  for (const c of commands) {
     it(`${c.name} --help prints its usage and exits 0`, async () => {
       const r = await keepingEnv(() => runMainCli([c.name, '--help']));
       assert.equal(r.code, 0, r.err);

@@ -1,24 +1,9 @@
 import { parseArgs } from 'node:util';
 import type { CommandContext } from '../../src/command.js';
+import { PROLIFIC_USAGE as USAGE } from './usage.js';
 import { runBackfill } from './backfill-command.js';
 import { createProlificClient, type ProlificClientOptions } from './client.js';
 import { PROLIFIC_EVENT_TYPES } from './sample.js';
-
-const USAGE = `Usage: studyhook prolific <subscribe|list|unsubscribe|backfill> --workspace ID [options]
-
-  subscribe    --url https://hooks.example.org [--namespace NS] [--event TYPE ...] [--secret VALUE]
-               Creates the workspace secret if there is none (or uses --secret), subscribes
-               <url>/prolific/<namespace> to each event type (default: the four documented ones),
-               confirms each subscription and prints the config to paste.
-  list         Lists the workspace's subscriptions.
-  unsubscribe  [--id ID ...] [--url URL [--namespace NS] [--event TYPE ...]]
-               Deletes the subscriptions given by id, or those pointing at the gateway URL.
-  backfill     --namespace NS [--since DATE] [--study-id ID ...] [--dry-run] [--archive-dir DIR]
-               Reads the delivery log of each subscription delivering to NS and the submissions
-               of each study, and publishes every event the archive lacks (marked backfilled).
-
-Common: --token TOKEN (else platforms.prolific.client.token of the config),
-        --base-url URL (else platforms.prolific.client.baseUrl, else https://api.prolific.com).`;
 
 /** `studyhook prolific <subscribe|list|unsubscribe|backfill> ...`; returns the exit code. */
 export async function runProlificCommand(args: string[], ctx: CommandContext): Promise<number> {

@@ -7,6 +7,7 @@ import {
 } from '../../src/generated/prolific-settings.js';
 import { createProlificClient, type ProlificClientOptions } from './client.js';
 import { prolificSample } from './sample.js';
+import { PROLIFIC_USAGE } from './usage.js';
 import { prolificSignedForm, timestampMs } from './verify.js';
 
 /** `submission.status.change` → `prolific.submission.status.change`; odd characters of unknown types become `_`. */
@@ -88,6 +89,7 @@ export default defineAdapter<ProlificSettings>({
   commands: [
     defineCommand({
       name: 'prolific',
+      usage: PROLIFIC_USAGE,
       summary:
         'subscribe the gateway to Prolific webhooks, list or delete subscriptions, backfill missed events',
       // why: loaded when run, so that loading the registry does not load the queues and the Prolific API client.
