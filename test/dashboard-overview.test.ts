@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.js';
 import request from 'supertest';
 import { replay } from '../src/commands/replay.js';
 import { sinkQueueName } from '../src/queue/redis.js';
@@ -88,11 +89,7 @@ describe('the dashboard overview /admin/overview (real Chromium)', function () {
       .expect(422);
     await waitFor('4 archived events', async () => (await archived()) === 4);
     await waitFor('the dead letter', async () => (await flaky.getJobCounts('failed')).failed === 1);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({
       httpCredentials: { username: 'admin', password: TOKEN },
       viewport: { width: 1400, height: 1100 },

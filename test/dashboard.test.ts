@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.js';
 import request from 'supertest';
 import { sample } from '../src/commands/sample.js';
 import { sinkQueueName } from '../src/queue/redis.js';
@@ -39,18 +40,7 @@ describe('dashboard (real Chromium)', function () {
       };
     });
     base = `http://127.0.0.1:${await t.gateway.listen(0, '127.0.0.1')}`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -176,11 +166,7 @@ describe('dashboard writes from another site (real Chromium)', function () {
     });
     await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
     evilOrigin = `http://localhost:${(evil.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

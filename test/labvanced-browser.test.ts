@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { recordingSink, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
 
@@ -47,18 +48,7 @@ describe('Labvanced routes from a real browser (Chromium, cross-origin)', () => 
     gateway = createServer(t.gateway.app).listen(0, '127.0.0.1');
     await new Promise((r) => gateway.once('listening', r));
     base = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/labvanced/web`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.js';
 import request from 'supertest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/load-config.js';
@@ -237,11 +238,7 @@ describe('Labvanced CORS edge cases: origins as the docs print them, mistyped UR
       sinks: [],
     });
     const port = await g.gateway.listen(0, '127.0.0.1');
-    const browser: Browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
-    });
+    const browser: Browser = await launchChromium();
     try {
       const tab = await browser.newPage();
       await tab.goto(origin);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.js';
 import request from 'supertest';
 import { sinkQueueName } from '../src/queue/redis.js';
 import { labvanced, waitArchived } from './fixtures/export/drive-study.js';
@@ -56,18 +57,7 @@ describe('the live study page /admin/studies/<study> (real Chromium)', function 
       20000,
     );
     await flaky.close();
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

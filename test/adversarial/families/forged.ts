@@ -1,18 +1,11 @@
 import fc from 'fast-check';
 import { PROTO_KEYS } from '../arbs.js';
+import { labvancedSample } from '../../../adapters/labvanced/sample.js';
 import { SECRETS } from '../config.js';
 import { payloadOf, sample, setHeader, toWire, unique, withBody, type Plan } from '../requests.js';
 
-const LABVANCED_ROUTES = [
-  'recordTrial',
-  'startFirstPlayerSession',
-  'setPlayerSessionStartedTime',
-  'addMetaInfo',
-  'recordStartTask',
-  'finishExpSession',
-  'errExpSession',
-  'file_upload',
-];
+// why: the routes a Labvanced sample can be sent to, from the adapter's own sample.
+const LABVANCED_ROUTES = labvancedSample.routes;
 
 /** A request with wrong or missing credentials, or for a namespace that is not configured. */
 export type ForgedAction =
