@@ -1,6 +1,5 @@
 import type { EventDraft, IncomingRequest } from '../../src/adapter/types.js';
 import type { ActiGraphEvent } from '../../src/generated/actigraph-event.js';
-import type { ActiGraphUpload } from '../../src/generated/actigraph-upload.js';
 
 type Body = Record<string, unknown>;
 
@@ -90,12 +89,11 @@ export function normaliseActiGraph(req: IncomingRequest, body: ActiGraphEvent): 
   const studyid = id(body['studyId'] ?? body['study_id']);
   const participantid = id(body['subjectId'] ?? body['subject_id']);
   const delivery = req.headers['x-actigraph-delivery']?.trim();
-  const upload = body as unknown as ActiGraphUpload;
   // why: X-ActiGraph-Delivery is the documented idempotency key; without it, fall back to the payload's own identity.
   const key = delivery
     ? ['delivery', delivery]
     : event === 'upload'
-      ? ['upload', id(upload.studyId) ?? '', id(upload.uploadId) ?? '', d.action]
+      ? ['upload', id(body['studyId']) ?? '', id(body['uploadId']) ?? '', d.action]
       : undefined;
   const extensions: Record<string, string> = { actigraphevent: event };
   if (delivery) extensions['deliveryid'] = delivery;
