@@ -45,8 +45,9 @@ describe('start-up banner and GET /', () => {
     ]);
     for (const r of info.register) {
       // the Labvanced player joins its three fields: <IP>:<Port><URL Path>/<route>
-      const url = r.labvanced
-        ? `${r.labvanced.ip}:${r.labvanced.port}${r.labvanced.urlPath}/recordTrial`
+      const f = r.fields && Object.fromEntries(r.fields);
+      const url = f
+        ? `${f['IP']}:${f['Port']}${f['URL Path']}/recordTrial`
         : r.platform === 'mydatahelps'
           ? r.url.replace(/[^/]+$/, TOKEN)
           : r.url;
@@ -77,11 +78,11 @@ describe('start-up banner and GET /', () => {
       port,
     );
     const lv = info.register.find((r) => r.platform === 'labvanced')!;
-    assert.deepEqual(lv.labvanced, {
-      ip: 'https://hooks.example.org',
-      port: '443',
-      urlPath: '/sh/labvanced/pilot',
-    });
+    assert.deepEqual(lv.fields, [
+      ['IP', 'https://hooks.example.org'],
+      ['Port', '443'],
+      ['URL Path', '/sh/labvanced/pilot'],
+    ]);
     assert.equal(
       info.register.find((r) => r.platform === 'mydatahelps')!.url,
       'https://hooks.example.org/sh/mydatahelps/pilot/tok0********',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { defineAdapter, defineRoute, type Verifier } from '../../src/adapter/types.js';
 import { StudyhookError } from '../../src/errors.js';
 import { actigraphEventSchema } from '../../src/generated/actigraph-event.js';
@@ -101,4 +102,12 @@ export default defineAdapter<ActiGraphSettings>({
   ],
   createClient: ({ config }) => createActiGraphClient(config),
   sample: actigraphSample,
+  starter: {
+    settings: [
+      '# CentrePoint webhook, Authentication Type "Keyed-Hash (HMAC)": paste this passcode there.',
+      'auth: hmac',
+      'passcodes: ["${ACTIGRAPH_PASSCODE}"]',
+    ],
+    env: [{ name: 'ACTIGRAPH_PASSCODE', value: () => randomBytes(24).toString('hex') }],
+  },
 });

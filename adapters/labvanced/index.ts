@@ -192,4 +192,17 @@ export default defineAdapter<LabvancedSettings>({
     },
   ],
   sample: labvancedSample,
+  // why: Labvanced's study settings ask for the URL in three fields; its player joins them as <IP>:<Port><URL Path>.
+  register: ({ base, origin, path }) => ({
+    url: `${origin}${path}`,
+    fields: [
+      ['IP', `${base.protocol}//${base.hostname}`],
+      ['Port', base.port || (base.protocol === 'https:' ? '443' : '80')],
+      ['URL Path', path],
+    ],
+  }),
+  starter: {
+    settings:
+      '{}                    # browsers from https://www.labvanced.com may post (allowedOrigins)',
+  },
 });

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { maskSecret } from '../../src/util/mask.js';
 import { defineAdapter, defineRoute, type IncomingRequest } from '../../src/adapter/types.js';
 import { mydatahelpsCallbackSchema } from '../../src/generated/mydatahelps-callback.js';
 import {
@@ -84,4 +86,22 @@ export default defineAdapter<MyDataHelpsSettings>({
   routes: [callback, { ...callback, path: ':token' }],
   createClient: ({ config }) => createMyDataHelpsClient(config),
   sample: mydatahelpsSample,
+  // why: MyDataHelps signs nothing, so its URL carries the secret (a token, or basic auth): shown masked.
+  register: ({ base, origin, path }, settings) => {
+    const token = settings.tokens?.[0];
+    const basic = settings.basicAuth?.[0];
+    if (token) return { url: `${origin}${path}/${maskSecret(token)}` };
+    if (basic)
+      return {
+        url: `${base.protocol}//${encodeURIComponent(basic.username)}:********@${base.host}${path}`,
+      };
+    return {};
+  },
+  starter: {
+    settings: [
+      '# MyDataHelps signs nothing: the registered URL carries this token (/mydatahelps/pilot/<token>).',
+      'tokens: ["${MYDATAHELPS_TOKEN}"]',
+    ],
+    env: [{ name: 'MYDATAHELPS_TOKEN', value: () => randomBytes(24).toString('hex') }],
+  },
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { defineAdapter, defineRoute, type EventDraft } from '../../src/adapter/types.js';
 import { defineCommand } from '../../src/command.js';
 import { prolificEventSchema } from '../../src/generated/prolific-event.js';
@@ -86,6 +87,21 @@ export default defineAdapter<ProlificSettings>({
   ],
   createClient: ({ config }) => createProlificClient(config as ProlificClientOptions),
   sample: prolificSample,
+  starter: {
+    settings: [
+      "# Your workspace's webhook secret: POST /api/v1/hooks/secrets/ (docs/platforms/prolific.md).",
+      '# init wrote a random placeholder so that `studyhook sample prolific` works.',
+      'secrets: ["${PROLIFIC_WEBHOOK_SECRET}"]',
+    ],
+    env: [
+      {
+        name: 'PROLIFIC_WEBHOOK_SECRET',
+        value: () => randomBytes(32).toString('base64url'),
+        comment:
+          "Replace with your Prolific workspace's webhook secret once you register the hook.",
+      },
+    ],
+  },
   commands: [
     defineCommand({
       name: 'prolific',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { defineAdapter, defineRoute } from '../../src/adapter/types.js';
 import {
   sensorloggerSettingsSchema,
@@ -68,5 +69,12 @@ export default defineAdapter<SensorLoggerSettings>({
   ],
   createClient: ({ config, namespaces }) => createSensorLoggerClient(config, namespaces),
   sample: sensorloggerSample,
+  starter: {
+    settings: [
+      "# The Study code you set in Sensor Logger's study settings; calls with another code get 401.",
+      'secretCodes: ["${SENSORLOGGER_STUDY_CODE}"]',
+    ],
+    env: [{ name: 'SENSORLOGGER_STUDY_CODE', value: () => randomBytes(8).toString('hex') }],
+  },
   sinks: [sensorloggerFetch],
 });

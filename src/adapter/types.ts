@@ -146,6 +146,31 @@ export interface Adapter<S = any> {
   commands?: readonly Command[];
   /** Sinks that work on this platform's events (Sensor Logger's `sensorlogger-fetch`): built-in sinks, picked by name with `use`. */
   sinks?: readonly Sink<any, any>[];
+  /**
+   * What the start-up banner tells the operator to register, when it is not the plain URL
+   * `at.origin + at.path`: a URL with a masked secret in it (MyDataHelps), or the separate fields
+   * a platform's settings page asks for (Labvanced: IP, Port, URL Path).
+   */
+  register?: (at: RegisterAt, settings: S) => { url?: string; fields?: readonly RegisterField[] };
+  /** What `studyhook init` writes for this platform: its `pilot` namespace and the .env variables that namespace names. */
+  starter?: Starter;
+}
+
+/** Where a namespace is served: the public base URL, its origin, and the namespace's path. */
+export interface RegisterAt {
+  base: URL;
+  origin: string;
+  path: string;
+}
+/** One labelled field of a platform's webhook settings, e.g. `['Port', '443']`. */
+export type RegisterField = readonly [label: string, value: string];
+
+/** A platform's part of the starter config and of the starter .env. */
+export interface Starter {
+  /** YAML of the `pilot` namespace's settings: a string goes on the `pilot:` line, lines go indented under it (comments welcome). */
+  settings: string | readonly string[];
+  /** Variables the settings name as `${VAR}`, each with a fresh random value and an optional comment line. */
+  env?: readonly { name: string; value: () => string; comment?: string }[];
 }
 
 /** Typed identity helper for one route: the payload type of `normalise` is the type of its `schema`. */

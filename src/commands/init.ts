@@ -35,7 +35,7 @@ export const init = defineCommand({
     const dir = resolve(positionals[0] ?? '.');
     await mkdir(join(dir, 'sinks'), { recursive: true });
     const files: [string, string, number][] = [
-      ['studyhook.yml', starterConfig, 0o644],
+      ['studyhook.yml', starterConfig(), 0o644],
       // why: 0600, it holds every secret of the deployment.
       ['.env', starterEnv(), 0o600],
       [join('sinks', 'example-sink.ts'), exampleSink, 0o644],

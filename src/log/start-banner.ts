@@ -1,13 +1,15 @@
+import { adapters } from '../../adapters/index.js';
+import type { RegisterField } from '../adapter/types.js';
 import type { ResolvedConfig } from '../config/load-config.js';
 import { safeRedisUrl } from '../queue/redis.js';
 
-/** Where one platform's namespace is registered: a URL, or Labvanced's three fields. */
+/** Where one platform's namespace is registered: a URL, and the fields of a settings page that asks for it in parts. */
 export interface Registration {
   platform: string;
   namespace: string;
   url: string;
-  /** Labvanced's study settings ask for the URL in three fields. */
-  labvanced?: { ip: string; port: string; urlPath: string };
+  /** Labelled fields, for a platform whose settings page asks for the URL in parts (Labvanced: IP, Port, URL Path). */
+  fields?: readonly RegisterField[];
 }
 
 /** Everything an operator needs to check after a start (the banner, or one log line off a TTY). */
@@ -25,9 +27,6 @@ export interface StartupInfo {
   publicUrlSet: boolean;
   register: Registration[];
 }
-
-/** A secret in a URL shown on screen: enough to tell two apart, not enough to use. */
-const mask = (secret: string): string => `${secret.slice(0, 4)}********`;
 
 /** `server.publicUrl`, or `http://<host>:<port>` (localhost for a wildcard bind), without a trailing slash. */
 export function baseUrlOf(config: ResolvedConfig, port: number): string {
@@ -49,29 +48,18 @@ function registration(
   settings: Record<string, unknown>,
 ): Registration {
   const ns = namespace === '*' ? '<any-name>' : namespace;
-  const path = `${base.pathname.replace(/\/$/, '')}/${platform}/${ns}`;
-  const origin = `${base.protocol}//${base.host}`;
-  if (platform === 'labvanced') {
-    const port = base.port || (base.protocol === 'https:' ? '443' : '80');
-    return {
-      platform,
-      namespace,
-      url: `${origin}${path}`,
-      labvanced: { ip: `${base.protocol}//${base.hostname}`, port, urlPath: path },
-    };
-  }
-  if (platform === 'mydatahelps') {
-    const token = (settings['tokens'] as string[] | undefined)?.[0];
-    const basic = (settings['basicAuth'] as { username: string }[] | undefined)?.[0];
-    if (token) return { platform, namespace, url: `${origin}${path}/${mask(token)}` };
-    if (basic)
-      return {
-        platform,
-        namespace,
-        url: `${base.protocol}//${encodeURIComponent(basic.username)}:********@${base.host}${path}`,
-      };
-  }
-  return { platform, namespace, url: `${origin}${path}` };
+  const at = {
+    base,
+    origin: `${base.protocol}//${base.host}`,
+    path: `${base.pathname.replace(/\/$/, '')}/${platform}/${ns}`,
+  };
+  const own = adapters.find((a) => a.platform === platform)?.register?.(at, settings);
+  return {
+    platform,
+    namespace,
+    url: own?.url ?? `${at.origin}${at.path}`,
+    ...(own?.fields && { fields: own.fields }),
+  };
 }
 
 /** What this process serves, from the config; `port` is the one actually bound. */
@@ -129,9 +117,7 @@ export function formatBanner(info: StartupInfo): string {
     );
     for (const r of info.register) {
       lines.push(
-        r.labvanced
-          ? `  ${r.platform.padEnd(12)} ${r.namespace.padEnd(10)} IP ${r.labvanced.ip}   Port ${r.labvanced.port}   URL Path ${r.labvanced.urlPath}`
-          : `  ${r.platform.padEnd(12)} ${r.namespace.padEnd(10)} ${r.url}`,
+        `  ${r.platform.padEnd(12)} ${r.namespace.padEnd(10)} ${r.fields ? r.fields.map(([k, v]) => `${k} ${v}`).join('   ') : r.url}`,
       );
     }
   }
