@@ -4,30 +4,17 @@
 // --scale-cpu cores (default 0.15: a cgroup, as bench/results/scale-capped.md) so that the 2-core
 // machine has room for both. Plus the upload row: 1 GiB through /file_upload into S3 against a raw
 // streaming PUT of the same bytes to the same S3 server. Writes bench/results/cluster.{md,json}.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { stringify } from 'yaml';
 import { startRedisCluster } from '../scripts/redis-cluster.js';
 import { S3_TEST_ENV } from '../scripts/s3-server.js';
 import { openQueue } from '../src/queue/redis.js';
+import { uploadRounds, uploadTable, type UploadRow } from './cluster-upload.js';
 import { capCpu } from './cpu-cap.js';
-import {
-  freePort,
-  load,
-  median,
-  nodeTs,
-  root,
-  sleep,
-  start,
-  waitForPort,
-  type Proc,
-} from './procs.js';
-import { cliArgs, startStudyhook } from './studyhook.js';
-import { upload, type UploadResult } from './upload.js';
+import { freePort, load, median, nodeTs, root, sleep, start, waitForPort } from './procs.js';
+import { startStudyhook } from './studyhook.js';
 
 interface Setup {
   name: string;
@@ -46,6 +33,9 @@ interface Row {
 }
 const SINKS = ['noop-a', 'noop-b', 'noop-c'];
 const MB = 1024 * 1024;
+// why 8 MiB × 4: the store's defaults (blobs.partSizeBytes, blobs.queueSize).
+const PART_MB = 8;
+const QUEUE = 4;
 
 export async function clusterBench(o: {
   quick: boolean;
@@ -55,6 +45,8 @@ export async function clusterBench(o: {
   uploadMb: number;
   cpu: number;
   redisUrl: string;
+  /** 'upload': only the upload row, printed and not written to bench/results. */
+  only?: string | undefined;
   work: string;
   log: (m: string) => void;
 }): Promise<void> {
@@ -107,8 +99,8 @@ export async function clusterBench(o: {
             region: 'us-east-1',
             prefix: `bench-${run}/`,
             forcePathStyle: true,
-            partSizeBytes: 8 * MB,
-            queueSize: 4,
+            partSizeBytes: PART_MB * MB,
+            queueSize: QUEUE,
           },
         }),
         platforms: {
@@ -121,11 +113,9 @@ export async function clusterBench(o: {
     return file;
   };
   const rows: Row[] = [];
-  let uploadRow:
-    | { studyhook: UploadResult; rawPut: { mbPerSec: number }; rawMultipart: { mbPerSec: number } }
-    | undefined;
+  let uploadRow: UploadRow | undefined;
   try {
-    for (const s of setups) {
+    for (const s of o.only === 'upload' ? [] : setups) {
       const file = await config(s, s.s3 ? 'cluster' : 'single');
       const c = await startStudyhook(file, {
         apis: s.apis,
@@ -184,10 +174,24 @@ export async function clusterBench(o: {
         cap.release();
       }
     }
-    uploadRow = await uploads(o, await config(setups[1]!, 'upload'), endpoint, run);
+    uploadRow = await uploadRounds({
+      uploadMb: o.uploadMb,
+      rounds: o.reps,
+      config: await config(setups[1]!, 'upload'),
+      endpoint,
+      bucket: 'studyhook',
+      partSizeMb: PART_MB,
+      queueSize: QUEUE,
+      run,
+      log: o.log,
+    });
   } finally {
     await cluster.stop();
     await s3.stop();
+  }
+  if (o.only === 'upload') {
+    process.stdout.write(uploadTable(uploadRow!, o.uploadMb).join('\n'));
+    return;
   }
   const base = rows[0]!;
   const md = [
@@ -204,18 +208,7 @@ export async function clusterBench(o: {
         `| ${r.name} | ${r.rps.toFixed(0)} | ${r.deliveredPerSec.toFixed(0)} | ${(r.rps / base.rps).toFixed(2)}× | ${(r.deliveredPerSec / base.deliveredPerSec).toFixed(2)}× | ${r.non2xx} | ${r.reps.map((x) => `${x.rps.toFixed(0)} / ${x.delivered.toFixed(0)}`).join(', ')} |`,
     ),
     '',
-    `## Upload: ${o.uploadMb} MiB of random bytes into S3 (uncapped API process)`,
-    '',
-    '| path | MB/s | vs raw PUT | API peak RSS (idle) |',
-    '|---|---:|---:|---:|',
-    ...(uploadRow
-      ? [
-          `| raw streaming PutObject to the same server (SDK, one request) | ${uploadRow.rawPut.mbPerSec.toFixed(0)} | 1.00× | |`,
-          `| raw multipart upload, lib-storage alone (8 MiB parts, 4 at a time) | ${uploadRow.rawMultipart.mbPerSec.toFixed(0)} | ${(uploadRow.rawMultipart.mbPerSec / uploadRow.rawPut.mbPerSec).toFixed(2)}× | |`,
-          `| studyhook \`/labvanced/<ns>/file_upload\` → S3 (multipart, sha256, ack after CompleteMultipartUpload) | ${uploadRow.studyhook.mbPerSec.toFixed(0)} | ${(uploadRow.studyhook.mbPerSec / uploadRow.rawPut.mbPerSec).toFixed(2)}× | ${uploadRow.studyhook.peakRssMb.toFixed(0)} MB (${uploadRow.studyhook.idleRssMb.toFixed(0)} MB) |`,
-        ]
-      : []),
-    '',
+    ...(uploadRow ? uploadTable(uploadRow, o.uploadMb) : []),
   ].join('\n');
   const out = join(root, 'bench/results');
   await mkdir(out, { recursive: true });
@@ -227,89 +220,4 @@ export async function clusterBench(o: {
   );
   o.log('wrote bench/results/cluster.md and bench/results/cluster.json');
   process.stdout.write(md);
-}
-
-/** The upload row: studyhook's /file_upload into S3, and the SDK's own PUT and multipart upload of the same bytes. */
-async function uploads(
-  o: { uploadMb: number; log: (m: string) => void },
-  config: string,
-  endpoint: string,
-  run: string,
-): Promise<{
-  studyhook: UploadResult;
-  rawPut: { mbPerSec: number };
-  rawMultipart: { mbPerSec: number };
-}> {
-  const bytes = o.uploadMb * MB;
-  const client = new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    credentials: {
-      accessKeyId: S3_TEST_ENV.AWS_ACCESS_KEY_ID,
-      secretAccessKey: S3_TEST_ENV.AWS_SECRET_ACCESS_KEY,
-    },
-  });
-  // why random: the bytes /file_upload gets (bench/upload.ts sends 1 MiB of random bytes, repeated).
-  const chunk = randomBytes(MB);
-  const body = (): Readable => {
-    let left = bytes;
-    return new Readable({
-      read() {
-        if (left <= 0) {
-          this.push(null);
-          return;
-        }
-        const n = Math.min(left, MB);
-        left -= n;
-        this.push(n === MB ? chunk : chunk.subarray(0, n));
-      },
-    });
-  };
-  let t0 = performance.now();
-  await client.send(
-    new PutObjectCommand({
-      Bucket: 'studyhook',
-      Key: `raw-${run}`,
-      Body: body(),
-      ContentLength: bytes,
-    }),
-  );
-  const rawPut = { mbPerSec: bytes / 1e6 / ((performance.now() - t0) / 1000) };
-  o.log(`raw PUT: ${rawPut.mbPerSec.toFixed(0)} MB/s`);
-  t0 = performance.now();
-  await new Upload({
-    client,
-    partSize: 8 * MB,
-    queueSize: 4,
-    params: { Bucket: 'studyhook', Key: `raw-mpu-${run}`, Body: body() },
-  }).done();
-  const rawMultipart = { mbPerSec: bytes / 1e6 / ((performance.now() - t0) / 1000) };
-  o.log(`raw multipart: ${rawMultipart.mbPerSec.toFixed(0)} MB/s`);
-  client.destroy();
-  const port = await freePort();
-  const api: Proc = start([...cliArgs(), 'api', '--config', config], {
-    ...S3_TEST_ENV,
-    PORT: String(port),
-  });
-  try {
-    await waitForPort(port, api);
-    await sleep(1000);
-    const studyhook = await upload({
-      port,
-      path: '/labvanced/bench/file_upload',
-      bytes,
-      server: api,
-      multipart: { field: 'myFile', fields: { expSessionNr: '1', newFileName: 'bench.bin' } },
-    });
-    if (studyhook.status !== 200)
-      throw new Error(`upload answered ${studyhook.status}: ${api.output()}`);
-    o.log(
-      `studyhook /file_upload → S3: ${studyhook.mbPerSec.toFixed(0)} MB/s, peak RSS ${studyhook.peakRssMb.toFixed(0)} MB`,
-    );
-    return { studyhook, rawPut, rawMultipart };
-  } finally {
-    await api.stop();
-  }
 }

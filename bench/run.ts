@@ -480,6 +480,7 @@ else if (opts.cluster) {
     uploadMb: opts.uploadMb,
     cpu: opts.scaleCpu ?? 0.15,
     redisUrl: opts.redisUrl,
+    only: opts.only,
     work,
     log,
   }).finally(() => rm(work, { recursive: true, force: true }));

@@ -1,37 +1,18 @@
 // A real S3-protocol server on loopback for tests, `.ci/run` and the bench: s3rver (npm), with the
-// two operations it lacks (AbortMultipartUpload, ListMultipartUploads) and its part and object
-// writes made to finish before it answers. Run alone: `npx tsx scripts/s3-server.ts --port 4569
+// two operations it lacks (AbortMultipartUpload, ListMultipartUploads), and its writes made to
+// behave as S3's (scripts/s3-server-store.ts). Run alone: `npx tsx scripts/s3-server.ts --port 4569
 // --dir /tmp/s3 --bucket studyhook`; credentials S3RVER / S3RVER.
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { patchStore, type Store } from './s3-server-store.js';
 
 // why createRequire: s3rver is CommonJS and ships no types.
 const S3rver = createRequire(import.meta.url)('s3rver') as new (
   opts: Record<string, unknown>,
 ) => S3rverApp;
 
-interface Store {
-  getResourcePath(bucket: string, key: string | undefined, resource: string): string;
-  putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
-  putPart(
-    bucket: string,
-    uploadId: string,
-    partNumber: number,
-    content: Readable,
-  ): Promise<{ size: number; md5: string }>;
-  putObject(object: {
-    bucket: string;
-    key: string;
-    content: Readable | Buffer;
-    metadata: unknown;
-  }): Promise<{ size: number; md5: string }>;
-}
 interface KoaContext {
   method: string;
   path: string;
@@ -60,28 +41,6 @@ export interface S3Server {
   close(): Promise<void>;
 }
 
-/** Writes a stream to a file, resolving (with size and md5) only once the file is written. */
-async function writeCounted(
-  content: Readable | Buffer,
-  path: string,
-): Promise<{ size: number; md5: string }> {
-  await mkdir(dirname(path), { recursive: true });
-  const md5 = createHash('md5');
-  let size = 0;
-  const count = new Transform({
-    transform(chunk: Buffer, _e, done) {
-      md5.update(chunk);
-      size += chunk.length;
-      done(null, chunk);
-    },
-  });
-  if (Buffer.isBuffer(content)) count.end(content);
-  await (Buffer.isBuffer(content)
-    ? pipeline(count, createWriteStream(path))
-    : pipeline(content, count, createWriteStream(path)));
-  return { size, md5: md5.digest('hex') };
-}
-
 /** Starts s3rver on 127.0.0.1:`port` (0: any free port) with `bucket` created. */
 export async function startS3Server(opts: {
   dir: string;
@@ -99,21 +58,7 @@ export async function startS3Server(opts: {
   const store = server.store;
   const uploads = (b: string): string => store.getResourcePath(b, undefined, 'uploads');
 
-  // why: s3rver answers a part or an object as soon as the bytes went through its hash, before the
-  // file is written; a read right after (CompleteMultipartUpload, a GET) could see it short.
-  store.putPart = (b, uploadId, partNumber, content) =>
-    writeCounted(content, join(uploads(b), uploadId, String(partNumber))).then(async (r) => {
-      await writeFile(join(uploads(b), uploadId, `${partNumber}.md5`), r.md5);
-      return r;
-    });
-  store.putObject = async (object) => {
-    const r = await writeCounted(
-      object.content,
-      store.getResourcePath(object.bucket, object.key, 'object'),
-    );
-    await store.putMetadata(object.bucket, object.key, object.metadata, r.md5);
-    return r;
-  };
+  patchStore(store);
 
   // AbortMultipartUpload (DELETE /<bucket>/<key>?uploadId=) and ListMultipartUploads (GET /<bucket>?uploads).
   const multipart = async (ctx: KoaContext, next: () => Promise<void>): Promise<void> => {

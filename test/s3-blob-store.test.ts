@@ -98,6 +98,18 @@ describe('S3 blob store against a real S3-protocol server on loopback', function
     assert.deepEqual(await inBucket(), { objects: [], uploads: [] });
   });
 
+  it('stores a file at the edges of a part whole: empty, a part less or more one byte, one and two parts', async () => {
+    for (const size of [0, 5 * MB - 1, 5 * MB, 5 * MB + 1, 10 * MB]) {
+      const bytes = randomBytes(size);
+      const ref = await store.put(source(bytes), { name: 'edge', contentType: 'x' });
+      assert.equal(ref.size, size);
+      assert.equal(ref.sha256, createHash('sha256').update(bytes).digest('hex'));
+      assert.ok((await buffer(store.open(ref))).equals(bytes), `${size} bytes read back`);
+      assert.deepEqual((await inBucket()).uploads, [], `${size} bytes: no upload left open`);
+      await store.remove(ref);
+    }
+  });
+
   it('aborts the multipart upload of a file over its budget: no object and no incomplete upload is left', async () => {
     await assert.rejects(
       store.put(source(randomBytes(16 * MB)), {

@@ -8,7 +8,7 @@ import type { ByteBudget } from './blob-file.js';
  * budget it fails with SH_BLOB_TOO_LARGE. `sha256` is set once the last byte went through.
  */
 export class HashCounter extends Transform {
-  /** Bytes passed so far. why not `size`: lib-storage reads a body's `size` as its total length. */
+  /** Bytes passed so far. */
   bytes = 0;
   sha256 = '';
   private readonly hash = createHash('sha256');

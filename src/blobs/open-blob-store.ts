@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import type { BlobsConfig } from '../config/load-config.js';
 import type { Logger } from '../log/logger.js';
 import { createBlobStore, sweepPartialBlobs, type BlobStore, type FileRef } from './blob-store.js';
-import { createS3BlobStore } from './s3-blob-store.js';
 
 // why: a bare id is the store's own; only a `blob:` reference names a file of the local directory.
 const local = (ref: FileRef | string): boolean =>
@@ -31,6 +30,8 @@ export async function openBlobStore(
       logger?.warn({ files: swept.length }, 'removed partial files left by a process that is gone');
     return fs;
   }
+  // why imported here: the AWS SDK adds about 20 MB to a process, which a filesystem store does not need.
+  const { createS3BlobStore } = await import('./s3-blob-store.js');
   const s3 = createS3BlobStore(blobs);
   await s3.check();
   return {

@@ -8,10 +8,10 @@ import {
   HeadObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { StudyhookError } from '../errors.js';
 import { budgetOf, type BlobStore, type FileRef } from './blob-store.js';
 import { HashCounter } from './hash-counter.js';
+import { uploadStream } from './s3-multipart.js';
 
 /** The `blobs` settings of an S3-compatible store. */
 export interface S3BlobSettings {
@@ -29,6 +29,8 @@ const ID = /^[0-9a-f-]{36}$/;
 const UNAVAILABLE =
   /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|TimeoutError|RequestTimeout|SlowDown|ServiceUnavailable|InternalError|NetworkingError)$/;
 
+const UNSIGNED = new Set(['UploadPartCommand', 'PutObjectCommand']);
+
 function unavailable(err: unknown): boolean {
   const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   return (
@@ -38,17 +40,10 @@ function unavailable(err: unknown): boolean {
   );
 }
 
-/**
- * Files in an S3-compatible bucket, at `<prefix><id[0..2]>/<id>`; `uri` is `s3://<bucket>/<key>`.
- * `put` streams through a multipart upload (lib-storage) while it counts and hashes, so memory stays
- * at about (queueSize + 1) parts whatever the size, and nothing is written to local disk; it resolves
- * once the upload is complete (CompleteMultipartUpload answered, or the single PutObject of a small
- * file). On any failure, the multipart upload is aborted before it rejects (lib-storage does that
- * once every part in flight has settled), and an object that was completed anyway is deleted.
- */
-export function createS3BlobStore(
-  s: S3BlobSettings,
-): BlobStore & { check(): Promise<void>; client: S3Client } {
+/** The S3 client of a store: checksums and payload signing left to the store (see below). */
+export function createS3Client(
+  s: Pick<S3BlobSettings, 'region' | 'endpoint' | 'forcePathStyle'>,
+): S3Client {
   const client = new S3Client({
     region: s.region,
     forcePathStyle: s.forcePathStyle,
@@ -58,6 +53,33 @@ export function createS3BlobStore(
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+  // why: the SDK signs a Buffer body with its sha256, one more pass over every byte on the event
+  // loop, while a streamed body goes as UNSIGNED-PAYLOAD (S3 accepts both). The bytes are hashed
+  // once already (ours), and HTTPS protects them on the way, as it does a streamed PutObject.
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (UNSIGNED.has(context.commandName ?? '') && request.headers)
+        request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'studyhookUnsignedPayload' },
+  );
+  return client;
+}
+
+/**
+ * Files in an S3-compatible bucket, at `<prefix><id[0..2]>/<id>`; `uri` is `s3://<bucket>/<key>`.
+ * `put` streams through a multipart upload (s3-multipart.ts) while it counts and hashes, so memory
+ * stays at (queueSize + 1) parts whatever the size, and nothing is written to local disk; it resolves
+ * once the upload is complete (CompleteMultipartUpload answered, or the single PutObject of a small
+ * file). On any failure, the multipart upload is aborted before it rejects (once every part in
+ * flight has settled), and an object that was completed anyway is deleted.
+ */
+export function createS3BlobStore(
+  s: S3BlobSettings,
+): BlobStore & { check(): Promise<void>; client: S3Client } {
+  const client = createS3Client(s);
   const keyOf = (id: string): string => `${s.prefix}${id.slice(0, 2)}/${id}`;
   const uriPrefix = `s3://${s.bucket}/${s.prefix}`;
   const keyOfRef = (ref: FileRef | string): string => {
@@ -103,16 +125,13 @@ export function createS3BlobStore(
       );
       // why: attached before anything is awaited, so a source that fails at once has its error handled.
       const piped = pipeline(source, counter);
-      const upload = new Upload({
+      const done = uploadStream(
         client,
-        partSize: s.partSizeBytes,
-        queueSize: s.queueSize,
-        leavePartsOnError: false,
-        params: { Bucket: s.bucket, Key: key, Body: counter, ContentType: meta.contentType },
-      });
-      // why: an upload that failed stops reading; the source must then fail too, or it would wait forever.
-      const done = upload.done();
-      done.catch((err: unknown) => counter.destroy(err as Error));
+        { Bucket: s.bucket, Key: key, ContentType: meta.contentType },
+        counter,
+        s.partSizeBytes,
+        s.queueSize,
+      );
       return finishPut(piped, done, key).then(() => ({
         id,
         name: meta.name,

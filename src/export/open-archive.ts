@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { listArchiveFiles, type ArchiveFiles, type TimeRange } from './archive-files.js';
 import { pseudonymMacro } from './pseudonym.js';
 import { fileList, lit } from './sql.js';
@@ -81,6 +81,9 @@ export async function openArchive(options: ArchiveOptions): Promise<Archive> {
     options,
     options.namespaces,
   );
+  // why imported here: every CLI command (the API's too) imports this module; DuckDB's native
+  // library adds about 35 MB to each process's memory, and only the export and study commands use it.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const temp = await mkdtemp(join(tmpdir(), 'studyhook-export-'));
   const instance = await DuckDBInstance.create(':memory:', {
     memory_limit: options.memoryLimit ?? '400MB',

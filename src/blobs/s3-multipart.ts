@@ -1,0 +1,127 @@
+import type { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type CompletedPart,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+
+/** Where an upload goes. */
+export interface UploadTarget {
+  Bucket: string;
+  Key: string;
+  ContentType?: string;
+}
+
+/**
+ * Sends a stream to S3: a file of at most one part with one PutObject, a larger one as a multipart
+ * upload with at most `queueSize` parts in flight. Each byte is copied once, into one of at most
+ * queueSize + 1 part buffers that are reused from part to part, so the upload holds (queueSize + 1)
+ * × partSize bytes and allocates nothing per part for the garbage collector to catch up with
+ * (lib-storage concatenates every part into a new buffer). Reading pauses while every buffer is
+ * taken. Resolves once S3 answered CompleteMultipartUpload (or the PutObject). On any failure it
+ * waits for the parts in flight, aborts the multipart upload, destroys the source with the error
+ * and rejects with it.
+ */
+export async function uploadStream(
+  client: S3Client,
+  target: UploadTarget,
+  source: Readable,
+  partSize: number,
+  queueSize: number,
+): Promise<void> {
+  const free: Buffer[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const parts: CompletedPart[] = [];
+  let uploadId: string | undefined;
+  let partCount = 0;
+  let failure: { err: unknown } | undefined;
+  let buf: Buffer | undefined;
+  let filled = 0;
+
+  const sendPart = async (data: Buffer, whole: Buffer): Promise<void> => {
+    uploadId ??= (await client.send(new CreateMultipartUploadCommand(target))).UploadId;
+    while (inFlight.size >= queueSize) await Promise.race(inFlight);
+    const PartNumber = ++partCount;
+    const sent: Promise<void> = client
+      .send(
+        new UploadPartCommand({
+          Bucket: target.Bucket,
+          Key: target.Key,
+          UploadId: uploadId,
+          PartNumber,
+          Body: data,
+          ContentLength: data.length,
+        }),
+      )
+      .then(
+        (r) => void parts.push({ PartNumber, ETag: r.ETag }),
+        (err: unknown) => void (failure ??= { err }),
+      )
+      .finally(() => {
+        inFlight.delete(sent);
+        free.push(whole);
+      });
+    inFlight.add(sent);
+  };
+
+  try {
+    // why not destroyed on an early exit: the catch below destroys it with the error instead.
+    for await (const chunk of source.iterator({
+      destroyOnReturn: false,
+    }) as AsyncIterable<Buffer>) {
+      for (let at = 0; at < chunk.length;) {
+        if (failure) throw failure.err;
+        // why sent only when more bytes come: a file of exactly one part is then one PutObject.
+        if (buf && filled === partSize) {
+          await sendPart(buf, buf);
+          buf = undefined;
+        }
+        if (!buf) {
+          buf = free.pop() ?? Buffer.allocUnsafeSlow(partSize);
+          filled = 0;
+        }
+        const n = chunk.copy(buf, filled, at);
+        filled += n;
+        at += n;
+      }
+    }
+    const last = buf ? buf.subarray(0, filled) : Buffer.alloc(0);
+    if (uploadId === undefined) {
+      await client.send(
+        new PutObjectCommand({ ...target, Body: last, ContentLength: last.length }),
+      );
+      return;
+    }
+    await sendPart(last, buf!);
+    await Promise.all(inFlight);
+    if (failure) throw failure.err;
+    parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
+    await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: target.Bucket,
+        Key: target.Key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+    );
+  } catch (err) {
+    source.destroy(err as Error);
+    // why wait: a part that lands after AbortMultipartUpload would be kept (and billed) by S3.
+    await Promise.allSettled(inFlight);
+    if (uploadId !== undefined)
+      await client
+        .send(
+          new AbortMultipartUploadCommand({
+            Bucket: target.Bucket,
+            Key: target.Key,
+            UploadId: uploadId,
+          }),
+        )
+        .catch(() => undefined);
+    throw err;
+  }
+}
