@@ -17,6 +17,7 @@ import {
 import { createActiGraphClient } from './client.js';
 import { normaliseActiGraph } from './normalise.js';
 import { actigraphSample } from './sample.js';
+import { actigraphUploads } from './export.js';
 
 const hmac = hmacVerifier<ActiGraphSettings>({
   header: 'x-actigraph-signature',
@@ -43,6 +44,7 @@ function eventOf(headers: Record<string, string | undefined>): string {
  */
 export default defineAdapter<ActiGraphSettings>({
   platform: 'actigraph',
+  exportTables: [actigraphUploads],
   settingsSchema: actigraphSettingsSchema,
   secretHeaders: ['x-actigraph-signature', 'x-actigraph-hook-secret'],
   retriesRefusedCalls: true,
