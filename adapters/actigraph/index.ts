@@ -18,6 +18,7 @@ import {
 import { createActiGraphClient } from './client.js';
 import { normaliseActiGraph } from './normalise.js';
 import { actigraphSample } from './sample.js';
+import { actigraphUploads } from './export.js';
 
 const hmac = hmacVerifier<ActiGraphSettings>({
   header: 'x-actigraph-signature',
@@ -44,6 +45,7 @@ function eventOf(headers: Record<string, string | undefined>): string {
  */
 export default defineAdapter<ActiGraphSettings>({
   platform: 'actigraph',
+  exportTables: [actigraphUploads],
   settingsSchema: actigraphSettingsSchema,
   secretHeaders: ['x-actigraph-signature', 'x-actigraph-hook-secret'],
   retriesRefusedCalls: true,

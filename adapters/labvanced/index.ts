@@ -15,6 +15,9 @@ import {
 } from '../../src/generated/labvanced-settings.js';
 import { labvancedSample } from './sample.js';
 import { coerceFields, hashOf, LABVANCED_ORIGIN, safeFileName, text, toTime } from './values.js';
+import { labvancedFiles } from './export-files.js';
+import { labvancedSessions } from './export-sessions.js';
+import { labvancedTrials } from './export-trials.js';
 
 type Data = Record<string, unknown>;
 const ok: Reply = { status: 200, body: { success: true } };
@@ -96,6 +99,8 @@ const session =
  */
 export default defineAdapter<LabvancedSettings>({
   platform: 'labvanced',
+  // why: sessions count the trials, so the trials' table comes first.
+  exportTables: [labvancedTrials, labvancedSessions, labvancedFiles],
   settingsSchema: labvancedSettingsSchema,
   defaultNamespaces: { '*': {} },
   allowedOrigins: (settings) => settings.allowedOrigins ?? [LABVANCED_ORIGIN],

@@ -10,6 +10,7 @@ import { basicVerifier, equalsAny } from '../../src/verify/presets.js';
 import { canonicalKeys } from './canonical-keys.js';
 import { createMyDataHelpsClient } from './client.js';
 import { mydatahelpsSample } from './sample.js';
+import { mydatahelpsSchedules, mydatahelpsSurveys } from './export.js';
 
 // why: a Map, so an EventType named like an Object.prototype member (`constructor`) is not found in it.
 const TYPES = new Map([
@@ -81,6 +82,7 @@ const callback = defineRoute({
  */
 export default defineAdapter<MyDataHelpsSettings>({
   platform: 'mydatahelps',
+  exportTables: [mydatahelpsSurveys, mydatahelpsSchedules],
   settingsSchema: mydatahelpsSettingsSchema,
   secretParams: ['token'],
   routes: [callback, { ...callback, path: ':token' }],

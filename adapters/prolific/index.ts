@@ -10,6 +10,7 @@ import { createProlificClient, type ProlificClientOptions } from './client.js';
 import { prolificSample } from './sample.js';
 import { PROLIFIC_USAGE } from './usage.js';
 import { prolificSignedForm, timestampMs } from './verify.js';
+import { prolificStudies, prolificSubmissions } from './export.js';
 
 /** `submission.status.change` → `prolific.submission.status.change`; odd characters of unknown types become `_`. */
 function eventType(eventTypeName: string): string {
@@ -28,6 +29,7 @@ function eventType(eventTypeName: string): string {
  */
 export default defineAdapter<ProlificSettings>({
   platform: 'prolific',
+  exportTables: [prolificSubmissions, prolificStudies],
   settingsSchema: prolificSettingsSchema,
   secretHeaders: ['x-prolific-request-signature'],
   retriesRefusedCalls: true,

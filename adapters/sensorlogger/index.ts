@@ -11,6 +11,7 @@ import { equalsAny } from '../../src/verify/presets.js';
 import { createSensorLoggerClient } from './client.js';
 import sensorloggerFetch from './fetch-sink.js';
 import { sensorloggerSample } from './sample.js';
+import { sensorloggerUploads } from './export.js';
 
 /**
  * Sensor Logger Study webhooks: `POST /sensorlogger/<ns>` with `{studyId, uploadId, secretCode}`,
@@ -18,6 +19,7 @@ import { sensorloggerSample } from './sample.js';
  */
 export default defineAdapter<SensorLoggerSettings>({
   platform: 'sensorlogger',
+  exportTables: [sensorloggerUploads],
   settingsSchema: sensorloggerSettingsSchema,
   defaultNamespaces: { '*': {} },
   secretFields: ['secretCode'],

@@ -1,4 +1,5 @@
 import type { FileRef } from '../blobs/blob-store.js';
+import type { TableBuilder } from '../export/types.js';
 import type { Command } from '../command.js';
 import type { EventDraft } from '../event/draft.js';
 import type { Sink } from '../sinks/types.js';
@@ -146,6 +147,11 @@ export interface Adapter<S = any> {
   commands?: readonly Command[];
   /** Sinks that work on this platform's events (Sensor Logger's `sensorlogger-fetch`): built-in sinks, picked by name with `use`. */
   sinks?: readonly Sink<any, any>[];
+  /**
+   * The platform's tables for `studyhook export` (and `study status`), built in this order when the
+   * archive holds the platform's events; see docs/adding-a-platform.md.
+   */
+  exportTables?: readonly TableBuilder[];
   /**
    * What the start-up banner tells the operator to register, when it is not the plain URL
    * `at.origin + at.path`: a URL with a masked secret in it (MyDataHelps), or the separate fields

@@ -1,9 +1,9 @@
-import { col, createTable } from '../create-table.js';
-import { jsonExpr, structExpr, structType } from '../json-columns.js';
-import { TRIAL_FIELDS, TRIAL_TYPE, trialOrder } from '../trial-order.js';
-import type { ColumnSpec, TableBuilder } from '../types.js';
-import { structSafe, variableColumns } from '../variables.js';
-import { labvancedEvents } from './labvanced-events.js';
+import { col, createTable } from '../../src/export/create-table.js';
+import { jsonExpr, structExpr, structType } from '../../src/export/json-columns.js';
+import { TRIAL_FIELDS, TRIAL_TYPE, trialOrder } from '../../src/export/trial-order.js';
+import type { ColumnSpec, TableBuilder } from '../../src/export/types.js';
+import { structSafe, variableColumns } from '../../src/export/variables.js';
+import { labvancedEvents } from './export-events.js';
 
 const FIXED = [
   'session',

@@ -1,7 +1,7 @@
-import { col, createTable } from '../create-table.js';
-import type { TableBuilder } from '../types.js';
-import { blobPath } from '../sql.js';
-import { history, latest } from './history.js';
+import { col, createTable } from '../../src/export/create-table.js';
+import type { TableBuilder } from '../../src/export/types.js';
+import { blobPath } from '../../src/export/sql.js';
+import { history, latest } from '../../src/export/history.js';
 
 const DATA = {
   data: 'STRUCT(studyId VARCHAR, uploadId VARCHAR, format VARCHAR, entries JSON, file STRUCT(id VARCHAR, name VARCHAR, contentType VARCHAR, size BIGINT, sha256 VARCHAR, uri VARCHAR))',

@@ -1,7 +1,7 @@
-import { col, createTable } from '../create-table.js';
-import { blobPath, idOrder, lit } from '../sql.js';
-import type { TableBuilder } from '../types.js';
-import { labvancedEvents, LIFECYCLE } from './labvanced-events.js';
+import { col, createTable } from '../../src/export/create-table.js';
+import { blobPath, idOrder, lit } from '../../src/export/sql.js';
+import type { TableBuilder } from '../../src/export/types.js';
+import { labvancedEvents, LIFECYCLE } from './export-events.js';
 
 /** One row per uploaded file (`/file_upload`); the bytes stay in the blob store. */
 export const labvancedFiles: TableBuilder = {

@@ -1,6 +1,6 @@
-import { col, createTable } from '../create-table.js';
-import type { TableBuilder } from '../types.js';
-import { history, latest } from './history.js';
+import { col, createTable } from '../../src/export/create-table.js';
+import type { TableBuilder } from '../../src/export/types.js';
+import { history, latest } from '../../src/export/history.js';
 
 const DATA = {
   data: 'STRUCT(status VARCHAR, uploadId VARCHAR, studyId VARCHAR, subjectId VARCHAR, message VARCHAR, firstEpochUTC VARCHAR, lastEpochUTC VARCHAR)',

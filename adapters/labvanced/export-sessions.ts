@@ -1,9 +1,9 @@
-import { col, createTable } from '../create-table.js';
-import { jsonExpr, keyTableOf } from '../json-columns.js';
-import { idOrder, lit } from '../sql.js';
-import type { ColumnSpec, TableBuilder, TableContext } from '../types.js';
-import { variableColumns } from '../variables.js';
-import { labvancedEvents, LIFECYCLE } from './labvanced-events.js';
+import { col, createTable } from '../../src/export/create-table.js';
+import { jsonExpr, keyTableOf } from '../../src/export/json-columns.js';
+import { idOrder, lit } from '../../src/export/sql.js';
+import type { ColumnSpec, TableBuilder, TableContext } from '../../src/export/types.js';
+import { variableColumns } from '../../src/export/variables.js';
+import { labvancedEvents, LIFECYCLE } from './export-events.js';
 
 const PROMOTED = new Set(['crowdsourcingCode', 'crowdsourcinSubjId']);
 const EMAIL = /e-?mail/i;

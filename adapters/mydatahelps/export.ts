@@ -1,5 +1,5 @@
-import { col, createTable } from '../create-table.js';
-import type { ColumnSpec, TableBuilder } from '../types.js';
+import { col, createTable } from '../../src/export/create-table.js';
+import type { ColumnSpec, TableBuilder } from '../../src/export/types.js';
 
 const DATA = {
   data: 'STRUCT(EventType VARCHAR, ParticipantIdentifier VARCHAR, ParticipantID VARCHAR, ProjectID VARCHAR, SurveyResultID VARCHAR, SurveyID VARCHAR, SurveyName VARCHAR, SurveyDisplayName VARCHAR, SurveyVersion VARCHAR, TaskID VARCHAR, ScheduleID VARCHAR, ScheduleName VARCHAR)',

@@ -1,7 +1,7 @@
-import { LIFECYCLE, LIFECYCLE_DATA } from '../labvanced-fields.js';
-import { BASE_COLUMNS } from '../open-archive.js';
-import { lit } from '../sql.js';
-import type { TableContext } from '../types.js';
+import { LIFECYCLE, LIFECYCLE_DATA } from '../../src/export/labvanced-fields.js';
+import { BASE_COLUMNS } from '../../src/export/open-archive.js';
+import { lit } from '../../src/export/sql.js';
+import type { TableContext } from '../../src/export/types.js';
 
 export { LIFECYCLE };
 
