@@ -46,9 +46,9 @@ interface Entry {
  * An append resolves only after the fdatasync that covers its line; a failed write or fdatasync fails
  * exactly the appends of that batch (their deliveries retry).
  *
- * Lines stay whole across processes: a batch is one O_APPEND write (appendWhole loops only when the
- * kernel takes part of it, on a full disk, and then cuts the part back or leaves it on a line of its
- * own), and regular local files take an O_APPEND write whole, never interleaved with another's.
+ * Lines stay whole across processes: a batch is one O_APPEND write of whole lines, which a local file
+ * takes whole, never interleaved with another's; the fragment of a write cut short (a full disk, a
+ * writer killed mid-write) is repaired by the write after it (appendWhole).
  */
 export function createLineWriter(opts: LineWriterOptions = {}): LineWriter {
   const fsync = opts.fsync ?? true;
@@ -62,7 +62,7 @@ export function createLineWriter(opts: LineWriterOptions = {}): LineWriter {
   async function openFile(e: Entry): Promise<OpenFile> {
     if (e.open) return e.open;
     await mkdir(dirname(e.path), { recursive: true, mode: dirModeOf(fileMode) });
-    const fh = await open(e.path, 'a+', fileMode); // why: a+ so that appendWhole may read the last byte
+    const fh = await open(e.path, 'a+', fileMode); // why: a+ so that appendWhole may read the byte before its write
     const s = await fh.stat().catch(async (err: unknown) => {
       await fh.close();
       throw err;
