@@ -1,6 +1,7 @@
 // CPU time per event of the processes a drain keeps busy (bench/sinks.ts, drain rows), to show what
 // bounds a sink's rate: the worker, Redis, or PostgreSQL. Read from /proc, so only for processes on
 // this machine (0 for a remote Redis or database).
+import { availableParallelism } from 'node:os';
 import pg from 'pg';
 import { processCpu } from './procs.js';
 
@@ -9,6 +10,15 @@ export interface DrainCpu {
   worker: number;
   redis: number;
   postgres: number;
+}
+
+/**
+ * The most events per second that CPU time allows on this machine's cores, had the drain them to
+ * itself: the worker is one thread (one core at most), and all three share the cores.
+ */
+export function cpuCeiling(u: DrainCpu, cores = availableParallelism()): number {
+  const all = u.worker + u.redis + u.postgres;
+  return u.worker > 0 ? Math.min(1e6 / u.worker, (cores * 1e6) / all) : 0;
 }
 
 /** Server processes of the database (backends and background writers alike), by pid. */

@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { sinkQueueName } from '../src/queue/redis.js';
 import type { BenchOptions } from './options.js';
 import { measureAll, type Target } from './measure.js';
-import { cpuMeter, type DrainCpu } from './drain-cpu.js';
+import { cpuCeiling, cpuMeter, type DrainCpu } from './drain-cpu.js';
 import { createTable, insertText } from './pg-skeleton-sink.js';
 import { freePort, load, median, percentile, root, sleep } from './procs.js';
 import type { Row } from './report.js';
@@ -287,7 +287,7 @@ async function drainRows(c: SinkCtx, setups: SinkSetup[]): Promise<DrainRow[]> {
         r.cpu.push(cpu);
         runs.set(s.key, r);
         c.log(
-          `drain of ${events} events, ${s.key}: ${(events / seconds).toFixed(0)} events/s; CPU µs/event: worker ${cpu.worker}, Redis ${cpu.redis}, Postgres ${cpu.postgres}; load ${loadavg()[0]!.toFixed(1)}`,
+          `drain of ${events} events, ${s.key}: ${(events / seconds).toFixed(0)} events/s; CPU µs/event: worker ${cpu.worker}, Redis ${cpu.redis}, Postgres ${cpu.postgres} (CPU allows ${cpuCeiling(cpu).toFixed(0)}/s); load ${loadavg()[0]!.toFixed(1)}`,
         );
       } finally {
         await Promise.all(queues.map((q) => q.close()));
