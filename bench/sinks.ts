@@ -78,11 +78,13 @@ export async function sinkSetups(c: SinkCtx): Promise<SinkSetup[]> {
     use: 'postgres',
     options: { connectionString: c.pgUrl, table: table(k) },
   });
+  // why: the built-in sinks' jobs carry no ctx.secrets; the skeletons' (module sinks) neither
+  // (`secrets: false`), so that both do the same queue work per event.
   const wanted: Array<Pick<SinkSetup, 'key' | 'name' | 'sinks' | 'drainOnly'>> = [
     {
       key: 'noop',
       name: `${SUSTAINED}: Sensor Logger, API + worker, no-op sink`,
-      sinks: [{ name: SINK, module: join(root, 'bench/noop-sink.js') }],
+      sinks: [{ name: SINK, module: join(root, 'bench/noop-sink.js'), secrets: false }],
     },
     {
       key: 'archive',
@@ -97,7 +99,14 @@ export async function sinkSetups(c: SinkCtx): Promise<SinkSetup[]> {
       {
         key: 'queue',
         name: `${SUSTAINED}: the queue alone, no-op sink at concurrency 256`,
-        sinks: [{ name: SINK, module: join(root, 'bench/noop-sink.js'), concurrency: 256 }],
+        sinks: [
+          {
+            name: SINK,
+            module: join(root, 'bench/noop-sink.js'),
+            concurrency: 256,
+            secrets: false,
+          },
+        ],
         drainOnly: true,
       },
       { key: 'postgres', name: `${SUSTAINED}: postgres sink`, sinks: [pgSink('postgres')] },
@@ -111,6 +120,7 @@ export async function sinkSetups(c: SinkCtx): Promise<SinkSetup[]> {
             module: join(root, 'bench/pg-skeleton-sink.ts'),
             options: { url: c.pgUrl, table: SKELETON_TABLE(c.runId) },
             concurrency: 256,
+            secrets: false,
           },
         ],
       },
@@ -124,8 +134,8 @@ export async function sinkSetups(c: SinkCtx): Promise<SinkSetup[]> {
         key: 'noop2',
         name: `${SUSTAINED}: two no-op sinks`,
         sinks: [
-          { name: SINK, module: join(root, 'bench/noop-sink.js') },
-          { name: `${SINK}-2`, module: join(root, 'bench/noop-sink.js') },
+          { name: SINK, module: join(root, 'bench/noop-sink.js'), secrets: false },
+          { name: `${SINK}-2`, module: join(root, 'bench/noop-sink.js'), secrets: false },
         ],
       },
     );
@@ -436,6 +446,7 @@ export async function timedArchive(
             options: { dir: join(dir, 'data', 'events'), fsync: true },
           },
           concurrency: 64,
+          secrets: false,
         },
       ],
     }),

@@ -8,11 +8,17 @@ import { recordingSink, REDIS_URL, startGateway } from './helpers/gateway.js';
 const PG_URL = process.env['PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 describe('secrets in queued jobs', () => {
-  it('queues jobs without ctx.secrets for the built-in sinks that never read them, with them for the others', async () => {
+  it('queues jobs without ctx.secrets for the built-in sinks that never read them and sinks configured so, with them for the others', async () => {
     const t = await startGateway(
       (d) => ({
         sinks: [
           { name: 'rec', module: recordingSink, options: { file: `${d}/rec.jsonl` } },
+          {
+            name: 'plain',
+            module: recordingSink,
+            options: { file: `${d}/p.jsonl` },
+            secrets: false,
+          },
           { name: 'db', use: 'postgres', options: { connectionString: PG_URL } },
         ],
         archive: true,
@@ -21,7 +27,7 @@ describe('secrets in queued jobs', () => {
     );
     const queue = (name: string): Queue =>
       new Queue(sinkQueueName(name), { connection: { url: REDIS_URL }, prefix: t.prefix });
-    const queues = ['rec', 'archive', 'db'].map(queue);
+    const queues = ['rec', 'archive', 'db', 'plain'].map(queue);
     try {
       const id = (
         await request(t.gateway.app!)
@@ -29,11 +35,12 @@ describe('secrets in queued jobs', () => {
           .send({ studyId: 's', uploadId: 'u-1', secretCode: 'code-1234' })
           .expect(200)
       ).body.id as string;
-      const [rec, archive, db] = await Promise.all(queues.map((q) => q.getJob(jobIdOf(id))));
+      const [rec, archive, db, plain] = await Promise.all(queues.map((q) => q.getJob(jobIdOf(id))));
       assert.deepEqual(rec!.data.secrets, { secretCode: 'code-1234' }, 'a module sink gets them');
       assert.equal(archive!.data.event.id, id);
       assert.equal(archive!.data.secrets, undefined, 'the archive (filesystem) never reads them');
       assert.equal(db!.data.secrets, undefined, 'the postgres sink never reads them');
+      assert.equal(plain!.data.secrets, undefined, 'a module sink configured with secrets: false');
     } finally {
       await Promise.all(queues.map((q) => q.close()));
       await t.close();

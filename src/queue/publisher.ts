@@ -78,7 +78,8 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   const routes = opts.sinks.map((sink) => {
     const q = openQueue(sink);
     // why: a job without secrets needs no rewrite once delivered (dropSecrets), one Redis script less per event.
-    const secrets = sink.use === undefined || builtinSink(sink.use)?.usesSecrets !== false;
+    const secrets =
+      sink.secrets ?? (sink.use === undefined || builtinSink(sink.use)?.usesSecrets !== false);
     return { sink, q, matches: compileFilter(sink.filter), secrets };
   });
   const dedupTtlMs = opts.dedupTtlSeconds * 1000;
