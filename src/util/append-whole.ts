@@ -25,22 +25,33 @@ const SPACE = 0x20;
  * deliveries, not yet acknowledged, are retried.
  *
  * A short write is not continued (another process may have appended meanwhile, and the rest would
- * start mid-line): its part is overwritten with spaces, and it throws.
+ * start mid-line), nor cut back (another process may have appended after it): the whole lines it
+ * took stay, the part of a line it cut is overwritten with spaces, and it throws a ShortWriteError
+ * saying how many bytes it kept, so that the caller can count those lines as written.
  */
 export async function appendWhole(fh: FileHandle, data: Buffer): Promise<void> {
   const { bytesWritten } = await fh.write(data, 0, data.length);
+  const kept =
+    bytesWritten === data.length ? bytesWritten : data.lastIndexOf(NEWLINE, bytesWritten - 1) + 1;
   const end = bytesWritten > 0 ? await endOfLastWrite(fh) : undefined;
   if (end !== undefined) {
-    await repairBefore(fh, end - bytesWritten);
-    // why: the whole lines of a write cut short are not acknowledged and will be written again; blanked
-    // (newlines too), so that they are not there twice, and the spaces join the next line written.
-    if (bytesWritten < data.length) await overwrite(fh, end - bytesWritten, end);
+    const start = end - bytesWritten;
+    await repairBefore(fh, start);
+    if (kept < bytesWritten) await overwrite(fh, start + kept, end);
   }
   if (bytesWritten < data.length)
-    throw Object.assign(
-      new Error(`short write: ${bytesWritten} of ${data.length} bytes (disk full?)`),
-      { code: 'ENOSPC' },
-    );
+    throw new ShortWriteError(bytesWritten > 0 ? kept : 0, data.length);
+}
+
+/** A write cut short (a full disk): its first `kept` bytes, whole lines, are in the file; the rest not. */
+export class ShortWriteError extends Error {
+  readonly code = 'ENOSPC';
+  constructor(
+    readonly kept: number,
+    total: number,
+  ) {
+    super(`short write: ${kept} of ${total} bytes kept, as whole lines (disk full?)`);
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createBatcher, type Batcher, type BatcherOptions } from '../sinks/create-batcher.js';
-import { appendWhole } from './append-whole.js';
+import { appendWhole, ShortWriteError } from './append-whole.js';
 import { DEFAULT_FILE_MODE, dirModeOf } from './append-line.js';
 
 export interface LineWriterOptions {
@@ -89,7 +89,7 @@ export function createLineWriter(opts: LineWriterOptions = {}): LineWriter {
     }
   }
 
-  async function writeBatch(e: Entry, lines: Buffer[]): Promise<void> {
+  async function writeBatch(e: Entry, lines: Buffer[]): Promise<void | (Error | undefined)[]> {
     const data = lines.length === 1 ? lines[0]! : Buffer.concat(lines);
     for (let tries = 1; ; tries++) {
       if (tries > 3) throw new Error(`${e.path} keeps being replaced while it is written`);
@@ -103,9 +103,18 @@ export function createLineWriter(opts: LineWriterOptions = {}): LineWriter {
         await appendWhole(o.fh, data);
         if (fsync) await o.fh.datasync();
       } catch (err) {
-        // why: after a failed write or fdatasync the next batch starts on a fresh handle.
-        await drop(e);
-        throw err;
+        const kept = err instanceof ShortWriteError ? err.kept : 0;
+        try {
+          // why: the whole lines a write cut short did take are in the file: made durable, their
+          // appends succeed, and only the others retry (written again, they would be there twice).
+          if (kept > 0 && fsync) await o.fh.datasync();
+        } finally {
+          // why: after a failed write or fdatasync the next batch starts on a fresh handle.
+          await drop(e);
+        }
+        if (kept === 0) throw err;
+        let at = 0;
+        return lines.map((l) => ((at += l.length) <= kept ? undefined : (err as Error)));
       }
       // why: checked again after the write, for a file moved while it was written (its lines are then in both).
       if (await stillAtPath(e, o)) return;
