@@ -1,6 +1,7 @@
 // The sink rows of `npm run bench` (issue #26): the default deployment (the archive, often with
 // Postgres) measured end to end next to its skeletons, in the same run. See bench/README.md, "Sinks".
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Queue } from 'bullmq';
 import pg from 'pg';
@@ -8,6 +9,7 @@ import { stringify } from 'yaml';
 import { sinkQueueName } from '../src/queue/redis.js';
 import type { BenchOptions } from './options.js';
 import { measureAll, type Target } from './measure.js';
+import { cpuCeiling, cpuMeter, type DrainCpu } from './drain-cpu.js';
 import { createTable, insertText } from './pg-skeleton-sink.js';
 import { freePort, load, median, percentile, root, sleep } from './procs.js';
 import type { Row } from './report.js';
@@ -17,8 +19,10 @@ import { ADMIN_TOKEN, SINK, drain, startStudyhook, type Cluster } from './studyh
 
 /** One deployment under test: its own config, Redis prefix and data dir, one API and one worker process. */
 export interface SinkSetup {
-  key: 'noop' | 'archive' | 'postgres' | 'skeleton' | 'both' | 'noop2';
+  key: 'noop' | 'archive' | 'postgres' | 'skeleton' | 'both' | 'noop2' | 'queue';
   name: string;
+  /** Measured in the drain rows only. */
+  drainOnly?: boolean;
   sinks: Record<string, unknown>[];
   config: string;
   prefix: string;
@@ -43,6 +47,8 @@ export interface DrainRow {
   eventsPerSec: number[];
   median: number;
   batches: BatchFigures[];
+  /** Medians over the repetitions; absent for the floor. */
+  cpu?: DrainCpu;
 }
 /** What the sink rows add to bench/results/latest.json (the rows themselves are in `rows` too). */
 export interface SinkResults {
@@ -72,11 +78,13 @@ export async function sinkSetups(c: SinkCtx): Promise<SinkSetup[]> {
     use: 'postgres',
     options: { connectionString: c.pgUrl, table: table(k) },
   });
-  const wanted: Array<Pick<SinkSetup, 'key' | 'name' | 'sinks'>> = [
+  // why: the built-in sinks' jobs carry no ctx.secrets; the skeletons' (module sinks) neither
+  // (`secrets: false`), so that both do the same queue work per event.
+  const wanted: Array<Pick<SinkSetup, 'key' | 'name' | 'sinks' | 'drainOnly'>> = [
     {
       key: 'noop',
       name: `${SUSTAINED}: Sensor Logger, API + worker, no-op sink`,
-      sinks: [{ name: SINK, module: join(root, 'bench/noop-sink.js') }],
+      sinks: [{ name: SINK, module: join(root, 'bench/noop-sink.js'), secrets: false }],
     },
     {
       key: 'archive',
@@ -86,6 +94,21 @@ export async function sinkSetups(c: SinkCtx): Promise<SinkSetup[]> {
   ];
   if (c.pgUrl) {
     wanted.push(
+      // why: the postgres sink's concurrency with nothing behind it: what the queue and one worker
+      // process deliver at most, the ceiling of any sink's drain on this machine.
+      {
+        key: 'queue',
+        name: `${SUSTAINED}: the queue alone, no-op sink at concurrency 256`,
+        sinks: [
+          {
+            name: SINK,
+            module: join(root, 'bench/noop-sink.js'),
+            concurrency: 256,
+            secrets: false,
+          },
+        ],
+        drainOnly: true,
+      },
       { key: 'postgres', name: `${SUSTAINED}: postgres sink`, sinks: [pgSink('postgres')] },
       // why: the same concurrency as the postgres sink's default, so that both have as many rows to gather.
       {
@@ -97,6 +120,7 @@ export async function sinkSetups(c: SinkCtx): Promise<SinkSetup[]> {
             module: join(root, 'bench/pg-skeleton-sink.ts'),
             options: { url: c.pgUrl, table: SKELETON_TABLE(c.runId) },
             concurrency: 256,
+            secrets: false,
           },
         ],
       },
@@ -110,8 +134,8 @@ export async function sinkSetups(c: SinkCtx): Promise<SinkSetup[]> {
         key: 'noop2',
         name: `${SUSTAINED}: two no-op sinks`,
         sinks: [
-          { name: SINK, module: join(root, 'bench/noop-sink.js') },
-          { name: `${SINK}-2`, module: join(root, 'bench/noop-sink.js') },
+          { name: SINK, module: join(root, 'bench/noop-sink.js'), secrets: false },
+          { name: `${SINK}-2`, module: join(root, 'bench/noop-sink.js'), secrets: false },
         ],
       },
     );
@@ -194,7 +218,8 @@ export async function sinkBench(
       env: { ...c.env, BENCH_PREFIX: s.prefix },
     });
   const batchLog = new Map<SinkSetup['key'], BatchFigures[][]>();
-  const targets: Target[] = setups.map((s) => {
+  const sustained = setups.filter((s) => !s.drainOnly);
+  const targets: Target[] = sustained.map((s) => {
     let last: Promise<Awaited<ReturnType<typeof batchCounters>>> = batchCounters(s);
     let round = 0;
     return {
@@ -218,7 +243,7 @@ export async function sinkBench(
   });
   const rows = (await measureAll(targets, { ...c.opts, redisPid: c.redisPid }, c.log)).map(
     (r, i): SinkRow => {
-      const reps = batchLog.get(setups[i]!.key) ?? [];
+      const reps = batchLog.get(sustained[i]!.key) ?? [];
       const sinks = [...new Set(reps.flat().map((f) => f.sink))];
       const batches = sinks.map((sink) => {
         const mine = reps.map((r2) => r2.find((f) => f.sink === sink)!).filter(Boolean);
@@ -228,7 +253,7 @@ export async function sinkBench(
           perWrite: median(mine.map((f) => f.perWrite)),
         };
       });
-      return { ...r, key: setups[i]!.key, batches };
+      return { ...r, key: sustained[i]!.key, batches };
     },
   );
   const drains = await drainRows(c, setups);
@@ -243,7 +268,7 @@ export async function sinkBench(
 async function drainRows(c: SinkCtx, setups: SinkSetup[]): Promise<DrainRow[]> {
   const events = c.opts.quick ? 5000 : 10000;
   const measured = setups.filter((s) => s.key !== 'both' && s.key !== 'noop2');
-  const runs = new Map<string, { rates: number[]; batches: BatchFigures[][] }>();
+  const runs = new Map<string, { rates: number[]; batches: BatchFigures[][]; cpu: DrainCpu[] }>();
   for (let i = 0; i < c.opts.reps; i++) {
     for (const s of measured) {
       const queues = queuesOf(s).map(
@@ -260,15 +285,20 @@ async function drainRows(c: SinkCtx, setups: SinkSetup[]): Promise<DrainRow[]> {
           amount: events,
         });
         const before = await batchCounters(s);
+        const meter = await cpuMeter(s.cluster!.workers[0]!.pid, c.redisPid, c.pgUrl);
         const started = Date.now();
         await Promise.all(queues.map((q) => q.resume()));
         await drain(c.opts.redisUrl, s.prefix, 300000, queuesOf(s), 20);
         const seconds = (Date.now() - started) / 1000;
-        const r = runs.get(s.key) ?? { rates: [], batches: [] };
+        const cpu = await meter.stop(events);
+        const r = runs.get(s.key) ?? { rates: [], batches: [], cpu: [] };
         r.rates.push(events / seconds);
         r.batches.push(figures(before, await batchCounters(s), seconds));
+        r.cpu.push(cpu);
         runs.set(s.key, r);
-        c.log(`drain of ${events} events, ${s.key}: ${(events / seconds).toFixed(0)} events/s`);
+        c.log(
+          `drain of ${events} events, ${s.key}: ${(events / seconds).toFixed(0)} events/s; CPU µs/event: worker ${cpu.worker}, Redis ${cpu.redis}, Postgres ${cpu.postgres} (CPU allows ${cpuCeiling(cpu).toFixed(0)}/s); load ${loadavg()[0]!.toFixed(1)}`,
+        );
       } finally {
         await Promise.all(queues.map((q) => q.close()));
       }
@@ -280,7 +310,11 @@ async function drainRows(c: SinkCtx, setups: SinkSetup[]): Promise<DrainRow[]> {
         `bench_${c.runId}_floor`,
         events,
       );
-      runs.set('floor', { rates: [...(runs.get('floor')?.rates ?? []), rate], batches: [] });
+      runs.set('floor', {
+        rates: [...(runs.get('floor')?.rates ?? []), rate],
+        batches: [],
+        cpu: [],
+      });
       c.log(
         `floor: ${events} rows re-inserted, 100 per INSERT from one pool: ${rate.toFixed(0)} rows/s`,
       );
@@ -299,6 +333,13 @@ async function drainRows(c: SinkCtx, setups: SinkSetup[]): Promise<DrainRow[]> {
     events,
     eventsPerSec: r.rates.map(Math.round),
     median: median(r.rates),
+    ...(r.cpu.length > 0 && {
+      cpu: {
+        worker: median(r.cpu.map((u) => u.worker)),
+        redis: median(r.cpu.map((u) => u.redis)),
+        postgres: median(r.cpu.map((u) => u.postgres)),
+      },
+    }),
     batches: [...new Set(r.batches.flat().map((f) => f.sink))].map((sink) => {
       const mine = r.batches.map((b) => b.find((f) => f.sink === sink)!).filter(Boolean);
       return {
@@ -405,6 +446,7 @@ export async function timedArchive(
             options: { dir: join(dir, 'data', 'events'), fsync: true },
           },
           concurrency: 64,
+          secrets: false,
         },
       ],
     }),

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,10 +19,12 @@ function openFiles(dir: string): string[] {
   });
 }
 
-const lines = (file: string): string[] =>
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '');
+/** The file's lines; a blank one stays in (as ''), so that the assertions on them see it. */
+const lines = (file: string): string[] => {
+  const text = readFileSync(file, 'utf8');
+  assert.ok(text === '' || text.endsWith('\n'), 'the file ends with a whole line');
+  return text === '' ? [] : text.slice(0, -1).split('\n');
+};
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('the archive line writer (group commit)', () => {
@@ -95,6 +97,24 @@ describe('the archive line writer (group commit)', () => {
       await w.append(file, '{"n":2}');
       assert.deepEqual(lines(file), ['{"n":2}']);
       assert.deepEqual(lines(`${file}.old`), ['{"n":1}']);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('overwrites with spaces the fragment a crashed writer left, instead of gluing its line to it', async () => {
+    const w = createLineWriter();
+    const file = join(dir, '2026-01-01.jsonl');
+    try {
+      await w.append(file, '{"n":1}');
+      appendFileSync(file, '{"n":"tor'); // a write cut off mid-line
+      await w.append(file, '{"n":2}');
+      await w.append(file, '{"n":3}');
+      assert.equal(readFileSync(file, 'utf8'), `{"n":1}\n${' '.repeat(9)}{"n":2}\n{"n":3}\n`);
+      assert.deepEqual(
+        lines(file).map((l) => (JSON.parse(l) as { n: number }).n),
+        [1, 2, 3],
+      );
     } finally {
       await w.close();
     }

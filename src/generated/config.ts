@@ -305,6 +305,10 @@ export interface SinkConfig {
    * Deliveries in flight at once per worker process. Unset: the sink's own default (filesystem 64, postgres 256: batching sinks gather the deliveries in flight into one write), else 8.
    */
   concurrency?: number;
+  /**
+   * false: the sink never reads ctx.secrets, so its jobs are queued without them (no secret in Redis, and none to remove once delivered). Unset: true, except for the built-in filesystem and postgres sinks.
+   */
+  secrets?: boolean;
 }
 export interface EventFilter {
   /**

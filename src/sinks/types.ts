@@ -58,6 +58,13 @@ export interface Sink<Options = Record<string, unknown>, State = unknown> {
   optionsSchema?: object;
   /** Deliveries in flight per worker process when the config sets no `concurrency` (default 8); a batching sink wants more. */
   concurrency?: number;
+  /**
+   * False for a sink that never reads `ctx.secrets`: its jobs are then queued without them, so that
+   * nothing has to be removed from a delivered job in Redis (a script and a rewrite of the job per
+   * event). Honoured for built-in sinks only: the API process does not load sink modules; for a
+   * module, its config entry says so (`secrets: false`).
+   */
+  usesSecrets?: boolean;
   setup?(options: Options, ctx: SinkContext): State | Promise<State>;
   deliver(event: StudyhookEvent, ctx: DeliveryContext<State>): void | Promise<void>;
   close?(state: State): void | Promise<void>;

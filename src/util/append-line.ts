@@ -20,11 +20,11 @@ export interface AppendOptions {
 const chains = new Map<string, Promise<void>>();
 
 // why: one O_APPEND write per line keeps lines whole across processes; the per-file chain keeps
-// this process's appends in order; appendWhole never leaves a torn line that a later one glues onto.
+// this process's appends in order; appendWhole repairs a fragment its line would glue onto.
 async function appendNow(file: string, line: Buffer, opts: AppendOptions): Promise<void> {
   const fileMode = opts.fileMode ?? DEFAULT_FILE_MODE;
   await mkdir(dirname(file), { recursive: true, mode: dirModeOf(fileMode) });
-  const fh = await open(file, 'a+', fileMode); // why: a+ so that appendWhole may read the last byte
+  const fh = await open(file, 'a+', fileMode); // why: a+ so that appendWhole may read the byte before its write
   try {
     await appendWhole(fh, line);
     if (opts.fsync ?? true) await fh.datasync();

@@ -1,7 +1,7 @@
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createBatcher, type Batcher, type BatcherOptions } from '../sinks/create-batcher.js';
-import { appendWhole } from './append-whole.js';
+import { appendWhole, ShortWriteError } from './append-whole.js';
 import { DEFAULT_FILE_MODE, dirModeOf } from './append-line.js';
 
 export interface LineWriterOptions {
@@ -46,9 +46,9 @@ interface Entry {
  * An append resolves only after the fdatasync that covers its line; a failed write or fdatasync fails
  * exactly the appends of that batch (their deliveries retry).
  *
- * Lines stay whole across processes: a batch is one O_APPEND write (appendWhole loops only when the
- * kernel takes part of it, on a full disk, and then cuts the part back or leaves it on a line of its
- * own), and regular local files take an O_APPEND write whole, never interleaved with another's.
+ * Lines stay whole across processes: a batch is one O_APPEND write of whole lines, which a local file
+ * takes whole, never interleaved with another's; the fragment of a write cut short (a full disk, a
+ * writer killed mid-write) is repaired by the write after it (appendWhole).
  */
 export function createLineWriter(opts: LineWriterOptions = {}): LineWriter {
   const fsync = opts.fsync ?? true;
@@ -62,7 +62,7 @@ export function createLineWriter(opts: LineWriterOptions = {}): LineWriter {
   async function openFile(e: Entry): Promise<OpenFile> {
     if (e.open) return e.open;
     await mkdir(dirname(e.path), { recursive: true, mode: dirModeOf(fileMode) });
-    const fh = await open(e.path, 'a+', fileMode); // why: a+ so that appendWhole may read the last byte
+    const fh = await open(e.path, 'a+', fileMode); // why: a+ so that appendWhole may read the byte before its write
     const s = await fh.stat().catch(async (err: unknown) => {
       await fh.close();
       throw err;
@@ -89,7 +89,7 @@ export function createLineWriter(opts: LineWriterOptions = {}): LineWriter {
     }
   }
 
-  async function writeBatch(e: Entry, lines: Buffer[]): Promise<void> {
+  async function writeBatch(e: Entry, lines: Buffer[]): Promise<void | (Error | undefined)[]> {
     const data = lines.length === 1 ? lines[0]! : Buffer.concat(lines);
     for (let tries = 1; ; tries++) {
       if (tries > 3) throw new Error(`${e.path} keeps being replaced while it is written`);
@@ -103,9 +103,18 @@ export function createLineWriter(opts: LineWriterOptions = {}): LineWriter {
         await appendWhole(o.fh, data);
         if (fsync) await o.fh.datasync();
       } catch (err) {
-        // why: after a failed write or fdatasync the next batch starts on a fresh handle.
-        await drop(e);
-        throw err;
+        const kept = err instanceof ShortWriteError ? err.kept : 0;
+        try {
+          // why: the whole lines a write cut short did take are in the file: made durable, their
+          // appends succeed, and only the others retry (written again, they would be there twice).
+          if (kept > 0 && fsync) await o.fh.datasync();
+        } finally {
+          // why: after a failed write or fdatasync the next batch starts on a fresh handle.
+          await drop(e);
+        }
+        if (kept === 0) throw err;
+        let at = 0;
+        return lines.map((l) => ((at += l.length) <= kept ? undefined : (err as Error)));
       }
       // why: checked again after the write, for a file moved while it was written (its lines are then in both).
       if (await stillAtPath(e, o)) return;

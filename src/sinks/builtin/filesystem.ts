@@ -14,6 +14,7 @@ export default defineSink<{ dir?: string; fsync: boolean }, { dir: string; write
   // the 8 of other sinks one fsync covered at most 8 lines. 64 let the bench's sustained
   // load share each fsync among many lines while a job's lock renewals stay cheap for BullMQ.
   concurrency: 64,
+  usesSecrets: false,
   optionsSchema: {
     type: 'object',
     additionalProperties: false,

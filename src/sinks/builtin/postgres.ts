@@ -81,6 +81,7 @@ export default defineSink<Options, { pool: pg.Pool; batcher: Batcher<unknown[]> 
   // why: a batch is made of the deliveries in flight: with poolSize statements running, up to
   // batchSize rows each, 256 lets the statements of a busy study carry tens of rows (bench/README.md).
   concurrency: 256,
+  usesSecrets: false,
   optionsSchema: {
     type: 'object',
     additionalProperties: false,
