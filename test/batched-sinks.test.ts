@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { createLogger } from '../src/log/logger.js';
 import { sinkQueueName } from '../src/queue/redis.js';
 import { csvObjects } from './fixtures/export/csv.js';
 import { exportCli } from './fixtures/export/run.js';
-import { deleteKeys, recordingSink, REDIS_URL, waitFor } from './helpers/gateway.js';
+import { testPrefix, recordingSink, REDIS_URL, waitFor } from './helpers/gateway.js';
 import { spawnStudyhook, stop, type Studyhook } from './helpers/processes.js';
 
 const PG_URL = process.env['PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -24,7 +24,7 @@ const day = (): string => new Date().toISOString().slice(0, 10);
 /** A deployment whose API runs in this process and whose workers are real `studyhook worker` processes. */
 async function deployment(name: string, extra: Record<string, unknown> = {}, sink = 'archive') {
   const dir = await mkdtemp(join(tmpdir(), `studyhook-${name}-`));
-  const prefix = `{${name}-${randomUUID().slice(0, 8)}}`;
+  const prefix = testPrefix(name);
   const file = join(dir, 'studyhook.yml');
   const base = {
     dataDir: dir,
@@ -88,10 +88,14 @@ async function deployment(name: string, extra: Record<string, unknown> = {}, sin
      * Sends `n` uploads to a paused queue while `count` worker processes start, then lets them at the
      * backlog together (their start-up overlaps the sending; no worker gets a head start).
      */
-    async backlog(n: number, count: number): Promise<{ ids: string[]; started: Studyhook[] }> {
+    async backlog(
+      n: number,
+      count: number,
+      note = '',
+    ): Promise<{ ids: string[]; started: Studyhook[] }> {
       await queue.pause();
       const started = Array.from({ length: count }, () => this.worker());
-      const ids = await this.send(n);
+      const ids = await this.send(n, note);
       await waitFor(
         'the workers to run',
         () => started.every((w) => w.output().includes('studyhook worker running')),
@@ -108,7 +112,6 @@ async function deployment(name: string, extra: Record<string, unknown> = {}, sin
       for (const g of local) await g.close();
       await queue.close();
       await api.close();
-      await deleteKeys(prefix);
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -141,8 +144,9 @@ describe('the archive with worker processes', () => {
     const d = await deployment('two-writers');
     try {
       // why: lines of ~30 KB, so that a batch is a write of megabytes: one not taken whole would interleave.
-      const ids = await d.send(300, 'x'.repeat(30000));
-      const [a, b] = [d.worker(), d.worker()];
+      // Both workers are running before the queue is let go, so that neither drains it alone first.
+      const { ids, started } = await d.backlog(300, 2, 'x'.repeat(30000));
+      const [a, b] = started as [Studyhook, Studyhook];
       await waitFor(
         'every event archived',
         async () => (await completed(d.queue)) === ids.length,

@@ -19,6 +19,7 @@ import {
   type ComposeService,
 } from './helpers/compose.js';
 import { freePort } from './helpers/processes.js';
+import { studyhookArgs } from './helpers/studyhook-cli.js';
 
 const root = new URL('../', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -212,11 +213,11 @@ describe('docker-compose.yml: the commands it runs, run here', function () {
         REDIS_URL: redisUrl,
         ...(name === 'api' && { PORT: String(apiPort) }),
       };
-      const proc = spawn(
-        process.execPath,
-        ['--import', 'tsx', join(root, 'src', 'cli.ts'), ...args],
-        { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      const proc = spawn(process.execPath, [...studyhookArgs(), ...args], {
+        cwd: root,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       proc.stdout!.on('data', (c) => output.push(`${name}: ${String(c)}`));
       proc.stderr!.on('data', (c) => output.push(`${name}: ${String(c)}`));
       procs.push(proc);

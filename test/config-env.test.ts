@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { replay } from '../src/commands/replay.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { StudyhookError } from '../src/errors.js';
-import { deleteKeys, REDIS_URL } from './helpers/gateway.js';
+import { testPrefix, REDIS_URL } from './helpers/gateway.js';
 import { runCli } from './helpers/run-cli.js';
 import { keepingEnv } from './helpers/run-main.js';
 
@@ -79,20 +78,16 @@ describe('config: .env next to the config, empty and missing variables, secrets 
   });
 
   it('replay runs without the platform and sink secrets it does not use', async () => {
-    const prefix = `{sh-env-${randomUUID().slice(0, 8)}}`;
+    const prefix = testPrefix('env');
     const file = await configDir(
       `redis: { url: "${REDIS_URL}", prefix: "${prefix}" }\n${ADMIN}platforms:\n  prolific:\n    namespaces:\n      lab: { secrets: ["\${PROLIFIC_SECRET}"] }\nsinks:\n  - { name: fwd, use: http, options: { url: "https://lab.example.org/hook", secret: "\${FORWARD_SECRET}" } }\n`,
     );
-    try {
-      const r = await keepingEnv(async () => {
-        for (const k of ['ADMIN_TOKEN', 'PROLIFIC_SECRET', 'FORWARD_SECRET', 'REDIS_URL'])
-          delete process.env[k];
-        return runCli(replay, ['--config', file, '--dry-run']);
-      });
-      assert.equal(r.code, 0, r.err);
-      assert.match(r.out, /sink 'fwd': 0 dead letter\(s\) would be/);
-    } finally {
-      await deleteKeys(prefix);
-    }
+    const r = await keepingEnv(async () => {
+      for (const k of ['ADMIN_TOKEN', 'PROLIFIC_SECRET', 'FORWARD_SECRET', 'REDIS_URL'])
+        delete process.env[k];
+      return runCli(replay, ['--config', file, '--dry-run']);
+    });
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /sink 'fwd': 0 dead letter\(s\) would be/);
   });
 });

@@ -7,10 +7,10 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/load-config.js';
 import { createGateway, type Gateway } from '../src/gateway.js';
 import { createLogger } from '../src/log/logger.js';
-import { deleteKeys, REDIS_URL } from './helpers/gateway.js';
+import { REDIS_URL, testPrefix } from './helpers/gateway.js';
 
 describe('two deployments on one Redis prefix', () => {
-  const prefix = `{deploy-${randomUUID().slice(0, 8)}}`;
+  let prefix = '';
   const dirs: string[] = [];
   const open: Gateway[] = [];
 
@@ -31,10 +31,12 @@ describe('two deployments on one Redis prefix', () => {
     return g;
   }
 
+  beforeEach(() => {
+    prefix = testPrefix('deploy');
+  });
   afterEach(async () => {
     for (const g of open.splice(0)) await g.close();
     for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-    await deleteKeys(prefix);
   });
 
   it("refuses the second deployment at start, naming the other's data dir and the fix", async () => {

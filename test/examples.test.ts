@@ -53,18 +53,21 @@ describe('plugin author kit: the example sinks', () => {
     const tmp = await mkdtemp(join(tmpdir(), 'studyhook-kit-'));
     try {
       // The package as a plugin author installs it, resolved through its real `exports` map. Its
-      // `types` point at the declarations that `npm run build` emits from src/; they are read from
-      // their source here, so that one in-process compile checks the example instead of a
-      // declaration build and two tsc runs (CI builds the declarations before the tests).
+      // `types` point at the declarations that `npm run build` emits from src/. When the build is as
+      // new as the sources (test/helpers/studyhook-cli.ts; CI builds first) those are read; else
+      // they are read from their source, so that one in-process compile checks the example
+      // instead of a declaration build and two tsc runs.
+      const built = process.env['STUDYHOOK_TEST_BUILT'] === '1';
       const pkg = join(tmp, 'pkg');
       await mkdir(pkg);
       const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
         exports: Record<string, { types: string }>;
       };
-      for (const entry of Object.values(manifest.exports))
-        entry.types = entry.types.replace(/^\.\/dist\//, './').replace(/\.d\.ts$/, '.ts');
+      if (!built)
+        for (const entry of Object.values(manifest.exports))
+          entry.types = entry.types.replace(/^\.\/dist\//, './').replace(/\.d\.ts$/, '.ts');
       await writeFile(join(pkg, 'package.json'), JSON.stringify(manifest));
-      for (const d of ['src', 'adapters', 'schemas', 'node_modules'])
+      for (const d of ['src', 'adapters', 'schemas', 'node_modules', ...(built ? ['dist'] : [])])
         await symlink(join(root, d), join(pkg, d));
       const app = join(tmp, 'app');
       await mkdir(join(app, 'node_modules', '@types'), { recursive: true });

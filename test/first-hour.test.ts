@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { deleteKeys, REDIS_URL, waitFor } from './helpers/gateway.js';
+import { testPrefix, REDIS_URL, waitFor } from './helpers/gateway.js';
 import { freePort, stop } from './helpers/processes.js';
+import { studyhookArgs } from './helpers/studyhook-cli.js';
 import { keepingEnv, runMainCli } from './helpers/run-main.js';
 
-const root = new URL('../', import.meta.url).pathname;
 const PLATFORMS = ['prolific', 'labvanced', 'sensorlogger', 'actigraph', 'mydatahelps'];
 
 describe('the first hour: init, check, start, sample, status', function () {
@@ -19,10 +17,9 @@ describe('the first hour: init, check, start, sample, status', function () {
 
   before(async () => {
     dir = join(await mkdtemp(join(tmpdir(), 'studyhook-init-')), 'my-study');
-    prefix = `{sh-init-${randomUUID().slice(0, 8)}}`;
+    prefix = testPrefix('init');
   });
   after(async () => {
-    await deleteKeys(prefix);
     await rm(join(dir, '..'), { recursive: true, force: true });
   });
 
@@ -76,16 +73,11 @@ describe('the first hour: init, check, start, sample, status', function () {
       'REDIS_URL',
     ])
       delete env[k];
-    const proc = spawn(
-      process.execPath,
-      [
-        '--import',
-        pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href,
-        join(root, 'src/cli.ts'),
-        'start',
-      ],
-      { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const proc = spawn(process.execPath, [...studyhookArgs(), 'start'], {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     proc.stdout.on('data', (c) => {
       out += String(c);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { deleteKeys, recordingSink, REDIS_URL, waitFor } from './helpers/gateway.js';
+import { testPrefix, recordingSink, REDIS_URL, waitFor } from './helpers/gateway.js';
 import {
   jobCount,
   jobEvent,
@@ -39,7 +39,7 @@ describe('multipart uploads to a gateway process: no request takes it down, noth
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'studyhook-multipart-'));
     port = await freePort();
-    prefix = `{sh-test-${randomUUID().slice(0, 8)}}`;
+    prefix = testPrefix('multipart');
     const config = join(dir, 'studyhook.yml');
     await writeFile(
       config,
@@ -60,7 +60,6 @@ describe('multipart uploads to a gateway process: no request takes it down, noth
   });
   after(async () => {
     await stop(gw.proc, 'SIGTERM');
-    await deleteKeys(prefix);
     await rm(dir, { recursive: true, force: true });
   });
 

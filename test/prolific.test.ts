@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,7 +6,7 @@ import request from 'supertest';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { B1, B2, B3, S, SIG_B1, T } from './fixtures/prolific/vectors.js';
 import {
-  deleteKeys,
+  testPrefix,
   fixtures,
   recordingSink,
   REDIS_URL,
@@ -26,7 +25,6 @@ describe('Prolific webhooks through the real pipeline', () => {
   let t: TestGateway;
   let out: string;
   let order: string;
-  const orderPrefix = `{sh-test-order-${randomUUID().slice(0, 8)}}`;
 
   beforeEach(async () => {
     t = await startGateway((dir) => {
@@ -47,7 +45,7 @@ describe('Prolific webhooks through the real pipeline', () => {
           {
             name: 'order',
             module: orderingSink,
-            options: { file: order, redisUrl: REDIS_URL, prefix: orderPrefix },
+            options: { file: order, redisUrl: REDIS_URL, prefix: testPrefix('order') },
           },
         ],
       };
@@ -55,7 +53,6 @@ describe('Prolific webhooks through the real pipeline', () => {
   });
   afterEach(async () => {
     await t.close();
-    await deleteKeys(orderPrefix);
   });
 
   /** Posts a body signed like Prolific does (timestamp + body), unless `headers` overrides a header. */

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { createGateway, type Gateway } from '../src/gateway.js';
 import { createLogger } from '../src/log/logger.js';
 import { sinkQueueName } from '../src/queue/redis.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
-import { deleteKeys, REDIS_URL, recordingSink, waitFor } from './helpers/gateway.js';
+import { testPrefix, REDIS_URL, recordingSink, waitFor } from './helpers/gateway.js';
 import { queueState, settled } from './helpers/queue-state.js';
 
 const upload = (n: number) => ({ studyId: 'study-1', uploadId: `replay-${n}`, secretCode: 'code' });
@@ -42,14 +41,13 @@ describe('studyhook replay', () => {
   const log = console.log;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'studyhook-replay-'));
-    prefix = `{sh-test-${randomUUID().slice(0, 8)}}`;
+    prefix = testPrefix('replay');
     console.log = () => undefined;
   });
   afterEach(async () => {
     console.log = log;
     await gw?.close();
     gw = undefined;
-    await deleteKeys(prefix);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import request from 'supertest';
 import { loadConfig } from '../src/config/load-config.js';
 import { formatBanner, startupInfo } from '../src/log/start-banner.js';
 import { startGateway, type TestGateway, waitFor } from './helpers/gateway.js';
 import { freePort } from './helpers/processes.js';
-
-const root = new URL('../', import.meta.url).pathname;
+import { studyhookArgs } from './helpers/studyhook-cli.js';
 
 const TOKEN = 'tok0123456789abcdefXYZ';
 
@@ -116,7 +114,13 @@ describe('start-up banner and GET /', () => {
   it('start on a terminal prints the banner for people (run under script(1), which gives it a TTY)', async function () {
     this.timeout(60000);
     const port = await freePort();
-    const node = `${process.execPath} --import ${pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href} ${join(root, 'src/cli.ts')} start --config ${join(t.dataDir, 'studyhook.yml')}`;
+    const node = [
+      process.execPath,
+      ...studyhookArgs(),
+      'start',
+      '--config',
+      join(t.dataDir, 'studyhook.yml'),
+    ].join(' ');
     // why detached: its own process group, so that the gateway under script(1) is stopped with it.
     const proc = spawn('script', ['-qfc', node, '/dev/null'], {
       env: { ...process.env, PORT: String(port), STUDYHOOK_CONFIG: '' },

@@ -1,20 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { stringify } from 'yaml';
-import { deleteKeys, recordingSink, REDIS_URL, startGateway, waitFor } from './helpers/gateway.js';
+import { testPrefix, recordingSink, REDIS_URL, startGateway, waitFor } from './helpers/gateway.js';
 import { freePort } from './helpers/processes.js';
-
-const cli = new URL('../src/cli.ts', import.meta.url).pathname;
+import { studyhookArgs } from './helpers/studyhook-cli.js';
 
 /** Runs the CLI as a real process; resolves with its exit code and output, or fails if it is still running after `ms`. */
 function run(args: string[], ms = 30000): Promise<{ code: number | null; out: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+  const proc = spawn(process.execPath, [...studyhookArgs(), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -41,11 +39,10 @@ describe('start-up failures end the process, naming the cause and the fix', () =
   let prefix: string;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'studyhook-startup-'));
-    prefix = `{startup-${randomUUID().slice(0, 8)}}`;
+    prefix = testPrefix('startup');
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
-    await deleteKeys(prefix);
   });
 
   async function config(extra: Record<string, unknown>): Promise<string> {

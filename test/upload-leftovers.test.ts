@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/load-config.js';
 import { createGateway, type Gateway } from '../src/gateway.js';
 import { createLogger } from '../src/log/logger.js';
-import { deleteKeys, recordingSink, REDIS_URL, startGateway, waitFor } from './helpers/gateway.js';
+import { testPrefix, recordingSink, REDIS_URL, startGateway, waitFor } from './helpers/gateway.js';
 import {
   labvancedUpload,
   multipartBody,
@@ -52,7 +52,7 @@ describe('upload leftovers', function () {
     }
     const dir = await mkdtemp(join(tmpdir(), 'studyhook-sweep-'));
     const port = await freePort();
-    const prefix = `{sh-test-${randomUUID().slice(0, 8)}}`;
+    const prefix = testPrefix('leftovers');
     const config = join(dir, 'studyhook.yml');
     await writeFile(
       config,
@@ -118,7 +118,6 @@ describe('upload leftovers', function () {
       await stop(gw.proc, 'SIGKILL');
       await again?.close();
       writer?.kill('SIGKILL');
-      await deleteKeys(prefix);
       await rm(dir, { recursive: true, force: true });
     }
   });

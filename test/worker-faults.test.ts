@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +13,7 @@ import { createLogger } from '../src/log/logger.js';
 import { sinkQueueName } from '../src/queue/redis.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import {
-  deleteKeys,
+  testPrefix,
   fixtures,
   recordingSink,
   REDIS_URL,
@@ -29,7 +28,7 @@ describe('an event that crashes its worker', () => {
   it('becomes a dead letter after workers.maxStalls crashes, and the events behind it are delivered', async function () {
     this.timeout(90000);
     const dir = await mkdtemp(join(tmpdir(), 'studyhook-crash-'));
-    const prefix = `{crash-${randomUUID().slice(0, 8)}}`;
+    const prefix = testPrefix('crash');
     const out = join(dir, 'out.jsonl');
     const file = join(dir, 'studyhook.yml');
     await writeFile(
@@ -110,7 +109,6 @@ describe('an event that crashes its worker', () => {
       for (const w of workers) await stop(w.proc, 'SIGKILL');
       await queue.close();
       await api.close();
-      await deleteKeys(prefix);
       await rm(dir, { recursive: true, force: true });
     }
   });

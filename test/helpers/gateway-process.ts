@@ -5,12 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { openQueue } from '../../src/queue/redis.js';
-import { deleteKeys, REDIS_URL } from './gateway.js';
+import { testPrefix, REDIS_URL } from './gateway.js';
 import { freePort } from './processes.js';
-
-const root = new URL('../../', import.meta.url).pathname;
-// why: `--import tsx` resolves from the child's cwd, which is a temp dir without node_modules.
-const tsxLoader = import.meta.resolve('tsx');
+import { studyhookArgs } from './studyhook-cli.js';
 
 /** Job states in which a job still has a delivery ahead of it. */
 export const PENDING_STATES = [
@@ -21,7 +18,7 @@ export const PENDING_STATES = [
   'waiting-children',
 ] as const;
 
-/** A gateway running as `node --import tsx src/cli.ts start` in its own temp working directory. */
+/** A gateway running as `studyhook start` (test/helpers/studyhook-cli.ts) in its own temp working directory. */
 export interface GatewayProcess {
   proc: ChildProcess;
   pid: number;
@@ -67,7 +64,7 @@ export async function spawnGatewayProcess(opts: GatewayProcessOptions): Promise<
   await mkdir(cwd);
   await mkdir(outDir);
   const port = await freePort();
-  const prefix = `{sh-adv-${Math.random().toString(36).slice(2, 10)}}`;
+  const prefix = testPrefix('adv');
   const config = { ...opts.config(outDir) };
   const server = {
     ...(config['server'] as Record<string, unknown> | undefined),
@@ -83,14 +80,7 @@ export async function spawnGatewayProcess(opts: GatewayProcessOptions): Promise<
     delete env[k];
   const proc = spawn(
     process.execPath,
-    [
-      '--import',
-      tsxLoader,
-      join(root, 'src', 'cli.ts'),
-      'start',
-      '--config',
-      join(cwd, 'studyhook.yml'),
-    ],
+    [...studyhookArgs(), 'start', '--config', join(cwd, 'studyhook.yml')],
     { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -160,7 +150,6 @@ export async function spawnGatewayProcess(opts: GatewayProcessOptions): Promise<
       }
       process.off('exit', reap);
       await Promise.all(queues.map(({ q }) => q.close().catch(() => undefined)));
-      await deleteKeys(prefix);
       await rm(base, { recursive: true, force: true });
     },
   };

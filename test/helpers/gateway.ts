@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { adapters } from '../../adapters/index.js';
 import { logSecretKeys } from '../../src/adapter/secrets.js';
@@ -11,8 +9,9 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/log/logger.js';
 import { testBlobs } from './test-blobs.js';
+import { REDIS_URL, testPrefix } from './test-run.js';
 
-export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+export { deleteKeys, REDIS_URL, testPrefix } from './test-run.js';
 export const fixtures = new URL('../fixtures/', import.meta.url).pathname;
 export const recordingSink = join(fixtures, 'sinks', 'recording-sink.ts');
 
@@ -27,14 +26,15 @@ export interface TestGateway {
 
 /**
  * A real gateway (API + workers) on the real Redis, configured through a real YAML file and the real
- * loader, with a fresh queue prefix and data directory per call; `close()` removes both.
+ * loader, with a fresh queue prefix and data directory per call; `close()` removes the directory
+ * (the run's keys go at its end: test/helpers/test-run.ts).
  */
 export async function startGateway(
   config: Record<string, unknown> | ((dataDir: string) => Record<string, unknown>),
   opts: { roles?: { api: boolean; worker: boolean }; env?: Record<string, string> } = {},
 ): Promise<TestGateway> {
   const dataDir = await mkdtemp(join(tmpdir(), 'studyhook-test-'));
-  const prefix = `{sh-test-${randomUUID().slice(0, 8)}}`;
+  const prefix = testPrefix();
   const file = join(dataDir, 'studyhook.yml');
   await writeFile(
     file,
@@ -72,25 +72,9 @@ export async function startGateway(
     logs,
     async close() {
       await gateway.close();
-      await deleteKeys(prefix);
       await rm(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Removes every Redis key of a test prefix. */
-export async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** Polls `check` until it returns a truthy value or the time is up (then throws with `what`). */

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { waitFor } from './gateway.js';
+import { studyhookArgs } from './studyhook-cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -56,13 +57,13 @@ export interface Studyhook {
   exited: Promise<number | null>;
 }
 
-/** `node --import tsx src/cli.ts <role> --config <file>` as a real child process. */
+/** `studyhook <role> --config <file>` as a real child process (test/helpers/studyhook-cli.ts). */
 export function spawnStudyhook(role: 'api' | 'worker' | 'start', config: string): Studyhook {
-  const proc = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli.ts', role, '--config', config],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STUDYHOOK_CONFIG: '' } },
-  );
+  const proc = spawn(process.execPath, [...studyhookArgs(), role, '--config', config], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, STUDYHOOK_CONFIG: '' },
+  });
   let out = '';
   proc.stdout!.on('data', (c) => {
     out += String(c);

@@ -6,20 +6,25 @@ import { S3_TEST_ENV, startS3Server, type S3Server } from '../../scripts/s3-serv
 
 /**
  * `STUDYHOOK_TEST_BLOBS=s3` runs the upload suites against a real S3-protocol server on loopback
- * (scripts/s3-server.ts: s3rver with multipart abort and listing), started here once per test run.
+ * (scripts/s3-server.ts: s3rver with multipart abort and listing), started here on first use in a
+ * test file and stopped after it (test/helpers/mocha-setup.ts).
  */
 export const S3_MODE = process.env['STUDYHOOK_TEST_BLOBS'] === 's3';
 
 let server: Promise<S3Server> | undefined;
 let serverDir: string | undefined;
 
-if (S3_MODE) {
-  // why: spawned gateways inherit the environment; the SDK reads its credentials from there.
-  Object.assign(process.env, S3_TEST_ENV);
-  after(async () => {
-    if (server) await (await server).close();
-    if (serverDir) await rm(serverDir, { recursive: true, force: true });
-  });
+// why: spawned gateways inherit the environment; the SDK reads its credentials from there.
+if (S3_MODE) Object.assign(process.env, S3_TEST_ENV);
+
+/** Stops the test S3 server if one was started (a root hook, after each file of a parallel run). */
+export async function closeTestS3(): Promise<void> {
+  const started = server;
+  const dir = serverDir;
+  server = undefined;
+  serverDir = undefined;
+  if (started) await (await started).close();
+  if (dir) await rm(dir, { recursive: true, force: true });
 }
 
 /** The test S3 server, started on first use. */
