@@ -13,6 +13,7 @@ import { createLogger } from '../src/log/logger.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { recordingSink, REDIS_URL, startGateway, waitFor } from './helpers/gateway.js';
 import { freePort, startRedis, stop } from './helpers/processes.js';
+import { testPrefix } from './helpers/test-run.js';
 
 const root = process.getuid?.() === 0;
 
@@ -198,7 +199,7 @@ describe('reading an archive with a torn line', () => {
       join(dir, 'events', 'sensorlogger', 'x', '2026-01-02.jsonl'),
       `${event('one')}\n{"specversion":"1.0","id":"tor${event('two')}\n${event('three')}\n`,
     );
-    const prefix = `{torn-${process.pid}}`;
+    const prefix = testPrefix('torn');
     await writeFile(
       join(dir, 'studyhook.yml'),
       stringify({

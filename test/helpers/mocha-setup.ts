@@ -1,11 +1,19 @@
 // Loaded through .mocharc.json's `require`, in the main mocha process and (for the root hooks) in
 // each worker of a parallel run. The rules that let test files run side by side: test/README.md.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildIsFresh } from './studyhook-cli.js';
 import { removeRunKeys, runTag } from './test-run.js';
 
 /** Once per run, before any test; the variables reach parallel workers and spawned processes. */
 export function mochaGlobalSetup(): void {
   runTag();
+  // why: every temporary file of the run (tests' mkdtemp, spawned CLIs, `sample --print curl`'s
+  // body file, browsers) goes under one directory, removed at the end: nothing is left in /tmp,
+  // whichever test forgot to clean up or was killed before it could.
+  process.env['STUDYHOOK_TEST_TMP'] ??= mkdtempSync(join(tmpdir(), 'studyhook-run-'));
+  process.env['TMPDIR'] = process.env['STUDYHOOK_TEST_TMP'];
   process.env['STUDYHOOK_TEST_BUILT'] ??= buildIsFresh() ? '1' : '0';
   if (process.env['STUDYHOOK_TEST_BUILT'] !== '1')
     console.log(
@@ -13,9 +21,11 @@ export function mochaGlobalSetup(): void {
     );
 }
 
-/** Once per run, after every test: the keys of all the run's prefixes, in one scan. */
+/** Once per run, after every test: the keys of all the run's prefixes, in one scan, and the run's temporary directory. */
 export async function mochaGlobalTeardown(): Promise<void> {
   await removeRunKeys();
+  const tmp = process.env['STUDYHOOK_TEST_TMP'];
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
 }
 
 export const mochaHooks = {
