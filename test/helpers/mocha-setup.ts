@@ -1,7 +1,7 @@
 // Loaded through .mocharc.json's `require`, in the main mocha process and (for the root hooks) in
 // each worker of a parallel run. The rules that let test files run side by side: test/README.md.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { buildIsFresh } from './studyhook-cli.js';
 import { removeRunKeys, runTag } from './test-run.js';
@@ -12,7 +12,14 @@ export function mochaGlobalSetup(): void {
   // why: every temporary file of the run (tests' mkdtemp, spawned CLIs, `sample --print curl`'s
   // body file, browsers) goes under one directory, removed at the end: nothing is left in /tmp,
   // whichever test forgot to clean up or was killed before it could.
-  process.env['STUDYHOOK_TEST_TMP'] ??= mkdtempSync(join(tmpdir(), 'studyhook-run-'));
+  if (process.env['STUDYHOOK_TEST_TMP'] === undefined) {
+    const run = mkdtempSync(join(tmpdir(), 'studyhook-run-'));
+    // why: tsx keeps its compile cache in <tmpdir>/tsx-<uid>; the run's processes share the usual one.
+    const tsxCache = `tsx-${userInfo().uid}`;
+    mkdirSync(join(tmpdir(), tsxCache), { recursive: true });
+    symlinkSync(join(tmpdir(), tsxCache), join(run, tsxCache));
+    process.env['STUDYHOOK_TEST_TMP'] = run;
+  }
   process.env['TMPDIR'] = process.env['STUDYHOOK_TEST_TMP'];
   process.env['STUDYHOOK_TEST_BUILT'] ??= buildIsFresh() ? '1' : '0';
   if (process.env['STUDYHOOK_TEST_BUILT'] !== '1')
