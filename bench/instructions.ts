@@ -8,7 +8,7 @@
 // cost, never speed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, load, sleep, start, waitForPort, type Proc } from './procs.js';
 
@@ -75,6 +75,8 @@ async function countOne(
 ): Promise<InstructionRow> {
   const port = await freePort();
   const out = join(dir, `${t.key}-${port}.callgrind`);
+  // why: valgrind's FIFOs for callgrind_control; a killed valgrind leaves them, so they go in `dir` and are removed below.
+  const vgdb = `--vgdb-prefix=${join(dir, `vgdb-${port}`)}`;
   const p = start(
     t.args,
     { ...t.env, PORT: String(port) },
@@ -84,11 +86,15 @@ async function countOne(
       '--tool=callgrind',
       '--smc-check=all-non-file',
       '--instr-atstart=no',
+      vgdb,
       `--callgrind-out-file=${out}`,
     ],
   );
   const control = (arg: string): void => {
-    execFileSync('callgrind_control', [arg, String(p.pid)], { stdio: 'ignore', timeout: 60000 });
+    execFileSync('callgrind_control', [vgdb, arg, String(p.pid)], {
+      stdio: 'ignore',
+      timeout: 60000,
+    });
   };
   try {
     await waitForPort(port, p, 300000);
@@ -110,6 +116,8 @@ async function countOne(
     });
   } finally {
     await kill(p);
+    for (const f of await readdir(dir))
+      if (f.startsWith(`vgdb-${port}`)) await rm(join(dir, f), { force: true });
     await t.after().catch(() => undefined);
   }
 }
