@@ -1,16 +1,10 @@
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { LoadResult } from './procs.js';
 import type { BuiltRequest } from './scenarios.js';
 
-export interface PacedResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  total: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
+/** The same summary as an autocannon run's. */
+export type PacedResult = LoadResult;
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0

@@ -2,6 +2,7 @@
 // table with the same columns and indexes, inserted the plain way a lab would write it by hand, 100
 // rows per multi-row INSERT from one pool. Each delivery resolves when its INSERT has committed.
 import pg from 'pg';
+import { insertOf } from '../src/sinks/builtin/postgres.js';
 import type { Sink } from '../src/sinks/types.js';
 
 interface Pending {
@@ -16,19 +17,6 @@ interface State {
   timer: NodeJS.Timeout | undefined;
 }
 
-const COLUMNS = [
-  'id',
-  'type',
-  'platform',
-  'namespace',
-  'study',
-  'participant',
-  'session',
-  'subject',
-  'time',
-  'received_at',
-  'event',
-];
 const INDEXED = ['type', 'platform', 'namespace', 'study', 'participant', 'session', 'time'];
 
 /** The postgres sink's table: the same columns and indexes (src/sinks/builtin/postgres.ts). */
@@ -39,15 +27,8 @@ export async function createTable(pool: pg.Pool, table: string): Promise<void> {
     await pool.query(`CREATE INDEX IF NOT EXISTS ${table}_${c}_idx ON ${table} (${c})`);
 }
 
-/** A multi-row INSERT of `n` rows of COLUMNS. */
-export function insertText(table: string, n: number): string {
-  const k = COLUMNS.length;
-  const rows = Array.from(
-    { length: n },
-    (_, r) => `(${COLUMNS.map((_c, i) => `$${r * k + i + 1}`).join(',')})`,
-  );
-  return `INSERT INTO ${table} (${COLUMNS.join(',')}) VALUES ${rows.join(',')} ON CONFLICT (id) DO NOTHING`;
-}
+/** The postgres sink's own multi-row INSERT, so that the skeleton writes exactly its statements. */
+export const insertText = insertOf;
 
 function flush(s: State): void {
   clearTimeout(s.timer);

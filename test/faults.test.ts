@@ -1,30 +1,19 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { readJsonLines } from './fixtures/sinks/recording-sink.js';
 import { fixtures, waitFor } from './helpers/gateway.js';
 import { freePort, spawnStudyhook, startRedis, stop, type Studyhook } from './helpers/processes.js';
 import { settled } from './helpers/queue-state.js';
 
 const SECRET = 'fault-secret-code-7f3a9c';
 
-function delivered(
-  file: string,
-): { id: string; uploadId: string; secrets: Record<string, string> }[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
+const delivered = (file: string) =>
+  readJsonLines<{ id: string; uploadId: string; secrets: Record<string, string> }>(file);
 
 describe('fault suite: nothing acknowledged is lost', () => {
   it('delivers every acknowledged Sensor Logger call through worker kills, Redis restarts, a Redis outage and a failing sink', async function () {

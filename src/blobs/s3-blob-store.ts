@@ -8,21 +8,14 @@ import {
   HeadObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import type { BlobsConfig } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
 import { budgetOf, type BlobStore, type FileRef } from './blob-store.js';
 import { HashCounter } from './hash-counter.js';
 import { uploadStream } from './s3-multipart.js';
 
-/** The `blobs` settings of an S3-compatible store. */
-export interface S3BlobSettings {
-  bucket: string;
-  endpoint?: string;
-  region: string;
-  prefix: string;
-  forcePathStyle: boolean;
-  partSizeBytes: number;
-  queueSize: number;
-}
+/** The `blobs` settings of an S3-compatible store (the config's, with its defaults). */
+export type S3BlobSettings = Omit<Extract<BlobsConfig, { type: 's3' }>, 'type'>;
 
 const ID = /^[0-9a-f-]{36}$/;
 // why: an S3 status or SDK error name that means "the store cannot take this now", not "this file is wrong".

@@ -18,7 +18,8 @@ interface Options {
   batchWaitMs: number;
 }
 
-const COLUMNS = [
+/** The table's columns, in the order of each row's parameters (the bench's skeleton inserts the same). */
+export const COLUMNS = [
   'id',
   'type',
   'platform',
@@ -52,7 +53,7 @@ function row(e: StudyhookEvent): unknown[] {
  * A multi-row INSERT of `n` rows. why: unnamed (parsed per statement, a cost shared by its rows), so
  * that it works behind PgBouncer in transaction mode, where a named statement may meet another connection.
  */
-function insertOf(table: string, n: number): string {
+export function insertOf(table: string, n: number): string {
   const k = COLUMNS.length;
   const values = Array.from(
     { length: n },
