@@ -35,11 +35,20 @@ export async function dropSecrets(job: Job<Envelope>): Promise<void> {
 
 /** The BullMQ processor of one sink: deliver, count, log, and sort retryable from permanent failures. */
 export function createProcessor(d: JobDeps): (job: Job<Envelope>) => Promise<void> {
+  const { ctx } = d;
   return async (job) => {
     const attempt = job.attemptsMade + 1;
     const event = job.data.event;
+    // why: each field named, not `...d.ctx`: V8 (Node 20) took microseconds per object to spread a
+    // context and add fields to it, a share of the worker's CPU per event (the figures are in the commit).
     const delivery: DeliveryContext = {
-      ...d.ctx,
+      name: ctx.name,
+      logger: ctx.logger,
+      blobs: ctx.blobs,
+      dataDir: ctx.dataDir,
+      fileMode: ctx.fileMode,
+      clients: ctx.clients,
+      createBatcher: ctx.createBatcher,
       state: d.state,
       options: d.options,
       attempt,
@@ -49,7 +58,7 @@ export function createProcessor(d: JobDeps): (job: Job<Envelope>) => Promise<voi
       PermanentError,
     };
     try {
-      await d.sink.deliver(await withData(event, d.ctx.blobs), delivery);
+      await d.sink.deliver(await withData(event, ctx.blobs), delivery);
     } catch (err) {
       const final = err instanceof PermanentError || attempt >= (job.opts.attempts ?? 1);
       d.metrics.deliveries.inc({ sink: d.sinkName, outcome: final ? 'failed' : 'retry' });
