@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import request from 'supertest';
 import { sinkQueueName } from '../src/queue/redis.js';
-import { readDeliveries } from './fixtures/sinks/recording-sink.js';
+import { readDeliveries, readJsonLines } from './fixtures/sinks/recording-sink.js';
 import {
+  fixtures,
   REDIS_URL,
   recordingSink,
   startGateway,
@@ -13,6 +14,8 @@ import {
   type TestGateway,
 } from './helpers/gateway.js';
 import { queueState, settled } from './helpers/queue-state.js';
+
+const contextSink = join(fixtures, 'sinks', 'context-sink.ts');
 
 const upload = (n: number) => ({ studyId: 'study-1', uploadId: `upload-${n}`, secretCode: 'code' });
 
@@ -146,6 +149,29 @@ describe('sink runtime: retries, dead letters, isolation', () => {
     assert.equal((await queueState(t, 'slow')).pending, 5);
     await writeFile(release, '');
     assert.equal((await settled(t, 'slow')).completed, 5);
+  });
+
+  it('gives each delivery every field of the context its sink was set up with', async () => {
+    let file = '';
+    t = await startGateway((dir) => {
+      file = join(dir, 'context.jsonl');
+      return {
+        archive: false,
+        sinks: [{ name: 'context', module: contextSink, options: { file } }],
+      };
+    });
+    await request(t.gateway.app!).post('/sensorlogger/s').send(upload(1)).expect(200);
+    const [line] = await waitFor('a delivery', () => {
+      const lines = readJsonLines<Record<string, unknown>>(file);
+      return lines.length > 0 && lines;
+    });
+    assert.deepEqual(line, {
+      id: line!['id'],
+      fields: ['blobs', 'dataDir', 'fileMode', 'clients', 'name', 'logger', 'createBatcher'],
+      missing: [],
+      differ: [],
+      attempt: 1,
+    });
   });
 
   it('delivers only events that match a sink filter', async () => {
