@@ -26,6 +26,8 @@ export interface BenchOptions {
   cluster: boolean;
   /** `--sinks-only`: the sustained, sink and drain rows and the end-to-end figures, without the ingest rows and the upload. */
   sinksOnly: boolean;
+  /** `--drain-only`: only the drain rows, printed, no report written; `--only a,b` keeps the deployments whose key holds a or b (noop, archive, queue, postgres, skeleton). */
+  drainOnly: boolean;
   /** The database of the postgres rows (`BENCH_PG_URL`); without one they are skipped. */
   pgUrl: string;
 }
@@ -51,6 +53,7 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv = process.env
       study: { type: 'boolean' },
       cluster: { type: 'boolean' },
       'sinks-only': { type: 'boolean' },
+      'drain-only': { type: 'boolean' },
     },
     allowPositionals: false,
   });
@@ -84,6 +87,7 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv = process.env
     study: values.study ?? false,
     cluster: values.cluster ?? false,
     sinksOnly: values['sinks-only'] ?? env['BENCH_SINKS_ONLY'] === '1',
+    drainOnly: values['drain-only'] ?? env['BENCH_DRAIN_ONLY'] === '1',
     pgUrl: env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
   };
 }

@@ -29,6 +29,7 @@ import {
 import { SUSTAINED, writeReport, type Results, type Row } from './report.js';
 import { scenarios } from './scenarios.js';
 import {
+  drainBench,
   fsyncProbe,
   reachablePg,
   sinkBench,
@@ -461,6 +462,30 @@ async function main(): Promise<void> {
   log('wrote bench/results/latest.json and bench/results/latest.md');
 }
 
+/** `--drain-only`: the drain rows of the sink deployments, printed; bench/results is left as it is. */
+async function drainOnly(): Promise<void> {
+  await mkdir(work, { recursive: true });
+  redisPid = await localRedisPid(opts.redisUrl);
+  const pgUrl = await reachablePg(opts.pgUrl);
+  const sc: SinkCtx = { opts, work, runId, env, redisPid, pgUrl, log };
+  const setups = (await sinkSetups(sc)).filter(
+    (s) => !opts.only || opts.only.split(',').some((k) => s.key.includes(k)),
+  );
+  try {
+    for (const d of await drainBench(sc, setups))
+      log(
+        `${d.name}: median ${Math.round(d.median)} events/s (${d.eventsPerSec.join(', ')})` +
+          (d.cpu
+            ? `; CPU µs/event: worker ${d.cpu.worker}, Redis ${d.cpu.redis}, PostgreSQL ${d.cpu.postgres}`
+            : ''),
+      );
+  } finally {
+    await sinkCleanup(sc, setups);
+    for (const x of setups) await deleteKeys(x.prefix);
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 // why: the export bench needs no server and no Redis; it is its own mode.
 if (opts.export)
   await exportBench({ quick: opts.quick, reps: opts.reps, work, log }).finally(() =>
@@ -484,4 +509,5 @@ else if (opts.cluster) {
     work,
     log,
   }).finally(() => rm(work, { recursive: true, force: true }));
-} else await main();
+} else if (opts.drainOnly) await drainOnly();
+else await main();

@@ -206,17 +206,27 @@ function figures(
   });
 }
 
-/** Starts every deployment (API + worker), measures the sustained rows interleaved, then the drain rows. */
-export async function sinkBench(
-  c: SinkCtx,
-  setups: SinkSetup[],
-): Promise<{ rows: SinkRow[]; drains: DrainRow[] }> {
+async function startSetups(c: SinkCtx, setups: SinkSetup[]): Promise<void> {
   for (const s of setups)
     s.cluster = await startStudyhook(s.config, {
       apis: 1,
       workers: 1,
       env: { ...c.env, BENCH_PREFIX: s.prefix },
     });
+}
+
+/** `--drain-only`: starts the deployments and measures their drain rows alone. */
+export async function drainBench(c: SinkCtx, setups: SinkSetup[]): Promise<DrainRow[]> {
+  await startSetups(c, setups);
+  return drainRows(c, setups);
+}
+
+/** Starts every deployment (API + worker), measures the sustained rows interleaved, then the drain rows. */
+export async function sinkBench(
+  c: SinkCtx,
+  setups: SinkSetup[],
+): Promise<{ rows: SinkRow[]; drains: DrainRow[] }> {
+  await startSetups(c, setups);
   const batchLog = new Map<SinkSetup['key'], BatchFigures[][]>();
   const sustained = setups.filter((s) => !s.drainOnly);
   const targets: Target[] = sustained.map((s) => {
