@@ -86,6 +86,13 @@ describe('studyhook study: a study on all five platforms, byte for byte', functi
     );
     const got = mask(parts.join('\n'));
     if (process.env['STUDYHOOK_WRITE_GOLDEN'] === '1') await writeFile(GOLDEN, got);
-    assert.equal(got, await readFile(GOLDEN, 'utf8'));
+    const want = (await readFile(GOLDEN, 'utf8')).split('\n');
+    const lines = got.split('\n');
+    // why: the first differing line with its neighbours, as the whole text would be cut short in the report.
+    const first = lines.findIndex((l, i) => l !== want[i]);
+    const at = first >= 0 ? first : Math.min(lines.length, want.length);
+    const near = (x: string[]) => x.slice(Math.max(0, at - 8), at + 4).join('\n');
+    if (first >= 0 || lines.length !== want.length)
+      assert.equal(near(lines), near(want), `line ${at + 1} differs from the golden file`);
   });
 });
