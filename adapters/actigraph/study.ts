@@ -1,4 +1,5 @@
 import { countFacts, type CountFact } from '../../src/study/facts-sql.js';
+import { actigraphStudySchema, type ActiGraphStudy } from '../../src/generated/actigraph-study.js';
 import { defineStudyPart } from '../../src/study/study-part.js';
 
 declare module '../../src/study/study-facts.js' {
@@ -19,10 +20,11 @@ declare module '../../src/study/study-config.js' {
 }
 
 /** ActiGraph in a study: uploads per subject, completed ones against `expect.actigraph.uploads`. */
-export const actigraphStudy = defineStudyPart<CountFact>({
+export const actigraphStudy = defineStudyPart<CountFact, ActiGraphStudy>({
   order: 4,
+  schema: actigraphStudySchema,
   participant: { defaults: ['subjectId'], allowed: (f) => f === 'subjectId', say: 'subjectId' },
-  expect: (given: { uploads?: number } | undefined) => ({ uploads: given?.uploads ?? 1 }),
+  expect: (given) => ({ uploads: given?.uploads ?? 1 }),
   tables: ['actigraph_uploads'],
   facts: async ({ conn, has }) => ({
     uploads: !has

@@ -1,3 +1,4 @@
+import { labvancedStudySchema, type LabvancedStudy } from '../../src/generated/labvanced-study.js';
 import { defineStudyPart } from '../../src/study/study-part.js';
 import { readSessions, type SessionFact } from './study-facts.js';
 import { judgeSessions, type LabvancedExpect, type LabvancedRow } from './study-judge.js';
@@ -19,15 +20,16 @@ declare module '../../src/study/study-config.js' {
 }
 
 /** Labvanced in a study: sessions, each judged against `expect.labvanced` (sessions, trials, files). */
-export const labvancedStudy = defineStudyPart<SessionFact>({
+export const labvancedStudy = defineStudyPart<SessionFact, LabvancedStudy>({
   order: 2,
+  schema: labvancedStudySchema,
   participant: {
     defaults: ['subject_code', 'var_data.crowdsourcinSubjId'],
     allowed: (f) =>
       f === 'subject_code' || f === 'token' || /^(var_data|survey_data)\.[^.]+$/.test(f),
     say: 'subject_code, token, var_data.<name> or survey_data.<name>',
   },
-  expect: (lv: Partial<LabvancedExpect> | undefined): LabvancedExpect => ({
+  expect: (lv): LabvancedExpect => ({
     sessions: lv?.sessions ?? 1,
     ...(lv?.trials !== undefined && { trials: lv.trials }),
     ...(lv?.files !== undefined && { files: lv.files }),

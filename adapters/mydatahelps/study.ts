@@ -1,4 +1,8 @@
 import { countFacts, type CountFact } from '../../src/study/facts-sql.js';
+import {
+  mydatahelpsStudySchema,
+  type MyDataHelpsStudy,
+} from '../../src/generated/mydatahelps-study.js';
 import { defineStudyPart } from '../../src/study/study-part.js';
 
 declare module '../../src/study/study-facts.js' {
@@ -22,14 +26,15 @@ declare module '../../src/study/study-config.js' {
 const column = (f: string) => (f === 'ParticipantID' ? 'participant_id' : 'participant');
 
 /** MyDataHelps in a study: survey results per participant, against `expect.mydatahelps.surveys`. */
-export const mydatahelpsStudy = defineStudyPart<CountFact>({
+export const mydatahelpsStudy = defineStudyPart<CountFact, MyDataHelpsStudy>({
   order: 3,
+  schema: mydatahelpsStudySchema,
   participant: {
     defaults: ['ParticipantIdentifier'],
     allowed: (f) => f === 'ParticipantIdentifier' || f === 'ParticipantID',
     say: 'ParticipantIdentifier or ParticipantID',
   },
-  expect: (given: { surveys?: number } | undefined) => ({ surveys: given?.surveys ?? 1 }),
+  expect: (given) => ({ surveys: given?.surveys ?? 1 }),
   tables: ['mydatahelps_surveys'],
   facts: async ({ conn, study, has }) => ({
     surveys: !has

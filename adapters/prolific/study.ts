@@ -1,3 +1,4 @@
+import { prolificStudySchema, type ProlificStudy } from '../../src/generated/prolific-study.js';
 import { defineStudyPart } from '../../src/study/study-part.js';
 import { approvable } from './approval-plan.js';
 import { approveAction } from './study-approve.js';
@@ -41,8 +42,9 @@ const latest = (subs: readonly SubmissionFact[]): SubmissionFact | undefined =>
  * Prolific in a study: the recruitment platform. A participant's latest submission says whether
  * they are recruited (data without one: `data without submission`) or left (`returned/timed out`).
  */
-export const prolificStudy = defineStudyPart<SubmissionFact>({
+export const prolificStudy = defineStudyPart<SubmissionFact, ProlificStudy>({
   order: 1,
+  schema: prolificStudySchema,
   participant: {
     defaults: ['participant_id'],
     allowed: (f) => f === 'participant_id',

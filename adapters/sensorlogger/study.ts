@@ -1,4 +1,8 @@
 import { num, rows } from '../../src/study/facts-sql.js';
+import {
+  sensorloggerStudySchema,
+  type SensorLoggerStudy,
+} from '../../src/generated/sensorlogger-study.js';
 import { defineStudyPart } from '../../src/study/study-part.js';
 
 declare module '../../src/study/study-facts.js' {
@@ -9,8 +13,9 @@ declare module '../../src/study/study-facts.js' {
 }
 
 /** Sensor Logger in a study: counted per study, as its webhook names no participant. */
-export const sensorloggerStudy = defineStudyPart({
+export const sensorloggerStudy = defineStudyPart<unknown, SensorLoggerStudy>({
   order: 5,
+  schema: sensorloggerStudySchema,
   tables: ['sensorlogger_uploads'],
   async facts({ conn, has }) {
     const sensorlogger: Record<string, number> = {};

@@ -1,5 +1,5 @@
 import type { Study } from '../generated/config.js';
-import type { SchemaProblem } from '../schemas.js';
+import { type SchemaProblem, validateWith } from '../schemas.js';
 import { ownRecord } from '../util/own.js';
 import { studyParts } from './study-parts.js';
 
@@ -22,6 +22,36 @@ export interface StudyDef {
   implicit?: boolean;
 }
 
+let platformsSchema: object | undefined;
+
+/**
+ * The platforms' entries of every study (`namespaces.<p>`, `participant.<p>`, `expect.<p>`), each
+ * checked against its platform's study schema; a platform without a study part is unknown there.
+ * why: no `type` here: the config schema has already said what is not an object.
+ */
+function platformProblems(studies: unknown): SchemaProblem[] {
+  const parts = studyParts();
+  const each = (key: string, has: (p: (typeof parts)[number]) => boolean) => ({
+    additionalProperties: false,
+    properties: Object.fromEntries(
+      parts.filter(has).map((p) => [p.platform, { $ref: `${p.schema}#/properties/${key}` }]),
+    ),
+  });
+  platformsSchema ??= {
+    additionalProperties: {
+      properties: {
+        namespaces: each('namespace', () => true),
+        participant: each('participant', (p) => p.participant !== undefined),
+        expect: each('expect', (p) => p.expect !== undefined),
+      },
+    },
+  };
+  return validateWith(platformsSchema, studies).map((p) => ({
+    ...p,
+    path: `/studies${p.path === '/' ? '' : p.path}`,
+  }));
+}
+
 const noNamespace = (name: string, platform: string) =>
   `the study has no ${platform} namespace (add studies.${name}.namespaces.${platform})`;
 
@@ -31,6 +61,7 @@ export function resolveStudies(
   problems: SchemaProblem[],
 ): Record<string, StudyDef> {
   const out = Object.create(null) as Record<string, StudyDef>;
+  if (studies && typeof studies === 'object') problems.push(...platformProblems(studies));
   for (const [name, s] of Object.entries(studies ?? {})) {
     if (!s?.namespaces) continue;
     const namespaces = ownRecord(

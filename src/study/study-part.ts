@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ParseArgsConfig } from 'node:util';
 import type { ResolvedConfig } from '../config/load-config.js';
 import type { Archive } from '../export/open-archive.js';
+import type { SchemaId } from '../schema-id.js';
 import type { ParticipantRow } from './classify.js';
 import type { StudySummary } from './read-study.js';
 import type { StudyDef } from './study-config.js';
@@ -15,7 +16,12 @@ import type { StudyFacts } from './study-facts.js';
  * augmentation (`declare module '../../src/study/study-facts.js' { interface StudyFacts { ... } }`),
  * so the composed types stay exact. See docs/adding-a-platform.md, "Its part in a study".
  */
-export interface StudyPart<U = any> {
+export interface StudyPart<U = any, C extends StudyEntry = any> {
+  /**
+   * Schema of the platform's entries in `studies.<s>` (`schemas/<platform>/study.schema.json`): its
+   * `namespace` (as `namespaces.<platform>`), and its `participant` and `expect` when the part has them.
+   */
+  schema: SchemaId<C>;
   /**
    * Where the platform comes among the study's platforms (ascending): its key in a participant's
    * row, its CSV columns, its part of a text line, its line in `study status`, its page column.
@@ -23,8 +29,8 @@ export interface StudyPart<U = any> {
   order: number;
   /** `studies.<s>.participant.<platform>`: the fields that may name a participant, and the default. */
   participant?: { defaults: readonly string[]; allowed: (field: string) => boolean; say: string };
-  /** `studies.<s>.expect.<platform>` with its defaults filled in (the config schema checked it). */
-  expect?: (given: any) => unknown;
+  /** `studies.<s>.expect.<platform>` with its defaults filled in (`schema` checked it). */
+  expect?: (given: C['expect']) => unknown;
   /** The export tables `facts` queries; built for the study when the archive holds the platform. */
   tables?: readonly string[];
   /** Reads the platform's facts; called for every study, it returns empty facts when `has` is false. */
@@ -49,6 +55,13 @@ export interface StudyPart<U = any> {
   page?: StudyPagePart;
   /** `studyhook study <action> <study>` actions the platform offers (Prolific's `approve`). */
   actions?: readonly StudyAction[];
+}
+
+/** The platform's entries of a study, as its study schema types them. */
+export interface StudyEntry {
+  namespace?: string;
+  participant?: string | string[];
+  expect?: unknown;
 }
 
 /** What a platform's `judge` says of one participant. */
@@ -114,6 +127,6 @@ export interface StudyActionContext {
 }
 
 /** Typed identity helper for an adapter's study part. */
-export function defineStudyPart<U>(part: StudyPart<U>): StudyPart<U> {
+export function defineStudyPart<U, C extends StudyEntry>(part: StudyPart<U, C>): StudyPart<U, C> {
   return part;
 }
