@@ -4,7 +4,7 @@ import { classifyParticipants } from '../src/study/classify.js';
 import { resolveStudies } from '../src/study/study-config.js';
 import type { SessionFact } from '../adapters/labvanced/study-facts.js';
 import type { SubmissionFact } from '../adapters/prolific/study-facts.js';
-import type { StudyFacts } from '../src/study/study-facts.js';
+import type { StudyFacts } from '../src/study/types.js';
 
 const study = resolveStudies(
   {

@@ -2,18 +2,14 @@ import { countFacts, type CountFact } from '../../src/study/facts-sql.js';
 import { actigraphStudySchema, type ActiGraphStudy } from '../../src/generated/actigraph-study.js';
 import { defineStudyPart } from '../../src/study/study-part.js';
 
-declare module '../../src/study/study-facts.js' {
+declare module '../../src/study/types.js' {
   interface StudyFacts {
     /** Uploads per subject. */
     uploads: CountFact[];
   }
-}
-declare module '../../src/study/classify.js' {
   interface ParticipantRow {
     actigraph?: { uploads: number; completed: number; status: string | null };
   }
-}
-declare module '../../src/study/study-config.js' {
   interface StudyExpectations {
     actigraph: { uploads: number };
   }

@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { lit } from '../../src/export/sql.js';
 import { pointer } from '../../src/export/variables.js';
 import { num, rows, str } from '../../src/study/facts-sql.js';
-import type { StudyDef } from '../../src/study/study-config.js';
+import type { StudyDef } from '../../src/study/types.js';
 
 /** One recording task of a Labvanced session: its trials and the trial numbers missing below the last one. */
 export interface TaskFact {

@@ -3,17 +3,13 @@ import { defineStudyPart } from '../../src/study/study-part.js';
 import { readSessions, type SessionFact } from './study-facts.js';
 import { judgeSessions, type LabvancedExpect, type LabvancedRow } from './study-judge.js';
 
-declare module '../../src/study/study-facts.js' {
+declare module '../../src/study/types.js' {
   interface StudyFacts {
     sessions: SessionFact[];
   }
-}
-declare module '../../src/study/classify.js' {
   interface ParticipantRow {
     labvanced?: LabvancedRow;
   }
-}
-declare module '../../src/study/study-config.js' {
   interface StudyExpectations {
     labvanced: LabvancedExpect;
   }

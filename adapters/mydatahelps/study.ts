@@ -5,18 +5,14 @@ import {
 } from '../../src/generated/mydatahelps-study.js';
 import { defineStudyPart } from '../../src/study/study-part.js';
 
-declare module '../../src/study/study-facts.js' {
+declare module '../../src/study/types.js' {
   interface StudyFacts {
     /** Survey results per participant. */
     surveys: CountFact[];
   }
-}
-declare module '../../src/study/classify.js' {
   interface ParticipantRow {
     mydatahelps?: { surveys: number };
   }
-}
-declare module '../../src/study/study-config.js' {
   interface StudyExpectations {
     mydatahelps: { surveys: number };
   }

@@ -1,4 +1,4 @@
-import type { ParticipantRow } from '../../src/study/classify.js';
+import type { ParticipantRow } from '../../src/study/types.js';
 
 /** Whether `study approve` would approve this participant's submission now. */
 export function approvable(p: ParticipantRow): boolean {

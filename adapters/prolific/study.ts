@@ -13,19 +13,15 @@ export interface ProlificRow {
   approvedByStudyhook: boolean;
 }
 
-declare module '../../src/study/study-facts.js' {
+declare module '../../src/study/types.js' {
   interface StudyFacts {
     submissions: SubmissionFact[];
     /** Submissions already approved by `study approve` (`studyhook.submission.approved` in the archive). */
     approved: Set<string>;
   }
-}
-declare module '../../src/study/classify.js' {
   interface ParticipantRow {
     prolific?: ProlificRow;
   }
-}
-declare module '../../src/study/read-study.js' {
   interface StudySummary {
     /** Submissions `study approve` would approve now (AWAITING REVIEW and complete, not yet approved by it). */
     approvable: number;

@@ -5,7 +5,7 @@ import {
 } from '../../src/generated/sensorlogger-study.js';
 import { defineStudyPart } from '../../src/study/study-part.js';
 
-declare module '../../src/study/study-facts.js' {
+declare module '../../src/study/types.js' {
   interface StudyFacts {
     /** Sensor Logger uploads by status (its webhook names no participant). */
     sensorlogger: Record<string, number>;

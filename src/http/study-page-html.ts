@@ -1,5 +1,6 @@
-import type { StudyDef } from '../study/study-config.js';
-import { CLASSIFICATIONS, type ParticipantRow } from '../study/classify.js';
+import type { StudyDef } from '../study/types.js';
+import { CLASSIFICATIONS } from '../study/classify.js';
+import type { ParticipantRow } from '../study/types.js';
 import { studyParts } from '../study/study-parts.js';
 import type { QuarantineItem } from './study-quarantine.js';
 

@@ -9,7 +9,7 @@ import type { Envelope } from '../event/build-event.js';
 import { errorBody, StudyhookError } from '../errors.js';
 import { findStudy } from '../study/find-study.js';
 import { readStudy, type StudyState } from '../study/read-study.js';
-import type { StudyDef } from '../study/study-config.js';
+import type { StudyDef } from '../study/types.js';
 import { StudyError } from '../study/study-error.js';
 import { usedParts } from '../study/study-parts.js';
 import { readQuarantine } from './study-quarantine.js';

@@ -1,10 +1,6 @@
-import type { StudyDef } from './study-config.js';
-import type { StudyFacts } from './study-facts.js';
+import type { Classification, ParticipantRow, StudyDef, StudyFacts } from './types.js';
 import { studyParts, usedParts } from './study-parts.js';
 
-/** What a participant's state across platforms amounts to (docs/studies.md, "Classifications"). */
-export type Classification =
-  'complete' | 'incomplete' | 'no data' | 'data without submission' | 'returned/timed out';
 export const CLASSIFICATIONS: readonly Classification[] = [
   'complete',
   'incomplete',
@@ -12,20 +8,6 @@ export const CLASSIFICATIONS: readonly Classification[] = [
   'data without submission',
   'returned/timed out',
 ];
-
-/**
- * One participant across the study's platforms: these fields, and under each platform's key what
- * its study part says of the participant (it adds the key to this interface by module augmentation).
- */
-export interface ParticipantRow {
-  /** The linking value (e.g. the Prolific id); for data that names no participant, `(labvanced session 102)`. */
-  participant: string;
-  classification: Classification;
-  /** What keeps the participant from `complete`, one item each (empty when complete). */
-  missing: string[];
-  /** What the participant has, in words (the approval plan's "why"). */
-  has: string[];
-}
 
 /** Classifies every participant the study's archive names, sorted by participant. */
 export function classifyParticipants(study: StudyDef, facts: StudyFacts): ParticipantRow[] {

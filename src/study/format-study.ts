@@ -1,5 +1,4 @@
-import type { ParticipantRow } from './classify.js';
-import type { StudySummary } from './read-study.js';
+import type { ParticipantRow, StudySummary } from './types.js';
 import { studyParts, usedParts } from './study-parts.js';
 
 const n = (x: number) => x.toLocaleString('en-US');

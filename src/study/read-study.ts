@@ -1,37 +1,17 @@
 import { ExportError, firstLine } from '../export/export-error.js';
 import { openArchive, type Archive } from '../export/open-archive.js';
 import { quarantineCount } from '../export/quarantine-count.js';
-import {
-  CLASSIFICATIONS,
-  classifyParticipants,
-  type Classification,
-  type ParticipantRow,
-} from './classify.js';
-import type { StudyDef } from './study-config.js';
+import { CLASSIFICATIONS, classifyParticipants } from './classify.js';
 import { StudyError } from './study-error.js';
-import { readStudyFacts, type StudyFacts } from './study-facts.js';
+import { readStudyFacts } from './study-facts.js';
 import { studyParts } from './study-parts.js';
-
-/**
- * Counts of one study: per platform and status, per classification, and what was skipped; a
- * platform's study part may add fields (by module augmentation), which come after `classifications`.
- */
-export interface StudySummary {
-  study: string;
-  namespaces: Record<string, string>;
-  /** True when the study is not configured and was taken as one namespace on every platform. */
-  implicit: boolean;
-  /** Archived event lines per platform, and the newest one received per platform. */
-  events: Record<string, number>;
-  lastEvent: Record<string, string | null>;
-  /** Per platform, units by status (Prolific submissions, Labvanced sessions, ...): from the platforms' study parts. */
-  statuses: Record<string, Record<string, number>>;
-  participants: number;
-  classifications: Record<Classification, number>;
-  quarantined: Record<string, number>;
-  badLines: { file: string; line: number; reason: string }[];
-  badLineCount: number;
-}
+import type {
+  Classification,
+  ParticipantRow,
+  StudyDef,
+  StudyFacts,
+  StudySummary,
+} from './types.js';
 
 /** A study read from the archive: its summary and one row per participant. */
 export interface StudyState {

@@ -2,25 +2,7 @@ import type { Study } from '../generated/config.js';
 import { type SchemaProblem, validateWith } from '../schemas.js';
 import { ownRecord } from '../util/own.js';
 import { studyParts } from './study-parts.js';
-
-/**
- * What a complete participant has sent, per platform, defaults filled in: each platform's study
- * part adds its entry (`labvanced: LabvancedExpect`) by module augmentation.
- */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by the adapters' augmentations
-export interface StudyExpectations {}
-
-/** A study after defaults: its namespace per platform, the linking fields per platform, what complete means. */
-export interface StudyDef {
-  name: string;
-  /** Namespace per platform (only the platforms the study uses). */
-  namespaces: Record<string, string>;
-  /** Linking fields per linked platform the study uses, first present wins. */
-  participant: Partial<Record<string, string[]>>;
-  expect: StudyExpectations;
-  /** True when no `studies.<name>` was configured and the name was taken as a namespace on every platform. */
-  implicit?: boolean;
-}
+import type { StudyDef, StudyExpectations } from './types.js';
 
 let platformsSchema: object | undefined;
 

@@ -1,24 +1,9 @@
-import type { BadLine } from '../export/bad-lines.js';
 import { buildTables } from '../export/build-tables.js';
 import type { Archive } from '../export/open-archive.js';
 import { fileList, lit } from '../export/sql.js';
 import { num, rows, str } from './facts-sql.js';
-import type { StudyDef } from './study-config.js';
+import type { StudyDef, StudyFacts } from './types.js';
 import { studyParts } from './study-parts.js';
-
-/**
- * What the archive says about a study before anyone is classified: these fields, and each
- * platform's own (its study part adds them to this interface by module augmentation).
- */
-export interface StudyFacts {
-  /** Archived event lines per platform (copies included), and the newest `receivedat` per platform. */
-  events: Record<string, number>;
-  lastEvent: Record<string, string | null>;
-  badLines: BadLine[];
-  badLineCount: number;
-  /** Events received per hour (`YYYY-MM-DDTHH`) per platform, over the hours asked for (empty unless asked). */
-  hourly: { hour: string; platform: string; events: number }[];
-}
 
 /** The newest `receivedat` of a platform: only its last day's file is read (files are named by the day received). */
 async function lastEvent(archive: Archive, platform: string): Promise<string | null> {

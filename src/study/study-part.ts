@@ -3,18 +3,14 @@ import type { ParseArgsConfig } from 'node:util';
 import type { ResolvedConfig } from '../config/load-config.js';
 import type { Archive } from '../export/open-archive.js';
 import type { SchemaId } from '../schema-id.js';
-import type { ParticipantRow } from './classify.js';
-import type { StudySummary } from './read-study.js';
-import type { StudyDef } from './study-config.js';
-import type { StudyFacts } from './study-facts.js';
+import type { ParticipantRow, StudyDef, StudyFacts, StudySummary } from './types.js';
 
 /**
  * What one platform contributes to a study (`studyhook study`, the study page), as an adapter's
  * `study`. The core reads the archive, groups units by participant and composes rows, summaries,
  * columns and the page from these parts; it names no platform. A platform adds its own fields to
  * {@link StudyFacts}, {@link ParticipantRow}, {@link StudySummary} and `StudyExpectations` by module
- * augmentation (`declare module '../../src/study/study-facts.js' { interface StudyFacts { ... } }`),
- * so the composed types stay exact. See docs/adding-a-platform.md, "Its part in a study".
+ * augmentation of src/study/types.ts, so the composed types stay exact. See docs/adding-a-platform.md, "Its part in a study".
  */
 export interface StudyPart<U = any, C extends StudyEntry = any> {
   /**
