@@ -1,4 +1,4 @@
-// Generates docs/configuration.md from schemas/config.schema.json and each adapter's settings schema,
+// Generates docs/configuration.md from schemas/config.schema.json and each adapter's settings and study schemas,
 // so the configuration reference cannot drift from what the loader checks. `--check` fails on drift.
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -66,16 +66,34 @@ parts.push(
   '',
   'Under `platforms.<platform>.namespaces.<namespace>`.',
 );
-for (const entry of (await readdir(schemaDir, { withFileTypes: true }))
+const platformDirs = (await readdir(schemaDir, { withFileTypes: true }))
   .filter((e) => e.isDirectory())
   .map((e) => e.name)
-  .sort()) {
-  const file = join(schemaDir, entry, 'settings.schema.json');
-  const settings = await readFile(file, 'utf8').then(
+  .sort();
+const readSchema = (entry: string, file: string) =>
+  readFile(join(schemaDir, entry, file), 'utf8').then(
     (t) => JSON.parse(t) as Schema,
     () => undefined,
   );
+for (const entry of platformDirs) {
+  const settings = await readSchema(entry, 'settings.schema.json');
   if (settings) parts.push('', `### ${entry}`, '', cell(settings.description), '', table(settings));
+}
+parts.push(
+  '',
+  '## Per-platform study settings',
+  '',
+  'Under `studies.<study>`: what each platform that takes part in studies accepts there.',
+);
+for (const entry of platformDirs) {
+  const study = await readSchema(entry, 'study.schema.json');
+  if (!study) continue;
+  // why: the schema's `namespace`, `participant` and `expect` are `namespaces.<p>`, `participant.<p>` and `expect.<p>` of a study.
+  const at = (k: string) => `${k === 'namespace' ? 'namespaces' : k}.${entry}`;
+  const placed = Object.fromEntries(
+    Object.entries(study.properties ?? {}).map(([k, v]) => [at(k), v]),
+  );
+  parts.push('', `### ${entry}`, '', cell(study.description), '', table({ properties: placed }));
 }
 const text = `${parts.join('\n')}\n`;
 if (process.argv.includes('--check')) {

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { classifyParticipants } from '../src/study/classify.js';
 import { resolveStudies } from '../src/study/study-config.js';
-import type { SessionFact, StudyFacts, SubmissionFact } from '../src/study/study-facts.js';
+import type { SessionFact } from '../adapters/labvanced/study-facts.js';
+import type { SubmissionFact } from '../adapters/prolific/study-facts.js';
+import type { StudyFacts } from '../src/study/types.js';
 
 const study = resolveStudies(
   {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { study } from '../src/commands/study.js';
-import type { ParticipantRow } from '../src/study/classify.js';
+import type { ParticipantRow } from '../src/study/types.js';
 import { waitArchived } from './fixtures/export/drive-study.js';
 import { driveStudy, EXPECTED, studyConfig } from './fixtures/study/drive.js';
 import { startFakeProlific, type FakeProlific } from './helpers/fake-prolific.js';

@@ -19,6 +19,7 @@ import { createActiGraphClient } from './client.js';
 import { normaliseActiGraph } from './normalise.js';
 import { actigraphSample } from './sample.js';
 import { actigraphUploads } from './export.js';
+import { actigraphStudy } from './study.js';
 
 const hmac = hmacVerifier<ActiGraphSettings>({
   header: 'x-actigraph-signature',
@@ -45,6 +46,7 @@ function eventOf(headers: Record<string, string | undefined>): string {
  */
 export default defineAdapter<ActiGraphSettings>({
   platform: 'actigraph',
+  study: actigraphStudy,
   exportTables: [actigraphUploads],
   settingsSchema: actigraphSettingsSchema,
   secretHeaders: ['x-actigraph-signature', 'x-actigraph-hook-secret'],

@@ -18,6 +18,7 @@ import { coerceFields, hashOf, LABVANCED_ORIGIN, safeFileName, text, toTime } fr
 import { labvancedFiles } from './export-files.js';
 import { labvancedSessions } from './export-sessions.js';
 import { labvancedTrials } from './export-trials.js';
+import { labvancedStudy } from './study.js';
 
 type Data = Record<string, unknown>;
 const ok: Reply = { status: 200, body: { success: true } };
@@ -99,6 +100,7 @@ const session =
  */
 export default defineAdapter<LabvancedSettings>({
   platform: 'labvanced',
+  study: labvancedStudy,
   // why: sessions count the trials, so the trials' table comes first.
   exportTables: [labvancedTrials, labvancedSessions, labvancedFiles],
   settingsSchema: labvancedSettingsSchema,

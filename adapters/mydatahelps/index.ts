@@ -11,6 +11,7 @@ import { canonicalKeys } from './canonical-keys.js';
 import { createMyDataHelpsClient } from './client.js';
 import { mydatahelpsSample } from './sample.js';
 import { mydatahelpsSchedules, mydatahelpsSurveys } from './export.js';
+import { mydatahelpsStudy } from './study.js';
 
 // why: a Map, so an EventType named like an Object.prototype member (`constructor`) is not found in it.
 const TYPES = new Map([
@@ -82,6 +83,7 @@ const callback = defineRoute({
  */
 export default defineAdapter<MyDataHelpsSettings>({
   platform: 'mydatahelps',
+  study: mydatahelpsStudy,
   exportTables: [mydatahelpsSurveys, mydatahelpsSchedules],
   settingsSchema: mydatahelpsSettingsSchema,
   secretParams: ['token'],

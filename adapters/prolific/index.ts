@@ -11,6 +11,7 @@ import { prolificSample } from './sample.js';
 import { PROLIFIC_USAGE } from './usage.js';
 import { prolificSignedForm, timestampMs } from './verify.js';
 import { prolificStudies, prolificSubmissions } from './export.js';
+import { prolificStudy } from './study.js';
 
 /** `submission.status.change` → `prolific.submission.status.change`; odd characters of unknown types become `_`. */
 function eventType(eventTypeName: string): string {
@@ -29,6 +30,7 @@ function eventType(eventTypeName: string): string {
  */
 export default defineAdapter<ProlificSettings>({
   platform: 'prolific',
+  study: prolificStudy,
   exportTables: [prolificSubmissions, prolificStudies],
   settingsSchema: prolificSettingsSchema,
   secretHeaders: ['x-prolific-request-signature'],

@@ -12,6 +12,7 @@ import { createSensorLoggerClient } from './client.js';
 import sensorloggerFetch from './fetch-sink.js';
 import { sensorloggerSample } from './sample.js';
 import { sensorloggerUploads } from './export.js';
+import { sensorloggerStudy } from './study.js';
 
 /**
  * Sensor Logger Study webhooks: `POST /sensorlogger/<ns>` with `{studyId, uploadId, secretCode}`,
@@ -19,6 +20,7 @@ import { sensorloggerUploads } from './export.js';
  */
 export default defineAdapter<SensorLoggerSettings>({
   platform: 'sensorlogger',
+  study: sensorloggerStudy,
   exportTables: [sensorloggerUploads],
   settingsSchema: sensorloggerSettingsSchema,
   defaultNamespaces: { '*': {} },

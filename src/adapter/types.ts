@@ -5,6 +5,7 @@ import type { EventDraft } from '../event/draft.js';
 import type { Sink } from '../sinks/types.js';
 import type { SchemaId } from '../schema-id.js';
 import type { SchemaProblem } from '../schemas.js';
+import type { StudyPart } from '../study/study-part.js';
 import type { PlatformSample } from './sample.js';
 
 export type { EventDraft };
@@ -160,6 +161,12 @@ export interface Adapter<S = any> {
   register?: (at: RegisterAt, settings: S) => { url?: string; fields?: readonly RegisterField[] };
   /** What `studyhook init` writes for this platform: its `pilot` namespace and the .env variables that namespace names. */
   starter?: Starter;
+  /**
+   * The platform's part in a study (`studies:`, `studyhook study`, the study page): its facts from
+   * the archive, its part of a participant's row and classification, its columns; see
+   * docs/adding-a-platform.md.
+   */
+  study?: StudyPart;
 }
 
 /** Where a namespace is served: the public base URL, its origin, and the namespace's path. */

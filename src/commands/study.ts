@@ -5,28 +5,45 @@ import { CLASSIFICATIONS } from '../study/classify.js';
 import { findStudy } from '../study/find-study.js';
 import { participantsCsv, participantsText, statusText } from '../study/format-study.js';
 import { readStudy } from '../study/read-study.js';
-import { runApprove } from '../study/run-approve.js';
 import { StudyError } from '../study/study-error.js';
+import type { StudyAction } from '../study/study-part.js';
+import { studyParts } from '../study/study-parts.js';
 import { archiveDirOf } from './export.js';
 import { defineCommand } from '../command.js';
 
-const HELP = `Usage: studyhook study <status|participants|approve> <study> [options]
+/** The platforms' own actions (Prolific's `approve`), after `status` and `participants`. */
+const actions = (): StudyAction[] => studyParts().flatMap((p) => p.actions ?? []);
 
-  status        counts per platform and status, participants per classification
-                [--format text|json]
-  participants  one row per participant with each platform's state and its classification
-                (complete, incomplete, no data, data without submission, returned/timed out)
-                [--format text|csv|json] [--only CLASSIFICATION]
-  approve       approves on Prolific the submissions AWAITING REVIEW whose participant is
-                complete; prints the plan and changes nothing unless --yes. Never rejects.
-                [--yes] [--batch-size N (default 100)] [--token TOKEN] [--base-url URL]
+const entry = (name: string, lines: readonly string[]) =>
+  lines.map((l, i) => `${i ? ' '.repeat(16) : `  ${name.padEnd(14)}`}${l}`).join('\n');
 
+const help =
+  () => `Usage: studyhook study <${['status', 'participants', ...actions().map((a) => a.name)].join('|')}> <study> [options]
+
+${entry('status', ['counts per platform and status, participants per classification', '[--format text|json]'])}
+${entry('participants', [
+  "one row per participant with each platform's state and its classification",
+  '(complete, incomplete, no data, data without submission, returned/timed out)',
+  '[--format text|csv|json] [--only CLASSIFICATION]',
+])}
+${actions()
+  .map((a) => `${entry(a.name, a.help)}\n`)
+  .join('')}
 <study> is a name under studies: in the config, or else a namespace used on every platform.
 Common: --config FILE, --archive-dir DIR (default: the filesystem sink's directory).`;
 
+type ActionOptions = StudyAction['options'];
+interface CoreValues {
+  config?: string;
+  format?: string;
+  only?: string;
+  'archive-dir'?: string;
+  help?: boolean;
+}
+
 async function run(args: string[]): Promise<number> {
   const [action, ...rest] = args;
-  const { values, positionals } = parseArgs({
+  const parsed = parseArgs({
     args: rest,
     allowPositionals: true,
     options: {
@@ -34,23 +51,23 @@ async function run(args: string[]): Promise<number> {
       format: { type: 'string' },
       only: { type: 'string' },
       'archive-dir': { type: 'string' },
-      yes: { type: 'boolean' },
-      'batch-size': { type: 'string' },
-      token: { type: 'string' },
-      'base-url': { type: 'string' },
+      ...(Object.assign({}, ...actions().map((a) => a.options)) as ActionOptions),
       help: { type: 'boolean', short: 'h' },
     },
   });
+  // why: the actions' options are known only at run time; none of them is multiple.
+  const values = parsed.values as CoreValues & Record<string, string | boolean | undefined>;
+  const { positionals } = parsed;
   if (values.help || action === '--help' || action === '-h') {
-    console.log(HELP);
+    console.log(help());
     return 0;
   }
   if (
     !action ||
-    !['status', 'participants', 'approve'].includes(action) ||
+    !['status', 'participants', ...actions().map((a) => a.name)].includes(action) ||
     positionals.length !== 1
   ) {
-    console.error(HELP);
+    console.error(help());
     return 2;
   }
   const format = values.format ?? 'text';
@@ -106,27 +123,24 @@ async function run(args: string[]): Promise<number> {
     return 0;
   }
   reportSkipped();
-  const batchSize = Number(values['batch-size'] ?? 100);
-  if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new StudyError(
-      `--batch-size must be a whole number of at least 1, not '${values['batch-size']}'`,
-    );
-  return runApprove({
-    config,
-    study,
-    participants: state.participants,
-    yes: values.yes === true,
-    batchSize,
-    token: values.token,
-    baseUrl: values['base-url'],
-    out: (l) => console.log(l),
-  });
+  return actions()
+    .find((a) => a.name === action)!
+    .run({
+      config,
+      study,
+      participants: state.participants,
+      values,
+      out: (l) => console.log(l),
+    });
 }
 
 export const study = defineCommand({
   name: 'study',
-  summary:
-    'a study across platforms: status, participants (complete, incomplete, ...), approve on Prolific (--help)',
+  get summary() {
+    return `a study across platforms: status, participants (complete, incomplete, ...)${actions()
+      .map((a) => `, ${a.summary}`)
+      .join('')} (--help)`;
+  },
   async run(args) {
     try {
       return await run(args);

@@ -327,102 +327,22 @@ export interface EventFilter {
  */
 export interface Study {
   /**
-   * The study's namespace on each platform it uses, e.g. `{prolific: lab, labvanced: stroop}`.
+   * The study's namespace on each platform it uses, e.g. `{prolific: lab, labvanced: stroop}`. A platform may be named when its adapter has a part in studies (see Per-platform study settings).
    */
   namespaces: {
-    /**
-     * Namespace of the study on Prolific.
-     */
-    prolific?: string;
-    /**
-     * Namespace of the study on Labvanced.
-     */
-    labvanced?: string;
-    /**
-     * Namespace of the study on MyDataHelps.
-     */
-    mydatahelps?: string;
-    /**
-     * Namespace of the study on ActiGraph CentrePoint.
-     */
-    actigraph?: string;
-    /**
-     * Namespace of the study on Sensor Logger (counted per study: its webhook names no participant).
-     */
-    sensorlogger?: string;
+    [k: string]: unknown;
   };
   /**
-   * Which field names the same person on each platform. The defaults link Prolific's PROLIFIC_PID (participant_id) to Labvanced's subject_code, which Labvanced fills from the PROLIFIC_PID URL parameter.
+   * Which field names the same person on each platform. The defaults link Prolific's PROLIFIC_PID (participant_id) to Labvanced's subject_code, which Labvanced fills from the PROLIFIC_PID URL parameter. Per platform: see Per-platform study settings.
    */
   participant?: {
-    /**
-     * The Prolific field(s) naming the participant, first present wins: `participant_id`. Default `participant_id`.
-     *
-     * @minItems 1
-     */
-    prolific?: string | [string, ...string[]];
-    /**
-     * The Labvanced field(s) naming the participant, first present wins: `subject_code`, `token`, `var_data.<name>` (meta information, e.g. `var_data.crowdsourcinSubjId`) or `survey_data.<name>`. Default `[subject_code, var_data.crowdsourcinSubjId]`.
-     *
-     * @minItems 1
-     */
-    labvanced?: string | [string, ...string[]];
-    /**
-     * The MyDataHelps field(s) naming the participant, first present wins: `ParticipantIdentifier` or `ParticipantID`. Default `ParticipantIdentifier`.
-     *
-     * @minItems 1
-     */
-    mydatahelps?: string | [string, ...string[]];
-    /**
-     * The ActiGraph field(s) naming the participant, first present wins: `subjectId`. Default `subjectId`.
-     *
-     * @minItems 1
-     */
-    actigraph?: string | [string, ...string[]];
+    [k: string]: unknown;
   };
   /**
-   * What a complete participant has sent. Without it, complete means one finished Labvanced session, one MyDataHelps survey, one completed ActiGraph upload (for the platforms the study uses).
+   * What a complete participant has sent, per platform (see Per-platform study settings). Without it, each platform's defaults apply: one finished Labvanced session, one MyDataHelps survey, one completed ActiGraph upload (for the platforms the study uses).
    */
   expect?: {
-    /**
-     * Per participant on Labvanced.
-     */
-    labvanced?: {
-      /**
-       * Finished sessions needed (longitudinal studies). Default 1.
-       */
-      sessions?: number;
-      /**
-       * Trials per session: a number, or per task (task name or task id) a number, e.g. `{Stroop: 120, Flanker: 120}`.
-       */
-      trials?:
-        | number
-        | {
-            [k: string]: number;
-          };
-      /**
-       * Files uploaded per session.
-       */
-      files?: number;
-    };
-    /**
-     * Per participant on MyDataHelps.
-     */
-    mydatahelps?: {
-      /**
-       * Survey results submitted. Default 1.
-       */
-      surveys?: number;
-    };
-    /**
-     * Per participant on ActiGraph.
-     */
-    actigraph?: {
-      /**
-       * Completed uploads. Default 1.
-       */
-      uploads?: number;
-    };
+    [k: string]: unknown;
   };
 }
 

@@ -1,5 +1,7 @@
-import type { StudyDef } from '../study/study-config.js';
+import type { StudyDef } from '../study/types.js';
 import { CLASSIFICATIONS } from '../study/classify.js';
+import type { ParticipantRow } from '../study/types.js';
+import { studyParts } from '../study/study-parts.js';
 import type { QuarantineItem } from './study-quarantine.js';
 
 const esc = (s: unknown): string =>
@@ -11,6 +13,15 @@ const head = (
   scripts = '',
 ) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)}</title><link rel="stylesheet" href="/admin/studies/assets/study.css">${scripts}</head>`;
+/** The platforms with a column of their own in the participants table (the others share one). */
+const columns = () => studyParts().flatMap((p) => (p.page?.column ? [p.page.column] : []));
+
+/** A participant's cells in the table, between the classification and what is missing. */
+export function participantCells(p: ParticipantRow): string[] {
+  const other = studyParts().flatMap((part) => part.page?.other?.(p) ?? []);
+  return [...columns().map((c) => c.cell(p)), other.join(', ')];
+}
+
 const nav =
   '<nav><a href="/admin/overview">overview</a> · <a href="/admin/studies">studies</a> · <a href="/admin/events">recent events</a> · <a href="/admin/queues">queues and dead letters</a></nav>';
 
@@ -54,7 +65,9 @@ export function studyPageHtml(study: StudyDef): string {
 <div class="panel"><h2>Problems</h2><table id="problems"><thead><tr><th>what</th><th>count</th><th></th></tr></thead><tbody></tbody></table></div></section>
 <section class="panel"><h2>Participants</h2><p class="filters"><label>classification <select id="filter"><option value="">all</option>${options}</select></label>
 <label>participant <input id="search" type="search" placeholder="id contains…"></label> <span id="shown" class="muted"></span></p>
-<table id="participants"><thead><tr><th>participant</th><th>classification</th><th>Prolific</th><th>Labvanced</th><th>other platforms</th><th>missing</th></tr></thead><tbody></tbody></table></section>
+<table id="participants"><thead><tr><th>participant</th><th>classification</th>${columns()
+    .map((c) => `<th>${esc(c.header)}</th>`)
+    .join('')}<th>other platforms</th><th>missing</th></tr></thead><tbody></tbody></table></section>
 </body></html>`;
 }
 
@@ -83,14 +96,17 @@ nav a,a{color:#2456b3}.muted{color:#667}section{margin:16px 24px}.panel{backgrou
 /**
  * The page's script (a file, so the page needs no inline script under its CSP): reads `data.json`,
  * draws the charts with Chart.js and the tables with textContent (never HTML from data), and reads
- * again every `refreshSeconds`.
+ * again every `refreshSeconds`. Built on first use: the platforms' colours come from their study parts.
  */
-export const PAGE_SCRIPT = `'use strict';
+export const pageScript = (): string =>
+  (script ??= `'use strict';
 (function () {
   var url = location.pathname.replace(/\\/$/, '') + '/data.json';
   var charts = {};
   var data = null;
-  var COLORS = { prolific: '#2456b3', labvanced: '#e07b00', mydatahelps: '#7b3fb3', actigraph: '#137a2e', sensorlogger: '#b3142c' };
+  var COLORS = { ${studyParts()
+    .flatMap((p) => (p.page ? [`${p.platform}: '${p.page.color}'`] : []))
+    .join(', ')} };
   function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined && text !== null) e.textContent = String(text); if (cls) e.className = cls; return e; }
   function row(tbody, cells) { var tr = el('tr'); cells.forEach(function (c) { tr.appendChild(c instanceof Node ? c : el('td', c)); }); tbody.appendChild(tr); return tr; }
   function td(node) { var t = el('td'); t.appendChild(node); return t; }
@@ -99,17 +115,18 @@ export const PAGE_SCRIPT = `'use strict';
   function chart(id, config) { if (charts[id]) { charts[id].data = config.data; charts[id].update('none'); return; } charts[id] = new Chart(document.getElementById(id), config); }
   function classKey(c) { return 'c-' + c.replace(/[^a-z]+/g, '-'); }
 
-  function cards(s) {
+  function cards(d) {
+    var s = d.summary;
     var box = document.getElementById('cards'); box.textContent = '';
     var card = function (n, label, cls) { var c = el('div', null, 'card'); c.appendChild(el('b', n.toLocaleString('en-US'), cls)); c.appendChild(el('span', label)); box.appendChild(c); };
     card(s.participants, 'participants');
     Object.keys(s.classifications).forEach(function (k) { card(s.classifications[k], k, classKey(k)); });
-    if ('prolific' in s.namespaces) card(s.approvable, 'to approve');
+    d.cards.forEach(function (c) { card(c[0], c[1]); });
   }
 
   function funnel(d) {
     chart('funnel', { type: 'bar', data: { labels: d.funnel.map(function (f) { return f[0]; }), datasets: [{ label: 'count', data: d.funnel.map(function (f) { return f[1]; }),
-      backgroundColor: d.funnel.map(function (f) { return /^Prolific/.test(f[0]) ? COLORS.prolific : COLORS.labvanced; }) }] },
+      backgroundColor: d.funnel.map(function (f) { return COLORS[f[2]] || '#444'; }) }] },
       options: { indexAxis: 'y', animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } } });
   }
 
@@ -146,21 +163,16 @@ export const PAGE_SCRIPT = `'use strict';
 
   function participants(d) {
     var f = document.getElementById('filter').value; var q = document.getElementById('search').value.trim().toLowerCase();
-    var rows = d.participants.filter(function (p) { return (!f || p.classification === f) && (!q || p.participant.toLowerCase().indexOf(q) >= 0); });
+    var rows = d.participants.filter(function (p, i) { p.cells = d.cells[i]; return (!f || p.classification === f) && (!q || p.participant.toLowerCase().indexOf(q) >= 0); });
     var tb = document.querySelector('#participants tbody'); tb.textContent = '';
     rows.slice(0, 500).forEach(function (p) {
-      var lv = p.labvanced; var other = [];
-      if (p.mydatahelps) other.push(p.mydatahelps.surveys + ' survey(s)');
-      if (p.actigraph) other.push(p.actigraph.completed + '/' + p.actigraph.uploads + ' ActiGraph upload(s)');
-      row(tb, [p.participant, el('td', p.classification, classKey(p.classification)), p.prolific ? p.prolific.status : '',
-        lv && lv.sessions ? 'session ' + lv.session + ' ' + (lv.status || '') + ', ' + lv.trials + ' trials, ' + lv.files + ' file(s)' : '',
-        other.join(', '), p.missing.join('; ')]);
+      row(tb, [p.participant, el('td', p.classification, classKey(p.classification))].concat(p.cells, [p.missing.join('; ')]));
     });
     document.getElementById('shown').textContent = (rows.length > 500 ? 'first 500 of ' : '') + rows.length + ' of ' + d.participants.length + ' participant(s)';
   }
 
   function render() {
-    cards(data.summary); funnel(data); hourly(data); last(data.summary); problems(data); participants(data);
+    cards(data); funnel(data); hourly(data); last(data.summary); problems(data); participants(data);
     var upd = document.getElementById('updated');
     upd.textContent = 'read from the archive at ' + data.computedAt + '; refreshes every ' + data.refreshSeconds + ' s' + (data.error ? '; the last reading failed: ' + data.error : '');
     upd.className = data.error ? 'bad' : '';
@@ -177,4 +189,5 @@ export const PAGE_SCRIPT = `'use strict';
   load();
   setInterval(load, 30000);
 })();
-`;
+`);
+let script: string | undefined;

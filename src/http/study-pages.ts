@@ -9,13 +9,15 @@ import type { Envelope } from '../event/build-event.js';
 import { errorBody, StudyhookError } from '../errors.js';
 import { findStudy } from '../study/find-study.js';
 import { readStudy, type StudyState } from '../study/read-study.js';
-import type { StudyDef } from '../study/study-config.js';
+import type { StudyDef } from '../study/types.js';
 import { StudyError } from '../study/study-error.js';
+import { usedParts } from '../study/study-parts.js';
 import { readQuarantine } from './study-quarantine.js';
 import {
+  participantCells,
   notFoundHtml,
   PAGE_CSS,
-  PAGE_SCRIPT,
+  pageScript,
   quarantineHtml,
   studyListHtml,
   studyPageHtml,
@@ -53,27 +55,18 @@ function pageData(
   error: string | undefined,
 ) {
   const { summary, facts } = state;
-  const lv = facts.sessions;
+  const used = usedParts(summary.namespaces);
+  const bars = used.map((p) => ({ platform: p.platform, ...p.page?.funnel?.({ facts, summary }) }));
+  // why: each bar names its platform, whose colour the page draws it in.
   const funnel = [
-    ...(Object.hasOwn(summary.namespaces, 'labvanced')
-      ? [
-          ['Labvanced assigned', lv.length],
-          [
-            'Labvanced started',
-            lv.filter((s) => s.startedAt || s.status === 'started' || s.status === 'finished')
-              .length,
-          ],
-          ['Labvanced finished', lv.filter((s) => s.status === 'finished').length],
-          ['Labvanced failed', lv.filter((s) => s.status === 'failed').length],
-        ]
-      : []),
-    ...Object.entries(summary.statuses['prolific'] ?? {})
-      .sort((a, b) => b[1] - a[1])
-      .map(([k, v]) => [`Prolific ${k}`, v]),
+    ...bars.flatMap((b) => (b.steps ?? []).map(([label, n]) => [label, n, b.platform])),
+    ...bars.flatMap((b) => (b.outcomes ?? []).map(([label, n]) => [label, n, b.platform])),
   ];
   return {
     summary,
     participants: state.participants,
+    cells: state.participants.map(participantCells),
+    cards: used.flatMap((p) => p.page?.cards?.(summary) ?? []),
     funnel,
     hourly: facts.hourly,
     deadLetters,
@@ -186,7 +179,7 @@ export function createStudyPages(
     res.send(await readFile(chartFile));
   });
   router.get('/admin/studies/assets/study.js', (_req, res) => {
-    res.type('js').send(PAGE_SCRIPT);
+    res.type('js').send(pageScript());
   });
   router.get('/admin/studies/assets/study.css', (_req, res) => {
     res.type('css').send(PAGE_CSS);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { adapters } from '../../adapters/index.js';
+import { builtinSinks } from '../sinks/builtin/index.js';
 
 /** Every platform's `pilot` namespace, from its adapter's starter (platforms without one: none). */
 function platformsYaml(): string {
@@ -54,7 +55,9 @@ platforms:
 ${platformsYaml()}
 
 # Where events go. The built-in \`archive\` sink (one JSON line per event under data/events) is
-# always added unless \`archive: false\`. Built-in sinks: postgres, http, chat, sensorlogger-fetch.
+# always added unless \`archive: false\`. Built-in sinks: ${Object.keys(builtinSinks)
+    .filter((name) => name !== 'filesystem')
+    .join(', ')}.
 sinks:
   - name: example
     module: ./sinks/example-sink.ts

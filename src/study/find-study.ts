@@ -1,7 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../config/load-config.js';
-import { implicitStudy, type StudyDef } from './study-config.js';
+import { implicitStudy } from './study-config.js';
+import type { StudyDef } from './types.js';
 import { StudyError } from './study-error.js';
 
 async function dirs(dir: string): Promise<string[]> {

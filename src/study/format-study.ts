@@ -1,5 +1,5 @@
-import type { ParticipantRow } from './classify.js';
-import type { StudySummary } from './read-study.js';
+import type { ParticipantRow, StudySummary } from './types.js';
+import { studyParts, usedParts } from './study-parts.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 const counts = (r: Record<string, number>) =>
@@ -31,11 +31,8 @@ export function statusText(s: StudySummary): string {
       .map(([k, v]) => `${k} ${n(v)}`)
       .join(', ')}`,
   );
-  if ('prolific' in s.namespaces)
-    row(
-      'to approve',
-      `${n(s.approvable)} submission(s) AWAITING REVIEW and complete${s.approvable ? ` (studyhook study approve ${s.study} shows the plan)` : ''}`,
-    );
+  for (const part of usedParts(s.namespaces))
+    for (const [label, text] of part.statusLines?.(s) ?? []) row(label, text);
   const q = Object.entries(s.quarantined).filter(([, v]) => v > 0);
   if (q.length)
     row(
@@ -48,37 +45,17 @@ export function statusText(s: StudySummary): string {
 }
 
 /** The columns of `study participants --format csv`, for the platforms the study uses. */
-function columns(platforms: readonly string[]): [string, (p: ParticipantRow) => unknown][] {
-  const cols: [string, (p: ParticipantRow) => unknown][] = [
+function columns(
+  platforms: readonly string[],
+): (readonly [string, (p: ParticipantRow) => unknown])[] {
+  return [
     ['participant', (p) => p.participant],
     ['classification', (p) => p.classification],
     ['missing', (p) => p.missing.join('; ')],
+    ...studyParts()
+      .filter((part) => platforms.includes(part.platform))
+      .flatMap((part) => part.columns ?? []),
   ];
-  if (platforms.includes('prolific'))
-    cols.push(
-      ['prolific_submission', (p) => p.prolific?.submission],
-      ['prolific_status', (p) => p.prolific?.status],
-      ['prolific_status_at', (p) => p.prolific?.statusAt],
-    );
-  if (platforms.includes('labvanced')) {
-    cols.push(
-      ['labvanced_sessions', (p) => p.labvanced?.sessions],
-      ['labvanced_session', (p) => p.labvanced?.session],
-      ['labvanced_status', (p) => p.labvanced?.status],
-      ['labvanced_trials', (p) => p.labvanced?.trials],
-      ['labvanced_files', (p) => p.labvanced?.files],
-      ['labvanced_error', (p) => p.labvanced?.error],
-    );
-  }
-  if (platforms.includes('mydatahelps'))
-    cols.push(['mydatahelps_surveys', (p) => p.mydatahelps?.surveys]);
-  if (platforms.includes('actigraph'))
-    cols.push(
-      ['actigraph_uploads', (p) => p.actigraph?.uploads],
-      ['actigraph_completed', (p) => p.actigraph?.completed],
-      ['actigraph_status', (p) => p.actigraph?.status],
-    );
-  return cols;
 }
 
 /** RFC 4180: quoted when it holds a comma, quote or line break; an absent value is an empty field. */
@@ -106,19 +83,10 @@ export function participantsText(
   rows: readonly ParticipantRow[],
   platforms: readonly string[],
 ): string {
+  const used = studyParts().filter((part) => platforms.includes(part.platform));
   const width = Math.min(40, Math.max(11, ...rows.map((r) => r.participant.length)));
   const out = rows.map((r) => {
-    const parts: string[] = [];
-    if (platforms.includes('prolific')) parts.push(`prolific ${r.prolific?.status ?? '-'}`);
-    if (r.labvanced)
-      parts.push(
-        r.labvanced.sessions
-          ? `labvanced ${r.labvanced.session} ${r.labvanced.status ?? '-'} ${r.labvanced.trials} trials ${r.labvanced.files} files`
-          : 'labvanced -',
-      );
-    if (r.mydatahelps) parts.push(`mydatahelps ${r.mydatahelps.surveys} surveys`);
-    if (r.actigraph)
-      parts.push(`actigraph ${r.actigraph.completed}/${r.actigraph.uploads} uploads`);
+    const parts = used.flatMap((part) => (part.text ? [part.text(r)] : []));
     return `${r.participant.padEnd(width)}  ${r.classification.padEnd(23)}  ${parts.join(' | ')}${r.missing.length ? `  — missing: ${r.missing.join('; ')}` : ''}`;
   });
   return `${out.join('\n')}${out.length ? '\n' : ''}${rows.length} participant(s)\n`;

@@ -1,35 +1,17 @@
 import { ExportError, firstLine } from '../export/export-error.js';
 import { openArchive, type Archive } from '../export/open-archive.js';
 import { quarantineCount } from '../export/quarantine-count.js';
-import {
-  CLASSIFICATIONS,
-  classifyParticipants,
-  type Classification,
-  type ParticipantRow,
-} from './classify.js';
-import type { StudyDef } from './study-config.js';
+import { CLASSIFICATIONS, classifyParticipants } from './classify.js';
 import { StudyError } from './study-error.js';
-import { readStudyFacts, type StudyFacts } from './study-facts.js';
-
-/** Counts of one study: per platform and status, per classification, and what was skipped. */
-export interface StudySummary {
-  study: string;
-  namespaces: Record<string, string>;
-  /** True when the study is not configured and was taken as one namespace on every platform. */
-  implicit: boolean;
-  /** Archived event lines per platform, and the newest one received per platform. */
-  events: Record<string, number>;
-  lastEvent: Record<string, string | null>;
-  /** Per platform, units by status: Prolific submissions, Labvanced sessions, ActiGraph and Sensor Logger uploads, MyDataHelps surveys. */
-  statuses: Record<string, Record<string, number>>;
-  participants: number;
-  classifications: Record<Classification, number>;
-  /** Submissions `study approve` would approve now (AWAITING REVIEW and complete, not yet approved by it). */
-  approvable: number;
-  quarantined: Record<string, number>;
-  badLines: { file: string; line: number; reason: string }[];
-  badLineCount: number;
-}
+import { readStudyFacts } from './study-facts.js';
+import { studyParts } from './study-parts.js';
+import type {
+  Classification,
+  ParticipantRow,
+  StudyDef,
+  StudyFacts,
+  StudySummary,
+} from './types.js';
 
 /** A study read from the archive: its summary and one row per participant. */
 export interface StudyState {
@@ -55,33 +37,22 @@ const bump = (r: Record<string, number>, k: string | null): void => {
   r[key] = (r[key] ?? 0) + 1;
 };
 
-/** Whether `study approve` would approve this participant's submission now. */
-export function approvable(p: ParticipantRow): boolean {
-  return (
-    p.classification === 'complete' &&
-    p.prolific?.status === 'AWAITING REVIEW' &&
-    !p.prolific.approvedByStudyhook
-  );
-}
-
 function summarise(
   study: StudyDef,
   facts: StudyFacts,
   participants: ParticipantRow[],
   quarantined: Record<string, number>,
 ): StudySummary {
+  const parts = studyParts();
+  // why: platforms that give each unit's status come first, then those that give counts.
   const statuses: Record<string, Record<string, number>> = {};
-  const add = (platform: string, status: string | null, n = 1) => {
-    const r = (statuses[platform] ??= {});
-    for (let i = 0; i < n; i++) bump(r, status);
-  };
-  for (const s of facts.submissions) add('prolific', s.status);
-  for (const s of facts.sessions) add('labvanced', s.status);
-  for (const u of facts.uploads) add('actigraph', u.status);
-  if (facts.surveys.length > 0)
-    statuses['mydatahelps'] = { submitted: facts.surveys.reduce((n, c) => n + c.count, 0) };
-  if (Object.keys(facts.sensorlogger).length > 0)
-    statuses['sensorlogger'] = { ...facts.sensorlogger };
+  for (const part of parts)
+    for (const status of part.unitStatuses?.(facts) ?? [])
+      bump((statuses[part.platform] ??= {}), status);
+  for (const part of parts) {
+    const counts = part.statusCounts?.(facts);
+    if (counts) statuses[part.platform] = counts;
+  }
   const classifications = Object.fromEntries(CLASSIFICATIONS.map((c) => [c, 0])) as Record<
     Classification,
     number
@@ -96,7 +67,7 @@ function summarise(
     statuses,
     participants: participants.length,
     classifications,
-    approvable: participants.filter(approvable).length,
+    ...Object.assign({}, ...parts.map((p) => p.summary?.(participants))),
     quarantined,
     badLines: facts.badLines,
     badLineCount: facts.badLineCount,

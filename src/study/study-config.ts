@@ -1,52 +1,41 @@
 import type { Study } from '../generated/config.js';
-import type { SchemaProblem } from '../schemas.js';
+import { type SchemaProblem, validateWith } from '../schemas.js';
 import { ownRecord } from '../util/own.js';
+import { studyParts } from './study-parts.js';
+import type { StudyDef, StudyExpectations } from './types.js';
 
-/** The platforms a study links per participant, in the order their columns appear. */
-export const LINKED_PLATFORMS = ['prolific', 'labvanced', 'mydatahelps', 'actigraph'] as const;
-export type LinkedPlatform = (typeof LINKED_PLATFORMS)[number];
-
-/** A study after defaults: its namespace per platform, the linking fields per platform, what complete means. */
-export interface StudyDef {
-  name: string;
-  /** Namespace per platform (only the platforms the study uses). */
-  namespaces: Record<string, string>;
-  /** Linking fields per linked platform the study uses, first present wins. */
-  participant: Partial<Record<LinkedPlatform, string[]>>;
-  expect: {
-    labvanced: { sessions: number; trials?: number | Record<string, number>; files?: number };
-    mydatahelps: { surveys: number };
-    actigraph: { uploads: number };
-  };
-  /** True when no `studies.<name>` was configured and the name was taken as a namespace on every platform. */
-  implicit?: boolean;
-}
+let platformsSchema: object | undefined;
 
 /**
- * The defaults: Prolific passes PROLIFIC_PID to the experiment URL and Labvanced records it as
- * `subject_code` (or the crowdsourcing id of its meta information), so a Prolific + Labvanced study
- * links without any `participant` setting.
+ * The platforms' entries of every study (`namespaces.<p>`, `participant.<p>`, `expect.<p>`), each
+ * checked against its platform's study schema; a platform without a study part is unknown there.
+ * why: no `type` here: the config schema has already said what is not an object.
  */
-export const DEFAULT_FIELDS: Record<LinkedPlatform, string[]> = {
-  prolific: ['participant_id'],
-  labvanced: ['subject_code', 'var_data.crowdsourcinSubjId'],
-  mydatahelps: ['ParticipantIdentifier'],
-  actigraph: ['subjectId'],
-};
+function platformProblems(studies: unknown): SchemaProblem[] {
+  const parts = studyParts();
+  const each = (key: string, has: (p: (typeof parts)[number]) => boolean) => ({
+    additionalProperties: false,
+    properties: Object.fromEntries(
+      parts.filter(has).map((p) => [p.platform, { $ref: `${p.schema}#/properties/${key}` }]),
+    ),
+  });
+  platformsSchema ??= {
+    additionalProperties: {
+      properties: {
+        namespaces: each('namespace', () => true),
+        participant: each('participant', (p) => p.participant !== undefined),
+        expect: each('expect', (p) => p.expect !== undefined),
+      },
+    },
+  };
+  return validateWith(platformsSchema, studies).map((p) => ({
+    ...p,
+    path: `/studies${p.path === '/' ? '' : p.path}`,
+  }));
+}
 
-/** Which fields each platform can be linked on, and how to say so in an error. */
-const ALLOWED: Record<LinkedPlatform, { test: (f: string) => boolean; say: string }> = {
-  prolific: { test: (f) => f === 'participant_id', say: 'participant_id' },
-  labvanced: {
-    test: (f) => f === 'subject_code' || f === 'token' || /^(var_data|survey_data)\.[^.]+$/.test(f),
-    say: 'subject_code, token, var_data.<name> or survey_data.<name>',
-  },
-  mydatahelps: {
-    test: (f) => f === 'ParticipantIdentifier' || f === 'ParticipantID',
-    say: 'ParticipantIdentifier or ParticipantID',
-  },
-  actigraph: { test: (f) => f === 'subjectId', say: 'subjectId' },
-};
+const noNamespace = (name: string, platform: string) =>
+  `the study has no ${platform} namespace (add studies.${name}.namespaces.${platform})`;
 
 /** Resolves `studies` (already checked by the schema): defaults filled in, linking fields checked. */
 export function resolveStudies(
@@ -54,6 +43,7 @@ export function resolveStudies(
   problems: SchemaProblem[],
 ): Record<string, StudyDef> {
   const out = Object.create(null) as Record<string, StudyDef>;
+  if (studies && typeof studies === 'object') problems.push(...platformProblems(studies));
   for (const [name, s] of Object.entries(studies ?? {})) {
     if (!s?.namespaces) continue;
     const namespaces = ownRecord(
@@ -61,47 +51,36 @@ export function resolveStudies(
         Object.entries(s.namespaces).filter((e): e is [string, string] => typeof e[1] === 'string'),
       ),
     );
+    // why: each platform's entry was checked by the config schema; the study parts know what it means.
+    const givenFields = s.participant as Record<string, string | string[] | undefined> | undefined;
+    const givenExpect = s.expect as Record<string, unknown> | undefined;
     const participant: StudyDef['participant'] = {};
-    for (const platform of LINKED_PLATFORMS) {
-      const given = s.participant?.[platform];
+    const expect: Record<string, unknown> = {};
+    for (const { platform, participant: link, expect: resolve } of studyParts()) {
+      if (resolve) expect[platform] = resolve(givenExpect?.[platform]);
+      if (!link) continue;
+      const given = givenFields?.[platform];
       const fields =
-        given === undefined ? DEFAULT_FIELDS[platform] : Array.isArray(given) ? given : [given];
+        given === undefined ? [...link.defaults] : Array.isArray(given) ? given : [given];
       const path = `/studies/${name}/participant/${platform}`;
       if (given !== undefined && !Object.hasOwn(namespaces, platform))
-        problems.push({
-          path,
-          message: `the study has no ${platform} namespace (add studies.${name}.namespaces.${platform})`,
-        });
+        problems.push({ path, message: noNamespace(name, platform) });
       for (const f of fields)
-        if (!ALLOWED[platform].test(f))
+        if (!link.allowed(f))
           problems.push({
             path,
-            message: `'${f}' is not a ${platform} field studyhook links on (use ${ALLOWED[platform].say})`,
+            message: `'${f}' is not a ${platform} field studyhook links on (use ${link.say})`,
           });
       if (Object.hasOwn(namespaces, platform)) participant[platform] = fields;
     }
-    for (const platform of Object.keys(s.expect ?? {})) {
+    for (const platform of Object.keys(givenExpect ?? {})) {
       if (!Object.hasOwn(namespaces, platform))
         problems.push({
           path: `/studies/${name}/expect/${platform}`,
-          message: `the study has no ${platform} namespace (add studies.${name}.namespaces.${platform})`,
+          message: noNamespace(name, platform),
         });
     }
-    const lv = s.expect?.labvanced;
-    out[name] = {
-      name,
-      namespaces,
-      participant,
-      expect: {
-        labvanced: {
-          sessions: lv?.sessions ?? 1,
-          ...(lv?.trials !== undefined && { trials: lv.trials }),
-          ...(lv?.files !== undefined && { files: lv.files }),
-        },
-        mydatahelps: { surveys: s.expect?.mydatahelps?.surveys ?? 1 },
-        actigraph: { uploads: s.expect?.actigraph?.uploads ?? 1 },
-      },
-    };
+    out[name] = { name, namespaces, participant, expect: expect as unknown as StudyExpectations };
   }
   return out;
 }

@@ -1,17 +1,14 @@
-import { ApprovalStopped, approveInBatches } from '../../adapters/prolific/approve.js';
-import {
-  createProlificClient,
-  type ProlificClientOptions,
-} from '../../adapters/prolific/client.js';
-import type { ResolvedConfig } from '../config/load-config.js';
-import { jobIdOf, type Envelope } from '../event/build-event.js';
-import { createPublisher } from '../queue/publisher.js';
-import { assertRedisReachable, openQueue } from '../queue/redis.js';
+import type { ResolvedConfig } from '../../src/config/load-config.js';
+import { jobIdOf, type Envelope } from '../../src/event/build-event.js';
+import { createPublisher } from '../../src/queue/publisher.js';
+import { assertRedisReachable, openQueue } from '../../src/queue/redis.js';
+import type { ParticipantRow } from '../../src/study/types.js';
+import { studyhookEvent } from '../../src/study/record-event.js';
+import type { StudyDef } from '../../src/study/types.js';
+import { StudyError } from '../../src/study/study-error.js';
 import { approvalPlan, type ApprovalItem } from './approval-plan.js';
-import type { ParticipantRow } from './classify.js';
-import { studyhookEvent } from './record-event.js';
-import type { StudyDef } from './study-config.js';
-import { StudyError } from './study-error.js';
+import { ApprovalStopped, approveInBatches } from './approve.js';
+import { createProlificClient, type ProlificClientOptions } from './client.js';
 import { APPROVED_TYPE } from './study-facts.js';
 
 export interface ApproveOptions {

@@ -1,5 +1,13 @@
-import type { ParticipantRow } from './classify.js';
-import { approvable } from './read-study.js';
+import type { ParticipantRow } from '../../src/study/types.js';
+
+/** Whether `study approve` would approve this participant's submission now. */
+export function approvable(p: ParticipantRow): boolean {
+  return (
+    p.classification === 'complete' &&
+    p.prolific?.status === 'AWAITING REVIEW' &&
+    !p.prolific.approvedByStudyhook
+  );
+}
 
 /** One submission to approve, and why. */
 export interface ApprovalItem {
