@@ -1,4 +1,4 @@
-import { LIFECYCLE, LIFECYCLE_DATA } from '../../src/export/labvanced-fields.js';
+import { LIFECYCLE, LIFECYCLE_DATA } from './export-fields.js';
 import { BASE_COLUMNS } from '../../src/export/open-archive.js';
 import { lit } from '../../src/export/sql.js';
 import type { TableContext } from '../../src/export/types.js';
