@@ -1,9 +1,18 @@
-import { LIFECYCLE, LIFECYCLE_DATA } from '../../src/export/labvanced-fields.js';
+import { LIFECYCLE, LIFECYCLE_DATA } from './export-fields.js';
 import { BASE_COLUMNS } from '../../src/export/open-archive.js';
 import { lit } from '../../src/export/sql.js';
 import type { TableContext } from '../../src/export/types.js';
 
 export { LIFECYCLE };
+
+/**
+ * `iso_time(x)`: a Labvanced time (`2020-12-10 14:03:22+01` or UNIX seconds or milliseconds) as ISO
+ * 8601 UTC text, like the adapter's `toTime`; anything else stays as sent.
+ */
+const ISO_TIME_MACRO = `CREATE OR REPLACE MACRO iso_time(x) AS CASE
+  WHEN x IS NULL THEN NULL
+  WHEN regexp_matches(x, '^[0-9]+(\\.[0-9]+)?$') THEN strftime(timezone('UTC', to_timestamp(CASE WHEN CAST(x AS DOUBLE) < 1e11 THEN CAST(x AS DOUBLE) ELSE CAST(x AS DOUBLE) / 1000 END)), '%Y-%m-%dT%H:%M:%S.%gZ')
+  ELSE coalesce(strftime(timezone('UTC', TRY_CAST(x AS TIMESTAMPTZ)), '%Y-%m-%dT%H:%M:%S.%gZ'), x) END`;
 
 async function exists(ctx: TableContext, table: string): Promise<boolean> {
   const r = await ctx.conn.runAndReadAll(
@@ -19,6 +28,7 @@ async function exists(ctx: TableContext, table: string): Promise<boolean> {
  */
 export async function labvancedEvents(ctx: TableContext): Promise<void> {
   if (await exists(ctx, 'lv_events')) return;
+  await ctx.conn.run(ISO_TIME_MACRO);
   const { since, until } = ctx.archive.options;
   const range =
     [

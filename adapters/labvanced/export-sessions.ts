@@ -52,7 +52,7 @@ export const labvancedSessions: TableBuilder = {
     // start_time/end_time come from the participant's computer); a tie goes to the later step.
     const rank = `CASE type WHEN ${lit(L.assigned)} THEN 1 WHEN ${lit(L.started)} THEN 2 WHEN ${lit(L.finished)} THEN 3 WHEN ${lit(L.failed)} THEN 4 END`;
     await ctx.conn.run(`CREATE OR REPLACE TEMP TABLE s AS
-      WITH ids AS (SELECT session FROM lv_events WHERE session IS NOT NULL UNION SELECT DISTINCT session FROM labvanced_trials WHERE session IS NOT NULL)
+      WITH ids AS (SELECT session FROM lv_events WHERE session IS NOT NULL UNION SELECT session FROM lv_trial_counts WHERE session IS NOT NULL)
       SELECT ids.session, any_value(p.participant) AS participant,
         ${any('e.data.expId')} AS study, ${first(L.assigned, 'e.data.groupNr')} AS group_nr, ${first(L.assigned, 'e.data.group_name')} AS group_name,
         coalesce(${first(L.assigned, 'e.data.sessionNr')}, ${first(L.started, 'e.data.sessionNr')}) AS session_nr, ${first(L.assigned, 'e.data.session_name')} AS session_name,
@@ -201,7 +201,7 @@ export const labvancedSessions: TableBuilder = {
         col(
           'trials',
           'integer',
-          '(SELECT count(*) FROM labvanced_trials x WHERE x.session = s.session)',
+          'coalesce((SELECT n FROM lv_trial_counts x WHERE x.session = s.session), 0)',
           'Trials recorded (rows in labvanced_trials)',
           'labvanced.trial.recorded events',
         ),

@@ -1,9 +1,12 @@
 import { col, createTable } from '../../src/export/create-table.js';
 import { jsonExpr, structExpr, structType } from '../../src/export/json-columns.js';
-import { TRIAL_FIELDS, TRIAL_TYPE, trialOrder } from '../../src/export/trial-order.js';
 import type { ColumnSpec, TableBuilder } from '../../src/export/types.js';
 import { structSafe, variableColumns } from '../../src/export/variables.js';
 import { labvancedEvents } from './export-events.js';
+import { TRIAL_FIELDS, TRIAL_TYPE } from './export-fields.js';
+import { countTableTrials, countTrials } from './trial-counts.js';
+import { trialKeys } from './trial-keys.js';
+import { trialOrder } from './trial-order.js';
 
 const FIXED = [
   'session',
@@ -25,9 +28,10 @@ export const labvancedTrials: TableBuilder = {
   platform: 'labvanced',
   async build(ctx) {
     await labvancedEvents(ctx);
-    const keys = ctx.scan.trialKeys;
+    const narrow = ctx.trialVariables === false;
     // why: `study status` needs each trial's place (session, task, number), not its variables, which cost most of the read.
-    const vars = ctx.trialVariables === false ? [] : variableColumns(keys, FIXED);
+    const keys = narrow ? new Map() : await trialKeys(ctx.archive);
+    const vars = narrow ? [] : variableColumns(keys, FIXED);
     // why: typed STRUCT fields let the reader type values while it parses; names DuckDB refuses
     // as fields (empty, or equal but for case) fall back to JSON Pointer lookups.
     const fast = vars.length > 0 && structSafe(keys);
@@ -36,7 +40,6 @@ export const labvancedTrials: TableBuilder = {
       vars.length > 0
         ? `STRUCT(${TRIAL_FIELDS}, recData STRUCT(data ${varsType}))`
         : `STRUCT(${TRIAL_FIELDS})`;
-    const narrow = ctx.trialVariables === false;
     // why: without variables the scan kept each trial's place (lv_scan.place), so the archive is not read a second time.
     const source = narrow
       ? '(SELECT place.id AS id, place.data AS data FROM lv_scan WHERE place IS NOT NULL)'
@@ -52,7 +55,9 @@ export const labvancedTrials: TableBuilder = {
       'event_id',
     ]);
     const keep = (c: ColumnSpec) => !narrow || place.has(c.name);
-    return createTable(ctx, {
+    const counted = narrow ? undefined : await countTrials(ctx, source);
+    const view = counted?.copies === 0;
+    const built = await createTable(ctx, {
       name: 'labvanced_trials',
       platform: 'labvanced',
       description:
@@ -128,7 +133,9 @@ export const labvancedTrials: TableBuilder = {
             't.id',
             't.receivedat, t.requestid',
           ),
-      ...(!narrow && { dedupe: 'event_id' }),
+      ...(view ? { view: { rows: counted.rows } } : !narrow && { dedupe: 'event_id' }),
     });
+    if (!view) await countTableTrials(ctx);
+    return built;
   },
 };

@@ -16,6 +16,7 @@ import {
 import { labvancedSample } from './sample.js';
 import { coerceFields, hashOf, LABVANCED_ORIGIN, safeFileName, text, toTime } from './values.js';
 import { labvancedFiles } from './export-files.js';
+import { labvancedScan } from './export-scan.js';
 import { labvancedSessions } from './export-sessions.js';
 import { labvancedTrials } from './export-trials.js';
 import { labvancedStudy } from './study.js';
@@ -103,6 +104,7 @@ export default defineAdapter<LabvancedSettings>({
   study: labvancedStudy,
   // why: sessions count the trials, so the trials' table comes first.
   exportTables: [labvancedTrials, labvancedSessions, labvancedFiles],
+  exportScan: labvancedScan,
   settingsSchema: labvancedSettingsSchema,
   defaultNamespaces: { '*': {} },
   allowedOrigins: (settings) => settings.allowedOrigins ?? [LABVANCED_ORIGIN],

@@ -1,5 +1,5 @@
 import type { FileRef } from '../blobs/blob-store.js';
-import type { TableBuilder } from '../export/types.js';
+import type { ExportScan, TableBuilder } from '../export/types.js';
 import type { Command } from '../command.js';
 import type { EventDraft } from '../event/draft.js';
 import type { Sink } from '../sinks/types.js';
@@ -153,6 +153,8 @@ export interface Adapter<S = any> {
    * archive holds the platform's events; see docs/adding-a-platform.md.
    */
   exportTables?: readonly TableBuilder[];
+  /** The platform's own pass over its archive files for the export, when its tables need more than the events (Labvanced: which trial variables exist). */
+  exportScan?: ExportScan;
   /**
    * What the start-up banner tells the operator to register, when it is not the plain URL
    * `at.origin + at.path`: a URL with a masked secret in it (MyDataHelps), or the separate fields

@@ -19,15 +19,6 @@ export interface ArchiveOptions extends TimeRange {
   threads?: number;
 }
 
-/**
- * `iso_time(x)`: a Labvanced time (`2020-12-10 14:03:22+01` or UNIX seconds or milliseconds) as ISO
- * 8601 UTC text, like the adapter's `toTime`; anything else stays as sent.
- */
-const ISO_TIME_MACRO = `CREATE OR REPLACE MACRO iso_time(x) AS CASE
-  WHEN x IS NULL THEN NULL
-  WHEN regexp_matches(x, '^[0-9]+(\\.[0-9]+)?$') THEN strftime(timezone('UTC', to_timestamp(CASE WHEN CAST(x AS DOUBLE) < 1e11 THEN CAST(x AS DOUBLE) ELSE CAST(x AS DOUBLE) / 1000 END)), '%Y-%m-%dT%H:%M:%S.%gZ')
-  ELSE coalesce(strftime(timezone('UTC', TRY_CAST(x AS TIMESTAMPTZ)), '%Y-%m-%dT%H:%M:%S.%gZ'), x) END`;
-
 /** The event attributes every table reads; `data` and extensions are added per table. */
 export const BASE_COLUMNS: Record<string, string> = {
   id: 'VARCHAR',
@@ -98,7 +89,6 @@ export async function openArchive(options: ArchiveOptions): Promise<Archive> {
   await conn.run("SET TimeZone = 'UTC'");
   // why: DuckDB tracks a query's progress only with its progress bar on; the export reads it, DuckDB prints nothing.
   await conn.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false');
-  await conn.run(ISO_TIME_MACRO);
   const since = options.since?.toISOString();
   const until = options.until?.toISOString();
   return {

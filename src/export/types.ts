@@ -44,9 +44,30 @@ export interface TableContext {
   pseudonymize: boolean;
   /** What the scan found (the trials' variables among it). */
   scan: ScanResult;
-  /** False: `labvanced_trials` without its variable columns (study status needs only where each trial is). Default true. */
+  /** False: the tables are only queried (study status), never written: a platform leaves out the per-record variable columns that cost most of the read. Default true. */
   trialVariables?: boolean;
 }
+
+/** What a platform's own pass over its files found: its readable lines, and per file the lines the engine could not read. */
+export interface PlatformLines {
+  lines: number;
+  bad: { file: string; bad: number }[];
+}
+
+/** What a platform's own scan reads: the open archive and the platform's files in it. */
+export interface ScanContext {
+  archive: Archive;
+  files: readonly string[];
+  /** As {@link TableContext.trialVariables}, whether the tables will need the variable columns. */
+  trialVariables: boolean;
+}
+
+/**
+ * A platform's single pass over its archive files, run by the export's scan in place of its plain
+ * line count: it keeps in DuckDB tables of its own what its tables need (which variables exist, and
+ * of which types) and reports the lines it read.
+ */
+export type ExportScan = (ctx: ScanContext) => Promise<PlatformLines>;
 
 /** Builds one table into a temporary DuckDB table named `name`; returns its description. */
 export interface TableBuilder {

@@ -1,6 +1,4 @@
-import { idOrder } from './sql.js';
-
-export { TRIAL_FIELDS, TRIAL_TYPE } from './labvanced-fields.js';
+import { idOrder } from '../../src/export/sql.js';
 
 /**
  * The trials' row order: session, task, trial number (numbers numerically), then event id and,

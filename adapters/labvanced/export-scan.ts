@@ -1,0 +1,101 @@
+import { BASE_COLUMNS, readJson, type Archive } from '../../src/export/open-archive.js';
+import { lit } from '../../src/export/sql.js';
+import type { ExportScan } from '../../src/export/types.js';
+import { pointer } from '../../src/export/variables.js';
+import { LIFECYCLE_FIELDS, TRIAL_FIELDS, TRIAL_TYPE } from './export-fields.js';
+import { trialSortKey } from './trial-order.js';
+
+type Row = Record<string, unknown>;
+export const rows = async (a: Archive, sql: string): Promise<Row[]> =>
+  (await a.conn.runAndReadAll(sql)).getRowObjectsJS() as Row[];
+
+function inRange(a: Archive): string {
+  const parts = ['true'];
+  if (a.options.since) parts.push(`receivedat >= ${lit(a.options.since.toISOString())}`);
+  if (a.options.until) parts.push(`receivedat <= ${lit(a.options.until.toISOString())}`);
+  return parts.join(' AND ');
+}
+
+/** A trial's fields that say where it belongs (kept per trial in `lv_scan.place` when variables are not read). */
+const TRIAL_PLACE = ['expId', 'expSessionNr', 'recTaskId', 'taskId', 'trialNr', 'trailNr'];
+
+/**
+ * Labvanced's events once: each trial's variables as JSON (`vars`) with its sort key, and every other
+ * event whole (`ev`), which the scan keeps in `lv_scan` for the Labvanced tables.
+ */
+export function labvancedSource(a: Archive, variables = true): string {
+  const files = a.files.get('labvanced') ?? [];
+  const columns = {
+    ...BASE_COLUMNS,
+    data: `STRUCT(${TRIAL_FIELDS}, ${LIFECYCLE_FIELDS}${variables ? ', recData STRUCT(data JSON)' : ''})`,
+  };
+  const key = trialSortKey(
+    'data.expSessionNr',
+    'data.recTaskId',
+    'coalesce(data.trialNr, data.trailNr)',
+    'id',
+  );
+  const ev = `{${Object.keys(BASE_COLUMNS)
+    .map((c) => `${c}: ${c}`)
+    .join(', ')}, data: data}`;
+  return `(SELECT filename, ${variables ? 'data.recData.data' : 'NULL'} AS vars, (id IS NULL OR type IS NULL) AS bad,
+    coalesce(type = ${lit(TRIAL_TYPE)} AND ${inRange(a)}, false) AS trial, CASE WHEN type = ${lit(TRIAL_TYPE)} THEN ${key} END AS k,
+    CASE WHEN type <> ${lit(TRIAL_TYPE)} THEN ${ev} END AS ev,
+    ${variables ? 'NULL' : `CASE WHEN type = ${lit(TRIAL_TYPE)} AND ${inRange(a)} THEN {id: id, data: {${TRIAL_PLACE.map((f) => `${f}: data.${f}`).join(', ')}}} END`} AS place
+    FROM ${readJson(files, columns, ', filename=true')})`;
+}
+
+/** Variables of the first trials of up to 8 files spread over the study: the guess of which variables exist. */
+async function sampleKeys(a: Archive, files: readonly string[]): Promise<string[]> {
+  const step = Math.max(1, Math.ceil(files.length / 8));
+  const keys = new Set<string>();
+  for (let i = 0; i < files.length; i += step) {
+    const found = await rows(
+      a,
+      `SELECT DISTINCT unnest(json_keys(data.recData.data)) AS key FROM (SELECT data FROM ${readJson([files[i]!], { type: 'VARCHAR', data: 'STRUCT(recData STRUCT(data JSON))' })} WHERE type = ${lit(TRIAL_TYPE)} LIMIT 100)`,
+    );
+    for (const r of found) keys.add(String(r['key']));
+  }
+  return [...keys];
+}
+
+/**
+ * Reads Labvanced's files once into `lv_scan`: the lines the engine could not read, every non-trial
+ * event whole, and for trials, grouped, which variables they have (in `keys`), the JSON types of the
+ * sampled variables (`t`, aligned with `lv_guess.keys`) and the first trial of each group (`k`).
+ * why: the types are guessed from a sample of each file's first trials and checked in the same pass.
+ */
+export const labvancedScan: ExportScan = async ({ archive: a, files, trialVariables }) => {
+  const src = labvancedSource(a, trialVariables);
+  const guess = trialVariables ? await sampleKeys(a, files) : [];
+  await a.conn.run(
+    `CREATE OR REPLACE TEMP TABLE lv_guess AS SELECT [${guess.map(lit).join(', ')}]::VARCHAR[] AS keys`,
+  );
+  const types =
+    guess.length > 0
+      ? `json_type(vars, [${guess.map((k) => lit(pointer([k]))).join(', ')}])`
+      : 'NULL';
+  const keys = trialVariables ? 'json_keys(vars)' : 'NULL';
+  // why: one pass does it all: bad lines, variables, types, and the few non-trial events kept whole.
+  // why: grouped by the hashes of the key and type lists, not the lists: comparing lists of 20 strings per trial cost a third of the scan.
+  // why: without variables (study status) each trial's place is kept instead, one row per line, so the
+  // trials' table needs no second read of the archive.
+  await a.conn.run(
+    trialVariables
+      ? `CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, any_value(keys) AS keys, any_value(t) AS t, count(*) AS n, min(k) AS k, ev, NULL AS place
+      FROM (SELECT filename, bad, ev, CASE WHEN trial THEN k END AS k, CASE WHEN trial THEN ${keys} END AS keys, CASE WHEN trial THEN ${types} END AS t FROM ${src})
+      GROUP BY filename, bad, ev, hash(keys), hash(t)`
+      : `CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, NULL AS keys, NULL AS t, 1 AS n, NULL AS k, ev, place FROM ${src}`,
+  );
+  // why: a non-trial line the engine read is a line (its table drops it if it lacks an id).
+  const found = await rows(
+    a,
+    'SELECT filename, bad AND ev IS NULL AS bad, sum(n) AS n FROM lv_scan GROUP BY ALL ORDER BY filename',
+  );
+  return {
+    lines: found.reduce((n, r) => (r['bad'] ? n : n + Number(r['n'])), 0),
+    bad: found
+      .filter((r) => r['bad'])
+      .map((r) => ({ file: String(r['filename']), bad: Number(r['n']) })),
+  };
+};
