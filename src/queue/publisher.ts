@@ -45,16 +45,8 @@ export interface PublisherOptions {
 
 const RETRY_AFTER_SECONDS = '5';
 
-// Claims a replay key for an event id, or answers the id that claimed it first.
-const CLAIM = `
-local cur = redis.call('GET', KEYS[1])
-if cur then return cur end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return ARGV[1]`;
-
 export function createPublisher(opts: PublisherOptions): Publisher {
   const redis = createRedis(opts.redisUrl, 'producer');
-  redis.defineCommand('studyhookClaim', { numberOfKeys: 1, lua: CLAIM });
   // why: one Queue per sink sharing one connection. A MULTI across sinks (FlowProducer.addBulk) cost
   // several times the Redis-side time per request (bench/publish-micro.ts) because ioredis
   // copies every BullMQ script onto each pipeline. Atomicity across sinks is not needed: a partial
@@ -109,10 +101,18 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     return kept;
   }
 
-  function claim(key: string, id: string): Promise<string> {
-    return (
-      redis as unknown as { studyhookClaim(key: string, id: string, ttl: number): Promise<string> }
-    ).studyhookClaim(key, id, dedupTtlMs);
+  /**
+   * Claims a replay key for an event id; answers the id that holds it. why: a plain SET NX, not a
+   * script: almost every claim is a first one, and a native command costs Redis and ioredis less
+   * than EVALSHA; only a taken key (a retry or a replay) needs the GET. A key that expires between
+   * the two is claimed again.
+   */
+  async function claim(key: string, id: string): Promise<string> {
+    for (;;) {
+      if ((await redis.set(key, id, 'PX', dedupTtlMs, 'NX')) === 'OK') return id;
+      const owner = await redis.get(key);
+      if (owner !== null) return owner;
+    }
   }
 
   /** True when an event id has a job (or a deduplication key) in any sink queue. */
@@ -144,7 +144,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
           adds.push(
             r.q.queue.add(
               env.event.type,
-              r.secrets || !env.secrets ? env : withoutSecrets(env),
+              jobData(env, r.secrets),
               jobOptions(r.sink, env.event.id, opts.dedupTtlSeconds),
             ),
           );
@@ -244,7 +244,13 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   };
 }
 
-function withoutSecrets(env: Envelope): Envelope {
-  const { secrets: _s, ...rest } = env;
-  return rest;
+/**
+ * What a sink's job carries: the event, its raw request and, for a sink that uses them, the secrets.
+ * why: not the replay hash, which only the publisher's claim reads; every byte of a job is stored,
+ * copied and parsed again per sink.
+ */
+function jobData(env: Envelope, withSecrets: boolean): Envelope {
+  const data: Envelope = { event: env.event, request: env.request };
+  if (withSecrets && env.secrets) data.secrets = env.secrets;
+  return data;
 }
