@@ -208,6 +208,9 @@ describe('studyhook prolific backfill (fake Prolific API over real HTTP)', funct
       /published 1 of 1 missing event\(s\) found so far; run the same command again to continue/,
     );
     assert.ok(fake.requests.length > calls);
+    // why: the rerun finds what is missing from the archive, so it runs once the worker has archived
+    // what the first run published (before that, the rerun republishes it: a deduplicated no-op).
+    await waitArchived(t, live + 4);
     const again = await cli();
     assert.equal(again.code, 0, again.out);
     assert.match(again.out, /published 0 backfilled event\(s\)/);
