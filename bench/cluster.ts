@@ -33,8 +33,8 @@ interface Row {
 }
 const SINKS = ['noop-a', 'noop-b', 'noop-c'];
 const MB = 1024 * 1024;
-// why 8 MiB × 4: the store's defaults (blobs.partSizeBytes, blobs.queueSize).
-const PART_MB = 8;
+// why 5 MiB × 4: the store's defaults (blobs.partSizeBytes, blobs.queueSize).
+const PART_MB = 5;
 const QUEUE = 4;
 
 export async function clusterBench(o: {

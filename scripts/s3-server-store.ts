@@ -1,16 +1,37 @@
 // The parts of s3rver's filesystem store that scripts/s3-server.ts replaces, so that the test server
-// answers as S3 does: a part or an object is on disk when it is acknowledged, and completing a
-// multipart upload assembles the parts it has without hashing the whole object again.
+// answers as S3 does: a part or an object is on disk when it is acknowledged, and a completed
+// multipart upload is kept as its parts (scripts/s3-server-parts.ts), as S3 and MinIO keep it.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { createWriteStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { keepMultipartParts } from './s3-server-parts.js';
+
+/** An object as s3rver's models/object.js makes it. */
+export interface S3ObjectModel {
+  content: Readable | null;
+  metadata: Record<string, unknown>;
+  range?: { start: number; end: number };
+}
 
 export interface Store {
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+  getMetadata(bucket: string, key: string): Promise<Record<string, unknown>>;
+  getObject(
+    bucket: string,
+    key: string,
+    options?: { start?: number; end?: number },
+  ): Promise<S3ObjectModel | null>;
+  copyObject(
+    srcBucket: string,
+    srcKey: string,
+    destBucket: string,
+    destKey: string,
+    replacementMetadata: unknown,
+  ): Promise<Record<string, unknown>>;
+  deleteObject(bucket: string, key: string): Promise<void>;
   putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
   putPart(
     bucket: string,
@@ -30,12 +51,6 @@ export interface Store {
     parts: { number: number; etag: string }[],
   ): Promise<{ size: number; md5: string }>;
 }
-
-// why createRequire: s3rver is CommonJS and ships no types.
-const S3Error = createRequire(import.meta.url)('s3rver/lib/models/error') as new (
-  code: string,
-  message: string,
-) => Error;
 
 /** Writes a stream to a file, resolving (with size and md5) only once the file is written. */
 async function writeCounted(
@@ -59,7 +74,7 @@ async function writeCounted(
   return { size, md5: md5.digest('hex') };
 }
 
-/** Replaces s3rver's part, object and multipart-completion writes in `store`. */
+/** Replaces s3rver's part and object writes in `store`, and keeps multipart objects as their parts. */
 export function patchStore(store: Store): void {
   const uploads = (b: string): string => store.getResourcePath(b, undefined, 'uploads');
 
@@ -79,42 +94,5 @@ export function patchStore(store: Store): void {
     return r;
   };
 
-  // why: s3rver completed an upload by streaming every part through md5 into a new file, so the
-  // server hashed and wrote each byte twice and a multipart upload cost it twice a single PUT. S3
-  // assembles the parts it has: it checks each part's ETag and gives the object the md5 of the
-  // parts' md5s with "-<count>" as its ETag. Here the first part becomes the object file and the
-  // others are appended to it, unhashed.
-  store.putObjectMultipart = async (b, uploadId, parts) => {
-    const dir = join(uploads(b), uploadId);
-    const [key, metadata] = await Promise.all([
-      readFile(join(dir, 'key'), 'utf8'),
-      readFile(join(dir, 'metadata'), 'utf8').then((t) => JSON.parse(t) as unknown),
-    ]);
-    const sorted = [...parts].sort((x, y) => x.number - y.number);
-    const md5s = createHash('md5');
-    for (const p of sorted) {
-      const md5 = await readFile(join(dir, `${p.number}.md5`), 'utf8').catch(() => undefined);
-      if (md5 !== p.etag)
-        throw new S3Error('InvalidPart', `Part ${p.number} was not uploaded or has another ETag.`);
-      md5s.update(Buffer.from(md5, 'hex'));
-    }
-    const path = store.getResourcePath(b, key, 'object');
-    await mkdir(dirname(path), { recursive: true });
-    await rename(join(dir, String(sorted[0]!.number)), path);
-    const out = createWriteStream(path, { flags: 'a' });
-    for (const p of sorted.slice(1))
-      await pipeline(
-        createReadStream(join(dir, String(p.number)), { highWaterMark: 1 << 20 }),
-        out,
-        {
-          end: false,
-        },
-      );
-    out.end();
-    await new Promise<void>((resolve, reject) => out.once('close', resolve).once('error', reject));
-    const etag = `${md5s.digest('hex')}-${sorted.length}`;
-    await store.putMetadata(b, key, metadata, etag);
-    await rm(dir, { recursive: true, force: true });
-    return { size: (await stat(path)).size, md5: etag };
-  };
+  keepMultipartParts(store);
 }

@@ -209,7 +209,7 @@ export interface StudyhookConfig {
      */
     forcePathStyle?: boolean;
     /**
-     * Size of one part of a multipart upload. An upload holds at most (queueSize + 1) parts in memory.
+     * Size of one part of a multipart upload. An upload holds at most (queueSize + 1) parts in memory; an object has at most 10,000 parts (S3's limit), so 5 MiB parts allow files of up to 48.8 GiB.
      */
     partSizeBytes?: number;
     /**

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { S3_TEST_ENV, startS3Server, type S3Server } from '../scripts/s3-server.js';
+import { createS3Client } from '../src/blobs/s3-blob-store.js';
+import { uploadStream } from '../src/blobs/s3-multipart.js';
+
+const MB = 1024 * 1024;
+
+/** Every file under `dir`, with its size. */
+async function files(dir: string): Promise<{ path: string; size: number }[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return Promise.all(
+    entries
+      .filter((e) => e.isFile())
+      .map(async (e) => {
+        const path = join(e.parentPath, e.name);
+        return { path, size: (await stat(path)).size };
+      }),
+  );
+}
+
+describe('the test S3 server keeps a completed multipart upload as its parts', function () {
+  this.timeout(60000);
+  let s3: S3Server;
+  let dir: string;
+  let client: ReturnType<typeof createS3Client>;
+  // why 1 MiB parts and 5 bytes more: four parts, the last one short, as a real upload ends.
+  const bytes = randomBytes(3 * MB + 5);
+
+  before(async () => {
+    Object.assign(process.env, S3_TEST_ENV);
+    dir = await mkdtemp(join(tmpdir(), 'studyhook-s3-server-'));
+    s3 = await startS3Server({ dir: join(dir, 's3') });
+    client = createS3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true });
+  });
+  after(async () => {
+    client.destroy();
+    await s3.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // why: every test starts from an empty bucket, so that what it finds on disk is its own.
+  afterEach(async () => {
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
+    for (const o of listed.Contents ?? [])
+      await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: o.Key }));
+  });
+
+  const upload = (key: string): Promise<void> =>
+    uploadStream(client, { Bucket: s3.bucket, Key: key }, Readable.from([bytes]), MB, 2);
+  const get = async (key: string, range?: string): Promise<Buffer> => {
+    const res = await client.send(
+      new GetObjectCommand({ Bucket: s3.bucket, Key: key, ...(range && { Range: range }) }),
+    );
+    return buffer(res.Body as Readable);
+  };
+  const bytesOnDisk = async (): Promise<number> =>
+    (await files(join(dir, 's3'))).reduce((n, f) => n + f.size, 0);
+
+  it('reads it back byte for byte, whole and by ranges within, across and at the ends of parts', async () => {
+    await upload('a/obj');
+    const head = await client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: 'a/obj' }));
+    assert.equal(head.ContentLength, bytes.length);
+    assert.match(head.ETag!, /-4"$/);
+    assert.ok((await get('a/obj')).equals(bytes));
+    for (const [start, end] of [
+      [0, 0],
+      [10, 20],
+      [MB - 3, MB + 2],
+      [MB - 1, 3 * MB + 1],
+      [3 * MB, 3 * MB + 4],
+      [bytes.length - 1, bytes.length - 1],
+    ] as const)
+      assert.ok(
+        (await get('a/obj', `bytes=${start}-${end}`)).equals(bytes.subarray(start, end + 1)),
+        `bytes=${start}-${end}`,
+      );
+    await assert.rejects(get('a/obj', `bytes=${bytes.length}-${bytes.length + 9}`), {
+      name: 'InvalidRange',
+    });
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'a/' }));
+    assert.deepEqual(
+      listed.Contents?.map((o) => [o.Key, o.Size]),
+      [['a/obj', bytes.length]],
+    );
+  });
+
+  it('does not copy the parts into one file: each byte is on disk once, in its part', async () => {
+    await upload('b/obj');
+    const onDisk = await files(join(dir, 's3'));
+    assert.ok(Math.max(...onDisk.map((f) => f.size)) <= MB);
+    const total = onDisk.reduce((n, f) => n + f.size, 0);
+    // why the margin: the manifest, the ETags and the metadata of an object are small files.
+    assert.ok(total >= bytes.length && total < bytes.length + 64 * 1024, `${total}`);
+  });
+
+  it('copies it into an object of one part with the same bytes, and deletes it with its parts', async () => {
+    await upload('c/obj');
+    await client.send(
+      new CopyObjectCommand({ Bucket: s3.bucket, Key: 'c/copy', CopySource: `${s3.bucket}/c/obj` }),
+    );
+    const head = await client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: 'c/copy' }));
+    assert.doesNotMatch(head.ETag!, /-/);
+    assert.ok((await get('c/copy')).equals(bytes));
+    for (const key of ['c/obj', 'c/copy'])
+      await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key }));
+    assert.deepEqual(await files(join(dir, 's3')), []);
+  });
+
+  it('removes the parts of an object that a PUT or another multipart upload replaces', async () => {
+    await upload('d/obj');
+    await upload('d/obj');
+    assert.ok((await get('d/obj')).equals(bytes));
+    assert.ok((await bytesOnDisk()) < bytes.length + 64 * 1024);
+    await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'd/obj', Body: 'small' }));
+    assert.equal((await get('d/obj')).toString(), 'small');
+    assert.ok((await bytesOnDisk()) < 64 * 1024);
+    await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: 'd/obj' }));
+    assert.deepEqual(await files(join(dir, 's3')), []);
+  });
+});
