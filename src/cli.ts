@@ -1,7 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
-// why the flag: V8's young generation grows to 2 × 16 MiB during start-up and then holds about 20 MB
-// of an idle API process; at 2 MiB it is scavenged often enough that the socket buffers an upload
-// has finished with are freed before they pile up (docs/scaling.md, "Memory").
+#!/usr/bin/env node
 import { runMain } from './cli-main.js';
 
 // why: `studyhook study participants … | head` closes the pipe early; that is the reader's choice, not an error.
