@@ -15,8 +15,6 @@ export const actigraphUploads: TableBuilder = {
   build(ctx) {
     const src = `(SELECT * FROM ${ctx.archive.events('actigraph', DATA)} WHERE type LIKE 'actigraph.upload.%')`;
     return createTable(ctx, {
-      name: 'actigraph_uploads',
-      platform: 'actigraph',
       description:
         'One row per CentrePoint upload (study + upload id): its latest status and every status in order.',
       columns: [

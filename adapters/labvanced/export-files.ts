@@ -10,8 +10,6 @@ export const labvancedFiles: TableBuilder = {
   async build(ctx) {
     await labvancedEvents(ctx);
     return createTable(ctx, {
-      name: 'labvanced_files',
-      platform: 'labvanced',
       description:
         'One row per file uploaded by the Labvanced player (`/file_upload`). The file itself is at `blob_path`: in the data directory, or in the S3 bucket.',
       columns: [

@@ -99,8 +99,6 @@ export const labvancedSessions: TableBuilder = {
     const survey = await objectColumns(ctx, 'survey_data', fixed);
     const meta = await objectColumns(ctx, 'var_data', [...fixed, ...survey.map((c) => c.name)]);
     return createTable(ctx, {
-      name: 'labvanced_sessions',
-      platform: 'labvanced',
       description:
         'One row per Labvanced session (`expSessionNr`) seen in any event: its lifecycle, counts and meta information.',
       columns: [

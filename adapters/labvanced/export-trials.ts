@@ -58,8 +58,6 @@ export const labvancedTrials: TableBuilder = {
     const counted = narrow ? undefined : await countTrials(ctx, source);
     const view = counted?.copies === 0;
     const built = await createTable(ctx, {
-      name: 'labvanced_trials',
-      platform: 'labvanced',
       description:
         'One row per recorded trial (`/recordTrial`), then one column per variable of `recData.data` in first-seen order.',
       columns: [

@@ -44,8 +44,6 @@ export const mydatahelpsSurveys: TableBuilder = {
   platform: 'mydatahelps',
   build(ctx) {
     return createTable(ctx, {
-      name: 'mydatahelps_surveys',
-      platform: 'mydatahelps',
       description: 'One row per submitted survey result (`SurveySubmitted`).',
       columns: [
         col(
@@ -87,8 +85,6 @@ export const mydatahelpsSchedules: TableBuilder = {
   platform: 'mydatahelps',
   build(ctx) {
     return createTable(ctx, {
-      name: 'mydatahelps_schedules',
-      platform: 'mydatahelps',
       description: 'One row per schedule that triggered the webhook (`ScheduleTriggered`).',
       columns: [
         col(

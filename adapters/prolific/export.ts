@@ -15,8 +15,6 @@ export const prolificSubmissions: TableBuilder = {
       types: ['prolific.submission.status.change'],
     });
     return createTable(ctx, {
-      name: 'prolific_submissions',
-      platform: 'prolific',
       description:
         'One row per Prolific submission: its latest status and every status it had, in the order Prolific sent them (X-Timestamp).',
       columns: [
@@ -87,8 +85,6 @@ export const prolificStudies: TableBuilder = {
     const progress = "type = 'prolific.study.progress.change'";
     const high = "type = 'prolific.study.has_high_return_rate'";
     return createTable(ctx, {
-      name: 'prolific_studies',
-      platform: 'prolific',
       description:
         'One row per Prolific study with any study event: its latest status, progress events seen and the high-return-rate flag.',
       columns: [

@@ -17,8 +17,6 @@ export const sensorloggerUploads: TableBuilder = {
       types: ['sensorlogger.recording.uploaded', 'sensorlogger.recording.stored'],
     });
     return createTable(ctx, {
-      name: 'sensorlogger_uploads',
-      platform: 'sensorlogger',
       description:
         'One row per Sensor Logger upload (study + upload id): when it was announced and, with the `sensorlogger-fetch` sink, the stored recording.',
       columns: [

@@ -40,7 +40,7 @@ export async function buildTables(
   const out: BuiltTable[] = [];
   for (const t of registry.filter(wanted)) {
     opts.step?.(`${events} events read from ${scan.files} file(s); building ${t.name}`);
-    out.push(await t.build(ctx));
+    out.push(await t.build({ ...ctx, table: { name: t.name, platform: t.platform } }));
   }
   return { scan, tables: out };
 }

@@ -3,8 +3,6 @@ import type { BuiltTable, ColumnSpec, TableContext } from './types.js';
 
 /** What a builder declares: the table, its columns with their expressions, its source and its row order. */
 export interface TableDef {
-  name: string;
-  platform: string;
   description: string;
   columns: ColumnSpec[];
   /** `FROM ...` and any joins, `WHERE` or `QUALIFY`. */
@@ -25,10 +23,11 @@ export interface TableDef {
 }
 
 /**
- * Creates the temporary table `def.name` in its final row order. Under --pseudonymize, identifier
+ * Creates the temporary table of the builder being built (`ctx.table`) in its final row order. Under --pseudonymize, identifier
  * columns go through `pseudo()` and personal free-text columns are left out; both are recorded.
  */
 export async function createTable(ctx: TableContext, def: TableDef): Promise<BuiltTable> {
+  const { name, platform } = ctx.table;
   const kept = def.columns.filter((c) => !(ctx.pseudonymize && c.personal));
   const dropped = def.columns
     .filter((c) => ctx.pseudonymize && c.personal)
@@ -38,24 +37,23 @@ export async function createTable(ctx: TableContext, def: TableDef): Promise<Bui
       `${ctx.pseudonymize && c.identifier ? (c.pseudoExpr ?? `pseudo(${c.expr})`) : c.expr} AS ${ident(c.name)}`,
   );
   await ctx.conn.run(
-    `CREATE OR REPLACE TEMP ${def.view ? 'VIEW' : 'TABLE'} ${ident(def.name)} AS SELECT ${select.join(', ')} ${def.from}${def.orderBy ? ` ORDER BY ${def.orderBy}` : ''}`,
+    `CREATE OR REPLACE TEMP ${def.view ? 'VIEW' : 'TABLE'} ${ident(name)} AS SELECT ${select.join(', ')} ${def.from}${def.orderBy ? ` ORDER BY ${def.orderBy}` : ''}`,
   );
   if (def.dedupe) {
     const d = ident(def.dedupe);
     await ctx.conn.run(
-      `DELETE FROM ${ident(def.name)} WHERE rowid IN (SELECT r FROM (SELECT rowid AS r, ${d} AS id, lag(${d}) OVER (ORDER BY rowid) AS prev FROM ${ident(def.name)}) WHERE prev = id)`,
+      `DELETE FROM ${ident(name)} WHERE rowid IN (SELECT r FROM (SELECT rowid AS r, ${d} AS id, lag(${d}) OVER (ORDER BY rowid) AS prev FROM ${ident(name)}) WHERE prev = id)`,
     );
   }
   const rows =
     def.view?.rows ??
     Number(
-      (
-        await ctx.conn.runAndReadAll(`SELECT count(*) FROM ${ident(def.name)}`)
-      ).getRowsJS()[0]?.[0] ?? 0,
+      (await ctx.conn.runAndReadAll(`SELECT count(*) FROM ${ident(name)}`)).getRowsJS()[0]?.[0] ??
+        0,
     );
   return {
-    name: def.name,
-    platform: def.platform,
+    name,
+    platform,
     description: def.description,
     columns: kept.map(({ expr: _e, pseudoExpr: _p, ...doc }) =>
       ctx.pseudonymize && doc.identifier ? { ...doc, pseudonymised: true } : doc,

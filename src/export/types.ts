@@ -39,6 +39,8 @@ export interface BuiltTable {
 
 /** What a table builder works with: the open archive and what the scan found. */
 export interface TableContext {
+  /** The builder being built: the table `createTable` makes and documents. */
+  table: { name: string; platform: string };
   archive: Archive;
   conn: DuckDBConnection;
   pseudonymize: boolean;
