@@ -11,7 +11,7 @@ import { S3_TEST_ENV } from '../scripts/s3-server.js';
 import { createS3Client } from '../src/blobs/s3-blob-store.js';
 import { uploadStream } from '../src/blobs/s3-multipart.js';
 import { freePort, median, memory, sleep, start, waitForPort } from './procs.js';
-import { cliArgs, cliNodeFlags } from './studyhook.js';
+import { cliArgs } from './studyhook.js';
 import { upload } from './upload.js';
 
 const MB = 1024 * 1024;
@@ -170,7 +170,7 @@ export function uploadTable(u: UploadRow, uploadMb: number): string[] {
         `| ${label[p]} | ${u.mbPerSec[p].toFixed(0)} | ${u.vsRawPut[p].toFixed(2)}× | ${u.rounds.map((x) => x[p].toFixed(0)).join(', ')} |`,
     ),
     '',
-    `API process (\`node ${[...cliNodeFlags(), 'dist/src/cli.js'].join(' ')} api\`, as \`studyhook\` runs): ${u.idleRssMb.toFixed(0)} MB resident before the first upload, peak ${u.peakRssMb.toFixed(0)} MB over all of them. Load average (1 min) at the start of each round: ${u.rounds.map((x) => x.load.toFixed(2)).join(', ')}.`,
+    `API process (\`node dist/src/cli.js api\`, as \`studyhook\` runs): ${u.idleRssMb.toFixed(0)} MB resident before the first upload, peak ${u.peakRssMb.toFixed(0)} MB over all of them. Load average (1 min) at the start of each round: ${u.rounds.map((x) => x.load.toFixed(2)).join(', ')}.`,
     '',
   ];
 }

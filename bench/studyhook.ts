@@ -15,22 +15,10 @@ export const ADMIN_TOKEN = 'bench-admin-token';
 export const available = (platform: string): boolean =>
   adapters.some((a) => a.platform === platform);
 
-/** The CLI file users run: the built dist when present, else the TypeScript source (through tsx). */
-const cliFile = (): string =>
-  existsSync(join(root, 'dist/src/cli.js'))
-    ? join(root, 'dist/src/cli.js')
-    : join(root, 'src/cli.ts');
-
-/** The node flags `studyhook` runs with: those of its shebang (`#!/usr/bin/env -S node <flags>`). */
-export function cliNodeFlags(): string[] {
-  const first = readFileSync(cliFile(), 'utf8').split('\n', 1)[0]!;
-  return /^#!\/usr\/bin\/env -S node /.test(first) ? first.split(/\s+/).slice(3) : [];
-}
-
-/** The CLI as users run it, with its node flags. */
+/** The CLI as users run it: the built dist when present, else the TypeScript source through tsx. */
 export function cliArgs(): string[] {
-  const file = cliFile();
-  return [...cliNodeFlags(), ...(file.endsWith('.js') ? [file] : nodeTs('src/cli.ts'))];
+  const dist = join(root, 'dist/src/cli.js');
+  return existsSync(dist) ? [dist] : nodeTs('src/cli.ts');
 }
 
 /** Writes a config with every available platform, one no-op sink and no archive sink. */
