@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { PROTO_NAMES } from './helpers/proto-names.js';
 import { loadConfig } from '../src/config/load-config.js';
 
 async function load(doc: unknown) {
@@ -80,5 +81,43 @@ describe('studies in the configuration', () => {
         return true;
       },
     );
+  });
+  it('takes a prototype name as a study of its own, refuses one as a platform, a linking platform or an expectation, and pollutes nothing', async () => {
+    const write = async (lines: string[]) => {
+      // why YAML text: a JS object literal would take `__proto__` as its prototype, not as a key.
+      const dir = await mkdtemp(join(tmpdir(), 'studyhook-study-config-'));
+      const file = join(dir, 'studyhook.yml');
+      await writeFile(file, ['studies:', ...lines, ''].join('\n'));
+      return file;
+    };
+    for (const n of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', ...PROTO_NAMES]) {
+      const alone = loadConfig({
+        path: await write([`  "${n}": { namespaces: { prolific: lab } }`]),
+        env: {},
+      });
+      assert.ok(Object.hasOwn(alone.studies, n), n);
+      assert.deepEqual({ ...alone.studies[n]!.namespaces }, { prolific: 'lab' }, n);
+      const file = await write([
+        '  s:',
+        `    namespaces: { prolific: lab, "${n}": x }`,
+        `    participant: { "${n}": f }`,
+        `    expect: { "${n}": { surveys: 1 } }`,
+      ]);
+      assert.throws(
+        () => loadConfig({ path: file, env: {} }),
+        (err: Error & { code: string; details: { path: string; message: string }[] }) => {
+          assert.equal(err.code, 'SH_CONFIG_INVALID', `${n}: ${err.message}`);
+          const got = err.details.map((d) => `${d.path}: ${d.message}`);
+          for (const at of ['namespaces', 'participant', 'expect'])
+            assert.ok(
+              got.includes(`/studies/s/${at}: must NOT have additional properties '${n}'`),
+              `${n} at ${at}:\n${got.join('\n')}`,
+            );
+          return true;
+        },
+      );
+    }
+    assert.equal(({} as Record<string, unknown>)['f'], undefined);
+    assert.equal(({} as Record<string, unknown>)['surveys'], undefined);
   });
 });
