@@ -32,10 +32,15 @@ export interface ReadStudyOptions {
   hourlySince?: Date;
 }
 
-const bump = (r: Record<string, number>, k: string | null): void => {
-  const key = k ?? '(none)';
-  r[key] = (r[key] ?? 0) + 1;
-};
+/**
+ * Counts by status, in first-seen order. why a Map: a status comes from a platform's data, and one
+ * named like `__proto__` or `constructor` would read an inherited value from a plain object.
+ */
+function countStatuses(statuses: Iterable<string | null>): Record<string, number> {
+  const n = new Map<string, number>();
+  for (const s of statuses) n.set(s ?? '(none)', (n.get(s ?? '(none)') ?? 0) + 1);
+  return Object.fromEntries(n);
+}
 
 function summarise(
   study: StudyDef,
@@ -46,9 +51,10 @@ function summarise(
   const parts = studyParts();
   // why: platforms that give each unit's status come first, then those that give counts.
   const statuses: Record<string, Record<string, number>> = {};
-  for (const part of parts)
-    for (const status of part.unitStatuses?.(facts) ?? [])
-      bump((statuses[part.platform] ??= {}), status);
+  for (const part of parts) {
+    const each = part.unitStatuses ? [...part.unitStatuses(facts)] : [];
+    if (each.length > 0) statuses[part.platform] = countStatuses(each);
+  }
   for (const part of parts) {
     const counts = part.statusCounts?.(facts);
     if (counts) statuses[part.platform] = counts;
