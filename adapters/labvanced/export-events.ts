@@ -14,7 +14,8 @@ const ISO_TIME_MACRO = `CREATE OR REPLACE MACRO iso_time(x) AS CASE
   WHEN regexp_matches(x, '^[0-9]+(\\.[0-9]+)?$') THEN strftime(timezone('UTC', to_timestamp(CASE WHEN CAST(x AS DOUBLE) < 1e11 THEN CAST(x AS DOUBLE) ELSE CAST(x AS DOUBLE) / 1000 END)), '%Y-%m-%dT%H:%M:%S.%gZ')
   ELSE coalesce(strftime(timezone('UTC', TRY_CAST(x AS TIMESTAMPTZ)), '%Y-%m-%dT%H:%M:%S.%gZ'), x) END`;
 
-async function exists(ctx: TableContext, table: string): Promise<boolean> {
+/** Whether a temporary table of that name exists in this export. */
+export async function exists(ctx: TableContext, table: string): Promise<boolean> {
   const r = await ctx.conn.runAndReadAll(
     `SELECT count(*) FROM duckdb_tables() WHERE table_name = ${lit(table)}`,
   );

@@ -40,7 +40,7 @@ export function labvancedSource(a: Archive, variables = true): string {
     .join(', ')}, data: data}`;
   return `(SELECT filename, ${variables ? 'data.recData.data' : 'NULL'} AS vars, (id IS NULL OR type IS NULL) AS bad,
     coalesce(type = ${lit(TRIAL_TYPE)} AND ${inRange(a)}, false) AS trial, CASE WHEN type = ${lit(TRIAL_TYPE)} THEN ${key} END AS k,
-    CASE WHEN type <> ${lit(TRIAL_TYPE)} THEN ${ev} END AS ev,
+    CASE WHEN type <> ${lit(TRIAL_TYPE)} THEN ${ev} END AS ev, data.expSessionNr AS s, hash(id) AS h,
     ${variables ? 'NULL' : `CASE WHEN type = ${lit(TRIAL_TYPE)} AND ${inRange(a)} THEN {id: id, data: {${TRIAL_PLACE.map((f) => `${f}: data.${f}`).join(', ')}}} END`} AS place
     FROM ${readJson(files, columns, ', filename=true')})`;
 }
@@ -62,7 +62,8 @@ async function sampleKeys(a: Archive, files: readonly string[]): Promise<string[
 /**
  * Reads Labvanced's files once into `lv_scan`: the lines the engine could not read, every non-trial
  * event whole, and for trials, grouped, which variables they have (in `keys`), the JSON types of the
- * sampled variables (`t`, aligned with `lv_guess.keys`) and the first trial of each group (`k`).
+ * sampled variables (`t`, aligned with `lv_guess.keys`) and the first trial of each group (`k`);
+ * groups of trials in the range (`tr`) are per session (`s`) and list their ids' hashes (`ids`).
  * why: the types are guessed from a sample of each file's first trials and checked in the same pass.
  */
 export const labvancedScan: ExportScan = async ({ archive: a, files, trialVariables }) => {
@@ -76,15 +77,18 @@ export const labvancedScan: ExportScan = async ({ archive: a, files, trialVariab
       ? `json_type(vars, [${guess.map((k) => lit(pointer([k]))).join(', ')}])`
       : 'NULL';
   const keys = trialVariables ? 'json_keys(vars)' : 'NULL';
-  // why: one pass does it all: bad lines, variables, types, and the few non-trial events kept whole.
+  // why: one pass does it all: bad lines, variables, types, the few non-trial events kept whole, and
+  // per session the trials (`tr`) with their ids' hashes, so that the trials need no counting pass.
   // why: grouped by the hashes of the key and type lists, not the lists: comparing lists of 20 strings per trial cost a third of the scan.
   // why: without variables (study status) each trial's place is kept instead, one row per line, so the
   // trials' table needs no second read of the archive.
   await a.conn.run(
     trialVariables
-      ? `CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, any_value(keys) AS keys, any_value(t) AS t, count(*) AS n, min(k) AS k, ev, NULL AS place
-      FROM (SELECT filename, bad, ev, CASE WHEN trial THEN k END AS k, CASE WHEN trial THEN ${keys} END AS keys, CASE WHEN trial THEN ${types} END AS t FROM ${src})
-      GROUP BY filename, bad, ev, hash(keys), hash(t)`
+      ? `CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, any_value(keys) AS keys, any_value(t) AS t, count(*) AS n, min(k) AS k, ev, NULL AS place,
+        tr, s, list(h) FILTER (WHERE tr) AS ids
+      FROM (SELECT filename, bad, ev, CASE WHEN trial THEN k END AS k, CASE WHEN trial THEN ${keys} END AS keys, CASE WHEN trial THEN ${types} END AS t,
+        trial AND NOT bad AS tr, CASE WHEN trial AND NOT bad THEN s END AS s, h FROM ${src})
+      GROUP BY filename, bad, ev, tr, s, hash(keys), hash(t)`
       : `CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, NULL AS keys, NULL AS t, 1 AS n, NULL AS k, ev, place FROM ${src}`,
   );
   // why: a non-trial line the engine read is a line (its table drops it if it lacks an id).

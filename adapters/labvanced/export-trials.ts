@@ -55,7 +55,7 @@ export const labvancedTrials: TableBuilder = {
       'event_id',
     ]);
     const keep = (c: ColumnSpec) => !narrow || place.has(c.name);
-    const counted = narrow ? undefined : await countTrials(ctx, source);
+    const counted = narrow ? undefined : await countTrials(ctx);
     const view = counted?.copies === 0;
     const built = await createTable(ctx, {
       description:
@@ -129,7 +129,8 @@ export const labvancedTrials: TableBuilder = {
             t('recTaskId'),
             `coalesce(${t('trialNr')}, ${t('trailNr')})`,
             't.id',
-            't.receivedat, t.requestid',
+            // why: copies of an event (one id) are ordered only to keep the earliest; without copies the id decides.
+            view ? '' : 't.receivedat, t.requestid',
           ),
       ...(view ? { view: { rows: counted.rows } } : !narrow && { dedupe: 'event_id' }),
     });

@@ -1,22 +1,26 @@
 import type { TableContext } from '../../src/export/types.js';
+import { exists } from './export-events.js';
 
 /**
- * `lv_trial_counts` (session → trials) read from the trials' source before their table is built,
- * and how many of those trials repeat an event id. why: with no copy, the trials need no table:
- * their rows are known, and they are written straight from the archive.
+ * `lv_trial_counts` (session → trials) from what the scan kept in `lv_scan`, and how many of those
+ * trials may repeat an event id. why: with no copy, the trials need no table: their rows are known,
+ * and they are written straight from the archive. The scan kept 64-bit hashes of the ids, so two
+ * different ids can (rarely) look like a copy; then the trials take the stored path, which removes
+ * copies by the ids themselves and counts again ({@link countTableTrials}).
  */
-export async function countTrials(
-  ctx: TableContext,
-  source: string,
-): Promise<{ rows: number; copies: number }> {
-  await ctx.conn.run(`CREATE OR REPLACE TEMP TABLE lv_trial_sets AS
-    SELECT t.data.expSessionNr AS session, count(*) AS n, count(DISTINCT t.id) AS ids, grouping(t.data.expSessionNr) = 1 AS total
-    FROM ${source} t GROUP BY GROUPING SETS ((t.data.expSessionNr), ())`);
+export async function countTrials(ctx: TableContext): Promise<{ rows: number; copies: number }> {
+  // why: with no Labvanced file in the range the scan did not run.
+  if (!(await exists(ctx, 'lv_scan'))) {
+    await ctx.conn.run('CREATE OR REPLACE TEMP TABLE lv_trial_counts (session VARCHAR, n BIGINT)');
+    return { rows: 0, copies: 0 };
+  }
   await ctx.conn.run(
-    'CREATE OR REPLACE TEMP TABLE lv_trial_counts AS SELECT session, n FROM lv_trial_sets WHERE NOT total',
+    'CREATE OR REPLACE TEMP TABLE lv_trial_counts AS SELECT s AS session, CAST(sum(n) AS BIGINT) AS n FROM lv_scan WHERE tr GROUP BY s',
   );
   const all = (
-    await ctx.conn.runAndReadAll('SELECT n, ids FROM lv_trial_sets WHERE total')
+    await ctx.conn.runAndReadAll(
+      'SELECT (SELECT sum(n) FROM lv_trial_counts) AS n, (SELECT count(DISTINCT h) FROM (SELECT unnest(ids) AS h FROM lv_scan WHERE tr)) AS ids',
+    )
   ).getRowObjectsJS()[0];
   const rows = Number(all?.['n'] ?? 0);
   return { rows, copies: rows - Number(all?.['ids'] ?? 0) };
