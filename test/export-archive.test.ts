@@ -112,7 +112,7 @@ describe('studyhook export: duplicates, damage, reruns, formats, pseudonyms, err
     });
   });
 
-  it('counts an event archived twice (same id) once, even when the copy was received later', async function () {
+  it("counts an event archived twice (same id) once, even when the copy was received later or is in another day's file", async function () {
     this.timeout(30000);
     const copy = await copyArchive('dup');
     for (const p of ['labvanced', 'prolific']) {
@@ -123,6 +123,9 @@ describe('studyhook export: duplicates, damage, reruns, formats, pseudonyms, err
         receivedat: '2999-01-01T00:00:00.000Z',
       };
       await appendFile(file, `${lines[4]}\n${lines[0]}\n${JSON.stringify(later)}\n`);
+      // why: the trials' copies are found across the namespace's files, not within one file.
+      const trial = lines.find((l) => l.includes('"labvanced.trial.recorded"'));
+      if (trial) await writeFile(join(copy, p, 'study', '2999-01-01.jsonl'), `${trial}\n`);
     }
     const [a, b] = [await dir('dup-a'), await dir('dup-b')];
     assert.equal((await run('--namespace', 'study', '--out', a)).code, 0);
