@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -68,27 +69,33 @@ export async function uploadStream(
     inFlight.add(sent);
   };
 
-  try {
-    // why not destroyed on an early exit: the catch below destroys it with the error instead.
-    for await (const chunk of source.iterator({
-      destroyOnReturn: false,
-    }) as AsyncIterable<Buffer>) {
-      for (let at = 0; at < chunk.length;) {
-        if (failure) throw failure.err;
-        // why sent only when more bytes come: a file of exactly one part is then one PutObject.
-        if (buf && filled === partSize) {
-          await sendPart(buf, buf);
-          buf = undefined;
-        }
-        if (!buf) {
-          buf = free.pop() ?? Buffer.allocUnsafeSlow(partSize);
-          filled = 0;
-        }
-        const n = chunk.copy(buf, filled, at);
-        filled += n;
-        at += n;
+  const take = async (chunk: Buffer): Promise<void> => {
+    for (let at = 0; at < chunk.length;) {
+      if (failure) throw failure.err;
+      // why sent only when more bytes come: a file of exactly one part is then one PutObject.
+      if (buf && filled === partSize) {
+        await sendPart(buf, buf);
+        buf = undefined;
       }
+      if (!buf) {
+        buf = free.pop() ?? Buffer.allocUnsafeSlow(partSize);
+        filled = 0;
+      }
+      const n = chunk.copy(buf, filled, at);
+      filled += n;
+      at += n;
     }
+  };
+
+  try {
+    // why piped into a Writable, not read with `for await`: Readable's iterator calls read(), which
+    // joins every chunk buffered by then into a new Buffer, one more copy of those bytes.
+    await pipeline(
+      source,
+      new Writable({
+        write: (chunk: Buffer, _enc, done) => void take(chunk).then(() => done(), done),
+      }),
+    );
     const last = buf ? buf.subarray(0, filled) : Buffer.alloc(0);
     if (uploadId === undefined) {
       await client.send(
