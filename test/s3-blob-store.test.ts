@@ -133,6 +133,22 @@ describe('S3 blob store against a real S3-protocol server on loopback', function
     assert.deepEqual(await inBucket(), { objects: [], uploads: [] });
   });
 
+  it('leaves no incomplete upload when the source fails while the multipart upload is being created', async () => {
+    // why one chunk of a part and a byte, then the error at once: the failure arrives while
+    // CreateMultipartUpload is on its way, and the upload must not start parts after giving up.
+    let sent = false;
+    const cut = new Readable({
+      read() {
+        if (sent) return;
+        sent = true;
+        this.push(randomBytes(5 * MB + 1));
+        process.nextTick(() => this.destroy(new Error('connection reset')));
+      },
+    });
+    await assert.rejects(store.put(cut, { name: 'cut', contentType: 'x' }), /connection reset/);
+    assert.deepEqual(await inBucket(), { objects: [], uploads: [] });
+  });
+
   it('refuses a reference to another bucket', () => {
     assert.throws(
       () => store.open(`s3://elsewhere/blobs/aa/${'a'.repeat(8)}-aaaa-aaaa-aaaa-${'a'.repeat(12)}`),

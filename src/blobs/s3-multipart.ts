@@ -42,10 +42,13 @@ export async function uploadStream(
   let failure: { err: unknown } | undefined;
   let buf: Buffer | undefined;
   let filled = 0;
+  let taking: Promise<void> = Promise.resolve();
 
   const sendPart = async (data: Buffer, whole: Buffer): Promise<void> => {
     uploadId ??= (await client.send(new CreateMultipartUploadCommand(target))).UploadId;
     while (inFlight.size >= queueSize) await Promise.race(inFlight);
+    // why checked after the waits: the upload may have failed (and be aborting) meanwhile.
+    if (failure) throw failure.err;
     const PartNumber = ++partCount;
     const sent: Promise<void> = client
       .send(
@@ -93,7 +96,10 @@ export async function uploadStream(
     await pipeline(
       source,
       new Writable({
-        write: (chunk: Buffer, _enc, done) => void take(chunk).then(() => done(), done),
+        write: (chunk: Buffer, _enc, done) => {
+          taking = take(chunk);
+          taking.then(() => done(), done);
+        },
       }),
     );
     const last = buf ? buf.subarray(0, filled) : Buffer.alloc(0);
@@ -116,7 +122,12 @@ export async function uploadStream(
       }),
     );
   } catch (err) {
+    failure ??= { err };
     source.destroy(err as Error);
+    // why wait for the chunk being taken: a source that fails while it waits (for
+    // CreateMultipartUpload, or a free buffer) rejects the pipeline at once; the upload it may
+    // still create, or a part it may still send, would outlive the abort below.
+    await taking.catch(() => undefined);
     // why wait: a part that lands after AbortMultipartUpload would be kept (and billed) by S3.
     await Promise.allSettled(inFlight);
     if (uploadId !== undefined)
