@@ -17,12 +17,18 @@ export interface UploadTarget {
   ContentType?: string;
 }
 
+// why kept between uploads: by the end of an upload its part buffers are in V8's old generation,
+// freed only by a major GC, which may not come before the next upload; that upload then allocated
+// its own beside them, and held both sets resident at its peak.
+const spare = new Map<number, Buffer[]>();
+
 /**
  * Sends a stream to S3: a file of at most one part with one PutObject, a larger one as a multipart
  * upload with at most `queueSize` parts in flight. Each byte is copied once, into one of at most
  * queueSize + 1 part buffers that are reused from part to part, so the upload holds (queueSize + 1)
  * × partSize bytes and allocates nothing per part for the garbage collector to catch up with
- * (lib-storage concatenates every part into a new buffer). Reading pauses while every buffer is
+ * (lib-storage concatenates every part into a new buffer); up to queueSize + 1 of them are kept for
+ * the next upload of that part size (see `spare`). Reading pauses while every buffer is
  * taken. Resolves once S3 answered CompleteMultipartUpload (or the PutObject). On any failure it
  * waits for the parts in flight, aborts the multipart upload, destroys the source with the error
  * and rejects with it.
@@ -34,7 +40,8 @@ export async function uploadStream(
   partSize: number,
   queueSize: number,
 ): Promise<void> {
-  const free: Buffer[] = [];
+  const free = spare.get(partSize)?.splice(0, queueSize + 1) ?? [];
+  const held = [...free];
   const inFlight = new Set<Promise<void>>();
   const parts: CompletedPart[] = [];
   let uploadId: string | undefined;
@@ -72,6 +79,12 @@ export async function uploadStream(
     inFlight.add(sent);
   };
 
+  const fresh = (): Buffer => {
+    const b = Buffer.allocUnsafeSlow(partSize);
+    held.push(b);
+    return b;
+  };
+
   const take = async (chunk: Buffer): Promise<void> => {
     for (let at = 0; at < chunk.length;) {
       if (failure) throw failure.err;
@@ -81,7 +94,7 @@ export async function uploadStream(
         buf = undefined;
       }
       if (!buf) {
-        buf = free.pop() ?? Buffer.allocUnsafeSlow(partSize);
+        buf = free.pop() ?? fresh();
         filled = 0;
       }
       const n = chunk.copy(buf, filled, at);
@@ -141,5 +154,10 @@ export async function uploadStream(
         )
         .catch(() => undefined);
     throw err;
+  } finally {
+    // why only here: every part has settled by now, so no request still reads from these buffers.
+    const kept = spare.get(partSize) ?? [];
+    kept.push(...held.slice(0, Math.max(0, queueSize + 1 - kept.length)));
+    spare.set(partSize, kept);
   }
 }
