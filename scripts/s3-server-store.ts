@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { cacheBucketLookups } from './s3-server-lookups.js';
 import { keepMultipartParts } from './s3-server-parts.js';
 
 /** An object as s3rver's models/object.js makes it. */
@@ -17,6 +18,16 @@ export interface S3ObjectModel {
 }
 
 export interface Store {
+  getBucket(bucket: string): Promise<unknown>;
+  putBucket(bucket: string): Promise<unknown>;
+  deleteBucket(bucket: string): Promise<unknown>;
+  getSubresource(bucket: string, key: string | undefined, type: string): Promise<unknown>;
+  putSubresource(
+    bucket: string,
+    key: string | undefined,
+    resource: { type: string },
+  ): Promise<unknown>;
+  deleteSubresource(bucket: string, key: string | undefined, type: string): Promise<unknown>;
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
   getMetadata(bucket: string, key: string): Promise<Record<string, unknown>>;
   getObject(
@@ -95,4 +106,5 @@ export function patchStore(store: Store): void {
   };
 
   keepMultipartParts(store);
+  cacheBucketLookups(store);
 }

@@ -110,6 +110,16 @@ describe('S3 blob store against a real S3-protocol server on loopback', function
     }
   });
 
+  it('stores each of several uploads in a row byte for byte, a shorter one after a longer one (part buffers are reused)', async () => {
+    for (const size of [12 * MB + 3, 7 * MB + 1, 5 * MB + 2, 100]) {
+      const bytes = randomBytes(size);
+      const ref = await store.put(source(bytes), { name: 'row', contentType: 'x' });
+      assert.equal(ref.sha256, createHash('sha256').update(bytes).digest('hex'));
+      assert.ok((await buffer(store.open(ref))).equals(bytes), `${size} bytes read back`);
+      await store.remove(ref);
+    }
+  });
+
   it('aborts the multipart upload of a file over its budget: no object and no incomplete upload is left', async () => {
     await assert.rejects(
       store.put(source(randomBytes(16 * MB)), {
@@ -130,6 +140,22 @@ describe('S3 blob store against a real S3-protocol server on loopback', function
       }),
       /connection reset/,
     );
+    assert.deepEqual(await inBucket(), { objects: [], uploads: [] });
+  });
+
+  it('leaves no incomplete upload when the source fails while the multipart upload is being created', async () => {
+    // why one chunk of a part and a byte, then the error at once: the failure arrives while
+    // CreateMultipartUpload is on its way, and the upload must not start parts after giving up.
+    let sent = false;
+    const cut = new Readable({
+      read() {
+        if (sent) return;
+        sent = true;
+        this.push(randomBytes(5 * MB + 1));
+        process.nextTick(() => this.destroy(new Error('connection reset')));
+      },
+    });
+    await assert.rejects(store.put(cut, { name: 'cut', contentType: 'x' }), /connection reset/);
     assert.deepEqual(await inBucket(), { objects: [], uploads: [] });
   });
 

@@ -7,7 +7,13 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import {
   CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteBucketCorsCommand,
   DeleteObjectCommand,
+  GetBucketCorsCommand,
+  HeadBucketCommand,
+  PutBucketCorsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -130,5 +136,54 @@ describe('the test S3 server keeps a completed multipart upload as its parts', f
     assert.ok((await bytesOnDisk()) < 64 * 1024);
     await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: 'd/obj' }));
     assert.deepEqual(await files(join(dir, 's3')), []);
+  });
+});
+
+describe('the test S3 server keeps bucket lookups in memory, as S3 does', function () {
+  this.timeout(60000);
+  let s3: S3Server;
+  let dir: string;
+  let client: ReturnType<typeof createS3Client>;
+
+  before(async () => {
+    Object.assign(process.env, S3_TEST_ENV);
+    dir = await mkdtemp(join(tmpdir(), 'studyhook-s3-lookups-'));
+    s3 = await startS3Server({ dir: join(dir, 's3') });
+    client = createS3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true });
+  });
+  after(async () => {
+    client.destroy();
+    await s3.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const status = (p: Promise<unknown>): Promise<number> =>
+    p.then(
+      () => 200,
+      (err: { $metadata?: { httpStatusCode?: number } }) => err.$metadata?.httpStatusCode ?? 0,
+    );
+
+  it('answers for a bucket created and deleted through it, once known, as it now is', async () => {
+    const Bucket = 'made-here';
+    assert.equal(await status(client.send(new HeadBucketCommand({ Bucket }))), 404);
+    await client.send(new CreateBucketCommand({ Bucket }));
+    assert.equal(await status(client.send(new HeadBucketCommand({ Bucket }))), 200);
+    await client.send(new DeleteBucketCommand({ Bucket }));
+    assert.equal(await status(client.send(new HeadBucketCommand({ Bucket }))), 404);
+  });
+
+  it("serves a bucket's CORS configuration as last written or deleted through it", async () => {
+    const Bucket = s3.bucket;
+    const rule = (origin: string) => ({
+      CORSRules: [{ AllowedMethods: ['GET'], AllowedOrigins: [origin] }],
+    });
+    assert.equal(await status(client.send(new GetBucketCorsCommand({ Bucket }))), 404);
+    for (const origin of ['https://a.example', 'https://b.example']) {
+      await client.send(new PutBucketCorsCommand({ Bucket, CORSConfiguration: rule(origin) }));
+      const got = await client.send(new GetBucketCorsCommand({ Bucket }));
+      assert.deepEqual(got.CORSRules?.[0]?.AllowedOrigins, [origin]);
+    }
+    await client.send(new DeleteBucketCorsCommand({ Bucket }));
+    assert.equal(await status(client.send(new GetBucketCorsCommand({ Bucket }))), 404);
   });
 });

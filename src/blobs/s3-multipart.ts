@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -16,12 +17,18 @@ export interface UploadTarget {
   ContentType?: string;
 }
 
+// why kept between uploads: by the end of an upload its part buffers are in V8's old generation,
+// freed only by a major GC, which may not come before the next upload; that upload then allocated
+// its own beside them, and held both sets resident at its peak.
+const spare = new Map<number, Buffer[]>();
+
 /**
  * Sends a stream to S3: a file of at most one part with one PutObject, a larger one as a multipart
  * upload with at most `queueSize` parts in flight. Each byte is copied once, into one of at most
  * queueSize + 1 part buffers that are reused from part to part, so the upload holds (queueSize + 1)
  * × partSize bytes and allocates nothing per part for the garbage collector to catch up with
- * (lib-storage concatenates every part into a new buffer). Reading pauses while every buffer is
+ * (lib-storage concatenates every part into a new buffer); up to queueSize + 1 of them are kept for
+ * the next upload of that part size (see `spare`). Reading pauses while every buffer is
  * taken. Resolves once S3 answered CompleteMultipartUpload (or the PutObject). On any failure it
  * waits for the parts in flight, aborts the multipart upload, destroys the source with the error
  * and rejects with it.
@@ -33,7 +40,8 @@ export async function uploadStream(
   partSize: number,
   queueSize: number,
 ): Promise<void> {
-  const free: Buffer[] = [];
+  const free = spare.get(partSize)?.splice(0, queueSize + 1) ?? [];
+  const held = [...free];
   const inFlight = new Set<Promise<void>>();
   const parts: CompletedPart[] = [];
   let uploadId: string | undefined;
@@ -41,10 +49,13 @@ export async function uploadStream(
   let failure: { err: unknown } | undefined;
   let buf: Buffer | undefined;
   let filled = 0;
+  let taking: Promise<void> = Promise.resolve();
 
   const sendPart = async (data: Buffer, whole: Buffer): Promise<void> => {
     uploadId ??= (await client.send(new CreateMultipartUploadCommand(target))).UploadId;
     while (inFlight.size >= queueSize) await Promise.race(inFlight);
+    // why checked after the waits: the upload may have failed (and be aborting) meanwhile.
+    if (failure) throw failure.err;
     const PartNumber = ++partCount;
     const sent: Promise<void> = client
       .send(
@@ -68,27 +79,42 @@ export async function uploadStream(
     inFlight.add(sent);
   };
 
-  try {
-    // why not destroyed on an early exit: the catch below destroys it with the error instead.
-    for await (const chunk of source.iterator({
-      destroyOnReturn: false,
-    }) as AsyncIterable<Buffer>) {
-      for (let at = 0; at < chunk.length;) {
-        if (failure) throw failure.err;
-        // why sent only when more bytes come: a file of exactly one part is then one PutObject.
-        if (buf && filled === partSize) {
-          await sendPart(buf, buf);
-          buf = undefined;
-        }
-        if (!buf) {
-          buf = free.pop() ?? Buffer.allocUnsafeSlow(partSize);
-          filled = 0;
-        }
-        const n = chunk.copy(buf, filled, at);
-        filled += n;
-        at += n;
+  const fresh = (): Buffer => {
+    const b = Buffer.allocUnsafeSlow(partSize);
+    held.push(b);
+    return b;
+  };
+
+  const take = async (chunk: Buffer): Promise<void> => {
+    for (let at = 0; at < chunk.length;) {
+      if (failure) throw failure.err;
+      // why sent only when more bytes come: a file of exactly one part is then one PutObject.
+      if (buf && filled === partSize) {
+        await sendPart(buf, buf);
+        buf = undefined;
       }
+      if (!buf) {
+        buf = free.pop() ?? fresh();
+        filled = 0;
+      }
+      const n = chunk.copy(buf, filled, at);
+      filled += n;
+      at += n;
     }
+  };
+
+  try {
+    // why piped into a Writable, not read with `for await`: Readable's iterator calls read(), which
+    // joins every chunk buffered by then into a new Buffer, one more copy of those bytes.
+    await pipeline(
+      source,
+      new Writable({
+        write: (chunk: Buffer, _enc, done) => {
+          taking = take(chunk);
+          taking.then(() => done(), done);
+        },
+      }),
+    );
     const last = buf ? buf.subarray(0, filled) : Buffer.alloc(0);
     if (uploadId === undefined) {
       await client.send(
@@ -109,7 +135,12 @@ export async function uploadStream(
       }),
     );
   } catch (err) {
+    failure ??= { err };
     source.destroy(err as Error);
+    // why wait for the chunk being taken: a source that fails while it waits (for
+    // CreateMultipartUpload, or a free buffer) rejects the pipeline at once; the upload it may
+    // still create, or a part it may still send, would outlive the abort below.
+    await taking.catch(() => undefined);
     // why wait: a part that lands after AbortMultipartUpload would be kept (and billed) by S3.
     await Promise.allSettled(inFlight);
     if (uploadId !== undefined)
@@ -123,5 +154,10 @@ export async function uploadStream(
         )
         .catch(() => undefined);
     throw err;
+  } finally {
+    // why only here: every part has settled by now, so no request still reads from these buffers.
+    const kept = spare.get(partSize) ?? [];
+    kept.push(...held.slice(0, Math.max(0, queueSize + 1 - kept.length)));
+    spare.set(partSize, kept);
   }
 }
