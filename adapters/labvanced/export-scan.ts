@@ -1,5 +1,6 @@
 import { BASE_COLUMNS, readJson, type Archive } from '../../src/export/open-archive.js';
 import { lit } from '../../src/export/sql.js';
+import { runWithinMemory } from '../../src/export/within-memory.js';
 import type { ExportScan } from '../../src/export/types.js';
 import { pointer } from '../../src/export/variables.js';
 import { LIFECYCLE_FIELDS, TRIAL_FIELDS, TRIAL_TYPE } from './export-fields.js';
@@ -82,7 +83,8 @@ export const labvancedScan: ExportScan = async ({ archive: a, files, trialVariab
   // why: grouped by the hashes of the key and type lists, not the lists: comparing lists of 20 strings per trial cost a third of the scan.
   // why: without variables (study status) each trial's place is kept instead, one row per line, so the
   // trials' table needs no second read of the archive.
-  await a.conn.run(
+  await runWithinMemory(
+    a.conn,
     trialVariables
       ? `CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, any_value(keys) AS keys, any_value(t) AS t, count(*) AS n, min(k) AS k, ev, NULL AS place,
         tr, s, list(h) FILTER (WHERE tr) AS ids

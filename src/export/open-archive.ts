@@ -78,7 +78,9 @@ export async function openArchive(options: ArchiveOptions): Promise<Archive> {
   const temp = await mkdtemp(join(tmpdir(), 'studyhook-export-'));
   const instance = await DuckDBInstance.create(':memory:', {
     memory_limit: options.memoryLimit ?? '400MB',
-    threads: String(options.threads ?? Math.max(1, Math.min(4, availableParallelism()))),
+    // why at most 2: each thread holds buffers of its own, and the memory limit is sized for two;
+    // with four, sorting a million trials ran out of it.
+    threads: String(options.threads ?? Math.max(1, Math.min(2, availableParallelism()))),
     temp_directory: temp,
     // why: rows must come out in the order the tables sort them, for byte-identical reruns.
     preserve_insertion_order: 'true',

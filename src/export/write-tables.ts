@@ -4,12 +4,26 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { codebookJson, codebookMarkdown, type CodebookHeader } from './codebook.js';
 import { ident, lit } from './sql.js';
 import type { BuiltTable } from './types.js';
+import { runWithinMemory } from './within-memory.js';
 
-const OPTIONS = {
-  csv: "FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\\n'",
-  // why: a fixed row-group size, so that the same rows always give the same file.
-  parquet: 'FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880',
-} as const;
+const CSV = "FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\\n'";
+
+/**
+ * Rows per Parquet row group for a table of `columns` columns: DuckDB's default (122,880) up to 30
+ * columns, fewer for wider tables, in steps of 2,048 (its vector size).
+ * why: the writer holds a whole row group per thread in memory; at the default, a table of 100
+ * trial variables ran out of the export's memory limit.
+ * why from the column count alone: the same rows must always give the same file.
+ */
+export function rowGroupRows(columns: number): number {
+  const rows = Math.floor((122880 * 30) / Math.max(1, columns) / 2048) * 2048;
+  return Math.min(122880, Math.max(2048, rows));
+}
+
+const options = (format: 'csv' | 'parquet', t: BuiltTable): string =>
+  format === 'csv'
+    ? CSV
+    : `FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroupRows(t.columns.length)}`;
 
 /**
  * Writes each table to `<out>/<table>.<format>` plus codebook.md and codebook.json. Each file is
@@ -38,9 +52,7 @@ export async function writeTables(
   for (const t of tables) {
     step?.(`writing ${t.name} (${t.rows} rows)`);
     await finish(`${t.name}.${header.format}`, (part) =>
-      conn
-        .run(`COPY ${ident(t.name)} TO ${lit(part)} (${OPTIONS[header.format]})`)
-        .then(() => undefined),
+      runWithinMemory(conn, `COPY ${ident(t.name)} TO ${lit(part)} (${options(header.format, t)})`),
     );
   }
   await finish('codebook.md', (part) => writeFile(part, codebookMarkdown(header, tables)));

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runExport } from '../src/export/index.js';
+
+const VARIABLES = 300;
+const TRIALS = 5000;
+
+/** Trials of a study that records many variables per trial, as the filesystem sink archives them. */
+async function writeWideArchive(dir: string): Promise<void> {
+  const ns = join(dir, 'labvanced', 'wide');
+  await mkdir(ns, { recursive: true });
+  const out = createWriteStream(join(ns, '2026-05-01.jsonl'));
+  for (let t = 0; t < TRIALS; t++) {
+    const vars: Record<string, unknown> = {};
+    for (let v = 0; v < VARIABLES; v++)
+      vars[`item_${v}`] = v % 3 === 0 ? t + v : v % 3 === 1 ? `answer ${(t * v) % 7}` : t % 2 === 0;
+    const at = new Date(Date.UTC(2026, 4, 1, 0, 0, t)).toISOString();
+    const event = {
+      specversion: '1.0',
+      id: `trial-${t}`,
+      type: 'labvanced.trial.recorded',
+      time: at,
+      receivedat: at,
+      participantid: `P${t % 50}`,
+      data: {
+        expId: 1,
+        expSessionNr: 1 + (t % 50),
+        recTaskId: 1,
+        trialNr: Math.floor(t / 50),
+        recData: { data: vars },
+      },
+    };
+    if (!out.write(`${JSON.stringify(event)}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+describe('studyhook export: a study with hundreds of trial variables', () => {
+  let tmp: string;
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'studyhook-wide-'));
+    await writeWideArchive(join(tmp, 'events'));
+  });
+  after(async () => {
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  // why a 300 MB limit: with two threads the scan of these trials needs more than that (each thread
+  // types every variable of its trials); the export must still finish within it.
+  for (const format of ['csv', 'parquet'] as const) {
+    it(`exports ${VARIABLES} variables × ${TRIALS} trials to ${format} within a 300 MB memory limit`, async function () {
+      this.timeout(60000);
+      const out = join(tmp, `out-${format}`);
+      const r = await runExport({
+        archiveDir: join(tmp, 'events'),
+        namespace: 'wide',
+        out,
+        format,
+        memoryLimit: '300MB',
+      });
+      const trials = r.tables.find((t) => t.name === 'labvanced_trials');
+      assert.equal(trials?.rows, TRIALS);
+      assert.equal(trials.columns.length, 10 + VARIABLES);
+      if (format === 'csv') {
+        const lines = (await readFile(join(out, 'labvanced_trials.csv'), 'utf8'))
+          .trim()
+          .split('\n');
+        assert.equal(lines.length, TRIALS + 1);
+        assert.equal(lines[0]!.split(',').length, 10 + VARIABLES);
+      }
+    });
+  }
+});
