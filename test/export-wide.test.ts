@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runExport } from '../src/export/index.js';
+import { buildTables, openArchive, runExport } from '../src/export/index.js';
 
 const VARIABLES = 300;
 const TRIALS = 5000;
@@ -48,6 +48,24 @@ describe('studyhook export: a study with hundreds of trial variables', () => {
   });
   after(async () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('keeps the variables of one set of trials once, not once per session, and counts each session', async function () {
+    this.timeout(60000);
+    const a = await openArchive({ archiveDir: join(tmp, 'events'), namespace: 'wide' });
+    try {
+      await buildTables(a, { pseudonymize: false });
+      const q = async (sql: string) => (await a.conn.runAndReadAll(sql)).getRowsJS();
+      // why: the scan's groups hold the variables' names and types; per session they added up to
+      // more than the memory limit for a study of thousands of sessions and hundreds of variables.
+      assert.deepEqual(await q('SELECT count(*)::INT FROM lv_scan WHERE keys IS NOT NULL'), [[1]]);
+      assert.deepEqual(
+        await q('SELECT count(*)::INT, min(trials)::INT, max(trials)::INT FROM labvanced_sessions'),
+        [[50, TRIALS / 50, TRIALS / 50]],
+      );
+    } finally {
+      await a.close();
+    }
   });
 
   // why a 300 MB limit: with two threads the scan of these trials needs more than that (each thread

@@ -64,7 +64,8 @@ async function sampleKeys(a: Archive, files: readonly string[]): Promise<string[
  * Reads Labvanced's files once into `lv_scan`: the lines the engine could not read, every non-trial
  * event whole, and for trials, grouped, which variables they have (in `keys`), the JSON types of the
  * sampled variables (`t`, aligned with `lv_guess.keys`) and the first trial of each group (`k`);
- * groups of trials in the range (`tr`) are per session (`s`) and list their ids' hashes (`ids`).
+ * groups of trials in the range (`tr`) count them per session (`sessions`, and `nulls` for trials
+ * without one) and list their ids' hashes (`ids`).
  * why: the types are guessed from a sample of each file's first trials and checked in the same pass.
  */
 export const labvancedScan: ExportScan = async ({ archive: a, files, trialVariables }) => {
@@ -79,7 +80,9 @@ export const labvancedScan: ExportScan = async ({ archive: a, files, trialVariab
       : 'NULL';
   const keys = trialVariables ? 'json_keys(vars)' : 'NULL';
   // why: one pass does it all: bad lines, variables, types, the few non-trial events kept whole, and
-  // per session the trials (`tr`) with their ids' hashes, so that the trials need no counting pass.
+  // the trials in the range (`tr`) per session with their ids' hashes, so that the trials need no
+  // counting pass. why sessions as a histogram, not a group key: each group keeps its variables'
+  // names and types, and a study of many sessions and many variables held them once per session.
   // why: grouped by the hashes of the key and type lists, not the lists: comparing lists of 20 strings per trial cost a third of the scan.
   // why: without variables (study status) each trial's place is kept instead, one row per line, so the
   // trials' table needs no second read of the archive.
@@ -87,10 +90,10 @@ export const labvancedScan: ExportScan = async ({ archive: a, files, trialVariab
     a.conn,
     trialVariables
       ? `CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, any_value(keys) AS keys, any_value(t) AS t, count(*) AS n, min(k) AS k, ev, NULL AS place,
-        tr, s, list(h) FILTER (WHERE tr) AS ids
+        tr, histogram(s) FILTER (WHERE tr) AS sessions, count(*) FILTER (WHERE tr AND s IS NULL) AS nulls, list(h) FILTER (WHERE tr) AS ids
       FROM (SELECT filename, bad, ev, CASE WHEN trial THEN k END AS k, CASE WHEN trial THEN ${keys} END AS keys, CASE WHEN trial THEN ${types} END AS t,
-        trial AND NOT bad AS tr, CASE WHEN trial AND NOT bad THEN s END AS s, h FROM ${src})
-      GROUP BY filename, bad, ev, tr, s, hash(keys), hash(t)`
+        trial AND NOT bad AS tr, s, h FROM ${src})
+      GROUP BY filename, bad, ev, tr, hash(keys), hash(t)`
       : `CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, NULL AS keys, NULL AS t, 1 AS n, NULL AS k, ev, place FROM ${src}`,
   );
   // why: a non-trial line the engine read is a line (its table drops it if it lacks an id).

@@ -15,7 +15,9 @@ export async function countTrials(ctx: TableContext): Promise<{ rows: number; co
     return { rows: 0, copies: 0 };
   }
   await ctx.conn.run(
-    'CREATE OR REPLACE TEMP TABLE lv_trial_counts AS SELECT s AS session, CAST(sum(n) AS BIGINT) AS n FROM lv_scan WHERE tr GROUP BY s',
+    `CREATE OR REPLACE TEMP TABLE lv_trial_counts AS SELECT session, CAST(sum(n) AS BIGINT) AS n FROM (
+      SELECT unnest(map_keys(sessions)) AS session, unnest(map_values(sessions)) AS n FROM lv_scan WHERE tr
+      UNION ALL SELECT NULL, nulls FROM lv_scan WHERE tr AND nulls > 0) GROUP BY session`,
   );
   const all = (
     await ctx.conn.runAndReadAll(
