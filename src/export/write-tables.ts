@@ -15,7 +15,7 @@ const CSV = "FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NE
  * trial variables ran out of the export's memory limit.
  * why from the column count alone: the same rows must always give the same file.
  */
-export function rowGroupRows(columns: number): number {
+function rowGroupRows(columns: number): number {
   const rows = Math.floor((122880 * 30) / Math.max(1, columns) / 2048) * 2048;
   return Math.min(122880, Math.max(2048, rows));
 }
