@@ -116,4 +116,44 @@ describe('studyhook export: a study with hundreds of trial variables', () => {
       }
     });
   }
+
+  it('exports trials of 200 kB each (a recorded trace per trial) beyond a 100 MB memory limit', async function () {
+    this.timeout(60000);
+    const dir = join(tmp, 'big');
+    const ns = join(dir, 'labvanced', 'traces');
+    await mkdir(ns, { recursive: true });
+    const out = createWriteStream(join(ns, '2026-05-01.jsonl'));
+    const trace = 'x'.repeat(200_000);
+    for (let t = 0; t < 300; t++) {
+      const at = new Date(Date.UTC(2026, 4, 1, 0, 0, t)).toISOString();
+      const event = {
+        id: `trace-${t}`,
+        type: 'labvanced.trial.recorded',
+        time: at,
+        receivedat: at,
+        data: {
+          expId: 1,
+          expSessionNr: 1 + (t % 3),
+          recTaskId: 1,
+          trialNr: t,
+          recData: { data: { trace, t } },
+        },
+      };
+      if (!out.write(`${JSON.stringify(event)}\n`)) await once(out, 'drain');
+    }
+    out.end();
+    await once(out, 'finish');
+    const csv = join(tmp, 'out-big');
+    const r = await runExport({
+      archiveDir: dir,
+      namespace: 'traces',
+      out: csv,
+      format: 'csv',
+      memoryLimit: '100MB',
+    });
+    assert.equal(r.tables.find((x) => x.name === 'labvanced_trials')?.rows, 300);
+    const lines = (await readFile(join(csv, 'labvanced_trials.csv'), 'utf8')).trim().split('\n');
+    assert.equal(lines.length, 301);
+    assert.ok(lines.slice(1).every((l) => l.includes(trace)));
+  });
 });

@@ -1,14 +1,15 @@
 import { BASE_COLUMNS, readJson, type Archive } from '../../src/export/open-archive.js';
 import { lit } from '../../src/export/sql.js';
-import { runWithinMemory } from '../../src/export/within-memory.js';
+import { runWithinMemory, withinMemory } from '../../src/export/within-memory.js';
 import type { ExportScan } from '../../src/export/types.js';
 import { pointer } from '../../src/export/variables.js';
 import { LIFECYCLE_FIELDS, TRIAL_FIELDS, TRIAL_TYPE } from './export-fields.js';
 import { trialSortKey } from './trial-order.js';
 
 type Row = Record<string, unknown>;
+/** A query's rows; it may read the archive, so it runs {@link withinMemory}. */
 export const rows = async (a: Archive, sql: string): Promise<Row[]> =>
-  (await a.conn.runAndReadAll(sql)).getRowObjectsJS() as Row[];
+  (await withinMemory(a.conn, () => a.conn.runAndReadAll(sql))).getRowObjectsJS() as Row[];
 
 function inRange(a: Archive): string {
   const parts = ['true'];

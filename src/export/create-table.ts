@@ -1,5 +1,6 @@
 import { ident } from './sql.js';
 import type { BuiltTable, ColumnSpec, TableContext } from './types.js';
+import { runWithinMemory } from './within-memory.js';
 
 /** What a builder declares: the table, its columns with their expressions, its source and its row order. */
 export interface TableDef {
@@ -36,7 +37,8 @@ export async function createTable(ctx: TableContext, def: TableDef): Promise<Bui
     (c) =>
       `${ctx.pseudonymize && c.identifier ? (c.pseudoExpr ?? `pseudo(${c.expr})`) : c.expr} AS ${ident(c.name)}`,
   );
-  await ctx.conn.run(
+  await runWithinMemory(
+    ctx.conn,
     `CREATE OR REPLACE TEMP ${def.view ? 'VIEW' : 'TABLE'} ${ident(name)} AS SELECT ${select.join(', ')} ${def.from}${def.orderBy ? ` ORDER BY ${def.orderBy}` : ''}`,
   );
   if (def.dedupe) {
