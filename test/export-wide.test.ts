@@ -9,6 +9,7 @@ import { buildTables, openArchive, runExport } from '../src/export/index.js';
 const VARIABLES = 300;
 const TRIALS = 4000;
 const SESSIONS = 20;
+const TRACES = 150;
 
 /** Trials of a study that records many variables per trial, as the filesystem sink archives them. */
 async function writeWideArchive(dir: string): Promise<void> {
@@ -124,7 +125,7 @@ describe('studyhook export: a study with hundreds of trial variables', () => {
     await mkdir(ns, { recursive: true });
     const out = createWriteStream(join(ns, '2026-05-01.jsonl'));
     const trace = 'x'.repeat(200_000);
-    for (let t = 0; t < 300; t++) {
+    for (let t = 0; t < TRACES; t++) {
       const at = new Date(Date.UTC(2026, 4, 1, 0, 0, t)).toISOString();
       const event = {
         id: `trace-${t}`,
@@ -151,9 +152,9 @@ describe('studyhook export: a study with hundreds of trial variables', () => {
       format: 'csv',
       memoryLimit: '100MB',
     });
-    assert.equal(r.tables.find((x) => x.name === 'labvanced_trials')?.rows, 300);
+    assert.equal(r.tables.find((x) => x.name === 'labvanced_trials')?.rows, TRACES);
     const lines = (await readFile(join(csv, 'labvanced_trials.csv'), 'utf8')).trim().split('\n');
-    assert.equal(lines.length, 301);
+    assert.equal(lines.length, TRACES + 1);
     assert.ok(lines.slice(1).every((l) => l.includes(trace)));
   });
 });
