@@ -38,47 +38,56 @@ async function files(dir: string): Promise<{ path: string; size: number }[]> {
   );
 }
 
+type S3Suite = { s3: S3Server; dir: string; client: ReturnType<typeof createS3Client> };
+
+/** A test S3 server in a fresh directory, and a client to it, for the suite that calls this. */
+function suiteS3(prefix: string): S3Suite {
+  const t = {} as S3Suite;
+  before(async () => {
+    Object.assign(process.env, S3_TEST_ENV);
+    t.dir = await mkdtemp(join(tmpdir(), prefix));
+    t.s3 = await startS3Server({ dir: join(t.dir, 's3') });
+    t.client = createS3Client({
+      endpoint: t.s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+    });
+  });
+  after(async () => {
+    t.client?.destroy();
+    await t.s3?.close();
+    if (t.dir) await rm(t.dir, { recursive: true, force: true });
+  });
+  return t;
+}
+
 describe('the test S3 server keeps a completed multipart upload as its parts', function () {
   this.timeout(60000);
-  let s3: S3Server;
-  let dir: string;
-  let client: ReturnType<typeof createS3Client>;
+  const t = suiteS3('studyhook-s3-server-');
   // why 1 MiB parts and 5 bytes more: four parts, the last one short, as a real upload ends.
   const bytes = randomBytes(3 * MB + 5);
 
-  before(async () => {
-    Object.assign(process.env, S3_TEST_ENV);
-    dir = await mkdtemp(join(tmpdir(), 'studyhook-s3-server-'));
-    s3 = await startS3Server({ dir: join(dir, 's3') });
-    client = createS3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true });
-  });
-  after(async () => {
-    client.destroy();
-    await s3.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-
   // why: every test starts from an empty bucket, so that what it finds on disk is its own.
   afterEach(async () => {
-    const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
+    const listed = await t.client.send(new ListObjectsV2Command({ Bucket: t.s3.bucket }));
     for (const o of listed.Contents ?? [])
-      await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: o.Key }));
+      await t.client.send(new DeleteObjectCommand({ Bucket: t.s3.bucket, Key: o.Key }));
   });
 
   const upload = (key: string): Promise<void> =>
-    uploadStream(client, { Bucket: s3.bucket, Key: key }, Readable.from([bytes]), MB, 2);
+    uploadStream(t.client, { Bucket: t.s3.bucket, Key: key }, Readable.from([bytes]), MB, 2);
   const get = async (key: string, range?: string): Promise<Buffer> => {
-    const res = await client.send(
-      new GetObjectCommand({ Bucket: s3.bucket, Key: key, ...(range && { Range: range }) }),
+    const res = await t.client.send(
+      new GetObjectCommand({ Bucket: t.s3.bucket, Key: key, ...(range && { Range: range }) }),
     );
     return buffer(res.Body as Readable);
   };
   const bytesOnDisk = async (): Promise<number> =>
-    (await files(join(dir, 's3'))).reduce((n, f) => n + f.size, 0);
+    (await files(join(t.dir, 's3'))).reduce((n, f) => n + f.size, 0);
 
   it('reads it back byte for byte, whole and by ranges within, across and at the ends of parts', async () => {
     await upload('a/obj');
-    const head = await client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: 'a/obj' }));
+    const head = await t.client.send(new HeadObjectCommand({ Bucket: t.s3.bucket, Key: 'a/obj' }));
     assert.equal(head.ContentLength, bytes.length);
     assert.match(head.ETag!, /-4"$/);
     assert.ok((await get('a/obj')).equals(bytes));
@@ -97,7 +106,9 @@ describe('the test S3 server keeps a completed multipart upload as its parts', f
     await assert.rejects(get('a/obj', `bytes=${bytes.length}-${bytes.length + 9}`), {
       name: 'InvalidRange',
     });
-    const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'a/' }));
+    const listed = await t.client.send(
+      new ListObjectsV2Command({ Bucket: t.s3.bucket, Prefix: 'a/' }),
+    );
     assert.deepEqual(
       listed.Contents?.map((o) => [o.Key, o.Size]),
       [['a/obj', bytes.length]],
@@ -106,7 +117,7 @@ describe('the test S3 server keeps a completed multipart upload as its parts', f
 
   it('does not copy the parts into one file: each byte is on disk once, in its part', async () => {
     await upload('b/obj');
-    const onDisk = await files(join(dir, 's3'));
+    const onDisk = await files(join(t.dir, 's3'));
     assert.ok(Math.max(...onDisk.map((f) => f.size)) <= MB);
     const total = onDisk.reduce((n, f) => n + f.size, 0);
     // why the margin: the manifest, the ETags and the metadata of an object are small files.
@@ -115,15 +126,19 @@ describe('the test S3 server keeps a completed multipart upload as its parts', f
 
   it('copies it into an object of one part with the same bytes, and deletes it with its parts', async () => {
     await upload('c/obj');
-    await client.send(
-      new CopyObjectCommand({ Bucket: s3.bucket, Key: 'c/copy', CopySource: `${s3.bucket}/c/obj` }),
+    await t.client.send(
+      new CopyObjectCommand({
+        Bucket: t.s3.bucket,
+        Key: 'c/copy',
+        CopySource: `${t.s3.bucket}/c/obj`,
+      }),
     );
-    const head = await client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: 'c/copy' }));
+    const head = await t.client.send(new HeadObjectCommand({ Bucket: t.s3.bucket, Key: 'c/copy' }));
     assert.doesNotMatch(head.ETag!, /-/);
     assert.ok((await get('c/copy')).equals(bytes));
     for (const key of ['c/obj', 'c/copy'])
-      await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key }));
-    assert.deepEqual(await files(join(dir, 's3')), []);
+      await t.client.send(new DeleteObjectCommand({ Bucket: t.s3.bucket, Key: key }));
+    assert.deepEqual(await files(join(t.dir, 's3')), []);
   });
 
   it('removes the parts of an object that a PUT or another multipart upload replaces', async () => {
@@ -131,31 +146,17 @@ describe('the test S3 server keeps a completed multipart upload as its parts', f
     await upload('d/obj');
     assert.ok((await get('d/obj')).equals(bytes));
     assert.ok((await bytesOnDisk()) < bytes.length + 64 * 1024);
-    await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'd/obj', Body: 'small' }));
+    await t.client.send(new PutObjectCommand({ Bucket: t.s3.bucket, Key: 'd/obj', Body: 'small' }));
     assert.equal((await get('d/obj')).toString(), 'small');
     assert.ok((await bytesOnDisk()) < 64 * 1024);
-    await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: 'd/obj' }));
-    assert.deepEqual(await files(join(dir, 's3')), []);
+    await t.client.send(new DeleteObjectCommand({ Bucket: t.s3.bucket, Key: 'd/obj' }));
+    assert.deepEqual(await files(join(t.dir, 's3')), []);
   });
 });
 
 describe('the test S3 server keeps bucket lookups in memory, as S3 does', function () {
   this.timeout(60000);
-  let s3: S3Server;
-  let dir: string;
-  let client: ReturnType<typeof createS3Client>;
-
-  before(async () => {
-    Object.assign(process.env, S3_TEST_ENV);
-    dir = await mkdtemp(join(tmpdir(), 'studyhook-s3-lookups-'));
-    s3 = await startS3Server({ dir: join(dir, 's3') });
-    client = createS3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true });
-  });
-  after(async () => {
-    client.destroy();
-    await s3.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const t = suiteS3('studyhook-s3-lookups-');
 
   const status = (p: Promise<unknown>): Promise<number> =>
     p.then(
@@ -165,25 +166,25 @@ describe('the test S3 server keeps bucket lookups in memory, as S3 does', functi
 
   it('answers for a bucket created and deleted through it, once known, as it now is', async () => {
     const Bucket = 'made-here';
-    assert.equal(await status(client.send(new HeadBucketCommand({ Bucket }))), 404);
-    await client.send(new CreateBucketCommand({ Bucket }));
-    assert.equal(await status(client.send(new HeadBucketCommand({ Bucket }))), 200);
-    await client.send(new DeleteBucketCommand({ Bucket }));
-    assert.equal(await status(client.send(new HeadBucketCommand({ Bucket }))), 404);
+    assert.equal(await status(t.client.send(new HeadBucketCommand({ Bucket }))), 404);
+    await t.client.send(new CreateBucketCommand({ Bucket }));
+    assert.equal(await status(t.client.send(new HeadBucketCommand({ Bucket }))), 200);
+    await t.client.send(new DeleteBucketCommand({ Bucket }));
+    assert.equal(await status(t.client.send(new HeadBucketCommand({ Bucket }))), 404);
   });
 
   it("serves a bucket's CORS configuration as last written or deleted through it", async () => {
-    const Bucket = s3.bucket;
+    const Bucket = t.s3.bucket;
     const rule = (origin: string) => ({
       CORSRules: [{ AllowedMethods: ['GET'], AllowedOrigins: [origin] }],
     });
-    assert.equal(await status(client.send(new GetBucketCorsCommand({ Bucket }))), 404);
+    assert.equal(await status(t.client.send(new GetBucketCorsCommand({ Bucket }))), 404);
     for (const origin of ['https://a.example', 'https://b.example']) {
-      await client.send(new PutBucketCorsCommand({ Bucket, CORSConfiguration: rule(origin) }));
-      const got = await client.send(new GetBucketCorsCommand({ Bucket }));
+      await t.client.send(new PutBucketCorsCommand({ Bucket, CORSConfiguration: rule(origin) }));
+      const got = await t.client.send(new GetBucketCorsCommand({ Bucket }));
       assert.deepEqual(got.CORSRules?.[0]?.AllowedOrigins, [origin]);
     }
-    await client.send(new DeleteBucketCorsCommand({ Bucket }));
-    assert.equal(await status(client.send(new GetBucketCorsCommand({ Bucket }))), 404);
+    await t.client.send(new DeleteBucketCorsCommand({ Bucket }));
+    assert.equal(await status(t.client.send(new GetBucketCorsCommand({ Bucket }))), 404);
   });
 });
