@@ -1,25 +1,17 @@
 // A real S3-protocol server on loopback for tests, `.ci/run` and the bench: s3rver (npm), with the
-// two operations it lacks (AbortMultipartUpload, ListMultipartUploads), and its writes made to
+// two operations it lacks (AbortMultipartUpload, ListMultipartUploads: s3-server-uploads.ts), and its writes made to
 // behave as S3's (scripts/s3-server-store.ts). Run alone: `npx tsx scripts/s3-server.ts --port 4569
 // --dir /tmp/s3 --bucket studyhook`; credentials S3RVER / S3RVER.
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { patchStore, type Store } from './s3-server-store.js';
+import { ageUpload, multipartRoutes } from './s3-server-uploads.js';
 
 // why createRequire: s3rver is CommonJS and ships no types.
 const S3rver = createRequire(import.meta.url)('s3rver') as new (
   opts: Record<string, unknown>,
 ) => S3rverApp;
 
-interface KoaContext {
-  method: string;
-  path: string;
-  query: Record<string, string | undefined>;
-  status: number;
-  body: unknown;
-}
 interface S3rverApp {
   store: Store;
   middleware: unknown[];
@@ -38,6 +30,8 @@ export interface S3Server {
   endpoint: string;
   bucket: string;
   dir: string;
+  /** Moves back when an incomplete upload began (tests of abandoned uploads). */
+  ageUpload(uploadId: string, began: Date): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,55 +54,7 @@ export async function startS3Server(opts: {
 
   patchStore(store);
 
-  // AbortMultipartUpload (DELETE /<bucket>/<key>?uploadId=) and ListMultipartUploads (GET /<bucket>?uploads).
-  const multipart = async (ctx: KoaContext, next: () => Promise<void>): Promise<void> => {
-    const [, b, ...rest] = ctx.path.split('/');
-    const key = rest.join('/');
-    if (!b) {
-      await next();
-      return;
-    }
-    if (ctx.method === 'DELETE' && key !== '' && ctx.query['uploadId']) {
-      const dir = join(uploads(b), ctx.query['uploadId']);
-      if (!(await stat(dir).catch(() => undefined))) {
-        ctx.status = 404;
-        ctx.body = {
-          Error: { Code: 'NoSuchUpload', Message: 'The specified upload does not exist.' },
-        };
-        return;
-      }
-      await rm(dir, { recursive: true, force: true });
-      ctx.status = 204;
-      return;
-    }
-    if (ctx.method === 'GET' && key === '' && 'uploads' in ctx.query) {
-      const prefix = ctx.query['prefix'] ?? '';
-      const ids = await readdir(uploads(b)).catch(() => [] as string[]);
-      const found = (
-        await Promise.all(
-          ids.map(async (id) => ({
-            id,
-            key: await readFile(join(uploads(b), id, 'key'), 'utf8').catch(() => undefined),
-            at: (await stat(join(uploads(b), id)).catch(() => undefined))?.birthtime,
-          })),
-        )
-      ).filter((u) => u.key !== undefined && u.key.startsWith(prefix));
-      ctx.body = {
-        ListMultipartUploadsResult: {
-          Bucket: b,
-          Prefix: prefix,
-          IsTruncated: false,
-          Upload: found.map((u) => ({
-            Key: u.key,
-            UploadId: u.id,
-            Initiated: (u.at ?? new Date()).toISOString(),
-          })),
-        },
-      };
-      return;
-    }
-    await next();
-  };
+  const multipart = multipartRoutes(uploads);
   // why before the router (the last middleware): the XML encoder above it still renders our answers.
   server.middleware.splice(server.middleware.length - 1, 0, multipart);
   const { port } = await server.run();
@@ -116,6 +62,7 @@ export async function startS3Server(opts: {
     endpoint: `http://127.0.0.1:${port}`,
     bucket,
     dir: opts.dir,
+    ageUpload: (uploadId, began) => ageUpload(uploads(bucket), uploadId, began),
     close: () => server.close(),
   };
 }

@@ -226,6 +226,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     },
     async close() {
       await closeBounded(server, workers, config.server.shutdownTimeoutMs, logger);
+      blobs.close();
       activity.stop();
       activity.flush();
       await dashboard?.close();

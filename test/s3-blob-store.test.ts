@@ -180,7 +180,11 @@ describe('S3 blob store against a real S3-protocol server on loopback', function
         err.statusCode === 503,
     );
     await assert.rejects(
-      openBlobStore({ type: 's3', ...settings, bucket: 'no-such-bucket' }, dir, 0o640),
+      openBlobStore(
+        { type: 's3', ...settings, bucket: 'no-such-bucket', abortIncompleteAfterMs: 0 },
+        dir,
+        0o640,
+      ),
       /Cannot use the S3 bucket 'no-such-bucket'.*\n.*Fix: create the bucket/,
     );
     down.client.destroy();
@@ -192,7 +196,11 @@ describe('S3 blob store against a real S3-protocol server on loopback', function
       name: 'old',
       contentType: 'text/plain',
     });
-    const both = await openBlobStore({ type: 's3', ...settings }, dir, 0o640);
+    const both = await openBlobStore(
+      { type: 's3', ...settings, abortIncompleteAfterMs: 86_400_000 },
+      dir,
+      0o640,
+    );
     assert.equal((await buffer(both.open(old))).toString(), 'before the switch');
     const fresh = await both.put(Readable.from([Buffer.from('after')]), {
       name: 'new',
@@ -203,6 +211,7 @@ describe('S3 blob store against a real S3-protocol server on loopback', function
     await both.remove(old);
     assert.equal(await local.exists(old), false);
     await both.remove(fresh);
+    both.close();
   });
 
   it('lists a recording zip in the bucket through ranged reads, without a local copy', async () => {

@@ -9,9 +9,10 @@ const local = (ref: FileRef | string): boolean =>
 
 /**
  * The blob store the config names, checked: `<dataDir>/blobs` (partial files of dead writers swept
- * unless `sweep` is false),
- * or an S3 bucket (it must answer HeadBucket). A bucket store still reads and removes `blob:` files
- * of the local directory, which events queued before the switch to S3 refer to.
+ * unless `sweep` is false), or an S3 bucket (it must answer HeadBucket; unless `sweep` is false,
+ * its abandoned multipart uploads are aborted now and every hour until `close`). A bucket store
+ * still reads and removes `blob:` files of the local directory, which events queued before the
+ * switch to S3 refer to.
  */
 export async function openBlobStore(
   blobs: BlobsConfig,
@@ -19,22 +20,33 @@ export async function openBlobStore(
   fileMode: number,
   logger?: Pick<Logger, 'warn'>,
   opts: { sweep?: boolean } = {},
-): Promise<BlobStore> {
+): Promise<BlobStore & { close(): void }> {
   const dir = join(dataDir, 'blobs');
   const fs = createBlobStore(dir, fileMode);
   if (blobs.type !== 's3') {
-    if (opts.sweep === false) return fs;
+    const store = { ...fs, close: () => undefined };
+    if (opts.sweep === false) return store;
     // why: a process killed mid-upload (or mid-download, in a sink) leaves its partial file behind.
     const swept = await sweepPartialBlobs(dir);
     if (swept.length > 0)
       logger?.warn({ files: swept.length }, 'removed partial files left by a process that is gone');
-    return fs;
+    return store;
   }
   // why imported here: the AWS SDK adds about 20 MB to a process, which a filesystem store does not need.
   const { createS3BlobStore } = await import('./s3-blob-store.js');
+  const { sweepIncompleteUploads } = await import('./s3-incomplete-uploads.js');
   const s3 = createS3BlobStore(blobs);
   await s3.check();
+  const sweeping =
+    opts.sweep !== false && blobs.abortIncompleteAfterMs > 0
+      ? await sweepIncompleteUploads(
+          s3.client,
+          { bucket: blobs.bucket, prefix: blobs.prefix, olderThanMs: blobs.abortIncompleteAfterMs },
+          logger,
+        )
+      : undefined;
   return {
+    close: () => sweeping?.stop(),
     put: (source, meta) => s3.put(source, meta),
     open: (ref, range) => (local(ref) ? fs.open(ref, range) : s3.open(ref, range)),
     exists: (ref) => (local(ref) ? fs.exists(ref) : s3.exists(ref)),

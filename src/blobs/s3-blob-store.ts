@@ -15,7 +15,10 @@ import { HashCounter } from './hash-counter.js';
 import { uploadStream } from './s3-multipart.js';
 
 /** The `blobs` settings of an S3-compatible store (the config's, with its defaults). */
-export type S3BlobSettings = Omit<Extract<BlobsConfig, { type: 's3' }>, 'type'>;
+export type S3BlobSettings = Omit<
+  Extract<BlobsConfig, { type: 's3' }>,
+  'type' | 'abortIncompleteAfterMs'
+>;
 
 const ID = /^[0-9a-f-]{36}$/;
 // why: an S3 status or SDK error name that means "the store cannot take this now", not "this file is wrong".

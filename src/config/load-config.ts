@@ -95,6 +95,7 @@ export type BlobsConfig =
       forcePathStyle: boolean;
       partSizeBytes: number;
       queueSize: number;
+      abortIncompleteAfterMs: number;
     };
 
 export interface LoadOptions {

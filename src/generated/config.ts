@@ -216,6 +216,10 @@ export interface StudyhookConfig {
      * Parts of one upload sent at once.
      */
     queueSize?: number;
+    /**
+     * S3: a multipart upload of this store still incomplete this long after it began is aborted (its process died mid-upload, or could not abort it); looked for at start and every hour. 0: never (leave it to the bucket's AbortIncompleteMultipartUpload lifecycle rule). Needs s3:ListBucketMultipartUploads.
+     */
+    abortIncompleteAfterMs?: number;
   };
   /**
    * Mode of the files studyhook writes under dataDir (archive, blobs, quarantine); directories get x where r is given. Default: owner read/write, group read, others nothing. The spool is always 0600 (it holds request secrets).

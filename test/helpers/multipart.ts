@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -148,6 +148,17 @@ export async function rawPost(
   });
   c.socket.destroy();
   return reply;
+}
+
+/** Posts a small Labvanced upload of one byte to `path` and resolves with the reply's status: does the gateway take uploads? */
+export async function smallUploadStatus(
+  port: number,
+  path: string,
+  boundary = 'smallUpload',
+): Promise<number | undefined> {
+  const body = multipartBody(boundary, labvancedUpload('after', 'a.webm', 'x'));
+  return (await rawPost(port, requestHead(path, boundary, body.length, randomUUID()), body))
+    ?.status;
 }
 
 const BLOB = /(?:blob:|s3:\/\/[^"]*\/)([0-9a-f-]{36})/g;
