@@ -1,12 +1,11 @@
 import { col, createTable } from '../../src/export/create-table.js';
-import { jsonExpr, structExpr, structType } from '../../src/export/json-columns.js';
 import type { ColumnSpec, TableBuilder } from '../../src/export/types.js';
-import { structSafe, variableColumns } from '../../src/export/variables.js';
 import { labvancedEvents } from './export-events.js';
-import { TRIAL_FIELDS, TRIAL_TYPE } from './export-fields.js';
+import { TRIAL_TYPE } from './export-fields.js';
 import { countTableTrials, countTrials } from './trial-counts.js';
 import { trialKeys } from './trial-keys.js';
 import { trialOrder } from './trial-order.js';
+import { trialVariables } from './trial-variables.js';
 
 const FIXED = [
   'session',
@@ -20,7 +19,6 @@ const FIXED = [
   'received_at',
   'event_id',
 ];
-const EMAIL = /e-?mail/i;
 
 /** One row per `labvanced.trial.recorded` event, then one column per recorded variable. */
 export const labvancedTrials: TableBuilder = {
@@ -30,20 +28,14 @@ export const labvancedTrials: TableBuilder = {
     await labvancedEvents(ctx);
     const narrow = ctx.trialVariables === false;
     // why: `study status` needs each trial's place (session, task, number), not its variables, which cost most of the read.
-    const keys = narrow ? new Map() : await trialKeys(ctx.archive);
-    const vars = narrow ? [] : variableColumns(keys, FIXED);
-    // why: typed STRUCT fields let the reader type values while it parses; names DuckDB refuses
-    // as fields (empty, or equal but for case) fall back to JSON Pointer lookups.
-    const fast = vars.length > 0 && structSafe(keys);
-    const varsType = fast ? structType(keys, vars) : 'JSON';
-    const data =
-      vars.length > 0
-        ? `STRUCT(${TRIAL_FIELDS}, recData STRUCT(data ${varsType}))`
-        : `STRUCT(${TRIAL_FIELDS})`;
+    const { keys, rest } = narrow ? { keys: new Map(), rest: [] } : await trialKeys(ctx.archive);
+    const v = trialVariables(keys, rest, FIXED);
     // why: without variables the scan kept each trial's place (lv_scan.place), so the archive is not read a second time.
     const source = narrow
       ? '(SELECT place.id AS id, place.data AS data FROM lv_scan WHERE place IS NOT NULL)'
-      : ctx.archive.events('labvanced', { data }, { types: [TRIAL_TYPE], dedupe: false });
+      : v.source(
+          ctx.archive.events('labvanced', { data: v.data }, { types: [TRIAL_TYPE], dedupe: false }),
+        );
     const t = (f: string) => `t.data.${f}`;
     // why: without variables (study status) only where each trial is matters.
     const place = new Set([
@@ -108,16 +100,7 @@ export const labvancedTrials: TableBuilder = {
           'receivedat',
         ),
         col('event_id', 'text', 't.id', 'Event id (one row per id)', 'id'),
-        ...vars.map((v) =>
-          col(
-            v.name,
-            v.type,
-            fast ? structExpr(t('recData.data'), v) : jsonExpr(t('recData.data'), v),
-            `Trial variable ${v.path.join(' → ')} as recorded`,
-            `data.recData.data${v.path.map((p) => `[${JSON.stringify(p)}]`).join('')}`,
-            { personal: EMAIL.test(v.name) },
-          ),
-        ),
+        ...v.columns,
       ].filter(keep),
       from: `FROM ${source} t LEFT JOIN lv_people p ON p.session = t.data.expSessionNr LEFT JOIN lv_tasks k ON k.session = t.data.expSessionNr AND k.rec_task_id = t.data.recTaskId`,
       // why: without variables the table is only queried (study status counts distinct trial numbers), never written:

@@ -53,6 +53,17 @@ export function jsonExpr(json: string, c: VariableColumn): string {
   return c.sqlType === 'VARCHAR' ? text : `TRY_CAST(${text} AS ${c.sqlType})`;
 }
 
+/** Every column's value as text, in column order, from one lookup in a JSON text column: a list. */
+export function jsonValues(json: string, columns: readonly VariableColumn[]): string {
+  return `json_extract_string(${json}, [${columns.map((c) => lit(pointer(c.path))).join(', ')}])`;
+}
+
+/** The value of column `i` from {@link jsonValues}' list, typed as the column says. */
+export function jsonListExpr(list: string, i: number, c: VariableColumn): string {
+  const text = `${list}[${i + 1}]`;
+  return c.sqlType === 'VARCHAR' ? text : `TRY_CAST(${text} AS ${c.sqlType})`;
+}
+
 /** The value of a variable column read from a typed STRUCT (the fast path). */
 export function structExpr(struct: string, c: VariableColumn): string {
   return c.path.reduce((e, p) => `struct_extract(${e}, ${lit(p)})`, struct);

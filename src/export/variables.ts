@@ -69,6 +69,36 @@ export function variableColumns(keys: KeyTable, fixed: readonly string[]): Varia
   return out;
 }
 
+/**
+ * At most this many variable columns in one table. why: the engine holds every column of 2,048
+ * rows at a time, so time and memory grow with rows × columns; a study whose trials name their
+ * variables per trial (or trials forged with a new name each) made thousands of columns, nearly
+ * all empty: 6,000 such trials took 54 s and 3.2 GB. Studies have tens to hundreds.
+ */
+export const MAX_VARIABLE_COLUMNS = 500;
+
+/**
+ * The variables (first-seen order) whose columns fit in `max` (an object variable takes one column
+ * per field when flattened), and the names of the others, which then get no column of their own.
+ * An object variable whose fields do not fit is kept as one JSON text column instead.
+ */
+export function fitColumns(keys: KeyTable, max: number): { kept: KeyTable; rest: string[] } {
+  const kept: KeyTable = new Map();
+  const rest: string[] = [];
+  let left = max;
+  for (const [key, facts] of keys) {
+    if (left === 0) {
+      rest.push(key);
+      continue;
+    }
+    const wide = flattens(facts) ? facts.nested!.size : 1;
+    const fits = wide <= left;
+    kept.set(key, fits ? facts : { types: facts.types });
+    left -= fits ? wide : 1;
+  }
+  return { kept, rest };
+}
+
 /** A JSON Pointer (RFC 6901) to a variable inside `recData.data`. */
 export function pointer(path: readonly string[]): string {
   return path.map((p) => `/${p.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');

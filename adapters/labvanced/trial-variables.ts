@@ -1,0 +1,76 @@
+import { col } from '../../src/export/create-table.js';
+import { jsonListExpr, jsonValues, structExpr, structType } from '../../src/export/json-columns.js';
+import type { ColumnSpec } from '../../src/export/types.js';
+import {
+  MAX_VARIABLE_COLUMNS,
+  structSafe,
+  variableColumns,
+  type KeyTable,
+} from '../../src/export/variables.js';
+import { TRIAL_FIELDS } from './export-fields.js';
+
+const EMAIL = /e-?mail/i;
+/** The column of every variable at once, when there are more than MAX_VARIABLE_COLUMNS. */
+const ALL = 'variables';
+/** The source's column holding each trial's variables as text, read in one lookup per trial (JSON mode). */
+const VALUES = 'lv_values';
+
+/** How the trials' variables are read, and the columns they give. */
+export interface TrialVariables {
+  /** The `data` STRUCT the reader types each trial with. */
+  data: string;
+  /** The trials' source with what the columns read from it. */
+  source(events: string): string;
+  columns: ColumnSpec[];
+}
+
+/**
+ * The variable columns of the trials (`t` is the trial row): each kept variable in first-seen
+ * order and, when some variables got no column (`rest`), every variable as one JSON text column.
+ * why: typed STRUCT fields let the reader type values while it parses (fast); names DuckDB refuses
+ * as fields (empty, or equal but for case) fall back to JSON Pointer lookups, and so does the
+ * whole-object column (the reader gives an object either typed or as JSON, not both).
+ */
+export function trialVariables(
+  keys: KeyTable,
+  rest: readonly string[],
+  fixed: readonly string[],
+): TrialVariables {
+  const all = rest.length > 0;
+  const vars = variableColumns(keys, all ? [...fixed, ALL] : fixed);
+  if (vars.length === 0) return { data: `STRUCT(${TRIAL_FIELDS})`, source: (e) => e, columns: [] };
+  const fast = !all && structSafe(keys);
+  const json = 't.data.recData.data';
+  const columns = vars.map((v, i) =>
+    col(
+      v.name,
+      v.type,
+      fast ? structExpr(json, v) : jsonListExpr(`t.${VALUES}`, i, v),
+      `Trial variable ${v.path.join(' → ')} as recorded`,
+      `data.recData.data${v.path.map((p) => `[${JSON.stringify(p)}]`).join('')}`,
+      { personal: EMAIL.test(v.name) },
+    ),
+  );
+  if (all)
+    columns.push(
+      col(
+        ALL,
+        'json',
+        `CAST(${json} AS VARCHAR)`,
+        `Every trial variable as recorded (JSON): the trials have more variables than ${MAX_VARIABLE_COLUMNS} columns hold, so ${rest.length} of them (${rest.slice(0, 5).join(', ')}${rest.length > 5 ? ', ...' : ''}) have no column of their own`,
+        'data.recData.data',
+        // why personal: free text of any variable (an e-mail address) may be in it.
+        { personal: true },
+      ),
+    );
+  return {
+    data: `STRUCT(${TRIAL_FIELDS}, recData STRUCT(data ${fast ? structType(keys, vars) : 'JSON'}))`,
+    // why one list per trial, in a subquery: a JSON function holds a parse buffer per call site,
+    // so one lookup per column held megabytes per column (500 columns ran out of 400 MB).
+    source: (events) =>
+      fast
+        ? events
+        : `(SELECT *, ${jsonValues('data.recData.data', vars)} AS ${VALUES} FROM ${events})`,
+    columns,
+  };
+}

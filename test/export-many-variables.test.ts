@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runExport } from '../src/export/index.js';
+import { MAX_VARIABLE_COLUMNS } from '../src/export/variables.js';
+
+const TRIALS = 1200;
+const SESSIONS = 3;
+const FIXED = 10;
+
+/** A trial as the filesystem sink archives it. */
+function trial(ns: string, t: number, vars: Record<string, unknown>): string {
+  const at = new Date(Date.UTC(2026, 4, 1, 0, 0, t)).toISOString();
+  return JSON.stringify({
+    specversion: '1.0',
+    id: `trial-${String(t).padStart(5, '0')}`,
+    source: `/labvanced/${ns}`,
+    type: 'labvanced.trial.recorded',
+    time: at,
+    datacontenttype: 'application/json',
+    platform: 'labvanced',
+    namespace: ns,
+    receivedat: at,
+    requestid: `request-${t}`,
+    participantid: `P${t % SESSIONS}`,
+    data: {
+      expId: 1,
+      expSessionNr: 1 + (t % SESSIONS),
+      recTaskId: 1,
+      taskId: 't',
+      trialNr: t,
+      recData: { data: vars, scope: 'trial' },
+    },
+  });
+}
+
+async function archive(dir: string, ns: string, lines: string[]): Promise<void> {
+  await mkdir(join(dir, 'labvanced', ns), { recursive: true });
+  await writeFile(join(dir, 'labvanced', ns, '2026-05-01.jsonl'), `${lines.join('\n')}\n`);
+}
+
+/** A CSV line's fields (the values here hold no comma except inside the quoted JSON). */
+function fields(line: string): string[] {
+  const out: string[] = [];
+  for (const m of line.matchAll(/"((?:[^"]|"")*)"|([^,]*)/g)) {
+    if (m.index! > 0 && line[m.index! - 1] !== ',') continue;
+    out.push(m[1] !== undefined ? m[1].replace(/""/g, '"') : (m[2] ?? ''));
+  }
+  return out;
+}
+
+describe('studyhook export: trials that name their variables per trial', function () {
+  this.timeout(60000);
+  let tmp: string;
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'studyhook-many-vars-'));
+    // Each trial records `rt` and a variable of its own name (as a study that names a response per
+    // trial does, or trials forged with a new name each).
+    await archive(
+      join(tmp, 'events'),
+      'pertrial',
+      Array.from({ length: TRIALS }, (_, t) =>
+        trial('pertrial', t, { rt: t, [`resp_${t}`]: `r${t}` }),
+      ),
+    );
+  });
+  after(async () => {
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+  /** Exports `namespace` to CSV in `<tmp>/<name>`; returns that directory. */
+  const exportTo = async (namespace: string, name: string, pseudonymize?: string) => {
+    const out = join(tmp, name);
+    await runExport({
+      archiveDir: join(tmp, 'events'),
+      namespace,
+      out,
+      format: 'csv',
+      ...(pseudonymize !== undefined && { pseudonymize }),
+    });
+    return out;
+  };
+
+  it(`gives the first ${MAX_VARIABLE_COLUMNS} variables columns and keeps every variable in one JSON column`, async () => {
+    const out = await exportTo('pertrial', 'csv');
+    const lines = (await readFile(join(out, 'labvanced_trials.csv'), 'utf8')).trim().split('\n');
+    const header = lines[0]!.split(',');
+    assert.equal(header.length, FIXED + MAX_VARIABLE_COLUMNS + 1);
+    assert.equal(header[FIXED], 'rt');
+    // First-seen order: session 1 first (trials 0, 3, 6, ...), by trial number.
+    assert.deepEqual(header.slice(FIXED + 1, FIXED + 4), ['resp_0', 'resp_3', 'resp_6']);
+    assert.equal(header.at(-1), 'variables');
+    assert.equal(lines.length, 1 + TRIALS);
+    const rows = lines.slice(1).map(fields);
+    const byId = new Map(rows.map((r) => [r[9]!, r]));
+    for (const t of [0, 3, TRIALS - 1, TRIALS - 2]) {
+      const r = byId.get(`trial-${String(t).padStart(5, '0')}`)!;
+      // Nothing lost: every variable of every trial is in `variables`, whether it has a column or not.
+      assert.deepEqual(JSON.parse(r.at(-1)!), { rt: t, [`resp_${t}`]: `r${t}` });
+      const own = header.indexOf(`resp_${t}`);
+      if (own >= 0) assert.equal(r[own], `r${t}`);
+      assert.equal(r[FIXED], String(t));
+    }
+    assert.ok(!header.includes(`resp_${TRIALS - 1}`), 'the last variables have no column');
+    const codebook = await readFile(join(out, 'codebook.md'), 'utf8');
+    assert.match(codebook, new RegExp(`${TRIALS + 1 - MAX_VARIABLE_COLUMNS} of them`));
+  });
+
+  it('drops the JSON column of every variable under --pseudonymize, and says so', async () => {
+    const out = await exportTo('pertrial', 'pseudo', 'k'.repeat(32));
+    const header = (await readFile(join(out, 'labvanced_trials.csv'), 'utf8')).split('\n')[0]!;
+    assert.equal(header.split(',').length, FIXED + MAX_VARIABLE_COLUMNS);
+    assert.ok(!header.split(',').includes('variables'));
+    const codebook = JSON.parse(await readFile(join(out, 'codebook.json'), 'utf8')) as {
+      tables: { name: string; dropped: { name: string }[] }[];
+    };
+    const trials = codebook.tables.find((t) => t.name === 'labvanced_trials')!;
+    assert.deepEqual(
+      trials.dropped.map((d) => d.name),
+      ['variables'],
+    );
+  });
+
+  it('keeps an object variable whose fields would not fit as one JSON column, and adds no other', async () => {
+    const wide = Object.fromEntries(
+      Array.from({ length: MAX_VARIABLE_COLUMNS + 1 }, (_, i) => [`f${i}`, i]),
+    );
+    await archive(join(tmp, 'events'), 'wideobject', [
+      trial('wideobject', 1, { a: 1, stimulus: wide, b: 'x' }),
+      trial('wideobject', 2, { a: 2, stimulus: { f0: 5 }, b: 'y' }),
+    ]);
+    const out = await exportTo('wideobject', 'object');
+    const lines = (await readFile(join(out, 'labvanced_trials.csv'), 'utf8')).trim().split('\n');
+    assert.deepEqual(lines[0]!.split(',').slice(FIXED), ['a', 'stimulus', 'b']);
+    const second = fields(lines[2]!);
+    assert.deepEqual(JSON.parse(second[FIXED + 1]!), { f0: 5 });
+    assert.equal(second[FIXED + 2], 'y');
+  });
+});
