@@ -35,6 +35,23 @@ function trial(ns: string, t: number, vars: Record<string, unknown>): string {
   });
 }
 
+/** A session's meta information (`/addMetaInfo`), as the filesystem sink archives it. */
+function meta(ns: string, session: number, varData: Record<string, unknown>): string {
+  return JSON.stringify({
+    specversion: '1.0',
+    id: `meta-${session}`,
+    source: `/labvanced/${ns}`,
+    type: 'labvanced.session.meta',
+    time: '2026-05-01T00:00:00.000Z',
+    datacontenttype: 'application/json',
+    platform: 'labvanced',
+    namespace: ns,
+    receivedat: '2026-05-01T00:00:01.000Z',
+    requestid: `request-${session}`,
+    data: { expSessionNr: session, var_data: varData },
+  });
+}
+
 async function archive(dir: string, ns: string, lines: string[]): Promise<void> {
   await mkdir(join(dir, 'labvanced', ns), { recursive: true });
   await writeFile(join(dir, 'labvanced', ns, '2026-05-01.jsonl'), `${lines.join('\n')}\n`);
@@ -50,7 +67,7 @@ function fields(line: string): string[] {
   return out;
 }
 
-describe('studyhook export: trials that name their variables per trial', function () {
+describe('studyhook export: trials and sessions that name their variables one by one', function () {
   this.timeout(60000);
   let tmp: string;
   before(async () => {
@@ -119,6 +136,31 @@ describe('studyhook export: trials that name their variables per trial', functio
       trials.dropped.map((d) => d.name),
       ['variables'],
     );
+  });
+
+  it(`gives the first ${MAX_VARIABLE_COLUMNS} fields of the sessions' meta information columns, and all of it in one JSON column`, async () => {
+    const sessions = MAX_VARIABLE_COLUMNS + 100;
+    await archive(
+      join(tmp, 'events'),
+      'permeta',
+      Array.from({ length: sessions }, (_, i) =>
+        meta('permeta', i + 1, { age: i, [`q_${i + 1}`]: 'yes' }),
+      ),
+    );
+    const out = await exportTo('permeta', 'meta');
+    const lines = (await readFile(join(out, 'labvanced_sessions.csv'), 'utf8')).trim().split('\n');
+    const header = lines[0]!.split(',');
+    const own = header.filter((h) => h.startsWith('var_data.'));
+    assert.equal(own.length, MAX_VARIABLE_COLUMNS);
+    assert.deepEqual(own.slice(0, 3), ['var_data.age', 'var_data.q_1', 'var_data.q_2']);
+    assert.equal(header.at(-1), 'var_data');
+    assert.equal(lines.length, 1 + sessions);
+    const last = fields(lines.at(-1)!);
+    assert.equal(last[0], String(sessions));
+    assert.deepEqual(JSON.parse(last.at(-1)!), { age: sessions - 1, [`q_${sessions}`]: 'yes' });
+    const first = fields(lines[1]!);
+    assert.equal(first[header.indexOf('var_data.q_1')], 'yes');
+    assert.equal(first[header.indexOf('var_data.age')], '0');
   });
 
   it('keeps an object variable whose fields would not fit as one JSON column, and adds no other', async () => {

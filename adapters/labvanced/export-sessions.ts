@@ -1,39 +1,8 @@
 import { col, createTable } from '../../src/export/create-table.js';
-import { jsonExpr, keyTableOf } from '../../src/export/json-columns.js';
 import { idOrder, lit } from '../../src/export/sql.js';
-import type { ColumnSpec, TableBuilder, TableContext } from '../../src/export/types.js';
-import { variableColumns } from '../../src/export/variables.js';
+import type { TableBuilder } from '../../src/export/types.js';
 import { labvancedEvents, LIFECYCLE } from './export-events.js';
-
-const PROMOTED = new Set(['crowdsourcingCode', 'crowdsourcinSubjId']);
-const EMAIL = /e-?mail/i;
-
-/** `<prefix>.*` columns: the fields of the session's latest `var_data` / `survey_data` object, one level flattened. */
-async function objectColumns(
-  ctx: TableContext,
-  field: 'var_data' | 'survey_data',
-  taken: string[],
-): Promise<ColumnSpec[]> {
-  const r = await ctx.conn.runAndReadAll(
-    `SELECT CAST(${field} AS VARCHAR) FROM s ORDER BY ${idOrder('session')}`,
-  );
-  const objects = r
-    .getRowsJS()
-    .map((row) => (typeof row[0] === 'string' ? (JSON.parse(row[0]) as unknown) : null));
-  const keys = keyTableOf(objects);
-  for (const k of PROMOTED) if (field === 'var_data') keys.delete(k);
-  return variableColumns(keys, taken).map((v) => {
-    const name = `${field}.${v.name}`;
-    return col(
-      name,
-      v.type,
-      jsonExpr(`s.${field}`, v),
-      `\`${v.path.join('.')}\` of ${field === 'var_data' ? 'the meta information (`/addMetaInfo`, updated by `/finishExpSession`)' : 'the start-up survey (`/startFirstPlayerSession`)'}`,
-      `data.${field}.${v.path.join('.')}`,
-      { personal: EMAIL.test(name) },
-    );
-  });
-}
+import { objectColumns } from './session-objects.js';
 
 /** One row per Labvanced session seen in any event, with its status and counts. */
 export const labvancedSessions: TableBuilder = {
@@ -97,7 +66,11 @@ export const labvancedSessions: TableBuilder = {
       'selected_email',
     ];
     const survey = await objectColumns(ctx, 'survey_data', fixed);
-    const meta = await objectColumns(ctx, 'var_data', [...fixed, ...survey.map((c) => c.name)]);
+    const meta = await objectColumns(ctx, 'var_data', [
+      ...fixed,
+      ...survey.columns.map((c) => c.name),
+    ]);
+    const values = [survey.values, meta.values].filter((v) => v !== undefined);
     return createTable(ctx, {
       description:
         'One row per Labvanced session (`expSessionNr`) seen in any event: its lifecycle, counts and meta information.',
@@ -265,10 +238,11 @@ export const labvancedSessions: TableBuilder = {
           '/finishExpSession data.selectedEmail',
           { personal: true },
         ),
-        ...survey,
-        ...meta,
+        ...survey.columns,
+        ...meta.columns,
       ],
-      from: 'FROM s',
+      // why a subquery: each object's values are looked up once per session, then read by column.
+      from: values.length > 0 ? `FROM (SELECT *, ${values.join(', ')} FROM s) s` : 'FROM s',
       orderBy: idOrder('s.session'),
     });
   },

@@ -1,0 +1,72 @@
+import { col } from '../../src/export/create-table.js';
+import { jsonListExpr, jsonValues, keyTableOf } from '../../src/export/json-columns.js';
+import { idOrder } from '../../src/export/sql.js';
+import type { ColumnSpec, TableContext } from '../../src/export/types.js';
+import { fitColumns, MAX_VARIABLE_COLUMNS, variableColumns } from '../../src/export/variables.js';
+
+const PROMOTED = new Set(['crowdsourcingCode', 'crowdsourcinSubjId']);
+const EMAIL = /e-?mail/i;
+
+/** A session object's columns, and the list of its values they read (SQL over the sessions `s`). */
+export interface ObjectColumns {
+  columns: ColumnSpec[];
+  /** `<expr> AS <name>`: every column's value as text in one lookup per session (none when no column). */
+  values?: string;
+}
+
+/**
+ * `<field>.*` columns: the fields of the session's latest `var_data` / `survey_data` object, one
+ * level flattened, at most {@link MAX_VARIABLE_COLUMNS} of them; past that, the whole object as
+ * one more JSON column named `<field>`, so nothing is lost. why capped: the meta information comes
+ * from the participant's browser; sessions with a field name each (20,000 of them) made as many
+ * columns and ran out of memory after three minutes. why one lookup: each JSON call site held a
+ * parse buffer of its own.
+ */
+export async function objectColumns(
+  ctx: TableContext,
+  field: 'var_data' | 'survey_data',
+  taken: string[],
+): Promise<ObjectColumns> {
+  const r = await ctx.conn.runAndReadAll(
+    `SELECT CAST(${field} AS VARCHAR) FROM s ORDER BY ${idOrder('session')}`,
+  );
+  const objects = r
+    .getRowsJS()
+    .map((row) => (typeof row[0] === 'string' ? (JSON.parse(row[0]) as unknown) : null));
+  const keys = keyTableOf(objects);
+  for (const k of PROMOTED) if (field === 'var_data') keys.delete(k);
+  const { kept, rest } = fitColumns(keys, MAX_VARIABLE_COLUMNS);
+  const vars = variableColumns(kept, taken);
+  const values = `lv_${field}_values`;
+  const of =
+    field === 'var_data'
+      ? 'the meta information (`/addMetaInfo`, updated by `/finishExpSession`)'
+      : 'the start-up survey (`/startFirstPlayerSession`)';
+  const columns = vars.map((v, i) => {
+    const name = `${field}.${v.name}`;
+    return col(
+      name,
+      v.type,
+      jsonListExpr(`s.${values}`, i, v),
+      `\`${v.path.join('.')}\` of ${of}`,
+      `data.${field}.${v.path.join('.')}`,
+      { personal: EMAIL.test(name) },
+    );
+  });
+  if (rest.length > 0)
+    columns.push(
+      col(
+        field,
+        'json',
+        `CAST(s.${field} AS VARCHAR)`,
+        `All of ${of} (JSON): it has more fields than ${MAX_VARIABLE_COLUMNS} columns hold, so ${rest.length} of them (${rest.slice(0, 5).join(', ')}${rest.length > 5 ? ', ...' : ''}) have no column of their own`,
+        `data.${field}`,
+        // why personal: free text of any field (an e-mail address) may be in it.
+        { personal: true },
+      ),
+    );
+  return {
+    columns,
+    ...(vars.length > 0 && { values: `${jsonValues(field, vars)} AS ${values}` }),
+  };
+}
