@@ -258,4 +258,34 @@ describe('abandoned multipart uploads in the bucket', function () {
       await new Promise((r) => proxy.close(r));
     }
   });
+
+  it('stops listing when a store answers the same truncated page again', async () => {
+    // A store that always says "more" and points back at the same place.
+    let lists = 0;
+    const store: Server = createServer((req, res) => {
+      lists += 1;
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      res.end(
+        `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>b</Bucket><IsTruncated>true</IsTruncated><NextKeyMarker>k</NextKeyMarker><NextUploadIdMarker>u</NextUploadIdMarker></ListMultipartUploadsResult>`,
+      );
+      req.resume();
+    });
+    await new Promise<void>((r) => store.listen(0, '127.0.0.1', r));
+    const address = store.address();
+    const looping = new S3Client({
+      endpoint: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+      region: 'us-east-1',
+      forcePathStyle: true,
+    });
+    try {
+      assert.deepEqual(
+        await abortIncompleteUploads(looping, { bucket: 'b', prefix: 'x/', olderThanMs: DAY }),
+        [],
+      );
+      assert.equal(lists, 2, 'the first page, then the one it pointed to');
+    } finally {
+      looping.destroy();
+      await new Promise((r) => store.close(r));
+    }
+  });
 });

@@ -61,7 +61,10 @@ export async function abortIncompleteUploads(
         if ((err as { name?: string }).name !== 'NoSuchUpload') throw err;
       }
     }
-    const more = page.IsTruncated === true && (page.NextKeyMarker || page.NextUploadIdMarker);
+    // why the markers must move: a store that answered the same page again would loop forever.
+    const moved = page.NextKeyMarker !== KeyMarker || page.NextUploadIdMarker !== UploadIdMarker;
+    const more =
+      page.IsTruncated === true && moved && !!(page.NextKeyMarker || page.NextUploadIdMarker);
     KeyMarker = more ? page.NextKeyMarker : undefined;
     UploadIdMarker = more ? page.NextUploadIdMarker : undefined;
   } while (KeyMarker !== undefined || UploadIdMarker !== undefined);
