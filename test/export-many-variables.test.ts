@@ -123,6 +123,35 @@ describe('studyhook export: trials and sessions that name their variables one by
     assert.match(codebook, new RegExp(`${TRIALS + 1 - MAX_VARIABLE_COLUMNS} of them`));
   });
 
+  it('keeps the earliest copy of a trial archived twice, past the cap too', async () => {
+    const n = MAX_VARIABLE_COLUMNS + 100;
+    const lines = Array.from({ length: n }, (_, t) =>
+      trial('dup', t, { rt: t, [`resp_${t}`]: `r${t}` }),
+    );
+    // The same event (same id) archived again later, with other values: counted once, the first kept.
+    const copy = JSON.parse(lines[5]!) as {
+      receivedat: string;
+      data: { recData: { data: object } };
+    };
+    copy.receivedat = '2026-05-02T00:00:00.000Z';
+    copy.data.recData.data = { rt: -1, resp_5: 'copy' };
+    await archive(join(tmp, 'events'), 'dup', [...lines, JSON.stringify(copy)]);
+    const out = await exportTo('dup', 'dup');
+    const rows = (await readFile(join(out, 'labvanced_trials.csv'), 'utf8')).trim().split('\n');
+    assert.equal(rows.length, 1 + n);
+    const five = rows.map(fields).filter((r) => r[9] === 'trial-00005');
+    assert.equal(five.length, 1);
+    assert.deepEqual(JSON.parse(five[0]!.at(-1)!), { rt: 5, resp_5: 'r5' });
+    // Row order as without copies: session, then trial number.
+    const order = rows.slice(1).map((r) => fields(r).slice(0, 7).join('/'));
+    const sorted = [...order].sort((a, b) => {
+      const [sa, , , , , , ta] = a.split('/').map(Number);
+      const [sb, , , , , , tb] = b.split('/').map(Number);
+      return sa! - sb! || ta! - tb!;
+    });
+    assert.deepEqual(order, sorted);
+  });
+
   it('drops the JSON column of every variable under --pseudonymize, and says so', async () => {
     const out = await exportTo('pertrial', 'pseudo', 'k'.repeat(32));
     const header = (await readFile(join(out, 'labvanced_trials.csv'), 'utf8')).split('\n')[0]!;

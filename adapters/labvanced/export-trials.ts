@@ -33,10 +33,13 @@ export const labvancedTrials: TableBuilder = {
     // why: without variables the scan kept each trial's place (lv_scan.place), so the archive is not read a second time.
     const source = narrow
       ? '(SELECT place.id AS id, place.data AS data FROM lv_scan WHERE place IS NOT NULL)'
-      : v.source(
-          ctx.archive.events('labvanced', { data: v.data }, { types: [TRIAL_TYPE], dedupe: false }),
-        );
+      : ctx.archive.events('labvanced', { data: v.data }, { types: [TRIAL_TYPE], dedupe: false });
     const t = (f: string) => `t.data.${f}`;
+    // why sorted first in JSON mode: the rows are sorted while they are narrow (the variables as
+    // one JSON text) and only then split into columns; sorting 200,000 rows of 500 columns needed
+    // 3.3 GB, the same rows sorted narrow stay within the limit.
+    const sortedFirst = v.values !== undefined;
+    const person = sortedFirst ? 't.lv_participant' : 'p.participant';
     // why: without variables (study status) only where each trial is matters.
     const place = new Set([
       'session',
@@ -49,6 +52,20 @@ export const labvancedTrials: TableBuilder = {
     const keep = (c: ColumnSpec) => !narrow || place.has(c.name);
     const counted = narrow ? undefined : await countTrials(ctx);
     const view = counted?.copies === 0;
+    const joins =
+      'LEFT JOIN lv_people p ON p.session = t.data.expSessionNr LEFT JOIN lv_tasks k ON k.session = t.data.expSessionNr AND k.rec_task_id = t.data.recTaskId';
+    // why: without variables the table is only queried (study status counts distinct trial numbers), never written:
+    // sorting it and removing copies of an event cost most of its time at 2 million trials.
+    const order = narrow
+      ? ''
+      : trialOrder(
+          t('expSessionNr'),
+          t('recTaskId'),
+          `coalesce(${t('trialNr')}, ${t('trailNr')})`,
+          't.id',
+          // why: copies of an event (one id) are ordered only to keep the earliest; without copies the id decides.
+          view ? '' : 't.receivedat, t.requestid',
+        );
     const built = await createTable(ctx, {
       description:
         'One row per recorded trial (`/recordTrial`), then one column per variable of `recData.data` in first-seen order.',
@@ -63,17 +80,17 @@ export const labvancedTrials: TableBuilder = {
         col(
           'participant',
           'text',
-          'coalesce(t.participantid, p.participant)',
+          `coalesce(t.participantid, ${person})`,
           "Participant: the trial's or else its session's subject code or crowdsourcing id",
           'participantid (subject_code, var_data.crowdsourcinSubjId)',
-          { identifier: true, pseudoExpr: 'coalesce(pseudo(t.participantid), p.participant)' },
+          { identifier: true, pseudoExpr: `coalesce(pseudo(t.participantid), ${person})` },
         ),
         col('study', 'text', t('expId'), 'Labvanced study id', 'data.expId'),
         col('task_id', 'text', t('taskId'), 'Task id as defined in the editor', 'data.taskId'),
         col(
           'task_name',
           'text',
-          'k.task_name',
+          sortedFirst ? 't.lv_task_name' : 'k.task_name',
           'Task name, from the task start (`/recordStartTask`) of the same recording task',
           'labvanced.task.started data.taskName',
         ),
@@ -102,19 +119,10 @@ export const labvancedTrials: TableBuilder = {
         col('event_id', 'text', 't.id', 'Event id (one row per id)', 'id'),
         ...v.columns,
       ].filter(keep),
-      from: `FROM ${source} t LEFT JOIN lv_people p ON p.session = t.data.expSessionNr LEFT JOIN lv_tasks k ON k.session = t.data.expSessionNr AND k.rec_task_id = t.data.recTaskId`,
-      // why: without variables the table is only queried (study status counts distinct trial numbers), never written:
-      // sorting it and removing copies of an event cost most of its time at 2 million trials.
-      orderBy: narrow
-        ? ''
-        : trialOrder(
-            t('expSessionNr'),
-            t('recTaskId'),
-            `coalesce(${t('trialNr')}, ${t('trailNr')})`,
-            't.id',
-            // why: copies of an event (one id) are ordered only to keep the earliest; without copies the id decides.
-            view ? '' : 't.receivedat, t.requestid',
-          ),
+      from: sortedFirst
+        ? `FROM (SELECT *, ${v.values} FROM (SELECT t.*, p.participant AS lv_participant, k.task_name AS lv_task_name FROM ${source} t ${joins} ORDER BY ${order}) t) t`
+        : `FROM ${source} t ${joins}`,
+      orderBy: sortedFirst ? '' : order,
       ...(view ? { view: { rows: counted.rows } } : !narrow && { dedupe: 'event_id' }),
     });
     if (!view) await countTableTrials(ctx);

@@ -10,27 +10,33 @@ import {
 } from '../../src/export/variables.js';
 import { labvancedSource, rows } from './export-scan.js';
 
-type Row = Record<string, unknown>;
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
 
-/** Adds the JSON types found at `ptrs` (in `types` lists aligned with `keys`) to the key table. */
-function addTypes(table: KeyTable, keys: readonly string[], found: Row[]): void {
-  for (const r of found) {
-    const types = Array.isArray(r['t']) ? (r['t'] as unknown[]) : [];
-    // why: a key the row lacks has no type (SQL NULL); a JSON null is 'NULL'.
-    keys.forEach((k, i) => {
-      const t = types[i];
-      if (typeof t === 'string') table.get(k)?.types.add(t as JsonType);
-    });
-  }
+/**
+ * The distinct JSON types at each position of the lists `t` of `from`, as [0-based position, type].
+ * why counted in SQL, not in Node: trials that name a variable each make as many distinct lists as
+ * trials, one entry per variable asked about, and reading them filled gigabytes of heap. A key
+ * the row lacks has no type (SQL NULL); a JSON null is 'NULL'.
+ */
+async function typesByPosition(a: Archive, from: string): Promise<[number, JsonType][]> {
+  const found = await rows(
+    a,
+    `SELECT i, ty FROM (SELECT unnest(t) AS ty, generate_subscripts(t, 1) AS i FROM ${from}) WHERE ty IS NOT NULL GROUP BY ALL`,
+  );
+  return found.map((r) => [Number(r['i']) - 1, String(r['ty']) as JsonType]);
 }
 
-/** The JSON types of `ptrs` over every trial, grouped: one pass. */
-const typesAt = (a: Archive, src: string, ptrs: readonly string[]): Promise<Row[]> =>
-  rows(
+/** The JSON types of the variables at `ptrs` over every trial: one pass. */
+const typesAt = (a: Archive, src: string, ptrs: readonly string[]): Promise<[number, JsonType][]> =>
+  typesByPosition(
     a,
-    `SELECT json_type(vars, [${ptrs.map(lit).join(', ')}]) AS t FROM ${src} WHERE trial GROUP BY 1`,
+    `(SELECT json_type(vars, [${ptrs.map(lit).join(', ')}]) AS t FROM ${src} WHERE trial)`,
   );
+
+/** Adds types found by position in `keys` to the key table. */
+function addTypes(table: KeyTable, keys: readonly string[], found: [number, JsonType][]): void {
+  for (const [i, ty] of found) table.get(keys[i]!)?.types.add(ty);
+}
 
 /**
  * The fields of the object variables `objects`, each in first-seen trial order: one pass for all
@@ -44,15 +50,13 @@ async function discoverNested(
 ): Promise<void> {
   const ptrs = objects.map((k) => pointer([k]));
   // why: json_keys gives [] where the variable is not an object (and NULL where it is missing).
-  const sets = await rows(
+  // First-seen order per object, as for the variables themselves, counted in SQL for the same reason.
+  const found = await rows(
     a,
-    `SELECT json_keys(vars, [${ptrs.map(lit).join(', ')}]) AS keys, min(k) AS k FROM ${src} WHERE trial GROUP BY 1 ORDER BY 2`,
+    `SELECT j, key FROM (SELECT j, unnest(ks) AS key, generate_subscripts(ks, 1) AS pos, k FROM (SELECT generate_subscripts(l, 1) AS j, unnest(l) AS ks, k FROM (SELECT json_keys(vars, [${ptrs.map(lit).join(', ')}]) AS l, k FROM ${src} WHERE trial))) GROUP BY j, key ORDER BY j, min(k), arg_min(pos, k)`,
   );
   const nested = objects.map(() => new Map() as KeyTable);
-  for (const s of sets) {
-    const per = Array.isArray(s['keys']) ? (s['keys'] as unknown[]) : [];
-    objects.forEach((_, i) => addKeys(nested[i]!, list(per[i])));
-  }
+  for (const r of found) addKeys(nested[Number(r['j']) - 1]!, [String(r['key'])]);
   objects.forEach((k, i) => (table.get(k)!.nested = nested[i]!));
 }
 
@@ -67,17 +71,7 @@ async function typeNested(a: Archive, src: string, table: KeyTable): Promise<voi
     src,
     fields.map((x) => pointer([x.k, x.nk])),
   );
-  for (const r of found) {
-    const types = Array.isArray(r['t']) ? (r['t'] as unknown[]) : [];
-    fields.forEach((x, i) => {
-      const t = types[i];
-      if (typeof t === 'string')
-        table
-          .get(x.k)!
-          .nested!.get(x.nk)
-          ?.types.add(t as JsonType);
-    });
-  }
+  for (const [i, ty] of found) table.get(fields[i]!.k)!.nested!.get(fields[i]!.nk)?.types.add(ty);
 }
 
 /**
@@ -91,12 +85,20 @@ export async function trialKeys(a: Archive): Promise<{ keys: KeyTable; rest: str
   // why: with no file in the range the scan did not run.
   if ((a.files.get('labvanced') ?? []).length === 0) return { keys: all, rest: [] };
   const guess = list((await rows(a, 'SELECT keys FROM lv_guess'))[0]?.['keys']);
-  const found = await rows(
+  // why aggregated here, not in Node: trials that name a variable each leave one scan group per
+  // trial, and their key and type lists (one entry per sampled variable) filled gigabytes of heap.
+  // First-seen order: by the first trial (k) that has the key, then its place in that trial.
+  const groups = '(SELECT keys, t, k FROM lv_scan WHERE ev IS NULL AND keys IS NOT NULL)';
+  const order = await rows(
     a,
-    'SELECT keys, t FROM lv_scan WHERE ev IS NULL AND keys IS NOT NULL ORDER BY k NULLS LAST',
+    `SELECT key FROM (SELECT unnest(keys) AS key, generate_subscripts(keys, 1) AS pos, k FROM ${groups}) GROUP BY key ORDER BY min(k), arg_min(pos, k)`,
   );
-  for (const r of found) addKeys(all, list(r['keys']));
-  addTypes(all, guess, found);
+  addKeys(
+    all,
+    order.map((r) => String(r['key'])),
+  );
+  // why only with a guess: without one the scan's type column is a bare NULL, not a list.
+  if (guess.length > 0) addTypes(all, guess, await typesByPosition(a, groups));
   // why capped before any further pass: each pass looks at the variables it is given in every trial.
   const first = fitColumns(all, MAX_VARIABLE_COLUMNS);
   const table = first.kept;

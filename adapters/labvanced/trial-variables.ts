@@ -19,8 +19,11 @@ const VALUES = 'lv_values';
 export interface TrialVariables {
   /** The `data` STRUCT the reader types each trial with. */
   data: string;
-  /** The trials' source with what the columns read from it. */
-  source(events: string): string;
+  /**
+   * JSON mode: `<expr> AS lv_values`, every column's value as text in one lookup per trial, over
+   * the (sorted) trials; the columns read it as `t.lv_values`. Unset when the reader types them.
+   */
+  values?: string;
   columns: ColumnSpec[];
 }
 
@@ -38,7 +41,7 @@ export function trialVariables(
 ): TrialVariables {
   const all = rest.length > 0;
   const vars = variableColumns(keys, all ? [...fixed, ALL] : fixed);
-  if (vars.length === 0) return { data: `STRUCT(${TRIAL_FIELDS})`, source: (e) => e, columns: [] };
+  if (vars.length === 0) return { data: `STRUCT(${TRIAL_FIELDS})`, columns: [] };
   const fast = !all && structSafe(keys);
   const json = 't.data.recData.data';
   const columns = vars.map((v, i) =>
@@ -65,12 +68,9 @@ export function trialVariables(
     );
   return {
     data: `STRUCT(${TRIAL_FIELDS}, recData STRUCT(data ${fast ? structType(keys, vars) : 'JSON'}))`,
-    // why one list per trial, in a subquery: a JSON function holds a parse buffer per call site,
-    // so one lookup per column held megabytes per column (500 columns ran out of 400 MB).
-    source: (events) =>
-      fast
-        ? events
-        : `(SELECT *, ${jsonValues('data.recData.data', vars)} AS ${VALUES} FROM ${events})`,
+    // why one list per trial: a JSON function holds a parse buffer per call site, so one lookup
+    // per column held megabytes per column (500 columns ran out of 400 MB).
+    ...(!fast && { values: `${jsonValues('t.data.recData.data', vars)} AS ${VALUES}` }),
     columns,
   };
 }
