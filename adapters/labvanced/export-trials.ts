@@ -36,8 +36,8 @@ export const labvancedTrials: TableBuilder = {
       : ctx.archive.events('labvanced', { data: v.data }, { types: [TRIAL_TYPE], dedupe: false });
     const t = (f: string) => `t.data.${f}`;
     // why sorted first in JSON mode: the rows are sorted while they are narrow (the variables as
-    // one JSON text) and only then split into columns; sorting 200,000 rows of 500 columns needed
-    // 3.3 GB, the same rows sorted narrow stay within the limit.
+    // one JSON text) and only then split into columns; rows of hundreds of columns did not sort
+    // within the memory limit, narrow ones do.
     const sortedFirst = v.values !== undefined;
     const person = sortedFirst ? 't.lv_participant' : 'p.participant';
     // why: without variables (study status) only where each trial is matters.

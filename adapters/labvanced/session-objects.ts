@@ -18,9 +18,9 @@ export interface ObjectColumns {
  * `<field>.*` columns: the fields of the session's latest `var_data` / `survey_data` object, one
  * level flattened, at most {@link MAX_VARIABLE_COLUMNS} of them; past that, the whole object as
  * one more JSON column named `<field>`, so nothing is lost. why capped: the meta information comes
- * from the participant's browser; sessions with a field name each (20,000 of them) made as many
- * columns and ran out of memory after three minutes. why one lookup: each JSON call site held a
- * parse buffer of its own.
+ * from the participant's browser; sessions with a field name each made one column per session, and
+ * enough of them ran the export out of memory. why one lookup: each JSON call site held a parse
+ * buffer of its own.
  */
 export async function objectColumns(
   ctx: TableContext,

@@ -69,7 +69,7 @@ export function trialVariables(
   return {
     data: `STRUCT(${TRIAL_FIELDS}, recData STRUCT(data ${fast ? structType(keys, vars) : 'JSON'}))`,
     // why one list per trial: a JSON function holds a parse buffer per call site, so one lookup
-    // per column held megabytes per column (500 columns ran out of 400 MB).
+    // per column held a buffer per column, and hundreds of columns ran out of the memory limit.
     ...(!fast && { values: `${jsonValues('t.data.recData.data', vars)} AS ${VALUES}` }),
     columns,
   };

@@ -71,9 +71,9 @@ export function variableColumns(keys: KeyTable, fixed: readonly string[]): Varia
 
 /**
  * At most this many variable columns in one table. why: the engine holds every column of 2,048
- * rows at a time, so time and memory grow with rows × columns; a study whose trials name their
- * variables per trial (or trials forged with a new name each) made thousands of columns, nearly
- * all empty: 6,000 such trials took 54 s and 3.2 GB. Studies have tens to hundreds.
+ * rows at a time, so time and memory grow with rows × columns; trials that name their variables
+ * per trial (or trials forged with a new name each) made one mostly empty column per trial.
+ * Studies record tens to hundreds.
  */
 export const MAX_VARIABLE_COLUMNS = 500;
 
