@@ -47,12 +47,6 @@ export function keyTableOf(objects: readonly unknown[]): KeyTable {
   return table;
 }
 
-/** The value of a variable column read from a JSON text column, typed as the column says. */
-export function jsonExpr(json: string, c: VariableColumn): string {
-  const text = `json_extract_string(${json}, ${lit(pointer(c.path))})`;
-  return c.sqlType === 'VARCHAR' ? text : `TRY_CAST(${text} AS ${c.sqlType})`;
-}
-
 /** Every column's value as text, in column order, from one lookup in a JSON text column: a list. */
 export function jsonValues(json: string, columns: readonly VariableColumn[]): string {
   return `json_extract_string(${json}, [${columns.map((c) => lit(pointer(c.path))).join(', ')}])`;
