@@ -1,5 +1,10 @@
 import { col } from '../../src/export/create-table.js';
-import { jsonListExpr, jsonValues, keyTableOf } from '../../src/export/json-columns.js';
+import {
+  jsonListExpr,
+  jsonValues,
+  keyTableOf,
+  wholeObjectColumn,
+} from '../../src/export/json-columns.js';
 import { idOrder } from '../../src/export/sql.js';
 import type { ColumnSpec, TableContext } from '../../src/export/types.js';
 import { fitColumns, MAX_VARIABLE_COLUMNS, variableColumns } from '../../src/export/variables.js';
@@ -54,17 +59,7 @@ export async function objectColumns(
     );
   });
   if (rest.length > 0)
-    columns.push(
-      col(
-        field,
-        'json',
-        `CAST(s.${field} AS VARCHAR)`,
-        `All of ${of} (JSON): it has more fields than ${MAX_VARIABLE_COLUMNS} columns hold, so ${rest.length} of them (${rest.slice(0, 5).join(', ')}${rest.length > 5 ? ', ...' : ''}) have no column of their own`,
-        `data.${field}`,
-        // why personal: free text of any field (an e-mail address) may be in it.
-        { personal: true },
-      ),
-    );
+    columns.push(wholeObjectColumn(field, `s.${field}`, `All of ${of}`, `data.${field}`, rest));
   return {
     columns,
     ...(vars.length > 0 && { values: `${jsonValues(field, vars)} AS ${values}` }),

@@ -1,16 +1,17 @@
 import { col } from '../../src/export/create-table.js';
-import { jsonListExpr, jsonValues, structExpr, structType } from '../../src/export/json-columns.js';
-import type { ColumnSpec } from '../../src/export/types.js';
 import {
-  MAX_VARIABLE_COLUMNS,
-  structSafe,
-  variableColumns,
-  type KeyTable,
-} from '../../src/export/variables.js';
+  jsonListExpr,
+  jsonValues,
+  structExpr,
+  structType,
+  wholeObjectColumn,
+} from '../../src/export/json-columns.js';
+import type { ColumnSpec } from '../../src/export/types.js';
+import { structSafe, variableColumns, type KeyTable } from '../../src/export/variables.js';
 import { TRIAL_FIELDS } from './export-fields.js';
 
 const EMAIL = /e-?mail/i;
-/** The column of every variable at once, when there are more than MAX_VARIABLE_COLUMNS. */
+/** The column of every variable at once, when some have no column of their own. */
 const ALL = 'variables';
 /** The source's column holding each trial's variables as text, read in one lookup per trial (JSON mode). */
 const VALUES = 'lv_values';
@@ -56,21 +57,13 @@ export function trialVariables(
   );
   if (all)
     columns.push(
-      col(
-        ALL,
-        'json',
-        `CAST(${json} AS VARCHAR)`,
-        `Every trial variable as recorded (JSON): the trials have more variables than ${MAX_VARIABLE_COLUMNS} columns hold, so ${rest.length} of them (${rest.slice(0, 5).join(', ')}${rest.length > 5 ? ', ...' : ''}) have no column of their own`,
-        'data.recData.data',
-        // why personal: free text of any variable (an e-mail address) may be in it.
-        { personal: true },
-      ),
+      wholeObjectColumn(ALL, json, 'Every trial variable as recorded', 'data.recData.data', rest),
     );
   return {
     data: `STRUCT(${TRIAL_FIELDS}, recData STRUCT(data ${fast ? structType(keys, vars) : 'JSON'}))`,
     // why one list per trial: a JSON function holds a parse buffer per call site, so one lookup
     // per column held a buffer per column, and hundreds of columns ran out of the memory limit.
-    ...(!fast && { values: `${jsonValues('t.data.recData.data', vars)} AS ${VALUES}` }),
+    ...(!fast && { values: `${jsonValues(json, vars)} AS ${VALUES}` }),
     columns,
   };
 }

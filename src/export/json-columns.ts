@@ -1,6 +1,9 @@
+import { col } from './create-table.js';
 import { ident, lit } from './sql.js';
+import type { ColumnSpec } from './types.js';
 import {
   addKeys,
+  MAX_VARIABLE_COLUMNS,
   pointer,
   type JsonType,
   type KeyTable,
@@ -72,4 +75,27 @@ export function structType(keys: KeyTable, columns: readonly VariableColumn[]): 
     return `${ident(k)} STRUCT(${[...(f.nested ?? [])].map(([nk]) => `${ident(nk)} ${typeOf.get(`${k}\u0000${nk}`) ?? 'VARCHAR'}`).join(', ')})`;
   });
   return `STRUCT(${fields.join(', ')})`;
+}
+
+/**
+ * The column of a whole object (`json`, as JSON text) for when some of its fields got no column of
+ * their own (`rest`, from {@link fitColumns}): nothing is lost. Personal: free text of any field
+ * (an e-mail address) may be in it, so `--pseudonymize` leaves it out.
+ */
+export function wholeObjectColumn(
+  name: string,
+  json: string,
+  what: string,
+  source: string,
+  rest: readonly string[],
+): ColumnSpec {
+  const named = `${rest.slice(0, 5).join(', ')}${rest.length > 5 ? ', ...' : ''}`;
+  return col(
+    name,
+    'json',
+    `CAST(${json} AS VARCHAR)`,
+    `${what} (JSON): more fields than ${MAX_VARIABLE_COLUMNS} columns hold, so ${rest.length} of them (${named}) have no column of their own`,
+    source,
+    { personal: true },
+  );
 }
