@@ -152,6 +152,39 @@ describe('studyhook export: trials and sessions that name their variables one by
     assert.deepEqual(order, sorted);
   });
 
+  it('keeps prototype-named, deeply nested and late variables past the cap, and skips a torn line', async () => {
+    const n = MAX_VARIABLE_COLUMNS + 10;
+    // why built as text: JSON.stringify recurses and runs out of stack long before 10,000 levels.
+    const deep = `${'{"d":'.repeat(10_000)}"bottom"${'}'.repeat(10_000)}`;
+    const lines = Array.from({ length: n }, (_, t) => trial('odd', t, { [`resp_${t}`]: t }));
+    // why replaced as text: `__proto__` in an object literal sets the prototype, not a key.
+    lines.push(
+      trial('odd', n, { proto: 'p', constructor: 'c', toString: 1, deep: 0 })
+        .replace('"proto":"p"', '"__proto__":"p"')
+        .replace('"deep":0', `"deep":${deep}`),
+    );
+    // A line cut off while it was written (the last one of a file whose writer died).
+    lines.push(trial('odd', n + 1, { resp: 1 }).slice(0, 80));
+    const out = join(tmp, 'odd');
+    await archive(join(tmp, 'events'), 'odd', lines);
+    const r = await runExport({
+      archiveDir: join(tmp, 'events'),
+      namespace: 'odd',
+      out,
+      format: 'csv',
+    });
+    assert.equal(r.badLineCount, 1);
+    const rows = (await readFile(join(out, 'labvanced_trials.csv'), 'utf8')).trim().split('\n');
+    assert.equal(rows.length, 1 + n + 1);
+    const last = fields(rows.find((l) => l.includes(`trial-${String(n).padStart(5, '0')}`))!);
+    const all = last.at(-1)!;
+    assert.ok(
+      all.startsWith('{"__proto__":"p","constructor":"c","toString":1,"deep":'),
+      all.slice(0, 80),
+    );
+    assert.ok(all.includes(deep), 'the 10,000 levels, whole');
+  });
+
   it('drops the JSON column of every variable under --pseudonymize, and says so', async () => {
     const out = await exportTo('pertrial', 'pseudo', 'k'.repeat(32));
     const header = (await readFile(join(out, 'labvanced_trials.csv'), 'utf8')).split('\n')[0]!;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ import {
   smallUploadStatus,
 } from './helpers/multipart.js';
 import { freePort, spawnStudyhook, stop } from './helpers/processes.js';
+import { s3Proxy } from './helpers/s3-proxy.js';
 
 const MB = 1024 * 1024;
 const DAY = 86_400_000;
@@ -186,32 +187,8 @@ describe('abandoned multipart uploads in the bucket', function () {
     }
   });
 
-  it('still opens the store, and says why, when the credentials may not list uploads', async () => {
-    // A proxy in front of the server that refuses ListMultipartUploads, as S3 does without
-    // s3:ListBucketMultipartUploads.
-    const proxy: Server = createServer((req, res) => {
-      if (req.method === 'GET' && /[?&]uploads(=|&|$)/.test(req.url ?? '')) {
-        res.writeHead(403, { 'content-type': 'application/xml' });
-        res.end('<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>');
-        return;
-      }
-      const target = new URL(s3.endpoint);
-      const up = request(
-        {
-          host: target.hostname,
-          port: target.port,
-          method: req.method,
-          path: req.url,
-          headers: req.headers,
-        },
-        (r) => {
-          res.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(res);
-        },
-      );
-      req.pipe(up);
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  /** A warn-level logger whose lines land in `lines`. */
+  const captured = (): { lines: string[]; logger: ReturnType<typeof createLogger> } => {
     const lines: string[] = [];
     const logger = createLogger({
       level: 'warn',
@@ -222,21 +199,34 @@ describe('abandoned multipart uploads in the bucket', function () {
         },
       }),
     });
-    const address = proxy.address();
-    const endpoint = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    return { lines, logger };
+  };
+  /** The store's settings with `endpoint` and `prefix`. */
+  const settingsAt = (endpoint: string, prefix: string) =>
+    ({
+      type: 's3',
+      bucket: s3.bucket,
+      endpoint,
+      region: 'us-east-1',
+      prefix,
+      forcePathStyle: true,
+      partSizeBytes: 5 * MB,
+      queueSize: 1,
+      abortIncompleteAfterMs: DAY,
+    }) as const;
+
+  it('still opens the store, and says why, when the credentials may not list uploads', async () => {
+    // A proxy in front of the server that refuses ListMultipartUploads, as S3 does without
+    // s3:ListBucketMultipartUploads.
+    const proxy = await s3Proxy(s3.endpoint, (req) =>
+      req.method === 'GET' && /[?&]uploads(=|&|$)/.test(req.url ?? '')
+        ? { status: 403, code: 'AccessDenied' }
+        : undefined,
+    );
+    const { lines, logger } = captured();
     try {
       const store = await openBlobStore(
-        {
-          type: 's3',
-          bucket: s3.bucket,
-          endpoint,
-          region: 'us-east-1',
-          prefix: `d/${randomUUID()}/`,
-          forcePathStyle: true,
-          partSizeBytes: 5 * MB,
-          queueSize: 1,
-          abortIncompleteAfterMs: DAY,
-        },
+        settingsAt(proxy.endpoint, `d/${randomUUID()}/`),
         dir,
         0o640,
         logger,
@@ -255,7 +245,40 @@ describe('abandoned multipart uploads in the bucket', function () {
         store.close();
       }
     } finally {
-      await new Promise((r) => proxy.close(r));
+      await proxy.close();
+    }
+  });
+
+  it('keeps an upload whose abort failed for the next sweep, and still opens the store', async () => {
+    const prefix = `f/${randomUUID()}/`;
+    const old = ownKey(prefix);
+    await begin(old, new Date(Date.now() - 2 * DAY));
+    // The store fails every abort for a while (the SDK's own retries included), then works again.
+    let down = true;
+    let failed = 0;
+    const proxy = await s3Proxy(s3.endpoint, (req) =>
+      down && req.method === 'DELETE' && /[?&]uploadId=/.test(req.url ?? '') && ++failed > 0
+        ? { status: 503, code: 'ServiceUnavailable' }
+        : undefined,
+    );
+    const { lines, logger } = captured();
+    try {
+      const store = await openBlobStore(settingsAt(proxy.endpoint, prefix), dir, 0o640, logger);
+      store.close();
+      assert.ok(failed >= 1, 'the abort was tried');
+      assert.equal(lines.length, 1, lines.join(''));
+      assert.match(lines[0]!, /could not look for abandoned multipart uploads/);
+      assert.deepEqual(await uploads(prefix), [old], 'still there after the failed abort');
+      // The next sweep (an hour later, or the next start) takes it.
+      down = false;
+      const again = await openBlobStore(settingsAt(proxy.endpoint, prefix), dir, 0o640, logger);
+      again.close();
+      assert.deepEqual(await uploads(prefix), []);
+      assert.equal(lines.length, 2, lines.join(''));
+      assert.match(lines[1]!, /aborted incomplete multipart uploads/);
+    } finally {
+      await proxy.close();
+      await abortAll(prefix);
     }
   });
 

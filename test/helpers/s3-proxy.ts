@@ -1,0 +1,49 @@
+import { createServer, request, type IncomingMessage } from 'node:http';
+
+/** An S3 error a proxy answers with instead of passing the request on. */
+export interface S3Refusal {
+  status: number;
+  code: string;
+}
+
+/**
+ * A real HTTP proxy on loopback in front of an S3-protocol server: each request `refuse` returns a
+ * refusal for is answered with that S3 error, every other one is passed on. A store with
+ * credentials that lack a permission, or one that fails some requests, seen from the client.
+ */
+export async function s3Proxy(
+  upstream: string,
+  refuse: (req: IncomingMessage) => S3Refusal | undefined,
+): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const target = new URL(upstream);
+  const proxy = createServer((req, res) => {
+    const no = refuse(req);
+    if (no) {
+      req.resume();
+      res.writeHead(no.status, { 'content-type': 'application/xml' });
+      res.end(`<Error><Code>${no.code}</Code><Message>${no.code}</Message></Error>`);
+      return;
+    }
+    const up = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const address = proxy.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () => new Promise((r) => proxy.close(() => r())),
+  };
+}
