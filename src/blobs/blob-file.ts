@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { StudyhookError } from '../errors.js';
 import { DEFAULT_FILE_MODE, dirModeOf } from '../util/append-line.js';
+import { Reclaimer } from '../util/reclaim.js';
 
 /** Bytes the writer may hold while the disk catches up: enough to keep the socket flowing during one write. */
 const BUFFER_BYTES = 2 * 1024 * 1024;
@@ -28,6 +29,7 @@ export class BlobFile extends Writable {
   size = 0;
   sha256 = '';
   private readonly hash = createHash('sha256');
+  private readonly reclaim = new Reclaimer();
   private fh: FileHandle | undefined;
 
   constructor(
@@ -64,6 +66,7 @@ export class BlobFile extends Writable {
     // why: the write runs on libuv's threadpool; hashing the same bytes meanwhile overlaps the two.
     const written = this.fh!.writev(buffers);
     for (const b of buffers) this.hash.update(b);
+    this.reclaim.add(bytes);
     written.then(
       () => done(),
       (err: Error) => done(err),

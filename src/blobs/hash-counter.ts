@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { StudyhookError } from '../errors.js';
+import { Reclaimer } from '../util/reclaim.js';
 import type { ByteBudget } from './blob-file.js';
 
 /**
@@ -12,6 +13,7 @@ export class HashCounter extends Transform {
   bytes = 0;
   sha256 = '';
   private readonly hash = createHash('sha256');
+  private readonly reclaim = new Reclaimer();
 
   constructor(private readonly budget: ByteBudget) {
     super();
@@ -27,6 +29,7 @@ export class HashCounter extends Transform {
       return;
     }
     this.hash.update(chunk);
+    this.reclaim.add(chunk.length);
     done(null, chunk);
   }
 
