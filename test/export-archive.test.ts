@@ -173,6 +173,11 @@ describe('studyhook export: duplicates, damage, reruns, formats, pseudonyms, err
       correct: 'BOOLEAN',
       late: 'BIGINT',
     });
+    // why: every column chunk compressed (zstd, readable by arrow, pandas, R and DuckDB alike).
+    const codecs = await db.runAndReadAll(
+      `SELECT DISTINCT compression FROM parquet_metadata('${join(p, '*.parquet')}')`,
+    );
+    assert.deepEqual(codecs.getRowsJS(), [['ZSTD']]);
   });
 
   it('pseudonymises every participant identifier: none is left anywhere in the output, and the tables still join', async function () {
