@@ -185,6 +185,41 @@ describe('studyhook export: trials and sessions that name their variables one by
     assert.ok(all.includes(deep), 'the 10,000 levels, whole');
   });
 
+  it('types variables that only later trials record, and names with JSON-pointer characters', async () => {
+    // The first 240 trials (as a first task would) record only `rt`; the later ones add three more.
+    await archive(
+      join(tmp, 'events'),
+      'latetask',
+      Array.from({ length: 300 }, (_, t) =>
+        trial(
+          'latetask',
+          t,
+          t < 240
+            ? { rt: t }
+            : { rt: t, late: t % 2 ? 1.5 : 2, flag: t % 3 ? true : 'x', 'a/b~c': 7 },
+        ),
+      ),
+    );
+    const out = await exportTo('latetask', 'latetask');
+    const lines = (await readFile(join(out, 'labvanced_trials.csv'), 'utf8')).trim().split('\n');
+    assert.deepEqual(lines[0]!.split(',').slice(FIXED), ['rt', 'late', 'flag', 'a/b~c']);
+    const codebook = JSON.parse(await readFile(join(out, 'codebook.json'), 'utf8')) as {
+      tables: { name: string; columns: { name: string; type: string }[] }[];
+    };
+    const types = Object.fromEntries(
+      codebook.tables
+        .find((t) => t.name === 'labvanced_trials')!
+        .columns.slice(FIXED)
+        .map((c) => [c.name, c.type]),
+    );
+    assert.deepEqual(types, { rt: 'integer', late: 'number', flag: 'text', 'a/b~c': 'integer' });
+    const byId = new Map(lines.slice(1).map((l) => [l.split(',')[9]!, l.split(',').slice(FIXED)]));
+    assert.deepEqual(byId.get('trial-00007'), ['7', '', '', '']);
+    assert.deepEqual(byId.get('trial-00241'), ['241', '1.5', 'true', '7']);
+    assert.deepEqual(byId.get('trial-00243'), ['243', '1.5', 'x', '7']);
+    assert.deepEqual(byId.get('trial-00244'), ['244', '2.0', 'true', '7']);
+  });
+
   it('drops the JSON column of every variable under --pseudonymize, and says so', async () => {
     const out = await exportTo('pertrial', 'pseudo', 'k'.repeat(32));
     const header = (await readFile(join(out, 'labvanced_trials.csv'), 'utf8')).split('\n')[0]!;

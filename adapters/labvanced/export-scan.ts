@@ -2,7 +2,6 @@ import { BASE_COLUMNS, readJson, type Archive } from '../../src/export/open-arch
 import { lit } from '../../src/export/sql.js';
 import { runWithinMemory, withinMemory } from '../../src/export/within-memory.js';
 import type { ExportScan } from '../../src/export/types.js';
-import { pointer } from '../../src/export/variables.js';
 import { LIFECYCLE_FIELDS, TRIAL_FIELDS, TRIAL_TYPE } from './export-fields.js';
 import { trialSortKey } from './trial-order.js';
 
@@ -47,38 +46,19 @@ export function labvancedSource(a: Archive, variables = true): string {
     FROM ${readJson(files, columns, ', filename=true')})`;
 }
 
-/** Variables of the first trials of up to 8 files spread over the study: the guess of which variables exist. */
-async function sampleKeys(a: Archive, files: readonly string[]): Promise<string[]> {
-  const step = Math.max(1, Math.ceil(files.length / 8));
-  const keys = new Set<string>();
-  for (let i = 0; i < files.length; i += step) {
-    const found = await rows(
-      a,
-      `SELECT DISTINCT unnest(json_keys(data.recData.data)) AS key FROM (SELECT data FROM ${readJson([files[i]!], { type: 'VARCHAR', data: 'STRUCT(recData STRUCT(data JSON))' })} WHERE type = ${lit(TRIAL_TYPE)} LIMIT 100)`,
-    );
-    for (const r of found) keys.add(String(r['key']));
-  }
-  return [...keys];
-}
-
 /**
  * Reads Labvanced's files once into `lv_scan`: the lines the engine could not read, every non-trial
- * event whole, and for trials, grouped, which variables they have (in `keys`), the JSON types of the
- * sampled variables (`t`, aligned with `lv_guess.keys`) and the first trial of each group (`k`);
+ * event whole, and for trials, grouped, which variables they have (in `keys`), their JSON types (`t`,
+ * in the same order as `keys`) and the first trial of each group (`k`);
  * groups of trials in the range (`tr`) count them per session (`sessions`, and `nulls` for trials
  * without one) and list their ids' hashes (`ids`).
- * why: the types are guessed from a sample of each file's first trials and checked in the same pass.
+ * why `json_type(vars, '$.*')`: every variable's type in one walk of the object, in the order of
+ * `json_keys`, so no variable needs a pass of its own (a sample of the first trials guessed the names
+ * before; variables that only later tasks record then cost a second read of the archive).
  */
-export const labvancedScan: ExportScan = async ({ archive: a, files, trialVariables }) => {
+export const labvancedScan: ExportScan = async ({ archive: a, trialVariables }) => {
   const src = labvancedSource(a, trialVariables);
-  const guess = trialVariables ? await sampleKeys(a, files) : [];
-  await a.conn.run(
-    `CREATE OR REPLACE TEMP TABLE lv_guess AS SELECT [${guess.map(lit).join(', ')}]::VARCHAR[] AS keys`,
-  );
-  const types =
-    guess.length > 0
-      ? `json_type(vars, [${guess.map((k) => lit(pointer([k]))).join(', ')}])`
-      : 'NULL';
+  const types = trialVariables ? `json_type(vars, '$.*')` : 'NULL';
   const keys = trialVariables ? 'json_keys(vars)' : 'NULL';
   // why: one pass does it all: bad lines, variables, types, the few non-trial events kept whole, and
   // the trials in the range (`tr`) per session with their ids' hashes, so that the trials need no

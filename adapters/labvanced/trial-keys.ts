@@ -10,13 +10,11 @@ import {
 } from '../../src/export/variables.js';
 import { labvancedSource, rows } from './export-scan.js';
 
-const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
-
 /**
  * The distinct JSON types at each position of the lists `t` of `from`, as [0-based position, type].
  * why counted in SQL, not in Node: trials that name a variable each make as many distinct lists as
- * trials, one entry per variable asked about, and reading them filled gigabytes of heap. A key
- * the row lacks has no type (SQL NULL); a JSON null is 'NULL'.
+ * trials, and reading them filled gigabytes of heap. A key the row lacks has no type (SQL NULL); a
+ * JSON null is 'NULL'.
  */
 async function typesByPosition(a: Archive, from: string): Promise<[number, JsonType][]> {
   const found = await rows(
@@ -26,17 +24,32 @@ async function typesByPosition(a: Archive, from: string): Promise<[number, JsonT
   return found.map((r) => [Number(r['i']) - 1, String(r['ty']) as JsonType]);
 }
 
+/**
+ * The distinct JSON types of the variables `keys` over the scan's groups, whose lists `keys` and
+ * `t` go in the same order (both empty where a trial's variables are not an object). why only for
+ * the given keys: trials that name a variable each have one name per trial, and only the variables
+ * that get a column need a type.
+ */
+async function typesOf(
+  a: Archive,
+  groups: string,
+  keys: readonly string[],
+): Promise<[string, JsonType][]> {
+  if (keys.length === 0) return [];
+  const found = await rows(
+    a,
+    `SELECT key, ty FROM (SELECT unnest(keys) AS key, unnest(t) AS ty FROM ${groups})
+      WHERE ty IS NOT NULL AND list_contains([${keys.map(lit).join(', ')}]::VARCHAR[], key) GROUP BY ALL`,
+  );
+  return found.map((r) => [String(r['key']), String(r['ty']) as JsonType]);
+}
+
 /** The JSON types of the variables at `ptrs` over every trial: one pass. */
 const typesAt = (a: Archive, src: string, ptrs: readonly string[]): Promise<[number, JsonType][]> =>
   typesByPosition(
     a,
     `(SELECT json_type(vars, [${ptrs.map(lit).join(', ')}]) AS t FROM ${src} WHERE trial)`,
   );
-
-/** Adds types found by position in `keys` to the key table. */
-function addTypes(table: KeyTable, keys: readonly string[], found: [number, JsonType][]): void {
-  for (const [i, ty] of found) table.get(keys[i]!)?.types.add(ty);
-}
 
 /**
  * The fields of the object variables `objects`, each in first-seen trial order: one pass for all
@@ -78,15 +91,14 @@ async function typeNested(a: Archive, src: string, table: KeyTable): Promise<voi
  * The trials' variables in first-seen order with their JSON types, from what the scan kept in
  * `lv_scan`, at most {@link MAX_VARIABLE_COLUMNS} columns of them (`keys`), and the names of the
  * variables beyond (`rest`), which get no column of their own. why: another pass over the archive
- * runs only for variables the scan's sample missed, and to look inside object variables.
+ * runs only to look inside object variables.
  */
 export async function trialKeys(a: Archive): Promise<{ keys: KeyTable; rest: string[] }> {
   const all: KeyTable = new Map();
   // why: with no file in the range the scan did not run.
   if ((a.files.get('labvanced') ?? []).length === 0) return { keys: all, rest: [] };
-  const guess = list((await rows(a, 'SELECT keys FROM lv_guess'))[0]?.['keys']);
   // why aggregated here, not in Node: trials that name a variable each leave one scan group per
-  // trial, and their key and type lists (one entry per sampled variable) filled gigabytes of heap.
+  // trial, and their key and type lists filled gigabytes of heap.
   // First-seen order: by the first trial (k) that has the key, then its place in that trial.
   const groups = '(SELECT keys, t, k FROM lv_scan WHERE ev IS NULL AND keys IS NOT NULL)';
   const order = await rows(
@@ -97,23 +109,11 @@ export async function trialKeys(a: Archive): Promise<{ keys: KeyTable; rest: str
     all,
     order.map((r) => String(r['key'])),
   );
-  // why only with a guess: without one the scan's type column is a bare NULL, not a list.
-  if (guess.length > 0) addTypes(all, guess, await typesByPosition(a, groups));
-  // why capped before any further pass: each pass looks at the variables it is given in every trial.
+  // why capped before the types are read: only variables with a column of their own need one.
   const first = fitColumns(all, MAX_VARIABLE_COLUMNS);
   const table = first.kept;
-  const missed = [...table.keys()].filter((k) => !guess.includes(k));
+  for (const [k, ty] of await typesOf(a, groups, [...table.keys()])) table.get(k)?.types.add(ty);
   const src = labvancedSource(a);
-  if (missed.length > 0)
-    addTypes(
-      table,
-      missed,
-      await typesAt(
-        a,
-        src,
-        missed.map((k) => pointer([k])),
-      ),
-    );
   const objects = [...table].filter(([, f]) => f.types.has('OBJECT')).map(([k]) => k);
   if (objects.length > 0) await discoverNested(a, src, table, objects);
   // why again: an object variable takes a column per field, known only now.
