@@ -220,6 +220,36 @@ describe('studyhook export: trials and sessions that name their variables one by
     assert.deepEqual(byId.get('trial-00244'), ['244', '2.0', 'true', '7']);
   });
 
+  it('keeps a variable or meta field whose name holds a NUL character in the JSON column instead of failing', async () => {
+    // JSON allows "\u0000" in a name, and a participant's browser can send one; SQL text cannot hold it.
+    await archive(join(tmp, 'events'), 'nulname', [
+      trial('nulname', 1, { rt: 1, 'a\u0000z': 2, obj: { ['x\u0000y']: 3, ok: 4 } }),
+      trial('nulname', 2, { rt: 2 }),
+      meta('nulname', 2, { age: 30, ['b\u0000c']: 'x' }),
+    ]);
+    const out = await exportTo('nulname', 'nulname');
+    const trials = (await readFile(join(out, 'labvanced_trials.csv'), 'utf8')).trim().split('\n');
+    assert.deepEqual(trials[0]!.split(',').slice(FIXED), ['rt', 'obj', 'variables']);
+    const first = fields(trials.find((l) => l.includes('trial-00001'))!);
+    assert.equal(first[FIXED], '1');
+    assert.deepEqual(JSON.parse(first[FIXED + 1]!), { ['x\u0000y']: 3, ok: 4 });
+    assert.deepEqual(JSON.parse(first.at(-1)!), {
+      rt: 1,
+      'a\u0000z': 2,
+      obj: { ['x\u0000y']: 3, ok: 4 },
+    });
+    const sessions = (await readFile(join(out, 'labvanced_sessions.csv'), 'utf8'))
+      .trim()
+      .split('\n');
+    const header = sessions[0]!.split(',');
+    assert.ok(header.includes('var_data.age') && header.includes('var_data'), header.join(','));
+    const row = fields(sessions[1]!);
+    assert.deepEqual(JSON.parse(row[header.indexOf('var_data')]!), { age: 30, ['b\u0000c']: 'x' });
+    const codebook = await readFile(join(out, 'codebook.md'), 'utf8');
+    assert.ok(!codebook.includes('\u0000'), 'no NUL byte in the codebook');
+    assert.ok(codebook.includes('"a\\u0000z"'), 'the name is shown escaped');
+  });
+
   it('drops the JSON column of every variable under --pseudonymize, and says so', async () => {
     const out = await exportTo('pertrial', 'pseudo', 'k'.repeat(32));
     const header = (await readFile(join(out, 'labvanced_trials.csv'), 'utf8')).split('\n')[0]!;

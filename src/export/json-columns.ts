@@ -89,12 +89,15 @@ export function wholeObjectColumn(
   source: string,
   rest: readonly string[],
 ): ColumnSpec {
-  const named = `${rest.slice(0, 5).join(', ')}${rest.length > 5 ? ', ...' : ''}`;
+  // why JSON-quoted when it holds a control character: a NUL byte in the codebook broke its text.
+  const control = (n: string) => [...n].some((c) => c.charCodeAt(0) < 0x20);
+  const shown = rest.slice(0, 5).map((n) => (control(n) ? JSON.stringify(n) : n));
+  const named = `${shown.join(', ')}${rest.length > 5 ? ', ...' : ''}`;
   return col(
     name,
     'json',
     `CAST(${json} AS VARCHAR)`,
-    `${what} (JSON): more fields than ${MAX_VARIABLE_COLUMNS} columns hold, so ${rest.length} of them (${named}) have no column of their own`,
+    `${what} (JSON): more fields than ${MAX_VARIABLE_COLUMNS} columns hold, or named with a NUL character, so ${rest.length} of them (${named}) have no column of their own`,
     source,
     { personal: true },
   );

@@ -78,21 +78,29 @@ export function variableColumns(keys: KeyTable, fixed: readonly string[]): Varia
 export const MAX_VARIABLE_COLUMNS = 500;
 
 /**
+ * True for a name that SQL text cannot carry: one with a NUL character, which JSON allows and a
+ * participant's browser can send.
+ */
+export const unnameable = (name: string): boolean => name.includes('\u0000');
+
+/**
  * The variables (first-seen order) whose columns fit in `max` (an object variable takes one column
  * per field when flattened), and the names of the others, which then get no column of their own.
- * An object variable whose fields do not fit is kept as one JSON text column instead.
+ * An object variable whose fields do not fit is kept as one JSON text column instead. A variable
+ * or field named with a NUL character gets no column of its own either ({@link unnameable}).
  */
 export function fitColumns(keys: KeyTable, max: number): { kept: KeyTable; rest: string[] } {
   const kept: KeyTable = new Map();
   const rest: string[] = [];
   let left = max;
   for (const [key, facts] of keys) {
-    if (left === 0) {
+    if (left === 0 || unnameable(key)) {
       rest.push(key);
       continue;
     }
-    const wide = flattens(facts) ? facts.nested!.size : 1;
-    const fits = wide <= left;
+    const named = ![...(facts.nested?.keys() ?? [])].some(unnameable);
+    const wide = flattens(facts) && named ? facts.nested!.size : 1;
+    const fits = wide <= left && named;
     kept.set(key, fits ? facts : { types: facts.types });
     left -= fits ? wide : 1;
   }
