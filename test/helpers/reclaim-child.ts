@@ -4,9 +4,17 @@
 // were promoted while the socket still held them, out of a young collection's reach), and buffers
 // freed within the collection (--no-concurrent-array-buffer-sweeping; V8 otherwise frees them on a
 // background thread, once more than 50 turns of the event loop later). Prints what was held, in
-// MB, at each step of two rounds.
+// MB, at each step of two rounds of the Reclaimer alone, then before and after RECLAIM_EVERY_BYTES
+// went through each store's hashing step (HashCounter for S3, BlobFile for the filesystem).
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BlobFile } from '../../src/blobs/blob-file.js';
+import { HashCounter } from '../../src/blobs/hash-counter.js';
 import { Reclaimer, RECLAIM_EVERY_BYTES } from '../../src/util/reclaim.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -39,4 +47,34 @@ for (let round = 0; round < 2; round++) {
   r.add(1);
   rounds.push({ before, oneShort, after: heldMb() });
 }
-process.stdout.write(JSON.stringify(rounds));
+
+/** RECLAIM_EVERY_BYTES from one 64 KiB buffer sent again and again, so it leaves no garbage of its own. */
+function threshold(): Readable {
+  const piece = Buffer.alloc(65536, 2);
+  let sent = 0;
+  return new Readable({
+    read() {
+      this.push(sent < RECLAIM_EVERY_BYTES ? piece : null);
+      sent += piece.length;
+    },
+  });
+}
+
+const budget = () => ({ total: Number.POSITIVE_INFINITY, left: Number.POSITIVE_INFINITY });
+const dir = await mkdtemp(join(tmpdir(), 'studyhook-reclaim-'));
+const stores: Record<string, { before: number; after: number }> = {};
+const steps: [string, () => Writable][] = [
+  ['HashCounter', () => new HashCounter(budget()).resume()],
+  ['BlobFile', () => new BlobFile(join(dir, 'blob'), budget())],
+];
+try {
+  for (const [name, make] of steps) {
+    await deadChunks();
+    const before = heldMb();
+    await pipeline(threshold(), make());
+    stores[name] = { before, after: heldMb() };
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+process.stdout.write(JSON.stringify({ rounds, stores }));
