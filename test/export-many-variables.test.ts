@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { runExport } from '../src/export/index.js';
 import { MAX_VARIABLE_COLUMNS } from '../src/export/variables.js';
 
@@ -248,6 +249,60 @@ describe('studyhook export: trials and sessions that name their variables one by
     const codebook = await readFile(join(out, 'codebook.md'), 'utf8');
     assert.ok(!codebook.includes('\u0000'), 'no NUL byte in the codebook');
     assert.ok(codebook.includes('"a\\u0000z"'), 'the name is shown escaped');
+  });
+
+  it('keeps whole numbers past 64-bit signed integers exact, in CSV and Parquet, trials and meta information', async () => {
+    // JSON (and a participant's browser) allows whole numbers up to 2^64 and more; written as text
+    // here, since JSON.stringify cannot.
+    const big = '9223372036854775808'; // 2^63
+    const bigger = '18446744073709551615'; // 2^64 - 1
+    const lines = [
+      trial('bignum', 1, { id: 'BIG', n: 1, m: -1 }),
+      trial('bignum', 2, { id: 5, n: 'BIGGER', m: 'BIG' }),
+      trial('bignum', 3, { id: 7, n: 3, m: 2 }),
+      meta('bignum', 2, { code: 'BIG', age: 30 }),
+      // a name DuckDB refuses as a field ('') sends these trials down the JSON path
+      trial('bignumjson', 1, { '': 1, id: 'BIG' }),
+      trial('bignumjson', 2, { '': 2, id: 4 }),
+    ].map((l) => l.replace('"BIGGER"', bigger).replaceAll('"BIG"', big));
+    await archive(join(tmp, 'events'), 'bignum', lines.slice(0, 4));
+    await archive(join(tmp, 'events'), 'bignumjson', lines.slice(4));
+    const csv = await exportTo('bignum', 'bignum');
+    const rows = (await readFile(join(csv, 'labvanced_trials.csv'), 'utf8')).trim().split('\n');
+    assert.deepEqual(
+      rows.map((l) => l.split(',').slice(FIXED).join(',')),
+      // rows in session order: trial 3 is session 1, trial 1 session 2, trial 2 session 3
+      ['id,n,m', '7,3,2', `${big},1,-1`, `5,${bigger},${big}`],
+    );
+    const sessions = (await readFile(join(csv, 'labvanced_sessions.csv'), 'utf8'))
+      .trim()
+      .split('\n');
+    const header = sessions[0]!.split(',');
+    const two = fields(sessions.find((l) => l.startsWith('2,'))!);
+    assert.equal(two[header.indexOf('var_data.code')], big);
+    assert.equal(two[header.indexOf('var_data.age')], '30');
+    const json = await exportTo('bignumjson', 'bignumjson');
+    const jrows = (await readFile(join(json, 'labvanced_trials.csv'), 'utf8')).trim().split('\n');
+    assert.deepEqual(
+      jrows.map((l) => l.split(',').slice(FIXED).join(',')),
+      ['var.,id', `1,${big}`, '2,4'],
+    );
+    const pq = join(tmp, 'bignum-parquet');
+    await runExport({
+      archiveDir: join(tmp, 'events'),
+      namespace: 'bignum',
+      out: pq,
+      format: 'parquet',
+    });
+    const db = await (await DuckDBInstance.create(':memory:')).connect();
+    const read = await db.runAndReadAll(
+      `SELECT typeof(id), typeof(n), typeof(m), id::VARCHAR, n::VARCHAR, m::VARCHAR FROM read_parquet('${join(pq, 'labvanced_trials.parquet')}')`,
+    );
+    assert.deepEqual(read.getRowsJS(), [
+      ['UBIGINT', 'UBIGINT', 'VARCHAR', '7', '3', '2'],
+      ['UBIGINT', 'UBIGINT', 'VARCHAR', big, '1', '-1'],
+      ['UBIGINT', 'UBIGINT', 'VARCHAR', '5', bigger, big],
+    ]);
   });
 
   it('drops the JSON column of every variable under --pseudonymize, and says so', async () => {

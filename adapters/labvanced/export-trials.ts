@@ -29,7 +29,7 @@ export const labvancedTrials: TableBuilder = {
     const narrow = ctx.trialVariables === false;
     // why: `study status` needs each trial's place (session, task, number), not its variables, which cost most of the read.
     const { keys, rest } = narrow ? { keys: new Map(), rest: [] } : await trialKeys(ctx.archive);
-    const v = trialVariables(keys, rest, FIXED);
+    const v = trialVariables(keys, rest, FIXED, ctx.wideIntegers);
     // why: without variables the scan kept each trial's place (lv_scan.place), so the archive is not read a second time.
     const source = narrow
       ? '(SELECT place.id AS id, place.data AS data FROM lv_scan WHERE place IS NOT NULL)'

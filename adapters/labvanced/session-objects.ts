@@ -41,7 +41,7 @@ export async function objectColumns(
   const keys = keyTableOf(objects);
   for (const k of PROMOTED) if (field === 'var_data') keys.delete(k);
   const { kept, rest } = fitColumns(keys, MAX_VARIABLE_COLUMNS);
-  const vars = variableColumns(kept, taken);
+  const vars = variableColumns(kept, taken, ctx.wideIntegers);
   const values = `lv_${field}_values`;
   const of =
     field === 'var_data'

@@ -39,9 +39,10 @@ export function trialVariables(
   keys: KeyTable,
   rest: readonly string[],
   fixed: readonly string[],
+  wideIntegers = false,
 ): TrialVariables {
   const all = rest.length > 0;
-  const vars = variableColumns(keys, all ? [...fixed, ALL] : fixed);
+  const vars = variableColumns(keys, all ? [...fixed, ALL] : fixed, wideIntegers);
   if (vars.length === 0) return { data: `STRUCT(${TRIAL_FIELDS})`, columns: [] };
   const fast = !all && structSafe(keys);
   const json = 't.data.recData.data';

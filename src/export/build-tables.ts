@@ -18,6 +18,7 @@ export async function buildTables(
     pseudonymize: boolean;
     only?: readonly string[];
     trialVariables?: boolean;
+    wideIntegers?: boolean;
   } & BuildHooks = { pseudonymize: false },
 ): Promise<{ scan: ScanResult; tables: BuiltTable[] }> {
   opts.step?.(
@@ -34,6 +35,7 @@ export async function buildTables(
     pseudonymize: opts.pseudonymize,
     scan,
     ...(opts.trialVariables !== undefined && { trialVariables: opts.trialVariables }),
+    ...(opts.wideIntegers && { wideIntegers: true }),
   };
   const wanted = (t: TableBuilder) =>
     archive.files.has(t.platform) && (!opts.only || opts.only.includes(t.name));

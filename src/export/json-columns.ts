@@ -55,20 +55,27 @@ export function jsonValues(json: string, columns: readonly VariableColumn[]): st
   return `json_extract_string(${json}, [${columns.map((c) => lit(pointer(c.path))).join(', ')}])`;
 }
 
+/** A value read as `c.readType` made `c.sqlType`; a strict cast, so that nothing is lost unseen. */
+const narrowed = (value: string, c: VariableColumn): string =>
+  c.readType === c.sqlType ? value : `CAST(${value} AS ${c.sqlType})`;
+
 /** The value of column `i` from {@link jsonValues}' list, typed as the column says. */
 export function jsonListExpr(list: string, i: number, c: VariableColumn): string {
   const text = `${list}[${i + 1}]`;
-  return c.sqlType === 'VARCHAR' ? text : `TRY_CAST(${text} AS ${c.sqlType})`;
+  return c.sqlType === 'VARCHAR' ? text : narrowed(`TRY_CAST(${text} AS ${c.readType})`, c);
 }
 
 /** The value of a variable column read from a typed STRUCT (the fast path). */
 export function structExpr(struct: string, c: VariableColumn): string {
-  return c.path.reduce((e, p) => `struct_extract(${e}, ${lit(p)})`, struct);
+  return narrowed(
+    c.path.reduce((e, p) => `struct_extract(${e}, ${lit(p)})`, struct),
+    c,
+  );
 }
 
 /** The STRUCT type that makes the JSON reader type each variable as it parses. */
 export function structType(keys: KeyTable, columns: readonly VariableColumn[]): string {
-  const typeOf = new Map(columns.map((c) => [c.path.join('\u0000'), c.sqlType]));
+  const typeOf = new Map(columns.map((c) => [c.path.join('\u0000'), c.readType]));
   const fields = [...keys].map(([k, f]) => {
     const own = typeOf.get(k);
     if (own !== undefined) return `${ident(k)} ${own}`;

@@ -35,8 +35,32 @@ async function writable(dir: string): Promise<void> {
   }
 }
 
-/** Reads the archive of one namespace and writes its tables and codebook to `opts.out`. */
+/** True for the error of a whole number past BIGINT meeting its column's strict cast. */
+function overflowed(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause)
+    if (/out of range for the destination type INT64/.test(e.message)) return true;
+  return false;
+}
+
+/**
+ * Reads the archive of one namespace and writes its tables and codebook to `opts.out`.
+ * why twice at most: whole-number variables are BIGINT columns, which every reader takes; a number
+ * past BIGINT (JSON allows up to 2^64 and more) fails their strict cast, and the export then runs
+ * again with wider columns for them instead of writing the cell empty.
+ */
 export async function runExport(opts: ExportOptions): Promise<ExportResult> {
+  try {
+    return await exportOnce(opts, false);
+  } catch (err) {
+    if (!overflowed(err)) throw err;
+    opts.progress?.(
+      'studyhook export: a whole number is too large for a 64-bit integer column; exporting again with wider whole-number columns',
+    );
+    return exportOnce(opts, true);
+  }
+}
+
+async function exportOnce(opts: ExportOptions, wideIntegers: boolean): Promise<ExportResult> {
   let archive: Archive | undefined;
   let progress: { step(label: string): void; stop(): void } | undefined;
   try {
@@ -49,6 +73,7 @@ export async function runExport(opts: ExportOptions): Promise<ExportResult> {
     const { scan, tables } = await buildTables(archive, {
       pseudonymize: opts.pseudonymize !== undefined,
       step: progress.step,
+      wideIntegers,
     });
     const header = {
       namespace: opts.namespace,

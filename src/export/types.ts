@@ -48,6 +48,11 @@ export interface TableContext {
   scan: ScanResult;
   /** False: the tables are only queried (study status), never written: a platform leaves out the per-record variable columns that cost most of the read. Default true. */
   trialVariables?: boolean;
+  /**
+   * Whole-number variables as UBIGINT (or, with negative ones, their digits as text) instead of
+   * BIGINT: set when an export met a number past BIGINT and runs again.
+   */
+  wideIntegers?: boolean;
 }
 
 /** What a platform's own pass over its files found: its readable lines, and per file the lines the engine could not read. */

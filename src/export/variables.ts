@@ -19,6 +19,12 @@ export interface VariableColumn {
   path: readonly string[];
   type: ColumnType;
   sqlType: string;
+  /**
+   * The type the value is read as before it becomes `sqlType`. why: JSON whole numbers up to 2^64
+   * all have one JSON type; read as HUGEINT and cast strictly, one past BIGINT fails the export
+   * (which then runs again with wide integers) instead of coming out empty.
+   */
+  readType: string;
 }
 
 /** Adds keys (in the order given) to a key table, creating entries for keys not seen before. */
@@ -28,16 +34,26 @@ export function addKeys(table: KeyTable, keys: readonly string[]): void {
 
 const NUMBER: ReadonlySet<JsonType> = new Set(['UBIGINT', 'BIGINT', 'DOUBLE']);
 
-/** The common type of a set of JSON types: number, boolean or text; text when they disagree. */
-function scalarType(types: ReadonlySet<JsonType>): { type: ColumnType; sqlType: string } {
+type Scalar = Pick<VariableColumn, 'type' | 'sqlType' | 'readType'>;
+const same = (type: ColumnType, sqlType: string): Scalar => ({ type, sqlType, readType: sqlType });
+
+/**
+ * The common type of a set of JSON types: number, boolean or text; text when they disagree.
+ * Whole numbers are BIGINT; with `wide` (an export that met one past BIGINT), UBIGINT when none is
+ * negative, else their exact digits as text.
+ */
+function scalarType(types: ReadonlySet<JsonType>, wide: boolean): Scalar {
   const t = [...types].filter((x) => x !== 'NULL');
-  if (t.length === 0) return { type: 'text', sqlType: 'VARCHAR' };
-  if (t.every((x) => x === 'OBJECT' || x === 'ARRAY')) return { type: 'json', sqlType: 'VARCHAR' };
-  if (t.every((x) => x === 'BOOLEAN')) return { type: 'boolean', sqlType: 'BOOLEAN' };
-  if (t.every((x) => x === 'UBIGINT' || x === 'BIGINT'))
-    return { type: 'integer', sqlType: 'BIGINT' };
-  if (t.every((x) => NUMBER.has(x))) return { type: 'number', sqlType: 'DOUBLE' };
-  return { type: 'text', sqlType: 'VARCHAR' };
+  if (t.length === 0) return same('text', 'VARCHAR');
+  if (t.every((x) => x === 'OBJECT' || x === 'ARRAY')) return same('json', 'VARCHAR');
+  if (t.every((x) => x === 'BOOLEAN')) return same('boolean', 'BOOLEAN');
+  if (t.every((x) => x === 'UBIGINT' || x === 'BIGINT')) {
+    if (!wide) return { type: 'integer', sqlType: 'BIGINT', readType: 'HUGEINT' };
+    if (t.every((x) => x === 'UBIGINT')) return same('integer', 'UBIGINT');
+    return { type: 'text', sqlType: 'VARCHAR', readType: 'HUGEINT' };
+  }
+  if (t.every((x) => NUMBER.has(x))) return same('number', 'DOUBLE');
+  return same('text', 'VARCHAR');
 }
 
 /** True when a variable is an object in every row that has it: its fields become `name.field` columns. */
@@ -51,7 +67,11 @@ function flattens(facts: KeyFacts): boolean {
  * (`stimulus.color`), anything deeper or any array is kept as JSON text. A name already taken by a
  * fixed column (or by an earlier variable, ignoring case) becomes `var.<name>`, then `var.<name>_2`...
  */
-export function variableColumns(keys: KeyTable, fixed: readonly string[]): VariableColumn[] {
+export function variableColumns(
+  keys: KeyTable,
+  fixed: readonly string[],
+  wide = false,
+): VariableColumn[] {
   const taken = new Set(fixed.map((f) => f.toLowerCase()));
   const unique = (name: string): string => {
     let out = taken.has(name.toLowerCase()) || name === '' ? `var.${name}` : name;
@@ -63,8 +83,12 @@ export function variableColumns(keys: KeyTable, fixed: readonly string[]): Varia
   for (const [key, facts] of keys) {
     if (flattens(facts)) {
       for (const [field, f] of facts.nested!)
-        out.push({ name: unique(`${key}.${field}`), path: [key, field], ...scalarType(f.types) });
-    } else out.push({ name: unique(key), path: [key], ...scalarType(facts.types) });
+        out.push({
+          name: unique(`${key}.${field}`),
+          path: [key, field],
+          ...scalarType(f.types, wide),
+        });
+    } else out.push({ name: unique(key), path: [key], ...scalarType(facts.types, wide) });
   }
   return out;
 }
