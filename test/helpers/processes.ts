@@ -6,14 +6,35 @@ import { studyhookArgs } from './studyhook-cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
+/** Ports handed out by this process: never handed out twice. */
+const given = new Set<number>();
+/** Ports each mocha worker draws from: below the kernel's ephemeral range (32768 and up here). */
+const SLICE = 2500;
+
+/** Whether `port` can be bound on loopback right now. */
+const bindable = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
     const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+
+/**
+ * A port for a server a test starts later. why not the kernel's pick (listen on 0): that port is
+ * free again once closed, so a test file running in another mocha worker could get the same one
+ * before this one's server bound it, and a test then talked to the other file's server (404s and
+ * time-outs in one CI run). Each worker draws from a slice of its own, below the ephemeral range,
+ * never the same port twice, and only a port that binds.
+ */
+export async function freePort(): Promise<number> {
+  const worker = Number(process.env['MOCHA_WORKER_ID'] ?? 0) % 4;
+  const base = 20000 + worker * SLICE;
+  for (;;) {
+    const port = base + Math.floor(Math.random() * SLICE);
+    if (given.has(port)) continue;
+    given.add(port);
+    if (await bindable(port)) return port;
+  }
 }
 
 /** A private redis-server with AOF fsync'd on every write (what "acknowledged is durable" needs). */
