@@ -16,9 +16,18 @@ export function idOrder(expr: string): string {
   return `TRY_CAST(${expr} AS DOUBLE) NULLS LAST, ${expr} NULLS LAST`;
 }
 
-/** A list of file paths as a DuckDB list literal. */
+/**
+ * A file path as a string literal that DuckDB's readers take as that one file. why: they read `*`,
+ * `?` and `[` in a path as a glob, so an archive under `Study [2026]/` read the files of `Study 2/`
+ * (or none); a glob character inside brackets matches itself.
+ */
+export function fileLit(path: string): string {
+  return lit(path.replace(/[*?[]/g, (c) => `[${c}]`));
+}
+
+/** A list of file paths as a DuckDB list literal, each naming one file ({@link fileLit}). */
 export function fileList(files: readonly string[]): string {
-  return `[${files.map(lit).join(', ')}]`;
+  return `[${files.map(fileLit).join(', ')}]`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { buildTables } from '../export/build-tables.js';
 import type { Archive } from '../export/open-archive.js';
-import { fileList, lit } from '../export/sql.js';
+import { fileList, fileLit, lit } from '../export/sql.js';
 import { num, rows, str } from './facts-sql.js';
 import type { StudyDef, StudyFacts } from './types.js';
 import { studyParts } from './study-parts.js';
@@ -11,7 +11,7 @@ async function lastEvent(archive: Archive, platform: string): Promise<string | n
   for (let i = files.length - 1; i >= 0; i--) {
     const r = await rows(
       archive.conn,
-      `SELECT max(receivedat) AS m FROM read_json(${lit(files[i]!)}, format='newline_delimited', ignore_errors=true, columns={receivedat: 'VARCHAR'})`,
+      `SELECT max(receivedat) AS m FROM read_json(${fileLit(files[i]!)}, format='newline_delimited', ignore_errors=true, columns={receivedat: 'VARCHAR'})`,
     );
     const m = str(r[0]?.['m']);
     if (m) return m;

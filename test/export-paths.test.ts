@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runExport } from '../src/export/index.js';
+
+/** A trial as the filesystem sink archives it. */
+function trial(ns: string, id: string, vars: Record<string, unknown>): string {
+  const at = '2026-05-01T08:00:00.000Z';
+  return JSON.stringify({
+    specversion: '1.0',
+    id,
+    source: `/labvanced/${ns}`,
+    type: 'labvanced.trial.recorded',
+    time: at,
+    datacontenttype: 'application/json',
+    platform: 'labvanced',
+    namespace: ns,
+    receivedat: at,
+    requestid: `request-${id}`,
+    participantid: 'P1',
+    data: {
+      expId: 1,
+      expSessionNr: 1,
+      recTaskId: 1,
+      taskId: 't',
+      trialNr: 1,
+      recData: { data: vars },
+    },
+  });
+}
+
+/** Writes `<archiveDir>/labvanced/<ns>/2026-05-01.jsonl`. */
+async function archive(archiveDir: string, ns: string, lines: string[]): Promise<void> {
+  await mkdir(join(archiveDir, 'labvanced', ns), { recursive: true });
+  await writeFile(join(archiveDir, 'labvanced', ns, '2026-05-01.jsonl'), `${lines.join('\n')}\n`);
+}
+
+describe('studyhook export: where the archive and the output are', function () {
+  this.timeout(60000);
+  let tmp: string;
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'studyhook-export-paths-'));
+  });
+  after(async () => {
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('reads only its own archive when the path holds *, ? or [ ] (not other directories they would match)', async () => {
+    // Each archive directory's name would, as a glob, match a sibling holding another study.
+    for (const [mine, other] of [
+      ['Stroop [2026]', 'Stroop 2'],
+      ['pilot*', 'pilot-b'],
+      ['run?', 'run2'],
+    ] as const) {
+      await archive(join(tmp, other, 'events'), 'ns', [
+        trial('ns', `other-${other}`, { who: 'other' }),
+      ]);
+      await archive(join(tmp, mine, 'events'), 'ns', [
+        trial('ns', `mine-${mine}`, { who: 'mine' }),
+      ]);
+      const out = join(tmp, `out ${mine}`);
+      const r = await runExport({
+        archiveDir: join(tmp, mine, 'events'),
+        namespace: 'ns',
+        out,
+        format: 'csv',
+      });
+      assert.equal(r.lines, 1, mine);
+      const rows = (await readFile(join(out, 'labvanced_trials.csv'), 'utf8')).trim().split('\n');
+      assert.equal(rows.length, 2, `${mine}: ${rows.join(' | ')}`);
+      assert.ok(rows[1]!.includes(`mine-${mine}`) && rows[1]!.endsWith(',mine'), rows[1]);
+    }
+  });
+});
