@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runExport } from '../src/export/index.js';
@@ -71,5 +71,22 @@ describe('studyhook export: where the archive and the output are', function () {
       assert.equal(rows.length, 2, `${mine}: ${rows.join(' | ')}`);
       assert.ok(rows[1]!.includes(`mine-${mine}`) && rows[1]!.endsWith(',mine'), rows[1]);
     }
+  });
+
+  it('writes nothing outside --out through a stale .part left there as a symlink', async () => {
+    await archive(join(tmp, 'plain'), 'ns', [trial('ns', 'one', { rt: 1 })]);
+    const out = join(tmp, 'out-links');
+    await mkdir(out, { recursive: true });
+    // A .part of a run that died, or planted, pointing out of --out.
+    const victims = ['labvanced_trials.csv', 'codebook.md'].map((f) => join(tmp, `victim-${f}`));
+    for (const [i, f] of ['labvanced_trials.csv', 'codebook.md'].entries()) {
+      await writeFile(victims[i]!, 'keep me');
+      await symlink(victims[i]!, join(out, `${f}.part`));
+    }
+    await runExport({ archiveDir: join(tmp, 'plain'), namespace: 'ns', out, format: 'csv' });
+    for (const v of victims) assert.equal(await readFile(v, 'utf8'), 'keep me', v);
+    for (const f of ['labvanced_trials.csv', 'codebook.md'])
+      assert.ok((await lstat(join(out, f))).isFile(), `${f} is a file of its own`);
+    assert.ok((await readFile(join(out, 'labvanced_trials.csv'), 'utf8')).includes(',one,'));
   });
 });

@@ -43,6 +43,9 @@ export async function writeTables(
   const finish = async (name: string, write: (part: string) => Promise<void>) => {
     const part = join(out, `${name}.part`);
     try {
+      // why removed first: a .part left behind (or planted) as a symlink would be written through,
+      // to a file outside --out; writeFile's 'wx' then refuses anything that appears meanwhile.
+      await rm(part, { force: true });
       await write(part);
       await rename(part, join(out, name));
     } catch (err) {
@@ -57,7 +60,11 @@ export async function writeTables(
       runWithinMemory(conn, `COPY ${ident(t.name)} TO ${lit(part)} (${options(header.format, t)})`),
     );
   }
-  await finish('codebook.md', (part) => writeFile(part, codebookMarkdown(header, tables)));
-  await finish('codebook.json', (part) => writeFile(part, codebookJson(header, tables)));
+  await finish('codebook.md', (part) =>
+    writeFile(part, codebookMarkdown(header, tables), { flag: 'wx' }),
+  );
+  await finish('codebook.json', (part) =>
+    writeFile(part, codebookJson(header, tables), { flag: 'wx' }),
+  );
   return written;
 }
