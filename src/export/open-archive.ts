@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { listArchiveFiles, type ArchiveFiles, type TimeRange } from './archive-files.js';
 import { pseudonymMacro } from './pseudonym.js';
+import { fileSizes, snapshotFile } from './snapshot.js';
 import { fileList, lit } from './sql.js';
 
 /** What to open: the archive directory, the namespace, the time range and an optional pseudonym key. */
@@ -17,6 +18,11 @@ export interface ArchiveOptions extends TimeRange {
   /** DuckDB's memory limit; past it, sorts and tables spill to a temporary directory. Default 400MB (peak RSS stays under 1 GiB). */
   memoryLimit?: string;
   threads?: number;
+  /**
+   * Files to read as a copy of their whole lines up to this size (bytes), taken when the archive
+   * is opened: files the gateway appended to while an earlier attempt read them.
+   */
+  snapshot?: ReadonlyMap<string, number>;
 }
 
 /** The event attributes every table reads; `data` and extensions are added per table. */
@@ -37,6 +43,10 @@ export interface Archive {
   conn: DuckDBConnection;
   files: ArchiveFiles;
   options: ArchiveOptions;
+  /** The size of each file read in place (not a snapshot) when the archive was opened. */
+  sizes: ReadonlyMap<string, number>;
+  /** The archive's own path of a file in `files` (a snapshot's is its copy's). */
+  original(file: string): string;
   /** SQL reading one platform's events with these typed columns; `dedupe` keeps one row per event id. */
   events(
     platform: string,
@@ -76,6 +86,19 @@ export async function openArchive(options: ArchiveOptions): Promise<Archive> {
   // library adds about 35 MB to each process's memory, and only the export and study commands use it.
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const temp = await mkdtemp(join(tmpdir(), 'studyhook-export-'));
+  const origin = new Map<string, string>();
+  for (const list of files.values())
+    for (const [i, f] of list.entries()) {
+      const size = options.snapshot?.get(f);
+      if (size === undefined) continue;
+      // why a directory per file: the copy keeps the file's name, which says its day.
+      const copy = join(temp, 'snapshot', String(origin.size), basename(f));
+      await mkdir(join(copy, '..'), { recursive: true });
+      await snapshotFile(f, copy, size);
+      origin.set(copy, f);
+      list[i] = copy;
+    }
+  const sizes = await fileSizes([...files.values()].flat().filter((f) => !origin.has(f)));
   const instance = await DuckDBInstance.create(':memory:', {
     memory_limit: options.memoryLimit ?? '400MB',
     // why at most 2: each thread holds buffers of its own, and the memory limit is sized for two;
@@ -101,6 +124,8 @@ export async function openArchive(options: ArchiveOptions): Promise<Archive> {
     conn,
     files,
     options,
+    sizes,
+    original: (file) => origin.get(file) ?? file,
     events(platform, columns, opts = {}) {
       const all = { ...BASE_COLUMNS, ...columns };
       const list = files.get(platform) ?? [];

@@ -3,17 +3,20 @@ import { buildTables } from './build-tables.js';
 import { ExportError, firstLine } from './export-error.js';
 import { openArchive, type Archive, type ArchiveOptions } from './open-archive.js';
 import { createProgress } from './progress.js';
+import { grownFiles } from './snapshot.js';
 import type { BuiltTable } from './types.js';
 import type { BadLine } from './bad-lines.js';
 import { writeTables } from './write-tables.js';
 
 /** One export: the archive to read, where to write, in which format, and whether to pseudonymise. */
-export interface ExportOptions extends Omit<ArchiveOptions, 'pseudonymKey'> {
+export interface ExportOptions extends Omit<ArchiveOptions, 'pseudonymKey' | 'snapshot'> {
   out: string;
   format: 'csv' | 'parquet';
   pseudonymize?: string;
   /** Progress lines (stderr in the CLI). */
   progress?: (line: string) => void;
+  /** Called before each step with a short label (`... building <table>`, `writing <table> ...`). */
+  step?: (label: string) => void;
 }
 
 export interface ExportResult {
@@ -42,33 +45,61 @@ function overflowed(err: unknown): boolean {
   return false;
 }
 
+/** How many times an export reads the archive again when the gateway appended to it meanwhile. */
+const MAX_ATTEMPTS = 4;
+
 /**
  * Reads the archive of one namespace and writes its tables and codebook to `opts.out`.
- * why twice at most: whole-number variables are BIGINT columns, which every reader takes; a number
- * past BIGINT (JSON allows up to 2^64 and more) fails their strict cast, and the export then runs
- * again with wider columns for them instead of writing the cell empty.
+ * why again with wider integers: whole-number variables are BIGINT columns, which every reader
+ * takes; a number past BIGINT (JSON allows up to 2^64 and more) fails their strict cast, and the
+ * export then runs again with wider columns for them instead of writing the cell empty.
+ * why again with snapshots: the trials are read twice (a scan learns their variables, types and
+ * counts, then they are written), and lines the gateway appended in between were written unscanned:
+ * a redelivered copy as a second row, a value of another type empty or rounded. A file that grew
+ * while it was read is then read from a copy of its lines as they were at the end of that attempt.
  */
 export async function runExport(opts: ExportOptions): Promise<ExportResult> {
-  try {
-    return await exportOnce(opts, false);
-  } catch (err) {
-    if (!overflowed(err)) throw err;
-    opts.progress?.(
-      'studyhook export: a whole number is too large for a 64-bit integer column; exporting again with wider whole-number columns',
-    );
-    return exportOnce(opts, true);
+  let wide = false;
+  let snapshot = new Map<string, number>();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { result, grown } = await exportOnce(opts, wide, snapshot);
+      if (grown.size === 0 || attempt >= MAX_ATTEMPTS) return result;
+      opts.progress?.(
+        `studyhook export: ${grown.size} archive file(s) grew while they were read; exporting again from a copy of them`,
+      );
+      snapshot = new Map([...snapshot, ...grown]);
+    } catch (err) {
+      if (wide || !overflowed(err)) throw err;
+      opts.progress?.(
+        'studyhook export: a whole number is too large for a 64-bit integer column; exporting again with wider whole-number columns',
+      );
+      wide = true;
+    }
   }
 }
 
-async function exportOnce(opts: ExportOptions, wideIntegers: boolean): Promise<ExportResult> {
+async function exportOnce(
+  opts: ExportOptions,
+  wideIntegers: boolean,
+  snapshot: ReadonlyMap<string, number>,
+): Promise<{ result: ExportResult; grown: Map<string, number> }> {
   let archive: Archive | undefined;
   let progress: { step(label: string): void; stop(): void } | undefined;
   try {
     archive = await openArchive({
       ...opts,
       ...(opts.pseudonymize !== undefined && { pseudonymKey: opts.pseudonymize }),
+      snapshot,
     });
-    progress = createProgress(archive.conn, opts.progress ?? (() => undefined));
+    const shown = createProgress(archive.conn, opts.progress ?? (() => undefined));
+    progress = {
+      step: (label) => {
+        shown.step(label);
+        opts.step?.(label);
+      },
+      stop: () => shown.stop(),
+    };
     await writable(opts.out);
     const { scan, tables } = await buildTables(archive, {
       pseudonymize: opts.pseudonymize !== undefined,
@@ -84,11 +115,14 @@ async function exportOnce(opts: ExportOptions, wideIntegers: boolean): Promise<E
     };
     const files = await writeTables(archive.conn, opts.out, header, tables, progress.step);
     return {
-      tables,
-      files,
-      badLines: scan.badLines,
-      badLineCount: scan.badLineCount,
-      lines: [...scan.lines.values()].reduce((a, b) => a + b, 0),
+      result: {
+        tables,
+        files,
+        badLines: scan.badLines,
+        badLineCount: scan.badLineCount,
+        lines: [...scan.lines.values()].reduce((a, b) => a + b, 0),
+      },
+      grown: await grownFiles(archive.sizes),
     };
   } catch (err) {
     if (err instanceof ExportError) throw err;

@@ -58,13 +58,12 @@ export async function scanArchive(
   const badLines: BadLine[] = [];
   const bad = badCounts.filter((x) => x.bad > 0).sort((x, y) => x.file.localeCompare(y.file));
   // why: a ruined archive must not fill memory with its own error list; the count stays exact.
+  // why named by a.original: a file the gateway was appending to is read from a snapshot copy.
   for (const f of bad)
     badLines.push(
-      ...(await findBadLines(
-        f.file,
-        MAX_OBJECT_BYTES,
-        Math.max(0, BAD_LINES_KEPT - badLines.length),
-      )),
+      ...(
+        await findBadLines(f.file, MAX_OBJECT_BYTES, Math.max(0, BAD_LINES_KEPT - badLines.length))
+      ).map((b) => ({ ...b, file: a.original(b.file) })),
     );
   return { files, lines, badLines, badLineCount: bad.reduce((n, f) => n + f.bad, 0) };
 }
