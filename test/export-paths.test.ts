@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runExport } from '../src/export/index.js';
+import { ExportError, runExport } from '../src/export/index.js';
 
 /** A trial as the filesystem sink archives it. */
 function trial(ns: string, id: string, vars: Record<string, unknown>): string {
@@ -88,5 +88,22 @@ describe('studyhook export: where the archive and the output are', function () {
     for (const f of ['labvanced_trials.csv', 'codebook.md'])
       assert.ok((await lstat(join(out, f))).isFile(), `${f} is a file of its own`);
     assert.ok((await readFile(join(out, 'labvanced_trials.csv'), 'utf8')).includes(',one,'));
+  });
+
+  it('refuses a --since after --until instead of writing every table empty', async () => {
+    await archive(join(tmp, 'range'), 'ns', [trial('ns', 'one', { rt: 1 })]);
+    const out = join(tmp, 'out-range');
+    await assert.rejects(
+      runExport({
+        archiveDir: join(tmp, 'range'),
+        namespace: 'ns',
+        out,
+        format: 'csv',
+        since: new Date('2026-06-01T00:00:00Z'),
+        until: new Date('2026-05-31T23:59:59.999Z'),
+      }),
+      (err: Error) => err instanceof ExportError && /--since .* is after --until/.test(err.message),
+    );
+    await assert.rejects(readFile(join(out, 'labvanced_trials.csv')), { code: 'ENOENT' });
   });
 });
