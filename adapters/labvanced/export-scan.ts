@@ -47,11 +47,20 @@ export function labvancedSource(a: Archive, variables = true): string {
 }
 
 /**
+ * True for a trial whose `recData.data` is there but not an object (an array, a text, a number):
+ * the trial schema asks only that recData be an object, and json_keys of such a value is empty, so
+ * what the trial recorded had no column. why by its first character: the reader writes the value
+ * as compact JSON, and one more parse of every trial would cost the scan a good part of its time.
+ */
+const NOT_OBJECT = `coalesce(left(CAST(vars AS VARCHAR), 1) NOT IN ('{', 'n'), false)`;
+
+/**
  * Reads Labvanced's files once into `lv_scan`: the lines the engine could not read, every non-trial
  * event whole, and for trials, grouped, which variables they have (in `keys`), their JSON types (`t`,
  * in the same order as `keys`) and the first trial of each group (`k`);
  * groups of trials in the range (`tr`) count them per session (`sessions`, and `nulls` for trials
- * without one) and list their ids' hashes (`ids`).
+ * without one) and list their ids' hashes (`ids`); `odd` marks groups with a trial whose variables
+ * are not an object.
  * why `json_type(vars, '$.*')`: every variable's type in one walk of the object, in the order of
  * `json_keys`, so no variable needs a pass of its own (a sample of the first trials guessed the names
  * before; variables that only later tasks record then cost a second read of the archive).
@@ -71,11 +80,11 @@ export const labvancedScan: ExportScan = async ({ archive: a, trialVariables }) 
     a.conn,
     trialVariables
       ? `CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, any_value(keys) AS keys, any_value(t) AS t, count(*) AS n, min(k) AS k, ev, NULL AS place,
-        tr, histogram(s) FILTER (WHERE tr) AS sessions, count(*) FILTER (WHERE tr AND s IS NULL) AS nulls, list(h) FILTER (WHERE tr) AS ids
+        tr, histogram(s) FILTER (WHERE tr) AS sessions, count(*) FILTER (WHERE tr AND s IS NULL) AS nulls, list(h) FILTER (WHERE tr) AS ids, bool_or(odd) AS odd
       FROM (SELECT filename, bad, ev, CASE WHEN trial THEN k END AS k, CASE WHEN trial THEN ${keys} END AS keys, CASE WHEN trial THEN ${types} END AS t,
-        trial AND NOT bad AS tr, s, h FROM ${src})
+        trial AND NOT bad AS tr, s, h, trial AND ${NOT_OBJECT} AS odd FROM ${src})
       GROUP BY filename, bad, ev, tr, hash(keys), hash(t)`
-      : `CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, NULL AS keys, NULL AS t, 1 AS n, NULL AS k, ev, place FROM ${src}`,
+      : `CREATE OR REPLACE TEMP TABLE lv_scan AS SELECT filename, bad, NULL AS keys, NULL AS t, 1 AS n, NULL AS k, ev, place, NULL AS odd FROM ${src}`,
   );
   // why: a non-trial line the engine read is a line (its table drops it if it lacks an id).
   const found = await rows(

@@ -10,6 +10,9 @@ import {
 } from '../../src/export/variables.js';
 import { labvancedSource, rows } from './export-scan.js';
 
+/** How the codebook names, among the variables without a column, `recData.data` that is not an object. */
+export const NOT_AN_OBJECT = '(recData.data not an object)';
+
 /**
  * The distinct JSON types at each position of the lists `t` of `from`, as [0-based position, type].
  * why counted in SQL, not in Node: trials that name a variable each make as many distinct lists as
@@ -119,5 +122,9 @@ export async function trialKeys(a: Archive): Promise<{ keys: KeyTable; rest: str
   // why again: an object variable takes a column per field, known only now.
   const fitted = fitColumns(table, MAX_VARIABLE_COLUMNS);
   await typeNested(a, src, fitted.kept);
-  return { keys: fitted.kept, rest: [...fitted.rest, ...first.rest] };
+  // why: what a trial whose variables are not an object recorded has no column; the column of
+  // every variable (`variables`) keeps it.
+  const odd = await rows(a, 'SELECT 1 FROM lv_scan WHERE odd LIMIT 1');
+  const shapes = odd.length > 0 ? [NOT_AN_OBJECT] : [];
+  return { keys: fitted.kept, rest: [...fitted.rest, ...first.rest, ...shapes] };
 }

@@ -43,7 +43,8 @@ export function trialVariables(
 ): TrialVariables {
   const all = rest.length > 0;
   const vars = variableColumns(keys, all ? [...fixed, ALL] : fixed, wideIntegers);
-  if (vars.length === 0) return { data: `STRUCT(${TRIAL_FIELDS})`, columns: [] };
+  // why not when some have no column: then the column of every variable is all there is of them.
+  if (vars.length === 0 && !all) return { data: `STRUCT(${TRIAL_FIELDS})`, columns: [] };
   const fast = !all && structSafe(keys);
   const json = 't.data.recData.data';
   const columns = vars.map((v, i) =>
@@ -64,7 +65,7 @@ export function trialVariables(
     data: `STRUCT(${TRIAL_FIELDS}, recData STRUCT(data ${fast ? structType(keys, vars) : 'JSON'}))`,
     // why one list per trial: a JSON function holds a parse buffer per call site, so one lookup
     // per column held a buffer per column, and hundreds of columns ran out of the memory limit.
-    ...(!fast && { values: `${jsonValues(json, vars)} AS ${VALUES}` }),
+    ...(!fast && vars.length > 0 && { values: `${jsonValues(json, vars)} AS ${VALUES}` }),
     columns,
   };
 }
