@@ -19,7 +19,11 @@ function jsonType(v: unknown): JsonType {
     case 'boolean':
       return 'BOOLEAN';
     case 'number':
-      return Number.isInteger(v) ? (v < 0 ? 'BIGINT' : 'UBIGINT') : 'DOUBLE';
+      // why in range only: like the engine's json_type, a whole number no 64-bit integer holds is a
+      // DOUBLE (JSON.stringify writes 1e20 as 21 digits, 1e21 as `1e+21`); typed as an integer
+      // column, its cell came out empty.
+      if (!Number.isInteger(v) || v < -(2 ** 63) || v >= 2 ** 64) return 'DOUBLE';
+      return v < 0 ? 'BIGINT' : 'UBIGINT';
     case 'object':
       return 'OBJECT';
     default:
