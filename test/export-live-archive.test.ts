@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +80,29 @@ describe('studyhook export: an archive the gateway appends to while it is export
     assert.deepEqual(
       sessions.map((s) => [s['session'], s['trials']]),
       [['7', '4']],
+    );
+  });
+
+  it('finishes when a file it read whole is removed before the export ends', async () => {
+    const dir = join(tmp, 'gone', 'labvanced', 'live');
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, '2026-05-01.jsonl');
+    await writeFile(file, `${trial(1, { rt: 1 })}\n`);
+    const out = join(tmp, 'out-gone');
+    await runExport({
+      archiveDir: join(tmp, 'gone'),
+      namespace: 'live',
+      out,
+      format: 'csv',
+      // The trials are written; the last table is read from the scan, not from the file.
+      step: (label) => {
+        if (label.startsWith('writing labvanced_files')) rmSync(file);
+      },
+    });
+    const rows = csvObjects(await readFile(join(out, 'labvanced_trials.csv'), 'utf8'));
+    assert.deepEqual(
+      rows.map((x) => x['event_id']),
+      ['trial-1'],
     );
   });
 });

@@ -20,10 +20,13 @@ export async function fileSizes(files: Iterable<string>): Promise<Map<string, nu
   return out;
 }
 
-/** The files whose size is no longer the one recorded, with their size now. */
+/**
+ * The files whose size is no longer the one recorded, with their size now. why not those gone: a
+ * file removed after both reads was read whole, and one removed between them failed the export.
+ */
 export async function grownFiles(sizes: ReadonlyMap<string, number>): Promise<Map<string, number>> {
   const now = await fileSizes(sizes.keys());
-  return new Map([...now].filter(([f, n]) => n !== sizes.get(f)));
+  return new Map([...now].filter(([f, n]) => n >= 0 && n !== sizes.get(f)));
 }
 
 /** Where the last line break of the first `size` bytes of `file` is (-1: none). */
