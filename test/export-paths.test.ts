@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExportError, runExport } from '../src/export/index.js';
@@ -105,5 +105,32 @@ describe('studyhook export: where the archive and the output are', function () {
       (err: Error) => err instanceof ExportError && /--since .* is after --until/.test(err.message),
     );
     await assert.rejects(readFile(join(out, 'labvanced_trials.csv')), { code: 'ENOENT' });
+  });
+
+  it('leaves no .part file and no temporary directory when interrupted (Ctrl-C)', async () => {
+    await archive(join(tmp, 'stop'), 'ns', [trial('ns', 'one', { rt: 1 })]);
+    const out = join(tmp, 'out-stop');
+    const temps = async () =>
+      (await readdir(tmpdir())).filter((f) => /^studyhook-export-[A-Za-z0-9]{6}$/.test(f));
+    const before = await temps();
+    const stop = new AbortController();
+    await assert.rejects(
+      runExport({
+        archiveDir: join(tmp, 'stop'),
+        namespace: 'ns',
+        out,
+        format: 'csv',
+        signal: stop.signal,
+        step: (label) => {
+          if (label.startsWith('writing labvanced_sessions')) stop.abort();
+        },
+      }),
+      /interrupted/,
+    );
+    assert.deepEqual(
+      (await readdir(out)).filter((f) => f.endsWith('.part')),
+      [],
+    );
+    assert.deepEqual(await temps(), before);
   });
 });

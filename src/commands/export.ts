@@ -72,6 +72,10 @@ async function run(args: string[]): Promise<number> {
   const until = date(values.until, '--until', true);
   const out = resolve(values.out);
   const tty = process.stderr.isTTY;
+  // why once: a second Ctrl-C ends the process at once, as without a handler.
+  const stop = new AbortController();
+  const abort = () => stop.abort();
+  process.once('SIGINT', abort).once('SIGTERM', abort);
   const result = await runExport({
     archiveDir,
     namespace: values.namespace,
@@ -81,7 +85,8 @@ async function run(args: string[]): Promise<number> {
     ...(until && { until }),
     ...(values.pseudonymize !== undefined && { pseudonymize: values.pseudonymize }),
     progress: (line) => process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`),
-  });
+    signal: stop.signal,
+  }).finally(() => process.off('SIGINT', abort).off('SIGTERM', abort));
   if (tty) process.stderr.write('\r\x1b[K');
   for (const b of result.badLines.slice(0, 20))
     console.error(`skipped ${b.file}:${b.line}: ${b.reason}`);

@@ -17,6 +17,8 @@ export interface ExportOptions extends Omit<ArchiveOptions, 'pseudonymKey' | 'sn
   progress?: (line: string) => void;
   /** Called before each step with a short label (`... building <table>`, `writing <table> ...`). */
   step?: (label: string) => void;
+  /** Stops the export (Ctrl-C): the running query is interrupted and the run cleans up as on an error. */
+  signal?: AbortSignal;
 }
 
 export interface ExportResult {
@@ -97,13 +99,22 @@ async function exportOnce(
       ...(opts.pseudonymize !== undefined && { pseudonymKey: opts.pseudonymize }),
       snapshot,
     });
-    const shown = createProgress(archive.conn, opts.progress ?? (() => undefined));
+    const conn = archive.conn;
+    // why: killed by Ctrl-C, an export left its .part file in --out and its temporary directory
+    // (spilled sorts, snapshots: up to gigabytes) behind; interrupted, it removes both.
+    const interrupt = () => conn.interrupt();
+    opts.signal?.addEventListener('abort', interrupt);
+    const shown = createProgress(conn, opts.progress ?? (() => undefined));
     progress = {
       step: (label) => {
         shown.step(label);
         opts.step?.(label);
+        opts.signal?.throwIfAborted();
       },
-      stop: () => shown.stop(),
+      stop: () => {
+        shown.stop();
+        opts.signal?.removeEventListener('abort', interrupt);
+      },
     };
     await writable(opts.out);
     const { scan, tables } = await buildTables(archive, {
@@ -130,6 +141,7 @@ async function exportOnce(
       grown: await grownFiles(archive.sizes),
     };
   } catch (err) {
+    if (opts.signal?.aborted) throw new ExportError('interrupted; no file was left half-written');
     if (err instanceof ExportError) throw err;
     throw new ExportError(firstLine(err), { cause: err });
   } finally {
