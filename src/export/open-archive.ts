@@ -87,17 +87,23 @@ export async function openArchive(options: ArchiveOptions): Promise<Archive> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const temp = await mkdtemp(join(tmpdir(), 'studyhook-export-'));
   const origin = new Map<string, string>();
-  for (const list of files.values())
-    for (const [i, f] of list.entries()) {
-      const size = options.snapshot?.get(f);
-      if (size === undefined) continue;
-      // why a directory per file: the copy keeps the file's name, which says its day.
-      const copy = join(temp, 'snapshot', String(origin.size), basename(f));
-      await mkdir(join(copy, '..'), { recursive: true });
-      await snapshotFile(f, copy, size);
-      origin.set(copy, f);
-      list[i] = copy;
-    }
+  try {
+    for (const list of files.values())
+      for (const [i, f] of list.entries()) {
+        const size = options.snapshot?.get(f);
+        if (size === undefined) continue;
+        // why a directory per file: the copy keeps the file's name, which says its day.
+        const copy = join(temp, 'snapshot', String(origin.size), basename(f));
+        await mkdir(join(copy, '..'), { recursive: true });
+        await snapshotFile(f, copy, size);
+        origin.set(copy, f);
+        list[i] = copy;
+      }
+  } catch (err) {
+    // why: no Archive exists yet whose close() would remove the copies made so far.
+    await rm(temp, { recursive: true, force: true });
+    throw err;
+  }
   const sizes = await fileSizes([...files.values()].flat().filter((f) => !origin.has(f)));
   const instance = await DuckDBInstance.create(':memory:', {
     memory_limit: options.memoryLimit ?? '400MB',
