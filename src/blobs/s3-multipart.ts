@@ -4,6 +4,7 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
   type CompletedPart,
@@ -30,8 +31,9 @@ const spare = new Map<number, Buffer[]>();
  * (lib-storage concatenates every part into a new buffer); up to queueSize + 1 of them are kept for
  * the next upload of that part size (see `spare`). Reading pauses while every buffer is
  * taken. Resolves once S3 answered CompleteMultipartUpload (or the PutObject). On any failure it
- * waits for the parts in flight, aborts the multipart upload, destroys the source with the error
- * and rejects with it.
+ * waits for the parts in flight, aborts the multipart upload, deletes the object if the last
+ * request was sent (its answer may have been lost after S3 made it), destroys the source with the
+ * error and rejects with it.
  */
 export async function uploadStream(
   client: S3Client,
@@ -50,6 +52,7 @@ export async function uploadStream(
   let buf: Buffer | undefined;
   let filled = 0;
   let taking: Promise<void> = Promise.resolve();
+  let finishing = false;
 
   const sendPart = async (data: Buffer, whole: Buffer): Promise<void> => {
     uploadId ??= (await client.send(new CreateMultipartUploadCommand(target))).UploadId;
@@ -117,6 +120,7 @@ export async function uploadStream(
     );
     const last = buf ? buf.subarray(0, filled) : Buffer.alloc(0);
     if (uploadId === undefined) {
+      finishing = true;
       await client.send(
         new PutObjectCommand({ ...target, Body: last, ContentLength: last.length }),
       );
@@ -126,6 +130,7 @@ export async function uploadStream(
     await Promise.all(inFlight);
     if (failure) throw failure.err;
     parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
+    finishing = true;
     await client.send(
       new CompleteMultipartUploadCommand({
         Bucket: target.Bucket,
@@ -152,6 +157,12 @@ export async function uploadStream(
             UploadId: uploadId,
           }),
         )
+        .catch(() => undefined);
+    // why: S3 may have made the object although its answer was lost (the SDK's retry then fails,
+    // e.g. NoSuchUpload): the caller is told it failed, so the object is not kept. The key is ours alone.
+    if (finishing)
+      await client
+        .send(new DeleteObjectCommand({ Bucket: target.Bucket, Key: target.Key }))
         .catch(() => undefined);
     throw err;
   } finally {

@@ -7,18 +7,28 @@ export interface S3Refusal {
 }
 
 /**
+ * What else a proxy may do with a request: `hang` reads it and never answers; `lose` passes it on
+ * and, once the server has answered, resets the connection (the request took effect, its answer is lost).
+ */
+export type S3Fault = 'hang' | 'lose';
+
+/**
  * A real HTTP proxy on loopback in front of an S3-protocol server: each request `refuse` returns a
  * refusal for is answered with that S3 error, every other one is passed on. A store with
  * credentials that lack a permission, or one that fails some requests, seen from the client.
  */
 export async function s3Proxy(
   upstream: string,
-  refuse: (req: IncomingMessage) => S3Refusal | undefined,
+  refuse: (req: IncomingMessage) => S3Refusal | S3Fault | undefined,
 ): Promise<{ endpoint: string; close(): Promise<void> }> {
   const target = new URL(upstream);
   const proxy = createServer((req, res) => {
     const no = refuse(req);
-    if (no) {
+    if (no === 'hang') {
+      req.resume();
+      return;
+    }
+    if (no && no !== 'lose') {
       req.resume();
       res.writeHead(no.status, { 'content-type': 'application/xml' });
       res.end(`<Error><Code>${no.code}</Code><Message>${no.code}</Message></Error>`);
@@ -33,6 +43,11 @@ export async function s3Proxy(
         headers: req.headers,
       },
       (r) => {
+        if (no === 'lose') {
+          r.resume();
+          r.on('end', () => res.socket?.destroy());
+          return;
+        }
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
       },
@@ -44,6 +59,11 @@ export async function s3Proxy(
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    close: () => new Promise((r) => proxy.close(() => r())),
+    close: () =>
+      new Promise((r) => {
+        // why: a hung request's connection would keep close() waiting forever.
+        proxy.closeAllConnections();
+        proxy.close(() => r());
+      }),
   };
 }
