@@ -11,6 +11,8 @@ import { StudyhookError } from '../src/errors.js';
 import { s3Proxy, type S3Fault, type S3Refusal } from './helpers/s3-proxy.js';
 
 const MB = 1024 * 1024;
+const isPart = (method?: string, url = ''): boolean =>
+  method === 'PUT' && /[?&]partNumber=2&/.test(url);
 const isComplete = (method?: string, url = ''): boolean =>
   method === 'POST' && /[?&]uploadId=/.test(url);
 
@@ -88,6 +90,46 @@ describe('S3 blob store when the store misbehaves (a real proxy in front of the 
         { objects: [], uploads: [] },
         'an unacknowledged file is not kept',
       );
+    } finally {
+      await close();
+    }
+  });
+
+  it('fails an upload whose part S3 never answers (each attempt times out), aborts it and leaves nothing', async () => {
+    let hung = 0;
+    const { store, close } = await storeBehind(
+      (method, url) => (isPart(method, url) && ++hung > 0 ? 'hang' : undefined),
+      { idleTimeoutMs: 300 },
+    );
+    try {
+      const began = Date.now();
+      await assert.rejects(
+        store.put(Readable.from([randomBytes(12 * MB)]), { name: 'hung', contentType: 'x' }),
+        (err: unknown) => err instanceof StudyhookError && err.code === 'SH_BLOB_STORE_UNAVAILABLE',
+      );
+      assert.ok(hung >= 2, `the part was tried again (${hung})`);
+      assert.ok(Date.now() - began < 20000, 'bounded by the attempts, not by the test');
+      assert.deepEqual(await inBucket(), { objects: [], uploads: [] });
+    } finally {
+      await close();
+    }
+  });
+
+  it('completes an upload whose CompleteMultipartUpload went unanswered once (the retry is answered)', async () => {
+    let completes = 0;
+    const { store, close } = await storeBehind(
+      (method, url) => (isComplete(method, url) && ++completes === 1 ? 'hang' : undefined),
+      { idleTimeoutMs: 300 },
+    );
+    try {
+      const ref = await store.put(Readable.from([randomBytes(11 * MB)]), {
+        name: 'slow',
+        contentType: 'x',
+      });
+      assert.equal(ref.size, 11 * MB);
+      assert.equal(await direct.exists(ref), true);
+      await direct.remove(ref);
+      assert.deepEqual(await inBucket(), { objects: [], uploads: [] });
     } finally {
       await close();
     }

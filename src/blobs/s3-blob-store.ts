@@ -20,6 +20,9 @@ export type S3BlobSettings = Omit<
   'type' | 'abortIncompleteAfterMs'
 >;
 
+/** The config's default of `blobs.idleTimeoutMs`. */
+const IDLE_TIMEOUT_MS = 30_000;
+
 const ID = /^[0-9a-f-]{36}$/;
 // why: an S3 status or SDK error name that means "the store cannot take this now", not "this file is wrong".
 const UNAVAILABLE =
@@ -38,12 +41,17 @@ function unavailable(err: unknown): boolean {
 
 /** The S3 client of a store: checksums and payload signing left to the store (see below). */
 export function createS3Client(
-  s: Pick<S3BlobSettings, 'region' | 'endpoint' | 'forcePathStyle'>,
+  s: Pick<S3BlobSettings, 'region' | 'endpoint' | 'forcePathStyle' | 'idleTimeoutMs'>,
 ): S3Client {
   const client = new S3Client({
     region: s.region,
     forcePathStyle: s.forcePathStyle,
     ...(s.endpoint !== undefined && { endpoint: s.endpoint }),
+    // why: the SDK sets no timeout of its own; a request S3 never answered (a part, or
+    // CompleteMultipartUpload) held its upload forever: the platform's request, the part buffers,
+    // and the abort, which waits for the parts in flight. Idle, not total: a large part on a slow
+    // line keeps moving bytes, and S3 sends spaces while a long CompleteMultipartUpload works.
+    requestHandler: { socketTimeout: s.idleTimeoutMs ?? IDLE_TIMEOUT_MS },
     // why: the sha256 of every file is ours (computed on the way); the SDK's own CRC of each part
     // cost CPU on every byte and is not accepted by every S3-compatible store.
     requestChecksumCalculation: 'WHEN_REQUIRED',

@@ -95,6 +95,8 @@ export type BlobsConfig =
       forcePathStyle: boolean;
       partSizeBytes: number;
       queueSize: number;
+      /** Filled in from the schema's default when loaded; optional for stores built in code. */
+      idleTimeoutMs?: number;
       abortIncompleteAfterMs: number;
     };
 

@@ -217,6 +217,10 @@ export interface StudyhookConfig {
      */
     queueSize?: number;
     /**
+     * S3: a request to the store that sends or receives no byte for this long fails, and is tried again (3 attempts in all); then the upload is answered 503 and aborted. Without it, a store that never answers held the request, its part buffers and its multipart upload forever.
+     */
+    idleTimeoutMs?: number;
+    /**
      * S3: a multipart upload of this store still incomplete this long after it began is aborted (its process died mid-upload, or could not abort it); looked for at start and every hour. 0: never (leave it to the bucket's AbortIncompleteMultipartUpload lifecycle rule). Needs s3:ListBucketMultipartUploads.
      */
     abortIncompleteAfterMs?: number;
