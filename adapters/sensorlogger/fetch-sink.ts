@@ -68,12 +68,19 @@ export default defineSink<Options, Options>({
         throw new PermanentError(`recording ${uploadId}: ${err.message}`);
       throw err;
     }
-    const data = await describe(ctx.blobs, ref, ctx.state.listEntries, (err) =>
-      ctx.logger.warn(
-        { eventId: event.id, uploadId, err: err.message },
-        'recording looks like a zip but its file list cannot be read',
-      ),
-    );
+    let data: Awaited<ReturnType<typeof describe>>;
+    try {
+      data = await describe(ctx.blobs, ref, ctx.state.listEntries, (err) =>
+        ctx.logger.warn(
+          { eventId: event.id, uploadId, err: err.message },
+          'recording looks like a zip but its file list cannot be read',
+        ),
+      );
+    } catch (err) {
+      // why: nothing refers to this file yet, and the retry downloads the recording into a new one.
+      await ctx.blobs.remove(ref).catch(() => undefined);
+      throw err;
+    }
     // why: the key (study + upload) gives the follow-up a fixed id, so a retry after a lost ack is deduplicated.
     const stored = await ctx.emit(
       {
