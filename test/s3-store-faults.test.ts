@@ -134,4 +134,48 @@ describe('S3 blob store when the store misbehaves (a real proxy in front of the 
       await close();
     }
   });
+
+  it('reads a whole file for a reader that pauses longer than the idle timeout (its own back-pressure)', async () => {
+    const { store, close } = await storeBehind(() => undefined, { idleTimeoutMs: 300 });
+    try {
+      const bytes = randomBytes(20 * MB);
+      const ref = await store.put(Readable.from([bytes]), { name: 'read', contentType: 'x' });
+      const got: Buffer[] = [];
+      let length = 0;
+      for await (const chunk of store.open(ref)) {
+        got.push(chunk as Buffer);
+        length += (chunk as Buffer).length;
+        if (got.length === 1) await new Promise((r) => setTimeout(r, 1500));
+      }
+      assert.equal(length, bytes.length);
+      assert.ok(Buffer.concat(got).equals(bytes));
+      await store.remove(ref);
+    } finally {
+      await close();
+    }
+  });
+
+  it('fails the stream of a read the store never answers', async () => {
+    const ref = await direct.put(Readable.from([randomBytes(1000)]), {
+      name: 'r',
+      contentType: 'x',
+    });
+    const { store, close } = await storeBehind(
+      (method) => (method === 'GET' ? 'hang' : undefined),
+      {
+        idleTimeoutMs: 300,
+      },
+    );
+    try {
+      await assert.rejects(
+        (async () => {
+          for await (const _ of store.open(ref));
+        })(),
+        { name: 'TimeoutError' },
+      );
+    } finally {
+      await close();
+      await direct.remove(ref);
+    }
+  });
 });

@@ -39,10 +39,15 @@ function unavailable(err: unknown): boolean {
   );
 }
 
-/** The S3 client of a store: checksums and payload signing left to the store (see below). */
+/**
+ * The S3 client of a store: checksums and payload signing left to the store (see below). `read`:
+ * the client of `open()`, whose idle timeout ends at the response's headers (see there).
+ */
 export function createS3Client(
   s: Pick<S3BlobSettings, 'region' | 'endpoint' | 'forcePathStyle' | 'idleTimeoutMs'>,
+  use: 'write' | 'read' = 'write',
 ): S3Client {
+  const idle = s.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
   const client = new S3Client({
     region: s.region,
     forcePathStyle: s.forcePathStyle,
@@ -51,7 +56,12 @@ export function createS3Client(
     // CompleteMultipartUpload) held its upload forever: the platform's request, the part buffers,
     // and the abort, which waits for the parts in flight. Idle, not total: a large part on a slow
     // line keeps moving bytes, and S3 sends spaces while a long CompleteMultipartUpload works.
-    requestHandler: { socketTimeout: s.idleTimeoutMs ?? IDLE_TIMEOUT_MS },
+    // why only until the headers for a read: past them a pause is the reader's own back-pressure
+    // (a slow destination), which a socket timeout would turn into an error.
+    requestHandler:
+      use === 'read'
+        ? { requestTimeout: idle, throwOnRequestTimeout: true }
+        : { socketTimeout: idle },
     // why: the sha256 of every file is ours (computed on the way); the SDK's own CRC of each part
     // cost CPU on every byte and is not accepted by every S3-compatible store.
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -84,6 +94,7 @@ export function createS3BlobStore(
   s: S3BlobSettings,
 ): BlobStore & { check(): Promise<void>; client: S3Client } {
   const client = createS3Client(s);
+  const reader = createS3Client(s, 'read');
   const keyOf = (id: string): string => `${s.prefix}${id.slice(0, 2)}/${id}`;
   const uriPrefix = `s3://${s.bucket}/${s.prefix}`;
   const keyOfRef = (ref: FileRef | string): string => {
@@ -152,7 +163,7 @@ export function createS3BlobStore(
         Key: keyOfRef(ref),
         ...(range && { Range: `bytes=${range.start}-${range.end}` }),
       };
-      client
+      reader
         .send(new GetObjectCommand(params))
         .then((res) => pipeline(res.Body as Readable, out))
         .catch((err: Error) => out.destroy(err));
