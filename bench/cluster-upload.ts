@@ -9,6 +9,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { S3_TEST_ENV } from '../scripts/s3-server.js';
 import { createS3Client } from '../src/blobs/s3-blob-store.js';
+import { PartBudget } from '../src/blobs/part-budget.js';
 import { uploadStream } from '../src/blobs/s3-multipart.js';
 import { freePort, median, memory, sleep, start, waitForPort } from './procs.js';
 import { cliArgs } from './studyhook.js';
@@ -110,6 +111,7 @@ export async function uploadRounds(o: {
           body(bytes, chunk),
           partSize,
           o.queueSize,
+          new PartBudget(o.queueSize * partSize),
         ),
       );
       const s = await upload({

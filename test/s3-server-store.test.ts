@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { S3_TEST_ENV, startS3Server, type S3Server } from '../scripts/s3-server.js';
 import { createS3Client } from '../src/blobs/s3-blob-store.js';
+import { PartBudget } from '../src/blobs/part-budget.js';
 import { uploadStream } from '../src/blobs/s3-multipart.js';
 
 const MB = 1024 * 1024;
@@ -75,7 +76,14 @@ describe('the test S3 server keeps a completed multipart upload as its parts', f
   });
 
   const upload = (key: string): Promise<void> =>
-    uploadStream(t.client, { Bucket: t.s3.bucket, Key: key }, Readable.from([bytes]), MB, 2);
+    uploadStream(
+      t.client,
+      { Bucket: t.s3.bucket, Key: key },
+      Readable.from([bytes]),
+      MB,
+      2,
+      new PartBudget(2 * MB),
+    );
   const get = async (key: string, range?: string): Promise<Buffer> => {
     const res = await t.client.send(
       new GetObjectCommand({ Bucket: t.s3.bucket, Key: key, ...(range && { Range: range }) }),

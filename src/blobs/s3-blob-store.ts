@@ -12,6 +12,7 @@ import type { BlobsConfig } from '../config/load-config.js';
 import { StudyhookError } from '../errors.js';
 import { budgetOf, type BlobStore, type FileRef } from './blob-store.js';
 import { HashCounter } from './hash-counter.js';
+import { PartBudget } from './part-budget.js';
 import { uploadStream } from './s3-multipart.js';
 
 /** The `blobs` settings of an S3-compatible store (the config's, with its defaults). */
@@ -20,8 +21,9 @@ export type S3BlobSettings = Omit<
   'type' | 'abortIncompleteAfterMs'
 >;
 
-/** The config's default of `blobs.idleTimeoutMs`. */
+/** The config's defaults of `blobs.idleTimeoutMs` and `blobs.sharedBufferBytes`. */
 const IDLE_TIMEOUT_MS = 30_000;
+const SHARED_BUFFER_BYTES = 100 * 1024 * 1024;
 
 const ID = /^[0-9a-f-]{36}$/;
 // why: an S3 status or SDK error name that means "the store cannot take this now", not "this file is wrong".
@@ -92,9 +94,10 @@ export function createS3Client(
  */
 export function createS3BlobStore(
   s: S3BlobSettings,
-): BlobStore & { check(): Promise<void>; client: S3Client } {
+): BlobStore & { check(): Promise<void>; client: S3Client; partBudget: PartBudget } {
   const client = createS3Client(s);
   const reader = createS3Client(s, 'read');
+  const partBudget = new PartBudget(s.sharedBufferBytes ?? SHARED_BUFFER_BYTES);
   const keyOf = (id: string): string => `${s.prefix}${id.slice(0, 2)}/${id}`;
   const uriPrefix = `s3://${s.bucket}/${s.prefix}`;
   const keyOfRef = (ref: FileRef | string): string => {
@@ -132,6 +135,7 @@ export function createS3BlobStore(
 
   return {
     client,
+    partBudget,
     put(source, meta) {
       const id = randomUUID();
       const key = keyOf(id);
@@ -146,6 +150,7 @@ export function createS3BlobStore(
         counter,
         s.partSizeBytes,
         s.queueSize,
+        partBudget,
       );
       return finishPut(piped, done, key).then(() => ({
         id,

@@ -10,6 +10,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import type { PartBudget } from './part-budget.js';
 
 /** Where an upload goes. */
 export interface UploadTarget {
@@ -26,8 +27,9 @@ const spare = new Map<number, Buffer[]>();
 /**
  * Sends a stream to S3: a file of at most one part with one PutObject, a larger one as a multipart
  * upload with at most `queueSize` parts in flight. Each byte is copied once, into one of at most
- * queueSize + 1 part buffers that are reused from part to part, so the upload holds (queueSize + 1)
- * × partSize bytes and allocates nothing per part for the garbage collector to catch up with
+ * queueSize + 1 part buffers that are reused from part to part (the ones beyond the first only
+ * while `budget` has room for them), so the upload holds at most (queueSize + 1) × partSize bytes
+ * and allocates nothing per part for the garbage collector to catch up with
  * (lib-storage concatenates every part into a new buffer); up to queueSize + 1 of them are kept for
  * the next upload of that part size (see `spare`). Reading pauses while every buffer is
  * taken. Resolves once S3 answered CompleteMultipartUpload (or the PutObject). On any failure it
@@ -41,9 +43,11 @@ export async function uploadStream(
   source: Readable,
   partSize: number,
   queueSize: number,
+  budget: PartBudget,
 ): Promise<void> {
-  const free = spare.get(partSize)?.splice(0, queueSize + 1) ?? [];
-  const held = [...free];
+  const free: Buffer[] = [];
+  const held: Buffer[] = [];
+  let extra = 0;
   const inFlight = new Set<Promise<void>>();
   const parts: CompletedPart[] = [];
   let uploadId: string | undefined;
@@ -82,10 +86,27 @@ export async function uploadStream(
     inFlight.add(sent);
   };
 
-  const fresh = (): Buffer => {
-    const b = Buffer.allocUnsafeSlow(partSize);
-    held.push(b);
-    return b;
+  // why the first buffer without the budget, the others with it: see PartBudget.
+  const nextBuffer = async (): Promise<Buffer> => {
+    for (;;) {
+      if (failure) throw failure.err;
+      const back = free.pop();
+      if (back) return back;
+      const first = held.length === 0;
+      if (first || (held.length <= queueSize && budget.take(partSize))) {
+        if (!first) extra += partSize;
+        const b = spare.get(partSize)?.pop() ?? Buffer.allocUnsafeSlow(partSize);
+        held.push(b);
+        return b;
+      }
+      // why a part in flight is always there to wait for: free is empty, so each held buffer is one.
+      budget.waiting += 1;
+      try {
+        await Promise.race(held.length > queueSize ? inFlight : [...inFlight, budget.freed()]);
+      } finally {
+        budget.waiting -= 1;
+      }
+    }
   };
 
   const take = async (chunk: Buffer): Promise<void> => {
@@ -97,7 +118,7 @@ export async function uploadStream(
         buf = undefined;
       }
       if (!buf) {
-        buf = free.pop() ?? fresh();
+        buf = await nextBuffer();
         filled = 0;
       }
       const n = chunk.copy(buf, filled, at);
@@ -170,5 +191,6 @@ export async function uploadStream(
     const kept = spare.get(partSize) ?? [];
     kept.push(...held.slice(0, Math.max(0, queueSize + 1 - kept.length)));
     spare.set(partSize, kept);
+    budget.give(extra);
   }
 }

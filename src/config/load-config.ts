@@ -97,6 +97,8 @@ export type BlobsConfig =
       queueSize: number;
       /** Filled in from the schema's default when loaded; optional for stores built in code. */
       idleTimeoutMs?: number;
+      /** Filled in from the schema's default when loaded; optional for stores built in code. */
+      sharedBufferBytes?: number;
       abortIncompleteAfterMs: number;
     };
 

@@ -217,6 +217,10 @@ export interface StudyhookConfig {
      */
     queueSize?: number;
     /**
+     * S3: bytes of part buffers all uploads of the process may hold together beyond the first part buffer of each. Past it an upload sends one part at a time (its reading pauses until S3 has taken that part), so a slow store with many uploads at once holds at most one part per upload plus this, instead of (queueSize + 1) parts per upload. The default lets five uploads at a time run at the full queueSize (4) with 5 MiB parts.
+     */
+    sharedBufferBytes?: number;
+    /**
      * S3: a request to the store that sends or receives no byte for this long fails, and is tried again (3 attempts in all); then the upload is answered 503 and aborted. A read fails when its answer does not begin within this long (past that, a reader may pause as long as it likes). Without it, a store that never answers held the request, its part buffers and its multipart upload forever.
      */
     idleTimeoutMs?: number;

@@ -8,9 +8,10 @@ export interface S3Refusal {
 
 /**
  * What else a proxy may do with a request: `hang` reads it and never answers; `lose` passes it on
- * and, once the server has answered, resets the connection (the request took effect, its answer is lost).
+ * and, once the server has answered, resets the connection (the request took effect, its answer is
+ * lost); `hold` reads it whole and passes it on once `until` resolves (a store slow to take it).
  */
-export type S3Fault = 'hang' | 'lose';
+export type S3Fault = 'hang' | 'lose' | { hold: Promise<void> };
 
 /**
  * A real HTTP proxy on loopback in front of an S3-protocol server: each request `refuse` returns a
@@ -24,8 +25,36 @@ export async function s3Proxy(
   const target = new URL(upstream);
   const proxy = createServer((req, res) => {
     const no = refuse(req);
+    const pass = (body?: Buffer): void => {
+      const up = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+        },
+        (r) => {
+          if (no === 'lose') {
+            r.resume();
+            r.on('end', () => res.socket?.destroy());
+            return;
+          }
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
+      if (body) up.end(body);
+      else req.pipe(up);
+    };
     if (no === 'hang') {
       req.resume();
+      return;
+    }
+    if (no && typeof no === 'object' && 'hold' in no) {
+      const body: Buffer[] = [];
+      req.on('data', (c: Buffer) => body.push(c));
+      req.on('end', () => void no.hold.then(() => pass(Buffer.concat(body))));
       return;
     }
     if (no && no !== 'lose') {
@@ -34,25 +63,7 @@ export async function s3Proxy(
       res.end(`<Error><Code>${no.code}</Code><Message>${no.code}</Message></Error>`);
       return;
     }
-    const up = request(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (r) => {
-        if (no === 'lose') {
-          r.resume();
-          r.on('end', () => res.socket?.destroy());
-          return;
-        }
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    req.pipe(up);
+    pass();
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   const address = proxy.address();
