@@ -136,7 +136,7 @@ describe('S3 blob store when the store misbehaves (a real proxy in front of the 
   });
 
   it('reads a whole file for a reader that pauses longer than the idle timeout (its own back-pressure)', async () => {
-    const { store, close } = await storeBehind(() => undefined, { idleTimeoutMs: 300 });
+    const { store, close } = await storeBehind(() => undefined, { idleTimeoutMs: 1000 });
     try {
       const bytes = randomBytes(20 * MB);
       const ref = await store.put(Readable.from([bytes]), { name: 'read', contentType: 'x' });
@@ -145,13 +145,39 @@ describe('S3 blob store when the store misbehaves (a real proxy in front of the 
       for await (const chunk of store.open(ref)) {
         got.push(chunk as Buffer);
         length += (chunk as Buffer).length;
-        if (got.length === 1) await new Promise((r) => setTimeout(r, 1500));
+        if (got.length === 1) await new Promise((r) => setTimeout(r, 2500));
       }
       assert.equal(length, bytes.length);
       assert.ok(Buffer.concat(got).equals(bytes));
       await store.remove(ref);
     } finally {
       await close();
+    }
+  });
+
+  it('fails the stream of a read the store stops sending in the middle of, while the reader waits for more', async () => {
+    const ref = await direct.put(Readable.from([randomBytes(200_000)]), {
+      name: 'r',
+      contentType: 'x',
+    });
+    const { store, close } = await storeBehind(
+      (method) => (method === 'GET' ? 'stall' : undefined),
+      {
+        idleTimeoutMs: 300,
+      },
+    );
+    try {
+      let got = 0;
+      await assert.rejects(
+        (async () => {
+          for await (const c of store.open(ref)) got += (c as Buffer).length;
+        })(),
+        { name: 'TimeoutError', message: /sent nothing for 300 ms/ },
+      );
+      assert.equal(got, 1024);
+    } finally {
+      await close();
+      await direct.remove(ref);
     }
   });
 

@@ -13,6 +13,7 @@ import { StudyhookError } from '../errors.js';
 import { budgetOf, type BlobStore, type FileRef } from './blob-store.js';
 import { HashCounter } from './hash-counter.js';
 import { PartBudget } from './part-budget.js';
+import { readStallGuard } from './read-stall.js';
 import { uploadStream } from './s3-multipart.js';
 
 /** The `blobs` settings of an S3-compatible store (the config's, with its defaults). */
@@ -98,6 +99,7 @@ export function createS3BlobStore(
   const client = createS3Client(s);
   const reader = createS3Client(s, 'read');
   const partBudget = new PartBudget(s.sharedBufferBytes ?? SHARED_BUFFER_BYTES);
+  const idle = s.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
   const keyOf = (id: string): string => `${s.prefix}${id.slice(0, 2)}/${id}`;
   const uriPrefix = `s3://${s.bucket}/${s.prefix}`;
   const keyOfRef = (ref: FileRef | string): string => {
@@ -170,7 +172,7 @@ export function createS3BlobStore(
       };
       reader
         .send(new GetObjectCommand(params))
-        .then((res) => pipeline(res.Body as Readable, out))
+        .then((res) => pipeline(res.Body as Readable, readStallGuard(idle, out), out))
         .catch((err: Error) => out.destroy(err));
       return out;
     },

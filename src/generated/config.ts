@@ -221,7 +221,7 @@ export interface StudyhookConfig {
      */
     sharedBufferBytes?: number;
     /**
-     * S3: a request to the store that sends or receives no byte for this long fails, and is tried again (3 attempts in all); then the upload is answered 503 and aborted. A read fails when its answer does not begin within this long (past that, a reader may pause as long as it likes). Without it, a store that never answers held the request, its part buffers and its multipart upload forever.
+     * S3: a request to the store that sends or receives no byte for this long fails, and is tried again (3 attempts in all); then the upload is answered 503 and aborted. A read fails when its answer does not begin within this long, or when the store then sends nothing for this long while the reader waits for more (a reader may pause as long as it likes). Without it, a store that never answers held the request, its part buffers and its multipart upload forever.
      */
     idleTimeoutMs?: number;
     /**

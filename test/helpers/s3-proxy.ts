@@ -9,9 +9,10 @@ export interface S3Refusal {
 /**
  * What else a proxy may do with a request: `hang` reads it and never answers; `lose` passes it on
  * and, once the server has answered, resets the connection (the request took effect, its answer is
- * lost); `hold` reads it whole and passes it on once `until` resolves (a store slow to take it).
+ * lost); `hold` reads it whole and passes it on once `until` resolves (a store slow to take it);
+ * `stall` passes it on and forwards the answer's headers and first bytes, then nothing more.
  */
-export type S3Fault = 'hang' | 'lose' | { hold: Promise<void> };
+export type S3Fault = 'hang' | 'lose' | 'stall' | { hold: Promise<void> };
 
 /**
  * A real HTTP proxy on loopback in front of an S3-protocol server: each request `refuse` returns a
@@ -40,6 +41,14 @@ export async function s3Proxy(
             r.on('end', () => res.socket?.destroy());
             return;
           }
+          if (no === 'stall') {
+            res.writeHead(r.statusCode ?? 502, r.headers);
+            r.once('data', (c: Buffer) => {
+              res.write(c.subarray(0, 1024));
+              r.destroy();
+            });
+            return;
+          }
           res.writeHead(r.statusCode ?? 502, r.headers);
           r.pipe(res);
         },
@@ -57,7 +66,7 @@ export async function s3Proxy(
       req.on('end', () => void no.hold.then(() => pass(Buffer.concat(body))));
       return;
     }
-    if (no && no !== 'lose') {
+    if (no && no !== 'lose' && no !== 'stall') {
       req.resume();
       res.writeHead(no.status, { 'content-type': 'application/xml' });
       res.end(`<Error><Code>${no.code}</Code><Message>${no.code}</Message></Error>`);
