@@ -114,4 +114,22 @@ describe('S3 uploads share one budget of part buffers (a slow store, many upload
     open();
     assert.equal((await large).sha256, big.sha256);
   });
+
+  it('keeps no wake-up of an upload once it no longer waits (a budget smaller than a part is never given back)', async () => {
+    store.client.destroy();
+    store = createS3BlobStore({ ...settings, sharedBufferBytes: 0 });
+    open();
+    const f = file(30);
+    for (let round = 0; round < 2; round++) {
+      const refs = await Promise.all(
+        [1, 2].map((i) =>
+          store.put(f.source(), { name: `big-${i}.bin`, contentType: 'application/octet-stream' }),
+        ),
+      );
+      for (const r of refs) assert.equal(r.sha256, f.sha256);
+    }
+    assert.equal(store.partBudget.waiting, 0);
+    // Each of the 2 × 2 uploads waited for its one buffer before each of its parts but the first.
+    assert.equal(store.partBudget.sleepers, 0, 'wake-ups of uploads that are over');
+  });
 });

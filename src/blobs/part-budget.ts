@@ -10,9 +10,13 @@
  */
 export class PartBudget {
   private used = 0;
-  private wakers: (() => void)[] = [];
+  private readonly wakers = new Set<() => void>();
   /** Uploads waiting now for a part buffer: one of theirs to come back from S3, or room here. */
   waiting = 0;
+  /** Wake-ups registered now (one per upload waiting for room). */
+  get sleepers(): number {
+    return this.wakers.size;
+  }
 
   constructor(readonly bytes: number) {}
 
@@ -27,13 +31,25 @@ export class PartBudget {
   give(n: number): void {
     if (n === 0) return;
     this.used -= n;
-    const wake = this.wakers;
-    this.wakers = [];
+    const wake = [...this.wakers];
+    this.wakers.clear();
     for (const w of wake) w();
   }
 
-  /** Resolves the next time bytes are given back. */
-  freed(): Promise<void> {
-    return new Promise((resolve) => this.wakers.push(resolve));
+  /**
+   * Resolves the next time bytes are given back, or when one of `others` settles.
+   * why the wake-up is removed either way: an upload woken by its own part registers again on its
+   * next wait, and with a budget smaller than a part nothing is ever given back, so the wake-ups
+   * of every part of every upload were kept for the life of the process.
+   */
+  async freedOr(others: Iterable<Promise<unknown>>): Promise<void> {
+    let wake!: () => void;
+    const freed = new Promise<void>((resolve) => (wake = resolve));
+    this.wakers.add(wake);
+    try {
+      await Promise.race([...others, freed]);
+    } finally {
+      this.wakers.delete(wake);
+    }
   }
 }

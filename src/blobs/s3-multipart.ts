@@ -102,7 +102,8 @@ export async function uploadStream(
       // why a part in flight is always there to wait for: free is empty, so each held buffer is one.
       budget.waiting += 1;
       try {
-        await Promise.race(held.length > queueSize ? inFlight : [...inFlight, budget.freed()]);
+        if (held.length > queueSize) await Promise.race(inFlight);
+        else await budget.freedOr(inFlight);
       } finally {
         budget.waiting -= 1;
       }
