@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/load-config.js';
+import { parseSentinelUrl } from '../src/queue/redis-url.js';
 
 async function configFile(doc: unknown): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'studyhook-config-defaults-'));
@@ -63,6 +64,27 @@ describe('configuration defaults come from the schema', () => {
     });
     assert.equal(c.redis.url, 'redis+cluster://10.0.0.1:7000,10.0.0.2:7000');
     assert.equal(c.redis.prefix, 'studyhook');
+  });
+
+  it('takes a redis+sentinel:// URL as one server (tagged prefix) and reads its sentinels, name and credentials', async () => {
+    const url = 'redis+sentinel://app:p%40ss@10.0.0.1:26380,10.0.0.2/my%20primary';
+    const c = loadConfig({ path: await configFile({ redis: { url } }), env: {} });
+    assert.equal(c.redis.url, url);
+    assert.equal(c.redis.prefix, '{studyhook}');
+    assert.deepEqual(parseSentinelUrl(url), {
+      nodes: [
+        { host: '10.0.0.1', port: 26380 },
+        { host: '10.0.0.2', port: 26379 },
+      ],
+      tls: false,
+      username: 'app',
+      password: 'p@ss',
+      name: 'my primary',
+    });
+    assert.throws(
+      () => parseSentinelUrl('redis+sentinel://app:secret@10.0.0.1'),
+      (err: Error) => !err.message.includes('secret') && /<primary name>/.test(err.message),
+    );
   });
 
   it('refuses a built-in sink name that is not in the table, also one named like an Object member', async () => {

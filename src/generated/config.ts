@@ -102,7 +102,7 @@ export interface StudyhookConfig {
   };
   redis?: {
     /**
-     * Redis connection URL (env REDIS_URL overrides): redis:// or rediss:// (TLS) for one server, or redis+cluster://host:port,host:port (rediss+cluster:// for TLS) for a Redis Cluster, where the hosts are seed nodes.
+     * Redis connection URL (env REDIS_URL overrides): redis:// or rediss:// (TLS) for one server, redis+cluster://host:port,host:port (rediss+cluster:// for TLS) for a Redis Cluster, where the hosts are seed nodes, or redis+sentinel://[user:password@]host:port,host:port/<primary name> for a primary that Redis Sentinel fails over (the hosts are sentinels, port 26379 by default; the credentials are the primary's).
      */
     url?: string;
     /**

@@ -14,9 +14,9 @@ export class ReplicaAckError extends Error {
   }
 }
 
-// ioredis' own words for "not connected", and socket errors.
+// ioredis' own words for "not connected" (to one server, a cluster, or the primary its sentinels name), and socket errors.
 const CONNECTION =
-  /Connection is closed|Stream isn't writeable|enableOfflineQueue|max retries per request|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available/i;
+  /Connection is closed|Stream isn't writeable|enableOfflineQueue|max retries per request|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|All sentinels are unreachable/i;
 // Redis replies that mean "cannot take writes now", not "this write is wrong".
 const UNAVAILABLE_REPLY =
   /^(LOADING|BUSY|READONLY|OOM|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF|NOAUTH|WRONGPASS|NOPERM)\b/;

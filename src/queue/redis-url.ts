@@ -14,11 +14,22 @@ export interface ClusterTarget {
   tls: boolean;
 }
 
+/** A Redis primary found through Sentinel: the sentinels' addresses and the name they monitor it by. */
+export interface SentinelTarget extends ClusterTarget {
+  name: string;
+}
+
 const CLUSTER = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/;
+const SENTINEL = /^(rediss?)\+sentinel:\/\/(?:([^@/]*)@)?([^/?#]+)\/([^/?#]+)\/?$/;
 
 /** True for a redis+cluster:// (or rediss+cluster://) URL. */
 export function isClusterUrl(url: string): boolean {
   return /^rediss?\+cluster:\/\//.test(url);
+}
+
+/** True for a redis+sentinel:// (or rediss+sentinel://) URL. */
+export function isSentinelUrl(url: string): boolean {
+  return /^rediss?\+sentinel:\/\//.test(url);
 }
 
 /**
@@ -32,21 +43,44 @@ export function parseClusterUrl(url: string): ClusterTarget {
       'SH_CONFIG_INVALID',
       `Not a cluster URL: ${url.replace(/\/\/([^@/]*)@/, '//****@')} (expected redis+cluster://host:port,host:port)`,
     );
-  const [, scheme, auth, hosts] = m;
-  const nodes = hosts!.split(',').map((h) => {
+  return target(m[1]!, m[2], m[3]!, 6379);
+}
+
+/**
+ * The sentinels and primary name of a redis+sentinel:// URL:
+ * `redis+sentinel://[user:password@]host:port,host:port/<name>`. The user and password are the
+ * primary's (and its replicas'); the sentinels are asked without them.
+ */
+export function parseSentinelUrl(url: string): SentinelTarget {
+  const m = SENTINEL.exec(url);
+  if (!m)
+    throw new StudyhookError(
+      'SH_CONFIG_INVALID',
+      `Not a Sentinel URL: ${url.replace(/\/\/([^@/]*)@/, '//****@')} (expected redis+sentinel://host:port,host:port/<primary name>)`,
+    );
+  return { ...target(m[1]!, m[2], m[3]!, 26379), name: decodeURIComponent(m[4]!) };
+}
+
+/** The nodes, credentials and TLS of a URL's parts; a node without a port has `port`. */
+function target(
+  scheme: string,
+  auth: string | undefined,
+  hosts: string,
+  port: number,
+): ClusterTarget {
+  const nodes = hosts.split(',').map((h) => {
     const hm = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(h.trim());
-    if (!hm)
-      throw new StudyhookError('SH_CONFIG_INVALID', `Bad cluster node '${h}' in the Redis URL`);
-    return { host: hm[1]!, port: Number(hm[2] ?? 6379) };
+    if (!hm) throw new StudyhookError('SH_CONFIG_INVALID', `Bad node '${h}' in the Redis URL`);
+    return { host: hm[1]!, port: Number(hm[2] ?? port) };
   });
-  const target: ClusterTarget = { nodes, tls: scheme === 'rediss' };
+  const out: ClusterTarget = { nodes, tls: scheme === 'rediss' };
   if (auth) {
     const i = auth.indexOf(':');
     const user = decodeURIComponent(i < 0 ? auth : auth.slice(0, i));
-    if (user) target.username = user;
-    if (i >= 0) target.password = decodeURIComponent(auth.slice(i + 1));
+    if (user) out.username = user;
+    if (i >= 0) out.password = decodeURIComponent(auth.slice(i + 1));
   }
-  return target;
+  return out;
 }
 
 /** The redis+cluster:// URL of `redis.cluster`'s seed URLs (credentials and scheme of the first). */

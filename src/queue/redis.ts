@@ -2,7 +2,8 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { Queue } from 'bullmq';
 import { StudyhookError } from '../errors.js';
 import { withTimeout } from '../util/timeout.js';
-import { isClusterUrl, parseClusterUrl } from './redis-url.js';
+import { connectSentinel } from './redis-sentinel.js';
+import { isClusterUrl, isSentinelUrl, parseClusterUrl } from './redis-url.js';
 
 export { Cluster, Redis };
 /** A connection to one Redis server or to a Redis Cluster: what every part of studyhook talks to. */
@@ -31,10 +32,12 @@ function roleOptions(role: RedisRole): RedisOptions {
 
 /**
  * A connection for one role to the server or cluster `url` names (redis://, rediss://,
- * redis+cluster://host:port,host:port). Errors are swallowed here: ioredis reconnects by itself and
+ * redis+cluster://host:port,host:port, or the primary that redis+sentinel://host:port,host:port/name
+ * finds). Errors are swallowed here: ioredis reconnects by itself and
  * every caller reports an outage where it matters (per request, per job).
  */
 export function connectRedis(url: string, role: RedisRole, extra: RedisOptions = {}): RedisClient {
+  if (isSentinelUrl(url)) return connectSentinel(url, { ...roleOptions(role), ...extra });
   if (!isClusterUrl(url)) {
     const redis = new Redis(url, { ...roleOptions(role), ...extra });
     redis.on('error', () => undefined);
@@ -127,6 +130,7 @@ export async function redisProblem(url: string, timeoutMs = 3000): Promise<Error
     retryStrategy: () => null,
   });
   if (redis instanceof Cluster) redis.options.clusterRetryStrategy = () => null;
+  else if (isSentinelUrl(url)) redis.options.sentinelRetryStrategy = () => null;
   try {
     await withTimeout(
       (async () => {

@@ -57,7 +57,13 @@ export async function startRedis(port: number, dir: string): Promise<ChildProces
     ],
     { stdio: 'ignore' },
   );
-  await waitFor('redis-server to answer', async () => {
+  await waitForRedis(port);
+  return proc;
+}
+
+/** Waits until a redis-server (or a sentinel) on loopback `port` answers PING. */
+export async function waitForRedis(port: number): Promise<void> {
+  await waitFor(`redis on port ${port} to answer`, async () => {
     const r = new Redis(port, { lazyConnect: true, retryStrategy: () => null });
     r.on('error', () => undefined);
     try {
@@ -69,7 +75,6 @@ export async function startRedis(port: number, dir: string): Promise<ChildProces
       r.disconnect();
     }
   });
-  return proc;
 }
 
 export interface Studyhook {
