@@ -66,6 +66,12 @@ export async function runExport(opts: ExportOptions): Promise<ExportResult> {
     throw new ExportError(
       `--since ${opts.since.toISOString()} is after --until ${opts.until.toISOString()}: no event is in that range`,
     );
+  // why: the CLI refuses an empty key, the API did not: HMAC with an empty key is one anyone can
+  // compute, so every pseudonym could be recomputed from a guessed identifier.
+  if (opts.pseudonymize === '')
+    throw new ExportError(
+      'pseudonymize needs a key (keep it secret; the same key gives the same pseudonyms)',
+    );
   let wide = false;
   let snapshot = new Map<string, number>();
   for (let attempt = 1; ; attempt++) {

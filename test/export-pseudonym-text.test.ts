@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { runExport } from '../src/export/index.js';
+import {
+  actigraph,
+  labvanced,
+  ORIGIN,
+  studyPlatforms,
+  waitArchived,
+} from './fixtures/export/drive-study.js';
+import { startGateway, type TestGateway } from './helpers/gateway.js';
+
+/** A Prolific id as Prolific writes them (24 hex digits), which Labvanced recorded as well. */
+const PID = '60f1a2b3c4d5e6f708192a3b';
+const SUBJ = 'LV-SUBJ-202';
+const AG = 'AG-SUBJ-777';
+
+/** Identifiers that reach free text: a file name, a meta field, an error message. */
+describe('studyhook export --pseudonymize: identifiers inside free text', () => {
+  let t: TestGateway;
+  let tmp: string;
+  const ns = 'pstext';
+  before(async function () {
+    this.timeout(60000);
+    t = await startGateway({ platforms: studyPlatforms([ns]) });
+    const a = { expId: 77, expSessionNr: 201 };
+    await labvanced(t, ns, 'startFirstPlayerSession', { ...a, groupNr: 1, sessionNr: 1 });
+    // Labvanced on Prolific: the id is the crowdsourcing id, and the study also kept the URL's PROLIFIC_PID.
+    await labvanced(t, ns, 'addMetaInfo', {
+      ...a,
+      var_data: { crowdsourcinSubjId: PID, PROLIFIC_PID: PID, STUDY_ID: 'st', screenWidth: 1920 },
+    });
+    const up = await request(t.gateway.app!)
+      .post(`/labvanced/${ns}/file_upload`)
+      .set('Origin', ORIGIN)
+      .field('expSessionNr', '201')
+      .field('newFileName', `voice_${PID}.webm`)
+      .attach('myFile', Buffer.from('abc'), { filename: 'blob', contentType: 'audio/webm' });
+    assert.equal(up.status, 200);
+    const b = { expId: 77, expSessionNr: 202 };
+    await labvanced(t, ns, 'startFirstPlayerSession', { ...b, subject_code: SUBJ, groupNr: 1 });
+    await labvanced(t, ns, 'addMetaInfo', { ...b, var_data: { subjectCode: SUBJ } });
+    await actigraph(t, ns, 'd1', { status: 'started', uploadId: '1', studyId: '8', subjectId: AG });
+    await actigraph(t, ns, 'd2', {
+      status: 'error',
+      uploadId: '1',
+      studyId: '8',
+      subjectId: AG,
+      message: `Upload for subject ${AG} failed`,
+    });
+    await waitArchived(t, 7);
+    tmp = await mkdtemp(join(tmpdir(), 'studyhook-pstext-'));
+  });
+  after(async () => {
+    await t?.close();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('refuses an empty key given to runExport, as the CLI does', async function () {
+    this.timeout(30000);
+    await assert.rejects(
+      runExport({
+        archiveDir: join(t.dataDir, 'events'),
+        namespace: ns,
+        out: join(tmp, 'empty-key'),
+        format: 'csv',
+        pseudonymize: '',
+      }),
+      /needs a key/,
+    );
+  });
+});
