@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { runExport } from '../src/export/index.js';
+import { pseudonymOf, runExport } from '../src/export/index.js';
+import { csvObjects } from './fixtures/export/csv.js';
 import {
   actigraph,
   labvanced,
@@ -11,8 +12,10 @@ import {
   studyPlatforms,
   waitArchived,
 } from './fixtures/export/drive-study.js';
+import { exportCli } from './fixtures/export/run.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
 
+const KEY = 'a-secret-export-key';
 /** A Prolific id as Prolific writes them (24 hex digits), which Labvanced recorded as well. */
 const PID = '60f1a2b3c4d5e6f708192a3b';
 const SUBJ = 'LV-SUBJ-202';
@@ -57,6 +60,54 @@ describe('studyhook export --pseudonymize: identifiers inside free text', () => 
   after(async () => {
     await t?.close();
     if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('replaces the participant identifiers in file names, meta fields and error messages by their pseudonyms', async function () {
+    this.timeout(30000);
+    const out = join(tmp, 'pseudo');
+    const r = await exportCli([
+      '--config',
+      join(t.dataDir, 'studyhook.yml'),
+      '--namespace',
+      ns,
+      '--pseudonymize',
+      KEY,
+      '--out',
+      out,
+    ]);
+    assert.equal(r.code, 0, r.err);
+    for (const f of await readdir(out)) {
+      const text = await readFile(join(out, f), 'utf8');
+      for (const id of [PID, SUBJ, AG]) assert.ok(!text.includes(id), `${id} found in ${f}`);
+    }
+    const read = async (table: string) =>
+      csvObjects(await readFile(join(out, `${table}.csv`), 'utf8'));
+    const [files] = await read('labvanced_files');
+    assert.equal(files!['file_name'], `voice_${pseudonymOf(KEY, PID)}.webm`);
+    assert.equal(files!['participant'], pseudonymOf(KEY, PID));
+    const sessions = await read('labvanced_sessions');
+    assert.equal(sessions[0]!['var_data.PROLIFIC_PID'], pseudonymOf(KEY, PID));
+    assert.equal(sessions[0]!['var_data.STUDY_ID'], 'st');
+    assert.equal(sessions[0]!['var_data.screenWidth'], '1920');
+    assert.equal(sessions[1]!['var_data.subjectCode'], pseudonymOf(KEY, SUBJ));
+    const [upload] = await read('actigraph_uploads');
+    assert.equal(upload!['message'], `Upload for subject ${pseudonymOf(KEY, AG)} failed`);
+    const codebook = await readFile(join(out, 'codebook.md'), 'utf8');
+    assert.match(codebook, /`file_name` \| text \| .*identifiers in it pseudonymised/);
+    // Without --pseudonymize the text is as sent.
+    const plain = join(tmp, 'plain');
+    const p = await exportCli([
+      '--config',
+      join(t.dataDir, 'studyhook.yml'),
+      '--namespace',
+      ns,
+      '--out',
+      plain,
+    ]);
+    assert.equal(p.code, 0, p.err);
+    const [plainFile] = csvObjects(await readFile(join(plain, 'labvanced_files.csv'), 'utf8'));
+    assert.equal(plainFile!['file_name'], `voice_${PID}.webm`);
+    assert.ok(!(await readFile(join(plain, 'codebook.md'), 'utf8')).includes('identifiers in it'));
   });
 
   it('refuses an empty key given to runExport, as the CLI does', async function () {

@@ -69,6 +69,11 @@ export const actigraphUploads: TableBuilder = {
           latest('e.data.message'),
           'Error text of an upload that failed',
           'data.message',
+          {
+            mentions: true,
+            // why: CentrePoint's error text can name the subject.
+            pseudoExpr: `unids(${latest('e.data.message')}, list(DISTINCT e.data.subjectId ORDER BY length(e.data.subjectId) DESC, e.data.subjectId) FILTER (WHERE e.data.subjectId IS NOT NULL))`,
+          },
         ),
         col('events', 'integer', 'count(*)', 'Upload events received', 'events'),
       ],

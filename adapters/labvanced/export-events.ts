@@ -25,7 +25,8 @@ export async function exists(ctx: TableContext, table: string): Promise<boolean>
 /**
  * Materialises the helper tables the Labvanced tables share (once per export): `lv_events` (every
  * non-trial event, one row per id, from the scan's `lv_scan`), `lv_people` (session → participant,
- * already pseudonymised under --pseudonymize) and `lv_tasks` (session + recTaskId → task name).
+ * already pseudonymised under --pseudonymize), `lv_ids` (session → its raw identifiers, only under
+ * --pseudonymize) and `lv_tasks` (session + recTaskId → task name).
  */
 export async function labvancedEvents(ctx: TableContext): Promise<void> {
   if (await exists(ctx, 'lv_events')) return;
@@ -51,6 +52,13 @@ export async function labvancedEvents(ctx: TableContext): Promise<void> {
   await ctx.conn
     .run(`CREATE TEMP TABLE lv_people AS SELECT session, arg_min(${who}, (receivedat, id)) AS participant
     FROM lv_events WHERE participantid IS NOT NULL AND session IS NOT NULL GROUP BY session`);
+  // why: free text of a session (a file name, a meta field) can carry its participant's identifiers;
+  // under --pseudonymize `unids(text, ids)` replaces each by its pseudonym, longest first.
+  if (ctx.pseudonymize)
+    await ctx.conn
+      .run(`CREATE TEMP TABLE lv_ids AS SELECT session, list(DISTINCT v ORDER BY length(v) DESC, v) AS ids
+    FROM (SELECT session, unnest([participantid, data.subject_code, data.token, json_extract_string(data.var_data, '/crowdsourcinSubjId')]) AS v
+      FROM lv_events WHERE session IS NOT NULL) WHERE v IS NOT NULL GROUP BY session`);
   await ctx.conn
     .run(`CREATE TEMP TABLE lv_tasks AS SELECT session, data.recTaskId AS rec_task_id, arg_min(data.taskName, (receivedat, id)) AS task_name
     FROM lv_events WHERE type = ${lit(LIFECYCLE.task)} GROUP BY ALL`);

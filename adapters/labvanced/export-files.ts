@@ -28,6 +28,11 @@ export const labvancedFiles: TableBuilder = {
           'e.data.fileName',
           'File name as stored (the participant-chosen name made safe)',
           'data.fileName',
+          {
+            mentions: true,
+            pseudoExpr:
+              'unids(e.data.fileName, (SELECT ids FROM lv_ids x WHERE x.session = e.session))',
+          },
         ),
         col(
           'file_guid',

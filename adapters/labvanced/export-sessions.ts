@@ -241,8 +241,13 @@ export const labvancedSessions: TableBuilder = {
         ...survey.columns,
         ...meta.columns,
       ],
-      // why a subquery: each object's values are looked up once per session, then read by column.
-      from: values.length > 0 ? `FROM (SELECT *, ${values.join(', ')} FROM s) s` : 'FROM s',
+      // why a subquery: each object's values are looked up once per session, then read by column;
+      // so are the session's identifiers (`lv_ids`) that text columns replace under --pseudonymize.
+      from: ctx.pseudonymize
+        ? `FROM (SELECT s.*, ${[...values, 'x.ids AS lv_ids'].join(', ')} FROM s LEFT JOIN lv_ids x ON x.session = s.session) s`
+        : values.length > 0
+          ? `FROM (SELECT *, ${values.join(', ')} FROM s) s`
+          : 'FROM s',
       orderBy: idOrder('s.session'),
     });
   },

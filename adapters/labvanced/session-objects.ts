@@ -55,7 +55,14 @@ export async function objectColumns(
       jsonListExpr(`s.${values}`, i, v),
       `\`${v.path.join('.')}\` of ${of}`,
       `data.${field}.${v.path.join('.')}`,
-      { personal: EMAIL.test(name) },
+      {
+        personal: EMAIL.test(name),
+        // why: a meta field can hold the participant's id (`PROLIFIC_PID` from the URL).
+        ...((v.type === 'text' || v.type === 'json') && {
+          mentions: true,
+          pseudoExpr: `unids(${jsonListExpr(`s.${values}`, i, v)}, s.lv_ids)`,
+        }),
+      },
     );
   });
   if (rest.length > 0)

@@ -52,7 +52,7 @@ export function codebookMarkdown(h: CodebookHeader, tables: readonly BuiltTable[
     );
     for (const c of t.columns)
       out.push(
-        `| \`${cell(c.name)}\` | ${TYPES[c.type]} | ${cell(c.meaning)}${c.pseudonymised ? ' **(pseudonymised)**' : ''} | ${cell(c.source)} |`,
+        `| \`${cell(c.name)}\` | ${TYPES[c.type]} | ${cell(c.meaning)}${c.pseudonymised ? ' **(pseudonymised)**' : ''}${c.identifiersReplaced ? " **(the participant's identifiers in it pseudonymised)**" : ''} | ${cell(c.source)} |`,
       );
     if (t.dropped.length > 0)
       out.push(

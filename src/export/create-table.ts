@@ -35,7 +35,7 @@ export async function createTable(ctx: TableContext, def: TableDef): Promise<Bui
     .map(({ expr: _e, pseudoExpr: _p, ...doc }) => doc);
   const select = kept.map(
     (c) =>
-      `${ctx.pseudonymize && c.identifier ? (c.pseudoExpr ?? `pseudo(${c.expr})`) : c.expr} AS ${ident(c.name)}`,
+      `${ctx.pseudonymize && (c.identifier || c.mentions) ? (c.pseudoExpr ?? `pseudo(${c.expr})`) : c.expr} AS ${ident(c.name)}`,
   );
   await runWithinMemory(
     ctx.conn,
@@ -58,7 +58,13 @@ export async function createTable(ctx: TableContext, def: TableDef): Promise<Bui
     platform,
     description: def.description,
     columns: kept.map(({ expr: _e, pseudoExpr: _p, ...doc }) =>
-      ctx.pseudonymize && doc.identifier ? { ...doc, pseudonymised: true } : doc,
+      !ctx.pseudonymize
+        ? doc
+        : doc.identifier
+          ? { ...doc, pseudonymised: true }
+          : doc.mentions
+            ? { ...doc, identifiersReplaced: true }
+            : doc,
     ),
     dropped,
     rows,
@@ -72,7 +78,7 @@ export function col(
   expr: string,
   meaning: string,
   source: string,
-  flags: { identifier?: boolean; personal?: boolean; pseudoExpr?: string } = {},
+  flags: { identifier?: boolean; personal?: boolean; mentions?: boolean; pseudoExpr?: string } = {},
 ): ColumnSpec {
   return { name, type, expr, meaning, source, ...flags };
 }

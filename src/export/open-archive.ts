@@ -3,7 +3,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { listArchiveFiles, type ArchiveFiles, type TimeRange } from './archive-files.js';
-import { pseudonymMacro } from './pseudonym.js';
+import { pseudonymMacro, UNIDS_MACRO } from './pseudonym.js';
 import { fileSizes, snapshotFile } from './snapshot.js';
 import { fileList, lit } from './sql.js';
 
@@ -119,7 +119,10 @@ export async function openArchive(options: ArchiveOptions): Promise<Archive> {
     allocator_background_threads: 'true',
   });
   const conn = await instance.connect();
-  if (options.pseudonymKey !== undefined) await conn.run(pseudonymMacro(options.pseudonymKey));
+  if (options.pseudonymKey !== undefined) {
+    await conn.run(pseudonymMacro(options.pseudonymKey));
+    await conn.run(UNIDS_MACRO);
+  }
   // why: a time without an offset must not depend on the machine's zone.
   await conn.run("SET TimeZone = 'UTC'");
   // why: DuckDB tracks a query's progress only with its progress bar on; the export reads it, DuckDB prints nothing.

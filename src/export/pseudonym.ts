@@ -31,3 +31,11 @@ export function pseudonymMacro(key: string): string {
   const { inner, outer } = pads(key);
   return `CREATE OR REPLACE MACRO pseudo(x) AS CASE WHEN x IS NULL THEN NULL ELSE 'p' || substr(sha256(unhex('${outer}') || unhex(sha256(unhex('${inner}') || encode(CAST(x AS VARCHAR))))), 1, ${HEX_CHARS}) END`;
 }
+
+/**
+ * `unids(text, ids)` in SQL: `text` with every occurrence of each identifier in `ids` (a list,
+ * longest first) replaced by its pseudonym; needs `pseudo()`. why: free text (a file name, an
+ * error message, a meta field) can carry the participant's identifier, e.g. `voice_<id>.webm`.
+ * Identifiers shorter than 4 characters are left: replacing every `12` in a text would garble it.
+ */
+export const UNIDS_MACRO = `CREATE OR REPLACE MACRO unids(x, ids) AS CASE WHEN x IS NULL THEN NULL ELSE list_reduce(list_prepend(CAST(x AS VARCHAR), list_filter(ids, i -> length(i) >= 4)), (acc, i) -> replace(acc, i, pseudo(i))) END`;

@@ -17,6 +17,8 @@ export interface ColumnDoc {
   identifier?: boolean;
   /** Free text that commonly carries personal data: dropped under `--pseudonymize`. */
   personal?: boolean;
+  /** Text that can name the participant: under `--pseudonymize`, their identifiers in it become pseudonyms (`pseudoExpr`). */
+  mentions?: boolean;
 }
 
 /** A column and the SQL expression that computes it (`pseudoExpr`, if given, under --pseudonymize instead of `pseudo(expr)`). */
@@ -30,8 +32,11 @@ export interface BuiltTable {
   name: string;
   platform: string;
   description: string;
-  /** The columns written, in order; `pseudonymised` marks identifiers replaced by pseudonyms. */
-  columns: (ColumnDoc & { pseudonymised?: boolean })[];
+  /**
+   * The columns written, in order; `pseudonymised` marks identifiers replaced by pseudonyms,
+   * `identifiersReplaced` text in which the participant's identifiers were replaced by them.
+   */
+  columns: (ColumnDoc & { pseudonymised?: boolean; identifiersReplaced?: boolean })[];
   /** Columns left out because they commonly carry personal data (only under --pseudonymize). */
   dropped: ColumnDoc[];
   rows: number;
