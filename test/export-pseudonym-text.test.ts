@@ -26,9 +26,10 @@ describe('studyhook export --pseudonymize: identifiers inside free text', () => 
   let t: TestGateway;
   let tmp: string;
   const ns = 'pstext';
+  const JSON_NS = 'pstextjson';
   before(async function () {
     this.timeout(60000);
-    t = await startGateway({ platforms: studyPlatforms([ns]) });
+    t = await startGateway({ platforms: studyPlatforms([ns, JSON_NS]) });
     const a = { expId: 77, expSessionNr: 201 };
     await labvanced(t, ns, 'startFirstPlayerSession', { ...a, groupNr: 1, sessionNr: 1 });
     // Labvanced on Prolific: the id is the crowdsourcing id, and the study also kept the URL's PROLIFIC_PID.
@@ -46,6 +47,30 @@ describe('studyhook export --pseudonymize: identifiers inside free text', () => 
     const b = { expId: 77, expSessionNr: 202 };
     await labvanced(t, ns, 'startFirstPlayerSession', { ...b, subject_code: SUBJ, groupNr: 1 });
     await labvanced(t, ns, 'addMetaInfo', { ...b, var_data: { subjectCode: SUBJ } });
+    // Trial variables: the URL's PROLIFIC_PID recorded as a variable, once inside a longer text.
+    await labvanced(t, ns, 'recordTrial', {
+      ...a,
+      recTaskId: 1,
+      taskId: 't',
+      trialNr: 1,
+      recData: { data: { rt: 300, PROLIFIC_PID: PID, note: `id=${PID}`, pos: { x: PID } } },
+    });
+    await labvanced(t, ns, 'recordTrial', {
+      ...b,
+      recTaskId: 2,
+      taskId: 't',
+      trialNr: 1,
+      recData: { data: { rt: 1, subject: SUBJ } },
+    });
+    // Names DuckDB cannot make struct fields of (equal but for case) make the trials read as JSON.
+    await labvanced(t, JSON_NS, 'startFirstPlayerSession', { ...b, subject_code: SUBJ });
+    await labvanced(t, JSON_NS, 'recordTrial', {
+      ...b,
+      recTaskId: 2,
+      taskId: 't',
+      trialNr: 1,
+      recData: { data: { rt: 1, RT: 2, subject: SUBJ } },
+    });
     await actigraph(t, ns, 'd1', { status: 'started', uploadId: '1', studyId: '8', subjectId: AG });
     await actigraph(t, ns, 'd2', {
       status: 'error',
@@ -54,7 +79,7 @@ describe('studyhook export --pseudonymize: identifiers inside free text', () => 
       subjectId: AG,
       message: `Upload for subject ${AG} failed`,
     });
-    await waitArchived(t, 7);
+    await waitArchived(t, 11);
     tmp = await mkdtemp(join(tmpdir(), 'studyhook-pstext-'));
   });
   after(async () => {
@@ -90,6 +115,28 @@ describe('studyhook export --pseudonymize: identifiers inside free text', () => 
     assert.equal(sessions[0]!['var_data.STUDY_ID'], 'st');
     assert.equal(sessions[0]!['var_data.screenWidth'], '1920');
     assert.equal(sessions[1]!['var_data.subjectCode'], pseudonymOf(KEY, SUBJ));
+    const trials = await read('labvanced_trials');
+    assert.equal(trials[0]!['PROLIFIC_PID'], pseudonymOf(KEY, PID));
+    assert.equal(trials[0]!['note'], `id=${pseudonymOf(KEY, PID)}`);
+    assert.equal(trials[0]!['pos.x'], pseudonymOf(KEY, PID));
+    assert.equal(trials[0]!['rt'], '300');
+    assert.equal(trials[1]!['subject'], pseudonymOf(KEY, SUBJ));
+    const json = join(tmp, 'json');
+    const j = await exportCli([
+      '--config',
+      join(t.dataDir, 'studyhook.yml'),
+      '--namespace',
+      JSON_NS,
+      '--pseudonymize',
+      KEY,
+      '--out',
+      json,
+    ]);
+    assert.equal(j.code, 0, j.err);
+    const [trial] = csvObjects(await readFile(join(json, 'labvanced_trials.csv'), 'utf8'));
+    assert.equal(trial!['subject'], pseudonymOf(KEY, SUBJ));
+    assert.equal(trial!['participant'], pseudonymOf(KEY, SUBJ));
+    assert.equal(trial!['var.RT'], '2');
     const [upload] = await read('actigraph_uploads');
     assert.equal(upload!['message'], `Upload for subject ${pseudonymOf(KEY, AG)} failed`);
     const codebook = await readFile(join(out, 'codebook.md'), 'utf8');

@@ -29,7 +29,11 @@ export const labvancedTrials: TableBuilder = {
     const narrow = ctx.trialVariables === false;
     // why: `study status` needs each trial's place (session, task, number), not its variables, which cost most of the read.
     const { keys, rest } = narrow ? { keys: new Map(), rest: [] } : await trialKeys(ctx.archive);
-    const v = trialVariables(keys, rest, FIXED, ctx.wideIntegers);
+    // why a first call: it tells whether the variables are read as JSON, and so sorted first (below);
+    // the session's identifiers (--pseudonymize) then ride along as t.lv_ids, else they are i.ids.
+    const sortedFirst = !narrow && trialVariables(keys, rest, FIXED).values !== undefined;
+    const ids = ctx.pseudonymize ? (sortedFirst ? 't.lv_ids' : 'i.ids') : undefined;
+    const v = trialVariables(keys, rest, FIXED, ctx.wideIntegers, ids);
     // why: without variables the scan kept each trial's place (lv_scan.place), so the archive is not read a second time.
     const source = narrow
       ? '(SELECT place.id AS id, place.data AS data FROM lv_scan WHERE place IS NOT NULL)'
@@ -38,7 +42,6 @@ export const labvancedTrials: TableBuilder = {
     // why sorted first in JSON mode: the rows are sorted while they are narrow (the variables as
     // one JSON text) and only then split into columns; rows of hundreds of columns did not sort
     // within the memory limit, narrow ones do.
-    const sortedFirst = v.values !== undefined;
     const person = sortedFirst ? 't.lv_participant' : 'p.participant';
     // why: without variables (study status) only where each trial is matters.
     const place = new Set([
@@ -52,8 +55,7 @@ export const labvancedTrials: TableBuilder = {
     const keep = (c: ColumnSpec) => !narrow || place.has(c.name);
     const counted = narrow ? undefined : await countTrials(ctx);
     const view = counted?.copies === 0;
-    const joins =
-      'LEFT JOIN lv_people p ON p.session = t.data.expSessionNr LEFT JOIN lv_tasks k ON k.session = t.data.expSessionNr AND k.rec_task_id = t.data.recTaskId';
+    const joins = `LEFT JOIN lv_people p ON p.session = t.data.expSessionNr LEFT JOIN lv_tasks k ON k.session = t.data.expSessionNr AND k.rec_task_id = t.data.recTaskId${ids ? ' LEFT JOIN lv_ids i ON i.session = t.data.expSessionNr' : ''}`;
     // why: without variables the table is only queried (study status counts distinct trial numbers), never written:
     // sorting it and removing copies of an event cost most of its time at 2 million trials.
     const order = narrow
@@ -120,7 +122,7 @@ export const labvancedTrials: TableBuilder = {
         ...v.columns,
       ].filter(keep),
       from: sortedFirst
-        ? `FROM (SELECT *, ${v.values} FROM (SELECT t.*, p.participant AS lv_participant, k.task_name AS lv_task_name FROM ${source} t ${joins} ORDER BY ${order}) t) t`
+        ? `FROM (SELECT *, ${v.values} FROM (SELECT t.*, p.participant AS lv_participant, k.task_name AS lv_task_name${ids ? ', i.ids AS lv_ids' : ''} FROM ${source} t ${joins} ORDER BY ${order}) t) t`
         : `FROM ${source} t ${joins}`,
       orderBy: sortedFirst ? '' : order,
       ...(view ? { view: { rows: counted.rows } } : !narrow && { dedupe: 'event_id' }),

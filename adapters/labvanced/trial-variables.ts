@@ -31,6 +31,8 @@ export interface TrialVariables {
 /**
  * The variable columns of the trials (`t` is the trial row): each kept variable in first-seen
  * order and, when some variables got no column (`rest`), every variable as one JSON text column.
+ * With `ids` (under --pseudonymize: the SQL list of the session's identifiers), a text variable's
+ * identifiers are replaced by their pseudonyms.
  * why: typed STRUCT fields let the reader type values while it parses (fast); names DuckDB refuses
  * as fields (empty, or equal but for case) fall back to JSON Pointer lookups, and so does the
  * whole-object column (the reader gives an object either typed or as JSON, not both).
@@ -40,6 +42,7 @@ export function trialVariables(
   rest: readonly string[],
   fixed: readonly string[],
   wideIntegers = false,
+  ids?: string,
 ): TrialVariables {
   const all = rest.length > 0;
   const vars = variableColumns(keys, all ? [...fixed, ALL] : fixed, wideIntegers);
@@ -47,16 +50,25 @@ export function trialVariables(
   if (vars.length === 0 && !all) return { data: `STRUCT(${TRIAL_FIELDS})`, columns: [] };
   const fast = !all && structSafe(keys);
   const json = 't.data.recData.data';
-  const columns = vars.map((v, i) =>
-    col(
+  const columns = vars.map((v, i) => {
+    const expr = fast ? structExpr(json, v) : jsonListExpr(`t.${VALUES}`, i, v);
+    return col(
       v.name,
       v.type,
-      fast ? structExpr(json, v) : jsonListExpr(`t.${VALUES}`, i, v),
+      expr,
       `Trial variable ${v.path.join(' → ')} as recorded`,
       `data.recData.data${v.path.map((p) => `[${JSON.stringify(p)}]`).join('')}`,
-      { personal: EMAIL.test(v.name) },
-    ),
-  );
+      {
+        personal: EMAIL.test(v.name),
+        // why: studies record the URL's PROLIFIC_PID or the subject code as a variable.
+        ...(ids !== undefined &&
+          (v.type === 'text' || v.type === 'json') && {
+            mentions: true,
+            pseudoExpr: `unids(${expr}, ${ids})`,
+          }),
+      },
+    );
+  });
   if (all)
     columns.push(
       wholeObjectColumn(ALL, json, 'Every trial variable as recorded', 'data.recData.data', rest),
