@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,27 +111,41 @@ describe('studyhook export: where the archive and the output are', function () {
   it('leaves no .part file and no temporary directory when interrupted (Ctrl-C)', async () => {
     await archive(join(tmp, 'stop'), 'ns', [trial('ns', 'one', { rt: 1 })]);
     const out = join(tmp, 'out-stop');
-    const temps = async () =>
-      (await readdir(tmpdir())).filter((f) => /^studyhook-export-[A-Za-z0-9]{6}$/.test(f));
-    const before = await temps();
+    // why a temporary directory of its own: other files' exports, run at the same time in other
+    // workers, make and remove theirs in the shared one.
+    const own = join(tmp, 'tmpdir');
+    await mkdir(own);
+    const shared = process.env['TMPDIR'];
+    process.env['TMPDIR'] = own;
     const stop = new AbortController();
-    await assert.rejects(
-      runExport({
-        archiveDir: join(tmp, 'stop'),
-        namespace: 'ns',
-        out,
-        format: 'csv',
-        signal: stop.signal,
-        step: (label) => {
-          if (label.startsWith('writing labvanced_sessions')) stop.abort();
-        },
-      }),
-      /interrupted/,
-    );
+    try {
+      await assert.rejects(
+        runExport({
+          archiveDir: join(tmp, 'stop'),
+          namespace: 'ns',
+          out,
+          format: 'csv',
+          signal: stop.signal,
+          step: (label) => {
+            // The export's temporary directory is there while it runs.
+            if (!label.startsWith('writing labvanced_sessions')) return;
+            assert.equal(
+              readdirSync(own).filter((f) => f.startsWith('studyhook-export-')).length,
+              1,
+            );
+            stop.abort();
+          },
+        }),
+        /interrupted/,
+      );
+    } finally {
+      if (shared === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = shared;
+    }
     assert.deepEqual(
       (await readdir(out)).filter((f) => f.endsWith('.part')),
       [],
     );
-    assert.deepEqual(await temps(), before);
+    assert.deepEqual(await readdir(own), []);
   });
 });
