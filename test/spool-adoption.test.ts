@@ -65,6 +65,21 @@ describe('spool journals of API replicas on other hosts (a shared data volume)',
     assert.equal(await readFile(third.adopted[0]!, 'utf8'), line);
   });
 
+  it("adopts both journals left by earlier processes with this host and pid (a container's pid 1), overwriting neither", async () => {
+    // why: a restarted container runs as the same pid again; its predecessor may have been killed
+    // with its own journal and one it had adopted (under the same name this process claims) both undrained.
+    const own = `${me}-${process.pid}.jsonl`;
+    const earlier = `${own}.adopted-${me}-${process.pid}`;
+    const a = spooledLine('spooled-by-the-last-run');
+    const b = spooledLine('adopted-by-the-last-run');
+    await writeFile(join(dir, own), a);
+    await writeFile(join(dir, earlier), b);
+    const { adopted } = await adoptOrphans(dir);
+    const texts = await Promise.all([...new Set(adopted)].map((p) => readFile(p, 'utf8')));
+    assert.deepEqual(texts.sort(), [a, b].sort(), 'each journal adopted once, with its own lines');
+    assert.ok(!(await readdir(dir)).includes(own), 'the name this process writes is free');
+  });
+
   it("lets a journal's writer notice that its journal was taken over, and start a new one", async () => {
     const path = join(dir, `${me}-${process.pid}.jsonl`);
     const journal = createSpoolJournal(path);

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** `<hostname>-<pid>.jsonl`: one journal per process, so several API processes may share a data directory. */
@@ -14,6 +14,10 @@ export function ownerName(pid = process.pid): string {
 
 function safeHost(): string {
   return hostname().replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => undefined)) !== undefined;
 }
 
 function alive(pid: number): boolean {
@@ -33,9 +37,10 @@ function deadOrMe(pid: number): boolean {
 
 /**
  * A journal's file name: `<host>-<pid>.jsonl`, or one adopted by another process, `….adopted-<pid>`
- * (same host, earlier versions) or `….adopted-<host>-<pid>`. Its owner is the adopter when there is one.
+ * (same host, earlier versions) or `….adopted-<host>-<pid>`, with `~<n>` when that name was taken.
+ * Its owner is the adopter when there is one.
  */
-const JOURNAL = /^((.+)-(\d+)\.jsonl)(?:\.adopted-(?:(.+)-)?(\d+))?$/;
+const JOURNAL = /^((.+)-(\d+)\.jsonl)(?:\.adopted-(?:(.+)-)?(\d+)(?:~\d+)?)?$/;
 
 /** Writes this process's heartbeat `<host>-<pid>.alive` (a counter), which processes on other hosts watch. */
 export async function beat(dir: string, count: number): Promise<void> {
@@ -109,11 +114,17 @@ export async function adoptOrphans(
       }
     }
     if (!gone) continue;
-    const claimed = join(dir, `${original!}.adopted-${ownerName()}`);
-    if (join(dir, name) === claimed) {
-      adopted.push(claimed);
+    // why: a journal already adopted under this process's name (an earlier process with this host
+    // and pid, as a restarted container's pid 1 is) is this process's to drain as it is.
+    if (adopterPid !== undefined && `${ownerHost}-${ownerPid}` === ownerName()) {
+      adopted.push(join(dir, name));
       continue;
     }
+    // why: rename replaces its target, and such an earlier process may have left a journal under the
+    // name this one claims; only a process with this host and pid makes these names, so a free one stays free.
+    const base = join(dir, `${original!}.adopted-${ownerName()}`);
+    let claimed = base;
+    for (let n = 1; await exists(claimed); n++) claimed = `${base}~${n}`;
     try {
       await rename(join(dir, name), claimed);
       adopted.push(claimed);
