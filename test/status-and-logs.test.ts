@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { sample } from '../src/commands/sample.js';
@@ -143,5 +145,24 @@ describe('status, delivery lines and the activity summary', function () {
     const human = await runCli(status, ['--config', file]);
     assert.match(human.out, /NEEDS ATTENTION/);
     assert.match(human.out, /refuser +0 +0 +0 +1/);
+  });
+});
+
+describe('status of the spool', () => {
+  it("counts every journal waiting in the spool: this host's, and ones adopted under another host's name", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'studyhook-status-spool-'));
+    try {
+      const file = join(dir, 'c.yml');
+      await writeFile(file, `dataDir: ${dir}\nredis: { url: 'redis://127.0.0.1:1' }\n`);
+      await mkdir(join(dir, 'spool'));
+      await writeFile(join(dir, 'spool', 'api-a-7.jsonl'), 'x'.repeat(10));
+      await writeFile(join(dir, 'spool', 'api-b-8.jsonl.adopted-api-a-7'), 'x'.repeat(20));
+      await writeFile(join(dir, 'spool', 'api-c-9.jsonl.adopted-11'), 'x'.repeat(40));
+      await writeFile(join(dir, 'spool', 'rejected.jsonl'), 'x'.repeat(80));
+      const out = await runCli(status, ['--json', '--config', file]);
+      assert.equal((JSON.parse(out.out) as { spoolBytes: number }).spoolBytes, 70, out.err);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -82,7 +82,8 @@ async function quarantineCounts(dataDir: string): Promise<NamespaceCount[]> {
 async function spoolBytes(dataDir: string): Promise<number> {
   let n = 0;
   for (const f of await entries(join(dataDir, 'spool'))) {
-    if (!/\.jsonl(\.adopted-\d+)?$/.test(f) || f === 'rejected.jsonl') continue;
+    // why: the names adoptOrphans gives, `….adopted-<pid>` and `….adopted-<host>-<pid>[~<n>]`, all count.
+    if (!/\.jsonl(\.adopted-(.+-)?\d+(~\d+)?)?$/.test(f) || f === 'rejected.jsonl') continue;
     n += (await stat(join(dataDir, 'spool', f)).catch(() => undefined))?.size ?? 0;
   }
   return n;
