@@ -87,4 +87,40 @@ describe('CLI: help and expected errors', () => {
     );
     noStack(r.out + r.err);
   });
+  for (const url of [
+    'redis+cluster://:pa/ss@127.0.0.1:PORT,127.0.0.1:PORT',
+    'redis+cluster://user:p@ss@127.0.0.1:PORT',
+    'redis://:pa/ss@127.0.0.1:PORT',
+    'redis://user:p@ss@127.0.0.1:PORT',
+  ])
+    it(`status never prints the password of ${url} (one with a '/' or '@' left unencoded)`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'studyhook-cli-'));
+      const port = await freePort();
+      await writeFile(
+        join(dir, 'c.yml'),
+        `redis: { url: "${url.replaceAll('PORT', String(port))}" }\ndataDir: ${dir}\n`,
+      );
+      const r = await keepingEnv(async () => {
+        delete process.env['REDIS_URL'];
+        return runMainCli(['status', '--config', join(dir, 'c.yml')]);
+      });
+      assert.notEqual(r.code, 0, r.err);
+      assert.doesNotMatch(r.out + r.err, /pa\/ss|p@ss|ss@/, r.out + r.err);
+    });
+  it("status with a cluster URL whose password holds a bare '%' names the problem in one line, without a stack or the password", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'studyhook-cli-'));
+    const port = await freePort();
+    await writeFile(
+      join(dir, 'c.yml'),
+      `redis: { url: "redis+cluster://u:50%off@127.0.0.1:${port}" }\ndataDir: ${dir}\n`,
+    );
+    const r = await keepingEnv(async () => {
+      delete process.env['REDIS_URL'];
+      return runMainCli(['status', '--config', join(dir, 'c.yml')]);
+    });
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /SH_CONFIG_INVALID/, r.err);
+    assert.doesNotMatch(r.out + r.err, /50%off/);
+    noStack(r.out + r.err);
+  });
 });

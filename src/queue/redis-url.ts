@@ -19,8 +19,14 @@ export interface SentinelTarget extends ClusterTarget {
   name: string;
 }
 
-const CLUSTER = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/;
-const SENTINEL = /^(rediss?)\+sentinel:\/\/(?:([^@/]*)@)?([^/?#]+)\/([^/?#]+)\/?$/;
+// why the last '@': a password may hold '@' or '/' left unencoded; the hosts never do.
+const CLUSTER = /^(rediss?)\+cluster:\/\/(?:(.*)@)?([^@/?#]+)\/?$/;
+const SENTINEL = /^(rediss?)\+sentinel:\/\/(?:(.*)@)?([^@/?#]+)\/([^@/?#]+)\/?$/;
+
+/** The URL with its credentials (everything up to the last '@') masked, for logs and messages. */
+export function maskRedisUrl(url: string): string {
+  return url.replace(/\/\/.*@/, '//****@');
+}
 
 /** True for a redis+cluster:// (or rediss+cluster://) URL. */
 export function isClusterUrl(url: string): boolean {
@@ -41,7 +47,7 @@ export function parseClusterUrl(url: string): ClusterTarget {
   if (!m)
     throw new StudyhookError(
       'SH_CONFIG_INVALID',
-      `Not a cluster URL: ${url.replace(/\/\/([^@/]*)@/, '//****@')} (expected redis+cluster://host:port,host:port)`,
+      `Not a cluster URL: ${maskRedisUrl(url)} (expected redis+cluster://host:port,host:port)`,
     );
   return target(m[1]!, m[2], m[3]!, 6379);
 }
@@ -56,7 +62,7 @@ export function parseSentinelUrl(url: string): SentinelTarget {
   if (!m)
     throw new StudyhookError(
       'SH_CONFIG_INVALID',
-      `Not a Sentinel URL: ${url.replace(/\/\/([^@/]*)@/, '//****@')} (expected redis+sentinel://host:port,host:port/<primary name>)`,
+      `Not a Sentinel URL: ${maskRedisUrl(url)} (expected redis+sentinel://host:port,host:port/<primary name>)`,
     );
   return { ...target(m[1]!, m[2], m[3]!, 26379), name: decodeURIComponent(m[4]!) };
 }
@@ -76,11 +82,23 @@ function target(
   const out: ClusterTarget = { nodes, tls: scheme === 'rediss' };
   if (auth) {
     const i = auth.indexOf(':');
-    const user = decodeURIComponent(i < 0 ? auth : auth.slice(0, i));
+    const user = decode(i < 0 ? auth : auth.slice(0, i));
     if (user) out.username = user;
-    if (i >= 0) out.password = decodeURIComponent(auth.slice(i + 1));
+    if (i >= 0) out.password = decode(auth.slice(i + 1));
   }
   return out;
+}
+
+/** A percent-decoded user name or password; a bare '%' is a config error that does not show the value. */
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new StudyhookError(
+      'SH_CONFIG_INVALID',
+      "The user name or password of the Redis URL is not percent-encoded (write '%' as %25)",
+    );
+  }
 }
 
 /** The redis+cluster:// URL of `redis.cluster`'s seed URLs (credentials and scheme of the first). */

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { StudyhookError } from '../errors.js';
 import { withTimeout } from '../util/timeout.js';
 import { connectSentinel } from './redis-sentinel.js';
-import { isClusterUrl, isSentinelUrl, parseClusterUrl } from './redis-url.js';
+import { isClusterUrl, isSentinelUrl, maskRedisUrl, parseClusterUrl } from './redis-url.js';
 
 export { Cluster, Redis };
 /** A connection to one Redis server or to a Redis Cluster: what every part of studyhook talks to. */
@@ -118,7 +118,7 @@ function batchWrites(redis: Redis): Redis {
 
 /** The URL with any password masked, for logs and messages. */
 export function safeRedisUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//****@');
+  return maskRedisUrl(url);
 }
 
 /** Why Redis cannot be reached, or undefined when it answers PING (within `timeoutMs`); a cluster must also serve every slot. */
