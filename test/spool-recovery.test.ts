@@ -141,6 +141,36 @@ describe('spool recovery', () => {
     }
   });
 
+  it('delivers both journals left by an earlier process with this host and pid (a restarted container), its own and one it had adopted', async () => {
+    let out = '';
+    const own = `${host}-${process.pid}.jsonl`;
+    const t = await startGateway((dir) => {
+      out = join(dir, 'rec.jsonl');
+      mkdirSync(join(dir, 'spool'), { recursive: true });
+      writeFileSync(join(dir, 'spool', own), line(envelope('own')), { mode: 0o600 });
+      writeFileSync(
+        join(dir, 'spool', `${own}.adopted-${host}-${process.pid}`),
+        line(envelope('adopted')),
+        { mode: 0o600 },
+      );
+      return {
+        archive: false,
+        sinks: [{ name: 'rec', module: recordingSink, options: { file: out } }],
+      };
+    });
+    try {
+      await waitFor('both spooled events', () => readDeliveries(out).length === 2);
+      assert.deepEqual(
+        readDeliveries(out)
+          .map((d) => (d.event['data'] as { uploadId: string }).uploadId)
+          .sort(),
+        ['adopted', 'own'],
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
   it("takes over a journal that a dead process had adopted but not drained, and leaves a live adopter's alone", async () => {
     let out = '';
     const live = spawn('sleep', ['60']);
