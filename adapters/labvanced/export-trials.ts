@@ -29,10 +29,9 @@ export const labvancedTrials: TableBuilder = {
     const narrow = ctx.trialVariables === false;
     // why: `study status` needs each trial's place (session, task, number), not its variables, which cost most of the read.
     const { keys, rest } = narrow ? { keys: new Map(), rest: [] } : await trialKeys(ctx.archive);
-    // why a first call: it tells whether the variables are read as JSON, and so sorted first (below);
-    // the session's identifiers (--pseudonymize) then ride along as t.lv_ids, else they are i.ids.
-    const sortedFirst = !narrow && trialVariables(keys, rest, FIXED).values !== undefined;
-    const ids = ctx.pseudonymize ? (sortedFirst ? 't.lv_ids' : 'i.ids') : undefined;
+    // why both names: the session's identifiers (--pseudonymize) ride along the sorted rows as
+    // t.lv_ids when the variables are read as JSON (sorted first, below), else they are joined, i.ids.
+    const ids = ctx.pseudonymize ? { sorted: 't.lv_ids', joined: 'i.ids' } : undefined;
     const v = trialVariables(keys, rest, FIXED, ctx.wideIntegers, ids);
     // why: without variables the scan kept each trial's place (lv_scan.place), so the archive is not read a second time.
     const source = narrow
@@ -42,6 +41,7 @@ export const labvancedTrials: TableBuilder = {
     // why sorted first in JSON mode: the rows are sorted while they are narrow (the variables as
     // one JSON text) and only then split into columns; rows of hundreds of columns did not sort
     // within the memory limit, narrow ones do.
+    const sortedFirst = v.values !== undefined;
     const person = sortedFirst ? 't.lv_participant' : 'p.participant';
     // why: without variables (study status) only where each trial is matters.
     const place = new Set([

@@ -31,7 +31,8 @@ export interface TrialVariables {
 /**
  * The variable columns of the trials (`t` is the trial row): each kept variable in first-seen
  * order and, when some variables got no column (`rest`), every variable as one JSON text column.
- * With `ids` (under --pseudonymize: the SQL list of the session's identifiers), a text variable's
+ * With `ids` (under --pseudonymize: the SQL list of the session's identifiers, named as the rows
+ * carry it when the variables are read as JSON, `sorted`, or typed, `joined`), a text variable's
  * identifiers are replaced by their pseudonyms.
  * why: typed STRUCT fields let the reader type values while it parses (fast); names DuckDB refuses
  * as fields (empty, or equal but for case) fall back to JSON Pointer lookups, and so does the
@@ -42,7 +43,7 @@ export function trialVariables(
   rest: readonly string[],
   fixed: readonly string[],
   wideIntegers = false,
-  ids?: string,
+  ids?: { sorted: string; joined: string },
 ): TrialVariables {
   const all = rest.length > 0;
   const vars = variableColumns(keys, all ? [...fixed, ALL] : fixed, wideIntegers);
@@ -64,7 +65,7 @@ export function trialVariables(
         ...(ids !== undefined &&
           (v.type === 'text' || v.type === 'json') && {
             mentions: true,
-            pseudoExpr: `unids(${expr}, ${ids})`,
+            pseudoExpr: `unids(${expr}, ${fast ? ids.joined : ids.sorted})`,
           }),
       },
     );
