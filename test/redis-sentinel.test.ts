@@ -4,7 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { jobIdOf } from '../src/event/build-event.js';
+import { sinkQueueName } from '../src/queue/redis.js';
 import request from 'supertest';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { recordingSink, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
@@ -31,6 +34,28 @@ async function sentinelView(port: number): Promise<{ primary: number; replicas: 
   }
 }
 
+/** Where each event's job is on the given node: its position in `acked` and its BullMQ state. */
+async function jobStates(
+  ids: string[],
+  port: number,
+  prefix: string,
+  acked: string[],
+): Promise<string> {
+  const queue = new Queue(sinkQueueName('rec', prefix), { connection: { port }, prefix });
+  try {
+    const states = await Promise.all(
+      ids.map(async (id) => {
+        const job = await queue.getJob(jobIdOf(id));
+        const state = job ? await job.getState() : 'no job';
+        return `#${acked.indexOf(id)} ${id}: ${state} ${JSON.stringify(job?.stacktrace ?? [])}`;
+      }),
+    );
+    return states.join('; ');
+  } finally {
+    await queue.close();
+  }
+}
+
 describe('the gateway on Redis Sentinel (a primary, a replica and a sentinel on loopback)', function () {
   this.timeout(150000);
   let dir: string;
@@ -38,6 +63,7 @@ describe('the gateway on Redis Sentinel (a primary, a replica and a sentinel on 
   const procs: ChildProcess[] = [];
   let ports: { primary: number; replica: number; sentinel: number };
   let t: TestGateway;
+  const prefix = `{shs-${randomUUID().slice(0, 8)}}`;
   const out = (): string => join(dir, 'sink.jsonl');
 
   before(async () => {
@@ -48,7 +74,8 @@ describe('the gateway on Redis Sentinel (a primary, a replica and a sentinel on 
       const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir'];
       return redisServer(port, [...args, join(dir, name), '--appendonly', 'yes', ...extra]);
     };
-    primary = await node('primary', ports.primary, []);
+    // why no delay: the replica's first copy starts at once instead of after 5 s (Redis's default).
+    primary = await node('primary', ports.primary, ['--repl-diskless-sync-delay', '0']);
     procs.push(primary);
     procs.push(
       await node('replica', ports.replica, ['--replicaof', '127.0.0.1', String(ports.primary)]),
@@ -66,14 +93,20 @@ describe('the gateway on Redis Sentinel (a primary, a replica and a sentinel on 
       ].join('\n'),
     );
     procs.push(await redisServer(ports.sentinel, [conf, '--sentinel']));
-    // A failover needs a replica the sentinel knows of.
+    // A failover needs a replica the sentinel knows of; the test starts once the replica is in sync
+    // (a replica still copying is waited for too, test/redis-replica-sync.test.ts, but slowly).
     await waitFor('the sentinel to know the replica', async () => {
       return (await sentinelView(ports.sentinel)).replicas === 1;
+    });
+    await waitFor('the replica to be in sync', async () => {
+      const r = new Redis(ports.primary);
+      const info = await r.info('replication').finally(() => r.disconnect());
+      return /^slave0:.*state=online/m.test(info);
     });
     t = await startGateway({
       redis: {
         url: `redis+sentinel://127.0.0.1:${ports.sentinel}/${NAME}`,
-        prefix: `{shs-${randomUUID().slice(0, 8)}}`,
+        prefix,
         // why: an acknowledged event is on the replica too, so a failover cannot lose it.
         waitReplicas: 1,
       },
@@ -127,11 +160,14 @@ describe('the gateway on Redis Sentinel (a primary, a replica and a sentinel on 
       'every acknowledged event delivered',
       () => acked.every((id) => delivered().has(id)),
       90000,
-    ).catch((err: Error) => {
+    ).catch(async (err: Error) => {
       // why: say which ones and what the spool did with them, should this ever fail in CI.
       const missing = acked.filter((id) => !delivered().has(id));
       const spool = t.logs.filter((l) => /spool/.test(l)).join('');
-      throw new Error(`${err.message}: ${missing.length} of ${acked.length} missing\n${spool}`);
+      const states = await jobStates(missing, ports.replica, prefix, acked);
+      throw new Error(
+        `${err.message}: ${missing.length} of ${acked.length} missing (${states})\n${spool}`,
+      );
     });
     assert.ok(!t.logs.some((l) => /set aside/.test(l)), 'no acknowledged event set aside');
     assert.ok(acked.length >= 2);

@@ -120,7 +120,7 @@ export interface StudyhookConfig {
      */
     deploymentId?: string;
     /**
-     * Replicas that must have every published event before the platform is answered (Redis WAIT). 0: the primary's answer is enough. On a cluster or a primary with replicas, 1 keeps an acknowledged event through a failover: replication is asynchronous, so without it the last events a killed primary acknowledged may be missing on the replica promoted in its place.
+     * Replicas that must have every published event before the platform is answered (Redis WAIT). 0: the primary's answer is enough. On a cluster or a primary with replicas, 1 keeps an acknowledged event through a failover: replication is asynchronous, so without it the last events a killed primary acknowledged may be missing on the replica promoted in its place. A replica still making its first copy is waited for too (Sentinel may promote it): until it is in sync, events are spooled (or 503).
      */
     waitReplicas?: number;
     /**
