@@ -20,6 +20,8 @@ const KEY = 'a-secret-export-key';
 const PID = '60f1a2b3c4d5e6f708192a3b';
 const SUBJ = 'LV-SUBJ-202';
 const AG = 'AG-SUBJ-777';
+/** A Prolific id only a meta field holds (Labvanced was not told it). */
+const PID2 = '60f1a2b3c4d5e6f708192a3c';
 
 /** Identifiers that reach free text: a file name, a meta field, an error message. */
 describe('studyhook export --pseudonymize: identifiers inside free text', () => {
@@ -62,6 +64,19 @@ describe('studyhook export --pseudonymize: identifiers inside free text', () => 
       trialNr: 1,
       recData: { data: { rt: 1, subject: SUBJ } },
     });
+    // A study that keeps identifiers under names that say so, none of them known to Labvanced.
+    const c = { expId: 77, expSessionNr: 203 };
+    await labvanced(t, ns, 'addMetaInfo', {
+      ...c,
+      var_data: { PROLIFIC_PID: PID2, participant_id: 'PART-0055' },
+    });
+    await labvanced(t, ns, 'recordTrial', {
+      ...c,
+      recTaskId: 3,
+      taskId: 't',
+      trialNr: 1,
+      recData: { data: { rt: 2, workerId: 'A1B2C3D4E5', subject_id: 4711 } },
+    });
     // Names DuckDB cannot make struct fields of (equal but for case) make the trials read as JSON.
     await labvanced(t, JSON_NS, 'startFirstPlayerSession', { ...b, subject_code: SUBJ });
     await labvanced(t, JSON_NS, 'recordTrial', {
@@ -79,7 +94,7 @@ describe('studyhook export --pseudonymize: identifiers inside free text', () => 
       subjectId: AG,
       message: `Upload for subject ${AG} failed`,
     });
-    await waitArchived(t, 11);
+    await waitArchived(t, 13);
     tmp = await mkdtemp(join(tmpdir(), 'studyhook-pstext-'));
   });
   after(async () => {
@@ -103,7 +118,8 @@ describe('studyhook export --pseudonymize: identifiers inside free text', () => 
     assert.equal(r.code, 0, r.err);
     for (const f of await readdir(out)) {
       const text = await readFile(join(out, f), 'utf8');
-      for (const id of [PID, SUBJ, AG]) assert.ok(!text.includes(id), `${id} found in ${f}`);
+      for (const id of [PID, SUBJ, AG, PID2, 'PART-0055', 'A1B2C3D4E5', '4711'])
+        assert.ok(!text.includes(id), `${id} found in ${f}`);
     }
     const read = async (table: string) =>
       csvObjects(await readFile(join(out, `${table}.csv`), 'utf8'));
@@ -121,6 +137,12 @@ describe('studyhook export --pseudonymize: identifiers inside free text', () => 
     assert.equal(trials[0]!['pos.x'], pseudonymOf(KEY, PID));
     assert.equal(trials[0]!['rt'], '300');
     assert.equal(trials[1]!['subject'], pseudonymOf(KEY, SUBJ));
+    // Fields named as identifiers are pseudonymised whole, so they join the platform's own tables.
+    assert.equal(sessions[2]!['var_data.PROLIFIC_PID'], pseudonymOf(KEY, PID2));
+    assert.equal(sessions[2]!['var_data.participant_id'], pseudonymOf(KEY, 'PART-0055'));
+    assert.equal(trials[2]!['workerId'], pseudonymOf(KEY, 'A1B2C3D4E5'));
+    assert.equal(trials[2]!['subject_id'], pseudonymOf(KEY, '4711'));
+    assert.equal(trials[2]!['rt'], '2');
     const json = join(tmp, 'json');
     const j = await exportCli([
       '--config',
@@ -141,6 +163,7 @@ describe('studyhook export --pseudonymize: identifiers inside free text', () => 
     assert.equal(upload!['message'], `Upload for subject ${pseudonymOf(KEY, AG)} failed`);
     const codebook = await readFile(join(out, 'codebook.md'), 'utf8');
     assert.match(codebook, /`file_name` \| text \| .*identifiers in it pseudonymised/);
+    assert.match(codebook, /`subject_id` \| text \| .*\*\*\(pseudonymised\)\*\*/);
     // Without --pseudonymize the text is as sent.
     const plain = join(tmp, 'plain');
     const p = await exportCli([
@@ -154,6 +177,8 @@ describe('studyhook export --pseudonymize: identifiers inside free text', () => 
     assert.equal(p.code, 0, p.err);
     const [plainFile] = csvObjects(await readFile(join(plain, 'labvanced_files.csv'), 'utf8'));
     assert.equal(plainFile!['file_name'], `voice_${PID}.webm`);
+    const plainTrials = csvObjects(await readFile(join(plain, 'labvanced_trials.csv'), 'utf8'));
+    assert.equal(plainTrials[2]!['subject_id'], '4711');
     assert.ok(!(await readFile(join(plain, 'codebook.md'), 'utf8')).includes('identifiers in it'));
   });
 

@@ -6,11 +6,12 @@ import {
   wholeObjectColumn,
 } from '../../src/export/json-columns.js';
 import { idOrder } from '../../src/export/sql.js';
+import { PERSONAL_NAME } from '../../src/export/pseudonym.js';
 import type { ColumnSpec, TableContext } from '../../src/export/types.js';
 import { fitColumns, MAX_VARIABLE_COLUMNS, variableColumns } from '../../src/export/variables.js';
+import { namesIdentifier } from './identifier-names.js';
 
 const PROMOTED = new Set(['crowdsourcingCode', 'crowdsourcinSubjId']);
-const EMAIL = /e-?mail/i;
 
 /** A session object's columns, and the list of its values they read (SQL over the sessions `s`). */
 export interface ObjectColumns {
@@ -56,12 +57,15 @@ export async function objectColumns(
       `\`${v.path.join('.')}\` of ${of}`,
       `data.${field}.${v.path.join('.')}`,
       {
-        personal: EMAIL.test(name),
-        // why: a meta field can hold the participant's id (`PROLIFIC_PID` from the URL).
-        ...((v.type === 'text' || v.type === 'json') && {
-          mentions: true,
-          pseudoExpr: `unids(${jsonListExpr(`s.${values}`, i, v)}, s.lv_ids)`,
-        }),
+        personal: PERSONAL_NAME.test(name),
+        // why: a meta field can hold the participant's id (`PROLIFIC_PID` from the URL): one named
+        // so is pseudonymised whole, another has the session's identifiers in it replaced.
+        identifier: namesIdentifier(v.path),
+        ...(!namesIdentifier(v.path) &&
+          (v.type === 'text' || v.type === 'json') && {
+            mentions: true,
+            pseudoExpr: `unids(${jsonListExpr(`s.${values}`, i, v)}, s.lv_ids)`,
+          }),
       },
     );
   });

@@ -6,11 +6,12 @@ import {
   structType,
   wholeObjectColumn,
 } from '../../src/export/json-columns.js';
+import { PERSONAL_NAME } from '../../src/export/pseudonym.js';
 import type { ColumnSpec } from '../../src/export/types.js';
 import { structSafe, variableColumns, type KeyTable } from '../../src/export/variables.js';
 import { TRIAL_FIELDS } from './export-fields.js';
+import { namesIdentifier } from './identifier-names.js';
 
-const EMAIL = /e-?mail/i;
 /** The column of every variable at once, when some have no column of their own. */
 const ALL = 'variables';
 /** The source's column holding each trial's variables as text, read in one lookup per trial (JSON mode). */
@@ -60,9 +61,12 @@ export function trialVariables(
       `Trial variable ${v.path.join(' → ')} as recorded`,
       `data.recData.data${v.path.map((p) => `[${JSON.stringify(p)}]`).join('')}`,
       {
-        personal: EMAIL.test(v.name),
-        // why: studies record the URL's PROLIFIC_PID or the subject code as a variable.
+        personal: PERSONAL_NAME.test(v.name),
+        // why: studies record the URL's PROLIFIC_PID or the subject code as a variable: one named so
+        // is pseudonymised whole, another has the session's identifiers in it replaced.
+        identifier: namesIdentifier(v.path),
         ...(ids !== undefined &&
+          !namesIdentifier(v.path) &&
           (v.type === 'text' || v.type === 'json') && {
             mentions: true,
             pseudoExpr: `unids(${expr}, ${fast ? ids.joined : ids.sorted})`,

@@ -61,7 +61,8 @@ export async function createTable(ctx: TableContext, def: TableDef): Promise<Bui
       !ctx.pseudonymize
         ? doc
         : doc.identifier
-          ? { ...doc, pseudonymised: true }
+          ? // why text: a pseudonym is, whatever the identifier was recorded as (a number, say).
+            { ...doc, type: 'text' as const, pseudonymised: true }
           : doc.mentions
             ? { ...doc, identifiersReplaced: true }
             : doc,

@@ -39,3 +39,6 @@ export function pseudonymMacro(key: string): string {
  * Identifiers shorter than 4 characters are left: replacing every `12` in a text would garble it.
  */
 export const UNIDS_MACRO = `CREATE OR REPLACE MACRO unids(x, ids) AS CASE WHEN x IS NULL THEN NULL ELSE list_reduce(list_prepend(CAST(x AS VARCHAR), list_filter(ids, i -> length(i) >= 4)), (acc, i) -> replace(acc, i, pseudo(i))) END`;
+
+/** Names of fields that commonly carry personal free text (left out under --pseudonymize). */
+export const PERSONAL_NAME = /e-?mail/i;
