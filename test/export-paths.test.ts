@@ -148,4 +148,40 @@ describe('studyhook export: where the archive and the output are', function () {
     );
     assert.deepEqual(await readdir(own), []);
   });
+
+  it('leaves the previous export as it was when the next one is interrupted midway, not a mix of both', async () => {
+    const dir = join(tmp, 'again');
+    await archive(dir, 'ns', [trial('ns', 'one', { rt: 1 })]);
+    const out = join(tmp, 'out-again');
+    await runExport({ archiveDir: dir, namespace: 'ns', out, format: 'csv' });
+    const files = async () => {
+      const names = (await readdir(out)).sort();
+      return Object.fromEntries(
+        await Promise.all(names.map(async (f) => [f, await readFile(join(out, f), 'utf8')])),
+      );
+    };
+    const before = await files();
+    // A second trial changes every table and the codebook's row counts.
+    await archive(dir, 'ns', [
+      trial('ns', 'one', { rt: 1 }),
+      trial('ns', 'two', { rt: 2, x: 'y' }),
+    ]);
+    const stop = new AbortController();
+    let writing = 0;
+    await assert.rejects(
+      runExport({
+        archiveDir: dir,
+        namespace: 'ns',
+        out,
+        format: 'csv',
+        signal: stop.signal,
+        step: (label) => {
+          if (label.startsWith('writing ') && ++writing === 2) stop.abort();
+        },
+      }),
+      /interrupted/,
+    );
+    assert.equal(writing, 2, 'stopped after a first table was written');
+    assert.deepEqual(await files(), before);
+  });
 });

@@ -28,8 +28,10 @@ const options = (format: 'csv' | 'parquet', t: BuiltTable): string =>
     : `FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE ${rowGroupRows(t.columns.length)}`;
 
 /**
- * Writes each table to `<out>/<table>.<format>` plus codebook.md and codebook.json. Each file is
- * written under a `.part` name and renamed when complete, so a failed run leaves no half file.
+ * Writes each table to `<out>/<table>.<format>` plus codebook.md and codebook.json. Every file is
+ * written under a `.part` name first, and all are renamed once all are complete. why together: an
+ * export stopped midway (Ctrl-C, a full disk) left some tables of the new export beside the rest
+ * of the previous one, a mix no codebook describes; now it leaves the previous files as they were.
  */
 export async function writeTables(
   conn: DuckDBConnection,
@@ -39,32 +41,35 @@ export async function writeTables(
   step?: (label: string) => void,
 ): Promise<string[]> {
   await mkdir(out, { recursive: true });
-  const written: string[] = [];
-  const finish = async (name: string, write: (part: string) => Promise<void>) => {
-    const part = join(out, `${name}.part`);
-    try {
-      // why removed first: a .part left behind (or planted) as a symlink would be written through,
-      // to a file outside --out; writeFile's 'wx' then refuses anything that appears meanwhile.
-      await rm(part, { force: true });
-      await write(part);
-      await rename(part, join(out, name));
-    } catch (err) {
-      await rm(part, { force: true });
-      throw err;
-    }
-    written.push(name);
+  const names: string[] = [];
+  const partOf = (name: string) => join(out, `${name}.part`);
+  const stage = async (name: string, write: (part: string) => Promise<void>) => {
+    names.push(name);
+    // why removed first: a .part left behind (or planted) as a symlink would be written through,
+    // to a file outside --out; writeFile's 'wx' then refuses anything that appears meanwhile.
+    await rm(partOf(name), { force: true });
+    await write(partOf(name));
   };
-  for (const t of tables) {
-    step?.(`writing ${t.name} (${t.rows} rows)`);
-    await finish(`${t.name}.${header.format}`, (part) =>
-      runWithinMemory(conn, `COPY ${ident(t.name)} TO ${lit(part)} (${options(header.format, t)})`),
+  try {
+    for (const t of tables) {
+      step?.(`writing ${t.name} (${t.rows} rows)`);
+      await stage(`${t.name}.${header.format}`, (part) =>
+        runWithinMemory(
+          conn,
+          `COPY ${ident(t.name)} TO ${lit(part)} (${options(header.format, t)})`,
+        ),
+      );
+    }
+    await stage('codebook.md', (part) =>
+      writeFile(part, codebookMarkdown(header, tables), { flag: 'wx' }),
     );
+    await stage('codebook.json', (part) =>
+      writeFile(part, codebookJson(header, tables), { flag: 'wx' }),
+    );
+  } catch (err) {
+    await Promise.all(names.map((name) => rm(partOf(name), { force: true })));
+    throw err;
   }
-  await finish('codebook.md', (part) =>
-    writeFile(part, codebookMarkdown(header, tables), { flag: 'wx' }),
-  );
-  await finish('codebook.json', (part) =>
-    writeFile(part, codebookJson(header, tables), { flag: 'wx' }),
-  );
-  return written;
+  for (const name of names) await rename(partOf(name), join(out, name));
+  return names;
 }
