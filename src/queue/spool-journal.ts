@@ -8,8 +8,12 @@ export interface SpoolJournal {
   readonly path: string;
   /** Bytes in the file (acknowledged events not yet drained, plus drained ones before the truncate). */
   size(): number;
-  /** Appends one line durably (fdatasync), or throws SH_SPOOL_FULL / SH_SPOOL_UNWRITABLE with the file as it was. */
-  append(line: Buffer, maxBytes: number): Promise<void>;
+  /**
+   * Appends one line durably (fdatasync), or throws SH_SPOOL_FULL / SH_SPOOL_UNWRITABLE with the file
+   * as it was. True when the file had been taken over by another process (see reopenIfMoved), so that
+   * the line was written again to a new one at `path`.
+   */
+  append(line: Buffer, maxBytes: number): Promise<boolean>;
   /**
    * True, with the file closed so that the next append starts a new one at `path`, when the file at
    * `path` is no longer the one this journal writes (another process adopted it by a rename).
@@ -53,6 +57,19 @@ export function createSpoolJournal(path: string): SpoolJournal {
     bytes += line.length;
   }
 
+  /** True when the file at `path` is still the one `handle` writes (no other process renamed it). */
+  async function inPlace(fh: FileHandle): Promise<boolean> {
+    const [mine, there] = await Promise.all([fh.stat(), stat(path).catch(() => undefined)]);
+    return there?.ino === mine.ino && there.dev === mine.dev;
+  }
+
+  /** Closes the file, so that the next write starts a new one at `path`. */
+  async function restart(fh: FileHandle): Promise<void> {
+    await fh.close().catch(() => undefined);
+    handle = undefined;
+    bytes = 0;
+  }
+
   return {
     path,
     size: () => bytes,
@@ -62,16 +79,22 @@ export function createSpoolJournal(path: string): SpoolJournal {
           throw new StudyhookError('SH_SPOOL_FULL', undefined, {
             headers: { 'Retry-After': '30' },
           });
-        await write(line);
+        // why look again once the line is durable: a process frozen (SIGSTOP, a paused VM, a hung
+        // disk) with this write queued or in flight can resume after another host took the journal
+        // over (a rename), drained and removed it; the line would be acknowledged from a file nobody
+        // reads any more. If `path` still names the file written, any adopter renames it later, with
+        // the line in, and reads it all. If not, the line is written to a new journal too: the
+        // adopter may have published it as well, which is harmless (job id + deduplication key).
+        for (let moved = false; ; moved = true) {
+          await write(line);
+          if (await inPlace(handle!)) return moved;
+          await restart(handle!);
+        }
       }),
     reopenIfMoved: () =>
       locked(async () => {
-        if (!handle) return false;
-        const [mine, there] = await Promise.all([handle.stat(), stat(path).catch(() => undefined)]);
-        if (there?.ino === mine.ino && there.dev === mine.dev) return false;
-        await handle.close().catch(() => undefined);
-        handle = undefined;
-        bytes = 0;
+        if (!handle || (await inPlace(handle))) return false;
+        await restart(handle);
         return true;
       }),
     truncateIfDrained: (drainedTo) =>

@@ -97,7 +97,8 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
     // journal adopted meanwhile; it beats and checks before it writes another line to it.
     if (performance.now() - lastBeat > 3 * heartbeatMs) await heartbeat();
     try {
-      await journal.append(Buffer.from(`${JSON.stringify(envelopes)}\n`), opts.maxBytes);
+      if (await journal.append(Buffer.from(`${JSON.stringify(envelopes)}\n`), opts.maxBytes))
+        movedAway();
     } catch (err) {
       refused.inc();
       opts.logger.error(
@@ -229,13 +230,16 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
   async function heartbeat(): Promise<void> {
     await beat(opts.dir, ++beats);
     lastBeat = performance.now();
-    if (await journal.reopenIfMoved()) {
-      ownOffset = 0;
-      opts.logger.error(
-        { journal: journal.path },
-        "this process's spool journal was taken over by another process (this one was silent too long): it drains it; a new journal is started",
-      );
-    }
+    if (await journal.reopenIfMoved()) movedAway();
+  }
+
+  /** The journal was taken over by another process (this one was silent too long): a new one was started. */
+  function movedAway(): void {
+    ownOffset = 0;
+    opts.logger.error(
+      { journal: journal.path },
+      "this process's spool journal was taken over by another process (this one was silent too long): it drains it; a new journal is started",
+    );
   }
 
   function beatLoop(): void {

@@ -83,12 +83,19 @@ export interface Studyhook {
   exited: Promise<number | null>;
 }
 
-/** `studyhook <role> --config <file>` as a real child process (test/helpers/studyhook-cli.ts). */
-export function spawnStudyhook(role: 'api' | 'worker' | 'start', config: string): Studyhook {
+/**
+ * `studyhook <role> --config <file>` as a real child process (test/helpers/studyhook-cli.ts);
+ * `env` is added to the child's environment.
+ */
+export function spawnStudyhook(
+  role: 'api' | 'worker' | 'start',
+  config: string,
+  env: Record<string, string> = {},
+): Studyhook {
   const proc = spawn(process.execPath, [...studyhookArgs(), role, '--config', config], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, STUDYHOOK_CONFIG: '' },
+    env: { ...process.env, STUDYHOOK_CONFIG: '', ...env },
   });
   let out = '';
   proc.stdout!.on('data', (c) => {
