@@ -19,14 +19,17 @@ export interface SpoolJournal {
    * `path` is no longer the one this journal writes (another process adopted it by a rename).
    */
   reopenIfMoved(): Promise<boolean>;
-  /** Empties the file if nothing was appended after `drainedTo`; true when it did. */
-  truncateIfDrained(drainedTo: number): Promise<boolean>;
+  /** Which file this is: 0, then one more each time a takeover made the journal start a new one. */
+  generation(): number;
+  /** Empties the file if it is still file `generation` and nothing was appended after `drainedTo`; true when it did. */
+  truncateIfDrained(drainedTo: number, generation: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
 export function createSpoolJournal(path: string): SpoolJournal {
   let handle: FileHandle | undefined;
   let bytes = 0;
+  let generation = 0;
   let chain: Promise<unknown> = Promise.resolve();
 
   // why: one chain orders appends and the truncate, so a line is never lost between them.
@@ -68,6 +71,7 @@ export function createSpoolJournal(path: string): SpoolJournal {
     await fh.close().catch(() => undefined);
     handle = undefined;
     bytes = 0;
+    generation++;
   }
 
   return {
@@ -97,8 +101,10 @@ export function createSpoolJournal(path: string): SpoolJournal {
         await restart(handle);
         return true;
       }),
-    truncateIfDrained: (drainedTo) =>
+    generation: () => generation,
+    truncateIfDrained: (drainedTo, of) =>
       locked(async () => {
+        if (of !== generation) return false; // drainedTo counts in a file taken over since
         const size = handle ? bytes : ((await stat(path).catch(() => undefined))?.size ?? 0);
         if (size > drainedTo) return false; // more arrived meanwhile: the next round takes it
         await handle?.truncate(0);

@@ -62,12 +62,16 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
   let lastBeat = performance.now();
   let scanning: Promise<void> | undefined;
   let beatTimer: NodeJS.Timeout | undefined;
+  /** How far the journal's file number `ownFile` (SpoolJournal.generation) is in Redis. */
   let ownOffset = 0;
+  let ownFile = 0;
+  // why: after a takeover the journal writes a new file, none of which is in Redis yet.
+  const ownDrained = (): number => (ownFile === journal.generation() ? ownOffset : 0);
   let draining: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   const backlog = (): number =>
-    journal.size() - ownOffset + adopted.reduce((n, p) => n + p.size - p.offset, 0);
+    journal.size() - ownDrained() + adopted.reduce((n, p) => n + p.size - p.offset, 0);
   new Gauge({
     name: 'studyhook_spool_bytes',
     help: 'Bytes of acknowledged events waiting in the local spool for Redis (own and adopted journals)',
@@ -172,10 +176,21 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
       opts.logger.info({ journal: p.path }, 'spool journal of an earlier process drained');
     }
     if (journal.size() === 0) return;
-    const own: Pending = { path: journal.path, offset: ownOffset, size: journal.size(), own: true };
+    const file = journal.generation();
+    const own: Pending = {
+      path: journal.path,
+      offset: ownDrained(),
+      size: journal.size(),
+      own: true,
+    };
     await drainFile(own);
-    ownOffset = own.offset;
-    if (await journal.truncateIfDrained(ownOffset)) {
+    // why: a round under way when the journal was taken over (this process frozen, or its disk hung,
+    // while it drained) read the old file to its end. Its offset says nothing of the new file; taken
+    // as that file's, it hid the lines acknowledged there since and truncated them away. The next
+    // round publishes them.
+    if (journal.generation() !== file) return;
+    [ownOffset, ownFile] = [own.offset, file];
+    if (await journal.truncateIfDrained(ownOffset, file)) {
       ownOffset = 0;
       opts.logger.info('spool drained into Redis');
     }
@@ -235,7 +250,6 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
 
   /** The journal was taken over by another process (this one was silent too long): a new one was started. */
   function movedAway(): void {
-    ownOffset = 0;
     opts.logger.error(
       { journal: journal.path },
       "this process's spool journal was taken over by another process (this one was silent too long): it drains it; a new journal is started",
