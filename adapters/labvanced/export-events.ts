@@ -1,5 +1,6 @@
 import { LIFECYCLE, LIFECYCLE_DATA } from './export-fields.js';
-import { BASE_COLUMNS } from '../../src/export/open-archive.js';
+import { NAMED_IDS_MACRO } from './identifier-names.js';
+import { BASE_COLUMNS, readJson } from '../../src/export/open-archive.js';
 import { lit } from '../../src/export/sql.js';
 import type { TableContext } from '../../src/export/types.js';
 
@@ -40,9 +41,19 @@ export async function labvancedEvents(ctx: TableContext): Promise<void> {
       .filter(Boolean)
       .join(' AND ') || 'true';
   const cols = Object.keys(BASE_COLUMNS).join(', ');
-  const source = (await exists(ctx, 'lv_scan'))
+  const scanned = await exists(ctx, 'lv_scan');
+  const source = scanned
     ? `(SELECT ${cols}, data FROM (SELECT unnest(ev) FROM lv_scan WHERE ev IS NOT NULL) WHERE id IS NOT NULL AND ${range})`
     : ctx.archive.events('labvanced', { data: LIFECYCLE_DATA }, { dedupe: false });
+  // why every time: a session's identifiers come from its first events (the subject code from
+  // /startFirstPlayerSession); with --since after them, its later file names and trials in the
+  // range still carry them, and only identifiers known here are replaced there.
+  const files = ctx.archive.files.get('labvanced') ?? [];
+  const everyEvent = scanned
+    ? `(SELECT ${cols}, data FROM (SELECT unnest(ev) FROM lv_scan WHERE ev IS NOT NULL) WHERE id IS NOT NULL)`
+    : files.length > 0
+      ? `(SELECT * FROM ${readJson(files, { ...BASE_COLUMNS, data: LIFECYCLE_DATA })} WHERE id IS NOT NULL)`
+      : source;
   // why: at-least-once delivery can archive one event twice; the earliest copy stands for it.
   await ctx.conn
     .run(`CREATE TEMP TABLE lv_events AS SELECT *, data.expSessionNr AS session FROM ${source}
@@ -54,12 +65,26 @@ export async function labvancedEvents(ctx: TableContext): Promise<void> {
     FROM lv_events WHERE participantid IS NOT NULL AND session IS NOT NULL GROUP BY session`);
   // why: free text of a session (a file name, a meta field) can carry its participant's identifiers;
   // under --pseudonymize `unids(text, ids)` replaces each by its pseudonym, longest first.
+  if (ctx.pseudonymize) await ctx.conn.run(NAMED_IDS_MACRO);
   if (ctx.pseudonymize)
     await ctx.conn
       .run(`CREATE TEMP TABLE lv_ids AS SELECT session, list(DISTINCT v ORDER BY length(v) DESC, v) AS ids
-    FROM (SELECT session, unnest([participantid, data.subject_code, data.token, json_extract_string(data.var_data, '/crowdsourcinSubjId')]) AS v
-      FROM lv_events WHERE session IS NOT NULL) WHERE v IS NOT NULL GROUP BY session`);
+    FROM (SELECT data.expSessionNr AS session, unnest([participantid, data.subject_code, data.token, json_extract_string(data.var_data, '/crowdsourcinSubjId')]) AS v
+      FROM ${everyEvent} WHERE type IN (${Object.values(LIFECYCLE).map(lit).join(', ')}) AND data.expSessionNr IS NOT NULL) WHERE v IS NOT NULL GROUP BY session`);
   await ctx.conn
     .run(`CREATE TEMP TABLE lv_tasks AS SELECT session, data.recTaskId AS rec_task_id, arg_min(data.taskName, (receivedat, id)) AS task_name
     FROM lv_events WHERE type = ${lit(LIFECYCLE.task)} GROUP BY ALL`);
+}
+
+/**
+ * Under --pseudonymize, every identifier of every session (`lv_ids`) and its pseudonym, for the
+ * names of columns (`TableDef.namePseudonyms`); empty otherwise. why: a trial variable, a meta field
+ * or an object's field can be named after the participant's subject code or crowdsourcing id.
+ */
+export async function namePseudonyms(ctx: TableContext): Promise<Map<string, string>> {
+  if (!ctx.pseudonymize) return new Map();
+  const r = await ctx.conn.runAndReadAll(
+    'SELECT v, pseudo(v) FROM (SELECT DISTINCT unnest(ids) AS v FROM lv_ids)',
+  );
+  return new Map(r.getRowsJS().map(([id, p]) => [String(id), String(p)]));
 }

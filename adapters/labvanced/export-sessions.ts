@@ -1,7 +1,7 @@
 import { col, createTable } from '../../src/export/create-table.js';
 import { idOrder, lit } from '../../src/export/sql.js';
 import type { TableBuilder } from '../../src/export/types.js';
-import { labvancedEvents, LIFECYCLE } from './export-events.js';
+import { labvancedEvents, LIFECYCLE, namePseudonyms } from './export-events.js';
 import { objectColumns } from './session-objects.js';
 
 /** One row per Labvanced session seen in any event, with its status and counts. */
@@ -168,6 +168,12 @@ export const labvancedSessions: TableBuilder = {
           's.error_message',
           'The error message of the abort',
           '/errExpSession data.err_msg',
+          // why: a browser's error names the page's URL, and with it the participant link's
+          // parameters (subject_code, PROLIFIC_PID). why only under --pseudonymize: a plain
+          // export's codebook stays as it was.
+          ctx.pseudonymize
+            ? { mentions: true, pseudoExpr: 'unids(s.error_message, s.lv_ids)' }
+            : {},
         ),
         col(
           'trials',
@@ -249,6 +255,7 @@ export const labvancedSessions: TableBuilder = {
           ? `FROM (SELECT *, ${values.join(', ')} FROM s) s`
           : 'FROM s',
       orderBy: idOrder('s.session'),
+      namePseudonyms: await namePseudonyms(ctx),
     });
   },
 };

@@ -1,6 +1,6 @@
 import { col, createTable } from '../../src/export/create-table.js';
 import type { ColumnSpec, TableBuilder } from '../../src/export/types.js';
-import { labvancedEvents } from './export-events.js';
+import { labvancedEvents, namePseudonyms } from './export-events.js';
 import { TRIAL_TYPE } from './export-fields.js';
 import { countTableTrials, countTrials } from './trial-counts.js';
 import { trialKeys } from './trial-keys.js';
@@ -125,6 +125,7 @@ export const labvancedTrials: TableBuilder = {
         ? `FROM (SELECT *, ${v.values} FROM (SELECT t.*, p.participant AS lv_participant, k.task_name AS lv_task_name${ids ? ', i.ids AS lv_ids' : ''} FROM ${source} t ${joins} ORDER BY ${order}) t) t`
         : `FROM ${source} t ${joins}`,
       orderBy: sortedFirst ? '' : order,
+      namePseudonyms: await namePseudonyms(ctx),
       ...(view ? { view: { rows: counted.rows } } : !narrow && { dedupe: 'event_id' }),
     });
     if (!view) await countTableTrials(ctx);

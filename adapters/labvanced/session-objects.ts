@@ -48,6 +48,7 @@ export async function objectColumns(
     field === 'var_data'
       ? 'the meta information (`/addMetaInfo`, updated by `/finishExpSession`)'
       : 'the start-up survey (`/startFirstPlayerSession`)';
+  const named = (path: readonly string[]) => ctx.pseudonymize && namesIdentifier(path);
   const columns = vars.map((v, i) => {
     const name = `${field}.${v.name}`;
     return col(
@@ -59,12 +60,14 @@ export async function objectColumns(
       {
         personal: PERSONAL_NAME.test(name),
         // why: a meta field can hold the participant's id (`PROLIFIC_PID` from the URL): one named
-        // so is pseudonymised whole, another has the session's identifiers in it replaced.
-        identifier: namesIdentifier(v.path),
-        ...(!namesIdentifier(v.path) &&
+        // so is pseudonymised whole, another has the session's identifiers in it replaced, and so
+        // have members named so inside it (the subject variables, `subjectData.data`, are JSON
+        // text). why only under --pseudonymize: a plain export's codebook stays as it was.
+        ...(named(v.path) && { identifier: true }),
+        ...(!named(v.path) &&
           (v.type === 'text' || v.type === 'json') && {
             mentions: true,
-            pseudoExpr: `unids(${jsonListExpr(`s.${values}`, i, v)}, s.lv_ids)`,
+            pseudoExpr: `unids(named_ids(${jsonListExpr(`s.${values}`, i, v)}), s.lv_ids)`,
           }),
       },
     );

@@ -63,13 +63,15 @@ export function trialVariables(
       {
         personal: PERSONAL_NAME.test(v.name),
         // why: studies record the URL's PROLIFIC_PID or the subject code as a variable: one named so
-        // is pseudonymised whole, another has the session's identifiers in it replaced.
-        identifier: namesIdentifier(v.path),
+        // is pseudonymised whole, another has the session's identifiers in it replaced, and so have
+        // members named so inside it (JSON text). why only under --pseudonymize: a plain export's
+        // codebook stays as it was.
+        ...(ids !== undefined && namesIdentifier(v.path) && { identifier: true }),
         ...(ids !== undefined &&
           !namesIdentifier(v.path) &&
           (v.type === 'text' || v.type === 'json') && {
             mentions: true,
-            pseudoExpr: `unids(${expr}, ${fast ? ids.joined : ids.sorted})`,
+            pseudoExpr: `unids(named_ids(${expr}), ${fast ? ids.joined : ids.sorted})`,
           }),
       },
     );

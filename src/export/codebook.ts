@@ -37,7 +37,7 @@ export function codebookMarkdown(h: CodebookHeader, tables: readonly BuiltTable[
   if (h.pseudonymised) {
     out.push(
       '',
-      "**Pseudonymised.** Every participant identifier was replaced by `p` + the first 20 hex digits of HMAC-SHA256(key, identifier): the same identifier gives the same pseudonym in every table and every export made with the same key, so tables still join. Free-text fields that commonly carry personal data were left out. The participant's identifiers inside file names, trial variables, meta fields and error messages were replaced by their pseudonyms, and trial variables and meta fields named as identifiers (participant_id, subject_id, worker_id…) were pseudonymised whole; trial variables are otherwise exported as recorded: check them for personal data before sharing.",
+      "**Pseudonymised.** Every participant identifier was replaced by `p` + the first 20 hex digits of HMAC-SHA256(key, identifier): the same identifier gives the same pseudonym in every table and every export made with the same key, so tables still join. Free-text fields that commonly carry personal data were left out. The participant's identifiers inside file names, trial variables, meta fields and error messages were replaced by their pseudonyms, and trial variables and meta fields named as identifiers (participant_id, subject_id, worker_id…) were pseudonymised whole, as were such members inside JSON text; identifiers in column names were replaced too; trial variables are otherwise exported as recorded: check them for personal data before sharing.",
     );
   }
   for (const t of tables) {

@@ -21,6 +21,44 @@ export interface TableDef {
    * sorting and writing them.
    */
   view?: { rows: number };
+  /**
+   * Under --pseudonymize, each identifier (key) met in a column's name, meaning or source is
+   * replaced by its pseudonym (value), as {@link replaceIdentifiers} does. why: columns are named
+   * after what participants' data names (a trial variable or an object's field named after the
+   * subject code), and the names reach the file's header, the Parquet schema and the codebook.
+   */
+  namePseudonyms?: ReadonlyMap<string, string>;
+}
+
+/** The shortest identifier replaced in a name, as in text (`unids`): replacing every `12` would garble it. */
+const MIN_ID = 4;
+
+const WORD = /[\p{L}\p{N}]/u;
+
+/**
+ * `text` with every identifier of `pseudonyms` in it replaced by its pseudonym: from left to right,
+ * the longest identifier that starts at each place and is not part of a longer word (`k_ID`,
+ * `resp.ID`, `ID_answer`). why not inside words: a test run's subject code `test` would have
+ * renamed `pretest_score`. why substrings looked up, not every identifier searched: a study has as
+ * many identifiers as participants, a name a few dozen characters. why one pass: a pseudonym
+ * written is never searched again (its hex digits can spell a short id).
+ */
+export function replaceIdentifiers(text: string, pseudonyms: ReadonlyMap<string, string>): string {
+  if (pseudonyms.size === 0) return text;
+  let longest = 0;
+  for (const k of pseudonyms.keys()) longest = Math.max(longest, k.length);
+  const apart = (i: number, n: number) =>
+    !WORD.test(text[i - 1] ?? '') && !WORD.test(text[i + n] ?? '');
+  let out = '';
+  for (let i = 0; i < text.length;) {
+    let n = Math.min(longest, text.length - i);
+    while (n >= MIN_ID && !(pseudonyms.has(text.slice(i, i + n)) && apart(i, n))) n--;
+    if (n >= MIN_ID) {
+      out += pseudonyms.get(text.slice(i, i + n))!;
+      i += n;
+    } else out += text[i++];
+  }
+  return out;
 }
 
 /**
@@ -29,8 +67,19 @@ export interface TableDef {
  */
 export async function createTable(ctx: TableContext, def: TableDef): Promise<BuiltTable> {
   const { name, platform } = ctx.table;
-  const kept = def.columns.filter((c) => !(ctx.pseudonymize && c.personal));
-  const dropped = def.columns
+  const pseudonyms = ctx.pseudonymize ? def.namePseudonyms : undefined;
+  const named = (c: ColumnSpec): ColumnSpec =>
+    pseudonyms === undefined
+      ? c
+      : {
+          ...c,
+          name: replaceIdentifiers(c.name, pseudonyms),
+          meaning: replaceIdentifiers(c.meaning, pseudonyms),
+          source: replaceIdentifiers(c.source, pseudonyms),
+        };
+  const columns = def.columns.map(named);
+  const kept = columns.filter((c) => !(ctx.pseudonymize && c.personal));
+  const dropped = columns
     .filter((c) => ctx.pseudonymize && c.personal)
     .map(({ expr: _e, pseudoExpr: _p, ...doc }) => doc);
   const select = kept.map(

@@ -40,5 +40,9 @@ export function pseudonymMacro(key: string): string {
  */
 export const UNIDS_MACRO = `CREATE OR REPLACE MACRO unids(x, ids) AS CASE WHEN x IS NULL THEN NULL ELSE list_reduce(list_prepend(CAST(x AS VARCHAR), list_filter(ids, i -> length(i) >= 4)), (acc, i) -> replace(acc, i, pseudo(i))) END`;
 
-/** Names of fields that commonly carry personal free text (left out under --pseudonymize). */
-export const PERSONAL_NAME = /e-?mail/i;
+/**
+ * Names of fields that commonly carry personal free text (left out under --pseudonymize): `email`,
+ * also spelled `e-mail`, `e_mail`, `E Mail` or `e.mail`. why the separators: studies name the
+ * field as their language writes it (`E_Mail`), and those were exported.
+ */
+export const PERSONAL_NAME = /e[-_. ]?mail/i;
