@@ -247,6 +247,34 @@ describe('studyhook export --pseudonymize: identifiers in nested values, names, 
     );
   });
 
+  it("refuses to write next to an earlier export's tables that it would not replace", async function () {
+    this.timeout(30000);
+    const out = join(tmp, 'reused');
+    await run(out);
+    // A plain CSV export is there; a pseudonymised Parquet export would have left its CSVs beside it.
+    const r = await exportCli([
+      '--config',
+      config(),
+      '--namespace',
+      ns,
+      '--out',
+      out,
+      '--pseudonymize',
+      KEY,
+      '--format',
+      'parquet',
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /holds .*labvanced_trials\.csv.* from an earlier export/);
+    assert.ok(!(await readdir(out)).some((f) => f.endsWith('.parquet')));
+    // The same format replaces every table file: nothing of the plain export is left.
+    await run(out, '--pseudonymize', KEY);
+    for (const f of await readdir(out)) {
+      const text = await readFile(join(out, f), 'utf8');
+      for (const id of RAW) assert.ok(!text.includes(id), `${id} found in ${f}`);
+    }
+  });
+
   it('without --pseudonymize leaves every value and the codebook as before', async function () {
     this.timeout(30000);
     const out = join(tmp, 'plain');

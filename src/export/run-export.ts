@@ -1,8 +1,9 @@
-import { access, constants, mkdir } from 'node:fs/promises';
+import { access, constants, mkdir, readdir } from 'node:fs/promises';
 import { buildTables } from './build-tables.js';
 import { ExportError, firstLine } from './export-error.js';
 import { openArchive, type Archive, type ArchiveOptions } from './open-archive.js';
 import { createProgress } from './progress.js';
+import { tables as registry } from './registry.js';
 import { grownFiles } from './snapshot.js';
 import type { BuiltTable } from './types.js';
 import type { BadLine } from './bad-lines.js';
@@ -38,6 +39,27 @@ async function writable(dir: string): Promise<void> {
       `cannot write to --out ${dir}: ${(err as NodeJS.ErrnoException).code ?? firstLine(err)}`,
     );
   }
+}
+
+/**
+ * Refuses a pseudonymised export into a directory that holds table files this run will not replace
+ * (another format's, or tables of a platform not read this time). why: they are left as they were,
+ * and an earlier plain export's files hold the identifiers next to a codebook saying
+ * "Pseudonymised": a directory made to be shared then held both.
+ */
+async function noOtherTables(archive: Archive, opts: ExportOptions): Promise<void> {
+  const written = new Set(
+    registry.filter((t) => archive.files.has(t.platform)).map((t) => `${t.name}.${opts.format}`),
+  );
+  const names = new Set(registry.map((t) => t.name));
+  const other = (await readdir(opts.out)).filter((f) => {
+    const m = /^(.*)\.(csv|parquet)$/.exec(f);
+    return m !== null && names.has(m[1]!) && !written.has(f);
+  });
+  if (other.length > 0)
+    throw new ExportError(
+      `--out ${opts.out} holds ${other.sort().join(', ')} from an earlier export, which this pseudonymised export would not replace: export into an empty directory (or remove them)`,
+    );
 }
 
 /** True for the error of a whole number past BIGINT meeting its column's strict cast. */
@@ -123,6 +145,7 @@ async function exportOnce(
       },
     };
     await writable(opts.out);
+    if (opts.pseudonymize !== undefined) await noOtherTables(archive, opts);
     const { scan, tables } = await buildTables(archive, {
       pseudonymize: opts.pseudonymize !== undefined,
       step: progress.step,
