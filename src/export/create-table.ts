@@ -32,31 +32,52 @@ export interface TableDef {
 
 /** The shortest identifier replaced in a name, as in text (`unids`): replacing every `12` would garble it. */
 const MIN_ID = 4;
+/**
+ * The longest one looked for in a name. why: the work per name grows with the number of
+ * identifier lengths, and a forged subject code can be of any length; real ones (a crowdsourcing
+ * id, a UUID, a subject code) are shorter.
+ */
+const MAX_ID = 64;
 
 const WORD = /[\p{L}\p{N}]/u;
+
+/** Each map's identifier lengths, longest first. why kept: a map is shared by every name of a table. */
+const lengthsOf = new WeakMap<ReadonlyMap<string, string>, number[]>();
 
 /**
  * `text` with every identifier of `pseudonyms` in it replaced by its pseudonym: from left to right,
  * the longest identifier that starts at each place and is not part of a longer word (`k_ID`,
  * `resp.ID`, `ID_answer`). why not inside words: a test run's subject code `test` would have
- * renamed `pretest_score`. why substrings looked up, not every identifier searched: a study has as
- * many identifiers as participants, a name a few dozen characters. why one pass: a pseudonym
- * written is never searched again (its hex digits can spell a short id).
+ * renamed `pretest_score`. why substrings of the identifiers' lengths looked up, not every
+ * identifier searched: a study has as many identifiers as participants, a name a few dozen
+ * characters. why one pass: a pseudonym written is never searched again (its hex digits can spell
+ * a short id).
  */
 export function replaceIdentifiers(text: string, pseudonyms: ReadonlyMap<string, string>): string {
-  if (pseudonyms.size === 0) return text;
-  let longest = 0;
-  for (const k of pseudonyms.keys()) longest = Math.max(longest, k.length);
-  const apart = (i: number, n: number) =>
-    !WORD.test(text[i - 1] ?? '') && !WORD.test(text[i + n] ?? '');
+  let lengths = lengthsOf.get(pseudonyms);
+  if (lengths === undefined) {
+    const all = new Set<number>();
+    for (const k of pseudonyms.keys())
+      if (k.length >= MIN_ID && k.length <= MAX_ID) all.add(k.length);
+    lengths = [...all].sort((a, b) => b - a);
+    lengthsOf.set(pseudonyms, lengths);
+  }
+  if (lengths.length === 0) return text;
+  // why per UTF-16 unit, as text[i]: half of a surrogate pair is no letter, so an emoji parts words.
+  const word = Array.from({ length: text.length }, (_u, i) => WORD.test(text[i]!));
   let out = '';
   for (let i = 0; i < text.length;) {
-    let n = Math.min(longest, text.length - i);
-    while (n >= MIN_ID && !(pseudonyms.has(text.slice(i, i + n)) && apart(i, n))) n--;
-    if (n >= MIN_ID) {
+    const n = word[i - 1]
+      ? undefined
+      : lengths.find(
+          (len) =>
+            i + len <= text.length && !word[i + len] && pseudonyms.has(text.slice(i, i + len)),
+        );
+    if (n === undefined) out += text[i++];
+    else {
       out += pseudonyms.get(text.slice(i, i + n))!;
       i += n;
-    } else out += text[i++];
+    }
   }
   return out;
 }
