@@ -168,7 +168,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
       nodes.map(async (node) => {
         // why: a primary without a replica (its own was promoted elsewhere, or is gone) has nothing to
         // wait for, and nothing that a failover could promote in its place: its AOF keeps the write.
-        const n = Math.min(wanted, await attachedReplicas(node));
+        const n = Math.min(wanted, await attachedReplicas(node, wanted));
         if (n === 0) return;
         const acks = await node.wait(n, ms);
         if (acks < n) throw new ReplicaAckError(n, acks, ms);
@@ -176,18 +176,31 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     );
   }
 
-  const replicaCounts = new WeakMap<object, { at: number; n: Promise<number> }>();
-  /** Replicas attached to a primary, in sync or not (INFO replication), asked at most once a second. */
-  function attachedReplicas(node: { info(section: string): Promise<string> }): Promise<number> {
+  const replicaCounts = new WeakMap<object, { at: number; count: number }>();
+  /**
+   * Replicas attached to a primary, in sync or not (INFO replication). A count of `wanted` or more
+   * is reused for a second; a smaller one is asked again, after this publish's writes. why: a count
+   * of 0 taken just before a replica attached, reused after, let publishes be acknowledged from the
+   * primary alone while it had a replica (still empty) that Sentinel then promoted: they were lost
+   * (test/redis-replica-sync.test.ts). An INFO sent once the writes are answered counts every
+   * replica attached before them; one that attaches later gets them in its first copy. A count that
+   * went stale the other way only makes WAIT time out (spooled or 503), never acknowledges early.
+   * The cost, an INFO per publish, is paid only while a primary has fewer replicas than wanted.
+   */
+  async function attachedReplicas(
+    node: { info(section: string): Promise<string> },
+    wanted: number,
+  ): Promise<number> {
     const seen = replicaCounts.get(node);
-    if (seen && performance.now() - seen.at < 1000) return seen.n;
+    if (seen && seen.count >= wanted && performance.now() - seen.at < 1000) return seen.count;
+    const at = performance.now();
     // why also one still making its first copy: Sentinel promotes such a replica (Redis 7.0, seen
     // in a test whose primary was killed before the copy began), and it holds nothing. WAIT times
     // out until it is in sync, so publishes are spooled (or 503) meanwhile, not acknowledged from
     // the primary alone.
-    const n = node.info('replication').then((info) => info.match(/^slave\d+:/gm)?.length ?? 0);
-    replicaCounts.set(node, { at: performance.now(), n });
-    return n;
+    const count = (await node.info('replication')).match(/^slave\d+:/gm)?.length ?? 0;
+    replicaCounts.set(node, { at, count });
+    return count;
   }
 
   return {
