@@ -11,6 +11,7 @@ import { sinkQueueName } from '../src/queue/redis.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { recordingSink, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
 import { freePort, stop, waitForRedis } from './helpers/processes.js';
+import { prolificSignature } from './helpers/sign.js';
 
 /** What a primary says of its replicas: one `state=` per replica (wait_bgsave, send_bulk, online). */
 async function replicaStates(port: number): Promise<string[]> {
@@ -286,5 +287,87 @@ describe('waitReplicas right after a replica attaches to a primary that had none
     );
     assert.equal(readDeliveries(out()).filter((d) => d.event.id === id).length, 1);
     assert.ok(!api!.logs.some((l) => /set aside/.test(l)), 'nothing set aside');
+  });
+});
+
+// why: the publisher drops a signed request resent under a new event id when the first id's job is
+// in Redis. That job may be on the primary alone (its own publish was refused when WAIT timed out),
+// so the resend's answer must wait for the replicas too, though it adds no job.
+describe('waitReplicas and a signed request resent under another event id (spool off)', function () {
+  this.timeout(60000);
+  const SECRET = 'prolific-replica-secret';
+  let dir: string;
+  const procs: ChildProcess[] = [];
+  let primaryPort: number;
+  let replicaPort: number;
+  let t: TestGateway;
+  const prefix = `{shp-${randomUUID().slice(0, 8)}}`;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'studyhook-replica-replay-'));
+    primaryPort = await freePort();
+    replicaPort = await freePort();
+    const node = async (name: string, port: number, extra: string[]): Promise<void> => {
+      await mkdir(join(dir, name));
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir'];
+      procs.push(spawn('redis-server', [...args, join(dir, name), ...extra], { stdio: 'ignore' }));
+      await waitForRedis(port);
+    };
+    // why the delay: the primary holds the replica's first copy back, so WAIT times out.
+    await node('primary', primaryPort, ['--repl-diskless-sync-delay', '3600']);
+    await node('replica', replicaPort, ['--replicaof', '127.0.0.1', String(primaryPort)]);
+    await waitFor('the replica to attach', async () => {
+      return (await replicaStates(primaryPort)).length === 1;
+    });
+    t = await startGateway(
+      {
+        redis: {
+          url: `redis://127.0.0.1:${primaryPort}`,
+          prefix,
+          waitReplicas: 1,
+          waitTimeoutMs: 200,
+        },
+        archive: false,
+        spool: { enabled: false },
+        platforms: { prolific: { namespaces: { lab: { secrets: [SECRET] } } } },
+        sinks: [{ name: 'rec', module: recordingSink, options: { file: join(dir, 'sink.jsonl') } }],
+      },
+      // why no worker: a job delivered from the primary before the failover would hide its loss.
+      { roles: { api: true, worker: false } },
+    );
+  });
+  after(async () => {
+    await t?.close();
+    for (const p of procs) await stop(p, 'SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers the resend 503 while the replica does not have the first one, never 200', async () => {
+    const body = JSON.stringify({
+      event_type: 'submission.status.change',
+      resource_id: `sub-${randomUUID()}`,
+      participant_id: 'p-1',
+      study_id: 'st-1',
+      status: 'APPROVED',
+    });
+    const ts = String(Math.floor(Date.now() / 1000));
+    const headers = {
+      'content-type': 'application/json',
+      'x-prolific-request-timestamp': ts,
+      'x-prolific-request-signature': prolificSignature(SECRET, ts, body),
+    };
+    const send = (eventId: string): Promise<number> =>
+      request(t.gateway.app!)
+        .post('/prolific/lab')
+        .set({ ...headers, 'x-event-id': eventId })
+        .send(body)
+        .then((r) => r.status);
+    assert.deepEqual(await replicaStates(primaryPort), ['wait_bgsave']);
+    // Its job is written to the primary, but the replica does not confirm it: 503.
+    assert.equal(await send('evt-first'), 503);
+    // The platform sends the request again under a new id: no new job, but the first is still on
+    // the primary alone (a failover now would lose it), so this is not an acknowledgement either.
+    assert.equal(await send('evt-again'), 503);
+    assert.deepEqual(await replicaStates(primaryPort), ['wait_bgsave']);
   });
 });

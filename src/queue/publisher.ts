@@ -150,7 +150,11 @@ export function createPublisher(opts: PublisherOptions): Publisher {
           );
     }
     await Promise.all(adds);
-    if (adds.length > 0) await replicated();
+    // why also with no job added (every envelope dropped as a replay): the first event's job may be
+    // on the primary alone, its own publish answered 503 when WAIT timed out; acknowledging the
+    // resend before a replica has that job loses it in a failover. WAIT counts every write the
+    // primary had when the replay check read it.
+    await replicated();
   }
 
   /**
