@@ -171,7 +171,9 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     await Promise.all(
       nodes.map(async (node) => {
         // why: a primary without a replica (its own was promoted elsewhere, or is gone) has nothing to
-        // wait for, and nothing that a failover could promote in its place: its AOF keeps the write.
+        // wait for, and nothing that a failover could promote in its place now: its AOF keeps the
+        // write. A replica attaching later and promoted before its first copy ends lacks it; only
+        // Redis's min-replicas-to-write closes that (docs/scaling.md, "Durability through a failover").
         const n = Math.min(wanted, await attachedReplicas(node, wanted));
         if (n === 0) return;
         const acks = await node.wait(n, ms);
