@@ -1,38 +1,21 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { jobIdOf } from '../src/event/build-event.js';
 import { sinkQueueName } from '../src/queue/redis.js';
 import request from 'supertest';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
 import { recordingSink, startGateway, waitFor, type TestGateway } from './helpers/gateway.js';
-import { freePort, stop, waitForRedis } from './helpers/processes.js';
-
-const NAME = 'studyhook-primary';
-
-/** A redis-server (or, with `--sentinel`, a sentinel) on loopback, once it answers PING. */
-async function redisServer(port: number, args: string[]): Promise<ChildProcess> {
-  const proc = spawn('redis-server', args, { stdio: 'ignore' });
-  await waitForRedis(port);
-  return proc;
-}
-
-/** What the sentinel says of the primary: its port and how many replicas it knows of. */
-async function sentinelView(port: number): Promise<{ primary: number; replicas: number }> {
-  const s = new Redis(port);
-  try {
-    const addr = (await s.call('SENTINEL', 'get-master-addr-by-name', NAME)) as string[];
-    const replicas = (await s.call('SENTINEL', 'replicas', NAME)) as unknown[];
-    return { primary: Number(addr[1]), replicas: replicas.length };
-  } finally {
-    s.disconnect();
-  }
-}
+import { stop } from './helpers/processes.js';
+import {
+  sentinelView,
+  startSentinelSet,
+  stopSentinelSet,
+  type SentinelSet,
+} from './helpers/sentinel.js';
 
 /** Where each event's job is on the given node: its position in `acked` and its BullMQ state. */
 async function jobStates(
@@ -59,53 +42,17 @@ async function jobStates(
 describe('the gateway on Redis Sentinel (a primary, a replica and a sentinel on loopback)', function () {
   this.timeout(150000);
   let dir: string;
-  let primary: ChildProcess;
-  const procs: ChildProcess[] = [];
-  let ports: { primary: number; replica: number; sentinel: number };
+  let set: SentinelSet;
   let t: TestGateway;
   const prefix = `{shs-${randomUUID().slice(0, 8)}}`;
   const out = (): string => join(dir, 'sink.jsonl');
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'studyhook-sentinel-'));
-    ports = { primary: await freePort(), replica: await freePort(), sentinel: await freePort() };
-    const node = async (name: string, port: number, extra: string[]): Promise<ChildProcess> => {
-      await mkdir(join(dir, name));
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir'];
-      return redisServer(port, [...args, join(dir, name), '--appendonly', 'yes', ...extra]);
-    };
-    // why no delay: the replica's first copy starts at once instead of after 5 s (Redis's default).
-    primary = await node('primary', ports.primary, ['--repl-diskless-sync-delay', '0']);
-    procs.push(primary);
-    procs.push(
-      await node('replica', ports.replica, ['--replicaof', '127.0.0.1', String(ports.primary)]),
-    );
-    const conf = join(dir, 'sentinel.conf');
-    await writeFile(
-      conf,
-      [
-        `port ${ports.sentinel}`,
-        'bind 127.0.0.1',
-        `sentinel monitor ${NAME} 127.0.0.1 ${ports.primary} 1`,
-        `sentinel down-after-milliseconds ${NAME} 1000`,
-        `sentinel failover-timeout ${NAME} 5000`,
-        '',
-      ].join('\n'),
-    );
-    procs.push(await redisServer(ports.sentinel, [conf, '--sentinel']));
-    // A failover needs a replica the sentinel knows of; the test starts once the replica is in sync
-    // (a replica still copying is waited for too, test/redis-replica-sync.test.ts, but slowly).
-    await waitFor('the sentinel to know the replica', async () => {
-      return (await sentinelView(ports.sentinel)).replicas === 1;
-    });
-    await waitFor('the replica to be in sync', async () => {
-      const r = new Redis(ports.primary);
-      const info = await r.info('replication').finally(() => r.disconnect());
-      return /^slave0:.*state=online/m.test(info);
-    });
+    set = await startSentinelSet(dir, 1, 1);
     t = await startGateway({
       redis: {
-        url: `redis+sentinel://127.0.0.1:${ports.sentinel}/${NAME}`,
+        url: set.url,
         prefix,
         // why: an acknowledged event is on the replica too, so a failover cannot lose it.
         waitReplicas: 1,
@@ -118,7 +65,7 @@ describe('the gateway on Redis Sentinel (a primary, a replica and a sentinel on 
   });
   after(async () => {
     await t?.close();
-    for (const p of procs) await stop(p, 'SIGKILL');
+    await stopSentinelSet(set);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -138,7 +85,7 @@ describe('the gateway on Redis Sentinel (a primary, a replica and a sentinel on 
   it('delivers every event it acknowledged across a failover to the promoted replica', async () => {
     const before = await send();
     assert.ok(before);
-    await stop(primary, 'SIGKILL');
+    await stop(set.primary.proc, 'SIGKILL');
     // Sent while the sentinel notices the primary is gone and promotes the replica: each is
     // acknowledged (published, or spooled until the new primary answers) or refused, never lost.
     const acked: string[] = [before];
@@ -148,7 +95,7 @@ describe('the gateway on Redis Sentinel (a primary, a replica and a sentinel on 
     }
     await waitFor(
       'the sentinel to promote the replica',
-      async () => (await sentinelView(ports.sentinel)).primary === ports.replica,
+      async () => (await sentinelView(set.sentinels[0]!.port)).primary === set.replica.port,
       30000,
     );
     const after = await send();
@@ -164,12 +111,61 @@ describe('the gateway on Redis Sentinel (a primary, a replica and a sentinel on 
       // why: say which ones and what the spool did with them, should this ever fail in CI.
       const missing = acked.filter((id) => !delivered().has(id));
       const spool = t.logs.filter((l) => /spool/.test(l)).join('');
-      const states = await jobStates(missing, ports.replica, prefix, acked);
+      const states = await jobStates(missing, set.replica.port, prefix, acked);
       throw new Error(
         `${err.message}: ${missing.length} of ${acked.length} missing (${states})\n${spool}`,
       );
     });
     assert.ok(!t.logs.some((l) => /set aside/.test(l)), 'no acknowledged event set aside');
     assert.ok(acked.length >= 2);
+  });
+});
+
+describe('the gateway on Redis Sentinel when the sentinel it asked first stops answering', function () {
+  this.timeout(120000);
+  let dir: string;
+  let set: SentinelSet;
+  let t: TestGateway;
+  const out = (): string => join(dir, 'sink.jsonl');
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'studyhook-sentinel-hung-'));
+    // why three, quorum two: the two left can still agree and promote the replica.
+    set = await startSentinelSet(dir, 3, 2);
+    t = await startGateway({
+      redis: { url: set.url, prefix: `{shh-${randomUUID().slice(0, 8)}}`, waitReplicas: 1 },
+      server: { port: 0, host: '127.0.0.1', publishTimeoutMs: 1500 },
+      archive: false,
+      sinks: [{ name: 'rec', module: recordingSink, options: { file: out() } }],
+    });
+  });
+  after(async () => {
+    await t?.close();
+    await stopSentinelSet(set);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('asks the other sentinels, finds the promoted replica and delivers every acknowledged event', async () => {
+    const send = async (): Promise<string> => {
+      const body = { studyId: 'st', uploadId: `u-${randomUUID()}`, secretCode: 'x' };
+      const res = await request(t.gateway.app!).post('/sensorlogger/pilot').send(body);
+      assert.equal(res.status, 200);
+      return (res.body as { id: string }).id;
+    };
+    const delivered = (id: string) => readDeliveries(out()).some((d) => d.event.id === id);
+    const first = await send();
+    await waitFor('the first delivery', () => delivered(first));
+    // The first sentinel named in the URL (the one every connection asked) freezes, then the
+    // primary dies; the other two promote the replica while every reconnect asks the frozen one.
+    set.sentinels[0]!.proc.kill('SIGSTOP');
+    await stop(set.primary.proc, 'SIGKILL');
+    const during = await send();
+    await waitFor(
+      'the other sentinels to promote the replica',
+      async () => (await sentinelView(set.sentinels[1]!.port)).primary === set.replica.port,
+      30000,
+    );
+    const after = await send();
+    await waitFor('both events delivered', () => delivered(during) && delivered(after), 60000);
   });
 });
