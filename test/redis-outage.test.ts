@@ -15,6 +15,29 @@ import { recordingSink, startGateway, waitFor } from './helpers/gateway.js';
 import { settled } from './helpers/queue-state.js';
 import { freePort, startRedis } from './helpers/processes.js';
 
+/** A gateway (API + workers) on the Redis at `port`, with the spool on and a recording sink writing `out`. */
+async function spoolingGateway(dir: string, port: number) {
+  const out = join(dir, 'rec.jsonl');
+  const file = join(dir, 'studyhook.yml');
+  await writeFile(
+    file,
+    stringify({
+      dataDir: dir,
+      archive: false,
+      redis: { url: `redis://127.0.0.1:${port}` },
+      server: { publishTimeoutMs: 500 },
+      sinks: [{ name: 'rec', module: recordingSink, options: { file: out } }],
+    }),
+  );
+  const gateway = await createGateway({
+    config: loadConfig({ path: file, env: {} }),
+    roles: { api: true, worker: true },
+    logger: createLogger({ level: 'silent' }),
+    stalledIntervalMs: 1000,
+  });
+  return { gateway, out };
+}
+
 describe('Redis outage', () => {
   it('answers 503 with Retry-After while Redis is down when the spool is off, stays up, and recovers when it returns', async function () {
     this.timeout(30000);
@@ -73,24 +96,7 @@ describe('Redis outage', () => {
     const dir = await mkdtemp(join(tmpdir(), 'studyhook-spool-'));
     const port = await freePort();
     let redis = await startRedis(port, dir);
-    const out = join(dir, 'rec.jsonl');
-    const file = join(dir, 'studyhook.yml');
-    await writeFile(
-      file,
-      stringify({
-        dataDir: dir,
-        archive: false,
-        redis: { url: `redis://127.0.0.1:${port}` },
-        server: { publishTimeoutMs: 500 },
-        sinks: [{ name: 'rec', module: recordingSink, options: { file: out } }],
-      }),
-    );
-    const gateway = await createGateway({
-      config: loadConfig({ path: file, env: {} }),
-      roles: { api: true, worker: true },
-      logger: createLogger({ level: 'silent' }),
-      stalledIntervalMs: 1000,
-    });
+    const { gateway, out } = await spoolingGateway(dir, port);
     const body = (uploadId: string) => ({ studyId: 's', uploadId, secretCode: 'c' });
     try {
       await request(gateway.app!).post('/sensorlogger/x').send(body('before')).expect(200);
@@ -142,6 +148,38 @@ describe('Redis outage', () => {
         'each event once',
       );
     } finally {
+      await gateway.close();
+      redis.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers /readyz (spooling) while Redis is frozen and answers nothing, and spools the calls meanwhile', async function () {
+    this.timeout(30000);
+    const dir = await mkdtemp(join(tmpdir(), 'studyhook-frozen-'));
+    const port = await freePort();
+    const redis = await startRedis(port, dir);
+    const { gateway, out } = await spoolingGateway(dir, port);
+    try {
+      // Its connections stay open and nothing comes back: a paused host, not a refused port.
+      redis.kill('SIGSTOP');
+      const body = { studyId: 's', uploadId: 'frozen', secretCode: 'c' };
+      await request(gateway.app!).post('/sensorlogger/x').send(body).expect(200);
+      const ready = await request(gateway.app!).get('/readyz').expect(200);
+      assert.deepEqual(ready.body, {
+        status: 'spooling',
+        redis: false,
+        spoolBytes: ready.body.spoolBytes,
+      });
+      assert.ok(ready.body.spoolBytes > 0);
+      redis.kill('SIGCONT');
+      await waitFor('the spooled call delivered', () =>
+        readDeliveries(out).some(
+          (d) => (d.event['data'] as { uploadId: string }).uploadId === 'frozen',
+        ),
+      );
+    } finally {
+      redis.kill('SIGCONT');
       await gateway.close();
       redis.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });

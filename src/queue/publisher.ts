@@ -44,6 +44,8 @@ export interface PublisherOptions {
 }
 
 const RETRY_AFTER_SECONDS = '5';
+/** How long /readyz waits for Redis's PONG. */
+const READY_TIMEOUT_MS = 1000;
 
 export function createPublisher(opts: PublisherOptions): Publisher {
   const redis = createRedis(opts.redisUrl, 'producer');
@@ -251,7 +253,11 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     },
     async ready() {
       try {
-        return redis.status === 'ready' && (await redis.ping()) === 'PONG';
+        // why bounded: a Redis that stops answering (its host paused), or a WAIT holding this
+        // connection, held /readyz until the prober gave up, and a proxy took out of rotation an
+        // API that was spooling every call.
+        if (redis.status !== 'ready') return false;
+        return (await withTimeout(redis.ping(), READY_TIMEOUT_MS, () => 'late')) === 'PONG';
       } catch {
         return false;
       }
