@@ -50,8 +50,7 @@ function keepOpen(redis: Redis): Redis {
     closed = true;
     return quit.apply(redis, args);
   }) as Redis['quit'];
-  redis.duplicate = (override?: Partial<RedisOptions>) =>
-    keepOpen(duplicate.call(redis, override));
+  redis.duplicate = (override?: Partial<RedisOptions>) => keepOpen(duplicate.call(redis, override));
   redis.on('end', () => {
     if (closed || typeof redis.options.retryStrategy?.(1) !== 'number') return;
     setTimeout(() => {
