@@ -162,7 +162,10 @@ describe('the gateway on a 3-primary Redis Cluster (each primary with a replica)
       backoff: { type: 'fixed' as const, delayMs: 50 },
       concurrency: 1,
     };
-    assert.equal(await replayDeadLetters({ redisUrl: cluster.url, prefix, sink }, {}), 1);
+    assert.equal(
+      (await replayDeadLetters({ redisUrl: cluster.url, prefix, sink }, {})).requeued,
+      1,
+    );
     await waitFor('the replayed delivery', () =>
       readFile(out('flaky'), 'utf8').then(
         (s) => s.includes(uploadId),

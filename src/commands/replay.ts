@@ -98,8 +98,12 @@ export const replay = defineCommand({
       return 0;
     }
     for (const sink of sinks) {
-      const n = await replayDeadLetters(target(sink), sel);
-      console.log(`sink '${sink.name}': ${n} dead letter(s) ${verb || 're-queued'}`);
+      const { requeued, unreadable } = await replayDeadLetters(target(sink), sel);
+      console.log(`sink '${sink.name}': ${requeued} dead letter(s) ${verb || 're-queued'}`);
+      for (const u of unreadable)
+        console.error(
+          `sink '${sink.name}': skipped dead letter ${u.jobId}, its job data is unreadable (${u.error}); it stays a dead letter`,
+        );
     }
     return 0;
   },

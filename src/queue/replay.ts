@@ -36,16 +36,50 @@ function openQueue(t: ReplayTarget): Queue<Envelope> {
   return openSinkQueue<Envelope>(t.sink.name, t.redisUrl, t.prefix);
 }
 
-/** Moves a sink's selected dead letters back to its queue with fresh attempts; the running workers deliver them. */
-export async function replayDeadLetters(t: ReplayTarget, sel: ReplaySelection): Promise<number> {
+/** What a dead-letter replay did: re-queued, and the failed jobs it could not read (id and why). */
+export interface DeadLetterReplay {
+  requeued: number;
+  unreadable: { jobId: string; error: string }[];
+}
+
+/**
+ * Moves a sink's selected dead letters back to its queue with fresh attempts; the running workers
+ * deliver them. Each job is read on its own, so that one whose data cannot be parsed (hand-edited,
+ * or written by something else) is reported instead of ending the replay of all the others, as
+ * BullMQ's getFailed did (it parses every job and throws on the first bad one).
+ */
+export async function replayDeadLetters(
+  t: ReplayTarget,
+  sel: ReplaySelection,
+): Promise<DeadLetterReplay> {
   const queue = openQueue(t);
+  const out: DeadLetterReplay = { requeued: 0, unreadable: [] };
   try {
     // why: read the whole failed set first; retrying shrinks it and would shift any page window.
-    const failed = (await queue.getFailed(0, -1)).filter((job) => selects(sel, job.data?.event));
-    if (!t.dryRun)
-      for (const job of failed)
+    const ids = await queue.getRanges(['failed'], 0, -1);
+    for (const id of ids) {
+      let job;
+      try {
+        job = await queue.getJob(id);
+      } catch (err) {
+        out.unreadable.push({ jobId: id, error: (err as Error).message });
+        continue;
+      }
+      if (!job || !selects(sel, job.data?.event)) continue;
+      if (t.dryRun) {
+        out.requeued += 1;
+        continue;
+      }
+      try {
         await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-    return failed.length;
+        out.requeued += 1;
+      } catch (err) {
+        // why: another replay running at the same time moved it first (BullMQ's check is atomic, so
+        // it is queued once); only a job still failed is an error of ours.
+        if ((await queue.getJobState(id)) === 'failed') throw err;
+      }
+    }
+    return out;
   } finally {
     await queue.close();
   }
