@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import request from 'supertest';
@@ -7,7 +10,12 @@ import { replay } from '../src/commands/replay.js';
 import { jobIdOf } from '../src/event/build-event.js';
 import { sinkQueueName } from '../src/queue/redis.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
-import { REDIS_URL, recordingSink, startGateway, waitFor } from './helpers/gateway.js';
+import { stringify } from 'yaml';
+import { loadConfig } from '../src/config/load-config.js';
+import { createGateway } from '../src/gateway.js';
+import { createLogger } from '../src/log/logger.js';
+import { REDIS_URL, recordingSink, startGateway, testPrefix, waitFor } from './helpers/gateway.js';
+import { spawnStudyhook, stop, type Studyhook } from './helpers/processes.js';
 import { queueState, settled } from './helpers/queue-state.js';
 import { runCli } from './helpers/run-cli.js';
 
@@ -87,6 +95,91 @@ describe('studyhook replay of dead letters, adversarial', () => {
       assert.deepEqual([...delivered].sort(), [...ids].sort());
     } finally {
       await t.close();
+    }
+  });
+
+  it('gives a dead letter that stalled out its stalls again: one more crash after the replay is taken up again', async function () {
+    this.timeout(120000);
+    const dir = await mkdtemp(join(tmpdir(), 'studyhook-stalls-'));
+    const prefix = testPrefix('stalls');
+    const out = join(dir, 'rec.jsonl');
+    const started = join(dir, 'started');
+    const hold = join(dir, 'hold');
+    const file = join(dir, 'studyhook.yml');
+    await writeFile(
+      file,
+      stringify({
+        dataDir: dir,
+        archive: false,
+        redis: { url: REDIS_URL, prefix },
+        log: { level: 'warn' },
+        workers: { stalledIntervalMs: 300, lockDurationMs: 1000, maxStalls: 1 },
+        sinks: [
+          {
+            name: 'rec',
+            module: recordingSink,
+            options: { file: out, startedFile: started, holdUntil: hold },
+            attempts: 1,
+            concurrency: 1,
+          },
+        ],
+      }),
+    );
+    const api = await createGateway({
+      config: loadConfig({ path: file, env: {} }),
+      roles: { api: true, worker: false },
+      logger: createLogger({ level: 'silent' }),
+    });
+    const workers: Studyhook[] = [];
+    const starts = (): number => {
+      try {
+        return readFileSync(started, 'utf8').split('\n').filter(Boolean).length;
+      } catch {
+        return 0;
+      }
+    };
+    /** A worker process killed (as by the out-of-memory killer) once it has started delivery number `n`. */
+    const crashAt = async (n: number): Promise<void> => {
+      const w = spawnStudyhook('worker', file);
+      workers.push(w);
+      await waitFor(`delivery ${n} started`, () => starts() >= n, 30000);
+      await stop(w.proc, 'SIGKILL');
+    };
+    try {
+      const id = (
+        await request(api.app!)
+          .post('/sensorlogger/lab')
+          .send({ studyId: 's', uploadId: 'oom', secretCode: 'code' })
+          .expect(200)
+      ).body.id as string;
+      // maxStalls 1: two crashes, and the next worker makes it a dead letter.
+      await crashAt(1);
+      await crashAt(2);
+      workers.push(spawnStudyhook('worker', file));
+      await waitFor(
+        'a dead letter',
+        async () => (await queueState({ prefix }, 'rec')).failed === 1,
+        30000,
+      );
+      // The sink is fixed; the operator replays; a deploy kills the worker once more mid-delivery.
+      assert.equal((await runCli(replay, ['--config', file])).code, 0);
+      await waitFor('delivery 3 started', () => starts() >= 3, 30000);
+      await stop(workers.at(-1)!.proc, 'SIGKILL');
+      writeFileSync(hold, '');
+      workers.push(spawnStudyhook('worker', file));
+      const end = await settled({ prefix }, 'rec', 30000);
+      console.log(
+        `      after the replay and one crash: completed ${end.completed}, dead letters ${end.failed}, deliveries started ${starts()}`,
+      );
+      assert.deepEqual(
+        readDeliveries(out).map((d) => d.event.id),
+        [id],
+        'delivered once, not a dead letter again at its first stall',
+      );
+    } finally {
+      for (const w of workers) await stop(w.proc, 'SIGKILL');
+      await api.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -57,6 +57,7 @@ export async function replayDeadLetters(
   try {
     // why: read the whole failed set first; retrying shrinks it and would shift any page window.
     const ids = await queue.getRanges(['failed'], 0, -1);
+    const client = await queue.getBackend().client;
     for (const id of ids) {
       let job;
       try {
@@ -70,6 +71,11 @@ export async function replayDeadLetters(
         out.requeued += 1;
         continue;
       }
+      // why: BullMQ never resets a job's stall count ('stc'); a dead letter that stalled out (a sink
+      // that crashed its worker) would, after the fix and this replay, become a dead letter again at
+      // its first stall (a deploy, a SIGKILL). Fresh attempts include a fresh stall allowance. The job
+      // is in the failed set, so no worker touches it meanwhile.
+      await client.hdel(queue.toKey(id), 'stc');
       try {
         await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
         out.requeued += 1;
