@@ -1,7 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Job, Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Envelope } from '../event/build-event.js';
+import { readableJobs } from '../queue/readable-jobs.js';
 import { readQuarantine, type QuarantineItem } from './study-quarantine.js';
 
 export interface SinkQueue {
@@ -59,7 +60,7 @@ export async function recentEvents(
   ] as const;
   for (const { sink, queue } of queues) {
     for (const [state, types] of lists) {
-      for (const job of await queue.getJobs([...types], 0, limit * 4)) {
+      for (const job of await readableJobs(queue, [...types], 0, limit * 4)) {
         const e = (job?.data as Envelope | undefined)?.event;
         if (!e) continue;
         const row = byId.get(e.id) ?? {
@@ -86,9 +87,9 @@ export async function recentEvents(
 export async function failures(queues: readonly SinkQueue[], limit: number): Promise<Failure[]> {
   const out: Failure[] = [];
   for (const { sink, queue } of queues) {
-    for (const job of (await queue.getFailed(0, limit - 1)) as (Job | undefined)[]) {
+    for (const job of await readableJobs(queue, ['failed'], 0, limit - 1)) {
       const e = (job?.data as Envelope | undefined)?.event;
-      if (!job?.id || !e) continue;
+      if (!job.id || !e) continue;
       out.push({
         eventId: e.id,
         jobId: job.id,

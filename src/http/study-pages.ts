@@ -13,6 +13,7 @@ import type { StudyDef } from '../study/types.js';
 import { StudyError } from '../study/study-error.js';
 import { usedParts } from '../study/study-parts.js';
 import { readQuarantine } from './study-quarantine.js';
+import { readableJobs } from '../queue/readable-jobs.js';
 import {
   participantCells,
   notFoundHtml,
@@ -84,7 +85,7 @@ async function deadLetters(
 ): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const { sink, queue } of queues) {
-    const failed = await queue.getFailed(0, 9999);
+    const failed = await readableJobs(queue, ['failed'], 0, 9999);
     out[sink] = failed.filter((j) => {
       const e = (j?.data as Envelope | undefined)?.event;
       return e && Object.hasOwn(namespaces, e.platform) && namespaces[e.platform] === e.namespace;

@@ -28,7 +28,7 @@ export interface JobDeps {
  * sinks fall back to the namespace's configured secret where there is one.
  */
 export async function dropSecrets(job: Job<Envelope>): Promise<void> {
-  if (!job.data.secrets) return;
+  if (!job.data?.secrets) return;
   const { secrets: _s, ...rest } = job.data;
   await job.updateData(rest).catch(() => undefined);
 }
@@ -38,7 +38,14 @@ export function createProcessor(d: JobDeps): (job: Job<Envelope>) => Promise<voi
   const { ctx } = d;
   return async (job) => {
     const attempt = job.attemptsMade + 1;
-    const event = job.data.event;
+    // why: a job edited or written by hand in Redis (data not JSON: null from ReadableWorker; or no
+    // event) cannot become deliverable by retrying; a dead letter at once, its data left for inspection.
+    const event = (job.data as Envelope | null)?.event;
+    if (typeof event?.id !== 'string') {
+      d.metrics.deliveries.inc({ sink: d.sinkName, outcome: 'failed' });
+      d.logger.error({ jobId: job.id }, 'dead letter: job data unreadable (edited in Redis?)');
+      throw new UnrecoverableError('job data unreadable (not a studyhook event): edited in Redis?');
+    }
     // why: each field named, not `...d.ctx`: V8 (Node 20) took microseconds per object to spread a
     // context and add fields to it, a share of the worker's CPU per event (the figures are in the commit).
     const delivery: DeliveryContext = {

@@ -1,5 +1,5 @@
-import { Queue, Worker } from 'bullmq';
-import { buildEvent, sha256Hex, type Envelope, type StudyhookEvent } from '../event/build-event.js';
+import { Queue, type Worker } from 'bullmq';
+import { buildEvent, sha256Hex, type StudyhookEvent } from '../event/build-event.js';
 import type { EventDraft } from '../event/draft.js';
 import { publishStep } from '../pipeline/publish-step.js';
 import type { ActivitySummary } from '../log/activity-summary.js';
@@ -11,6 +11,7 @@ import type { LoadedSink } from './load-sinks.js';
 import { StudyhookError } from '../errors.js';
 import { createBatcher, type BatcherOptions } from './create-batcher.js';
 import { createProcessor, dropSecrets } from './deliver-job.js';
+import { ReadableWorker } from './readable-worker.js';
 import type { SinkContext } from './types.js';
 import { withTimeout } from '../util/timeout.js';
 
@@ -103,7 +104,7 @@ export async function runWorkers(
     });
     // why: our own connection (BullMQ duplicates it for its blocking reads), so that its writes are batched (createRedis).
     const connection = createRedis(deps.redisUrl, 'worker');
-    const worker = new Worker<Envelope>(queueName, processor, {
+    const worker = new ReadableWorker(queueName, processor, {
       connection,
       prefix: deps.prefix,
       concurrency: config.concurrency ?? sink.concurrency ?? 8,
