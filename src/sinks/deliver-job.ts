@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Envelope } from '../event/build-event.js';
 import { PermanentError } from '../errors.js';
@@ -33,6 +34,18 @@ export async function dropSecrets(job: Job<Envelope>): Promise<void> {
   await job.updateData(rest).catch(() => undefined);
 }
 
+/**
+ * What a sink threw, as an Error. why: BullMQ reads `.message` of what a processor throws; after a
+ * `throw undefined` or `throw null` its failure handler threw itself, the job stayed active until
+ * its lock expired and, after one attempt and `workers.maxStalls` stalls, was a dead letter "job
+ * stalled more than allowable limit"; a thrown string or plain object left the reason "null".
+ */
+function asError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  const value = inspect(thrown, { breakLength: Infinity, depth: 2 }).slice(0, 500);
+  return new Error(`the sink threw a non-Error value: ${value}`);
+}
+
 /** The BullMQ processor of one sink: deliver, count, log, and sort retryable from permanent failures. */
 export function createProcessor(d: JobDeps): (job: Job<Envelope>) => Promise<void> {
   const { ctx } = d;
@@ -66,7 +79,8 @@ export function createProcessor(d: JobDeps): (job: Job<Envelope>) => Promise<voi
     };
     try {
       await d.sink.deliver(await withData(event, ctx.blobs), delivery);
-    } catch (err) {
+    } catch (thrown) {
+      const err = asError(thrown);
       const final = err instanceof PermanentError || attempt >= (job.opts.attempts ?? 1);
       d.metrics.deliveries.inc({ sink: d.sinkName, outcome: final ? 'failed' : 'retry' });
       d.activity?.count(event.platform, 'failed');
@@ -82,7 +96,7 @@ export function createProcessor(d: JobDeps): (job: Job<Envelope>) => Promise<voi
           err,
           final,
         },
-        `delivery failed (${final ? 'dead letter: studyhook replay re-delivers it' : 'will retry'}): ${err instanceof Error ? err.message : String(err)}`,
+        `delivery failed (${final ? 'dead letter: studyhook replay re-delivers it' : 'will retry'}): ${err.message}`,
       );
       if (final) await dropSecrets(job);
       if (err instanceof PermanentError) throw new UnrecoverableError(err.message);
