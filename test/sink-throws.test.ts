@@ -24,7 +24,7 @@ describe('a sink that throws something other than an Error', () => {
       writeFileSync(join(dir, 'throwing.mjs'), SINK);
       return {
         archive: false,
-        workers: { lockDurationMs: 1000, maxStalls: 1 },
+        workers: { lockDurationMs: 3000, maxStalls: 1 },
         sinks: [
           {
             name: 'thr',
