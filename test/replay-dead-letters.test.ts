@@ -113,7 +113,7 @@ describe('studyhook replay of dead letters, adversarial', () => {
         archive: false,
         redis: { url: REDIS_URL, prefix },
         log: { level: 'warn' },
-        workers: { stalledIntervalMs: 300, lockDurationMs: 1000, maxStalls: 1 },
+        workers: { stalledIntervalMs: 300, lockDurationMs: 3000, maxStalls: 1 },
         sinks: [
           {
             name: 'rec',
