@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load-config.js';
 import { createGateway } from '../gateway.js';
 import { defineCommand, type Command } from '../command.js';
 import { formatBanner, startupInfo } from '../log/start-banner.js';
+import { keepRunningOnUnhandledRejections } from '../log/unhandled-rejections.js';
 
 function serve(name: 'start' | 'api' | 'worker', summary: string): Command {
   return defineCommand({
@@ -21,6 +22,7 @@ function serve(name: 'start' | 'api' | 'worker', summary: string): Command {
           setTimeout(() => process.exit(1), 100);
         },
       });
+      keepRunningOnUnhandledRejections(gateway);
       const sinks = config.sinks.map((s) => s.name);
       const port = gateway.app
         ? await gateway.listen()
