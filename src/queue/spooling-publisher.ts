@@ -1,14 +1,10 @@
 import { mkdir, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Counter, Gauge } from 'prom-client';
+import { basename, join } from 'node:path';
 import type { Envelope } from '../event/build-event.js';
 import { StudyhookError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { appendLine } from '../util/append-line.js';
-import { readLines, type Line } from '../util/read-lines.js';
 import type { Publisher } from './publisher.js';
-import { basename } from 'node:path';
 import {
   adoptOrphans,
   beat,
@@ -16,7 +12,9 @@ import {
   stopBeating,
   type HeartbeatWatch,
 } from './spool-adoption.js';
+import { createLineDrainer, type Pending } from './spool-drain.js';
 import { createSpoolJournal } from './spool-journal.js';
+import { spoolMetrics } from './spool-metrics.js';
 
 export interface SpoolOptions {
   /** `<dataDir>/spool`. */
@@ -33,14 +31,6 @@ export interface SpoolOptions {
   metrics?: Metrics;
 }
 
-/** A journal being drained: where it is, and how far its lines are in Redis. */
-interface Pending {
-  path: string;
-  offset: number;
-  size: number;
-  own: boolean;
-}
-
 /**
  * Wraps a publisher so that a Redis outage does not cost senders that never retry: the request's
  * envelopes are appended to an fsync'd journal and acknowledged; a drain loop re-publishes them in
@@ -52,7 +42,6 @@ interface Pending {
  */
 export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): Publisher {
   const journal = createSpoolJournal(join(opts.dir, journalName()));
-  const rejectedFile = join(opts.dir, 'rejected.jsonl');
   const retryMs = opts.retryMs ?? 1000;
   const registers = opts.metrics ? [opts.metrics.registry] : [];
   const adopted: Pending[] = [];
@@ -72,28 +61,12 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
   let closed = false;
   const backlog = (): number =>
     journal.size() - ownDrained() + adopted.reduce((n, p) => n + p.size - p.offset, 0);
-  new Gauge({
-    name: 'studyhook_spool_bytes',
-    help: 'Bytes of acknowledged events waiting in the local spool for Redis (own and adopted journals)',
-    registers,
-    collect() {
-      this.set(backlog());
-    },
-  });
-  const spooled = new Counter({
-    name: 'studyhook_spooled_events_total',
-    help: 'Events spooled locally because Redis was unavailable',
-    registers,
-  });
-  const refused = new Counter({
-    name: 'studyhook_spool_full_total',
-    help: 'Requests refused (503) because the spool was full or could not be written',
-    registers,
-  });
-  const setAside = new Counter({
-    name: 'studyhook_spool_rejected_total',
-    help: 'Spool lines set aside in spool/rejected.jsonl because they could not be published for a reason other than Redis being away',
-    registers,
+  const { spooled, refused, setAside } = spoolMetrics(registers, backlog);
+  const { drainFile } = createLineDrainer({
+    inner,
+    logger: opts.logger,
+    rejectedFile: join(opts.dir, 'rejected.jsonl'),
+    setAside,
   });
 
   async function append(envelopes: readonly Envelope[]): Promise<void> {
@@ -117,49 +90,6 @@ export function createSpoolingPublisher(inner: Publisher, opts: SpoolOptions): P
       'Redis unavailable: events spooled locally',
     );
     schedule(0);
-  }
-
-  async function reject(path: string, line: Line, reason: string): Promise<void> {
-    setAside.inc();
-    opts.logger.error(
-      { journal: path, line: line.number, reason },
-      'spool line set aside: it cannot be published (kept in spool/rejected.jsonl)',
-    );
-    const record = JSON.stringify({
-      at: new Date().toISOString(),
-      journal: path,
-      line: line.number,
-      reason,
-      text: line.bytes.toString('utf8'),
-    });
-    await appendLine(rejectedFile, record, { fileMode: 0o600 });
-  }
-
-  /** Publishes a journal's lines from `p.offset`; stops (throws) only when Redis is away. */
-  async function drainFile(p: Pending): Promise<void> {
-    // why: an adopted journal someone removed by hand has nothing left to drain; retrying would loop.
-    if (!p.own && !(await stat(p.path).catch(() => undefined))) {
-      p.offset = p.size;
-      return;
-    }
-    for await (const line of readLines(p.path, p.offset)) {
-      let envelopes: Envelope[] | undefined;
-      try {
-        envelopes = JSON.parse(line.bytes.toString('utf8')) as Envelope[];
-      } catch {
-        /* set aside below */
-      }
-      if (!Array.isArray(envelopes)) await reject(p.path, line, 'not a JSON array of envelopes');
-      else {
-        try {
-          await inner.publish(envelopes);
-        } catch (err) {
-          if (err instanceof StudyhookError && err.code === 'SH_QUEUE_UNAVAILABLE') throw err;
-          await reject(p.path, line, (err as Error).message);
-        }
-      }
-      p.offset = line.end;
-    }
   }
 
   async function drain(): Promise<void> {
