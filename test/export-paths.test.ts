@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExportError, runExport } from '../src/export/index.js';
+import { waitFor } from './helpers/gateway.js';
+import { root, studyhookArgs } from './helpers/studyhook-cli.js';
 
 /** A trial as the filesystem sink archives it. */
 function trial(ns: string, id: string, vars: Record<string, unknown>): string {
@@ -183,5 +186,43 @@ describe('studyhook export: where the archive and the output are', function () {
     );
     assert.equal(writing, 2, 'stopped after a first table was written');
     assert.deepEqual(await files(), before);
+  });
+
+  it('removes its temporary directory on a second Ctrl-C too, which ends it at once', async () => {
+    const lines = Array.from({ length: 2000 }, (_v, n) => trial('ns', `t${n}`, { rt: n, s: 'x' }));
+    await archive(join(tmp, 'twice'), 'ns', lines);
+    const own = join(tmp, 'tmpdir-twice');
+    await mkdir(own);
+    const child = spawn(
+      process.execPath,
+      [
+        ...studyhookArgs(),
+        'export',
+        '--archive-dir',
+        join(tmp, 'twice'),
+        '--namespace',
+        'ns',
+        '--out',
+        join(tmp, 'out-twice'),
+      ],
+      { cwd: root, env: { ...process.env, TMPDIR: own }, stdio: 'ignore' },
+    );
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    await waitFor('the export to make its temporary directory', () =>
+      readdirSync(own).some((f) => f.startsWith('studyhook-export-')),
+    );
+    // why stopped first: both signals are then pending together and handled in one go, the
+    // second before the first one's clean-up (which takes a while) could finish. (Two of the same
+    // signal would merge into one.)
+    child.kill('SIGSTOP');
+    child.kill('SIGINT');
+    child.kill('SIGTERM');
+    child.kill('SIGCONT');
+    assert.notEqual(await exited, 0);
+    // (tsx, which runs the command from source in tests, keeps its cache there too)
+    assert.deepEqual(
+      (await readdir(own)).filter((f) => f.startsWith('studyhook-export-')),
+      [],
+    );
   });
 });

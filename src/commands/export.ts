@@ -1,8 +1,10 @@
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type ResolvedConfig } from '../config/load-config.js';
 import { ExportError } from '../export/export-error.js';
 import { quarantineCount } from '../export/quarantine-count.js';
+import { liveTempDirs } from '../export/open-archive.js';
 import { runExport } from '../export/run-export.js';
 import { defineCommand } from '../command.js';
 
@@ -72,9 +74,18 @@ async function run(args: string[]): Promise<number> {
   const until = date(values.until, '--until', true);
   const out = resolve(values.out);
   const tty = process.stderr.isTTY;
-  // why once: a second Ctrl-C ends the process at once, as without a handler.
+  // why once: a second Ctrl-C ends the process at once, as without a handler, but first removes
+  // the temporary directories (spilled sorts, snapshots: up to gigabytes) the first one had not
+  // yet cleaned up.
   const stop = new AbortController();
-  const abort = () => stop.abort();
+  const now = () => {
+    for (const dir of liveTempDirs) rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  const abort = () => {
+    stop.abort();
+    process.once('SIGINT', now).once('SIGTERM', now);
+  };
   process.once('SIGINT', abort).once('SIGTERM', abort);
   const result = await runExport({
     archiveDir,
@@ -86,7 +97,9 @@ async function run(args: string[]): Promise<number> {
     ...(values.pseudonymize !== undefined && { pseudonymize: values.pseudonymize }),
     progress: (line) => process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`),
     signal: stop.signal,
-  }).finally(() => process.off('SIGINT', abort).off('SIGTERM', abort));
+  }).finally(() =>
+    process.off('SIGINT', abort).off('SIGTERM', abort).off('SIGINT', now).off('SIGTERM', now),
+  );
   if (tty) process.stderr.write('\r\x1b[K');
   for (const b of result.badLines.slice(0, 20))
     console.error(`skipped ${b.file}:${b.line}: ${b.reason}`);

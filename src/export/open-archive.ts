@@ -74,6 +74,13 @@ export function readJson(
   return `read_json(${fileList(files)}, format='newline_delimited', ignore_errors=true, maximum_object_size=${MAX_OBJECT_BYTES}, columns=${columnsLiteral(columns)}${extra})`;
 }
 
+/**
+ * The temporary directories of archives open in this process (spilled sorts, snapshots: up to
+ * gigabytes). why: a second Ctrl-C ends the export at once, without close(); the CLI removes
+ * these first (commands/export.ts).
+ */
+export const liveTempDirs = new Set<string>();
+
 /** Opens the namespace's archive files in an in-process DuckDB whose temporary files live in a fresh directory. */
 export async function openArchive(options: ArchiveOptions): Promise<Archive> {
   const files = await listArchiveFiles(
@@ -86,6 +93,7 @@ export async function openArchive(options: ArchiveOptions): Promise<Archive> {
   // library adds about 35 MB to each process's memory, and only the export and study commands use it.
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const temp = await mkdtemp(join(tmpdir(), 'studyhook-export-'));
+  liveTempDirs.add(temp);
   const origin = new Map<string, string>();
   try {
     for (const list of files.values())
@@ -102,6 +110,7 @@ export async function openArchive(options: ArchiveOptions): Promise<Archive> {
   } catch (err) {
     // why: no Archive exists yet whose close() would remove the copies made so far.
     await rm(temp, { recursive: true, force: true });
+    liveTempDirs.delete(temp);
     throw err;
   }
   const sizes = await fileSizes([...files.values()].flat().filter((f) => !origin.has(f)));
@@ -157,6 +166,7 @@ export async function openArchive(options: ArchiveOptions): Promise<Archive> {
       conn.closeSync();
       instance.closeSync();
       await rm(temp, { recursive: true, force: true });
+      liveTempDirs.delete(temp);
     },
   };
 }

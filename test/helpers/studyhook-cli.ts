@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-const root = new URL('../../', import.meta.url).pathname;
+export const root = new URL('../../', import.meta.url).pathname;
 // why an absolute loader: `--import tsx` resolves from the child's cwd, which may be a temp dir.
 const tsxLoader = import.meta.resolve('tsx');
 
