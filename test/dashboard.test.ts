@@ -274,3 +274,108 @@ describe('dashboard writes from another site (real Chromium)', function () {
     await request(t.gateway.app!).get('/admin/events').auth('admin', TOKEN).expect(200); // reading needs no mark
   });
 });
+
+describe('dashboard pages that show what participants sent (real Chromium)', function () {
+  this.timeout(60000);
+  let t: TestGateway;
+  let browser: Browser;
+  let base = '';
+  let rec: Queue;
+  // What a participant's browser (or anyone posing as one) can put into a Labvanced call.
+  const planted = `<img src=x onerror="window.__ran='planted'">`;
+
+  before(async () => {
+    t = await startGateway((dir) => ({
+      admin: { token: TOKEN },
+      platforms: { labvanced: { namespaces: { lab: {} } } },
+      sinks: [{ name: 'rec', module: recordingSink, options: { file: join(dir, 'rec.jsonl') } }],
+    }));
+    base = `http://127.0.0.1:${await t.gateway.listen(0, '127.0.0.1')}`;
+    rec = new Queue(sinkQueueName('rec'), {
+      connection: { url: REDIS_URL } as never,
+      prefix: t.prefix,
+    });
+    await request(t.gateway.app!)
+      .post('/labvanced/lab/startFirstPlayerSession')
+      .set('Origin', 'https://www.labvanced.com')
+      .send({ expId: 1, expSessionNr: 7, subject_code: planted, groupNr: 1, sessionNr: 1 })
+      .expect(200);
+    await waitFor('the delivery', async () => (await rec.getJobCounts('completed')).completed);
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await rec?.close();
+    await t?.close();
+  });
+
+  it('Bull Board and /admin/events ask no other host for anything, keep a CSP, and run no script injected into them', async () => {
+    const context = await browser.newContext({
+      httpCredentials: { username: 'admin', password: TOKEN },
+    });
+    const page = await context.newPage();
+    // Requests to another host, but for those the CSP stopped before they left the browser.
+    const elsewhere = new Set<string>();
+    page.on('request', (r) => {
+      if (!r.url().startsWith(base) && !r.url().startsWith('data:')) elsewhere.add(r.url());
+    });
+    page.on('requestfailed', (r) => {
+      // why: Chromium reports a request its CSP refused as failed with the reason 'csp'.
+      if (r.failure()?.errorText === 'csp') elsewhere.delete(r.url());
+    });
+    const [job] = await rec.getJobs(['completed']);
+    const res = await page.goto(
+      `${base}/admin/queues/queue/${rec.name}/${job!.id}?status=completed`,
+    );
+    assert.equal(res?.status(), 200);
+    // The board still works under its CSP: its job page shows the event, payload and all, as text.
+    await page.getByText('labvanced.session.assigned').first().waitFor({ timeout: 15000 });
+    const data = page.getByRole('button', { name: 'Data', exact: true });
+    if (await data.count()) await data.first().click();
+    await page.getByText('onerror', { exact: false }).first().waitFor({ timeout: 15000 });
+    // As an XSS in a page's rendering of a payload would: markup with an inline handler.
+    const inject = (html: string) =>
+      page.evaluate(async (h) => {
+        document.body.insertAdjacentHTML('beforeend', h);
+        await new Promise((r) => setTimeout(r, 300));
+        return (window as unknown as { __ran?: string }).__ran ?? null;
+      }, html);
+    const csp = (r: Awaited<ReturnType<typeof page.goto>>) =>
+      /script-src 'self';.*frame-ancestors 'none'/.test(
+        r!.headers()['content-security-policy'] ?? '',
+      );
+    const seen: Record<string, unknown> = {
+      boardCsp: csp(res),
+      boardCache: res!.headers()['cache-control'],
+      boardApiCache: await page.evaluate(async () =>
+        (await fetch('api/queues')).headers.get('cache-control'),
+      ),
+      boardInjectedRan: await inject(planted),
+    };
+    const events = await page.goto(`${base}/admin/events`);
+    await page.getByText('labvanced.session.assigned').first().waitFor();
+    assert.equal(
+      await page.evaluate(() => getComputedStyle(document.querySelector('table')!).borderCollapse),
+      'collapse',
+      'its own inline style still applies',
+    );
+    Object.assign(seen, {
+      eventsCsp: csp(events),
+      eventsCache: events!.headers()['cache-control'],
+      eventsInjectedRan: await inject(planted),
+      // why: Bull Board links Google Fonts; a page showing participants' data must not tell a third party who looks at it.
+      otherHosts: [...elsewhere],
+    });
+    assert.deepEqual(seen, {
+      boardCsp: true,
+      boardCache: 'no-store',
+      boardApiCache: 'no-store',
+      boardInjectedRan: null,
+      eventsCsp: true,
+      eventsCache: 'no-store',
+      eventsInjectedRan: null,
+      otherHosts: [],
+    });
+    await context.close();
+  });
+});

@@ -19,6 +19,12 @@ export interface Dashboard {
 
 /** How often the overview page reads its data again. */
 const REFRESH_SECONDS = 10;
+/**
+ * Every other page under /admin (Bull Board, /admin/events): scripts (and Bull Board's highlighting
+ * worker) from this origin only, never inline; inline styles allowed; nothing from elsewhere.
+ */
+const ADMIN_CSP =
+  "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 /** Scripts and styles from this origin only; nothing inline, nothing elsewhere (as the study pages). */
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -64,9 +70,14 @@ export function createDashboard(
 
   const router = express.Router();
   router.use('/admin', guard);
-  // why: Bull Board's UI loads inline bootstrapping; the API's strict CSP would blank the page.
+  // why: these pages show what participants' browsers sent (ids, file names, errors), so each one
+  // keeps a CSP that runs no script but ours even if some markup got through; a page with a
+  // stricter one (overview, study pages) replaces it. Bull Board needs inline styles only (its
+  // bootstrap config is JSON, not script), and asks Google Fonts for its typeface: refused here, as
+  // the study pages never tell a third party who looks at participants' data. And no browser keeps
+  // a copy of such a page or of the board's job data on disk.
   router.use('/admin', (_req, res, next) => {
-    res.removeHeader('Content-Security-Policy');
+    res.setHeader('Content-Security-Policy', ADMIN_CSP).setHeader('Cache-Control', 'no-store');
     next();
   });
   router.use('/admin/queues', board.getRouter() as RequestHandler);
