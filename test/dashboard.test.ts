@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +12,8 @@ import request from 'supertest';
 import { sample } from '../src/commands/sample.js';
 import { sinkQueueName } from '../src/queue/redis.js';
 import { readDeliveries } from './fixtures/sinks/recording-sink.js';
+import { B1, S, T } from './fixtures/prolific/vectors.js';
+import { prolificSignature } from './helpers/sign.js';
 import {
   REDIS_URL,
   fixtures,
@@ -377,5 +381,67 @@ describe('dashboard pages that show what participants sent (real Chromium)', fun
       otherHosts: [],
     });
     await context.close();
+  });
+});
+
+describe("the overview's replay command for a dead letter", function () {
+  this.timeout(30000);
+  let t: TestGateway;
+
+  before(async () => {
+    t = await startGateway((dir) => ({
+      admin: { token: TOKEN },
+      platforms: { prolific: { namespaces: { lab: { secrets: [S] } } } },
+      sinks: [
+        // why: failing while the config file exists is failing always: the one attempt makes a dead letter.
+        {
+          name: 'flaky',
+          module: switchSink,
+          attempts: 1,
+          options: { file: join(dir, 'flaky.jsonl'), failWhile: join(dir, 'studyhook.yml') },
+        },
+      ],
+    }));
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('is one shell word per value, whatever X-Event-ID the (signed) delivery carried', async () => {
+    // why: Prolific's signature covers the timestamp and the body, not X-Event-ID, and the id becomes the event's.
+    const id = 'evt-$(touch pwned)-`touch pwned2`-1';
+    await request(t.gateway.app!)
+      .post('/prolific/lab')
+      .set('Content-Type', 'application/json')
+      .set('X-Event-ID', id)
+      .set('X-Prolific-Request-Timestamp', T)
+      .set('X-Prolific-Request-Signature', prolificSignature(S, T, B1))
+      .send(B1)
+      .expect(200);
+    const failure = await waitFor('the dead letter in the overview', async () => {
+      const res = await request(t.gateway.app!)
+        .get('/admin/overview/data.json')
+        .set('Authorization', `Bearer ${TOKEN}`)
+        .expect(200);
+      return (res.body as { failures: { eventId: string; replay: string }[] }).failures[0];
+    });
+    assert.equal(failure.eventId, id);
+    // What pasting it into a shell does, with `studyhook` standing for a program that prints its arguments.
+    const args = execFileSync(
+      'sh',
+      ['-c', `studyhook() { printf '%s\\n' "$@"; }; ${failure.replay}`],
+      {
+        cwd: t.dataDir,
+        timeout: 5000,
+        encoding: 'utf8',
+      },
+    );
+    assert.deepEqual(
+      {
+        args: args.split('\n').filter(Boolean),
+        ran: ['pwned', 'pwned2'].filter((f) => existsSync(join(t.dataDir, f))),
+      },
+      { args: ['replay', '--sink', 'flaky', '--id', id], ran: [] },
+    );
   });
 });

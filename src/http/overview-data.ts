@@ -4,6 +4,7 @@ import type { Queue } from 'bullmq';
 import type { Envelope } from '../event/build-event.js';
 import { readableJobs } from '../queue/readable-jobs.js';
 import { readQuarantine, type QuarantineItem } from './study-quarantine.js';
+import { shellWord } from '../util/shell-word.js';
 
 export interface SinkQueue {
   sink: string;
@@ -102,7 +103,9 @@ export async function failures(queues: readonly SinkQueue[], limit: number): Pro
         attempts: job.attemptsMade,
         error: job.failedReason ?? '',
         board: boardLink(queue, job.id),
-        replay: `studyhook replay --sink ${sink} --id ${e.id}`,
+        // why: the page offers this for pasting into a shell, and an event id can be what the sender
+        // said it was (Prolific's X-Event-ID, which its signature does not cover): quoted, it stays one word.
+        replay: `studyhook replay --sink ${shellWord(sink)} --id ${shellWord(e.id)}`,
       });
     }
   }
