@@ -217,7 +217,8 @@ describe('studyhook study: a Prolific + Labvanced study driven through HTTP', fu
     // The archive as it is before any approval: read by the second run, it lacks the first run's record.
     const before = await mkdtemp(join(tmpdir(), 'studyhook-study-'));
     await cp(join(t.dataDir, 'events'), before, { recursive: true });
-    fake.failAfter(1);
+    // Each submission is read (GET) right before its batch: GET 1, approve 1, GET 2 pass; approve 2 fails.
+    fake.failAfter(3);
     const first = await cli('approve', 'stroop', '--yes', '--batch-size', '1');
     fake.failAfter(undefined);
     assert.equal(first.code, 1, first.out);

@@ -129,10 +129,11 @@ export async function runApprove(o: ApproveOptions): Promise<number> {
     dedupTtlSeconds: o.config.dedupTtlSeconds,
     timeoutMs: o.config.server.publishTimeoutMs,
   });
+  let notSent = 0;
   try {
-    await approveInBatches(
+    const approved = await approveInBatches(
       api,
-      todo.map((a) => a.submission),
+      todo,
       o.batchSize,
       async (batch, i) => {
         await publisher.publish(batch.map((id) => approvalEvent(study, byId.get(id)!, i + 1)));
@@ -140,8 +141,14 @@ export async function runApprove(o: ApproveOptions): Promise<number> {
           `batch ${i + 1}: approved ${batch.length} submission(s) on Prolific and recorded them (${APPROVED_TYPE})`,
         );
       },
+      (item, why) => {
+        notSent += 1;
+        out(`  not sent: ${item.submission}  participant ${item.participant}: ${why}`);
+      },
     );
-    out(`approved ${todo.length} submission(s)`);
+    out(
+      `approved ${approved.length} submission(s)${notSent ? `; ${notSent} not sent, as Prolific no longer has them AWAITING REVIEW (the archive lags behind; not recorded, so a later run looks again)` : ''}`,
+    );
     return 0;
   } catch (err) {
     if (!(err instanceof ApprovalStopped)) throw err;
