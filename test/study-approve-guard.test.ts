@@ -78,4 +78,15 @@ describe('studyhook study approve: guards before a submission is sent', function
     );
     assert.equal(status('SUB-PID-COMPLETE-1'), 'APPROVED');
   });
+
+  it("leaves a participant with submissions to two Prolific studies for a person, not the latest approved on this study's data", async () => {
+    const r = await cli('approve', 'stroop');
+    assert.match(
+      r.out,
+      /keep {4}SUB-OTHER-STUDY {2}participant PID-COMPLETE-2: complete: 2 Prolific submissions/,
+    );
+    await cli('approve', 'stroop', '--yes');
+    assert.ok(!sent().includes('SUB-OTHER-STUDY'), sent().join(', '));
+    assert.equal(status('SUB-OTHER-STUDY'), 'AWAITING REVIEW');
+  });
 });

@@ -5,8 +5,22 @@ export function approvable(p: ParticipantRow): boolean {
   return (
     p.classification === 'complete' &&
     p.prolific?.status === 'AWAITING REVIEW' &&
-    !p.prolific.approvedByStudyhook
+    !p.prolific.approvedByStudyhook &&
+    !several(p)
   );
+}
+
+/**
+ * Why a participant with several submissions in the namespace is left to a person: one namespace
+ * often serves every Prolific study of a workspace (a subscription covers the workspace), and the
+ * webhook carries no study id, so the latest submission may belong to another study than the data
+ * that makes the participant complete (and the earlier ones would never be looked at).
+ */
+function several(p: ParticipantRow): string | undefined {
+  const n = p.prolific?.submissions ?? 0;
+  return n > 1
+    ? `${n} Prolific submissions in the namespace (another Prolific study's, or several waves): which one this study's data completes is not known; the latest is shown`
+    : undefined;
 }
 
 /** One submission to approve, and why. */
@@ -39,13 +53,15 @@ export function approvalPlan(participants: readonly ParticipantRow[]): ApprovalP
         participant: p.participant,
         why: p.has.join('; ') || 'complete',
       });
-    else
+    else {
+      const why = p.classification === 'complete' ? several(p) : undefined;
       plan.held.push({
         submission: sub.submission,
         participant: p.participant,
         classification: p.classification,
-        missing: p.missing,
+        missing: why ? [why] : p.missing,
       });
+    }
   }
   return plan;
 }

@@ -86,7 +86,7 @@ export async function runApprove(o: ApproveOptions): Promise<number> {
     out(`  approve ${a.submission}  participant ${a.participant}: ${a.why}`);
   if (plan.held.length)
     out(
-      `left for you: ${plan.held.length} submission(s) AWAITING REVIEW whose participant is not complete (studyhook never rejects)`,
+      `left for you: ${plan.held.length} submission(s) AWAITING REVIEW whose participant is not complete, or has several submissions (studyhook never rejects)`,
     );
   for (const h of plan.held)
     out(
