@@ -69,7 +69,7 @@ const facts = (submissions: SubmissionFact[], sessions: SessionFact[]): StudyFac
   surveys: [],
   uploads: [],
   sensorlogger: {},
-  approved: new Set(),
+  approved: new Map(),
   events: {},
   lastEvent: {},
   badLines: [],

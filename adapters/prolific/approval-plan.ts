@@ -39,15 +39,24 @@ export interface ApprovalPlan {
   approve: ApprovalItem[];
   held: { submission: string; participant: string; classification: string; missing: string[] }[];
   alreadyApproved: number;
+  /** Those it already approved (recorded) that the archive still has AWAITING REVIEW, with when it recorded each. */
+  recorded: (ApprovalItem & { at: string | null })[];
 }
 
 export function approvalPlan(participants: readonly ParticipantRow[]): ApprovalPlan {
-  const plan: ApprovalPlan = { approve: [], held: [], alreadyApproved: 0 };
+  const plan: ApprovalPlan = { approve: [], held: [], alreadyApproved: 0, recorded: [] };
   for (const p of participants) {
     const sub = p.prolific;
     if (!sub || sub.status !== 'AWAITING REVIEW') continue;
-    if (sub.approvedByStudyhook) plan.alreadyApproved += 1;
-    else if (approvable(p))
+    if (sub.approvedByStudyhook) {
+      plan.alreadyApproved += 1;
+      plan.recorded.push({
+        submission: sub.submission,
+        participant: p.participant,
+        why: 'sent before and still AWAITING REVIEW on Prolific',
+        at: sub.approvedAt ?? null,
+      });
+    } else if (approvable(p))
       plan.approve.push({
         submission: sub.submission,
         participant: p.participant,
@@ -64,4 +73,20 @@ export function approvalPlan(participants: readonly ParticipantRow[]): ApprovalP
     }
   }
   return plan;
+}
+
+/**
+ * How long after studyhook recorded an approval a submission still AWAITING REVIEW is read from
+ * Prolific again, and sent again if Prolific still has it so. why: bulk-approve is asynchronous
+ * ("Bulk approve in progress"): its 200 does not say that each submission was approved (a wallet
+ * short of funds, a submission Prolific skipped), and a record alone kept it from ever being sent
+ * again, leaving the participant unpaid until Prolific's 21-day auto-approval. It is sent again
+ * only while Prolific says it is AWAITING REVIEW (read right before), and the wait leaves Prolific
+ * time to finish a bulk approval in progress.
+ */
+export const RESEND_AFTER_MS = 15 * 60_000;
+
+/** The recorded approvals old enough to be looked at again. */
+export function overdue(plan: ApprovalPlan, now: number): ApprovalItem[] {
+  return plan.recorded.filter((r) => now - Date.parse(r.at ?? '') >= RESEND_AFTER_MS);
 }

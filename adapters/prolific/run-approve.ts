@@ -6,7 +6,7 @@ import type { ParticipantRow } from '../../src/study/types.js';
 import { studyhookEvent } from '../../src/study/record-event.js';
 import type { StudyDef } from '../../src/study/types.js';
 import { StudyError } from '../../src/study/study-error.js';
-import { approvalPlan, type ApprovalItem } from './approval-plan.js';
+import { approvalPlan, overdue, RESEND_AFTER_MS, type ApprovalItem } from './approval-plan.js';
 import { ApprovalStopped, approveInBatches } from './approve.js';
 import { createProlificClient, type ProlificClientOptions } from './client.js';
 import { APPROVED_TYPE } from './study-facts.js';
@@ -92,16 +92,17 @@ export async function runApprove(o: ApproveOptions): Promise<number> {
     out(
       `  keep    ${h.submission}  participant ${h.participant}: ${h.classification}${h.missing.length ? `: ${h.missing.join('; ')}` : ''}`,
     );
+  const again = overdue(plan, Date.now());
   if (plan.alreadyApproved)
     out(
-      `already approved by studyhook: ${plan.alreadyApproved} (the archive still says AWAITING REVIEW until Prolific's webhook arrives)`,
+      `already approved by studyhook: ${plan.alreadyApproved} (the archive still says AWAITING REVIEW until Prolific's webhook arrives)${again.length ? `; ${again.length} recorded over ${RESEND_AFTER_MS / 60_000} min ago: --yes reads them from Prolific and sends again those still AWAITING REVIEW there` : ''}`,
     );
   if (!o.yes) {
     if (plan.approve.length)
       out(`to approve these ${plan.approve.length}: studyhook study approve ${study.name} --yes`);
     return 0;
   }
-  if (plan.approve.length === 0) return 0;
+  if (plan.approve.length === 0 && again.length === 0) return 0;
   const client = o.config.platforms['prolific']?.client as ProlificClientOptions | undefined;
   const token = o.token ?? client?.token;
   if (!token)
@@ -118,7 +119,8 @@ export async function runApprove(o: ApproveOptions): Promise<number> {
     o.config,
     plan.approve.map((a) => approvalEvent(study, a, 0)),
   );
-  const todo = plan.approve.filter((a) => !skip.has(a.submission));
+  const todo = [...plan.approve.filter((a) => !skip.has(a.submission)), ...again];
+  const recorded = new Set(again.map((a) => a.submission));
   if (skip.size)
     out(`already approved by an earlier run (recorded, not yet archived): ${skip.size}`);
   const byId = new Map(todo.map((a) => [a.submission, a]));
@@ -142,6 +144,8 @@ export async function runApprove(o: ApproveOptions): Promise<number> {
         );
       },
       (item, why) => {
+        // why: a recorded approval Prolific has done, whose webhook the archive lacks, is no news.
+        if (recorded.has(item.submission) && why === 'Prolific says APPROVED') return;
         notSent += 1;
         out(`  not sent: ${item.submission}  participant ${item.participant}: ${why}`);
       },

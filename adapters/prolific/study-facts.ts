@@ -14,12 +14,12 @@ export interface SubmissionFact {
 /** The event type `study approve` records its approvals with. */
 export const APPROVED_TYPE = 'studyhook.submission.approved';
 
-/** The study's submissions, and those `study approve` already approved (its events in the archive). */
+/** The study's submissions, and those `study approve` already approved (its events in the archive), with when it recorded each. */
 export async function readSubmissions({ archive, conn, has }: StudyFactsContext): Promise<{
   submissions: SubmissionFact[];
-  approved: Set<string>;
+  approved: Map<string, string | null>;
 }> {
-  const approved = new Set<string>();
+  const approved = new Map<string, string | null>();
   if (!has) return { submissions: [], approved };
   const submissions = (await rows(conn, 'SELECT * FROM prolific_submissions')).map((r) => ({
     submission: String(r['submission_id']),
@@ -31,8 +31,8 @@ export async function readSubmissions({ archive, conn, has }: StudyFactsContext)
   }));
   for (const r of await rows(
     conn,
-    `SELECT DISTINCT subject FROM ${archive.events('prolific', { data: 'JSON' }, { types: [APPROVED_TYPE] })} WHERE subject IS NOT NULL`,
+    `SELECT subject, max(time) AS at FROM ${archive.events('prolific', { data: 'JSON' }, { types: [APPROVED_TYPE] })} WHERE subject IS NOT NULL GROUP BY subject`,
   ))
-    approved.add(String(r['subject']));
+    approved.set(String(r['subject']), str(r['at']));
   return { submissions, approved };
 }

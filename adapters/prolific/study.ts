@@ -11,13 +11,15 @@ export interface ProlificRow {
   statusAt: string | null;
   submissions: number;
   approvedByStudyhook: boolean;
+  /** When `study approve` recorded its approval (only when it did). */
+  approvedAt?: string | null;
 }
 
 declare module '../../src/study/types.js' {
   interface StudyFacts {
     submissions: SubmissionFact[];
     /** Submissions already approved by `study approve` (`studyhook.submission.approved` in the archive). */
-    approved: Set<string>;
+    approved: Map<string, string | null>;
   }
   interface ParticipantRow {
     prolific?: ProlificRow;
@@ -62,6 +64,9 @@ export const prolificStudy = defineStudyPart<SubmissionFact, ProlificStudy>({
         statusAt: sub.statusAt,
         submissions: units.length,
         approvedByStudyhook: facts.approved.has(sub.submission),
+        ...(facts.approved.has(sub.submission) && {
+          approvedAt: facts.approved.get(sub.submission) ?? null,
+        }),
       } satisfies ProlificRow,
     };
   },

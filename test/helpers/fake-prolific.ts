@@ -28,6 +28,8 @@ export interface FakeProlific {
   throttle(count: number, retryAfter?: string): void;
   /** Answer 500 to every request after the next `count` ones that pass authentication (undefined: never). */
   failAfter(count: number | undefined): void;
+  /** Submissions bulk-approve answers 200 for but does not approve (it is asynchronous on Prolific's side). */
+  bulkSkip: Set<string>;
   /** `results`: create-subscription answers `{"results": [sub]}` as the docs show; `object`: a single object as the CLI expects. */
   createShape: 'results' | 'object';
   close(): Promise<void>;
@@ -70,6 +72,7 @@ export async function startFakeProlific(token = 'fake-api-token'): Promise<FakeP
     submissions: new Map(),
     deliveries: new Map(),
     requests: [],
+    bulkSkip: new Set(),
     createShape: 'results',
     throttle(count, after) {
       throttled = count;
@@ -205,7 +208,7 @@ export async function startFakeProlific(token = 'fake-api-token'): Promise<FakeP
         return [400, { error: 'submission_ids, or study_id and participant_ids' }];
       for (const id of Array.isArray(ids) ? ids : []) {
         const s = fake.submissions.get(String(id));
-        if (s) s['status'] = 'APPROVED';
+        if (s && !fake.bulkSkip.has(String(id))) s['status'] = 'APPROVED';
       }
       return [200, 'Bulk approve in progress'];
     }
