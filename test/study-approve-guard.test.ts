@@ -137,26 +137,38 @@ describe('studyhook study approve: a bulk approval Prolific accepted but did not
     }
   }
 
+  it('names a submission Prolific does not know (404) as not sent, and approves the others', async () => {
+    const gone = fake.submissions.get('SUB-PID-COMPLETE-2')!;
+    fake.submissions.delete('SUB-PID-COMPLETE-2');
+    const r = await cli('approve', 'stroop', '--yes');
+    fake.submissions.set('SUB-PID-COMPLETE-2', gone);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(sent(), [['SUB-PID-COMPLETE-1']]);
+    assert.match(r.out, /not sent: SUB-PID-COMPLETE-2 .*Prolific answered 404/);
+    await waitArchived(t, events + 1);
+  });
+
   it('reads it from Prolific again on a later run and sends it again while Prolific has it AWAITING REVIEW', async () => {
-    fake.bulkSkip.add('SUB-PID-COMPLETE-1');
+    fake.bulkSkip.add('SUB-PID-COMPLETE-2');
     const first = await cli('approve', 'stroop', '--yes');
     assert.equal(first.code, 0, first.out);
-    assert.deepEqual(sent(), [['SUB-PID-COMPLETE-1', 'SUB-PID-COMPLETE-2']]);
-    assert.equal(fake.submissions.get('SUB-PID-COMPLETE-1')!['status'], 'AWAITING REVIEW');
+    assert.deepEqual(sent(), [['SUB-PID-COMPLETE-1'], ['SUB-PID-COMPLETE-2']]);
+    assert.equal(fake.submissions.get('SUB-PID-COMPLETE-2')!['status'], 'AWAITING REVIEW');
     await waitArchived(t, events + 2);
     // Right after: the approval may still be in progress on Prolific, so nothing is sent again.
     const soon = await cli('approve', 'stroop', '--yes');
     assert.equal(soon.code, 0, soon.out);
-    assert.equal(sent().length, 1, soon.out);
+    assert.equal(sent().length, 2, soon.out);
     await age(20);
     fake.bulkSkip.clear();
     const again = await cli('approve', 'stroop', '--yes');
     assert.equal(again.code, 0, again.out);
     assert.deepEqual(sent(), [
-      ['SUB-PID-COMPLETE-1', 'SUB-PID-COMPLETE-2'],
       ['SUB-PID-COMPLETE-1'],
+      ['SUB-PID-COMPLETE-2'],
+      ['SUB-PID-COMPLETE-2'],
     ]);
-    assert.equal(fake.submissions.get('SUB-PID-COMPLETE-1')!['status'], 'APPROVED');
+    assert.equal(fake.submissions.get('SUB-PID-COMPLETE-2')!['status'], 'APPROVED');
     assert.doesNotMatch(again.out, /not sent/, 'the one Prolific approved is no news');
     const plan = await cli('approve', 'stroop');
     assert.match(plan.out, /already approved by studyhook: 2 .*2 recorded over 15 min ago/);

@@ -1,4 +1,4 @@
-import type { ProlificClient } from './client.js';
+import { ProlificApiError, type ProlificClient } from './client.js';
 
 /** What a batched approval got done before it stopped. */
 export class ApprovalStopped extends Error {
@@ -29,7 +29,15 @@ export async function refusal(
   client: Pick<ProlificClient, 'getSubmission'>,
   item: ToApprove,
 ): Promise<string | undefined> {
-  const s = await client.getSubmission(item.submission);
+  let s: Record<string, unknown>;
+  try {
+    s = await client.getSubmission(item.submission);
+  } catch (err) {
+    // why: a submission Prolific does not know (a test run, another workspace's) must not stop every later run at it.
+    if (err instanceof ProlificApiError && err.status === 404)
+      return 'Prolific answered 404 (no such submission)';
+    throw err;
+  }
   if (s['status'] !== 'AWAITING REVIEW') return `Prolific says ${String(s['status'])}`;
   const who = s['participant'] ?? s['participant_id'];
   if (who !== undefined && who !== item.participant)
