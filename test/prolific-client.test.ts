@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createProlificClient, ProlificApiError } from '../adapters/prolific/client.js';
 import { PermanentError } from '../src/sinks/types.js';
@@ -102,6 +104,43 @@ describe('Prolific API client for sinks (against a fake Prolific API)', () => {
       createProlificClient({ baseUrl: fake.baseUrl, token: 'wrong' }).getStudy('s'),
       (e: unknown) => e instanceof ProlificApiError && e.status === 401,
     );
+  });
+});
+
+describe('Prolific API client against an API that never answers', () => {
+  it('gives up after timeoutMs with an error naming the call, instead of waiting for minutes', async () => {
+    // Accepts the connection and reads the request, but never answers (a hung API or proxy).
+    const held: ServerResponse[] = [];
+    const server = createServer((_req, res) => void held.push(res));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const api = createProlificClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      token: 'secret-token-never-printed',
+      timeoutMs: 300,
+    });
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const outcome = await Promise.race([
+        api.bulkApprove({ submission_ids: ['s1'] }).then(
+          () => 'answered',
+          (e: Error) => e,
+        ),
+        new Promise<string>((r) => (timer = setTimeout(() => r('still waiting after 5 s'), 5000))),
+      ]);
+      assert.ok(outcome instanceof Error, String(outcome));
+      assert.match(
+        outcome.message,
+        /Prolific API POST \/api\/v1\/submissions\/bulk-approve\/ did not answer within 300 ms/,
+      );
+      assert.doesNotMatch(outcome.message, /secret-token/);
+      assert.ok(Date.now() - started < 3000, `${Date.now() - started} ms`);
+    } finally {
+      clearTimeout(timer);
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });
 

@@ -12,6 +12,8 @@ export interface ProlificClientOptions {
   maxAttempts?: number;
   /** First back-off delay when a 429 has no Retry-After (default 1000 ms, doubled each time). */
   backoffMs?: number;
+  /** How long one call may wait for Prolific's answer (default 30000 ms). */
+  timeoutMs?: number;
 }
 
 /** A non-2xx answer. 4xx other than 408/429 are marked permanent, so a sink that lets it escape is not retried. */
@@ -110,6 +112,7 @@ export function createProlificClient(opts: ProlificClientOptions) {
   const base = (opts.baseUrl ?? 'https://api.prolific.com').replace(/\/+$/, '');
   const attempts = opts.maxAttempts ?? 5;
   const backoff = opts.backoffMs ?? 1000;
+  const timeout = opts.timeoutMs ?? 30_000;
 
   async function call(
     method: string,
@@ -121,16 +124,33 @@ export function createProlificClient(opts: ProlificClientOptions) {
         'Prolific API token missing: set platforms.prolific.client.token (e.g. ${PROLIFIC_TOKEN})',
       );
     for (let attempt = 1; ; attempt += 1) {
-      const res = await fetch(`${base}/api/v1/${path}`, {
-        method,
-        headers: {
-          Authorization: `Token ${opts.token}`,
-          Accept: 'application/json',
-          ...(body !== undefined && { 'Content-Type': 'application/json' }),
-        },
-        ...(body !== undefined && { body: JSON.stringify(body) }),
-      });
-      const text = await res.text();
+      // why: without a deadline a hung API (or proxy) holds a call for Node's 300 s header timeout,
+      // or for ever while it trickles bytes; `study approve` would then neither finish nor stop.
+      const signal = AbortSignal.timeout(timeout);
+      let res: Response;
+      let text: string;
+      try {
+        res = await fetch(`${base}/api/v1/${path}`, {
+          method,
+          signal,
+          headers: {
+            Authorization: `Token ${opts.token}`,
+            Accept: 'application/json',
+            ...(body !== undefined && { 'Content-Type': 'application/json' }),
+          },
+          ...(body !== undefined && { body: JSON.stringify(body) }),
+        });
+        text = await res.text();
+      } catch (err) {
+        if (!signal.aborted) throw err;
+        // Not a ProlificApiError: no answer, so not permanent (a retry may succeed; an approval may have been made).
+        throw new Error(
+          `Prolific API ${method} /api/v1/${path} did not answer within ${timeout} ms`,
+          {
+            cause: err,
+          },
+        );
+      }
       let json: unknown = text;
       try {
         json = text ? JSON.parse(text) : undefined;
