@@ -50,12 +50,14 @@ export function approvalPlan(participants: readonly ParticipantRow[]): ApprovalP
     if (!sub || sub.status !== 'AWAITING REVIEW') continue;
     if (sub.approvedByStudyhook) {
       plan.alreadyApproved += 1;
-      plan.recorded.push({
-        submission: sub.submission,
-        participant: p.participant,
-        why: 'sent before and still AWAITING REVIEW on Prolific',
-        at: sub.approvedAt ?? null,
-      });
+      // why: sent again (see RESEND_AFTER_MS) only while it would still be approved now.
+      if (p.classification === 'complete' && !several(p))
+        plan.recorded.push({
+          submission: sub.submission,
+          participant: p.participant,
+          why: 'sent before and still AWAITING REVIEW on Prolific',
+          at: sub.approvedAt ?? null,
+        });
     } else if (approvable(p))
       plan.approve.push({
         submission: sub.submission,
