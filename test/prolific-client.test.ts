@@ -83,6 +83,29 @@ describe('Prolific API client for sinks (against a fake Prolific API)', () => {
     assert.equal((await client().getSubmission('sub1'))['id'], 'sub1');
   });
 
+  it('reads a Retry-After in decimal seconds as seconds, and gives up at once past a minute', async () => {
+    fake.throttle(1, '120.5');
+    const before = fake.requests.length;
+    const busy = await client()
+      .getSubmission('sub1')
+      .catch((e: unknown) => e);
+    assert.ok(busy instanceof ProlificApiError && busy.status === 429);
+    assert.equal(fake.requests.length - before, 1, 'not retried at once');
+  });
+
+  it('refuses a plain-http base URL except on loopback (the token goes with every call)', () => {
+    assert.throws(
+      () => createProlificClient({ baseUrl: 'http://api.prolific.com', token: 't' }),
+      /must be https/,
+    );
+    assert.throws(
+      () => createProlificClient({ baseUrl: 'http://localhost.evil.example', token: 't' }),
+      /must be https/,
+    );
+    createProlificClient({ baseUrl: 'http://127.0.0.1:9/', token: 't' });
+    createProlificClient({ baseUrl: 'https://api.prolific.com', token: 't' });
+  });
+
   it('throws a permanent ProlificApiError on 4xx and a retryable one when 429s do not stop', async () => {
     const missing = await client()
       .getSubmission('nope')

@@ -110,6 +110,13 @@ type Json = Record<string, unknown>;
 /** The Prolific API client offered to sinks as `ctx.clients.prolific` (and used by `studyhook prolific`). */
 export function createProlificClient(opts: ProlificClientOptions) {
   const base = (opts.baseUrl ?? 'https://api.prolific.com').replace(/\/+$/, '');
+  // why: every call carries the workspace's API token; over plain HTTP anyone on the path reads it.
+  // Loopback is allowed (a local proxy, the tests' fake API).
+  if (
+    !/^https:\/\//i.test(base) &&
+    !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/i.test(base)
+  )
+    throw new Error(`the Prolific API base URL must be https:// (or http:// on loopback): ${base}`);
   const attempts = opts.maxAttempts ?? 5;
   const backoff = opts.backoffMs ?? 1000;
   const timeout = opts.timeoutMs ?? 30_000;
@@ -261,7 +268,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function retryAfterMs(value: string | null): number | undefined {
   if (value === null) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
+  // why decimals too: `1.5` was read as a date (the year 2001), so every retry went at once.
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Number(value) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
