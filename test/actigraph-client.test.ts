@@ -184,6 +184,14 @@ describe('ActiGraph CentrePoint API client against a local fake API', () => {
     );
   });
 
+  it('refuses a plain-http API or token URL off loopback (they carry the client secret and token)', () => {
+    for (const key of ['baseUrl', 'tokenUrl'])
+      assert.throws(
+        () => createActiGraphClient({ [key]: 'http://centrepoint.example.org/' }),
+        new RegExp(`${key} must be an https`),
+      );
+  });
+
   it('refuses a client config with unknown keys', () => {
     assert.throws(
       () => createActiGraphClient({ baseUrl: 'http://x', clientSecretz: 'typo' }),

@@ -190,6 +190,14 @@ describe('MyDataHelps API client (ctx.clients.mydatahelps)', () => {
       () => mydatahelps.createClient!({ config: { baseUrl: 5 }, namespaces: {} }),
       /baseUrl/,
     );
+    assert.throws(
+      () =>
+        mydatahelps.createClient!({
+          config: { baseUrl: 'http://designer.mydatahelps.example' },
+          namespaces: {},
+        }),
+      /baseUrl must be an https/,
+    );
   });
 
   it('is offered to sinks as ctx.clients.mydatahelps, configured under platforms.mydatahelps.client', async () => {

@@ -96,11 +96,11 @@ describe('Prolific API client for sinks (against a fake Prolific API)', () => {
   it('refuses a plain-http base URL except on loopback (the token goes with every call)', () => {
     assert.throws(
       () => createProlificClient({ baseUrl: 'http://api.prolific.com', token: 't' }),
-      /must be https/,
+      /must be an https/,
     );
     assert.throws(
       () => createProlificClient({ baseUrl: 'http://localhost.evil.example', token: 't' }),
-      /must be https/,
+      /must be an https/,
     );
     createProlificClient({ baseUrl: 'http://127.0.0.1:9/', token: 't' });
     createProlificClient({ baseUrl: 'https://api.prolific.com', token: 't' });

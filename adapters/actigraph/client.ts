@@ -2,6 +2,7 @@ import type { ActiGraphClientConfig } from '../../src/generated/actigraph-client
 import { StudyhookError } from '../../src/errors.js';
 import { validateConfig } from '../../src/schemas.js';
 import { createTokenCache } from '../../src/util/token-cache.js';
+import { assertSecureUrl } from '../../src/util/secure-url.js';
 
 type Id = string | number;
 
@@ -81,6 +82,8 @@ export function createActiGraphClient(raw: Record<string, unknown>): ActiGraphCl
       `platforms.actigraph.client: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`,
     );
   const c = config as Required<ActiGraphClientConfig>;
+  assertSecureUrl(c.baseUrl, 'platforms.actigraph.client.baseUrl');
+  assertSecureUrl(c.tokenUrl, 'platforms.actigraph.client.tokenUrl');
 
   async function fetchWithRetry(url: string, init: RequestInit): Promise<Response> {
     for (let attempt = 0; ; attempt++) {

@@ -4,6 +4,7 @@ import { PermanentError, StudyhookError } from '../../src/errors.js';
 import type { MyDataHelpsClientConfig } from '../../src/generated/mydatahelps-client.js';
 import { validateConfig } from '../../src/schemas.js';
 import { createTokenCache } from '../../src/util/token-cache.js';
+import { assertSecureUrl } from '../../src/util/secure-url.js';
 
 /** One answer of a survey result, as the MyDataHelps REST API returns it (fields beyond these are kept). */
 export interface SurveyAnswer {
@@ -70,6 +71,8 @@ export function createMyDataHelpsClient(raw: Record<string, unknown>): MyDataHel
     );
   const baseUrl = (config.baseUrl ?? 'https://designer.mydatahelps.org').replace(/\/+$/, '');
   const tokenUrl = config.tokenUrl ?? `${baseUrl}/identityserver/connect/token`;
+  assertSecureUrl(baseUrl, 'platforms.mydatahelps.client.baseUrl');
+  assertSecureUrl(tokenUrl, 'platforms.mydatahelps.client.tokenUrl');
   const pem =
     config.privateKey ??
     (config.privateKeyFile ? readFileSync(config.privateKeyFile, 'utf8') : undefined);

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { StudyhookEvent } from '../../src/event/build-event.js';
 import { isStale, type StalenessOptions } from './ordering.js';
+import { assertSecureUrl } from '../../src/util/secure-url.js';
 
 /** `platforms.prolific.client` in the config. */
 export interface ProlificClientOptions {
@@ -110,13 +111,7 @@ type Json = Record<string, unknown>;
 /** The Prolific API client offered to sinks as `ctx.clients.prolific` (and used by `studyhook prolific`). */
 export function createProlificClient(opts: ProlificClientOptions) {
   const base = (opts.baseUrl ?? 'https://api.prolific.com').replace(/\/+$/, '');
-  // why: every call carries the workspace's API token; over plain HTTP anyone on the path reads it.
-  // Loopback is allowed (a local proxy, the tests' fake API).
-  if (
-    !/^https:\/\//i.test(base) &&
-    !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/i.test(base)
-  )
-    throw new Error(`the Prolific API base URL must be https:// (or http:// on loopback): ${base}`);
+  assertSecureUrl(base, 'the Prolific API base URL');
   const attempts = opts.maxAttempts ?? 5;
   const backoff = opts.backoffMs ?? 1000;
   const timeout = opts.timeoutMs ?? 30_000;
