@@ -1,5 +1,11 @@
 #!/usr/bin/env node
 import { runMain } from './cli-main.js';
+import { npmScriptCwd } from './config/npm-script.js';
+
+// why: npm runs a script in the package root, not where it was typed; in a checkout `cd my-study &&
+// npm run studyhook -- check` must read my-study/studyhook.yml (and relative paths mean my-study/...).
+const typedIn = npmScriptCwd();
+if (typedIn) process.chdir(typedIn);
 
 // why: `studyhook study participants … | head` closes the pipe early; that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

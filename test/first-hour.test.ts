@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { testPrefix, REDIS_URL, waitFor } from './helpers/gateway.js';
 import { freePort, stop } from './helpers/processes.js';
-import { studyhookArgs } from './helpers/studyhook-cli.js';
+import { root, studyhookArgs } from './helpers/studyhook-cli.js';
 import { keepingEnv, runMainCli } from './helpers/run-main.js';
 
+const run = promisify(execFile);
 const PLATFORMS = ['prolific', 'labvanced', 'sensorlogger', 'actigraph', 'mydatahelps'];
 
 describe('the first hour: init, check, start, sample, status', function () {
@@ -59,6 +61,16 @@ describe('the first hour: init, check, start, sample, status', function () {
     const r = await keepingEnv(() => runMainCli(['check', '--config', join(dir, 'studyhook.yml')]));
     assert.equal(r.code, 0, r.err);
     assert.match(r.err, /config OK .* 2 sink\(s\) loaded/);
+  });
+
+  it('in a checkout, `cd my-study && npm run studyhook -- check` reads my-study/studyhook.yml, not the built-in defaults', async () => {
+    // why: npm runs a script in the package root; `--prefix` stands for the checkout the user is in.
+    const r = await run('npm', ['--prefix', root, 'run', '-s', 'studyhook', '--', 'check'], {
+      cwd: dir,
+      env: { ...process.env, STUDYHOOK_CONFIG: '' },
+    });
+    const want = `config OK (${join(dir, 'studyhook.yml')}); 2 sink(s) loaded`;
+    assert.ok(r.stderr.includes(want), r.stderr);
   });
 
   it('start serves every platform; sample for each is delivered to the example sink and the archive; status then reports all well', async () => {

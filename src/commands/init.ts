@@ -3,6 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exampleSink, starterConfig, starterEnv } from '../init/starter-files.js';
 import { defineCommand } from '../command.js';
+import { runAsNpmScript } from '../config/npm-script.js';
 
 const USAGE = `Usage: studyhook init [DIR]
 
@@ -47,9 +48,18 @@ export const init = defineCommand({
       );
     }
     const cd = relative(process.cwd(), dir);
-    console.log(`\nNext (Redis must run on 127.0.0.1:6379, or set REDIS_URL):\n${cd ? `  cd ${cd}\n` : ''}  studyhook check                 # validate the config and load the sinks
-  studyhook start                 # run the gateway; it prints the URL to register on each platform
-  studyhook sample prolific       # in another terminal: send a signed test event (any platform)`);
+    // why: in a checkout there is no `studyhook` on the PATH; the commands go through npm there.
+    const cli = runAsNpmScript() ? 'npm run studyhook --' : 'studyhook';
+    const next = [
+      ['check', 'validate the config and load the sinks'],
+      ['start', 'run the gateway; it prints the URL to register on each platform'],
+      ['sample prolific', 'in another terminal: send a signed test event (any platform)'],
+    ];
+    console.log(
+      `\nNext (Redis must run on 127.0.0.1:6379, or set REDIS_URL):\n${cd ? `  cd ${cd}\n` : ''}${next
+        .map(([c, what]) => `  ${`${cli} ${c}`.padEnd(cli.length + 22)} # ${what}`)
+        .join('\n')}`,
+    );
     return 0;
   },
 });
