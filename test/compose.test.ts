@@ -129,6 +129,22 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('passes BLOB_STORE, S3_BUCKET and S3_ENDPOINT from the shell to the config (`BLOB_STORE=s3 docker compose --profile s3 up -d`)', () => {
+    // why: env_file passes .env only; a variable set on the command line reaches a container only
+    // through `environment`.
+    for (const [name, s] of services) {
+      const shell = { BLOB_STORE: 's3', S3_BUCKET: 'lab', S3_ENDPOINT: 'http://store:9000' };
+      const blobs = configOf(s, shell).blobs;
+      assert.equal(blobs.type, 's3', name);
+      assert.deepEqual(
+        blobs.type === 's3' && [blobs.bucket, blobs.endpoint],
+        ['lab', 'http://store:9000'],
+        name,
+      );
+      assert.equal(configOf(s).blobs.type, 'filesystem', `${name}: by default on the data volume`);
+    }
+  });
+
   it("believes X-Forwarded-For from the compose file's own proxies only", () => {
     const trust = proxyaddr.compile([...configOf(compose.services['api']!).server.trustProxy]);
     const proxies = Object.entries(compose.services).filter(([, s]) =>
