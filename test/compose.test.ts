@@ -171,6 +171,11 @@ describe('docker-compose.yml', () => {
       assert.ok(ignored.includes(p), p);
   });
 
+  it('keeps .env (secrets), data and exports out of git', () => {
+    const ignored = readFileSync(join(root, '.gitignore'), 'utf8').split('\n');
+    for (const p of ['.env', 'data/', 'exports/']) assert.ok(ignored.includes(p), p);
+  });
+
   it('refuses to start the TLS proxy without STUDYHOOK_DOMAIN, with one line saying so', async () => {
     const tls = compose.services['tls']!;
     const script = substitute(tls.command![0]!);
