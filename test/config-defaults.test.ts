@@ -55,6 +55,17 @@ describe('configuration defaults come from the schema', () => {
     assert.equal(c.server.rateLimit.burst, 200);
   });
 
+  it('serves any namespace of a platform the config does not name only for Sensor Logger and Labvanced (README, docs/configuring.md)', async () => {
+    const c = loadConfig({ path: await configFile({ server: { port: 8080 } }), env: {} });
+    const open = Object.entries(c.platforms)
+      .filter(([, p]) => Object.keys(p.namespaces).length > 0)
+      .map(([name, p]) => [name, Object.keys(p.namespaces)]);
+    assert.deepEqual(open.sort(), [
+      ['labvanced', ['*']],
+      ['sensorlogger', ['*']],
+    ]);
+  });
+
   it('turns redis.cluster into one URL with the untagged prefix', async () => {
     const c = loadConfig({
       path: await configFile({
