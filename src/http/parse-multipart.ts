@@ -106,7 +106,19 @@ export function parseMultipart(
       );
     }, limits.stallMs);
 
-    bb.on('field', (name: string | undefined, value, info) => {
+    bb.on('field', (name: string | undefined, value: string | undefined, info) => {
+      // why: busboy hands over no value (undefined, despite its types) for a part whose own
+      // `Content-Type: ...; charset=` names a charset TextDecoder does not know; reading its length
+      // threw inside busboy's write, past every handler, and one such 300-byte request ended the process.
+      if (typeof value !== 'string') {
+        fail(
+          new StudyhookError(
+            'SH_BAD_BODY',
+            `Bad multipart body: field ${name ?? ''} is in a charset that cannot be read`,
+          ),
+        );
+        return;
+      }
       fieldBytes += Buffer.byteLength(name ?? '') + Buffer.byteLength(value);
       if (info.valueTruncated)
         fail(tooLarge(`Field ${name ?? ''} is over ${limits.fieldBytes} bytes`));
