@@ -12,9 +12,11 @@ import { own } from '../../src/util/own.js';
 import {
   basicVerifier,
   bearerVerifier,
+  hasBom,
   hmacVerifier,
   ipAllowVerifier,
 } from '../../src/verify/presets.js';
+import { sha256Hex } from '../../src/event/build-event.js';
 import { createActiGraphClient } from './client.js';
 import { normaliseActiGraph } from './normalise.js';
 import { actigraphSample } from './sample.js';
@@ -69,9 +71,16 @@ export default defineAdapter<ActiGraphSettings>({
       },
       // why: an HMAC signature covers the body alone, so X-ActiGraph-Delivery can be changed on a
       // captured delivery; with Basic or Bearer there is no signature, only the credentials.
-      replayKey: (req) => {
+      // The body is keyed without a leading BOM: the HMAC check also accepts the body with one added in
+      // front of the signed bytes (stripBom), so a resent delivery with a BOM was delivered again.
+      replayKey: (req, { bodySha256 }) => {
         const sig = req.headers['x-actigraph-signature'];
-        return sig ? [eventOf(req.headers), sig] : undefined;
+        if (!sig) return undefined;
+        return [
+          eventOf(req.headers),
+          sig,
+          hasBom(req.body) ? sha256Hex(req.body.subarray(3)) : bodySha256,
+        ];
       },
       handshake(req) {
         if (eventOf(req.headers) !== 'validation') return undefined;

@@ -9,7 +9,7 @@ import {
 import { createProlificClient, type ProlificClientOptions } from './client.js';
 import { prolificSample } from './sample.js';
 import { PROLIFIC_USAGE } from './usage.js';
-import { prolificSignedForm, timestampMs } from './verify.js';
+import { prolificSignedForm, signedBodySha256, timestampMs } from './verify.js';
 import { prolificStudies, prolificSubmissions } from './export.js';
 import { prolificStudy } from './study.js';
 
@@ -48,10 +48,12 @@ export default defineAdapter<ProlificSettings>({
       },
       // why: the signature covers timestamp + body, whatever X-Event-ID says; a captured request resent
       // under another (or no) X-Event-ID is the same signed request (issue: replays under a new id).
-      replayKey: (req) => {
+      replayKey: (req, { bodySha256, verified }) => {
         const sig = req.headers['x-prolific-request-signature'];
         const ts = req.headers['x-prolific-request-timestamp'];
-        return sig && ts !== undefined ? [ts, sig] : undefined;
+        return sig && ts !== undefined
+          ? [ts, sig, signedBodySha256(req, bodySha256, verified)]
+          : undefined;
       },
       schema: prolificEventSchema,
       // why: a signed body that fails validation is kept and answered 2xx, because Prolific retries any

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 import type { IncomingRequest } from '../../src/adapter/types.js';
 import type { ProlificSettings } from '../../src/generated/prolific-settings.js';
 import { equalsAny } from '../../src/verify/presets.js';
@@ -28,6 +28,26 @@ function matches(
     given,
     secrets.map((key) => createHmac('sha256', key).update(timestamp).update(body).digest('base64')),
   );
+}
+
+/**
+ * sha256 of the bytes a verified request's signature covered: its json.dumps form when that is what
+ * matched, else the body as received. why: any spacing of the same JSON has one json.dumps form, so
+ * a captured delivery resent with other spacing (or compact, when Prolific sent json.dumps output)
+ * under a new X-Event-ID verifies again; keyed on the raw bytes it was delivered again. A body whose
+ * raw bytes are json.dumps output gets the same hash either way, since json.dumps of it is itself.
+ */
+export function signedBodySha256(
+  req: IncomingRequest,
+  bodySha256: string,
+  verified: Readonly<Record<string, string>>,
+): string {
+  if (verified['signedform'] !== 'json.dumps') return bodySha256;
+  try {
+    return hash('sha256', pythonJsonDumps(req.body.toString('utf8')));
+  } catch {
+    return bodySha256;
+  }
 }
 
 /** Reads a UNIX timestamp header (seconds, fractional seconds, or milliseconds above 10^12) as milliseconds. */

@@ -104,11 +104,17 @@ export interface RouteSpec<S = Record<string, unknown>, P = unknown> {
   /** Answer CORS (preflight and actual responses) with the namespace's allowed origins. */
   cors?: boolean;
   /**
-   * For signed routes: what the valid signature covered besides the body (e.g. the signing
-   * timestamp and the signature). The same signed request resent under another event id (a new
-   * X-Event-ID) is then acknowledged but not delivered again, within `dedupTtlSeconds`.
+   * For signed routes: what the valid signature covered (e.g. the signing timestamp, the signature,
+   * and the hash of the bytes it was computed over). The same signed request resent under another
+   * event id (a new X-Event-ID) is then acknowledged but not delivered again, within `dedupTtlSeconds`.
+   * `bodySha256` is the hash of the body as received; a verifier that accepts more than one byte
+   * sequence for one signature (a re-encoded form, a BOM) must name the form it covered instead,
+   * or the same request re-encoded is a new one.
    */
-  replayKey?: (req: IncomingRequest) => readonly string[] | undefined;
+  replayKey?: (
+    req: IncomingRequest,
+    ctx: { bodySha256: string; verified: Verified },
+  ) => readonly string[] | undefined;
 }
 
 /** A platform adapter: declarative, no I/O of its own. */

@@ -136,12 +136,14 @@ export async function processRequest(
       raw,
     ),
   );
-  const signed = route.replayKey?.(request);
+  // why: the route names the body it identifies (the form its signature covered), not the core: the raw
+  // body's hash let a captured request re-encoded (json.dumps spacing, a BOM) pass as a new one.
+  const signed = route.replayKey?.(request, {
+    bodySha256: input.bodySha256,
+    verified: input.verified ?? {},
+  });
   if (signed) {
-    const base = hash(
-      'sha256',
-      [request.platform, request.namespace, input.bodySha256, ...signed].join('\u001f'),
-    );
+    const base = hash('sha256', [request.platform, request.namespace, ...signed].join('\u001f'));
     envelopes.forEach((env, i) => {
       env.replay = `${base}:${i}`;
     });
