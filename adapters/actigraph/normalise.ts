@@ -15,7 +15,16 @@ const ENTITIES = new Map([
 
 /** Lower-case token safe inside a CloudEvents type. */
 function token(value: unknown, fallback: string): string {
-  const t = String(value ?? '')
+  let text: string;
+  // why: only `upload` has a schema; any other event's status may be any JSON, and String() throws on
+  // an object whose toString and valueOf are not functions ({"toString":"x"}): a signed delivery was
+  // answered 500 and kept nowhere.
+  try {
+    text = String(value ?? '');
+  } catch {
+    return fallback;
+  }
+  const t = text
     .trim()
     .toLowerCase()
     .replace(/[^a-z0-9_]+/g, '_')
