@@ -63,8 +63,12 @@ const PG_TIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?)([+-]\d{2}
 
 /** RFC 3339 from the player's `YYYY-MM-DD HH:MM:SS±HH[:MM]` or a UNIX time (s or ms); undefined if neither. */
 export function toTime(value: unknown): string | undefined {
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0)
-    return new Date(value < 1e11 ? value * 1000 : value).toISOString();
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0) {
+    // why: a number past a Date's range (8.64e15 ms) is no time; toISOString() threw on it inside
+    // normalise, and the call (JSON or the player's urlencoded form) was answered 500 and kept nowhere.
+    const d = new Date(value < 1e11 ? value * 1000 : value);
+    return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+  }
   if (typeof value !== 'string') return undefined;
   const m = PG_TIME.exec(value.trim());
   if (!m) return undefined;
