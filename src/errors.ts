@@ -28,6 +28,7 @@ export const errorCodes = {
   },
   SH_PUBLISH_FAILED: { status: 500, message: 'The event could not be stored' },
   SH_RATE_LIMITED: { status: 429, message: 'Too many requests from this client; retry later' },
+  SH_BUSY: { status: 503, message: 'Too many request bodies in flight; retry later' },
   SH_INTERNAL: { status: 500, message: 'Internal error' },
   SH_CONFIG_INVALID: { status: 500, message: 'Configuration is invalid' },
   SH_CONFIG_NOT_FOUND: { status: 500, message: 'Configuration file not found' },

@@ -47,6 +47,10 @@ export interface StudyhookConfig {
      */
     requestTimeoutMs?: number;
     /**
+     * Bytes of request bodies (all routes but file uploads, which are streamed to the blob store) this process holds at once, counted as they arrive and given back when the request is answered. A request whose next bytes would go over it while other requests hold bytes is answered 503 `SH_BUSY` with `Retry-After: 1` and its connection closed; a request alone, and a body of at most 256 KiB, always get in (their bytes still count). A body costs about five times its size in memory while it is parsed and stored, so this bounds the API's memory whatever the number of senders: 24 concurrent 16 MiB Labvanced bodies took the process to 1.3 GB and /healthz to 2.7 s before it existed. Only large bodies are refused, whose senders retry (Labvanced's /recordTrial, ActiGraph); the senders that never call again (Sensor Logger, MyDataHelps, Labvanced's other routes) send small ones. 0: no bound.
+     */
+    maxBodyBytesInFlight?: number;
+    /**
      * File uploads (multipart routes) have no bound on their total time, so a large file on a slow home connection gets through; instead, an upload during which no byte arrives for this long is answered 408 `SH_REQUEST_TIMEOUT` (with CORS headers), its partial file removed and the connection closed.
      */
     uploadStallTimeoutMs?: number;

@@ -35,6 +35,13 @@ export { SECRET_HEADERS } from '../pipeline/process-request.js';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 /** A client refused by the failure limit whose declared body is larger than this has its connection closed. */
 const CLOSE_ABOVE_BYTES = 16 * 1024;
+/**
+ * A body of at most this many bytes is never refused for `server.maxBodyBytesInFlight` (its bytes still
+ * count). why: the senders that never call again (Sensor Logger, MyDataHelps, Labvanced's six routes
+ * other than /recordTrial) send small bodies, and a 503 would lose them; the memory at stake is in the
+ * large ones (Labvanced trials up to 16 MiB, ActiGraph up to 1 MiB), whose senders retry.
+ */
+const ALWAYS_ADMITTED_BYTES = 256 * 1024;
 
 /**
  * `unreferenced`: files written for this request that no event or quarantine record refers to yet
@@ -42,6 +49,8 @@ const CLOSE_ABOVE_BYTES = 16 * 1024;
  */
 type IngestContext = ErrorContext & {
   requestId: string;
+  /** Body bytes this request holds of `server.maxBodyBytesInFlight`, given back when it is done. */
+  reserved?: number;
   unreferenced?: readonly FileRef[] | undefined;
   namespace?: string;
   events?: readonly { id: string; type: string }[];
@@ -67,6 +76,9 @@ export function createIngestHandler(
   const rateLimit = createRateLimiter(config.server.rateLimit);
   const failures = createFailureLimiter(config.server.verifyFailureLimit);
   const clientIp = createClientIp(config.server.trustProxy);
+  const maxInFlight = config.server.maxBodyBytesInFlight ?? 0;
+  /** Body bytes of the requests being read or worked on now (see {@link IngestContext.reserved}). */
+  let inFlight = 0;
 
   async function run(
     req: IncomingMessage,
@@ -124,9 +136,25 @@ export function createIngestHandler(
     const limit =
       (typeof route.maxBytes === 'function' ? route.maxBytes(m.settings) : route.maxBytes) ??
       config.server.bodyLimitBytes;
+    // why: a body costs about five times its size while it is read, decoded, parsed, hashed and
+    // serialised, and each route's limit holds for one request only: 24 concurrent 16 MiB Labvanced
+    // bodies (one address, within the rate limit's burst) took the process to 1.3 GB and /healthz to
+    // 2.7 s, and more would end it out of memory. Bytes are counted as they arrive, not as declared,
+    // so that a client declaring a large body and sending nothing holds none of the budget.
+    const take =
+      maxInFlight > 0
+        ? (n: number): boolean => {
+            const held = ctx.reserved ?? 0;
+            if (held + n > ALWAYS_ADMITTED_BYTES && inFlight > held && inFlight + n > maxInFlight)
+              return false;
+            inFlight += n;
+            ctx.reserved = held + n;
+            return true;
+          }
+        : undefined;
     const body = multipart
       ? Buffer.alloc(0)
-      : await readBody(req, limit, config.server.requestTimeoutMs);
+      : await readBody(req, limit, config.server.requestTimeoutMs, take);
     const incoming: IncomingRequest = {
       method,
       platform: m.platform,
@@ -322,6 +350,7 @@ export function createIngestHandler(
         writeError(err, req, res, ctx, logger);
       })
       .finally(() => {
+        if (ctx.reserved !== undefined) inFlight -= ctx.reserved;
         done(req, res, ctx, start);
       });
   };
