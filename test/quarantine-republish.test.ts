@@ -6,7 +6,7 @@ import request from 'supertest';
 import { parse, stringify } from 'yaml';
 import { quarantine } from '../src/commands/quarantine.js';
 import { routes } from './fixtures/labvanced/routes.js';
-import { B1, B2, B3, S, SIG_B1, T } from './fixtures/prolific/vectors.js';
+import { B1, B2, B3, S, T } from './fixtures/prolific/vectors.js';
 import { recordingSink, startGateway, type TestGateway } from './helpers/gateway.js';
 import { queuedEnvelopes, queuedEvents, readQuarantine } from './helpers/quarantine.js';
 import { actigraphSignature, prolificSignature } from './helpers/sign.js';
@@ -46,6 +46,14 @@ const prolific = (name: string, body: string, headers: Record<string, string>): 
     ...headers,
   },
 });
+/** Prolific's timestamp and signature headers for `signed` at timestamp `ts`. */
+const resigned = (ts: string, signed: string): Record<string, string> => ({
+  'X-Timestamp': ts,
+  'X-Prolific-Request-Timestamp': ts,
+  'X-Prolific-Request-Signature': prolificSignature(S, ts, signed),
+});
+const T2 = String(Number(T) + 100);
+const T3 = String(Number(T) + 200);
 const actigraph = (name: string, event: string, body: string, delivery?: string): Call => ({
   name,
   path: '/actigraph/hmac',
@@ -107,16 +115,20 @@ const calls: Call[] = [
   prolific('prolific with X-Event-ID', B1, { 'X-Event-ID': 'evt-republish-a' }),
   prolific('prolific, another X-Event-ID', B3, { 'X-Event-ID': 'evt-republish-b' }),
   // Without X-Event-ID the id comes from the signed timestamp and the raw bytes.
-  // why: other bytes than the first call (a space): the same signed bytes under another id would be a replay, not delivered.
-  prolific('prolific without X-Event-ID', B1.replace('{', '{ '), {}),
+  // why another timestamp: the same signed request under another id, in any spacing, is a replay
+  // (test/replay-reencoded.test.ts), not delivered.
+  prolific(
+    'prolific without X-Event-ID',
+    B1.replace('{', '{ '),
+    resigned(T2, B1.replace('{', '{ ')),
+  ),
   prolific('prolific without X-Event-ID, other bytes', B1.replace('APPROVED', 'RETURNED'), {}),
   {
     ...prolific('prolific signed in json.dumps form', B2, { 'X-Event-ID': 'evt-republish-c' }),
     headers: {
       'Content-Type': 'application/json',
-      'X-Timestamp': T,
-      'X-Prolific-Request-Timestamp': T,
-      'X-Prolific-Request-Signature': SIG_B1,
+      // the compact body under a signature of its json.dumps form (B1), at a third timestamp
+      ...resigned(T3, B1),
       'X-Event-ID': 'evt-republish-c',
     },
   },
