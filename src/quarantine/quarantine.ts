@@ -7,7 +7,8 @@ import { appendLine, dayOf } from '../util/append-line.js';
 import { REDACTED, redactRaw } from './redact-raw.js';
 
 /** Why a request was kept: its body could not be read, was over the parse limits, failed the schema, or its events could not be stored for a reason other than Redis being away. */
-export type QuarantineReason = 'unreadable' | 'over-limits' | 'invalid' | 'unstorable';
+export type QuarantineReason =
+  'unreadable' | 'over-limits' | 'invalid' | 'unprocessable' | 'unstorable';
 
 /** The request as normalise saw it, minus secrets: enough to run the pipeline again on it. */
 export interface QuarantinedRequest {
