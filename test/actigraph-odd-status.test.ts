@@ -1,23 +1,10 @@
 import assert from 'node:assert/strict';
-import { Queue } from 'bullmq';
 import request from 'supertest';
-import { sinkQueueName } from '../src/queue/redis.js';
-import { REDIS_URL, startGateway, type TestGateway } from './helpers/gateway.js';
+import { queueState } from './helpers/queue-state.js';
+import { startGateway, type TestGateway } from './helpers/gateway.js';
 import { actigraphSignature } from './helpers/sign.js';
 
 const PASSCODE = 'actigraph-passcode-odd-status';
-
-async function jobs(t: TestGateway): Promise<number> {
-  const q = new Queue(sinkQueueName('archive'), {
-    connection: { url: REDIS_URL },
-    prefix: t.prefix,
-  });
-  try {
-    return (await q.getJobs(['waiting', 'active', 'completed', 'delayed'])).length;
-  } finally {
-    await q.close();
-  }
-}
 
 /**
  * Events other than `upload` have no schema beyond "an object" (actigraph.md: kept as sent), so a
@@ -48,7 +35,7 @@ describe('ActiGraph: a signed delivery whose status is an object String() cannot
         ...(event === 'upload' ? {} : { status: 'Completed' }),
         [field]: { toString: 'x', valueOf: 1 },
       });
-      const before = await jobs(t);
+      const before = (await queueState(t, 'archive')).jobs;
       const res = await request(t.gateway.app!)
         .post('/actigraph/wear')
         .set({
@@ -59,7 +46,7 @@ describe('ActiGraph: a signed delivery whose status is an object String() cannot
         })
         .send(body);
       assert.equal(res.status, 200, res.text);
-      const queued = (await jobs(t)) - before;
+      const queued = (await queueState(t, 'archive')).jobs - before;
       const kept = t.logs.some(
         (l) => l.includes('payload quarantined') && l.includes('"platform":"actigraph"'),
       );

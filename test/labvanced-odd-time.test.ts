@@ -1,22 +1,9 @@
 import assert from 'node:assert/strict';
-import { Queue } from 'bullmq';
 import request from 'supertest';
-import { sinkQueueName } from '../src/queue/redis.js';
-import { REDIS_URL, startGateway, type TestGateway } from './helpers/gateway.js';
+import { queueState } from './helpers/queue-state.js';
+import { startGateway, type TestGateway } from './helpers/gateway.js';
 
 const ORIGIN = 'https://www.labvanced.com';
-
-async function jobs(t: TestGateway): Promise<number> {
-  const q = new Queue(sinkQueueName('archive'), {
-    connection: { url: REDIS_URL },
-    prefix: t.prefix,
-  });
-  try {
-    return (await q.getJobs(['waiting', 'active', 'completed', 'delayed'])).length;
-  } finally {
-    await q.close();
-  }
-}
 
 /**
  * A numeric start_time / end_time is read as a UNIX time for the event's `time`; one beyond the
@@ -38,13 +25,13 @@ describe('Labvanced: a numeric time no Date can hold', () => {
     ['recordStartTask', 'start_time', Number.MAX_VALUE],
   ] as const)
     it(`is acknowledged and published without a time (${route}, ${field}: ${value})`, async () => {
-      const before = await jobs(t);
+      const before = (await queueState(t, 'archive')).jobs;
       const res = await request(t.gateway.app!)
         .post(`/labvanced/lab/${route}`)
         .set({ origin: ORIGIN, 'content-type': 'application/json' })
         .send(JSON.stringify({ expSessionNr: `odd-${route}`, recTaskId: 3, [field]: value }));
       assert.equal(res.status, 200, res.text);
       assert.deepEqual(res.body, { success: true });
-      assert.equal((await jobs(t)) - before, 1);
+      assert.equal((await queueState(t, 'archive')).jobs - before, 1);
     });
 });

@@ -1,27 +1,13 @@
 import assert from 'node:assert/strict';
 import { hash } from 'node:crypto';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { sinkQueueName } from '../src/queue/redis.js';
+import { queueState } from './helpers/queue-state.js';
 import { REDIS_URL, startGateway, type TestGateway } from './helpers/gateway.js';
 import { actigraphSignature, prolificSignature } from './helpers/sign.js';
 
 const SECRET = 'prolific-workspace-secret';
 const PASSCODE = 'actigraph-passcode';
-
-/** Jobs in the archive queue right after the acknowledgements: the ack means they exist. */
-async function jobs(t: TestGateway): Promise<number> {
-  const q = new Queue(sinkQueueName('archive'), {
-    connection: { url: REDIS_URL },
-    prefix: t.prefix,
-  });
-  try {
-    return (await q.getJobs(['waiting', 'active', 'completed', 'delayed'])).length;
-  } finally {
-    await q.close();
-  }
-}
 
 describe('a signed request resent under another event id', () => {
   let t: TestGateway;
@@ -51,7 +37,7 @@ describe('a signed request resent under another event id', () => {
       'x-prolific-request-timestamp': ts,
       'x-prolific-request-signature': prolificSignature(SECRET, ts, body),
     };
-    const before = await jobs(t);
+    const before = (await queueState(t, 'archive')).jobs;
     await request(t.gateway.app!)
       .post('/prolific/lab')
       .set({ ...headers, 'x-event-id': 'evt-original' })
@@ -68,7 +54,7 @@ describe('a signed request resent under another event id', () => {
       .set({ ...headers, 'x-event-id': 'evt-original' })
       .send(body)
       .expect(200);
-    assert.equal((await jobs(t)) - before, 1);
+    assert.equal((await queueState(t, 'archive')).jobs - before, 1);
     assert.ok(
       t.logs.some((l) => l.includes('resent under another event id') && l.includes('evt-forged')),
     );
@@ -86,14 +72,14 @@ describe('a signed request resent under another event id', () => {
       'x-actigraph-event': 'upload',
       'x-actigraph-signature': actigraphSignature(PASSCODE, body),
     };
-    const before = await jobs(t);
+    const before = (await queueState(t, 'archive')).jobs;
     for (const delivery of ['d-1', 'd-2', 'd-3'])
       await request(t.gateway.app!)
         .post('/actigraph/wear')
         .set({ ...headers, 'x-actigraph-delivery': delivery })
         .send(body)
         .expect(200);
-    assert.equal((await jobs(t)) - before, 1);
+    assert.equal((await queueState(t, 'archive')).jobs - before, 1);
   });
 
   it('is delivered when the request that claimed it first never reached a queue', async () => {
@@ -111,7 +97,7 @@ describe('a signed request resent under another event id', () => {
     const redis = new Redis(REDIS_URL);
     await redis.set(`${t.prefix}:replay:${key}:0`, 'evt-lost-attempt', 'PX', 60000);
     redis.disconnect();
-    const before = await jobs(t);
+    const before = (await queueState(t, 'archive')).jobs;
     await request(t.gateway.app!)
       .post('/prolific/lab')
       .set({
@@ -122,6 +108,6 @@ describe('a signed request resent under another event id', () => {
       })
       .send(body)
       .expect(200);
-    assert.equal((await jobs(t)) - before, 1);
+    assert.equal((await queueState(t, 'archive')).jobs - before, 1);
   });
 });

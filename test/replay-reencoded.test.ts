@@ -1,25 +1,11 @@
 import assert from 'node:assert/strict';
-import { Queue } from 'bullmq';
 import request from 'supertest';
-import { sinkQueueName } from '../src/queue/redis.js';
-import { REDIS_URL, startGateway, type TestGateway } from './helpers/gateway.js';
+import { queueState } from './helpers/queue-state.js';
+import { startGateway, type TestGateway } from './helpers/gateway.js';
 import { actigraphSignature, prolificSignature } from './helpers/sign.js';
 
 const SECRET = 'prolific-workspace-secret-reenc';
 const PASSCODE = 'actigraph-passcode-reenc';
-
-/** Jobs in the archive queue right after the acknowledgements: the ack means they exist. */
-async function jobs(t: TestGateway): Promise<number> {
-  const q = new Queue(sinkQueueName('archive'), {
-    connection: { url: REDIS_URL },
-    prefix: t.prefix,
-  });
-  try {
-    return (await q.getJobs(['waiting', 'active', 'completed', 'delayed'])).length;
-  } finally {
-    await q.close();
-  }
-}
 
 /**
  * The replay guard (test/replay-guard.test.ts) keys a signed request on what its signature covers.
@@ -74,7 +60,7 @@ describe('a signed request resent under another event id, its body re-encoded', 
           signed === 'dumps' ? dumps : body,
         ),
       };
-      const before = await jobs(t);
+      const before = (await queueState(t, 'archive')).jobs;
       await request(t.gateway.app!)
         .post('/prolific/lab')
         .set({ ...headers, 'x-event-id': `evt-original-${sent}` })
@@ -86,7 +72,7 @@ describe('a signed request resent under another event id, its body re-encoded', 
         .send(replayed)
         .expect(200);
       await request(t.gateway.app!).post('/prolific/lab').set(headers).send(replayed).expect(200);
-      assert.equal((await jobs(t)) - before, 1);
+      assert.equal((await queueState(t, 'archive')).jobs - before, 1);
     });
 
   it('is delivered once (ActiGraph, resent with a leading UTF-8 BOM)', async () => {
@@ -101,7 +87,7 @@ describe('a signed request resent under another event id, its body re-encoded', 
       'x-actigraph-event': 'upload',
       'x-actigraph-signature': actigraphSignature(PASSCODE, body),
     };
-    const before = await jobs(t);
+    const before = (await queueState(t, 'archive')).jobs;
     await request(t.gateway.app!)
       .post('/actigraph/wear')
       .set({ ...headers, 'x-actigraph-delivery': 'd-original' })
@@ -112,6 +98,6 @@ describe('a signed request resent under another event id, its body re-encoded', 
       .set({ ...headers, 'x-actigraph-delivery': 'd-forged' })
       .send(`\ufeff${body}`)
       .expect(200);
-    assert.equal((await jobs(t)) - before, 1);
+    assert.equal((await queueState(t, 'archive')).jobs - before, 1);
   });
 });
