@@ -1,10 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { recordingSink, REDIS_URL, testPrefix, waitFor } from './helpers/gateway.js';
 import {
   jobCount,
   labvancedUpload,
@@ -15,8 +10,8 @@ import {
   requestHead,
   type Part,
 } from './helpers/multipart.js';
-import { freePort, spawnStudyhook, stop, type Studyhook } from './helpers/processes.js';
-import { testBlobs } from './helpers/test-blobs.js';
+import { type Studyhook } from './helpers/processes.js';
+import { startUploadGateway, type UploadGateway } from './helpers/upload-gateway.js';
 
 const B = 'cs1';
 const PATH = '/labvanced/x/file_upload';
@@ -34,40 +29,16 @@ describe('multipart field in a charset nobody can decode: answered, nothing kept
   let prefix: string;
   let gw: Studyhook;
 
+  let g: UploadGateway;
+  const healthy = (): Promise<boolean> => g.healthy();
+
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'studyhook-charset-'));
-    port = await freePort();
-    prefix = testPrefix('charset');
-    const config = join(dir, 'studyhook.yml');
-    await writeFile(
-      config,
-      stringify({
-        dataDir: dir,
-        archive: false,
-        log: { level: 'info' },
-        ...(await testBlobs(dir)),
-        redis: { url: REDIS_URL, prefix },
-        server: { port, host: '127.0.0.1', uploadStallTimeoutMs: 5000 },
-        platforms: { labvanced: { namespaces: { x: {} } } },
-        sinks: [{ name: SINK, module: recordingSink, options: { file: join(dir, 'out.jsonl') } }],
-      }),
-    );
-    // why: API only, so every acknowledged upload stays a waiting job whose blob reference can be read.
-    gw = spawnStudyhook('api', config);
-    await waitFor('the API to answer', healthy, 20000);
+    g = await startUploadGateway('charset', SINK);
+    ({ dir, port, prefix, gw } = g);
   });
   after(async () => {
-    await stop(gw.proc, 'SIGTERM');
-    await rm(dir, { recursive: true, force: true });
+    await g?.close();
   });
-
-  async function healthy(): Promise<boolean> {
-    try {
-      return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
-    } catch {
-      return false;
-    }
-  }
 
   async function post(parts: readonly Part[]) {
     const body = multipartBody(B, parts);

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readdir, readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { stringify } from 'yaml';
-import { testPrefix, recordingSink, REDIS_URL, waitFor } from './helpers/gateway.js';
+import { waitFor } from './helpers/gateway.js';
 import {
   jobCount,
   jobEvent,
@@ -20,8 +18,8 @@ import {
   type Part,
   type RawReply,
 } from './helpers/multipart.js';
-import { freePort, spawnStudyhook, stop, type Studyhook } from './helpers/processes.js';
-import { testBlobs } from './helpers/test-blobs.js';
+import { type Studyhook } from './helpers/processes.js';
+import { startUploadGateway, type UploadGateway } from './helpers/upload-gateway.js';
 
 const MB = 1024 * 1024;
 const B = 'x1';
@@ -36,40 +34,16 @@ describe('multipart uploads to a gateway process: no request takes it down, noth
   let gw: Studyhook;
   let sessions = 0;
 
+  let g: UploadGateway;
+  const healthy = (): Promise<boolean> => g.healthy();
+
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'studyhook-multipart-'));
-    port = await freePort();
-    prefix = testPrefix('multipart');
-    const config = join(dir, 'studyhook.yml');
-    await writeFile(
-      config,
-      stringify({
-        dataDir: dir,
-        archive: false,
-        log: { level: 'info' },
-        ...(await testBlobs(dir)),
-        redis: { url: REDIS_URL, prefix },
-        server: { port, host: '127.0.0.1', uploadStallTimeoutMs: 5000 },
-        platforms: { labvanced: { namespaces: { x: {} } } },
-        sinks: [{ name: SINK, module: recordingSink, options: { file: join(dir, 'out.jsonl') } }],
-      }),
-    );
-    // why: API only, so every acknowledged upload stays a waiting job whose blob reference can be read.
-    gw = spawnStudyhook('api', config);
-    await waitFor('the API to answer', healthy, 20000);
+    g = await startUploadGateway('multipart', SINK);
+    ({ dir, port, prefix, gw } = g);
   });
   after(async () => {
-    await stop(gw.proc, 'SIGTERM');
-    await rm(dir, { recursive: true, force: true });
+    await g?.close();
   });
-
-  async function healthy(): Promise<boolean> {
-    try {
-      return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
-    } catch {
-      return false;
-    }
-  }
   /** Waits until the gateway has answered (or given up on) a request: its access line is written after the cleanup. */
   const answered = (requestId: string): Promise<unknown> =>
     waitFor(`the access line of ${requestId}`, () =>
